@@ -1,0 +1,190 @@
+"""The bot-link contract: every message QuantumEdge and the kernel exchange.
+
+This module is relied on by clients outside the project (the bot, scripts users
+write), so it changes only additively: a new field gets a default, a field is
+never retyped, and a breaking change gets a new tag. Every type here is a frozen
+msgspec Struct in one tagged union (``tag_field="type"``); bounds are declared on
+the fields so that a decoded message is already a valid one: quantities are
+positive, sides and actions are known words, and every number is finite.
+
+Unknown fields are ignored on purpose (never ``forbid_unknown_fields`` on the
+wire), so a newer bot can talk to an older kernel and the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Final, Literal, TypeAlias
+
+import msgspec
+
+PROTOCOL_VERSION: Final = 1
+
+# Bounds shared by many fields. Comparisons also reject NaN and infinities, so a
+# decoded number is always finite.
+_LIMIT = 1e15
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Text = Annotated[str, msgspec.Meta(max_length=4096)]
+Timestamp = Annotated[float, msgspec.Meta(ge=0, le=1e11)]
+"""Seconds since the Unix epoch (UTC), as from ``time.time()``."""
+Price = Annotated[float, msgspec.Meta(gt=0, lt=_LIMIT)]
+Quantity = Annotated[float, msgspec.Meta(gt=0, lt=_LIMIT)]
+SignedQuantity = Annotated[float, msgspec.Meta(gt=-_LIMIT, lt=_LIMIT)]
+Money = Annotated[float, msgspec.Meta(gt=-_LIMIT, lt=_LIMIT)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0, lt=_LIMIT)]
+Leverage = Annotated[float, msgspec.Meta(ge=1, le=1000)]
+Multiplier = Annotated[float, msgspec.Meta(ge=0, le=10)]
+
+Side: TypeAlias = Literal["buy", "sell"]
+BotMode: TypeAlias = Literal["paper", "demo"]
+Mode: TypeAlias = Literal["off", "paper", "demo"]
+TradingState: TypeAlias = Literal["ACTIVE", "REDUCING", "HALTED"]
+Verdict: TypeAlias = Literal["ALLOW", "DENY"]
+OrderType: TypeAlias = Literal["market", "limit"]
+CommandAction: TypeAlias = Literal[
+    "close_all", "pause", "resume", "set_mode", "set_risk_multiplier", "shutdown"
+]
+ParamValue: TypeAlias = str | float | bool | None
+
+
+class Message(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
+    """Base of every message in the system, bot link and internal events alike.
+
+    ``topic`` is the dotted bus topic the message is published on by default;
+    subscribers filter by prefix (``order.`` sees requests and decisions).
+    """
+
+    topic: ClassVar[str] = "misc"
+
+
+# --- bot -> kernel -----------------------------------------------------------
+
+
+class Hello(Message, frozen=True, tag="hello"):
+    """First message of a bot: who it is. Answered with ``welcome``."""
+
+    topic: ClassVar[str] = "bot.hello"
+    bot_id: Id
+    mode: BotMode
+    pid: Annotated[int, msgspec.Meta(ge=0)]
+    version: Text = ""
+    protocol: int = PROTOCOL_VERSION
+
+
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """One open position as the bot sees it; ``qty`` is signed (short < 0)."""
+
+    symbol: Symbol
+    qty: SignedQuantity
+    avg_price: Price
+    mark_price: Price
+
+
+class Heartbeat(Message, frozen=True, tag="heartbeat"):
+    """Periodic proof of life with the bot's own view of its money and market."""
+
+    topic: ClassVar[str] = "bot.heartbeat"
+    bot_id: Id
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+    ts: Timestamp
+    uptime_s: NonNegative
+    equity: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    positions: Annotated[list[Position], msgspec.Meta(max_length=1000)] = []
+    last_tick_ts: Timestamp | None = None
+    last_tick_price: Price | None = None
+
+
+class OrderRequest(Message, frozen=True, tag="order_request"):
+    """The bot asks permission before every order (``can_execute``)."""
+
+    topic: ClassVar[str] = "order.request"
+    request_id: Id
+    bot_id: Id
+    ts: Timestamp
+    symbol: Symbol
+    side: Side
+    qty: Quantity
+    price: Price
+    order_type: OrderType = "limit"
+    reduce_only: bool = False
+    leverage: Leverage = 1.0
+
+
+class Fill(Message, frozen=True, tag="fill"):
+    """An execution the bot got from the exchange (or its paper simulator)."""
+
+    topic: ClassVar[str] = "order.fill"
+    request_id: Id
+    symbol: Symbol
+    side: Side
+    qty: Quantity
+    price: Price
+    ts: Timestamp
+    fee: Money = 0.0
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+class CommandAck(Message, frozen=True, tag="command_ack"):
+    """The bot's answer to a ``command``: done or not, and why."""
+
+    topic: ClassVar[str] = "bot.command_ack"
+    command_id: Id
+    ok: bool
+    detail: Text = ""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+# --- kernel -> bot -----------------------------------------------------------
+
+
+class Welcome(Message, frozen=True, tag="welcome"):
+    """Reply to ``hello``: how often to beat and the state of the gate."""
+
+    topic: ClassVar[str] = "bot.welcome"
+    heartbeat_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)]
+    trading_state: TradingState
+    risk_multiplier: Multiplier = 1.0
+    protocol: int = PROTOCOL_VERSION
+
+
+class OrderDecision(Message, frozen=True, tag="order_decision"):
+    """ALLOW or DENY for one ``order_request``; ``code`` is stable for machines."""
+
+    topic: ClassVar[str] = "order.decision"
+    request_id: Annotated[str, msgspec.Meta(max_length=128)]
+    verdict: Verdict
+    reason: Text
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    trading_state: TradingState
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+class Command(Message, frozen=True, tag="command"):
+    """An order from the kernel to the bot; answered with ``command_ack``."""
+
+    topic: ClassVar[str] = "bot.command"
+    command_id: Id
+    action: CommandAction
+    params: dict[str, ParamValue] = {}
+
+
+class Error(Message, frozen=True, tag="error"):
+    """Reply to a frame the kernel could not accept, with the reason."""
+
+    topic: ClassVar[str] = "bot.error"
+    reason: Text
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "bad_frame"
+    request_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+BotToKernel: TypeAlias = Hello | Heartbeat | OrderRequest | Fill | CommandAck
+"""What a bot may send over the link."""
+
+KernelToBot: TypeAlias = Welcome | OrderDecision | Command | Error
+"""What the kernel sends to a bot."""
+
+LinkMessage: TypeAlias = BotToKernel | KernelToBot
+
+BOT_TO_KERNEL_TAGS: Final = frozenset({"hello", "heartbeat", "order_request", "fill", "command_ack"})

@@ -1,0 +1,165 @@
+"""Loading the shipped YAML into typed Structs, with errors a person can act on.
+
+Every file under ``config/`` is decoded into a frozen msgspec Struct with
+``forbid_unknown_fields`` (a typo in a key is an error, not a silent default).
+Any problem is raised as :class:`ConfigError`, whose message names the file,
+the field, what was expected, what was found, and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+import yaml
+
+from bus.protocol import Mode
+
+T = TypeVar("T")
+
+CONFIG_DIR_ENV = "SUPERVISOR_CONFIG_DIR"
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Endpoint = Annotated[str, msgspec.Meta(pattern=r"^(tcp|ipc|inproc)://.+")]
+
+
+class ConfigError(Exception):
+    """A config file is missing, unreadable, or holds a wrong value."""
+
+
+class _Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config Struct: unknown keys are refused."""
+
+
+class BusConfig(_Config, frozen=True):
+    publish_endpoint: Endpoint = "tcp://127.0.0.1:7711"
+    """XSUB side: where publishers in other processes connect."""
+    subscribe_endpoint: Endpoint = "tcp://127.0.0.1:7712"
+    """XPUB side: where ``kernel tap`` and remote subscribers connect."""
+    curve_server_key_file: str | None = None
+
+
+class GatewayConfig(_Config, frozen=True):
+    endpoint: Endpoint = "tcp://127.0.0.1:7710"
+    heartbeat_interval_s: PositiveSeconds = 1.0
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
+
+
+class ControlConfig(_Config, frozen=True):
+    endpoint: Endpoint = "tcp://127.0.0.1:7713"
+
+
+class SupervisionConfig(_Config, frozen=True):
+    """OTP-style limits for restarting a crashing actor."""
+
+    max_restarts: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 3
+    window_s: PositiveSeconds = 30.0
+    backoff_initial_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.05
+    backoff_max_s: Annotated[float, msgspec.Meta(ge=0, le=600)] = 2.0
+    shutdown_timeout_s: PositiveSeconds = 5.0
+
+
+class JournalConfig(_Config, frozen=True):
+    synchronous: Literal["normal", "full"] = "normal"
+    """``normal`` survives a killed kernel; ``full`` also survives power loss."""
+    batch_max_rows: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
+    batch_max_delay_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
+    jsonl: bool = True
+
+
+class ActorConfig(_Config, frozen=True):
+    enabled: bool = True
+
+
+class KernelConfig(_Config, frozen=True):
+    mode: Mode = "paper"
+    bus: BusConfig = BusConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    control: ControlConfig = ControlConfig()
+    supervision: SupervisionConfig = SupervisionConfig()
+    journal: JournalConfig = JournalConfig()
+    actors: dict[str, ActorConfig] = {}
+
+
+class BotProcessConfig(_Config, frozen=True):
+    command: Annotated[list[str], msgspec.Meta(min_length=1)] = ["{python}", "scripts/run_bot.py"]
+    """``{python}`` stands for the interpreter running the kernel."""
+    cwd: str = "."
+    env: dict[str, str] = {}
+
+
+class MetaAgentConfig(_Config, frozen=True):
+    command: list[str] = []
+    """Empty: use the built-in Meta-Agent."""
+    cwd: str = "."
+    inbox: str = "meta/inbox"
+    outbox: str = "meta/outbox"
+
+
+class PathsConfig(_Config, frozen=True):
+    bot: BotProcessConfig = BotProcessConfig()
+    meta_agent: MetaAgentConfig = MetaAgentConfig()
+    data_dir: str = "data"
+    log_dir: str = "logs"
+    reports_dir: str = "reports"
+
+
+def default_config_dir() -> Path:
+    """``$SUPERVISOR_CONFIG_DIR``, else ``./config``."""
+    return Path(os.environ.get(CONFIG_DIR_ENV, "config"))
+
+
+def load_yaml(path: Path, schema: type[T]) -> T:
+    """Read one YAML file into ``schema``; a missing file means all defaults."""
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found. Fix: create it, or point "
+                          f"--config-dir / ${CONFIG_DIR_ENV} at the folder that holds it.")
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)}). "
+                          "Fix: correct the syntax at the line shown.") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, "
+                          f"found {type(raw).__name__}. Fix: write `key: value` lines.")
+    try:
+        return msgspec.convert(raw, schema, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(path, str(exc))) from exc
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$")
+
+
+def _explain(path: Path, message: str) -> str:
+    """Turn msgspec's "Expected `int`, got `str` - at `$.a.b`" into a fix-it line."""
+    match = _AT.match(message)
+    assert match is not None  # the pattern matches any string
+    what, where = match["what"], (match["where"] or "").lstrip(".")
+    if what.startswith("Object contains unknown field"):
+        field = what.split("`")[1]
+        place = f"{where}.{field}" if where else field
+        return (f"{path}: field `{place}` is not a known setting. "
+                "Fix: check its spelling against the documented keys, or remove it.")
+    field = where or "(top level)"
+    if what.startswith("Object missing required field"):
+        missing = what.split("`")[1]
+        return f"{path}: field `{where + '.' if where else ''}{missing}` is required. Fix: add it."
+    return (f"{path}: field `{field}`: {what[:1].lower()}{what[1:]}. "
+            "Fix: set it to a value of the expected kind.")
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def python_command(command: list[str]) -> list[str]:
+    """Replace the ``{python}`` placeholder with the running interpreter."""
+    return [sys.executable if part == "{python}" else part for part in command]

@@ -1,0 +1,60 @@
+"""Internal events of the kernel itself: actor lifecycle, kernel state, anomalies.
+
+Events are named for what happened. They travel on the bus like any other
+message and are journaled; none of them crosses the bot link.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, TypeAlias
+
+from bus.protocol import Message, Text, Timestamp
+
+ActorState: TypeAlias = Literal["READY", "STARTING", "RUNNING", "STOPPING", "STOPPED", "FAULTED"]
+Severity: TypeAlias = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class ActorStatusChanged(Message, frozen=True, tag="actor_status"):
+    """An actor moved in its lifecycle; ``restarts`` counts its restarts so far."""
+
+    topic: ClassVar[str] = "kernel.actor"
+    actor: str
+    state: ActorState
+    ts: Timestamp
+    detail: Text = ""
+    restarts: int = 0
+
+
+class KernelStateChanged(Message, frozen=True, tag="kernel_state"):
+    """The kernel started, is stopping, or gave up (``halted``) and why."""
+
+    topic: ClassVar[str] = "kernel.state"
+    state: Literal["starting", "running", "stopping", "stopped", "halted"]
+    ts: Timestamp
+    reason: Text = ""
+
+
+class AnomalyDetected(Message, frozen=True, tag="anomaly"):
+    """Something unexpected that a person should see: a bad frame, a lagging
+    subscriber, a hung bot. ``kind`` is a stable machine word."""
+
+    topic: ClassVar[str] = "anomaly"
+    kind: str
+    severity: Severity
+    ts: Timestamp
+    source: str
+    detail: Text = ""
+
+
+class BotLifecycleChanged(Message, frozen=True, tag="bot_lifecycle"):
+    """A step in the life of the supervised bot process (or a bot link session)."""
+
+    topic: ClassVar[str] = "bot.lifecycle"
+    bot_id: str
+    state: Literal[
+        "starting", "connected", "running", "hung", "crashed", "restarting",
+        "stopped", "gave_up", "disconnected",
+    ]
+    ts: Timestamp
+    detail: Text = ""
+    pid: int | None = None
