@@ -85,7 +85,8 @@ class KernelConfig(_Config, frozen=True):
 
 
 class BotProcessConfig(_Config, frozen=True):
-    command: Annotated[list[str], msgspec.Meta(min_length=1)] = ["{python}", "scripts/run_bot.py"]
+    command: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["{python}", "scripts/run_bot.py"])
     """``{python}`` stands for the interpreter running the kernel."""
     cwd: str = "."
     env: dict[str, str] = {}

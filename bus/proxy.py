@@ -1,0 +1,93 @@
+"""The bus: an XSUB/XPUB proxy running in its own thread at C speed.
+
+Publishers connect to the XSUB side and subscribers to the XPUB side; each side
+is bound on an inproc endpoint (actors inside the kernel) and on loopback TCP
+(``kernel tap`` and actors in other processes). The proxy is libzmq's own
+steerable proxy, so routing costs no Python time; the kernel stops it by
+sending TERMINATE over a PAIR socket.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Final
+
+import zmq
+
+from bus.security import bind_checked
+
+INPROC_PUBLISH: Final = "inproc://bus.publish"
+INPROC_SUBSCRIBE: Final = "inproc://bus.subscribe"
+_HWM: Final = 200_000
+"""Queue depth per peer; a lagging remote subscriber loses frames only past this."""
+
+
+class BusProxy:
+    """Owns the proxy sockets; :meth:`start` binds synchronously so that an
+    endpoint already in use is reported to the caller, not lost in a thread."""
+
+    def __init__(
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        *,
+        publish_endpoints: Sequence[str] = (),
+        subscribe_endpoints: Sequence[str] = (),
+    ) -> None:
+        self._context = context
+        self._publish_endpoints = (INPROC_PUBLISH, *publish_endpoints)
+        self._subscribe_endpoints = (INPROC_SUBSCRIBE, *subscribe_endpoints)
+        self._control_endpoint = f"inproc://bus.control.{id(self)}"
+        self._thread: threading.Thread | None = None
+        self.bound: dict[str, str] = {}
+        """Requested endpoint -> actual endpoint (``tcp://127.0.0.1:*`` resolved)."""
+
+    def start(self) -> None:
+        xsub = self._context.socket(zmq.XSUB)
+        xpub = self._context.socket(zmq.XPUB)
+        control = self._context.socket(zmq.PAIR)
+        sockets = (xsub, xpub, control)
+        try:
+            for sock in sockets:
+                sock.linger = 0
+            xsub.rcvhwm = _HWM
+            xpub.sndhwm = _HWM
+            for endpoint in self._publish_endpoints:
+                self.bound[endpoint] = bind_checked(xsub, endpoint)
+            for endpoint in self._subscribe_endpoints:
+                self.bound[endpoint] = bind_checked(xpub, endpoint)
+            control.bind(self._control_endpoint)
+        except BaseException:
+            for sock in sockets:
+                sock.close(linger=0)
+            raise
+        self._thread = threading.Thread(
+            target=self._serve, args=(xsub, xpub, control), name="bus-proxy", daemon=True
+        )
+        self._thread.start()
+
+    @staticmethod
+    def _serve(
+        xsub: zmq.Socket[bytes], xpub: zmq.Socket[bytes], control: zmq.Socket[bytes]
+    ) -> None:
+        try:
+            zmq.proxy_steerable(xsub, xpub, None, control)
+        except zmq.ContextTerminated:
+            pass
+        finally:
+            for sock in (xsub, xpub, control):
+                sock.close(linger=0)
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Ask the proxy thread to end and wait for it (bounded)."""
+        if self._thread is None:
+            return
+        steer = self._context.socket(zmq.PAIR)
+        steer.linger = 0
+        try:
+            steer.connect(self._control_endpoint)
+            steer.send(b"TERMINATE")
+        finally:
+            steer.close(linger=0)
+        self._thread.join(timeout_s)
+        self._thread = None

@@ -1,0 +1,49 @@
+"""Which bots are connected to the gateway, keyed by their ZeroMQ identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class BotSession:
+    identity: bytes
+    bot_id: str
+    mode: str
+    pid: int
+    version: str
+    json: bool
+    """The bot spoke JSON in its hello: kernel-initiated messages go as JSON too."""
+    connected_at: float
+    last_seen: float
+
+
+class SessionTable:
+    """At most one session per bot_id: a reconnecting bot replaces its old one."""
+
+    def __init__(self) -> None:
+        self._by_identity: dict[bytes, BotSession] = {}
+
+    def register(self, session: BotSession) -> bool:
+        """Add a session; return True when it replaced another with the same bot_id."""
+        stale = [s.identity for s in self._by_identity.values()
+                 if s.bot_id == session.bot_id and s.identity != session.identity]
+        for identity in stale:
+            del self._by_identity[identity]
+        self._by_identity[session.identity] = session
+        return bool(stale)
+
+    def seen(self, identity: bytes, now: float) -> BotSession | None:
+        session = self._by_identity.get(identity)
+        if session is not None:
+            session.last_seen = now
+        return session
+
+    def by_bot_id(self, bot_id: str) -> list[BotSession]:
+        return [s for s in self._by_identity.values() if s.bot_id == bot_id]
+
+    def all(self) -> list[BotSession]:
+        return list(self._by_identity.values())
+
+    def __len__(self) -> int:
+        return len(self._by_identity)

@@ -1,0 +1,149 @@
+"""Running one actor under supervision: lifecycle, message loop, restarts.
+
+The lifecycle follows a small table (READY, STARTING, RUNNING, STOPPING,
+STOPPED, FAULTED) driven here, not by the actor. A crash is judged by the pure
+:func:`kernel.supervision.decide_restart`; a restart builds a fresh instance
+after the backoff; giving up raises :class:`ActorGaveUp` for the kernel to halt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable
+
+import msgspec
+import zmq.asyncio
+
+from bus.proxy import INPROC_SUBSCRIBE
+from bus.pubsub import Publisher, Subscriber
+from kernel.actor import Actor, ActorContext
+from kernel.emitter import Emitter
+from kernel.events import ActorState, ActorStatusChanged
+from kernel.messages import decode_message
+from kernel.supervision import RestartPolicy, decide_restart
+
+log = logging.getLogger("kernel.actor")
+
+_SYNC_PREFIX = "_sync."
+"""Topic the kernel sends to an actor until its subscription is live."""
+
+
+class ActorGaveUp(Exception):
+    """An actor crashed more often than the restart policy allows."""
+
+    def __init__(self, actor: str, reason: str) -> None:
+        super().__init__(f"actor {actor} gave up: {reason}")
+        self.actor = actor
+        self.reason = reason
+
+
+class ActorRunner:
+    """Owns one actor slot: starts it, feeds it, restarts it, reports its state."""
+
+    def __init__(
+        self,
+        *,
+        factory: Callable[[], Actor],
+        zcontext: zmq.asyncio.Context,
+        publisher: Publisher,
+        make_context: Callable[[str], ActorContext],
+        kernel_emitter: Emitter,
+        policy: RestartPolicy,
+        clock: Callable[[], float],
+        stop_timeout_s: float,
+    ) -> None:
+        probe = factory()
+        self.name = probe.name
+        self._factory = factory
+        self._zcontext = zcontext
+        self._publisher = publisher
+        self._make_context = make_context
+        self._emitter = kernel_emitter
+        self._policy = policy
+        self._clock = clock
+        self._stop_timeout_s = stop_timeout_s
+        self.state: ActorState = "READY"
+        self.restarts = 0
+        self.last_error = ""
+        self._history: tuple[float, ...] = ()
+
+    async def supervise(self, ready: asyncio.Event) -> None:
+        """Run the actor until cancelled; restart on crash; raise ActorGaveUp."""
+        while True:
+            try:
+                await self._run_once(self._factory(), ready)
+                return  # a source whose run() ended, with nothing to listen to
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._on_crash(exc)
+
+    async def _on_crash(self, exc: Exception) -> None:
+        self.last_error = "".join(traceback.format_exception_only(exc)).strip()
+        log.error("actor %s crashed: %s", self.name, self.last_error,
+                  exc_info=(type(exc), exc, exc.__traceback__))
+        decision = decide_restart(self._history, self._clock(), self._policy)
+        self._history = decision.history
+        self._set_state("FAULTED", f"{self.last_error}; {decision.reason}")
+        if not decision.restart:
+            raise ActorGaveUp(self.name, f"{decision.reason}; last error: {self.last_error}")
+        self.restarts += 1
+        await asyncio.sleep(decision.delay_s)
+
+    async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
+        subscriber = Subscriber(self._zcontext, INPROC_SUBSCRIBE,
+                                (*actor.subscriptions, _SYNC_PREFIX + self.name))
+        try:
+            self._set_state("STARTING")
+            await actor.start(self._make_context(self.name))
+            await self._await_subscription(subscriber)
+            self._set_state("RUNNING")
+            ready.set()
+            async with asyncio.TaskGroup() as group:
+                if actor.subscriptions:
+                    group.create_task(self._feed(actor, subscriber))
+                if actor.has_run():
+                    group.create_task(actor.run())
+        finally:
+            subscriber.close()
+            self._set_state("STOPPING")
+            try:
+                await asyncio.wait_for(actor.stop(), self._stop_timeout_s)
+            except Exception as exc:  # a failing stop must not hide the original cause
+                log.error("actor %s failed to stop cleanly: %s", self.name, exc)
+            self._set_state("STOPPED")
+
+    async def _await_subscription(self, subscriber: Subscriber) -> None:
+        """Publish a probe until it comes back, so no message is missed after start."""
+        topic = _SYNC_PREFIX + self.name
+        for _ in range(2000):
+            self._publisher.send_raw(topic, b"", journaled=True)
+            if await subscriber.poll(1):
+                frame = await subscriber.receive()
+                if frame.topic == topic:
+                    return
+        raise TimeoutError(f"actor {self.name}: bus subscription not live after 2 s")
+
+    async def _feed(self, actor: Actor, subscriber: Subscriber) -> None:
+        while True:
+            frame = await subscriber.receive()
+            if frame.topic.startswith(_SYNC_PREFIX):
+                continue
+            try:
+                message = decode_message(frame.payload)
+            except msgspec.DecodeError as exc:
+                log.warning("actor %s: undecodable %s frame skipped: %s",
+                            self.name, frame.topic, exc)
+                continue
+            for reply in await actor.handle(message):
+                self._publisher_for(actor).emit(reply)
+
+    def _publisher_for(self, actor: Actor) -> Emitter:
+        return actor.ctx.emitter
+
+    def _set_state(self, state: ActorState, detail: str = "") -> None:
+        self.state = state
+        self._emitter.emit(ActorStatusChanged(actor=self.name, state=state, ts=self._clock(),
+                                              detail=detail[:4096], restarts=self.restarts))

@@ -1,0 +1,104 @@
+"""The actor base: a thin shell that turns messages into calls of pure logic.
+
+An actor names the topic prefixes it listens to, gets each message decoded in
+:meth:`Actor.handle`, and returns the messages to publish. Sources (a watchdog,
+a timer) also override :meth:`Actor.run`. Actors never call each other; they
+reach the rest of the system only through their :class:`ActorContext`. The
+kernel drives the lifecycle (see ``kernel/_runner.py``) and restarts a crashed
+actor as a fresh instance, so an actor keeps no state it cannot rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from bus.protocol import Message
+
+if TYPE_CHECKING:
+    from kernel.emitter import Emitter
+    from kernel.gate import OrderGate
+    from kernel.journal import Journal
+    from kernel.settings import Settings
+
+
+class KernelServices:
+    """What the kernel lends its actors beyond publishing. Kept deliberately small."""
+
+    def __init__(
+        self,
+        *,
+        set_gate: Callable[[OrderGate | None], None],
+        send_command: Callable[..., int],
+        request_stop: Callable[[str], None],
+    ) -> None:
+        self.set_gate = set_gate
+        """Install (or, with None, withdraw) the order gate the bot link uses."""
+        self.send_command = send_command
+        """Send a ``command`` over the bot link: ``send_command(cmd, bot_id="")``."""
+        self.request_stop = request_stop
+        """Ask the kernel to stop, with a reason."""
+
+
+class ActorContext:
+    """Everything an actor may touch: its emitter, the journal, clock and settings."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        emitter: Emitter,
+        journal: Journal,
+        clock: Callable[[], float],
+        settings: Settings,
+        services: KernelServices,
+    ) -> None:
+        self.name = name
+        self.emitter = emitter
+        self.journal = journal
+        self.clock = clock
+        self.settings = settings
+        self.services = services
+
+    def publish(self, message: Message, *, topic: str | None = None) -> None:
+        self.emitter.emit(message, topic=topic)
+
+    async def publish_durable(self, message: Message, *, topic: str | None = None) -> int:
+        return await self.emitter.emit_durable(message, topic=topic)
+
+
+class Actor:
+    """Base class; subclasses set ``name`` and ``subscriptions``."""
+
+    name: ClassVar[str] = "actor"
+    subscriptions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self._ctx: ActorContext | None = None
+
+    @property
+    def ctx(self) -> ActorContext:
+        if self._ctx is None:
+            raise RuntimeError(f"actor {self.name} used before start()")
+        return self._ctx
+
+    async def start(self, ctx: ActorContext) -> None:
+        """Acquire resources; an exception here is a failed start."""
+        self._ctx = ctx
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        """React to one message; return what to publish."""
+        return ()
+
+    async def run(self) -> None:
+        """For sources: runs beside :meth:`handle` until it returns or the actor stops."""
+
+    async def stop(self) -> None:
+        """Release resources; called on shutdown and before a restart."""
+
+    @classmethod
+    def has_run(cls) -> bool:
+        return cls.run is not Actor.run
+
+
+ActorFactory = Callable[[], Actor]

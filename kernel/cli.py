@@ -1,0 +1,159 @@
+"""The ``kernel`` command: run the supervisor, ask it, watch it, check its config.
+
+Exit codes (also in README.md):
+  0 stopped cleanly / command succeeded
+  1 unexpected internal error
+  2 configuration error (the message names the file, the field and the fix)
+  3 could not start (an endpoint in use, an actor that would not start), or the
+    kernel could not be reached (status)
+  4 trading halted: an actor kept crashing and the kernel stopped itself
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from kernel import __version__
+from kernel.config import ConfigError, default_config_dir
+from kernel.control_client import ControlRefused, KernelUnreachable, ask
+from kernel.control_protocol import StatusReply, StatusRequest
+from kernel.microkernel import EXIT_CONFIG, EXIT_START_FAILED, Kernel
+from kernel.settings import check_all, load_settings
+
+err = Console(stderr=True, highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kernel", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"kernel {__version__}")
+    parser.add_argument("--config-dir", type=Path, default=None,
+                        help="folder holding kernel.yaml, paths.yaml, ... (default: ./config "
+                             "or $SUPERVISOR_CONFIG_DIR)")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the supervisor in the foreground")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.set_defaults(handler=_run)
+
+    status = sub.add_parser("status", help="ask the running kernel for its status")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait")
+    status.set_defaults(handler=_status)
+
+    tap = sub.add_parser("tap", help="print the bus traffic live, one line per message")
+    tap.add_argument("--bus", help="bus endpoint (default: bus.subscribe_endpoint from config)")
+    tap.add_argument("--topic", action="append", default=[], help="topic prefix (repeatable)")
+    tap.add_argument("--json", action="store_true", help="one JSON object per line")
+    tap.set_defaults(handler=_tap)
+
+    check = sub.add_parser("check", help="validate every config file")
+    check.set_defaults(handler=_check)
+    return parser
+
+
+def _config_dir(args: argparse.Namespace) -> Path:
+    return args.config_dir if args.config_dir is not None else default_config_dir()
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(message)s", datefmt="%H:%M:%S",
+                        handlers=[RichHandler(console=err, show_path=False)])
+    settings = load_settings(_config_dir(args))
+    from kernel.registry import default_actors  # late: importing actors pulls their domains
+
+    kernel = Kernel(settings, default_actors(settings))
+    if sys.platform == "win32":  # pyzmq's asyncio support needs the selector loop there
+        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
+    code = asyncio.run(kernel.run())
+    if kernel.start_error:
+        err.print(f"[red]could not start:[/red] {kernel.start_error}")
+    elif kernel.halt_reason:
+        err.print(f"[bold red]trading halted, kernel stopped:[/bold red] {kernel.halt_reason}")
+    return code
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = load_settings(_config_dir(args))
+    try:
+        reply: StatusReply = ask(settings.kernel.control.endpoint, StatusRequest(),
+                                 timeout_s=args.timeout)
+    except KernelUnreachable as exc:
+        err.print(f"[red]kernel not running:[/red] {exc}")
+        return EXIT_START_FAILED
+    except ControlRefused as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        return 1
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(reply).decode() + "\n")
+        return 0
+    _print_status(reply)
+    return 0
+
+
+def _print_status(reply: StatusReply) -> None:
+    out = Console(highlight=False)
+    out.print(f"kernel {reply.version} pid {reply.pid}, up {reply.uptime_s:.0f} s, "
+              f"mode {reply.mode}, trading {reply.trading_state} ({reply.gate})")
+    for name, endpoint in reply.endpoints.items():
+        out.print(f"  {name:<14} {endpoint}")
+    actors = Table("actor", "state", "restarts", "last error", title="actors")
+    for actor in reply.actors:
+        actors.add_row(actor.name, actor.state, str(actor.restarts), actor.last_error)
+    out.print(actors)
+    bots = Table("bot", "pid", "mode", "connected", "last seen", title="bots")
+    for bot in reply.bots:
+        bots.add_row(bot.bot_id, str(bot.pid), bot.mode, f"{bot.connected_s:.0f} s",
+                     f"{bot.last_seen_s_ago:.1f} s ago")
+    out.print(bots)
+    out.print(f"journal {reply.journal_path} (last seq {reply.journal_last_seq}), "
+              f"decisions {reply.decisions}, anomalies {sum(reply.anomalies.values())}")
+
+
+def _tap(args: argparse.Namespace) -> int:
+    from kernel.tap import tap
+
+    endpoint = args.bus
+    if endpoint is None:
+        endpoint = load_settings(_config_dir(args)).kernel.bus.subscribe_endpoint
+    return tap(endpoint, topics=args.topic, as_json=args.json)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config_dir = _config_dir(args)
+    problems = check_all(config_dir)
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}")
+    if problems:
+        return EXIT_CONFIG
+    Console(highlight=False).print(f"config in {config_dir} is valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Publishing from inside the kernel: journal first, then the bus.
+
+Everything the kernel and its actors publish goes to the journal directly (an
+in-memory queue that never drops) and then onto the bus, marked as already
+journaled. So a slow subscriber can never cost a journal row, and a decision
+can be made durable before the bot hears it (:meth:`Emitter.emit_durable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bus.codec import encode
+from bus.protocol import Message
+from bus.pubsub import Publisher
+from kernel.journal import Journal, JournalEntry
+
+
+def tag_of(message: Message) -> str:
+    tag = type(message).__struct_config__.tag
+    return tag if isinstance(tag, str) else type(message).__name__
+
+
+class Emitter:
+    """Publishes on behalf of one source (an actor's name, ``gateway``, ...)."""
+
+    def __init__(
+        self, *, source: str, journal: Journal, publisher: Publisher, clock: Callable[[], float]
+    ) -> None:
+        self.source = source
+        self._journal = journal
+        self._publisher = publisher
+        self._clock = clock
+
+    def emit(self, message: Message, *, topic: str | None = None) -> bytes:
+        """Journal (queued) and publish; return the payload bytes."""
+        topic = topic or message.topic
+        payload = encode(message)
+        self._journal.append(self._entry(message, topic, payload))
+        self._publisher.send_raw(topic, payload, journaled=True)
+        return payload
+
+    async def emit_durable(self, message: Message, *, topic: str | None = None) -> int:
+        """Journal and wait for the commit, then publish; return the journal seq."""
+        topic = topic or message.topic
+        payload = encode(message)
+        seq = await self._journal.append_durable(self._entry(message, topic, payload))
+        self._publisher.send_raw(topic, payload, journaled=True)
+        return seq
+
+    def _entry(self, message: Message, topic: str, payload: bytes) -> JournalEntry:
+        return JournalEntry(
+            ts=self._clock(), topic=topic, source=self.source, kind=tag_of(message),
+            payload=payload,
+        )

@@ -1,0 +1,68 @@
+"""The order gate: the one place the gateway asks ALLOW or DENY.
+
+The gateway calls :meth:`OrderGate.decide` synchronously on its hot path and
+journals the answer before the bot sees it. The risk engine registers itself as
+the gate when it starts; until then, and whenever it is gone, the
+:class:`ClosedGate` answers every order with DENY (fail closed).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bus.protocol import OrderDecision, OrderRequest, TradingState
+
+
+class OrderGate(Protocol):
+    """What the gateway needs from whoever decides orders."""
+
+    @property
+    def trading_state(self) -> TradingState: ...
+
+    @property
+    def risk_multiplier(self) -> float: ...
+
+    def decide(self, order: OrderRequest, now: float) -> OrderDecision:
+        """Answer one order; must not block and should not raise."""
+        ...
+
+
+class ClosedGate:
+    """Denies every order with a fixed code and reason: the fail-closed default."""
+
+    def __init__(
+        self,
+        *,
+        code: str = "risk_engine_unavailable",
+        reason: str = "the risk engine is not running, so no order can be checked; "
+        "trading is closed until it is",
+        trading_state: TradingState = "HALTED",
+    ) -> None:
+        self._code = code
+        self._reason = reason
+        self._state: TradingState = trading_state
+
+    @property
+    def trading_state(self) -> TradingState:
+        return self._state
+
+    @property
+    def risk_multiplier(self) -> float:
+        return 0.0
+
+    def decide(self, order: OrderRequest, now: float) -> OrderDecision:
+        return deny(order, code=self._code, reason=self._reason, trading_state=self._state)
+
+
+def deny(
+    order: OrderRequest, *, code: str, reason: str, trading_state: TradingState
+) -> OrderDecision:
+    """A DENY for ``order`` (the gateway's own failures use it too)."""
+    return OrderDecision(
+        request_id=order.request_id,
+        verdict="DENY",
+        reason=reason,
+        code=code,
+        trading_state=trading_state,
+        bot_id=order.bot_id,
+    )

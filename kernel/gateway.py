@@ -1,0 +1,246 @@
+"""The bot link: a ROUTER socket that speaks the contract in ``bus/protocol.py``.
+
+Bots connect DEALER sockets. Every frame is answered or dropped with a reason;
+nothing a bot sends can crash or stall the gateway: a frame that does not
+decode gets an ``error`` reply, an invalid ``order_request`` gets a DENY with
+code ``invalid_request``, and each such fault is journaled as an anomaly.
+
+An ``order_request`` is decided by the registered :class:`~kernel.gate.OrderGate`
+synchronously; the request and the decision are journaled, and the reply is
+sent only once the decision's journal row is committed, so the bot never acts
+on a decision the journal could lose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import zmq
+
+from bus.codec import bot_frame_decoder, encode, encode_json, is_json
+from bus.drain import SocketDrain
+from bus.protocol import (
+    Command,
+    CommandAck,
+    Error,
+    Fill,
+    Heartbeat,
+    Hello,
+    Message,
+    OrderDecision,
+    OrderRequest,
+    Welcome,
+)
+from bus.security import bind_checked
+from kernel._gateway_faults import FaultReporter, salvage_request_id
+from kernel._gateway_sessions import BotSession, SessionTable
+from kernel.emitter import Emitter
+from kernel.events import BotLifecycleChanged
+from kernel.gate import ClosedGate, OrderGate, deny
+
+log = logging.getLogger("kernel.gateway")
+
+_HARD_FRAME_CAP = 16 * 1024 * 1024
+"""Beyond this libzmq drops the peer outright; below it we answer with a reason."""
+
+
+class Gateway:
+    """Serves every bot on one ROUTER socket from the kernel's event loop."""
+
+    def __init__(
+        self,
+        *,
+        context: zmq.Context[Any],
+        endpoint: str,
+        emitter: Emitter,
+        clock: Callable[[], float],
+        heartbeat_interval_s: float = 1.0,
+        max_frame_bytes: int = 256 * 1024,
+    ) -> None:
+        self._context = context
+        self._endpoint = endpoint
+        self._emitter = emitter
+        self._clock = clock
+        self._heartbeat_interval_s = heartbeat_interval_s
+        self._max_frame_bytes = max_frame_bytes
+        self._gate: OrderGate = ClosedGate()
+        self._sock: zmq.Socket[bytes] | None = None
+        self._drain: SocketDrain | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self.sessions = SessionTable()
+        self.faults = FaultReporter(emitter, clock)
+        self.bound_endpoint = ""
+        self.decisions = 0
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self) -> str:
+        """Bind and start serving; a bind failure is raised to the caller."""
+        sock = self._context.socket(zmq.ROUTER)
+        sock.linger = 0
+        sock.router_mandatory = True  # a vanished bot raises instead of silently dropping
+        sock.maxmsgsize = _HARD_FRAME_CAP
+        sock.sndhwm = sock.rcvhwm = 100_000
+        try:
+            self.bound_endpoint = bind_checked(sock, self._endpoint)
+        except BaseException:
+            sock.close(linger=0)
+            raise
+        self._sock = sock
+        self._drain = SocketDrain(sock, self._on_frames)
+        self._drain.start()
+        return self.bound_endpoint
+
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop reading, finish the decisions in flight (bounded), close."""
+        if self._drain is not None:
+            self._drain.stop()
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=timeout_s)
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+
+    @property
+    def gate(self) -> OrderGate:
+        return self._gate
+
+    def set_gate(self, gate: OrderGate | None) -> None:
+        """Install the deciding gate, or ``None`` to fall back to closed."""
+        self._gate = gate if gate is not None else ClosedGate()
+
+    # --- outbound ---------------------------------------------------------------
+
+    def send_command(self, command: Command, *, bot_id: str = "") -> int:
+        """Send to one bot by id, or to every connected bot; return how many got it."""
+        targets = self.sessions.by_bot_id(bot_id) if bot_id else self.sessions.all()
+        sent = sum(self._send(session.identity, command, session.json) for session in targets)
+        if not sent:
+            self.faults.report("command_undelivered", "warning",
+                               f"{command.action} for {bot_id or 'all bots'}: no bot connected")
+        return sent
+
+    def _send(self, identity: bytes, message: Message, as_json: bool, payload: bytes = b"") -> bool:
+        sock = self._sock
+        if sock is None:
+            return False
+        body = encode_json(message) if as_json else (payload or encode(message))
+        try:
+            sock.send_multipart((identity, body), zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
+            self.faults.report("reply_undelivered", "warning",
+                               f"{type(message).__name__} not delivered: {exc.strerror}")
+            return False
+        finally:
+            if self._drain is not None:
+                self._drain.after_send()
+        return True
+
+    # --- inbound ----------------------------------------------------------------
+
+    def _on_frames(self, frames: list[bytes]) -> None:
+        if len(frames) != 2:
+            if frames:
+                self._reply_error(frames[0], False, "expected exactly one frame per message, "
+                                  f"got {len(frames) - 1}", "bad_frame")
+            return
+        identity, frame = frames
+        as_json = is_json(frame)
+        if len(frame) > self._max_frame_bytes:
+            self._reply_error(identity, as_json, f"frame of {len(frame)} bytes exceeds the "
+                              f"limit of {self._max_frame_bytes} bytes", "frame_too_large")
+            return
+        try:
+            message = bot_frame_decoder.decode(frame)
+        except msgspec.DecodeError as exc:
+            self._on_undecodable(identity, frame, as_json, exc)
+            return
+        self._dispatch(identity, message, as_json)
+
+    def _dispatch(self, identity: bytes, message: Message, as_json: bool) -> None:
+        match message:
+            case OrderRequest():
+                self._on_order(identity, message, as_json)
+            case Heartbeat():
+                self.sessions.seen(identity, self._clock())
+                self._emitter.emit(message)
+            case Hello():
+                self._on_hello(identity, message, as_json)
+            case Fill() | CommandAck():
+                session = self.sessions.seen(identity, self._clock())
+                if session is not None and not message.bot_id:
+                    message = msgspec.structs.replace(message, bot_id=session.bot_id)
+                self._emitter.emit(message)
+
+    def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
+        now = self._clock()
+        replaced = self.sessions.register(
+            BotSession(identity=identity, bot_id=hello.bot_id, mode=hello.mode, pid=hello.pid,
+                       version=hello.version, json=as_json, connected_at=now, last_seen=now)
+        )
+        gate = self._gate
+        self._send(identity, Welcome(heartbeat_interval_s=self._heartbeat_interval_s,
+                                     trading_state=gate.trading_state,
+                                     risk_multiplier=gate.risk_multiplier), as_json)
+        self._emitter.emit(hello)
+        detail = f"mode={hello.mode} pid={hello.pid} version={hello.version or '?'}"
+        if replaced:
+            detail += " (replaces an earlier connection with the same bot_id)"
+        self._emitter.emit(BotLifecycleChanged(bot_id=hello.bot_id, state="connected", ts=now,
+                                               detail=detail, pid=hello.pid))
+
+    def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
+        now = self._clock()
+        self.sessions.seen(identity, now)
+        try:
+            decision = self._gate.decide(order, now)
+        except Exception as exc:  # the gate must never take the gateway down: fail closed
+            log.exception("order gate raised on %s", order.request_id)
+            self.faults.report("gate_error", "critical", f"{type(exc).__name__}: {exc}")
+            decision = deny(order, code="internal_error", trading_state="HALTED",
+                            reason=f"the risk check failed ({type(exc).__name__}); "
+                            "denied to stay safe")
+        self._emitter.emit(order)
+        self._finish_later(identity, decision, as_json)
+
+    def _finish_later(self, identity: bytes, decision: OrderDecision, as_json: bool) -> None:
+        task = asyncio.get_running_loop().create_task(self._commit_and_reply(
+            identity, decision, as_json))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _commit_and_reply(
+        self, identity: bytes, decision: OrderDecision, as_json: bool
+    ) -> None:
+        try:
+            await self._emitter.emit_durable(decision)
+        except Exception as exc:
+            log.exception("journal failed for decision %s", decision.request_id)
+            self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
+            decision = OrderDecision(
+                request_id=decision.request_id, verdict="DENY", code="journal_unavailable",
+                reason="the decision could not be journaled, so it is denied",
+                trading_state=decision.trading_state, bot_id=decision.bot_id)
+        self.decisions += 1
+        self._send(identity, decision, as_json)
+
+    def _on_undecodable(
+        self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
+    ) -> None:
+        request_id, bot_id = salvage_request_id(frame)
+        if request_id is not None:  # an order we cannot accept: DENY it explicitly
+            decision = OrderDecision(request_id=request_id, verdict="DENY", code="invalid_request",
+                                     reason=f"invalid order_request: {exc}", bot_id=bot_id,
+                                     trading_state=self._gate.trading_state)
+            self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")
+            self._finish_later(identity, decision, as_json)
+            return
+        self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
+
+    def _reply_error(self, identity: bytes, as_json: bool, reason: str, code: str) -> None:
+        self.faults.report(code, "warning", reason)
+        self._send(identity, Error(reason=reason[:4096], code=code), as_json)

@@ -1,0 +1,237 @@
+"""The microkernel: owns the sockets, the journal and the actors' lives.
+
+Start-up is ordered and fails early: the journal opens, the bus proxy and the
+bot link bind (an endpoint in use is reported, not retried), every actor
+reaches RUNNING, then the kernel says it is ready. Shutdown runs the same steps
+backwards with a bounded wait for each. An actor that exhausts its restart
+budget halts trading (the gate closes), the reason is journaled, and the kernel
+stops with exit code :data:`EXIT_HALTED`, never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+
+import zmq
+import zmq.asyncio
+
+from bus.proxy import INPROC_PUBLISH, BusProxy
+from bus.pubsub import Publisher
+from kernel import __version__
+from kernel._recorder import BusRecorder
+from kernel._runner import ActorGaveUp, ActorRunner
+from kernel._shutdown import install_stop_signals
+from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.control import ControlServer
+from kernel.control_protocol import ActorInfo, BotInfo, StatusReply, StatusRequest
+from kernel.emitter import Emitter
+from kernel.events import KernelStateChanged
+from kernel.gate import ClosedGate
+from kernel.gateway import Gateway
+from kernel.journal import Journal
+from kernel.settings import Settings
+from kernel.supervision import RestartPolicy
+
+log = logging.getLogger("kernel")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_START_FAILED = 3
+EXIT_HALTED = 4
+
+_READY_TIMEOUT_S = 10.0
+
+
+class StartFailed(Exception):
+    """The kernel could not start (an endpoint in use, an actor that failed)."""
+
+
+class Kernel:
+    """One running supervisor. Use :meth:`run`; stop with :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        actors: Sequence[Callable[[], Actor]] = (),
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._factories = actors
+        self._clock = clock
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._started_at = 0.0
+        self._runners: list[ActorRunner] = []
+        self.ready = asyncio.Event()
+        self.endpoints: dict[str, str] = {}
+        self.halt_reason = ""
+        self.start_error = ""
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    async def run(self) -> int:
+        """Serve until stopped; return the process exit code."""
+        self._started_at = self._clock()
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        jcfg = settings.kernel.journal
+        journal = await Journal.open(
+            settings.journal_path, jsonl_dir=settings.log_dir if jcfg.jsonl else None,
+            synchronous=jcfg.synchronous, batch_max_rows=jcfg.batch_max_rows,
+            batch_max_delay_ms=jcfg.batch_max_delay_ms)
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        try:
+            return await self._run_with(journal, context)
+        finally:
+            await journal.close()
+            context.destroy(linger=0)
+
+    async def _run_with(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]]) -> int:
+        cfg = self.settings.kernel
+        proxy = BusProxy(context, publish_endpoints=[cfg.bus.publish_endpoint],
+                         subscribe_endpoints=[cfg.bus.subscribe_endpoint])
+        publisher = Publisher(context, INPROC_PUBLISH, source="kernel")
+        emitter = self._emitter("kernel", journal, publisher)
+        gateway = Gateway(context=context, endpoint=cfg.gateway.endpoint, clock=self._clock,
+                          emitter=self._emitter("gateway", journal, publisher),
+                          heartbeat_interval_s=cfg.gateway.heartbeat_interval_s,
+                          max_frame_bytes=cfg.gateway.max_frame_bytes)
+        control = ControlServer(zmq.asyncio.Context.shadow(context), cfg.control.endpoint)
+        recorder: BusRecorder | None = None
+        emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
+                                        reason=f"pid {os.getpid()}, version {__version__}"))
+        try:
+            try:
+                proxy.start()
+                recorder = BusRecorder(context, journal, self._clock)
+                recorder.start()
+                self.endpoints = {
+                    "bot_link": gateway.start(),
+                    "bus_publish": proxy.bound[cfg.bus.publish_endpoint],
+                    "bus_subscribe": proxy.bound[cfg.bus.subscribe_endpoint],
+                    "control": control.bind(),
+                }
+            except zmq.ZMQError as exc:
+                raise StartFailed(f"cannot bind: {exc.strerror}. Another kernel may be running "
+                                  "on these endpoints; stop it, or change the endpoints in "
+                                  f"{self.settings.config_dir / 'kernel.yaml'}.") from exc
+            control.register(StatusRequest, lambda _: self._status(gateway, journal))
+            services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
+                                      send_command=gateway.send_command)
+            return await self._serve(journal, context, publisher, emitter, gateway, control,
+                                     services)
+        except StartFailed as exc:
+            self.start_error = str(exc)
+            log.error("%s", exc)
+            return EXIT_START_FAILED
+        finally:
+            await gateway.stop()
+            if recorder is not None:
+                recorder.stop()
+            emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
+                                            reason=self.halt_reason or self._stop_reason))
+            await journal.flush()
+            publisher.close()
+            proxy.stop()
+
+    async def _serve(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]],
+                     publisher: Publisher, emitter: Emitter, gateway: Gateway,
+                     control: ControlServer, services: KernelServices) -> int:
+        remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
+        sup = self.settings.kernel.supervision
+        policy = RestartPolicy(max_restarts=sup.max_restarts, window_s=sup.window_s,
+                               backoff_initial_s=sup.backoff_initial_s,
+                               backoff_max_s=sup.backoff_max_s)
+        actx = zmq.asyncio.Context.shadow(context)
+
+        def make_context(name: str) -> ActorContext:
+            return ActorContext(name=name, emitter=self._emitter(name, journal, publisher),
+                                journal=journal, clock=self._clock, settings=self.settings,
+                                services=services)
+
+        enabled = self.settings.kernel.actors
+        self._runners = [
+            ActorRunner(factory=factory, zcontext=actx, publisher=publisher,
+                        make_context=make_context, kernel_emitter=emitter, policy=policy,
+                        clock=self._clock, stop_timeout_s=sup.shutdown_timeout_s)
+            for factory in self._factories
+        ]
+        self._runners = [r for r in self._runners
+                         if enabled.get(r.name) is None or enabled[r.name].enabled]
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(control.serve())
+                for runner in self._runners:
+                    ready = asyncio.Event()
+                    group.create_task(runner.supervise(ready))
+                    await _wait_ready(runner, ready)
+                emitter.emit(KernelStateChanged(state="running", ts=self._clock()))
+                log.info("kernel ready: bot link %s, bus %s, control %s",
+                         self.endpoints["bot_link"], self.endpoints["bus_subscribe"],
+                         self.endpoints["control"])
+                self.ready.set()
+                await self._stop.wait()
+                emitter.emit(KernelStateChanged(state="stopping", ts=self._clock(),
+                                                reason=self._stop_reason))
+                raise _Stopping
+        except* _Stopping:
+            return EXIT_HALTED if self.halt_reason else EXIT_OK
+        except* StartFailed as group_error:
+            self.start_error = str(group_error.exceptions[0])
+            log.error("%s", self.start_error)
+            return EXIT_START_FAILED
+        except* ActorGaveUp as group_error:
+            gave_up = group_error.exceptions[0]
+            assert isinstance(gave_up, ActorGaveUp)
+            self._halt(gateway, emitter, str(gave_up))
+            return EXIT_HALTED
+        finally:
+            remove_signals()
+        return EXIT_OK  # pragma: no cover  (the task group always raises)
+
+    def _halt(self, gateway: Gateway, emitter: Emitter, reason: str) -> None:
+        """Close the gate and record why; the caller then stops the kernel."""
+        self.halt_reason = reason
+        gateway.set_gate(ClosedGate(code="kernel_halted", reason=f"trading halted: {reason}"))
+        emitter.emit(KernelStateChanged(state="halted", ts=self._clock(), reason=reason))
+        log.critical("trading halted and kernel stopping: %s", reason)
+
+    def _emitter(self, source: str, journal: Journal, publisher: Publisher) -> Emitter:
+        return Emitter(source=source, journal=journal, publisher=publisher, clock=self._clock)
+
+    async def _status(self, gateway: Gateway, journal: Journal) -> StatusReply:
+        now = self._clock()
+        return StatusReply(
+            version=__version__, pid=os.getpid(), uptime_s=now - self._started_at,
+            mode=self.settings.kernel.mode, trading_state=gateway.gate.trading_state,
+            gate=type(gateway.gate).__name__, endpoints=self.endpoints,
+            actors=[ActorInfo(name=r.name, state=r.state, restarts=r.restarts,
+                              last_error=r.last_error) for r in self._runners],
+            bots=[BotInfo(bot_id=s.bot_id, pid=s.pid, mode=s.mode, version=s.version,
+                          connected_s=now - s.connected_at, last_seen_s_ago=now - s.last_seen)
+                  for s in gateway.sessions.all()],
+            journal_path=str(self.settings.journal_path), journal_last_seq=journal.last_seq,
+            decisions=gateway.decisions, anomalies=dict(gateway.faults.counts))
+
+
+class _Stopping(Exception):
+    """Raised inside the task group to cancel every task on a requested stop."""
+
+
+async def _wait_ready(runner: ActorRunner, ready: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(ready.wait(), _READY_TIMEOUT_S)
+    except TimeoutError:
+        raise StartFailed(f"actor {runner.name} did not start within {_READY_TIMEOUT_S:g} s "
+                          f"(state {runner.state}: {runner.last_error or 'no error'})") from None
+

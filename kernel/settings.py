@@ -1,0 +1,71 @@
+"""All configuration of one kernel, loaded together and resolved to paths.
+
+Relative paths in ``paths.yaml`` are relative to the project root, the folder
+that holds the ``config/`` folder, so the kernel behaves the same whatever the
+current directory is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
+
+CONFIG_FILES: dict[str, type[Any]] = {
+    "kernel.yaml": KernelConfig,
+    "paths.yaml": PathsConfig,
+}
+"""Every file ``kernel check`` validates, with its schema. Domains add theirs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_dir: Path
+    kernel: KernelConfig
+    paths: PathsConfig
+
+    @property
+    def root(self) -> Path:
+        return self.config_dir.resolve().parent
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.paths.data_dir)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.resolve(self.paths.log_dir)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve(self.paths.reports_dir)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite3"
+
+
+def load_settings(config_dir: Path) -> Settings:
+    """Load every config file; raise ConfigError naming the first bad one."""
+    return Settings(
+        config_dir=config_dir,
+        kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
+        paths=load_yaml(config_dir / "paths.yaml", PathsConfig),
+    )
+
+
+def check_all(config_dir: Path) -> list[str]:
+    """Validate every known config file; return one message per problem."""
+    problems: list[str] = []
+    for name, schema in CONFIG_FILES.items():
+        try:
+            load_yaml(config_dir / name, schema)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
