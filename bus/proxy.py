@@ -39,8 +39,12 @@ class BusProxy:
         self._subscribe_endpoints = (INPROC_SUBSCRIBE, *subscribe_endpoints)
         self._control_endpoint = f"inproc://bus.control.{id(self)}"
         self._thread: threading.Thread | None = None
-        self.bound: dict[str, str] = {}
-        """Requested endpoint -> actual endpoint (``tcp://127.0.0.1:*`` resolved)."""
+        self._steer: zmq.Socket[bytes] | None = None
+        """Connected at start, so the TERMINATE command never races a fresh connection."""
+        self.publish_bound: list[str] = []
+        """Actual XSUB endpoints, in the order asked (``tcp://127.0.0.1:*`` resolved)."""
+        self.subscribe_bound: list[str] = []
+        """Actual XPUB endpoints, in the order asked."""
 
     def start(self) -> None:
         xsub = self._context.socket(zmq.XSUB)
@@ -52,14 +56,15 @@ class BusProxy:
                 sock.linger = 0
             xsub.rcvhwm = _HWM
             xpub.sndhwm = _HWM
-            for endpoint in self._publish_endpoints:
-                self.bound[endpoint] = bind_checked(xsub, endpoint)
-            for endpoint in self._subscribe_endpoints:
-                self.bound[endpoint] = bind_checked(xpub, endpoint)
+            self.publish_bound = [bind_checked(xsub, e) for e in self._publish_endpoints]
+            self.subscribe_bound = [bind_checked(xpub, e) for e in self._subscribe_endpoints]
             control.bind(self._control_endpoint)
+            self._steer = self._context.socket(zmq.PAIR)
+            self._steer.connect(self._control_endpoint)
         except BaseException:
-            for sock in sockets:
-                sock.close(linger=0)
+            for sock in (*sockets, self._steer):
+                if sock is not None:
+                    sock.close(linger=0)
             raise
         self._thread = threading.Thread(
             target=self._serve, args=(xsub, xpub, control), name="bus-proxy", daemon=True
@@ -80,14 +85,12 @@ class BusProxy:
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Ask the proxy thread to end and wait for it (bounded)."""
-        if self._thread is None:
+        if self._thread is None or self._steer is None:
             return
-        steer = self._context.socket(zmq.PAIR)
-        steer.linger = 0
-        try:
-            steer.connect(self._control_endpoint)
-            steer.send(b"TERMINATE")
-        finally:
-            steer.close(linger=0)
+        self._steer.send(b"TERMINATE")
         self._thread.join(timeout_s)
+        self._steer.close(linger=0)
+        self._steer = None
+        if self._thread.is_alive():
+            raise RuntimeError("the bus proxy thread did not stop")
         self._thread = None

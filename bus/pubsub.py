@@ -45,8 +45,11 @@ class Publisher:
         self.send_raw(topic or message.topic, payload)
         return payload
 
-    def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False) -> None:
-        header = self._journaled_header if journaled else self._header
+    def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False,
+                 header: bytes | None = None) -> None:
+        """Send pre-encoded frames; ``header`` overrides this publisher's own."""
+        if header is None:
+            header = self._journaled_header if journaled else self._header
         self._sock.send_multipart((topic.encode(), payload, header))
 
     def close(self) -> None:

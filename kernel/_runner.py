@@ -81,6 +81,8 @@ class ActorRunner:
                 await self._on_crash(exc)
 
     async def _on_crash(self, exc: Exception) -> None:
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # the task group's wrapper hides the real cause
         self.last_error = "".join(traceback.format_exception_only(exc)).strip()
         log.error("actor %s crashed: %s", self.name, self.last_error,
                   exc_info=(type(exc), exc, exc.__traceback__))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bus.codec import encode
+from bus.codec import encode, encode_header
 from bus.protocol import Message
 from bus.pubsub import Publisher
 from kernel.journal import Journal, JournalEntry
@@ -31,13 +31,14 @@ class Emitter:
         self._journal = journal
         self._publisher = publisher
         self._clock = clock
+        self._header = encode_header(source, journaled=True)
 
     def emit(self, message: Message, *, topic: str | None = None) -> bytes:
         """Journal (queued) and publish; return the payload bytes."""
         topic = topic or message.topic
         payload = encode(message)
         self._journal.append(self._entry(message, topic, payload))
-        self._publisher.send_raw(topic, payload, journaled=True)
+        self._publisher.send_raw(topic, payload, header=self._header)
         return payload
 
     async def emit_durable(self, message: Message, *, topic: str | None = None) -> int:
@@ -45,7 +46,7 @@ class Emitter:
         topic = topic or message.topic
         payload = encode(message)
         seq = await self._journal.append_durable(self._entry(message, topic, payload))
-        self._publisher.send_raw(topic, payload, journaled=True)
+        self._publisher.send_raw(topic, payload, header=self._header)
         return seq
 
     def _entry(self, message: Message, topic: str, payload: bytes) -> JournalEntry:

@@ -72,6 +72,7 @@ class Kernel:
         self.endpoints: dict[str, str] = {}
         self.halt_reason = ""
         self.start_error = ""
+        self.services: KernelServices | None = None
 
     def request_stop(self, reason: str = "stop requested") -> None:
         if not self._stop.is_set():
@@ -117,8 +118,8 @@ class Kernel:
                 recorder.start()
                 self.endpoints = {
                     "bot_link": gateway.start(),
-                    "bus_publish": proxy.bound[cfg.bus.publish_endpoint],
-                    "bus_subscribe": proxy.bound[cfg.bus.subscribe_endpoint],
+                    "bus_publish": proxy.publish_bound[-1],
+                    "bus_subscribe": proxy.subscribe_bound[-1],
                     "control": control.bind(),
                 }
             except zmq.ZMQError as exc:
@@ -128,6 +129,7 @@ class Kernel:
             control.register(StatusRequest, lambda _: self._status(gateway, journal))
             services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
                                       send_command=gateway.send_command)
+            self.services = services
             return await self._serve(journal, context, publisher, emitter, gateway, control,
                                      services)
         except StartFailed as exc:
@@ -135,14 +137,16 @@ class Kernel:
             log.error("%s", exc)
             return EXIT_START_FAILED
         finally:
-            await gateway.stop()
-            if recorder is not None:
-                recorder.stop()
-            emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
-                                            reason=self.halt_reason or self._stop_reason))
-            await journal.flush()
-            publisher.close()
-            proxy.stop()
+            try:
+                await gateway.stop()
+                if recorder is not None:
+                    recorder.stop()
+                emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
+                                                reason=self.halt_reason or self._stop_reason))
+                await journal.flush()
+            finally:
+                publisher.close()
+                proxy.stop()
 
     async def _serve(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]],
                      publisher: Publisher, emitter: Emitter, gateway: Gateway,
@@ -185,19 +189,17 @@ class Kernel:
                                                 reason=self._stop_reason))
                 raise _Stopping
         except* _Stopping:
-            return EXIT_HALTED if self.halt_reason else EXIT_OK
+            pass
         except* StartFailed as group_error:
             self.start_error = str(group_error.exceptions[0])
             log.error("%s", self.start_error)
-            return EXIT_START_FAILED
         except* ActorGaveUp as group_error:
-            gave_up = group_error.exceptions[0]
-            assert isinstance(gave_up, ActorGaveUp)
-            self._halt(gateway, emitter, str(gave_up))
-            return EXIT_HALTED
+            self._halt(gateway, emitter, str(group_error.exceptions[0]))
         finally:
             remove_signals()
-        return EXIT_OK  # pragma: no cover  (the task group always raises)
+        if self.start_error:
+            return EXIT_START_FAILED
+        return EXIT_HALTED if self.halt_reason else EXIT_OK
 
     def _halt(self, gateway: Gateway, emitter: Emitter, reason: str) -> None:
         """Close the gate and record why; the caller then stops the kernel."""

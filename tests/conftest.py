@@ -1,0 +1,95 @@
+"""Shared fixtures: a config folder on ephemeral loopback ports, a running kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from kernel.actor import Actor
+from kernel.microkernel import Kernel
+from kernel.settings import load_settings
+
+
+def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
+                 bot_command: str = '["{python}", "scripts/run_bot.py"]') -> Path:
+    """A complete config/ folder under ``root``; ports default to ``*`` (any free)."""
+    port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
+    port.update({k: str(v) for k, v in (ports or {}).items()})
+    config = root / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "kernel.yaml").write_text(textwrap.dedent(f"""\
+        mode: paper
+        bus:
+          publish_endpoint: tcp://127.0.0.1:{port['pub']}
+          subscribe_endpoint: tcp://127.0.0.1:{port['sub']}
+        gateway:
+          endpoint: tcp://127.0.0.1:{port['link']}
+          heartbeat_interval_s: 0.2
+          max_frame_bytes: 65536
+        control:
+          endpoint: tcp://127.0.0.1:{port['control']}
+        supervision:
+          max_restarts: 2
+          window_s: 30
+          backoff_initial_s: 0.01
+          backoff_max_s: 0.05
+          shutdown_timeout_s: 2
+        """) + textwrap.dedent(kernel_extra), encoding="utf-8")
+    (config / "paths.yaml").write_text(textwrap.dedent(f"""\
+        bot:
+          command: {bot_command}
+          cwd: "{Path(__file__).resolve().parents[1].as_posix()}"
+        data_dir: data
+        log_dir: logs
+        reports_dir: reports
+        """), encoding="utf-8")
+    return config
+
+
+class KernelHarness:
+    """A kernel running in this test's event loop."""
+
+    def __init__(self, kernel: Kernel, task: asyncio.Task[int]) -> None:
+        self.kernel = kernel
+        self.task = task
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return self.kernel.endpoints
+
+    async def stop(self) -> int:
+        self.kernel.request_stop("test finished")
+        return await asyncio.wait_for(self.task, 10)
+
+
+StartKernel = Callable[..., "asyncio.Future[KernelHarness]"]
+
+
+@pytest.fixture
+async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    """``await start_kernel(actors=[...], kernel_extra=...)`` -> a ready KernelHarness."""
+    harnesses: list[KernelHarness] = []
+
+    async def start(actors: Sequence[Callable[[], Actor]] = (), kernel_extra: str = "",
+                    wait_ready: bool = True) -> KernelHarness:
+        config = write_config(tmp_path, kernel_extra=kernel_extra)
+        kernel = Kernel(load_settings(config), actors)
+        harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
+        harnesses.append(harness)
+        if wait_ready:
+            ready = asyncio.create_task(kernel.ready.wait())
+            await asyncio.wait({ready, harness.task}, timeout=10,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not kernel.ready.is_set():
+                ready.cancel()
+                raise AssertionError(f"kernel did not become ready: {kernel.start_error}")
+        return harness
+
+    yield start
+    for harness in harnesses:
+        if not harness.task.done():
+            await harness.stop()
