@@ -1,0 +1,86 @@
+"""Confidence after the context is weighed, as a range, with the sentence that explains it.
+
+The conflict table gives a base confidence; the VWAP bias and the Wild Card's
+worst risk then take points off (they never add: context can only make a plan
+less sure). The seed asks for ranges, so the point value travels with a range
+whose width grows with the disagreement between the agents.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from planner.config import SynthesisConfig
+from planner.parts import Agreement, Direction, Range, Severity, TradeDirection
+
+
+class Adjusted(msgspec.Struct, frozen=True, kw_only=True):
+    confidence: float
+    warnings: tuple[str, ...] = ()
+
+
+def clamp_confidence(value: float, cap: float = 100.0) -> float:
+    return max(0.0, min(cap, value))
+
+
+def against_vwap(
+    confidence: float, direction: TradeDirection, bias: Direction, cfg: SynthesisConfig
+) -> Adjusted:
+    """A trade against the VWAP bias loses ``vwap_against_penalty`` points."""
+    if bias == "NEUTRAL" or bias == direction or cfg.vwap_against_penalty == 0:
+        return Adjusted(confidence=confidence)
+    side = "below" if direction == "LONG" else "above"
+    return Adjusted(
+        confidence=clamp_confidence(confidence - cfg.vwap_against_penalty),
+        warnings=(f"{direction} with price {side} VWAP (VWAP favours {bias}): confidence "
+                  f"-{cfg.vwap_against_penalty:g}",),
+    )
+
+
+def wildcard_risk(confidence: float, worst: Severity, cfg: SynthesisConfig) -> Adjusted:
+    """The Wild Card's worst risk takes its configured points off."""
+    points = cfg.wildcard_penalty.of(worst)
+    if points == 0:
+        return Adjusted(confidence=confidence)
+    return Adjusted(confidence=clamp_confidence(confidence - points),
+                    warnings=(f"Wild Card risk is {worst}: confidence -{points:g}",))
+
+
+def confidence_range(point: float, technical: float, macro: float) -> Range:
+    """Point ± (5 + |Technical − Macro| / 5) points, at most ± 15, inside 0..100."""
+    spread = min(15.0, 5.0 + abs(technical - macro) / 5.0)
+    return Range(low=float(round(max(0.0, point - spread))),
+                 high=float(round(min(100.0, point + spread))))
+
+
+def conviction(point: float, cfg: SynthesisConfig) -> str:
+    if point >= cfg.strong_conviction:
+        return "strong"
+    if point >= cfg.moderate_conviction:
+        return "moderate"
+    return "weak"
+
+
+def explain(
+    point: float,
+    agreement: Agreement,
+    direction: TradeDirection,
+    main_risk: str,
+    cfg: SynthesisConfig,
+) -> str:
+    """The seed's form: what the percentage means, and what the rest stands for."""
+    level = conviction(point, cfg)
+    meaning = {
+        "agree": f"Technical and Macro align on {direction} with {level} conviction",
+        "conflict": f"Technical's {direction} read overrides a conflicting Macro view, "
+                    f"leaving {level} conviction",
+        "technical_only": f"Technical calls {direction} with {level} conviction while Macro "
+                          "is neutral",
+        "macro_only": f"Macro calls {direction} with {level} conviction while Technical is "
+                      "neutral",
+        "none": "no agent gives a direction",
+    }[agreement]
+    level_word = "support" if direction == "LONG" else "resistance"
+    fail = round(100 - point)
+    return (f"{round(point)}% confidence means {meaning}. There's a {fail}% chance the trade "
+            f"fails due to {main_risk} or failed {level_word}.")
