@@ -58,3 +58,18 @@ class BotLifecycleChanged(Message, frozen=True, tag="bot_lifecycle"):
     ts: Timestamp
     detail: Text = ""
     pid: int | None = None
+
+
+class ModeChangeRequested(Message, frozen=True, tag="mode_change_requested"):
+    """Someone (an operator, the moderator) asked for another trading mode.
+
+    The watchdog owns the bot process and carries it out (restarting the bot in
+    the new mode, or stopping it for ``off``); ``requested_by`` and ``reason``
+    are journaled with the request so every change says who and why.
+    """
+
+    topic: ClassVar[str] = "kernel.mode"
+    mode: Literal["off", "paper", "demo"]
+    requested_by: str
+    reason: Text
+    ts: Timestamp

@@ -1,0 +1,114 @@
+"""Shared pieces of the benchmarks: a throwaway kernel, free ports, percentiles.
+
+Benchmarks measure; tests never assert on speed. Each benchmark measures the
+raw pyzmq baseline in the same run and prints the ratio, so figures from
+different machines stay comparable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import zmq
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class BenchKernel:
+    def __init__(self, root: Path, ports: list[int]) -> None:
+        self.root = root
+        self.link, self.pub, self.sub, self.control = (f"tcp://127.0.0.1:{p}" for p in ports)
+        self.config_dir = root / "config"
+
+
+@contextmanager
+def running_kernel(*, kernel_extra: str = "") -> Iterator[BenchKernel]:
+    """``kernel run`` in a child process on free loopback ports; stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="bench-kernel-") as tmp:
+        kernel = BenchKernel(Path(tmp), free_ports(4))
+        kernel.config_dir.mkdir()
+        (kernel.config_dir / "kernel.yaml").write_text(textwrap.dedent(f"""\
+            mode: paper
+            bus: {{publish_endpoint: "{kernel.pub}", subscribe_endpoint: "{kernel.sub}"}}
+            gateway: {{endpoint: "{kernel.link}"}}
+            control: {{endpoint: "{kernel.control}"}}
+            """) + textwrap.dedent(kernel_extra))
+        (kernel.config_dir / "paths.yaml").write_text("data_dir: data\nlog_dir: logs\n")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kernel.cli", "--config-dir", str(kernel.config_dir), "run",
+             "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,
+            env={**os.environ, "NO_COLOR": "1"})
+        try:
+            wait_for_control(kernel.control, proc)
+            yield kernel
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_for_control(endpoint: str, proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    from kernel.control_client import KernelUnreachable, ask
+    from kernel.control_protocol import StatusRequest
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"kernel exited with {proc.returncode}")
+        try:
+            ask(endpoint, StatusRequest(), timeout_s=0.5)
+            return
+        except KernelUnreachable:
+            continue
+    raise SystemExit("kernel did not become ready")
+
+
+def start_script(code: str, *args: str) -> subprocess.Popen[bytes]:
+    """Run a small Python program in a child process (the other end of a baseline)."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT)
+
+
+def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
+    """p50 / p99 / p99.9 in microseconds."""
+    ordered = sorted(samples_s)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e6
+
+    return {"p50": at(0.50), "p99": at(0.99), "p99.9": at(0.999),
+            "mean": statistics.fmean(ordered) * 1e6}
+
+
+def row(label: str, figures: dict[str, float], unit: str = "µs") -> str:
+    cells = "  ".join(f"{k} {v:9.1f} {unit}" for k, v in figures.items())
+    return f"{label:<38} {cells}"
+
+
+def dealer(endpoint: str) -> zmq.Socket[bytes]:
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(endpoint)
+    return sock

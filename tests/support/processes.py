@@ -1,0 +1,97 @@
+"""Running ``kernel`` commands as real child processes in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+from tests.conftest import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS just handed out (bound, then released) on loopback."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def kernel_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kernel.cli", *args]
+
+
+class KernelProcess:
+    """``kernel run`` in a child process, on fresh loopback ports."""
+
+    def __init__(self, root: Path, *, kernel_extra: str = "", bot_command: str | None = None,
+                 ports: dict[str, int] | None = None) -> None:
+        link, pub, sub, control = free_ports(4)
+        self.ports = ports or {"link": link, "pub": pub, "sub": sub, "control": control}
+        extra = {} if bot_command is None else {"bot_command": bot_command}
+        self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports, **extra)
+        self.root = root
+        self.stderr_path = root / "kernel.stderr"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def endpoint(self, name: str) -> str:
+        return f"tcp://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "data" / "journal.sqlite3"
+
+    def start(self, *, wait_ready: bool = True, timeout_s: float = 15.0) -> KernelProcess:
+        with open(self.stderr_path, "wb") as stderr:
+            self.proc = subprocess.Popen(
+                kernel_command("--config-dir", str(self.config_dir), "run"),
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+                env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+        if wait_ready:
+            self.wait_ready(timeout_s)
+        return self
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.status() is not None:
+                return
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"kernel exited {self.proc.returncode}: {self.stderr()}")
+        raise AssertionError(f"kernel not ready in {timeout_s} s: {self.stderr()}")
+
+    def status(self) -> dict[str, object] | None:
+        result = self.cli("status", "--json", "--timeout", "0.5")
+        return msgspec.json.decode(result.stdout) if result.returncode == 0 else None
+
+    def cli(self, *args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(kernel_command("--config-dir", str(self.config_dir), *args),
+                              cwd=ROOT, capture_output=True, timeout=timeout_s,
+                              env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+
+    def stop(self, sig: int = signal.SIGINT, timeout_s: float = 15.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout_s)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
