@@ -6,17 +6,10 @@ its request by ``request_id`` and by nothing else, a request that timed out can
 never be answered later, and an order that cannot reach the kernel is denied at
 once instead of being queued for a kernel that may come back minutes later.
 
-Socket choices, and why:
-
-* ``immediate``: a DEALER queues nothing while the kernel is down, so a send
-  fails at once (``zmq.Again``) and ``can_execute`` denies with ``link_error``.
-  Without it, stale order requests would reach the next kernel before its hello.
-* A socket monitor: the handshake with a (new) kernel after a disconnect is the
-  moment to say hello again, before anything else, so the new kernel knows the
-  bot. Fills and acks that could not be sent meanwhile are kept and sent after
-  that hello; heartbeats are not kept (a stale heartbeat is worse than none).
-* ZMTP heartbeats: a kernel that is frozen (not merely quiet) drops the
-  connection after ``3 × zmtp_heartbeat_s``, which ``kernel_seen_s_ago`` shows.
+A socket monitor tells when a (new) kernel is connected after a disconnect: the
+moment to say hello again, before anything else, so that the new kernel knows the
+bot. Fills and acks that could not be sent meanwhile are kept and sent after that
+hello; heartbeats are not kept (a stale heartbeat is worse than none).
 """
 
 from __future__ import annotations
@@ -33,6 +26,7 @@ import zmq
 from zmq.utils.monitor import parse_monitor_message
 
 from bus import codec
+from bus._client_state import MONITORED, Reachability, dealer
 from bus.protocol import (
     BotMode,
     BotToKernel,
@@ -42,6 +36,7 @@ from bus.protocol import (
     Fill,
     Heartbeat,
     Hello,
+    KernelToBot,
     OrderDecision,
     OrderRequest,
     Position,
@@ -53,7 +48,6 @@ Encoding: TypeAlias = Literal["msgpack", "json"]
 Resolver: TypeAlias = Callable[[OrderDecision], None]
 
 DEFAULT_ENDPOINT: Final = "tcp://127.0.0.1:7710"
-_MONITORED: Final = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
 _EXPIRED_KEPT: Final = 4096
 """Request ids that timed out, remembered so that a reused id cannot pick up a late answer."""
 _OUTBOX_MAX: Final = 10_000
@@ -119,14 +113,11 @@ class LinkCore:
         self.last_error: Error | None = None
         self._trading_state: TradingState | None = None
         self._clock = clock
-        self._socket = _dealer(context or zmq.Context.instance(), zmtp_heartbeat_s)
-        self._monitor = self._socket.get_monitor_socket(_MONITORED)
+        self._socket = dealer(context or zmq.Context.instance(), zmtp_heartbeat_s)
+        self._monitor = self._socket.get_monitor_socket(MONITORED)
         self._socket.connect(endpoint)
-        self._connected = False
-        self._down_since = clock()
+        self._reach = Reachability(clock())
         self._hello: Hello | None = None
-        self._lost_since_hello = False
-        self._rehello_due = False
         self._pending: dict[str, Resolver] = {}
         self._expired: OrderedDict[str, None] = OrderedDict()
         self._commands: deque[Command] = deque()
@@ -141,7 +132,7 @@ class LinkCore:
     @property
     def connected(self) -> bool:
         """Whether the connection to the kernel was up when the link last looked."""
-        return self._connected
+        return self._reach.connected
 
     @property
     def trading_state(self) -> TradingState | None:
@@ -156,7 +147,7 @@ class LinkCore:
         the creation of the link.
         """
         self._before_io()
-        return 0.0 if self._connected else max(0.0, self._clock() - self._down_since)
+        return self._reach.seen_s_ago(self._clock())
 
     # --- sending ---------------------------------------------------------------
 
@@ -171,16 +162,18 @@ class LinkCore:
             raise TypeError("an order_request must go through can_execute(), which waits "
                             "for its decision; send() would leave it unanswered")
         self._before_io()
-        if isinstance(message, Hello):
-            self._hello, self._lost_since_hello, self._rehello_due = message, False, False
         frame = self._encode(message)
         keep = isinstance(message, Fill | CommandAck)
-        if keep and (self._outbox or self._rehello_due):
+        if keep and (self._outbox or self._reach.hello_due):
             self._keep(frame)
             self._flush_outbox()
             return False
         sent = self._try_send(frame)
-        if not sent and keep:
+        if isinstance(message, Hello):
+            self._hello = message
+            if sent:
+                self._reach.hello_sent()
+        elif not sent and keep:
             self._keep(frame)
         return sent
 
@@ -259,11 +252,8 @@ class LinkCore:
         self._outbox.append(frame)
 
     def _flush_outbox(self) -> None:
-        while self._outbox and not self._rehello_due and self._try_send(self._outbox[0]):
+        while self._outbox and not self._reach.hello_due and self._try_send(self._outbox[0]):
             self._outbox.popleft()
-
-    def _writable(self) -> bool:
-        return bool(self._socket.getsockopt(zmq.EVENTS) & zmq.POLLOUT)
 
     def _pump(self) -> None:
         """Read every monitor event and frame waiting, then send what is due."""
@@ -271,8 +261,9 @@ class LinkCore:
             return
         events = self._read_monitor()
         frames = self._read_frames()
-        if self._rehello_due and self._hello is not None and self._try_send(self._encode(self._hello)):
-            self._rehello_due = False
+        hello = self._hello
+        if self._reach.hello_due and hello is not None and self._try_send(self._encode(hello)):
+            self._reach.hello_sent()
             self.stats.rehellos += 1
         self._flush_outbox()
         if events or frames:
@@ -286,13 +277,7 @@ class LinkCore:
             except zmq.Again:
                 return count
             count += 1
-            if event == zmq.EVENT_DISCONNECTED and self._connected:
-                self._connected, self._down_since = False, self._clock()
-                self._lost_since_hello = self._hello is not None
-            elif event in (zmq.EVENT_CONNECTED, zmq.EVENT_HANDSHAKE_SUCCEEDED):
-                self._connected = True
-                if self._lost_since_hello:
-                    self._lost_since_hello, self._rehello_due = False, True
+            self._reach.on_event(event, self._clock())
 
     def _read_frames(self) -> int:
         count = 0
@@ -306,7 +291,7 @@ class LinkCore:
 
     def _dispatch(self, frame: bytes) -> None:
         try:
-            message = codec.kernel_frame_decoder.decode(frame)
+            message: KernelToBot = codec.kernel_frame_decoder.decode(frame)
         except msgspec.DecodeError:
             self.stats.bad_frames += 1
             return
@@ -324,14 +309,16 @@ class LinkCore:
             case Welcome(trading_state=state):
                 self.welcome, self._trading_state = message, state
                 self._welcomes += 1
+            case Error(request_id=""):
+                self.last_error = message
+                self._errors += 1
             case Error(request_id=request_id, reason=reason, code=code):
-                resolve = self._pending.pop(request_id, None) if request_id else None
-                if resolve is not None:
+                resolve = self._pending.pop(request_id, None)
+                if resolve is None:
+                    self.stats.late_decisions += 1
+                else:
                     resolve(self._deny(request_id, "link_error",
                                        f"the kernel rejected the request: {reason} ({code})"))
-                else:
-                    self.last_error = message
-                    self._errors += 1
 
     def _begin(self, order: OrderRequest, resolve: Resolver) -> OrderDecision | None:
         """Send ``order`` and register ``resolve`` for its decision; a DENY if it cannot."""
@@ -386,17 +373,4 @@ class LinkCore:
         self._monitor.close(linger=0)
         self._socket.close(linger=max(0, round(linger_s * 1000)))
         self._changed()
-
-
-def _dealer(context: zmq.Context[zmq.Socket[bytes]], zmtp_heartbeat_s: float) -> zmq.Socket[bytes]:
-    socket = context.socket(zmq.DEALER)
-    socket.linger = 0
-    socket.immediate = True
-    socket.reconnect_ivl = 100
-    socket.reconnect_ivl_max = 1000
-    if zmtp_heartbeat_s > 0:
-        socket.heartbeat_ivl = round(zmtp_heartbeat_s * 1000)
-        socket.heartbeat_timeout = round(zmtp_heartbeat_s * 3000)
-        socket.heartbeat_ttl = round(zmtp_heartbeat_s * 3000)
-    return socket
 

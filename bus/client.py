@@ -1,0 +1,294 @@
+"""The bot side of the bot link: ask the kernel before every order, and fail closed.
+
+A bot that cannot hear the kernel must not trade as if it had been allowed to, so
+``can_execute`` never raises and never waits past its timeout: when no decision
+comes in time, when the order cannot be sent, or when the kernel rejects the
+frame, it returns a DENY made by the link itself (``code`` ``timeout``,
+``link_error`` or ``invalid_request``) with a sentence saying why.
+
+Two flavours with the same methods: :class:`BotLink` for a plain loop and
+:class:`AsyncBotLink` for asyncio (many orders in flight, matched by
+``request_id``). Both say hello again on their own when a restarted kernel comes
+back, and both tell the bot how long the kernel has been gone
+(``kernel_seen_s_ago()``) so that it can stop instead of trading unsupervised::
+
+    with BotLink("tcp://127.0.0.1:7710", bot_id="qe-1", mode="paper") as link:
+        welcome = link.hello(timeout_s=5)
+        decision = link.can_execute(order, timeout_s=0.5)
+        if decision.verdict == "ALLOW":
+            ...  # place the order, then link.report_fill(fill)
+        for command in link.poll_commands():
+            ...  # obey it, then link.ack(command.command_id, ok=True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Self
+
+import zmq
+
+from bus._client_core import DEFAULT_ENDPOINT, Encoding, LinkCore, LinkError, LinkStats, LinkTimeout
+from bus.protocol import BotMode, Command, OrderDecision, OrderRequest, Welcome
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "AsyncBotLink",
+    "BotLink",
+    "Encoding",
+    "LinkError",
+    "LinkStats",
+    "LinkTimeout",
+    "new_request_id",
+]
+
+Context = zmq.Context[zmq.Socket[bytes]]
+
+
+def new_request_id() -> str:
+    """A fresh id for an order request: a link refuses to reuse one."""
+    return uuid.uuid4().hex
+
+
+class BotLink(LinkCore):
+    """Blocking client over one DEALER socket; every wait is bounded.
+
+    Work happens only inside calls: a bot that calls ``poll_commands`` (or any
+    other method) in its loop also gets reconnects handled and hello re-sent.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        bot_id: str,
+        mode: BotMode = "paper",
+        version: str = "",
+        encoding: Encoding = "msgpack",
+        context: Context | None = None,
+        zmtp_heartbeat_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(endpoint, bot_id=bot_id, mode=mode, version=version,
+                         encoding=encoding, context=context,
+                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock)
+        self._poller = zmq.Poller()
+        self._poller.register(self._socket, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self, *, linger_s: float = 0.0) -> None:
+        """Close the socket; ``linger_s`` > 0 gives queued frames (a last ack) time to go."""
+        self._close(linger_s)
+
+    def hello(self, *, timeout_s: float = 5.0) -> Welcome:
+        """Introduce the bot and wait for the welcome; raise ``LinkTimeout`` if none comes."""
+        deadline = self._clock() + timeout_s
+        self._pump()
+        welcomes, errors = self._welcomes, self._errors
+        while not self.send(self._make_hello()):
+            if not self._wait(deadline):
+                raise LinkTimeout(f"no connection to the kernel at {self.endpoint} within "
+                                  f"{timeout_s:g} s: is `kernel run` running?")
+        while self._welcomes == welcomes:
+            if self._errors != errors and self.last_error is not None:
+                raise LinkError(f"the kernel refused hello: {self.last_error.reason}")
+            if not self._wait(deadline):
+                raise LinkTimeout(f"no welcome from the kernel at {self.endpoint} "
+                                  f"within {timeout_s:g} s")
+        assert self.welcome is not None  # set with every welcome counted
+        return self.welcome
+
+    def can_execute(self, order: OrderRequest, *, timeout_s: float = 1.0) -> OrderDecision:
+        """The kernel's ALLOW or DENY for ``order``; a DENY of the link's own on any failure."""
+        box: list[OrderDecision] = []
+        denied = self._begin(order, box.append)
+        if denied is not None:
+            return denied
+        deadline = self._clock() + timeout_s
+        while not box and self._wait(deadline):
+            pass
+        return box[0] if box else self._expire(order.request_id, timeout_s)
+
+    def poll_commands(self, *, timeout_s: float = 0.0) -> list[Command]:
+        """Every command received, oldest first; waits up to ``timeout_s`` for the first.
+
+        With a timeout this doubles as the bot's sleep between ticks, so that a
+        command (say ``close_all``) is seen at once rather than at the next tick.
+        """
+        self._pump()
+        deadline = self._clock() + timeout_s
+        while not self._commands and self._wait(deadline):
+            pass
+        return self._take_commands()
+
+    def _before_io(self) -> None:
+        self._pump()
+
+    def _wait(self, deadline: float) -> bool:
+        """Wait for anything from the kernel or the monitor; False once past ``deadline``."""
+        remaining = deadline - self._clock()
+        if remaining > 0 and not self.closed:
+            self._poller.poll(math.ceil(remaining * 1000))
+        self._pump()
+        return self._clock() < deadline and not self.closed
+
+
+class AsyncBotLink(LinkCore):
+    """Asyncio client: the socket's file descriptor is watched by the event loop.
+
+    Frames are read as soon as they arrive and matched to their waiting
+    ``can_execute`` by ``request_id``, so any number of orders can be in flight.
+    Needs a loop with ``add_reader`` (any selector loop; on Windows set
+    ``asyncio.WindowsSelectorEventLoopPolicy``). Use it from one loop only.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        bot_id: str,
+        mode: BotMode = "paper",
+        version: str = "",
+        encoding: Encoding = "msgpack",
+        context: Context | None = None,
+        zmtp_heartbeat_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(endpoint, bot_id=bot_id, mode=mode, version=version,
+                         encoding=encoding, context=context,
+                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = asyncio.Event()
+        self._pump_scheduled = False
+
+    async def __aenter__(self) -> Self:
+        self._before_io()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self, *, linger_s: float = 0.0) -> None:
+        """Stop watching the socket and close it; waiting calls return or raise at once."""
+        if self._loop is not None and not self.closed and not self._loop.is_closed():
+            self._loop.remove_reader(self._socket.FD)
+            self._loop.remove_reader(self._monitor.FD)
+        self._close(linger_s)
+
+    async def hello(self, *, timeout_s: float = 5.0) -> Welcome:
+        """Introduce the bot and wait for the welcome; raise ``LinkTimeout`` if none comes."""
+        deadline = self._clock() + timeout_s
+        self._before_io()
+        welcomes, errors = self._welcomes, self._errors
+        while not self.send(self._make_hello()):
+            if not await self._wait(deadline):
+                raise LinkTimeout(f"no connection to the kernel at {self.endpoint} within "
+                                  f"{timeout_s:g} s: is `kernel run` running?")
+        while self._welcomes == welcomes:
+            if self._errors != errors and self.last_error is not None:
+                raise LinkError(f"the kernel refused hello: {self.last_error.reason}")
+            if not await self._wait(deadline):
+                raise LinkTimeout(f"no welcome from the kernel at {self.endpoint} "
+                                  f"within {timeout_s:g} s")
+        assert self.welcome is not None  # set with every welcome counted
+        return self.welcome
+
+    async def can_execute(self, order: OrderRequest, *, timeout_s: float = 1.0) -> OrderDecision:
+        """The kernel's ALLOW or DENY for ``order``; a DENY of the link's own on any failure."""
+        loop = self._started()
+        decided: asyncio.Future[OrderDecision] = loop.create_future()
+
+        def resolve(decision: OrderDecision) -> None:
+            if not decided.done():
+                decided.set_result(decision)
+
+        denied = self._begin(order, resolve)
+        if denied is not None:
+            return denied
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await decided
+        except TimeoutError:
+            return self._expire(order.request_id, timeout_s)
+        finally:
+            self._forget(order.request_id)  # cancelled: a later answer must not land anywhere
+
+    async def next_command(self, *, timeout_s: float | None = None) -> Command:
+        """The oldest command not yet taken; waits for one (``LinkTimeout`` past ``timeout_s``)."""
+        self._before_io()
+        deadline = None if timeout_s is None else self._clock() + timeout_s
+        while not self._commands:
+            if self.closed:
+                raise LinkError("the link is closed")
+            if not await self._wait(deadline) and not self.closed:
+                raise LinkTimeout(f"no command from the kernel within {timeout_s} s")
+        return self._commands.popleft()
+
+    async def commands(self) -> AsyncIterator[Command]:
+        """Every command as it comes, until the link is closed."""
+        while not self.closed:
+            try:
+                yield await self.next_command()
+            except LinkError:
+                if self.closed:
+                    return
+                raise
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        """Watch the sockets from the running loop (once); the first async use does it."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None and not self.closed:
+            try:
+                loop.add_reader(self._socket.FD, self._pump)
+                loop.add_reader(self._monitor.FD, self._pump)
+            except NotImplementedError as exc:
+                raise LinkError("AsyncBotLink needs an event loop with add_reader: on Windows "
+                                "call asyncio.set_event_loop_policy("
+                                "asyncio.WindowsSelectorEventLoopPolicy()) first") from exc
+            self._loop = loop
+        return loop
+
+    def _before_io(self) -> None:
+        self._started()
+        self._pump()
+
+    def _after_send(self) -> None:
+        if self._loop is not None and not self._pump_scheduled:
+            self._pump_scheduled = True
+            self._loop.call_soon(self._scheduled_pump)
+
+    def _scheduled_pump(self) -> None:
+        self._pump_scheduled = False
+        self._pump()
+
+    def _changed(self) -> None:
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
+    async def _wait(self, deadline: float | None) -> bool:
+        """Wait until something arrives; False once past ``deadline`` or closed."""
+        wakeup = self._wakeup
+        if deadline is None:
+            await wakeup.wait()
+            return not self.closed
+        remaining = deadline - self._clock()
+        if remaining > 0:
+            try:
+                async with asyncio.timeout(remaining):
+                    await wakeup.wait()
+            except TimeoutError:
+                pass
+        return self._clock() < deadline and not self.closed

@@ -1,0 +1,281 @@
+"""QuantumEdge reference bot: a paper scalper that asks the Supervisor before every order.
+
+    python scripts/run_bot.py --mode=paper [--gateway tcp://127.0.0.1:7710] [--seed 7]
+
+It trades a seeded random-walk market (no exchange, no keys, in both modes) with
+a small momentum scalper, and shows what a QuantumEdge-compatible bot must do:
+say hello, send heartbeats at the interval the kernel asks for, call
+``can_execute`` before every order and respect a DENY, report every fill, and
+obey commands (close_all, pause, resume, set_mode, set_risk_multiplier,
+shutdown). It stops on its own when the kernel has been unreachable for
+``--orphan-timeout`` seconds, so that a killed Supervisor never leaves a bot
+trading unsupervised.
+
+Exit codes: 0 stopped (shutdown command, Ctrl-C, SIGTERM); 2 bad arguments;
+3 the kernel was unreachable for too long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+if importlib.util.find_spec("bus") is None:  # run from a checkout without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _paper_account import (
+    Intent,
+    PaperAccount,
+    RandomWalk,
+    Scalper,
+    closing_intents,
+    fee_for,
+)
+
+from bus.client import BotLink, LinkError, new_request_id
+from bus.protocol import BotMode, Command, Fill, OrderRequest, Position, Welcome
+
+VERSION = "ref-1.0"
+EXIT_OK, EXIT_ORPHANED = 0, 3
+STATUS_EVERY = 10
+"""Log a status line every this many heartbeats (each heartbeat would drown the log)."""
+log = logging.getLogger("quantumedge")
+
+
+class Stop(Exception):
+    """Raised from a signal handler so that the main loop unwinds and closes the link."""
+
+
+class Bot:
+    """One trading session: the loop, the orders, the commands, the heartbeats."""
+
+    def __init__(self, args: argparse.Namespace, link: BotLink) -> None:
+        self.args, self.link = args, link
+        self.account = PaperAccount(args.start_equity)
+        self.feed = RandomWalk(args.symbols, seed=args.seed)
+        self.strategy = Scalper()
+        self.marks = dict(self.feed.prices)
+        self.paused = False
+        self.risk_multiplier = 1.0
+        self.welcome: Welcome | None = None
+        self.started = time.monotonic()
+        self.last_tick_ts = time.time()
+        self.beats = 0
+        self.connected, self.rehellos = True, 0
+
+    def run(self) -> int:
+        try:
+            self.on_welcome(self.link.hello(timeout_s=self.args.orphan_timeout))
+        except LinkError as exc:
+            log.error("no kernel: %s; exiting (code %d)", exc, EXIT_ORPHANED)
+            return EXIT_ORPHANED
+        next_tick = next_beat = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= next_tick:
+                self.tick()
+                next_tick = max(next_tick + self.args.tick_interval, now)
+            if now >= next_beat:
+                self.beat()
+                next_beat = now + self.interval()
+            self.notice_link()
+            wait = max(0.0, min(next_tick, next_beat) - time.monotonic())
+            for command in self.link.poll_commands(timeout_s=wait):
+                if self.obey(command):
+                    return EXIT_OK
+            if self.link.welcome is not self.welcome and self.link.welcome is not None:
+                self.on_welcome(self.link.welcome)  # a restarted kernel welcomed us again
+            gone = self.link.kernel_seen_s_ago()
+            if gone > self.args.orphan_timeout:
+                log.error("kernel unreachable for %.1f s (limit %.1f s): stopping so that no "
+                          "unsupervised bot keeps trading (code %d)",
+                          gone, self.args.orphan_timeout, EXIT_ORPHANED)
+                return EXIT_ORPHANED
+
+    def notice_link(self) -> None:
+        """Log the kernel going away and coming back (the link says hello again itself)."""
+        connected, rehellos = self.link.connected, self.link.stats.rehellos
+        if rehellos != self.rehellos:
+            log.warning("kernel reachable again: said hello again")
+        elif self.connected and not connected:
+            log.warning("kernel connection lost: orders are denied; exiting after %g s "
+                        "without it", self.args.orphan_timeout)
+        self.connected, self.rehellos = connected, rehellos
+
+    def interval(self) -> float:
+        return self.welcome.heartbeat_interval_s if self.welcome else 1.0
+
+    def on_welcome(self, welcome: Welcome) -> None:
+        self.welcome, self.risk_multiplier = welcome, welcome.risk_multiplier
+        log.info("welcome: heartbeat every %gs, trading %s, risk x%g%s",
+                 welcome.heartbeat_interval_s, welcome.trading_state, welcome.risk_multiplier,
+                 "" if welcome.risk_multiplier else " (no new positions until it is raised)")
+
+    # --- market and orders ---------------------------------------------------------
+
+    def tick(self) -> None:
+        self.marks = self.feed.step()
+        self.last_tick_ts = time.time()
+        for symbol, price in self.marks.items():
+            intent = self.strategy.on_tick(symbol, price, self.account.books.get(symbol),
+                                           self.risk_multiplier)
+            if intent is not None and not self.paused:
+                self.execute(intent)
+                self.strategy.acted(symbol)
+
+    def execute(self, intent: Intent) -> bool:
+        """Ask first; on ALLOW simulate the fill, book it and report it."""
+        price = self.marks[intent.symbol]
+        order = OrderRequest(request_id=new_request_id(), bot_id=self.args.bot_id, ts=time.time(),
+                             symbol=intent.symbol, side=intent.side, qty=intent.qty, price=price,
+                             order_type="market", reduce_only=intent.reduce_only)
+        decision = self.link.can_execute(order, timeout_s=self.args.decision_timeout)
+        what = (f"{intent.symbol} {intent.side} {intent.qty:g} @ {price:.2f}"
+                f"{' reduce-only' if intent.reduce_only else ''} ({intent.why})")
+        if decision.verdict != "ALLOW":
+            log.info("DENY  %s: %s [%s]", what, decision.reason, decision.code)
+            return False
+        fee = fee_for(intent.qty, price)
+        pnl = self.account.apply_fill(intent.symbol, intent.side, intent.qty, price, fee)
+        self.link.report_fill(Fill(request_id=order.request_id, symbol=intent.symbol,
+                                   side=intent.side, qty=intent.qty, price=price, fee=fee,
+                                   ts=time.time()))
+        log.info("FILL  %s fee %.4f pnl %+.2f", what, fee, pnl)
+        return True
+
+    def beat(self) -> None:
+        marks = self.marks
+        positions = [Position(symbol=symbol, qty=book.qty, avg_price=book.avg_price,
+                              mark_price=marks[symbol])
+                     for symbol, book in self.account.open_books().items()]
+        unrealized = self.account.unrealized_pnl(marks)
+        equity = self.account.equity(marks)
+        first = self.args.symbols[0]
+        self.link.heartbeat(uptime_s=time.monotonic() - self.started, equity=equity,
+                            realized_pnl=self.account.realized_pnl, unrealized_pnl=unrealized,
+                            positions=positions, last_tick_ts=self.last_tick_ts,
+                            last_tick_price=marks[first])
+        self.beats += 1
+        if self.beats % STATUS_EVERY == 1:
+            log.info("status equity %.2f realized %+.2f unrealized %+.2f positions %d%s",
+                     equity, self.account.realized_pnl, unrealized, len(positions),
+                     " (paused)" if self.paused else "")
+
+    # --- commands -------------------------------------------------------------------
+
+    def obey(self, command: Command) -> bool:
+        """Carry out one command and acknowledge it; True means stop the bot."""
+        ok, detail, stop = self.carry_out(command)
+        log.info("COMMAND %s%s -> %s: %s", command.action,
+                 f" {command.params}" if command.params else "", "ok" if ok else "failed", detail)
+        self.link.ack(command.command_id, ok, detail)
+        return stop
+
+    def carry_out(self, command: Command) -> tuple[bool, str, bool]:
+        params = command.params
+        match command.action:
+            case "pause":
+                self.paused = True
+                return True, "paused: no orders until resume", False
+            case "resume":
+                self.paused = False
+                return True, "resumed", False
+            case "close_all":
+                return (*self.close_all(), False)
+            case "set_risk_multiplier":
+                value = params.get("risk_multiplier", params.get("value"))
+                if isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not 0 <= value <= 10:
+                    return False, f"expected params.risk_multiplier in [0, 10], not {value!r}", \
+                        False
+                self.risk_multiplier = float(value)
+                return True, f"risk multiplier {value:g}: order size scaled", False
+            case "set_mode":
+                mode = params.get("mode")
+                if mode not in ("paper", "demo"):
+                    return False, f"expected params.mode 'paper' or 'demo', got {mode!r}", False
+                self.link.mode = self.args.mode = _bot_mode(str(mode))
+                return True, f"mode {mode}", False
+            case "shutdown":
+                return True, "shutting down", True
+        return False, f"unknown action {command.action!r}", False
+
+    def close_all(self) -> tuple[bool, str]:
+        intents = closing_intents(self.account, "close_all")
+        if not intents:
+            return True, "no open positions"
+        denied = [i.symbol for i in intents if not self.execute(i)]
+        if denied:
+            return False, f"closed {len(intents) - len(denied)} of {len(intents)}; " \
+                          f"denied: {', '.join(denied)}"
+        return True, f"closed {len(intents)} positions"
+
+
+def _bot_mode(text: str) -> BotMode:
+    return "demo" if text == "demo" else "paper"
+
+
+def _symbols(text: str) -> list[str]:
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+    if not symbols or not all(s.endswith("USDT") and len(s) > 4 for s in symbols):
+        raise argparse.ArgumentTypeError(f"expected USDT symbols like BTCUSDT,ETHUSDT, "
+                                         f"got {text!r}")
+    return symbols
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["paper", "demo"], default="paper")
+    parser.add_argument("--gateway", default="tcp://127.0.0.1:7710", help="kernel bot link")
+    parser.add_argument("--bot-id", default="quantumedge-1")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
+    parser.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"])
+    parser.add_argument("--tick-interval", type=_positive, default=0.5, help="seconds")
+    parser.add_argument("--orphan-timeout", type=_positive, default=10.0,
+                        help="exit (code 3) when the kernel is unreachable this long")
+    parser.add_argument("--start-equity", type=_positive, default=10_000.0, help="USDT")
+    parser.add_argument("--decision-timeout", type=_positive, default=1.0,
+                        help="seconds to wait for ALLOW/DENY before treating it as DENY")
+    return parser.parse_args(argv)
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl-Break, how Windows asks politely
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_stop)
+    log.info("QuantumEdge %s %s mode, %s, gateway %s (fills are simulated)",
+             VERSION, args.mode, ",".join(args.symbols), args.gateway)
+    link = BotLink(args.gateway, bot_id=args.bot_id, mode=args.mode, version=VERSION)
+    try:
+        code = Bot(args, link).run()
+    except (KeyboardInterrupt, Stop) as exc:
+        log.info("stopped by %s", str(exc) or "Ctrl-C")
+        code = EXIT_OK
+    finally:
+        link.close(linger_s=1.0)  # let a last ack reach the kernel
+    log.info("exit %d", code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
