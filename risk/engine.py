@@ -1,0 +1,119 @@
+"""The order gate's entry points: ``evaluate`` an order, then ``apply_decision``.
+
+``evaluate`` is a pure read of the state and never raises: anything unexpected
+is a DENY with code ``internal_error``. ``apply_decision`` records what the gate
+answered (the request id, the rate token, the reserved notional); ``decide``
+does both in one call. The order of the checks is the order of ``_OPENING``
+and is documented in ``docs/risk.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import msgspec
+
+from bus.protocol import OrderRequest
+from risk.decision import Decision, deny
+from risk.exposure import is_live
+from risk.limits import RiskLimits
+from risk.money import dec
+from risk.pretrade import (
+    check_collar,
+    check_exposure,
+    check_fat_finger,
+    check_open_orders,
+    check_order_leverage,
+    check_rate,
+    spend_token,
+)
+from risk.rules import (
+    OrderContext,
+    check_equity,
+    check_feed,
+    check_losses,
+    check_mark,
+    check_reduce_only,
+    check_request,
+    check_symbol,
+    check_trading_state,
+)
+from risk.state import OpenOrder, PositionState, RiskState
+
+_OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
+    check_trading_state,
+    check_symbol,
+    check_equity,
+    check_mark,
+    check_feed,
+    check_losses,
+    check_order_leverage,
+    check_fat_finger,
+    check_collar,
+    check_open_orders,
+    check_rate,
+)
+"""Rules for orders that may open exposure, cheapest and most telling first;
+``check_exposure`` ends the chain and gives the ALLOW."""
+
+
+def evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float) -> Decision:
+    """ALLOW or DENY one order request; never raises, fails closed."""
+    try:
+        return _evaluate(order, state, limits, now)
+    except Exception as exc:  # fail closed on anything unexpected, whatever it is
+        return deny("internal_error", f"the risk check failed unexpectedly "
+                    f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000])
+
+
+def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float) -> Decision:
+    invalid = check_request(order, now)
+    if invalid is not None:
+        return invalid
+    if order.request_id in state.request_ids:
+        return deny("duplicate_request", f"request_id {order.request_id} was already used by "
+                    "a recent order; send each order with a new id")
+    if order.reduce_only:
+        return check_reduce_only(order, state)
+    ctx = OrderContext(order=order, state=state, limits=limits, now=now, qty=dec(order.qty),
+                       price=dec(order.price), multiplier=dec(state.risk_multiplier),
+                       position=state.positions.get(order.symbol, PositionState()))
+    for rule in _OPENING:
+        found = rule(ctx)
+        if found is not None:
+            return found
+    return check_exposure(ctx)
+
+
+def apply_decision(state: RiskState, order: OrderRequest, decision: Decision,
+                   limits: RiskLimits, now: float) -> RiskState:
+    """Record an answered request: its id always; for an allowed opening order,
+    a rate token and a reservation of its notional until it fills or expires."""
+    if not isinstance(order.request_id, str) or decision.code == "duplicate_request":
+        return state
+    ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
+    if not decision.allowed or order.reduce_only:
+        return msgspec.structs.replace(state, request_ids=ids)
+    ttl = limits.open_order_ttl_s
+    orders = {k: o for k, o in state.open_orders.items() if is_live(o, now, ttl)}
+    orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side,
+                                         qty=dec(order.qty), price=dec(order.price), ts=now)
+    buckets = dict(state.buckets)
+    buckets[order.bot_id] = spend_token(state, order.bot_id, limits, now)
+    return msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
+
+
+def decide(order: OrderRequest, state: RiskState, limits: RiskLimits,
+           now: float) -> tuple[Decision, RiskState]:
+    """``evaluate`` then ``apply_decision``: what the gate calls for each request.
+
+    Recording can only fail on a state the rules already refused to trust; then
+    the answer turns into a DENY and the state is left as it was.
+    """
+    decision = evaluate(order, state, limits, now)
+    try:
+        return decision, apply_decision(state, order, decision, limits, now)
+    except Exception as exc:  # fail closed: an allowed order that was not recorded is denied
+        return deny("internal_error", f"recording the decision failed "
+                    f"({type(exc).__name__}); the order is denied to stay safe"), state

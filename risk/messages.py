@@ -1,0 +1,145 @@
+"""Events of the risk engine, published on the bus and journaled.
+
+Named for what happened. The kernel adds ``RiskEvent`` to its union of bus
+messages; the tap and ``kernel status`` show ``RiskStateSnapshot``. Money is
+``Decimal`` (encoded as a string on the wire, so no digit is lost).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar, Literal, TypeAlias
+
+import msgspec
+
+from bus.protocol import Message, TradingState
+
+Actor: TypeAlias = Literal["limits", "human", "rollover", "reconcile", "heartbeat", "restart"]
+"""Who moved the trading state: a limit, a person, the day rollover, the ledger."""
+
+
+class ReasonView(msgspec.Struct, frozen=True, kw_only=True):
+    """A reason for the trading state as people and tools see it."""
+
+    level: Literal["HALTED", "REDUCING"]
+    code: str
+    text: str
+
+
+class TradingStateChanged(Message, frozen=True, tag="trading_state_changed"):
+    """ACTIVE / REDUCING / HALTED changed; ``reasons`` are the ones now in force."""
+
+    topic: ClassVar[str] = "risk.halt"
+    previous: TradingState
+    current: TradingState
+    by: Actor
+    cause: str
+    ts: float
+    reasons: tuple[ReasonView, ...] = ()
+
+
+class LimitTripped(Message, frozen=True, tag="limit_tripped"):
+    """A limit was reached and trading was halted; ``action`` is what follows."""
+
+    topic: ClassVar[str] = "risk.limit"
+    code: str
+    reason: str
+    value: Decimal
+    limit: Decimal
+    action: Literal["close_all", "flag_manual_close", "halt"]
+    ts: float
+
+
+class CloseAllRequested(Message, frozen=True, tag="close_all_requested"):
+    """The engine wants the bot flat: the gate sends it a ``close_all`` command."""
+
+    topic: ClassVar[str] = "risk.halt"
+    reason: str
+    deadline_ts: float
+    ts: float
+
+
+class ManualCloseFlagged(Message, frozen=True, tag="manual_close_flagged"):
+    """Positions are still open and a person must close them."""
+
+    topic: ClassVar[str] = "risk.halt"
+    reason: str
+    ts: float
+    positions: dict[str, Decimal] = msgspec.field(default_factory=dict)
+
+
+class FlatConfirmed(Message, frozen=True, tag="flat_confirmed"):
+    """The bot reported no open position after a close was asked for or flagged."""
+
+    topic: ClassVar[str] = "risk.halt"
+    ts: float
+
+
+class DayRolled(Message, frozen=True, tag="day_rolled"):
+    """A new trading day began; its start equity comes with the next heartbeat."""
+
+    topic: ClassVar[str] = "risk.day"
+    previous_day: str
+    day: str
+    ts: float
+
+
+class RiskMultiplierChanged(Message, frozen=True, tag="risk_multiplier_changed"):
+    """The factor on every size limit changed, within its configured bounds."""
+
+    topic: ClassVar[str] = "risk.multiplier"
+    previous: float
+    current: float
+    reason: str
+    ts: float
+
+
+class RiskAnomalyDetected(Message, frozen=True, tag="risk_anomaly"):
+    """The bot's view disagrees with the ledger, or it sent a fact the ledger refused.
+
+    ``kind``: ``position_mismatch``, ``equity_mismatch``, ``invalid_fill`` or
+    ``invalid_heartbeat``.
+    """
+
+    topic: ClassVar[str] = "anomaly.risk"
+    kind: str
+    detail: str
+    ts: float
+
+
+class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
+    """A compact summary for the tap and ``kernel status``; None means not known yet."""
+
+    topic: ClassVar[str] = "risk.state"
+    ts: float
+    day: str
+    trading_state: TradingState
+    max_leverage: Decimal
+    reasons: tuple[ReasonView, ...] = ()
+    manual_close_needed: bool = False
+    close_requested: bool = False
+    """``close_all`` was sent and the bot has not reported flat yet."""
+    equity: Decimal | None = None
+    start_equity: Decimal | None = None
+    daily_loss: Decimal | None = None
+    max_daily_loss: Decimal | None = None
+    drawdown: Decimal | None = None
+    max_drawdown: Decimal | None = None
+    trailing_drawdown: Decimal | None = None
+    max_trailing_drawdown: Decimal | None = None
+    leverage: Decimal | None = None
+    notional: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    open_orders: int = 0
+    consecutive_losses: int = 0
+    max_consecutive_losses: int = 0
+    risk_multiplier: float = 1.0
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+
+
+RiskEvent: TypeAlias = (
+    TradingStateChanged | LimitTripped | CloseAllRequested | ManualCloseFlagged
+    | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
+    | RiskStateSnapshot
+)
+"""Every event the risk engine emits; the kernel composes it into the bus union."""

@@ -1,0 +1,73 @@
+"""Exact arithmetic for money and quantities.
+
+Why ``Decimal``: a limit is a line that must be crossed or not, and binary
+floats blur the line (``0.1 + 0.2 > 0.3``), so a position closed in three fills
+could look like a dust position still open, or a loss of exactly the limit could
+pass. Every float that arrives on the wire is turned into the decimal of its
+shortest round-trip text (``repr``), so the engine computes with the number the
+bot meant to send. Ledger arithmetic (average prices, open PnL, equity) runs in
+``EXACT``, a private context of 60 digits, so that products of two wire numbers
+(about 34 digits) are exact and the result never depends on the thread's
+default context; comparisons elsewhere need no more than the default 28.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import lru_cache
+from typing import Final
+
+EXACT: Final = Context(prec=60, rounding=ROUND_HALF_EVEN)
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+HUNDRED: Final = Decimal(100)
+
+
+@lru_cache(maxsize=4096)
+def dec(value: float) -> Decimal:
+    """The decimal the sender wrote: ``dec(0.1) == Decimal("0.1")`` exactly.
+
+    Cached: limits and prices repeat from one order to the next, and a cache hit
+    costs a tenth of the conversion. ``Decimal`` is immutable, so sharing is safe.
+    """
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(repr(value))
+
+
+def is_positive_finite(value: object) -> bool:
+    """True for a usable price or quantity; NaN and infinities fail every comparison.
+
+    Takes any object: a Struct built in code is not type-checked by msgspec.
+    """
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 < value < float("inf"))
+
+
+def usdt(value: Decimal) -> str:
+    """Money for a person: ``500`` when whole, else two decimals (``512.40``)."""
+    if value == value.to_integral_value():
+        return f"{value:.0f} USDT"
+    return f"{value:.2f} USDT"
+
+
+def qty(value: Decimal) -> str:
+    """A quantity or price without exponent or trailing zeros (``0.05``, ``65000``)."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text
+
+
+def pct(value: Decimal) -> str:
+    """A percentage with at most two decimals (``1.5%``)."""
+    return f"{_two_places(value)}%"
+
+
+def ratio(value: Decimal) -> str:
+    """A leverage figure (``2.31x``)."""
+    return f"{_two_places(value)}x"
+
+
+def _two_places(value: Decimal) -> str:
+    # ``format`` rounds without the context's precision limit, so it never raises.
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,131 @@
+"""Size, price, rate and exposure rules for opening orders.
+
+The standard pre-trade controls: the order's own leverage, fat-finger caps on
+one order, a price collar against the mark, a cap on open orders, a per-bot
+order-rate throttle, and last the exposure limits that look at the whole book:
+notional per symbol and gross leverage, both after this order and every other
+allowed order that may still fill. ``risk_multiplier`` scales every size limit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from risk.decision import Decision, allow, deny
+from risk.exposure import Pending, gross_notional, pending_by_symbol, worst_by_symbol, worst_qty
+from risk.limits import RiskLimits
+from risk.money import HUNDRED, ONE, dec, pct, qty, ratio, usdt
+from risk.rules import OrderContext
+from risk.state import RiskState, TokenBucket
+
+
+def scaled(name: str, limit: Decimal, multiplier: Decimal, unit: str) -> str:
+    """``max_order_notional 2500 USDT`` or ``... 2500 USDT x risk_multiplier 0.5 = 1250 USDT``."""
+    if multiplier == ONE:
+        return f"{name} {qty(limit)}{unit}"
+    return (f"{name} {qty(limit)}{unit} x risk_multiplier {qty(multiplier)} = "
+            f"{qty(limit * multiplier)}{unit}")
+
+
+def check_order_leverage(ctx: OrderContext) -> Decision | None:
+    """The leverage the bot sets on the exchange is capped like the book's leverage."""
+    asked, most = dec(ctx.order.leverage), dec(ctx.limits.max_leverage)
+    if asked <= most:
+        return None
+    return deny("leverage_limit", f"order leverage {ratio(asked)} is over max_leverage "
+                f"{ratio(most)}")
+
+
+def check_fat_finger(ctx: OrderContext) -> Decision | None:
+    """One order may not exceed the per-symbol quantity or the global notional cap."""
+    own = ctx.limits.symbols.get(ctx.order.symbol)
+    if own is not None and own.max_order_qty is not None:
+        cap = dec(own.max_order_qty)
+        if ctx.qty > cap * ctx.multiplier:
+            limit = scaled(f"{ctx.order.symbol} max_order_qty", cap, ctx.multiplier, "")
+            return deny("fat_finger_qty", f"order qty {qty(ctx.qty)} {ctx.order.symbol} "
+                        f"is over {limit}")
+    notional = ctx.qty * ctx.value_price
+    cap = dec(ctx.limits.max_order_notional)
+    if notional > cap * ctx.multiplier:
+        limit = scaled("max_order_notional", cap, ctx.multiplier, " USDT")
+        return deny("fat_finger_notional", f"order notional {usdt(notional)} is over {limit}")
+    return None
+
+
+def check_collar(ctx: OrderContext) -> Decision | None:
+    """The order price must sit within ``max_price_deviation_pct`` of the mark."""
+    mark = ctx.mark
+    assert mark is not None  # check_mark ran first
+    deviation = abs(ctx.price - mark) / mark * HUNDRED
+    most = dec(ctx.limits.max_price_deviation_pct)
+    if deviation <= most:
+        return None
+    return deny("price_collar", f"price {qty(ctx.price)} is {pct(deviation)} from the "
+                f"{ctx.order.symbol} mark {qty(mark)}, over max_price_deviation_pct {pct(most)}")
+
+
+def check_open_orders(ctx: OrderContext) -> Decision | None:
+    """Bounds the reservations the engine keeps (and so the size of its state)."""
+    ttl = ctx.limits.open_order_ttl_s
+    live = sum(1 for o in ctx.state.open_orders.values() if ctx.now - o.ts < ttl)
+    most = ctx.limits.max_open_orders
+    if live < most:
+        return None
+    return deny("open_orders_limit", f"{live} allowed orders are still open, at "
+                f"max_open_orders {most} (they free up on fill or after open_order_ttl_s "
+                f"{ttl:g} s)")
+
+
+def tokens(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -> float:
+    """Tokens a bot has now: refilled at ``max_orders_per_second``, one second's worth at most."""
+    rate = limits.max_orders_per_second
+    capacity = max(1.0, rate)
+    bucket = state.buckets.get(bot_id)
+    if bucket is None:
+        return capacity
+    return min(capacity, bucket.tokens + max(0.0, now - bucket.ts) * rate)
+
+
+def spend_token(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -> TokenBucket:
+    return TokenBucket(tokens=tokens(state, bot_id, limits, now) - 1.0, ts=now)
+
+
+def check_rate(ctx: OrderContext) -> Decision | None:
+    if tokens(ctx.state, ctx.order.bot_id, ctx.limits, ctx.now) >= 1.0:
+        return None
+    return deny("rate_limit", f"bot {ctx.order.bot_id} is over max_orders_per_second "
+                f"{ctx.limits.max_orders_per_second:g}")
+
+
+def check_exposure(ctx: OrderContext) -> Decision:
+    """Per-symbol notional and gross leverage after this order, at the worst case."""
+    symbol, state, limits, mult = ctx.order.symbol, ctx.state, ctx.limits, ctx.multiplier
+    pending = pending_by_symbol(state.open_orders, ctx.now, limits.open_order_ttl_s)
+    buys, sells = pending.get(symbol, Pending())
+    if ctx.order.side == "buy":
+        buys += ctx.qty
+    else:
+        sells += ctx.qty
+    pending[symbol] = Pending(buys, sells)
+    notional = worst_qty(ctx.position.qty, pending[symbol]) * ctx.value_price
+    cap = limits.symbol_notional_limit(symbol)
+    if notional > cap * mult:
+        limit = scaled("max_notional_per_symbol", cap, mult, " USDT")
+        return deny("notional_limit", f"{symbol} notional would be {usdt(notional)} "
+                    f"(position, open orders and this order), over {limit}")
+    prices = {s: p.mark_price for s, p in state.positions.items()}
+    prices[symbol] = ctx.value_price
+    gross, unpriced = gross_notional(worst_by_symbol(state.positions, pending), prices)
+    if unpriced is not None:
+        return deny("no_mark_price", f"no mark price for {unpriced}, needed to value gross "
+                    "exposure")
+    equity = state.equity
+    assert equity is not None and equity > 0  # check_equity ran first
+    most = dec(limits.max_leverage)
+    if gross > most * mult * equity:
+        limit = scaled("max_leverage", most, mult, "x")
+        return deny("leverage_limit", f"gross leverage would be {ratio(gross / equity)} "
+                    f"({usdt(gross)} / equity {usdt(equity)}), over {limit}")
+    return allow(f"{symbol} notional {usdt(notional)} within {qty(cap * mult)} USDT; gross "
+                 f"leverage {ratio(gross / equity)} within {ratio(most * mult)}")

@@ -1,0 +1,62 @@
+"""Adding and clearing the reasons that hold trading in REDUCING or HALTED.
+
+The trading state is derived from its reasons (``RiskState.trading_state``), so
+every halt, resume and rollover is a change to this tuple, and each public
+transition reports a ``TradingStateChanged`` when the derived state moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from risk.messages import Actor, ReasonView, TradingStateChanged
+from risk.state import Level, RiskState, Scope, StateReason
+
+
+def add_reason(state: RiskState, level: Level, code: str, text: str, now: float,
+               scope: Scope) -> RiskState:
+    """Add a reason unless one with the same code is already in force."""
+    if code in state.reason_codes():
+        return state
+    reason = StateReason(level=level, code=code, text=text, ts=now, day=state.day, scope=scope)
+    return msgspec.structs.replace(state, reasons=(*state.reasons, reason))
+
+
+def drop_reasons(state: RiskState, drop: Callable[[StateReason], bool]) -> RiskState:
+    kept = tuple(r for r in state.reasons if not drop(r))
+    if len(kept) == len(state.reasons):
+        return state
+    return msgspec.structs.replace(state, reasons=kept)
+
+
+def expire_day_reasons(state: RiskState) -> RiskState:
+    """Forgive halts of earlier days, unless the forced close is still unresolved.
+
+    A day-scoped halt (daily loss, drawdown) ends at the rollover. While the bot
+    has not confirmed flat after a ``close_all``, or a manual close is flagged,
+    the old day's halt is carried over: a new day must not open on top of
+    positions that were meant to be closed.
+    """
+    if state.manual_close_needed or state.close_requested_at is not None:
+        return state
+    return drop_reasons(state, lambda r: r.scope == "day" and r.day < state.day)
+
+
+def views(state: RiskState) -> tuple[ReasonView, ...]:
+    return tuple(ReasonView(level=r.level, code=r.code, text=r.text) for r in state.reasons)
+
+
+def state_change(before: RiskState, after: RiskState, now: float, by: Actor,
+                 cause: str) -> list[TradingStateChanged]:
+    """One event when the derived trading state moved, none otherwise."""
+    if before.trading_state == after.trading_state:
+        return []
+    return [TradingStateChanged(previous=before.trading_state, current=after.trading_state,
+                                by=by, cause=cause, reasons=views(after), ts=now)]
+
+
+def describe(state: RiskState) -> str:
+    """All reasons in force, for a denial: ``daily loss ...; halted by hand: ...``."""
+    return "; ".join(r.text for r in state.reasons) or "no reason recorded"

@@ -1,0 +1,169 @@
+"""Rules about the request itself and about the facts the engine must have.
+
+Each rule takes an ``OrderContext`` and returns a denial, or None to pass the
+order on to the next rule; ``risk.engine`` runs them in a fixed order. These
+rules fail closed: a fact that is missing (equity, a mark, a fresh tick) is a
+denial that names the fact, never a pass.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from bus.protocol import OrderRequest
+from risk.days import day_of
+from risk.decision import Decision, allow, deny
+from risk.ledger import signed
+from risk.limits import RiskLimits
+from risk.measures import loss_measures
+from risk.money import ZERO, dec, qty
+from risk.reasons import describe
+from risk.state import PositionState, RiskState
+
+_MAX_PRICE = 1e15
+_CLOSE_HINT = "only reduce_only orders that shrink a position are allowed"
+
+
+class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
+    """An opening order with the exact numbers every rule needs, computed once."""
+
+    order: OrderRequest
+    state: RiskState
+    limits: RiskLimits
+    now: float
+    qty: Decimal
+    price: Decimal
+    multiplier: Decimal
+    position: PositionState
+
+    @property
+    def mark(self) -> Decimal | None:
+        return self.position.mark_price
+
+    @property
+    def value_price(self) -> Decimal:
+        """The higher of the mark and the order price: a mispriced order cannot
+        slip under a notional limit by quoting low."""
+        mark = self.mark
+        return self.price if mark is None else max(self.price, mark)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_request(order: OrderRequest, now: float) -> Decision | None:
+    """Bounds the decoder enforces, checked again: a Struct built in code skips them."""
+    if not _number(now) or not 0 <= now < float("inf"):
+        return deny("invalid_request", f"the decision time {now!r} is not a finite timestamp")
+    for name, value in (("qty", order.qty), ("price", order.price)):
+        if not _number(value) or not 0 < value < _MAX_PRICE:
+            return deny("invalid_request",
+                        f"{name} must be a positive finite number below 1e15, got {value!r}")
+    if not _number(order.leverage) or not 1 <= order.leverage <= 1000:
+        return deny("invalid_request",
+                    f"leverage must be between 1 and 1000, got {order.leverage!r}")
+    if order.side not in ("buy", "sell"):
+        return deny("invalid_request", f"side must be buy or sell, got {order.side!r}")
+    for name, text in (("request_id", order.request_id), ("symbol", order.symbol),
+                       ("bot_id", order.bot_id)):
+        if not isinstance(text, str) or not 0 < len(text) <= 128:
+            return deny("invalid_request", f"{name} must be 1 to 128 characters, got {text!r}")
+    if not isinstance(order.reduce_only, bool):
+        return deny("invalid_request",
+                    f"reduce_only must be true or false, got {order.reduce_only!r}")
+    return None
+
+
+def check_reduce_only(order: OrderRequest, state: RiskState) -> Decision:
+    """A reduce_only order passes if, and only if, it shrinks the ledger position
+    without crossing zero; no size, notional, rate or state limit applies."""
+    pos = state.positions.get(order.symbol)
+    size = dec(order.qty)
+    what = f"reduce_only {order.side} {qty(size)} {order.symbol}"
+    if pos is None and state.reconciliation.mode == "adopt":
+        return deny("no_position", f"{what}: no position is known yet (no heartbeat has "
+                    "reported the bot's positions)")
+    held = pos.qty if pos is not None else ZERO
+    if held == 0:
+        return deny("reduce_only_invalid", f"{what}: there is no {order.symbol} position "
+                    "to reduce")
+    after = held + signed(order.side, size)
+    if after != 0 and (after > 0) != (held > 0):
+        return deny("reduce_only_invalid", f"{what} would flip the position from "
+                    f"{qty(held)} to {qty(after)}; at most {qty(abs(held))} can be reduced")
+    if abs(after) >= abs(held):
+        return deny("reduce_only_invalid", f"{what} would grow the position from "
+                    f"{qty(held)} to {qty(after)}")
+    return allow(f"{what} shrinks the position from {qty(held)} to {qty(after)}")
+
+
+def check_trading_state(ctx: OrderContext) -> Decision | None:
+    """HALTED and REDUCING refuse every opening order, with the reasons in force."""
+    state = ctx.state.trading_state
+    if state == "HALTED":
+        return deny("halted", f"trading is HALTED ({describe(ctx.state)}); {_CLOSE_HINT}")
+    if state == "REDUCING":
+        return deny("reducing_only",
+                    f"trading is REDUCING ({describe(ctx.state)}); {_CLOSE_HINT}")
+    return None
+
+
+def check_symbol(ctx: OrderContext) -> Decision | None:
+    symbol = ctx.order.symbol
+    if symbol in ctx.limits.symbols:
+        return None
+    allowed = ", ".join(sorted(ctx.limits.symbols)) or "none"
+    return deny("symbol_not_allowed",
+                f"symbol {symbol} is not in the symbols allow-list (allowed: {allowed})")
+
+
+def check_equity(ctx: OrderContext) -> Decision | None:
+    """No equity, or no start-of-day equity for today, means no loss limit can be checked."""
+    state = ctx.state
+    equity = state.equity
+    if equity is None:
+        return deny("no_equity", "no equity is known yet: no heartbeat has reported the "
+                    "bot's account")
+    if equity <= 0:
+        return deny("no_equity", f"equity {qty(equity)} USDT is not positive")
+    today = day_of(ctx.now, ctx.limits.utc_offset_s)
+    if state.start_equity is None or state.day != today:
+        return deny("no_equity", f"no start-of-day equity for {today} yet (it is set by "
+                    "the first heartbeat of the day)")
+    return None
+
+
+def check_mark(ctx: OrderContext) -> Decision | None:
+    if ctx.mark is not None:
+        return None
+    return deny("no_mark_price", f"no mark price for {ctx.order.symbol} yet (the heartbeat "
+                "lists marks in `positions`; a flat symbol is listed with qty 0)")
+
+
+def check_feed(ctx: OrderContext) -> Decision | None:
+    """The mark is only as good as the tick behind it."""
+    tick_ts = ctx.position.mark_ts
+    symbol = ctx.order.symbol
+    if tick_ts is None:
+        return deny("stale_feed", f"no tick time is known for {symbol} (the heartbeat "
+                    "carried no last_tick_ts)")
+    age = ctx.now - tick_ts
+    if age > ctx.limits.stale_tick_s:
+        return deny("stale_feed", f"the last {symbol} tick is {age:.1f} s old, over "
+                    f"stale_tick_s {ctx.limits.stale_tick_s:g} s")
+    return None
+
+
+def check_losses(ctx: OrderContext) -> Decision | None:
+    """Deny at a reached loss limit even before the auto-halt has been applied."""
+    for measure in loss_measures(ctx.state, ctx.limits):
+        if measure.breached:
+            return deny(measure.code, measure.reason)
+    streak, most = ctx.state.consecutive_losses, ctx.limits.max_consecutive_losses
+    if streak >= most:
+        return deny("consecutive_losses", f"{streak} consecutive losing trades have reached "
+                    f"max_consecutive_losses {most}")
+    return None

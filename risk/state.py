@@ -1,0 +1,173 @@
+"""The risk state: everything the rules need to know, in one immutable value.
+
+Every transition returns a new ``RiskState`` and never mutates the old one (the
+``dict`` fields are copied on write, never changed in place), so the gate can
+keep the last state, journal it, and restore it after a restart with
+``msgspec.json.decode(data, type=RiskState)``. Money and quantities are
+``Decimal`` (see ``risk.money``); timestamps are kernel-clock floats passed in.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+from typing import Final, Literal, TypeAlias
+
+import msgspec
+
+from bus.protocol import Side, TradingState
+from risk.money import EXACT, ZERO
+
+Level: TypeAlias = Literal["HALTED", "REDUCING"]
+Scope: TypeAlias = Literal["day", "sticky", "heartbeat"]
+"""When a reason goes away by itself: at the day rollover, never (a person
+resumes), or at the next heartbeat that reconciles the ledger."""
+ReconcileMode: TypeAlias = Literal["adopt", "verify", "done"]
+
+_ID_CHUNK: Final = 64
+
+
+class StateReason(msgspec.Struct, frozen=True, kw_only=True):
+    """Why trading is not ACTIVE; ``code`` is stable, ``text`` is for people."""
+
+    level: Level
+    code: str
+    text: str
+    ts: float
+    day: str
+    scope: Scope
+
+
+class PositionState(msgspec.Struct, frozen=True, kw_only=True):
+    """The ledger's position in one symbol, with the last mark seen for it.
+
+    A flat symbol is kept for its mark (the price collar and the valuation of a
+    first order need one). ``trade_pnl`` is the realised PnL, fees included, of
+    the round trip in progress; it decides the loss streak when the trade closes.
+    """
+
+    qty: Decimal = ZERO
+    avg_price: Decimal = ZERO
+    mark_price: Decimal | None = None
+    mark_ts: float | None = None
+    trade_pnl: Decimal = ZERO
+
+
+class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An allowed opening order not filled yet: its notional stays reserved."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    ts: float
+
+
+class TokenBucket(msgspec.Struct, frozen=True, kw_only=True):
+    """Order-rate throttle of one bot: O(1) state however high the rate is set."""
+
+    tokens: float
+    ts: float
+
+
+class RequestIds(msgspec.Struct, frozen=True, kw_only=True):
+    """Recent request ids, for duplicate rejection at O(chunk) cost per order.
+
+    A flat tuple would copy every id on each order; here only the last chunk is
+    copied and full chunks are frozen sets, dropped oldest first.
+    """
+
+    recent: tuple[str, ...] = ()
+    chunks: tuple[frozenset[str], ...] = ()
+
+    def __contains__(self, request_id: object) -> bool:
+        if request_id in self.recent:
+            return True
+        for chunk in self.chunks:  # noqa: SIM110 - any() over a generator is 3x slower here
+            if request_id in chunk:
+                return True
+        return False
+
+    def add(self, request_id: str, capacity: int) -> RequestIds:
+        """Remember one more id; at least the last ``capacity`` (in 64s) are kept."""
+        recent = (*self.recent, request_id)
+        if len(recent) < _ID_CHUNK:
+            return RequestIds(recent=recent, chunks=self.chunks)
+        keep = max(1, capacity // _ID_CHUNK)
+        return RequestIds(chunks=(*self.chunks, frozenset(recent))[-keep:])
+
+
+class Reconciliation(msgspec.Struct, frozen=True, kw_only=True):
+    """Progress of checking the bot's view against the ledger.
+
+    ``adopt``: nothing known yet, the next heartbeat's positions are taken as
+    they are. ``verify``: restored after a restart, the next heartbeat must
+    agree. ``done``: agreement is checked on every heartbeat, with a grace time.
+    """
+
+    mode: ReconcileMode = "adopt"
+    position_mismatch_since: float | None = None
+    equity_mismatch_since: float | None = None
+    equity_mismatch_reported: bool = False
+
+
+class RiskState(msgspec.Struct, frozen=True, kw_only=True):
+    """One snapshot of the engine's knowledge; see the module docstring."""
+
+    day: str
+    start_equity: Decimal | None = None
+    """Ledger equity at the first heartbeat of ``day``; None until then."""
+    high_water: Decimal | None = None
+    """Highest ledger equity of ``day`` (the base of ``max_drawdown``)."""
+    peak: Decimal | None = None
+    """Highest ledger equity ever (the base of ``max_trailing_drawdown``)."""
+    cash: Decimal | None = None
+    """Ledger equity without unrealised PnL; None until a heartbeat anchors it."""
+    realized_pnl: Decimal = ZERO
+    """Realised PnL of ``day`` from fills, fees included."""
+    positions: dict[str, PositionState] = {}
+    open_orders: dict[str, OpenOrder] = {}
+    request_ids: RequestIds = RequestIds()
+    buckets: dict[str, TokenBucket] = {}
+    consecutive_losses: int = 0
+    reasons: tuple[StateReason, ...] = ()
+    manual_close_needed: bool = False
+    close_requested_at: float | None = None
+    risk_multiplier: float = 1.0
+    reconciliation: Reconciliation = Reconciliation()
+    bot_equity: Decimal | None = None
+    bot_realized_pnl: Decimal | None = None
+    bot_unrealized_pnl: Decimal | None = None
+    last_heartbeat_ts: float | None = None
+    last_tick_ts: float | None = None
+
+    @property
+    def trading_state(self) -> TradingState:
+        """Derived from the reasons, so the two can never disagree."""
+        if any(r.level == "HALTED" for r in self.reasons):
+            return "HALTED"
+        return "REDUCING" if self.reasons else "ACTIVE"
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        """Open PnL at the marks (a position without a mark counts at cost)."""
+        total = ZERO
+        with localcontext(EXACT):
+            for pos in self.positions.values():
+                if pos.qty and pos.mark_price is not None:
+                    total += pos.qty * (pos.mark_price - pos.avg_price)
+        return total
+
+    @property
+    def equity(self) -> Decimal | None:
+        """Ledger equity: the anchored cash plus open PnL; None before any heartbeat."""
+        if self.cash is None:
+            return None
+        with localcontext(EXACT):
+            return self.cash + self.unrealized_pnl
+
+    @property
+    def is_flat(self) -> bool:
+        return not any(pos.qty for pos in self.positions.values())
+
+    def reason_codes(self) -> frozenset[str]:
+        return frozenset(r.code for r in self.reasons)
