@@ -50,12 +50,20 @@ def money_down(value: float) -> float:
     return floor_to(value, 0.01)
 
 
+def _digits(price: float) -> int:
+    if price >= 1 or price <= 0:
+        return 2
+    return min(12, max(2, 5 - math.floor(math.log10(price))))
+
+
 def fmt_price(price: float) -> str:
     """``$681.00``; more decimals for prices under a dollar (``$0.000123``)."""
-    if price >= 1:
-        return f"${price:,.2f}"
-    digits = min(12, max(2, 5 - math.floor(math.log10(price)))) if price > 0 else 2
-    return f"${price:.{digits}f}"
+    return f"${price:,.{_digits(price)}f}"
+
+
+def fmt_delta(delta: float, price: float) -> str:
+    """A price difference with the decimals of the price it is measured on."""
+    return f"${delta:,.{_digits(price)}f}"
 
 
 def fmt_money(amount: float) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from planner.chase import chase_zones, opposite_bars
 from planner.config import ChaseConfig
 from planner.messages import MarketSnapshot
-from planner.prices import fmt_price, fmt_range
+from planner.prices import fmt_delta, fmt_price, fmt_range
 from planner.synthesis import vwap_bias, vwap_note
 
 
@@ -44,9 +44,9 @@ def chase_context(snapshot: MarketSnapshot, cfg: ChaseConfig) -> str:
     lines = [
         f"MARKET CONTEXT for {snapshot.symbol}:",
         f"- Current price {fmt_price(price)}; HOD {fmt_price(hod)}; LOD {fmt_price(lod)}",
-        f"- Distance to HOD {fmt_price(hod - price)} ({(hod - price) / atr:.2f}× ATR); "
-        f"distance to LOD {fmt_price(price - lod)} ({(price - lod) / atr:.2f}× ATR)",
-        f"- 30-day ATR {fmt_price(atr)}",
+        f"- Distance to HOD {fmt_delta(hod - price, price)} ({(hod - price) / atr:.2f}× ATR); "
+        f"distance to LOD {fmt_delta(price - lod, price)} ({(price - lod) / atr:.2f}× ATR)",
+        f"- 30-day ATR {fmt_delta(atr, price)}",
         f"- LONG chase zone {fmt_range(long_zone.low, long_zone.high)}; "
         f"SHORT chase zone {fmt_range(short_zone.low, short_zone.high)}",
         f"- Last {cfg.lookback_bars} bars: {red} red, {green} green",

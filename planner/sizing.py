@@ -15,7 +15,7 @@ import msgspec
 
 from planner.config import RiskConfig
 from planner.parts import AssetClass, PositionPlan, SizeTier, Unit
-from planner.prices import fmt_money, fmt_price
+from planner.prices import fmt_delta, fmt_money, fmt_price
 
 FRACTION: dict[SizeTier, Decimal] = {
     "full": Decimal(1), "half": Decimal("0.5"), "quarter": Decimal("0.25"),
@@ -100,11 +100,8 @@ def _size(
     quantity = min(by_risk, by_cost)
     unit = unit_of(asset_class)
     if quantity <= 0:
-        limit = "risk budget" if by_risk <= by_cost else "buying power"
-        return SizingRefusal(
-            reason=f"Position rounds to zero {unit}: the {tier} {limit} of "
-                   f"{fmt_money(float(allowed))} buys less than one step "
-                   f"({step.normalize()}) at a stop distance of {fmt_price(float(per_unit))}")
+        return SizingRefusal(reason=_zero_reason(by_risk <= by_cost, unit, tier, allowed, step,
+                                                 per_unit, max_cost, entry_worst))
     max_risk = (quantity * per_unit).quantize(_CENT, rounding=ROUND_CEILING)
     return PositionPlan(
         size=tier, quantity=float(quantity), unit=unit,
@@ -112,3 +109,16 @@ def _size(
         max_risk=float(max_risk), risk_budget=float(budget), risk_pct=risk_pct,
         stop_distance=float(per_unit),
     )
+
+
+def _zero_reason(
+    by_risk: bool, unit: Unit, tier: SizeTier, allowed: Decimal, step: Decimal,
+    per_unit: Decimal, max_cost: Decimal, entry: float,
+) -> str:
+    """Which limit rounded the position to nothing, with the numbers that did it."""
+    if by_risk:
+        return (f"Position rounds to zero {unit}: the {tier} risk budget of "
+                f"{fmt_money(float(allowed))} buys less than one step ({step.normalize()}) "
+                f"at a stop distance of {fmt_delta(float(per_unit), entry)}")
+    return (f"Position rounds to zero {unit}: buying power of {fmt_money(float(max_cost))} "
+            f"buys less than one step ({step.normalize()}) at {fmt_price(entry)}")

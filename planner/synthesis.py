@@ -82,20 +82,20 @@ def _technical_neutral(
         # Seed-silent: both neutral but one of them with conviction. There is no
         # direction to trade, so this is NO TRADE as well.
         return Resolution(direction=None, confidence=0.0, agreement="none",
-                          rule=f"Both say NEUTRAL (Technical {t_conf:g}%, Macro {m_conf:g}%): "
+                          rule=f"Both say NEUTRAL (Technical {t_conf:.0f}%, Macro {m_conf:.0f}%): "
                                "no direction to trade")
     if m_conf > cfg.single_agent_trade_above:
         # One agent directional with >50%: trade it, capped, since no price
         # structure confirms it.
         return Resolution(direction=m_dir, agreement="macro_only",
                           confidence=min(m_conf, cfg.macro_only_cap),
-                          rule=f"Technical is NEUTRAL, Macro says {m_dir} with {m_conf:g}% "
+                          rule=f"Technical is NEUTRAL, Macro says {m_dir} with {m_conf:.0f}% "
                                f"(>{cfg.single_agent_trade_above:g}%): trade the Macro direction, "
                                f"confidence capped at {cfg.macro_only_cap:g}")
     # Seed-silent: only Macro is directional and without >50%; none of the TRADE
     # rules holds, so NO TRADE.
     return Resolution(direction=None, confidence=0.0, agreement="none",
-                      rule=f"Technical is NEUTRAL and Macro's {m_dir} is only {m_conf:g}% "
+                      rule=f"Technical is NEUTRAL and Macro's {m_dir} is only {m_conf:.0f}% "
                            f"(needs >{cfg.single_agent_trade_above:g}% to trade alone)")
 
 
@@ -164,7 +164,7 @@ def synthesis(
                              f"pattern {technical.pattern_state}")
     mac = AgentSupport(agent="macro", direction=macro.direction, confidence=macro.confidence,
                        stance=_stance(macro.direction, plan_dir),
-                       note=f"regime {macro.regime}, alignment {macro.alignment:g}%")
+                       note=f"regime {macro.regime}, alignment {macro.alignment:.0f}%")
     risks = "; ".join(f"{r.severity}: {r.description}" for r in wildcard.risks) or "no risks found"
     return Synthesis(technical=tech, macro=mac, agreement=resolution.agreement,
                      resolution=resolution.rule, wildcard_risk=wildcard.overall_risk,

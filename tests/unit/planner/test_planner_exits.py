@@ -29,8 +29,8 @@ SUPPORTS = [lv(99.0, "S1"), lv(97.0, "S2")]
 RESISTANCES = [lv(102.0, "R1"), lv(104.0, "R2"), lv(108.0, "R3")]
 
 
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def stop_for(style: Style, multiplier: float = 1.0) -> tuple[float, float, float]:
