@@ -73,3 +73,19 @@ class ModeChangeRequested(Message, frozen=True, tag="mode_change_requested"):
     requested_by: str
     reason: Text
     ts: Timestamp
+
+
+class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
+    """An operator asked, through the control socket, to halt, resume or close all.
+
+    The risk engine carries it out (it owns the trading state); the event itself
+    is the journal's record of who asked, from which account, and why.
+    """
+
+    topic: ClassVar[str] = "operator.command"
+    action: Literal["halt", "resume", "close_all"]
+    reason: Text
+    user: str
+    ts: Timestamp
+    confirmed: bool = False
+    """For ``resume`` after a limit halt: the operator confirmed (``--yes``)."""
