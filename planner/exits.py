@@ -48,7 +48,7 @@ def place_stop(
         near = level.price - sign * buffer
         rationale = (f"Stop {'below' if sign > 0 else 'above'} {fmt_price(level.price)}"
                      f"{_named(level)}: {frame.stop_buffer_atr * buffer_multiplier:g}× ATR beyond "
-                     f"the {'support' if sign > 0 else 'resistance'} the entry leans on")
+                     f"the nearest {'support' if sign > 0 else 'resistance'} behind the entry zone")
     else:
         # Never inside the entry zone, whatever the configured distances.
         near = sign * min(sign * (ref - sign * frame.default_stop_atr * atr),

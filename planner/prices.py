@@ -9,7 +9,7 @@ stop never moves toward the entry and a target never moves away from it.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 
 from planner.parts import AssetClass
 
@@ -22,10 +22,17 @@ def price_tick(price: float, asset_class: AssetClass) -> float:
     return 10.0 ** max(exponent, -12)
 
 
+_NOISE = Decimal("1e-9")
+
+
 def _step(value: float, step: float, rounding: str) -> float:
-    quantum = Decimal(repr(step))
-    steps = (Decimal(repr(value)) / quantum).to_integral_value(rounding=rounding)
-    return float(steps * quantum)
+    """Round to a multiple of ``step``, ignoring float noise below a billionth of a step
+    (so that 99.8 + 0.1 = 99.89999999999999 floors to 99.90, not 99.89)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        quantum = Decimal(repr(step))
+        steps = (Decimal(repr(value)) / quantum).quantize(_NOISE)
+        return float(steps.to_integral_value(rounding=rounding) * quantum)
 
 
 def floor_to(value: float, step: float) -> float:
