@@ -51,7 +51,7 @@ from planner.parts import (
 from planner.prices import fmt_price, fmt_range, price_tick
 from planner.short_safety import ShortCheck, check_short
 from planner.sizing import SizingRefusal, size_position
-from planner.synthesis import decide_trade, synthesis, vwap_bias, vwap_note
+from planner.synthesis import decide_trade, make_synthesis, vwap_bias, vwap_note
 from planner.time_stops import time_stop
 from planner.validation import input_problems, plan_problems
 
@@ -97,8 +97,8 @@ def build_plan(
                             critical_error=critical_error, cfg=config.synthesis)
     bias = vwap_bias(snapshot.price, snapshot.vwap, snapshot.atr_30d,
                      config.synthesis.vwap_band_atr)
-    syn = synthesis(technical, macro, wildcard, decision.resolution, bias=bias,
-                    bias_note=vwap_note(snapshot.price, snapshot.vwap, bias))
+    syn = make_synthesis(technical, macro, wildcard, decision.resolution, bias=bias,
+                         bias_note=vwap_note(snapshot.price, snapshot.vwap, bias))
     direction = decision.resolution.direction
     if decision.decision == "NO_TRADE" or direction is None:
         return _no_trade(req, list(decision.reasons), syn)

@@ -146,7 +146,7 @@ def _stance(agent_dir: Direction, plan_dir: TradeDirection | None) -> Stance:
     return "supports" if agent_dir == plan_dir else "opposes"
 
 
-def synthesis(
+def make_synthesis(
     technical: TechnicalVerdict,
     macro: MacroVerdict,
     wildcard: WildCardVerdict,

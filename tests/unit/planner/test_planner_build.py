@@ -144,3 +144,14 @@ def test_plans_from_the_built_in_analyzers_alone(drift: float, direction: str) -
     assert plan.decision == "TRADE" and plan.direction == direction
     assert plan_problems(plan) == []
     assert plan.synthesis is not None and plan.synthesis.agreement == "agree"
+
+
+def test_planner_messages_join_the_system_union() -> None:
+    """Tags are unique, so one decoder over the planner's union (and the link's) works."""
+    from bus.protocol import LinkMessage
+    from planner.messages import PlannerMessage
+
+    decoder = msgspec.msgpack.Decoder(PlannerMessage | LinkMessage)
+    plan = build_plan(tech(), macro(), wild(), snap(), account(), "DAY", NOW, CONFIG)
+    for message in (plan, tech(), macro(), wild(), snap()):
+        assert decoder.decode(msgspec.msgpack.encode(message)) == message
