@@ -1,0 +1,156 @@
+"""The journal's table, its migrations, and the SQL the journal runs.
+
+The schema version of the file is ``PRAGMA user_version``. Migrations are a
+list: the step at index ``i`` takes a file from version ``i`` to ``i + 1``,
+inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening the same
+file cannot both migrate it. Adding a column later (the hash chain) is one more
+step here plus the column's name in :data:`COLUMNS`.
+
+Inserts are one multi-row ``INSERT ... SELECT FROM (VALUES ...)`` statement per
+batch. In autocommit mode one statement is one transaction, so a batch costs a
+single aiosqlite thread hop instead of three (BEGIN, executemany, COMMIT).
+Statements are prepared for a few row counts only (powers of two and the
+halfway points); a batch is padded with NULL rows up to the next prepared size
+and the padding is filtered out by ``WHERE column1 IS NOT NULL``. Preparing a
+256-row statement costs about as much as running it, and caching one statement
+per possible row count would hold tens of megabytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from typing import Final, Literal
+
+import aiosqlite
+
+COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload")
+"""Columns written per row, in the order the journal binds them."""
+
+READ_COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload")
+"""Columns read back, in the order of :class:`kernel.journal.JournalRow`'s fields."""
+
+MAX_BATCH_ROWS: Final = 4096
+"""Beyond a few thousand rows a commit gains nothing, and prepared statements grow."""
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 0 -> 1: the append-only journal; seq is assigned by the writer (1, 2, 3, ...).
+    (
+        """CREATE TABLE journal (
+            seq     INTEGER PRIMARY KEY,
+            ts      REAL NOT NULL,
+            topic   TEXT NOT NULL,
+            source  TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            payload BLOB NOT NULL
+        )""",
+        "CREATE INDEX journal_topic ON journal (topic)",
+        "CREATE INDEX journal_ts ON journal (ts)",
+    ),
+)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+async def configure(db: aiosqlite.Connection, synchronous: Literal["normal", "full"]) -> None:
+    """WAL lets readers (``kernel status``, audits) run beside the writer."""
+    rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+    mode = rows[0][0] if rows else None
+    if mode != "wal":
+        raise sqlite3.OperationalError(
+            f"the file refused WAL mode (journal_mode is {mode!r}); "
+            "put the data directory on a local disk")
+    await db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring the file up to :data:`SCHEMA_VERSION`; return the version it had.
+
+    A file from a newer version is left untouched (the caller refuses it).
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        found = await _user_version(db)
+        for statements in MIGRATIONS[found:]:
+            for statement in statements:
+                await db.execute(statement)
+        if found < SCHEMA_VERSION:
+            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            await db.execute("ROLLBACK")
+        raise
+    return found
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def last_seq(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) FROM journal"))
+    return int(rows[0][0])
+
+
+def max_batch_rows(requested: int) -> int:
+    """The batch size actually used: one statement must hold the whole batch."""
+    with closing(sqlite3.connect(":memory:")) as probe:
+        variables = probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(requested, MAX_BATCH_ROWS, variables // len(COLUMNS)))
+
+
+def statement_sizes(max_rows: int) -> tuple[int, ...]:
+    """Row counts to prepare statements for; padding to the next one costs < 50%."""
+    sizes = {max_rows}
+    n = 1
+    while n < max_rows:
+        sizes.update(m for m in (n, n + n // 2) if m < max_rows)
+        n *= 2
+    return tuple(sorted(sizes))
+
+
+def insert_sql(rows: int) -> str:
+    """One statement inserting up to ``rows`` rows; rows whose seq is NULL are padding."""
+    row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+    return (f"INSERT INTO journal ({', '.join(COLUMNS)}) "
+            f"SELECT * FROM (VALUES {', '.join([row] * rows)}) WHERE column1 IS NOT NULL")
+
+
+def select_sql(
+    *, after_seq: int, limit: int, topic_prefix: str
+) -> tuple[str, Sequence[object]]:
+    """Rows after ``after_seq`` in seq order; the prefix is a range so the index serves it."""
+    where: list[str] = ["seq > ?"]
+    params: list[object] = [after_seq]
+    if topic_prefix:
+        where.append("topic >= ?")
+        params.append(topic_prefix)
+        upper = prefix_upper_bound(topic_prefix)
+        if upper is not None:
+            where.append("topic < ?")
+            params.append(upper)
+    sql = (f"SELECT {', '.join(READ_COLUMNS)} FROM journal WHERE {' AND '.join(where)} "
+           "ORDER BY seq LIMIT ?")
+    return sql, [*params, max(0, limit)]
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string that starts with ``prefix``.
+
+    SQLite compares TEXT as UTF-8 bytes, which orders like code points, so
+    bumping the last code point gives the bound (surrogates cannot be encoded,
+    so they are skipped). ``None`` means no upper bound is needed.
+    """
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:
+            code = 0xE000
+        if code <= 0x10FFFF:
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None

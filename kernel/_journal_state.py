@@ -1,0 +1,148 @@
+"""The journal writer's bookkeeping, apart from its I/O: what is queued, who
+waits for what, what failed. Kept free of SQLite so the rules (who is told
+what, which entries survive a failed commit) read in one place.
+
+The queue holds ``(ordinal, entry, future)`` items: ``ordinal`` counts appends,
+so a flush waits for "everything up to ordinal n", and ``future`` is set for a
+durable append. Items leave the queue only from its head, when committed, or
+when the commit of their batch fails and someone is told (durable appends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import deque
+from pathlib import Path
+from typing import Any, TypeAlias
+
+log = logging.getLogger("kernel.journal")
+
+Item: TypeAlias = tuple[int, Any, "asyncio.Future[int] | None"]
+
+
+class JournalError(Exception):
+    """The journal cannot do what was asked; the message says why and what to do."""
+
+
+class JournalClosedError(JournalError):
+    """An append (or read) after ``Journal.close()``."""
+
+
+class JournalWriteError(JournalError):
+    """A commit failed; ``__cause__`` is the SQLite (or OS) error."""
+
+
+def check_entry(entry: Any) -> None:
+    """Refuse here what SQLite would refuse later, so one bad entry cannot stall the writer."""
+    if not (isinstance(entry.payload, bytes) and isinstance(entry.topic, str)
+            and isinstance(entry.source, str) and isinstance(entry.kind, str)):
+        raise TypeError(f"journal entry needs str topic/source/kind and bytes payload: {entry!r}")
+    if not isinstance(entry.ts, int | float) or not math.isfinite(entry.ts):
+        raise ValueError(f"journal entry needs a finite ts in seconds, got {entry.ts!r}")
+
+
+class WriterState:
+    """Queue and waiters of one journal; the journal's writer task drives it."""
+
+    def __init__(self, path: Path, *, last_seq: int, batch_rows: int) -> None:
+        self.path = path
+        self.last_seq = last_seq
+        """Seq of the last committed row."""
+        self.batch_rows = batch_rows
+        self.commits = 0
+        self.fault: BaseException | None = None
+        """Set when the writer stopped for good; appends are refused from then on."""
+        self.pending: deque[Item] = deque()
+        self.wake = asyncio.Event()
+        """Set when the writer should look again: work arrived, or it became urgent."""
+        self._appended = 0
+        self._durable = 0
+        self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    def enqueue(self, entry: Any, future: asyncio.Future[int] | None) -> None:
+        """Queue an entry; wake the writer only when that changes what it would do."""
+        self._appended += 1
+        self.pending.append((self._appended, entry, future))
+        if future is not None:
+            self._durable += 1
+            self.wake.set()
+        elif len(self.pending) == 1 or len(self.pending) >= self.batch_rows:
+            self.wake.set()
+
+    def add_flush_waiter(self, future: asyncio.Future[None]) -> None:
+        """``future`` resolves once everything appended so far is committed."""
+        self._flushes.append((self._appended, future))
+        self.wake.set()
+
+    def urgent(self) -> bool:
+        """Somebody awaits a commit, or the batch is full: lingering would only cost."""
+        return self._durable > 0 or bool(self._flushes) or len(self.pending) >= self.batch_rows
+
+    def committed(self, batch: list[Item]) -> None:
+        """The head ``batch`` is on disk: hand out seqs, release flushes."""
+        seq = self.last_seq
+        for _, _, future in batch:
+            self.pending.popleft()
+            seq += 1
+            if future is not None:
+                self._durable -= 1
+                if not future.done():
+                    future.set_result(seq)
+        self.last_seq = seq
+        self.commits += 1
+        done_upto = self.pending[0][0] - 1 if self.pending else self._appended
+        while self._flushes and self._flushes[0][0] <= done_upto:
+            flush = self._flushes.popleft()[1]
+            if not flush.done():
+                flush.set_result(None)
+
+    def failed(self, batch: list[Item], error: BaseException, *, attempt: int,
+               giving_up: bool) -> None:
+        """The head ``batch`` did not commit (nothing of it did: one statement).
+
+        Its durable waiters and every flush get the error now rather than a
+        hang; fire-and-forget entries stay at the head of the queue to retry.
+        """
+        for _ in batch:
+            self.pending.popleft()
+        kept = [item for item in batch if item[2] is None]
+        self.pending.extendleft(reversed(kept))
+        durable = len(batch) - len(kept)
+        self._durable -= durable
+        message = f"the journal {self.path} could not commit {len(batch)} rows: {error}"
+        for _, _, future in batch:
+            if future is not None:
+                _fail(future, message, error)
+        self._fail_flushes(message, error)
+        plan = ("closing, so giving up" if giving_up
+                else f"retrying; {len(self.pending)} entries kept in memory")
+        log.error("%s (attempt %d; %d durable appends failed; %s)", message, attempt,
+                  durable, plan, exc_info=error if attempt == 1 else None)
+
+    def fault_all(self, error: BaseException) -> None:
+        """The writer stopped for good: fail every waiter, drop the queue, say so."""
+        self.fault = error
+        message = f"the journal {self.path} stopped: {error}"
+        lost = len(self.pending)
+        for _, _, future in self.pending:
+            if future is not None:
+                _fail(future, message, error)
+        self.pending.clear()
+        self._durable = 0
+        self._fail_flushes(message, error)
+        self.wake.set()
+        log.critical("%s; %d queued entries were not written", message, lost, exc_info=error)
+
+    def _fail_flushes(self, message: str, error: BaseException) -> None:
+        while self._flushes:
+            _fail(self._flushes.popleft()[1], message, error)
+
+
+def _fail(future: asyncio.Future[Any], message: str, cause: BaseException) -> None:
+    """One exception per waiter: a shared one would collect every waiter's traceback."""
+    if not future.done():
+        error = JournalWriteError(message)
+        error.__cause__ = cause
+        future.set_exception(error)

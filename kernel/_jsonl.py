@@ -1,0 +1,159 @@
+"""The daily JSONL copy of the journal, for people and log tools.
+
+SQLite is the record; this copy is a convenience, so it never holds the writer
+up: the writer hands each committed batch over (a list append) and a separate
+task formats and appends the lines in a worker thread, one write per file per
+round. Each round first lingers a little so that many batches go in one round:
+at full speed that cuts the copy's cost to the process by half, and a person
+reading the file cannot tell 50 ms. A failure to write the copy is
+logged loudly and does not stop the journal. Rows committed in the last instant
+before a crash may be missing from the copy; the SQLite file has them.
+
+One line per row: ``{"seq", "ts", "topic", "source", "kind", "body"}`` where
+``body`` is the msgpack payload as plain JSON. A payload that is not msgpack (or
+has no JSON form, such as extension types) is written as base64 with a ``note``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+log = logging.getLogger("kernel.journal")
+
+_SECONDS_PER_DAY = 86_400
+_LINGER_S = 0.05
+
+
+class EntryLike(Protocol):
+    """What a line is made of (a ``kernel.journal.JournalEntry``)."""
+
+    @property
+    def ts(self) -> float: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
+Chunk = tuple[int, Sequence[EntryLike]]
+"""A committed batch: the seq of its first row, and its entries in seq order."""
+
+
+class _Line(msgspec.Struct, omit_defaults=True):
+    seq: int
+    ts: float
+    topic: str
+    source: str
+    kind: str
+    body: Any
+    note: str | None = None
+
+
+def file_name(ts: float) -> str:
+    """``journal-YYYY-MM-DD.jsonl`` for the UTC day of ``ts``."""
+    return _day_file(int(ts // _SECONDS_PER_DAY))
+
+
+@lru_cache(maxsize=64)
+def _day_file(day: int) -> str:
+    try:
+        date = datetime.fromtimestamp(day * _SECONDS_PER_DAY, tz=UTC).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):
+        date = "undated"
+    return f"journal-{date}.jsonl"
+
+
+def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder) -> bytes:
+    """One JSON line (newline included) for one journal row."""
+    head = (seq, entry.ts, entry.topic, entry.source, entry.kind)
+    try:
+        return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload))) + b"\n"
+    except (msgspec.DecodeError, TypeError) as exc:
+        note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
+        body = base64.b64encode(entry.payload).decode("ascii")
+        return encoder.encode(_Line(*head, body, note)) + b"\n"
+
+
+def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
+    """Append the lines of ``chunks`` to their day files, one write per file."""
+    encoder = msgspec.json.Encoder()  # one per call: calls may run in parallel threads
+    files: dict[str, bytearray] = {}
+    for first_seq, entries in chunks:
+        for offset, entry in enumerate(entries):
+            name = file_name(entry.ts)
+            data = files.get(name)
+            if data is None:
+                data = files[name] = bytearray()
+            data += encode_line(first_seq + offset, entry, encoder)
+    for name, data in files.items():
+        with open(directory / name, "ab") as file:
+            file.write(data)
+
+
+class JsonlCopy:
+    """Copies committed batches to ``directory`` in the background, in seq order."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.failures = 0
+        self._chunks: list[Chunk] = []
+        self._wake = asyncio.Event()
+        self._nudge = asyncio.Event()
+        self._closing = False
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(
+            self._run(), name=f"journal jsonl {directory}")
+
+    def add(self, first_seq: int, entries: Sequence[EntryLike]) -> None:
+        """Queue a committed batch; cheap, so the writer can call it after every commit."""
+        self._chunks.append((first_seq, entries))
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        """Write what is queued, then stop."""
+        self._closing = True
+        self._wake.set()
+        self._nudge.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            while not self._chunks:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+            await self._linger()
+            chunks, self._chunks = self._chunks, []
+            try:
+                await asyncio.to_thread(write_chunks, self.directory, chunks)
+            except Exception:
+                # The copy is secondary: say so loudly, keep the journal running.
+                self.failures += 1
+                rows = sum(len(entries) for _, entries in chunks)
+                log.exception("journal JSONL copy: %d rows not copied to %s", rows, self.directory)
+
+    async def _linger(self) -> None:
+        """Let batches pile up for one write; close cuts it short."""
+        if self._closing:
+            return
+        self._nudge.clear()
+        timer = self._loop.call_later(_LINGER_S, self._nudge.set)
+        try:
+            await self._nudge.wait()
+        finally:
+            timer.cancel()

@@ -1,0 +1,314 @@
+"""The append-only event journal: every message the kernel sees, in order, on disk.
+
+Why it is built this way:
+
+* One writer task owns every write (SQLite has one writer anyway), so
+  :meth:`Journal.append` is a deque push that never blocks and never drops,
+  and the order of appends is the order of ``seq``. Seqs are assigned here,
+  so they are known without reading them back; the INTEGER PRIMARY KEY still
+  refuses a duplicate.
+* Group commit. The writer takes everything queued (up to a batch), writes it
+  with one statement, which in autocommit mode is one transaction and one
+  aiosqlite thread hop (about 85 µs), then resolves every waiter of the batch.
+  A durable append never waits for company: while one commit is in flight,
+  later appends pile up and go together in the next one. Only when nobody
+  awaits the result (fire-and-forget traffic) does the writer linger up to
+  ``batch_max_delay_ms`` to fill a batch.
+* Durability. WAL with ``synchronous="normal"`` keeps every committed row when
+  the process is killed (SIGKILL); ``"full"`` also keeps it through power loss.
+  :meth:`Journal.append_durable` returns only after the commit.
+* Loud failures. A commit that fails fails the waiters of that batch and every
+  pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
+  locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
+  with backoff; any other error stops the journal (it is a fault the kernel
+  must see), after which appends raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from bisect import bisect_left
+from contextlib import closing
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Literal, TypeAlias
+
+import aiosqlite
+import msgspec
+
+from kernel import _journal_schema as schema
+from kernel._journal_state import (
+    Item,
+    JournalClosedError,
+    JournalError,
+    JournalWriteError,
+    WriterState,
+    check_entry,
+)
+from kernel._jsonl import JsonlCopy
+
+__all__ = [
+    "Journal", "JournalClosedError", "JournalEntry", "JournalError", "JournalRow",
+    "JournalWriteError", "read_journal",
+]
+
+log = logging.getLogger(__name__)
+
+Synchronous: TypeAlias = Literal["normal", "full"]
+DEFAULT_READ_LIMIT: Final = 1000
+
+
+class JournalEntry(msgspec.Struct, frozen=True):
+    """One message to journal; ``payload`` is its msgpack bytes (``bus.codec.encode``)."""
+
+    ts: float
+    """Seconds since the epoch, from the caller's clock (time is passed in)."""
+    topic: str
+    source: str
+    """Who published: an actor's name, ``gateway``, or ``bus:<peer>``."""
+    kind: str
+    """The message's msgspec tag, e.g. ``order_decision``."""
+    payload: bytes
+
+
+class JournalRow(msgspec.Struct, frozen=True):
+    """A committed entry with the seq the journal gave it."""
+
+    seq: int
+    ts: float
+    topic: str
+    source: str
+    kind: str
+    payload: bytes
+
+
+class Journal:
+    """The journal service: build with :meth:`open`, stop with :meth:`close`.
+
+    Not thread-safe: call it from the event loop that opened it.
+    """
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, *, last_seq: int,
+                 batch_rows: int, delay_s: float, jsonl: JsonlCopy | None) -> None:
+        """Private: use :meth:`open`, which prepares the file first."""
+        self.path = path
+        self._db = db
+        self._jsonl = jsonl
+        self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
+        self._sizes = schema.statement_sizes(batch_rows)
+        self._sql = {size: schema.insert_sql(size) for size in self._sizes}
+        self._delay_s = delay_s
+        self._loop = asyncio.get_running_loop()
+        self._close_task: asyncio.Task[None] | None = None
+        self._writer = self._loop.create_task(self._run(), name=f"journal writer {path.name}")
+        self._writer.add_done_callback(self._writer_done)
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, jsonl_dir: Path | None = None, synchronous: Synchronous = "normal",
+        batch_max_rows: int = 256, batch_max_delay_ms: float = 2.0, busy_timeout_s: float = 1.0,
+    ) -> Journal:
+        """Open (creating or migrating) the journal at ``path`` and start its writer.
+
+        ``busy_timeout_s`` bounds how long one commit waits for another process
+        holding the write lock before it counts as failed (and is retried).
+        """
+        if synchronous not in ("normal", "full"):
+            raise ValueError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
+        if batch_max_rows < 1 or batch_max_delay_ms < 0 or busy_timeout_s < 0:
+            raise ValueError("batch_max_rows must be >= 1, the delay and timeout >= 0")
+        batch_rows = schema.max_batch_rows(batch_max_rows)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s,
+                                     cached_statements=len(schema.statement_sizes(batch_rows)) + 32)
+        try:
+            await schema.configure(db, synchronous)
+            found = await schema.migrate(db)
+            last_seq = await schema.last_seq(db)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+        except BaseException:
+            await db.close()
+            raise
+        if found > schema.SCHEMA_VERSION:
+            await db.close()
+            raise JournalError(
+                f"the journal {path} has schema version {found}, newer than this kernel's "
+                f"{schema.SCHEMA_VERSION}; run the newer kernel, or move the file aside.")
+        jsonl = JsonlCopy(jsonl_dir) if jsonl_dir is not None else None
+        return cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
+                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl)
+
+    @property
+    def last_seq(self) -> int:
+        """Seq of the last committed row (0 for an empty journal)."""
+        return self._state.last_seq
+
+    @property
+    def pending(self) -> int:
+        """Entries appended but not committed yet."""
+        return len(self._state.pending)
+
+    @property
+    def commits(self) -> int:
+        """Commits so far in this session; rows / commits is the group-commit factor."""
+        return self._state.commits
+
+    def append(self, entry: JournalEntry) -> None:
+        """Queue ``entry``; it is committed within ``batch_max_delay_ms``, in order."""
+        self._admit(entry)
+        self._state.enqueue(entry, None)
+
+    async def append_durable(self, entry: JournalEntry) -> int:
+        """Queue ``entry`` and return its seq once committed (it then survives SIGKILL).
+
+        If the caller is cancelled meanwhile, the entry is still written.
+        """
+        self._admit(entry)
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._state.enqueue(entry, future)
+        return await future
+
+    async def flush(self) -> None:
+        """Wait until everything appended so far is committed; raise if a commit fails."""
+        refusal = self._refusal()
+        if refusal is not None and not isinstance(refusal, JournalClosedError):
+            raise refusal
+        if self._state.pending:
+            future: asyncio.Future[None] = self._loop.create_future()
+            self._state.add_flush_waiter(future)
+            await future
+
+    async def close(self) -> None:
+        """Commit everything queued, stop the writer and close the file. Idempotent."""
+        if self._close_task is None:
+            self._close_task = self._loop.create_task(self._shutdown())
+        await asyncio.shield(self._close_task)
+
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def read(self, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,
+                   topic_prefix: str = "") -> list[JournalRow]:
+        """Committed rows after ``after_seq``, in seq order, on the journal's connection."""
+        if self._close_task is not None:
+            raise JournalClosedError(f"the journal {self.path} is closed; use read_journal()")
+        sql, params = schema.select_sql(after_seq=after_seq, limit=limit,
+                                        topic_prefix=topic_prefix)
+        return [JournalRow(*row) for row in await self._db.execute_fetchall(sql, params)]
+
+    def _admit(self, entry: JournalEntry) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
+        check_entry(entry)
+
+    def _refusal(self) -> JournalError | None:
+        """Why appends are refused now, if they are."""
+        if self._state.fault is not None:
+            error = JournalWriteError(f"the journal {self.path} stopped after a write error "
+                                      f"({self._state.fault}); see the log, then restart")
+            error.__cause__ = self._state.fault
+            return error
+        if self._close_task is not None:
+            return JournalClosedError(f"the journal {self.path} is closed; nothing more can "
+                                      "be appended (open it again to write)")
+        return None
+
+    async def _run(self) -> None:
+        """The writer: batch, commit, resolve; retry what may pass, stop on anything else."""
+        state, failures = self._state, 0
+        while await self._next_batch():
+            batch = list(islice(state.pending, state.batch_rows))
+            try:
+                await self._insert(batch)
+            except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O
+                failures += 1
+                state.failed(batch, exc, attempt=failures, giving_up=self._closing)
+                if self._closing:
+                    raise
+                await self._linger(min(0.01 * 2 ** (failures - 1), 1.0))
+                continue
+            if failures:
+                log.warning("journal %s: writing again after %d failed attempts",
+                            self.path, failures)
+                failures = 0
+            state.committed(batch)
+            if self._jsonl is not None:
+                self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch])
+
+    @property
+    def _closing(self) -> bool:
+        return self._close_task is not None
+
+    async def _next_batch(self) -> bool:
+        """Wait for work; linger for company only when nobody awaits the result."""
+        state = self._state
+        while not state.pending:
+            if self._closing:
+                return False
+            state.wake.clear()
+            await state.wake.wait()
+        if self._delay_s > 0:
+            await self._linger(self._delay_s)
+        return True
+
+    async def _linger(self, delay_s: float) -> None:
+        """Sleep up to ``delay_s``; an urgent append, a flush or close cuts it short."""
+        if self._closing or self._state.urgent():
+            return
+        self._state.wake.clear()
+        timer = self._loop.call_later(delay_s, self._state.wake.set)
+        try:
+            await self._state.wake.wait()
+        finally:
+            timer.cancel()
+
+    async def _insert(self, batch: list[Item]) -> None:
+        """One statement, one transaction, one thread hop for the whole batch."""
+        size = self._sizes[bisect_left(self._sizes, len(batch))]
+        seq = self._state.last_seq
+        params: list[object] = []
+        for _, entry, _future in batch:
+            seq += 1
+            params += (seq, entry.ts, entry.topic, entry.source, entry.kind, entry.payload)
+        params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
+        await self._db.execute(self._sql[size], params)
+
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        """A writer that ends before close() is a fault: fail everyone, say so."""
+        error = (JournalError("the journal writer was cancelled") if task.cancelled()
+                 else task.exception())
+        if error is not None:
+            self._state.fault_all(error)
+
+    async def _shutdown(self) -> None:
+        self._state.wake.set()
+        try:
+            await asyncio.wait([self._writer])
+        finally:
+            if self._jsonl is not None:
+                await self._jsonl.aclose()
+            await self._db.close()
+        if self._state.fault is not None:
+            raise JournalWriteError(
+                f"the journal {self.path} closed after a write error; entries were lost "
+                "(see the log)") from self._state.fault
+
+
+def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,
+                 topic_prefix: str = "") -> list[JournalRow]:
+    """Read committed rows with plain sqlite3, read-only: safe while a kernel writes."""
+    if not path.exists():
+        raise FileNotFoundError(f"no journal at {path}; check the data directory in paths.yaml")
+    sql, params = schema.select_sql(after_seq=after_seq, limit=limit, topic_prefix=topic_prefix)
+    with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+        return [JournalRow(*row) for row in db.execute(sql, params)]
