@@ -53,15 +53,15 @@ def is_json(frame: bytes) -> bool:
 class LinkDecoder(Generic[T]):
     """Decodes link frames of either encoding into one union of Structs."""
 
-    def __init__(self, union: type[T]) -> None:
+    def __init__(self, union: Any) -> None:
+        """``union`` is a Struct type or a union of them (which mypy cannot spell as type[T])."""
         self._msgpack = msgspec.msgpack.Decoder(union)
         self._json = msgspec.json.Decoder(union)
 
     def decode(self, frame: bytes) -> T:
         """Raise ``msgspec.DecodeError`` (or its ``ValidationError``) on bad input."""
-        if is_json(frame):
-            return self._json.decode(frame)
-        return self._msgpack.decode(frame)
+        decoded: T = self._json.decode(frame) if is_json(frame) else self._msgpack.decode(frame)
+        return decoded
 
 
 def encode_header(source: str, *, journaled: bool = False) -> bytes:
@@ -81,8 +81,8 @@ def to_builtins(payload: bytes) -> Any:
     return msgspec.msgpack.decode(payload)
 
 
-bot_frame_decoder: Final = LinkDecoder(BotToKernel)
+bot_frame_decoder: Final[LinkDecoder[BotToKernel]] = LinkDecoder(BotToKernel)
 """What the gateway uses: only the types a bot may send decode."""
 
-kernel_frame_decoder: Final = LinkDecoder(KernelToBot)
+kernel_frame_decoder: Final[LinkDecoder[KernelToBot]] = LinkDecoder(KernelToBot)
 """What the bot library uses."""

@@ -30,7 +30,7 @@ class SocketDrain:
         self._on_message = on_message
         self._batch = batch
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._fd: int = sock.getsockopt(zmq.FD)
+        self._fd: int = int(sock.getsockopt(zmq.FD))
         self._scheduled = False
 
     def start(self) -> None:
@@ -45,7 +45,7 @@ class SocketDrain:
 
     def after_send(self) -> None:
         """Re-check for input after a send, which may have swallowed the FD edge."""
-        if self._loop is not None and self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if self._loop is not None and _ready(self._sock):
             self._schedule()
 
     def _schedule(self) -> None:
@@ -59,7 +59,7 @@ class SocketDrain:
             return
         sock, handle = self._sock, self._on_message
         for _ in range(self._batch):
-            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not _ready(sock):
                 return
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
@@ -69,3 +69,8 @@ class SocketDrain:
             if self._loop is None:  # the handler stopped us
                 return
         self._schedule()  # more may be waiting: continue after other tasks ran
+
+
+def _ready(sock: zmq.Socket[Any]) -> bool:
+    """True when a message can be read now (ZeroMQ's EVENTS, not the FD's state)."""
+    return bool(int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN)

@@ -187,4 +187,6 @@ KernelToBot: TypeAlias = Welcome | OrderDecision | Command | Error
 
 LinkMessage: TypeAlias = BotToKernel | KernelToBot
 
-BOT_TO_KERNEL_TAGS: Final = frozenset({"hello", "heartbeat", "order_request", "fill", "command_ack"})
+BOT_TO_KERNEL_TAGS: Final = frozenset(
+    {"hello", "heartbeat", "order_request", "fill", "command_ack"}
+)

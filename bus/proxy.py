@@ -59,12 +59,14 @@ class BusProxy:
             self.publish_bound = [bind_checked(xsub, e) for e in self._publish_endpoints]
             self.subscribe_bound = [bind_checked(xpub, e) for e in self._subscribe_endpoints]
             control.bind(self._control_endpoint)
-            self._steer = self._context.socket(zmq.PAIR)
-            self._steer.connect(self._control_endpoint)
+            steer: zmq.Socket[bytes] = self._context.socket(zmq.PAIR)
+            self._steer = steer
+            steer.connect(self._control_endpoint)
         except BaseException:
-            for sock in (*sockets, self._steer):
-                if sock is not None:
-                    sock.close(linger=0)
+            for sock in sockets:
+                sock.close(linger=0)
+            if self._steer is not None:
+                self._steer.close(linger=0)
             raise
         self._thread = threading.Thread(
             target=self._serve, args=(xsub, xpub, control), name="bus-proxy", daemon=True

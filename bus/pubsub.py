@@ -77,7 +77,7 @@ class Subscriber:
         return parse_frames(frames)
 
     async def poll(self, timeout_ms: int) -> bool:
-        return bool(await self._sock.poll(timeout_ms, zmq.POLLIN))
+        return bool(await self._sock.poll(timeout_ms, zmq.POLLIN))  # type: ignore[call-arg]
 
     def close(self) -> None:
         self._sock.close(linger=0)

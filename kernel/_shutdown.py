@@ -8,6 +8,7 @@ thread-safely (and SIGBREAK, Ctrl-Break, is honoured as well).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Callable
@@ -41,10 +42,8 @@ def install_stop_signals(
         loop.call_soon_threadsafe(request_stop, f"received {signal.Signals(signum).name}")
 
     for sig in signals:
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread: the caller stops us
             previous[sig] = signal.signal(sig, on_signal)
-        except ValueError:
-            pass
 
     def restore() -> None:
         for sig, handler in previous.items():

@@ -23,8 +23,7 @@ class ControlRefused(Exception):
 
 def ask(endpoint: str, request: ControlMessage, *, timeout_s: float = 2.0) -> Any:
     """Send one request and return the typed reply; raise on silence or refusal."""
-    context = zmq.Context.instance()
-    sock = context.socket(zmq.REQ)
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.REQ)
     sock.linger = 0
     try:
         sock.connect(endpoint)

@@ -48,7 +48,9 @@ class ClosedGate:
 
     @property
     def risk_multiplier(self) -> float:
-        return 0.0
+        """Neutral: the DENYs already stop trading, and a bot that read 0 here in
+        its welcome would keep trading nothing after the gate opens."""
+        return 1.0
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         return deny(order, code=self._code, reason=self._reason, trading_state=self._state)

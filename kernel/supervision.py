@@ -31,7 +31,7 @@ def decide_restart(
     history: tuple[float, ...], now: float, policy: RestartPolicy
 ) -> RestartDecision:
     """Decide what to do about a crash at ``now`` given earlier crash times."""
-    recent = tuple(t for t in history if now - t < policy.window_s) + (now,)
+    recent = (*(t for t in history if now - t < policy.window_s), now)
     crashes = len(recent)
     if crashes > policy.max_restarts:
         return RestartDecision(

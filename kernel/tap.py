@@ -42,7 +42,7 @@ def tap(endpoint: str, *, topics: Sequence[str] = (), as_json: bool = False,
         out: TextIO | None = None, limit: int | None = None, idle_note_s: float = 5.0) -> int:
     """Print messages until interrupted (or ``limit`` messages); return an exit code."""
     console = Console(file=out, highlight=False, soft_wrap=True)
-    sock = zmq.Context.instance().socket(zmq.SUB)
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     sock.linger = 0
     for prefix in topics or ("",):
         sock.subscribe(subscription(prefix))

@@ -20,9 +20,9 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bus.codec import encode, encode_header  # noqa: E402
-from bus.protocol import Heartbeat, Position  # noqa: E402
-from scripts._bench_support import free_ports, running_kernel, start_script  # noqa: E402
+from bus.codec import encode, encode_header
+from bus.protocol import Heartbeat, Position
+from scripts._bench_support import free_ports, running_kernel, start_script
 
 PUBLISHER = """
 import sys, time, zmq

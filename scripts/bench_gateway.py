@@ -20,10 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bus.codec import encode  # noqa: E402
-from bus.protocol import Hello, OrderRequest  # noqa: E402
-from scripts._bench_support import (  # noqa: E402
-    dealer, free_ports, percentiles, row, running_kernel, start_script,
+from bus.codec import encode
+from bus.protocol import Hello, OrderRequest
+from scripts._bench_support import (
+    dealer,
+    free_ports,
+    percentiles,
+    row,
+    running_kernel,
+    start_script,
 )
 
 ECHO_SERVER = """

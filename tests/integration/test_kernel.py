@@ -124,11 +124,13 @@ async def test_status_over_the_control_socket(start_kernel: Any) -> None:
 
 
 def test_status_without_a_kernel_says_so_plainly() -> None:
-    with pytest.raises(KernelUnreachable, match="no kernel answered on tcp://127.0.0.1:9"):
+    with pytest.raises(KernelUnreachable, match=r"no kernel answered on tcp://127\.0\.0\.1:9"):
         ask("tcp://127.0.0.1:9", StatusRequest(), timeout_s=0.2)
 
 
-async def test_an_endpoint_in_use_is_a_clear_start_failure(start_kernel: Any, tmp_path: Any) -> None:
+async def test_an_endpoint_in_use_is_a_clear_start_failure(
+    start_kernel: Any, tmp_path: Any
+) -> None:
     first: KernelHarness = await start_kernel()
     port = first.endpoints["bot_link"].rsplit(":", 1)[1]
     from kernel.microkernel import Kernel

@@ -53,7 +53,7 @@ def test_broken_yaml_names_the_file_and_the_line(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="file not found. Fix:"):
+    with pytest.raises(ConfigError, match=r"file not found\. Fix:"):
         load_yaml(tmp_path / "paths.yaml", PathsConfig)
 
 
@@ -69,7 +69,7 @@ def test_an_empty_file_means_every_default(tmp_path: Path) -> None:
 
 def test_an_endpoint_without_a_transport_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "control:\n  endpoint: 127.0.0.1:7713\n")
-    with pytest.raises(ConfigError, match="control.endpoint"):
+    with pytest.raises(ConfigError, match=r"control\.endpoint"):
         load_yaml(path, KernelConfig)
 
 
