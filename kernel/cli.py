@@ -15,22 +15,24 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.table import Table
 
 from kernel import __version__
+from kernel.cli_operator import add_operator_commands
+from kernel.cli_status import print_snapshot, snapshot_as_builtins
 from kernel.config import ConfigError, default_config_dir
 from kernel.control_client import ControlRefused, KernelUnreachable, ask
-from kernel.control_protocol import StatusReply, StatusRequest
+from kernel.control_protocol import SnapshotReply, SnapshotRequest
 from kernel.microkernel import EXIT_CONFIG, EXIT_START_FAILED, Kernel
 from kernel.settings import check_all, load_settings
 
 err = Console(stderr=True, highlight=False)
+Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     tap.add_argument("--json", action="store_true", help="one JSON object per line")
     tap.set_defaults(handler=_tap)
 
+    add_operator_commands(sub, _operator)
+
     check = sub.add_parser("check", help="validate every config file")
     check.set_defaults(handler=_check)
     return parser
@@ -101,8 +105,8 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     settings = load_settings(_config_dir(args))
     try:
-        reply: StatusReply = ask(settings.kernel.control.endpoint, StatusRequest(),
-                                 timeout_s=args.timeout)
+        reply: SnapshotReply = ask(settings.kernel.control.endpoint, SnapshotRequest(),
+                                   timeout_s=args.timeout)
     except KernelUnreachable as exc:
         err.print(f"[red]kernel not running:[/red] {exc}")
         return EXIT_START_FAILED
@@ -110,29 +114,18 @@ def _status(args: argparse.Namespace) -> int:
         err.print(f"[red]refused:[/red] {exc}")
         return 1
     if args.json:
-        sys.stdout.write(msgspec.json.encode(reply).decode() + "\n")
+        sys.stdout.write(msgspec.json.encode(snapshot_as_builtins(reply)).decode() + "\n")
         return 0
-    _print_status(reply)
+    print_snapshot(reply, Console(highlight=False))
     return 0
 
 
-def _print_status(reply: StatusReply) -> None:
-    out = Console(highlight=False)
-    out.print(f"kernel {reply.version} pid {reply.pid}, up {reply.uptime_s:.0f} s, "
-              f"mode {reply.mode}, trading {reply.trading_state} ({reply.gate})")
-    for name, endpoint in reply.endpoints.items():
-        out.print(f"  {name:<14} {endpoint}")
-    actors = Table("actor", "state", "restarts", "last error", title="actors")
-    for actor in reply.actors:
-        actors.add_row(actor.name, actor.state, str(actor.restarts), actor.last_error)
-    out.print(actors)
-    bots = Table("bot", "pid", "mode", "connected", "last seen", title="bots")
-    for bot in reply.bots:
-        bots.add_row(bot.bot_id, str(bot.pid), bot.mode, f"{bot.connected_s:.0f} s",
-                     f"{bot.last_seen_s_ago:.1f} s ago")
-    out.print(bots)
-    out.print(f"journal {reply.journal_path} (last seq {reply.journal_last_seq}), "
-              f"decisions {reply.decisions}, anomalies {sum(reply.anomalies.values())}")
+def _operator(command: Callable[[argparse.Namespace, str, Console], int]) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        endpoint = load_settings(_config_dir(args)).kernel.control.endpoint
+        return command(args, endpoint, err)
+
+    return handler
 
 
 def _tap(args: argparse.Namespace) -> int:

@@ -7,11 +7,14 @@ exactly one reply, an :class:`ControlError` when it cannot do what was asked.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 
-from bus.protocol import TradingState
+from bus.protocol import Mode, TradingState
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+User = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
 class ControlMessage(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
@@ -54,9 +57,54 @@ class StatusReply(ControlMessage, frozen=True, tag="status_reply"):
     anomalies: dict[str, int]
 
 
+class SnapshotRequest(ControlMessage, frozen=True, tag="snapshot"):
+    """Status plus the latest message on each state topic, so a viewer that
+    starts now shows the current state before the next update arrives."""
+
+
+class SnapshotReply(ControlMessage, frozen=True, tag="snapshot_reply"):
+    status: StatusReply
+    latest: dict[str, bytes]
+    """Topic -> msgpack payload of the newest message seen on it."""
+
+
+class OperatorRequest(ControlMessage, frozen=True, kw_only=True):
+    """Every operator action says why and who; both go to the journal."""
+
+    reason: Reason
+    user: User
+
+
+class HaltRequest(OperatorRequest, frozen=True, tag="halt"):
+    pass
+
+
+class ResumeRequest(OperatorRequest, frozen=True, tag="resume"):
+    confirmed: bool = False
+    """Required to resume after a limit halt (``kernel resume --yes``)."""
+
+
+class CloseAllRequest(OperatorRequest, frozen=True, tag="close_all"):
+    pass
+
+
+class ModeRequest(OperatorRequest, frozen=True, tag="mode"):
+    mode: Mode
+
+
+class ActionAccepted(ControlMessage, frozen=True, tag="accepted"):
+    """The action is journaled (``seq``) and handed to the actor that owns it."""
+
+    action: Literal["halt", "resume", "close_all", "mode"]
+    detail: str
+    seq: int
+
+
 class ControlError(ControlMessage, frozen=True, tag="control_error"):
     reason: str
 
 
-ControlRequest: TypeAlias = StatusRequest
-ControlReply: TypeAlias = StatusReply | ControlError
+ControlRequest: TypeAlias = (
+    StatusRequest | SnapshotRequest | HaltRequest | ResumeRequest | CloseAllRequest | ModeRequest
+)
+ControlReply: TypeAlias = StatusReply | SnapshotReply | ActionAccepted | ControlError

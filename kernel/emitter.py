@@ -30,6 +30,8 @@ class Emitter:
         self.source = source
         self._journal = journal
         self._publisher = publisher
+        self.publisher = publisher
+        """Shared with emitters for other sources (one PUB socket per kernel)."""
         self._clock = clock
         self._header = encode_header(source, journaled=True)
 

@@ -1,0 +1,58 @@
+"""The newest message on each state topic, for ``kernel status`` and the tap.
+
+A viewer that connects now should show the bot and risk state at once, not
+after the next periodic summary; the kernel keeps the last payload it saw on
+each state topic and hands them out with the status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+import zmq
+
+from bus.drain import SocketDrain
+from bus.proxy import INPROC_SUBSCRIBE
+from bus.pubsub import Publisher, parse_frames
+
+_PROBE: Final = "_sync.state_cache"
+STATE_TOPICS: Final = (
+    "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
+    "kernel.state", "plan.trade",
+)
+
+
+class StateCache:
+    def __init__(self, context: zmq.Context[Any]) -> None:
+        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
+        self._sock.linger = 0
+        for topic in (*STATE_TOPICS, _PROBE):
+            self._sock.subscribe(topic.encode())
+        self._sock.connect(INPROC_SUBSCRIBE)
+        self._drain = SocketDrain(self._sock, self._keep)
+        self.latest: dict[str, bytes] = {}
+        self._live = False
+
+    def start(self) -> None:
+        self._drain.start()
+
+    async def wait_live(self, publisher: Publisher, timeout_s: float = 2.0) -> None:
+        """Probe until our subscription is live, so no state message is missed."""
+        for _ in range(int(timeout_s * 1000)):
+            if self._live:
+                return
+            publisher.send_raw(_PROBE, b"", journaled=True)
+            await asyncio.sleep(0.001)
+        raise TimeoutError("the state cache's bus subscription is not live")
+
+    def stop(self) -> None:
+        self._drain.stop()
+        self._sock.close(linger=0)
+
+    def _keep(self, frames: list[bytes]) -> None:
+        frame = parse_frames(frames)
+        if frame.topic == _PROBE:
+            self._live = True
+            return
+        self.latest[frame.topic] = frame.payload
