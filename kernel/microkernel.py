@@ -22,12 +22,25 @@ import zmq.asyncio
 from bus.proxy import INPROC_PUBLISH, BusProxy
 from bus.pubsub import Publisher
 from kernel import __version__
+from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
 from kernel._runner import ActorGaveUp, ActorRunner
 from kernel._shutdown import install_stop_signals
+from kernel._state_cache import StateCache
 from kernel.actor import Actor, ActorContext, KernelServices
 from kernel.control import ControlServer
-from kernel.control_protocol import ActorInfo, BotInfo, StatusReply, StatusRequest
+from kernel.control_protocol import (
+    ActorInfo,
+    BotInfo,
+    CloseAllRequest,
+    HaltRequest,
+    ModeRequest,
+    ResumeRequest,
+    SnapshotReply,
+    SnapshotRequest,
+    StatusReply,
+    StatusRequest,
+)
 from kernel.emitter import Emitter
 from kernel.events import KernelStateChanged
 from kernel.gate import ClosedGate
@@ -73,6 +86,7 @@ class Kernel:
         self.halt_reason = ""
         self.start_error = ""
         self.services: KernelServices | None = None
+        self.mode: str = settings.kernel.mode
 
     def request_stop(self, reason: str = "stop requested") -> None:
         if not self._stop.is_set():
@@ -109,6 +123,7 @@ class Kernel:
                           max_frame_bytes=cfg.gateway.max_frame_bytes)
         control = ControlServer(zmq.asyncio.Context.shadow(context), cfg.control.endpoint)
         recorder: BusRecorder | None = None
+        cache = StateCache(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
         try:
@@ -116,6 +131,7 @@ class Kernel:
                 proxy.start()
                 recorder = BusRecorder(context, journal, self._clock)
                 recorder.start()
+                cache.start()
                 self.endpoints = {
                     "bot_link": gateway.start(),
                     "bus_publish": proxy.publish_bound[-1],
@@ -126,7 +142,8 @@ class Kernel:
                 raise StartFailed(f"cannot bind: {exc.strerror}. Another kernel may be running "
                                   "on these endpoints; stop it, or change the endpoints in "
                                   f"{self.settings.config_dir / 'kernel.yaml'}.") from exc
-            control.register(StatusRequest, lambda _: self._status(gateway, journal))
+            self._register_control(control, gateway, journal, cache, emitter)
+            await cache.wait_live(publisher)
             services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
                                       send_command=gateway.send_command)
             self.services = services
@@ -141,6 +158,7 @@ class Kernel:
                 await gateway.stop()
                 if recorder is not None:
                     recorder.stop()
+                cache.stop()
                 emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
                                                 reason=self.halt_reason or self._stop_reason))
                 await journal.flush()
@@ -201,6 +219,25 @@ class Kernel:
             return EXIT_START_FAILED
         return EXIT_HALTED if self.halt_reason else EXIT_OK
 
+    def _register_control(self, control: ControlServer, gateway: Gateway, journal: Journal,
+                          cache: StateCache, emitter: Emitter) -> None:
+        desk = OperatorDesk(self._emitter("operator", journal, emitter.publisher), self._clock,
+                            on_mode=self._set_mode)
+
+        async def snapshot(_: SnapshotRequest) -> SnapshotReply:
+            return SnapshotReply(status=await self._status(gateway, journal),
+                                 latest=dict(cache.latest))
+
+        control.register(StatusRequest, lambda _: self._status(gateway, journal))
+        control.register(SnapshotRequest, snapshot)
+        control.register(HaltRequest, desk.halt)
+        control.register(ResumeRequest, desk.resume)
+        control.register(CloseAllRequest, desk.close_all)
+        control.register(ModeRequest, desk.mode)
+
+    def _set_mode(self, mode: str) -> None:
+        self.mode = mode
+
     def _halt(self, gateway: Gateway, emitter: Emitter, reason: str) -> None:
         """Close the gate and record why; the caller then stops the kernel."""
         self.halt_reason = reason
@@ -215,7 +252,7 @@ class Kernel:
         now = self._clock()
         return StatusReply(
             version=__version__, pid=os.getpid(), uptime_s=now - self._started_at,
-            mode=self.settings.kernel.mode, trading_state=gateway.gate.trading_state,
+            mode=self.mode, trading_state=gateway.gate.trading_state,
             gate=type(gateway.gate).__name__, endpoints=self.endpoints,
             actors=[ActorInfo(name=r.name, state=r.state, restarts=r.restarts,
                               last_error=r.last_error) for r in self._runners],
