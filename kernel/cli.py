@@ -26,8 +26,14 @@ from kernel import __version__
 from kernel.cli_operator import add_operator_commands
 from kernel.cli_status import print_snapshot, snapshot_as_builtins
 from kernel.config import ConfigError, default_config_dir
-from kernel.control_client import ControlRefused, KernelUnreachable, ask
+from kernel.control_client import (
+    Controller,
+    ControlRefused,
+    KernelUnreachable,
+    controller_for,
+)
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.keys import KeysMissing, generate
 from kernel.microkernel import EXIT_CONFIG, EXIT_START_FAILED, Kernel
 from kernel.settings import check_all, load_settings
 
@@ -45,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except ConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
+        return EXIT_CONFIG
+    except KeysMissing as exc:
+        err.print(f"[red]keys missing:[/red] {exc}")
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
@@ -76,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add_operator_commands(sub, _operator)
 
+    keys = sub.add_parser("keys", help="CurveZMQ keys for the control socket")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_generate = keys_sub.add_parser("generate", help="create server and client key pairs")
+    keys_generate.add_argument("--dir", type=Path, default=None,
+                               help="where (default: control.keys_dir from kernel.yaml)")
+    keys_generate.set_defaults(handler=_keys_generate)
+
     check = sub.add_parser("check", help="validate every config file")
     check.set_defaults(handler=_check)
     return parser
@@ -105,8 +121,8 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     settings = load_settings(_config_dir(args))
     try:
-        reply: SnapshotReply = ask(settings.kernel.control.endpoint, SnapshotRequest(),
-                                   timeout_s=args.timeout)
+        reply: SnapshotReply = controller_for(settings).ask(SnapshotRequest(),
+                                                            timeout_s=args.timeout)
     except KernelUnreachable as exc:
         err.print(f"[red]kernel not running:[/red] {exc}")
         return EXIT_START_FAILED
@@ -120,10 +136,9 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _operator(command: Callable[[argparse.Namespace, str, Console], int]) -> Handler:
+def _operator(command: Callable[[argparse.Namespace, Controller, Console], int]) -> Handler:
     def handler(args: argparse.Namespace) -> int:
-        endpoint = load_settings(_config_dir(args)).kernel.control.endpoint
-        return command(args, endpoint, err)
+        return command(args, controller_for(load_settings(_config_dir(args))), err)
 
     return handler
 
@@ -135,6 +150,23 @@ def _tap(args: argparse.Namespace) -> int:
     if endpoint is None:
         endpoint = load_settings(_config_dir(args)).kernel.bus.subscribe_endpoint
     return tap(endpoint, topics=args.topic, as_json=args.json)
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    folder = args.dir
+    if folder is None:
+        settings = load_settings(_config_dir(args))
+        folder = settings.resolve(settings.kernel.control.keys_dir)
+    try:
+        written = generate(folder)
+    except FileExistsError as exc:
+        err.print(f"[red]not generated:[/red] {exc}")
+        return 1
+    out = Console(highlight=False)
+    for path in written:
+        out.print(f"wrote {path}")
+    out.print("set `control: {curve: true}` in kernel.yaml to require these keys")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from rich.console import Console
 
-from kernel.control_client import ControlRefused, KernelUnreachable, ask
+from kernel.control_client import Controller, ControlRefused, KernelUnreachable
 from kernel.control_protocol import (
     ActionAccepted,
     CloseAllRequest,
@@ -48,14 +48,14 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
     mode.set_defaults(handler=handler_for(run_operator_command), action="mode")
 
 
-def run_operator_command(args: argparse.Namespace, endpoint: str, console: Console) -> int:
+def run_operator_command(args: argparse.Namespace, kernel: Controller, console: Console) -> int:
     user = _user()
     try:
-        if args.action == "resume" and not args.yes and not _confirm_resume(endpoint, console):
+        if args.action == "resume" and not args.yes and not _confirm_resume(kernel, console):
             console.print("not resumed: a limit halt needs confirmation (answer y, or --yes)")
             return EXIT_DECLINED
         request = _request(args, user)
-        reply: ActionAccepted = ask(endpoint, request)
+        reply: ActionAccepted = kernel.ask(request)
     except KernelUnreachable as exc:
         console.print(f"[red]kernel not running:[/red] {exc}")
         return EXIT_UNREACHABLE
@@ -76,9 +76,9 @@ def _request(args: argparse.Namespace, user: str) -> Any:
     return ModeRequest(mode=args.mode, reason=args.reason, user=user)
 
 
-def _confirm_resume(endpoint: str, console: Console) -> bool:
+def _confirm_resume(kernel: Controller, console: Console) -> bool:
     """Ask only when the risk state shows a limit halt; True means go ahead."""
-    snapshot: SnapshotReply = ask(endpoint, SnapshotRequest())
+    snapshot: SnapshotReply = kernel.ask(SnapshotRequest())
     payload = snapshot.latest.get("risk.state")
     risk = msgspec.msgpack.decode(payload) if payload else {}
     limits = [r for r in risk.get("reasons", []) if r.get("level") == "HALTED"

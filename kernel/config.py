@@ -50,6 +50,10 @@ class GatewayConfig(_Config, frozen=True):
 
 class ControlConfig(_Config, frozen=True):
     endpoint: Endpoint = "tcp://127.0.0.1:7713"
+    curve: bool = False
+    """Authenticate clients with CurveZMQ; required for a non-loopback endpoint."""
+    keys_dir: str = "keys"
+    """Folder of the key files (see ``kernel keys generate`` and kernel/keys.py)."""
 
 
 class SupervisionConfig(_Config, frozen=True):

@@ -19,6 +19,7 @@ import zmq.asyncio
 from bus.codec import LinkDecoder, is_json
 from bus.security import bind_checked
 from kernel.control_protocol import ControlError, ControlMessage, ControlRequest
+from kernel.keys import ServerKeys, make_curve_server
 
 log = logging.getLogger("kernel.control")
 
@@ -32,9 +33,11 @@ _json = msgspec.json.Encoder()
 class ControlServer:
     """Dispatches each request type to one registered handler."""
 
-    def __init__(self, context: zmq.asyncio.Context, endpoint: str) -> None:
+    def __init__(self, context: zmq.asyncio.Context, endpoint: str,
+                 keys: ServerKeys | None = None) -> None:
         self._context = context
         self._endpoint = endpoint
+        self._keys = keys
         self._handlers: dict[type[Any], Handler] = {}
         self._sock: zmq.asyncio.Socket | None = None
         self.bound_endpoint = ""
@@ -45,6 +48,8 @@ class ControlServer:
     def bind(self) -> str:
         sock = self._context.socket(zmq.REP)
         sock.linger = 0
+        if self._keys is not None:
+            make_curve_server(sock, self._keys)
         try:
             self.bound_endpoint = bind_checked(sock, self._endpoint)
         except BaseException:

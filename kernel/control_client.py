@@ -8,6 +8,8 @@ import msgspec
 import zmq
 
 from kernel.control_protocol import ControlError, ControlMessage, ControlReply
+from kernel.keys import ClientKeys, load_client, make_curve_client
+from kernel.settings import Settings
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(ControlReply)
@@ -21,21 +23,50 @@ class ControlRefused(Exception):
     """The kernel answered with a ControlError."""
 
 
-def ask(endpoint: str, request: ControlMessage, *, timeout_s: float = 2.0) -> Any:
+def ask(endpoint: str, request: ControlMessage, *, timeout_s: float = 2.0,
+        keys: ClientKeys | None = None) -> Any:
     """Send one request and return the typed reply; raise on silence or refusal."""
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.REQ)
     sock.linger = 0
+    monitor = None
     try:
+        if keys is not None:
+            make_curve_client(sock, keys)
+            monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         sock.connect(endpoint)
         sock.send(_encoder.encode(request))
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
+            if monitor is not None and monitor.poll(0):
+                raise ControlRefused(f"the kernel on {endpoint} refused this client's key. "
+                                     "Fix: add its public key to the kernel's authorized/ folder.")
             raise KernelUnreachable(
                 f"no kernel answered on {endpoint} within {timeout_s:g} s. "
                 "Is `kernel run` running with this config?"
             )
         reply = _decoder.decode(sock.recv())
     finally:
+        if monitor is not None:
+            sock.disable_monitor()
+            monitor.close(linger=0)
         sock.close(linger=0)
     if isinstance(reply, ControlError):
         raise ControlRefused(reply.reason)
     return reply
+
+
+class Controller:
+    """The control endpoint of one kernel, with its client keys when Curve is on."""
+
+    def __init__(self, endpoint: str, keys: ClientKeys | None = None) -> None:
+        self.endpoint = endpoint
+        self.keys = keys
+
+    def ask(self, request: ControlMessage, *, timeout_s: float = 2.0) -> Any:
+        return ask(self.endpoint, request, timeout_s=timeout_s, keys=self.keys)
+
+
+def controller_for(settings: Settings) -> Controller:
+    """From the config: the endpoint, and the client keys if ``control.curve``."""
+    control = settings.kernel.control
+    keys = load_client(settings.resolve(control.keys_dir)) if control.curve else None
+    return Controller(control.endpoint, keys)

@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 
 import zmq
 import zmq.asyncio
+from zmq.auth.thread import ThreadAuthenticator
 
 from bus.proxy import INPROC_PUBLISH, BusProxy
 from bus.pubsub import Publisher
+from bus.security import InsecureBindError
 from kernel import __version__
 from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
@@ -46,6 +48,7 @@ from kernel.events import KernelStateChanged
 from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal
+from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
 
@@ -121,13 +124,18 @@ class Kernel:
                           emitter=self._emitter("gateway", journal, publisher),
                           heartbeat_interval_s=cfg.gateway.heartbeat_interval_s,
                           max_frame_bytes=cfg.gateway.max_frame_bytes)
-        control = ControlServer(zmq.asyncio.Context.shadow(context), cfg.control.endpoint)
         recorder: BusRecorder | None = None
+        authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
         try:
             try:
+                keys = self._control_keys()
+                if keys is not None:
+                    authenticator = start_authenticator(context, keys)
+                control = ControlServer(zmq.asyncio.Context.shadow(context),
+                                        cfg.control.endpoint, keys=keys)
                 proxy.start()
                 recorder = BusRecorder(context, journal, self._clock)
                 recorder.start()
@@ -142,6 +150,8 @@ class Kernel:
                 raise StartFailed(f"cannot bind: {exc.strerror}. Another kernel may be running "
                                   "on these endpoints; stop it, or change the endpoints in "
                                   f"{self.settings.config_dir / 'kernel.yaml'}.") from exc
+            except (InsecureBindError, KeysMissing) as exc:
+                raise StartFailed(str(exc)) from exc
             self._register_control(control, gateway, journal, cache, emitter)
             await cache.wait_live(publisher)
             services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
@@ -165,6 +175,14 @@ class Kernel:
             finally:
                 publisher.close()
                 proxy.stop()
+                if authenticator is not None:
+                    authenticator.stop()
+
+    def _control_keys(self) -> ServerKeys | None:
+        """The control socket's CurveZMQ keys when ``control.curve`` is on."""
+        if not self.settings.kernel.control.curve:
+            return None
+        return load_server(self.settings.resolve(self.settings.kernel.control.keys_dir))
 
     async def _serve(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]],
                      publisher: Publisher, emitter: Emitter, gateway: Gateway,

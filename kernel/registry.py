@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.watchdog import Watchdog
 from kernel.actor import Actor
 from kernel.settings import Settings
 
 
 def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     """Factories for every actor shipped with the kernel (fresh instance per call)."""
-    return []
+    return [Watchdog]

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 
 CONFIG_FILES: dict[str, type[Any]] = {
     "kernel.yaml": KernelConfig,
     "paths.yaml": PathsConfig,
+    "watchdog.yaml": WatchdogConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 
@@ -25,6 +27,7 @@ class Settings:
     config_dir: Path
     kernel: KernelConfig
     paths: PathsConfig
+    watchdog: WatchdogConfig
 
     @property
     def root(self) -> Path:
@@ -57,6 +60,7 @@ def load_settings(config_dir: Path) -> Settings:
         config_dir=config_dir,
         kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
         paths=load_yaml(config_dir / "paths.yaml", PathsConfig),
+        watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),
     )
 
 

@@ -49,12 +49,14 @@ def running_kernel(*, kernel_extra: str = "") -> Iterator[BenchKernel]:
         kernel = BenchKernel(Path(tmp), free_ports(4))
         kernel.config_dir.mkdir()
         (kernel.config_dir / "kernel.yaml").write_text(textwrap.dedent(f"""\
-            mode: paper
+            mode: "off"
             bus: {{publish_endpoint: "{kernel.pub}", subscribe_endpoint: "{kernel.sub}"}}
             gateway: {{endpoint: "{kernel.link}"}}
             control: {{endpoint: "{kernel.control}"}}
             """) + textwrap.dedent(kernel_extra))
         (kernel.config_dir / "paths.yaml").write_text("data_dir: data\nlog_dir: logs\n")
+        (kernel.config_dir / "watchdog.yaml").write_text(
+            (ROOT / "config" / "watchdog.yaml").read_text(encoding="utf-8"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "kernel.cli", "--config-dir", str(kernel.config_dir), "run",
              "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,

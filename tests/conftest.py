@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kernel.actor import Actor
 from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 
 
+WATCHDOG_TEST_TIMINGS: dict[str, object] = {
+    "heartbeat_timeout_s": 1.5, "start_timeout_s": 5, "stale_tick_s": 2, "heartbeat_gap_s": 0.6,
+    "max_restarts": 3, "restart_window_s": 30, "backoff_initial_s": 0.05, "backoff_max_s": 0.2,
+    "shutdown_grace_s": 1, "terminate_grace_s": 0.5, "state_interval_s": 0.5, "tail_lines": 20,
+}
+"""Fast watchdog timings for tests (config/watchdog.yaml holds the real ones)."""
+
+
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
-                 bot_command: str = '["{python}", "scripts/run_bot.py"]') -> Path:
-    """A complete config/ folder under ``root``; ports default to ``*`` (any free)."""
+                 bot_command: str = '["{python}", "scripts/run_bot.py"]', mode: str = "off",
+                 watchdog: Mapping[str, object] | None = None) -> Path:
+    """A complete config/ folder under ``root``; ports default to ``*`` (any free).
+
+    ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
+    for one; ``watchdog`` overrides keys of :data:`WATCHDOG_TEST_TIMINGS`.
+    """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
     config = root / "config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "kernel.yaml").write_text(textwrap.dedent(f"""\
-        mode: paper
+        mode: "{mode}"
         bus:
           publish_endpoint: tcp://127.0.0.1:{port['pub']}
           subscribe_endpoint: tcp://127.0.0.1:{port['sub']}
@@ -47,6 +61,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
         log_dir: logs
         reports_dir: reports
         """), encoding="utf-8")
+    (config / "watchdog.yaml").write_text(
+        yaml.safe_dump({**WATCHDOG_TEST_TIMINGS, **(watchdog or {})}), encoding="utf-8")
     return config
 
 

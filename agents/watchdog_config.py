@@ -1,0 +1,53 @@
+"""The watchdog's settings (``config/watchdog.yaml``), typed and bounded.
+
+Same rules as every config Struct in ``kernel/config.py``: unknown keys are an
+error rather than a silent default, and every number has bounds, so a typo or a
+unit mistake (milliseconds written as seconds) is caught by ``kernel check``
+before it can leave a hung bot trading.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from kernel.config import PositiveSeconds
+
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=3600)]
+"""A delay that may be zero (no backoff, no grace period)."""
+
+
+class WatchdogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How the watchdog judges the bot's health and how it restarts or stops it."""
+
+    heartbeat_timeout_s: PositiveSeconds = 5.0
+    """No heartbeat for this long and the running bot is declared hung."""
+    on_hang: Literal["restart", "halt"] = "restart"
+    """``restart``: kill the hung bot and start it again (counts toward the limit);
+    ``halt``: kill it, leave it down and halt trading."""
+    start_timeout_s: PositiveSeconds = 15.0
+    """A started bot must send its first heartbeat within this time."""
+    stale_tick_s: PositiveSeconds = 5.0
+    """A heartbeat whose last market tick is older than this flags a stale feed."""
+    heartbeat_gap_s: PositiveSeconds = 2.5
+    """Two heartbeats further apart than this flag a gap (an anomaly, not a hang)."""
+    max_restarts: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 5
+    """Crashes and hangs allowed within ``restart_window_s``; one more gives up."""
+    restart_window_s: PositiveSeconds = 300.0
+    backoff_initial_s: Seconds = 0.2
+    """Delay before the first restart; doubled for each further one in the window."""
+    backoff_max_s: Seconds = 30.0
+    shutdown_grace_s: Seconds = 3.0
+    """After the ``shutdown`` command, how long the bot may take to exit."""
+    terminate_grace_s: Seconds = 2.0
+    """After SIGTERM (Ctrl-Break on Windows), how long before the bot is killed."""
+    state_interval_s: PositiveSeconds = 5.0
+    """A ``bot.state`` summary is published this often, and on every change."""
+    tail_lines: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 50
+    """Lines of the bot's output kept in memory for the exit event."""
+
+    def __post_init__(self) -> None:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError(f"backoff_initial_s ({self.backoff_initial_s:g}) must not exceed "
+                             f"backoff_max_s ({self.backoff_max_s:g})")
