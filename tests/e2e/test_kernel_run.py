@@ -46,7 +46,7 @@ def test_status_reports_a_running_kernel_and_ctrl_c_stops_it_cleanly(
 ) -> None:
     status = kernel.status()
     assert status is not None
-    assert status["endpoints"]["bot_link"] == kernel.endpoint("link")  # type: ignore[index]
+    assert status["status"]["endpoints"]["bot_link"] == kernel.endpoint("link")  # type: ignore[index]
     plain = kernel.cli("status")
     assert plain.returncode == 0 and b"bot_link" in plain.stdout
     assert kernel.stop(signal.SIGINT) == 0
