@@ -48,6 +48,7 @@ from kernel.events import KernelStateChanged
 from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal
+from kernel.lockfile import DataDirLock, LockHeld
 from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
@@ -99,6 +100,18 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
+        try:  # first of all: one kernel per data directory, so never two bots
+            lock = DataDirLock.acquire(self.settings.data_dir)
+        except LockHeld as exc:
+            self.start_error = str(exc)
+            log.error("%s", exc)
+            return EXIT_START_FAILED
+        try:
+            return await self._run_locked()
+        finally:
+            lock.release()
+
+    async def _run_locked(self) -> int:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.log_dir.mkdir(parents=True, exist_ok=True)
