@@ -50,6 +50,7 @@ from kernel.gateway import Gateway
 from kernel.journal import Journal
 from kernel.lockfile import DataDirLock, LockHeld
 from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
+from kernel.lockfile import DataDirLock, LockHeld
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
 
@@ -100,6 +101,18 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
+        try:  # first of all: one kernel per data directory, so never two bots
+            lock = DataDirLock.acquire(self.settings.data_dir)
+        except LockHeld as exc:
+            self.start_error = str(exc)
+            log.error("%s", exc)
+            return EXIT_START_FAILED
+        try:
+            return await self._run_locked()
+        finally:
+            lock.release()
+
+    async def _run_locked(self) -> int:
         try:  # first of all: one kernel per data directory, so never two bots
             lock = DataDirLock.acquire(self.settings.data_dir)
         except LockHeld as exc:
