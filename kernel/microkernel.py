@@ -48,7 +48,6 @@ from kernel.events import KernelStateChanged
 from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal
-from kernel.lockfile import DataDirLock, LockHeld
 from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
 from kernel.lockfile import DataDirLock, LockHeld
 from kernel.settings import Settings
@@ -101,18 +100,6 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
-        try:  # first of all: one kernel per data directory, so never two bots
-            lock = DataDirLock.acquire(self.settings.data_dir)
-        except LockHeld as exc:
-            self.start_error = str(exc)
-            log.error("%s", exc)
-            return EXIT_START_FAILED
-        try:
-            return await self._run_locked()
-        finally:
-            lock.release()
-
-    async def _run_locked(self) -> int:
         try:  # first of all: one kernel per data directory, so never two bots
             lock = DataDirLock.acquire(self.settings.data_dir)
         except LockHeld as exc:
