@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -188,14 +188,20 @@ class LinkCore:
         last_tick_ts: float | None = None,
         last_tick_price: float | None = None,
         ts: float | None = None,
+        marks: Mapping[str, float] | None = None,
     ) -> bool:
-        """Send a heartbeat with the next sequence number and this bot's id."""
+        """Send a heartbeat with the next sequence number and this bot's id.
+
+        ``marks``: the price of every symbol the bot trades, flat ones included;
+        the kernel denies a first order in a symbol it has no mark for.
+        """
         self._seq += 1
         return self.send(Heartbeat(
             bot_id=self.bot_id, seq=self._seq, ts=time.time() if ts is None else ts,
             uptime_s=uptime_s, equity=equity, realized_pnl=realized_pnl,
             unrealized_pnl=unrealized_pnl, positions=list(positions),
-            last_tick_ts=last_tick_ts, last_tick_price=last_tick_price))
+            last_tick_ts=last_tick_ts, last_tick_price=last_tick_price,
+            marks=dict(marks or {})))
 
     def report_fill(self, fill: Fill) -> bool:
         """Report an execution; kept across a kernel restart (see ``send``)."""

@@ -94,6 +94,10 @@ class Heartbeat(Message, frozen=True, tag="heartbeat"):
     positions: Annotated[list[Position], msgspec.Meta(max_length=1000)] = []
     last_tick_ts: Timestamp | None = None
     last_tick_price: Price | None = None
+    marks: Annotated[dict[Symbol, Price], msgspec.Meta(max_length=1000)] = {}
+    """Mark price of every symbol the bot trades, flat ones included, as of
+    ``last_tick_ts``; without it the kernel knows marks only of open positions
+    and cannot allow a first order in a flat symbol. Added later: optional."""
 
 
 class OrderRequest(Message, frozen=True, tag="order_request"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.risk_engine import RiskEngine
 from agents.watchdog import Watchdog
 from kernel.actor import Actor
 from kernel.settings import Settings
@@ -16,4 +17,4 @@ from kernel.settings import Settings
 
 def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     """Factories for every actor shipped with the kernel (fresh instance per call)."""
-    return [Watchdog]
+    return [RiskEngine, Watchdog]  # the gate is up before the watchdog starts the bot

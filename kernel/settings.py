@@ -13,10 +13,12 @@ from typing import Any
 
 from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
+from risk.limits import RiskLimits
 
 CONFIG_FILES: dict[str, type[Any]] = {
     "kernel.yaml": KernelConfig,
     "paths.yaml": PathsConfig,
+    "risk.yaml": RiskLimits,
     "watchdog.yaml": WatchdogConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
@@ -27,6 +29,7 @@ class Settings:
     config_dir: Path
     kernel: KernelConfig
     paths: PathsConfig
+    risk: RiskLimits
     watchdog: WatchdogConfig
 
     @property
@@ -60,6 +63,7 @@ def load_settings(config_dir: Path) -> Settings:
         config_dir=config_dir,
         kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
         paths=load_yaml(config_dir / "paths.yaml", PathsConfig),
+        risk=load_yaml(config_dir / "risk.yaml", RiskLimits),
         watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),
     )
 

@@ -38,7 +38,7 @@ def apply_heartbeat(state: RiskState, hb: Heartbeat, limits: RiskLimits, now: fl
     before = state
     last_tick = hb.last_tick_ts if hb.last_tick_ts is not None else state.last_tick_ts
     state = msgspec.structs.replace(
-        state, positions=with_marks(state.positions, hb.positions, hb.last_tick_ts),
+        state, positions=with_marks(state.positions, hb.positions, hb.last_tick_ts, hb.marks),
         bot_equity=dec(hb.equity), bot_realized_pnl=dec(hb.realized_pnl),
         bot_unrealized_pnl=dec(hb.unrealized_pnl), last_heartbeat_ts=now, last_tick_ts=last_tick)
     state, more = _reconcile(state, hb, limits, now)
@@ -57,6 +57,9 @@ def _problem(hb: Heartbeat) -> str | None:
                ("unrealized_pnl", hb.unrealized_pnl)]
     if hb.last_tick_ts is not None:
         numbers.append(("last_tick_ts", hb.last_tick_ts))
+    for symbol, price in hb.marks.items():
+        if not is_positive_finite(price):
+            return f"heartbeat refused: the mark of {symbol} must be positive and finite"
     for p in hb.positions:
         numbers.append((f"{p.symbol} qty", p.qty))
         if not (is_positive_finite(p.avg_price) and is_positive_finite(p.mark_price)):

@@ -68,9 +68,14 @@ def _apply_fill(pos: PositionState, side: Side, qty: Decimal, price: Decimal,
 
 
 def with_marks(positions: Mapping[str, PositionState], reported: Iterable[Position],
-               tick_ts: float | None) -> dict[str, PositionState]:
-    """Take the mark of every symbol the bot reported (flat ones included)."""
+               tick_ts: float | None,
+               marks: Mapping[str, float] | None = None) -> dict[str, PositionState]:
+    """Take the mark of every symbol the bot reported: its ``marks`` (flat symbols
+    included), then its positions, whose own mark wins for a symbol in both."""
     out = dict(positions)
+    for symbol, price in (marks or {}).items():
+        pos = out.get(symbol, PositionState())
+        out[symbol] = msgspec.structs.replace(pos, mark_price=dec(price), mark_ts=tick_ts)
     for p in reported:
         pos = out.get(p.symbol, PositionState())
         out[p.symbol] = msgspec.structs.replace(pos, mark_price=dec(p.mark_price), mark_ts=tick_ts)

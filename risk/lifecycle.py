@@ -15,7 +15,7 @@ import msgspec
 from risk.days import day_of
 from risk.limits import RiskLimits
 from risk.measures import loss_measures
-from risk.messages import DayRolled, RiskEvent, RiskMultiplierChanged
+from risk.messages import Actor, DayRolled, RiskEvent, RiskMultiplierChanged
 from risk.money import ZERO
 from risk.reasons import add_reason, drop_reasons, expire_day_reasons, state_change
 from risk.state import ReconcileMode, Reconciliation, RiskState
@@ -65,11 +65,17 @@ def roll_day(state: RiskState, limits: RiskLimits, now: float) -> Step:
     return rolled, events
 
 
-def halt(state: RiskState, reason: str, now: float) -> Step:
-    """A person halts trading (``kernel halt --reason``); it stays until ``resume``."""
-    halted = add_reason(state, "HALTED", "manual_halt", f"halted by hand: {reason}", now,
-                        "sticky")
-    return halted, [*state_change(state, halted, now, "human", f"halt: {reason}")]
+def halt(state: RiskState, reason: str, now: float, *, code: str = "manual_halt",
+         by: Actor = "human") -> Step:
+    """A person halts trading (``kernel halt --reason``); it stays until ``resume``.
+
+    Another component that lost control of something (the watchdog, when the
+    bot gave up or hung) halts the same way under its own ``code`` and ``by``,
+    so that the reasons say who halted and a person still decides the resume.
+    """
+    text = f"halted by hand: {reason}" if code == "manual_halt" else reason
+    halted = add_reason(state, "HALTED", code, text, now, "sticky")
+    return halted, [*state_change(state, halted, now, by, f"halt: {reason}")]
 
 
 def reduce(state: RiskState, reason: str, now: float) -> Step:

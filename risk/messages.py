@@ -13,9 +13,12 @@ from typing import ClassVar, Literal, TypeAlias
 import msgspec
 
 from bus.protocol import Message, TradingState
+from risk.state import RiskState
 
-Actor: TypeAlias = Literal["limits", "human", "rollover", "reconcile", "heartbeat", "restart"]
-"""Who moved the trading state: a limit, a person, the day rollover, the ledger."""
+Actor: TypeAlias = Literal["limits", "human", "rollover", "reconcile", "heartbeat", "restart",
+                          "watchdog"]
+"""Who moved the trading state: a limit, a person, the day rollover, the ledger, or
+the watchdog (which halts when it has lost control of the bot)."""
 
 
 class ReasonView(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,9 +140,35 @@ class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     unrealized_pnl: Decimal = Decimal(0)
 
 
+class OperatorCommandRefused(Message, frozen=True, tag="operator_command_refused"):
+    """An operator's command was not carried out; ``reason`` says why and what to do.
+
+    A resume after a limit halt needs the operator's confirmation: the limit was
+    reached by the market, not by a person, so lifting it must be deliberate.
+    """
+
+    topic: ClassVar[str] = "risk.operator"
+    action: str
+    reason: str
+    user: str
+    ts: float
+
+
+class RiskStateSaved(Message, frozen=True, tag="risk_state_saved"):
+    """The engine's whole state as saved in the journal, to be restored after a restart.
+
+    Written to the journal only (not published on the bus): it is a record for
+    the next start, not news. See "Persistence" in ``docs/risk.md``.
+    """
+
+    topic: ClassVar[str] = "risk.saved"
+    ts: float
+    state: RiskState
+
+
 RiskEvent: TypeAlias = (
     TradingStateChanged | LimitTripped | CloseAllRequested | ManualCloseFlagged
     | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
-    | RiskStateSnapshot
+    | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
 )
 """Every event the risk engine emits; the kernel composes it into the bus union."""

@@ -43,8 +43,12 @@ class BenchKernel:
 
 
 @contextmanager
-def running_kernel(*, kernel_extra: str = "") -> Iterator[BenchKernel]:
-    """``kernel run`` in a child process on free loopback ports; stopped on exit."""
+def running_kernel(*, kernel_extra: str = "",
+                   risk_yaml: str | None = None) -> Iterator[BenchKernel]:
+    """``kernel run`` in a child process on free loopback ports; stopped on exit.
+
+    ``risk_yaml`` replaces the shipped ``config/risk.yaml`` for this run.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-kernel-") as tmp:
         kernel = BenchKernel(Path(tmp), free_ports(4))
         kernel.config_dir.mkdir()
@@ -55,8 +59,11 @@ def running_kernel(*, kernel_extra: str = "") -> Iterator[BenchKernel]:
             control: {{endpoint: "{kernel.control}"}}
             """) + textwrap.dedent(kernel_extra))
         (kernel.config_dir / "paths.yaml").write_text("data_dir: data\nlog_dir: logs\n")
-        (kernel.config_dir / "watchdog.yaml").write_text(
-            (ROOT / "config" / "watchdog.yaml").read_text(encoding="utf-8"))
+        for shipped in sorted((ROOT / "config").glob("*.yaml")):  # risk, watchdog, planner...
+            if not (kernel.config_dir / shipped.name).exists():
+                (kernel.config_dir / shipped.name).write_text(shipped.read_text(encoding="utf-8"))
+        if risk_yaml is not None:
+            (kernel.config_dir / "risk.yaml").write_text(risk_yaml)
         proc = subprocess.Popen(
             [sys.executable, "-m", "kernel.cli", "--config-dir", str(kernel.config_dir), "run",
              "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,

@@ -160,7 +160,7 @@ class Bot:
         self.link.heartbeat(uptime_s=time.monotonic() - self.started, equity=equity,
                             realized_pnl=self.account.realized_pnl, unrealized_pnl=unrealized,
                             positions=positions, last_tick_ts=self.last_tick_ts,
-                            last_tick_price=marks[first])
+                            last_tick_price=marks[first], marks=marks)
         self.beats += 1
         if self.beats % STATUS_EVERY == 1:
             log.info("status equity %.2f realized %+.2f unrealized %+.2f positions %d%s",

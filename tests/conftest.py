@@ -25,11 +25,14 @@ WATCHDOG_TEST_TIMINGS: dict[str, object] = {
 
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
                  bot_command: str = '["{python}", "scripts/run_bot.py"]', mode: str = "off",
-                 watchdog: Mapping[str, object] | None = None) -> Path:
+                 watchdog: Mapping[str, object] | None = None,
+                 risk_yaml: str | None = None) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
-    for one; ``watchdog`` overrides keys of :data:`WATCHDOG_TEST_TIMINGS`.
+    for one; ``watchdog`` overrides keys of :data:`WATCHDOG_TEST_TIMINGS`;
+    ``risk_yaml`` replaces the shipped ``config/risk.yaml`` (copied by default, so
+    tests run against the limits users get).
     """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
@@ -63,6 +66,10 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
         """), encoding="utf-8")
     (config / "watchdog.yaml").write_text(
         yaml.safe_dump({**WATCHDOG_TEST_TIMINGS, **(watchdog or {})}), encoding="utf-8")
+    if risk_yaml is None:
+        risk_yaml = (Path(__file__).resolve().parents[1] / "config" / "risk.yaml").read_text(
+            encoding="utf-8")
+    (config / "risk.yaml").write_text(textwrap.dedent(risk_yaml), encoding="utf-8")
     return config
 
 
@@ -91,8 +98,8 @@ async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
     harnesses: list[KernelHarness] = []
 
     async def start(actors: Sequence[Callable[[], Actor]] = (), kernel_extra: str = "",
-                    wait_ready: bool = True) -> KernelHarness:
-        config = write_config(tmp_path, kernel_extra=kernel_extra)
+                    wait_ready: bool = True, risk_yaml: str | None = None) -> KernelHarness:
+        config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml)
         kernel = Kernel(load_settings(config), actors)
         harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
         harnesses.append(harness)

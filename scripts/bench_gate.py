@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""The order gate, end to end: a bot process asks ``kernel run`` (risk engine on,
+every decision journaled before the reply), beside a raw pyzmq echo, same run.
+
+This process plays the bot. It measures:
+  * a raw pyzmq DEALER/ROUTER echo of the same order payload (the floor);
+  * ``BotLink.can_execute`` round trips, 1 in flight: latency p50/p99/p99.9;
+  * ``AsyncBotLink.can_execute`` with 64 in flight: decisions/s and latency;
+  * the same two through a bare DEALER, to tell the client library's cost from
+    the kernel's.
+Every order is an opening order that the bench's limits ALLOW (checked and
+printed), so the whole path runs: decode, every risk rule, the reservation, the
+durable journal commit, the reply. Budget (DESIGN.md): p50 <= 3x the raw echo,
+p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
+
+Usage: scripts/bench_gate.py [--samples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bus.client import AsyncBotLink, BotLink  # noqa: E402
+from bus.codec import encode  # noqa: E402
+from bus.protocol import OrderRequest  # noqa: E402
+from scripts._bench_support import (  # noqa: E402
+    free_ports, percentiles, row, running_kernel, start_script,
+)
+from scripts.bench_gateway import ECHO_SERVER, pipelined, round_trips  # noqa: E402
+
+WINDOW = 64
+PRICE = 50_000.0
+BENCH_LIMITS = """\
+# Limits that ALLOW every bench order, so the full path is measured: a big account,
+# a rate limit far above what is sent, and reservations that lapse after 1 ms (a
+# bot would report fills; without them reservations would pile up to the limit).
+max_daily_loss: {pct: 50}
+max_drawdown: {pct: 50}
+max_trailing_drawdown: {pct: 50}
+max_notional_per_symbol: 1000000000
+max_leverage: 1000
+max_order_notional: 1000000
+max_orders_per_second: 1000000
+max_open_orders: 10000
+open_order_ttl_s: 0.001
+stale_tick_s: 3600
+symbols: {BTCUSDT: {}}
+"""
+
+
+def make_order(prefix: str, i: int, bot_id: str) -> OrderRequest:
+    return OrderRequest(request_id=f"{prefix}-{i:08d}", bot_id=bot_id, ts=time.time(),
+                        symbol="BTCUSDT", side="buy", qty=0.001, price=PRICE,
+                        order_type="limit", reduce_only=False, leverage=1.0)
+
+
+def prepare(endpoint: str, bot_id: str) -> BotLink:
+    """Hello and a heartbeat with equity and a fresh mark; wait until orders pass."""
+    link = BotLink(endpoint, bot_id=bot_id, version="bench")
+    link.hello(timeout_s=10)
+    deadline = time.monotonic() + 10
+    for i in range(10_000):
+        link.heartbeat(uptime_s=1.0, equity=1_000_000.0, realized_pnl=0.0,
+                       unrealized_pnl=0.0, last_tick_ts=time.time(), marks={"BTCUSDT": PRICE})
+        decision = link.can_execute(make_order(f"{bot_id}-probe", i, bot_id), timeout_s=2)
+        if decision.verdict == "ALLOW":
+            return link
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the gate never allowed a bench order: {decision.code} "
+                             f"{decision.reason}")
+        time.sleep(0.01)
+    raise SystemExit("unreachable")
+
+
+def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> list[float]:
+    link = prepare(endpoint, "bench-sync")
+    orders = [make_order("sync", i, "bench-sync") for i in range(samples + 500)]
+    timings: list[float] = []
+    try:
+        for i, order in enumerate(orders):
+            start = time.perf_counter()
+            decision = link.can_execute(order, timeout_s=5)
+            if i >= 500:  # warm-up
+                timings.append(time.perf_counter() - start)
+                verdicts[decision.code] += 1
+    finally:
+        link.close()
+    return timings
+
+
+async def link_pipelined(endpoint: str, total: int,
+                         verdicts: Counter[str]) -> tuple[float, list[float]]:
+    """Decisions/s with WINDOW requests always in flight, and each one's latency."""
+    prepare(endpoint, "bench-async").close()  # marks and equity are the engine's, not per link
+    timings: list[float] = []
+    async with AsyncBotLink(endpoint, bot_id="bench-async", version="bench") as link:
+        await link.hello(timeout_s=10)
+        orders = [make_order("async", i, "bench-async") for i in range(total)]
+
+        async def worker(share: list[OrderRequest]) -> None:
+            for order in share:
+                start = time.perf_counter()
+                decision = await link.can_execute(order, timeout_s=5)
+                timings.append(time.perf_counter() - start)
+                verdicts[decision.code] += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(orders[w::WINDOW]) for w in range(WINDOW)))
+        elapsed = time.perf_counter() - start
+    return total / elapsed, timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=5000)
+    args = parser.parse_args()
+    total = 4 * args.samples
+    payload_size = len(encode(make_order("raw", 0, "bench-raw")))
+
+    echo_endpoint = f"tcp://127.0.0.1:{free_ports(1)[0]}"
+    echo = start_script(ECHO_SERVER, echo_endpoint)
+    try:
+        def raw_payload(i: int) -> bytes:
+            return encode(make_order("raw", i, "bench-raw"))
+
+        raw = percentiles(round_trips(echo_endpoint, raw_payload, args.samples))
+        raw_rate = pipelined(echo_endpoint, raw_payload, total, WINDOW)
+    finally:
+        echo.kill()
+        echo.wait(5)
+
+    sync_verdicts: Counter[str] = Counter()
+    async_verdicts: Counter[str] = Counter()
+    with running_kernel(risk_yaml=BENCH_LIMITS) as kernel:
+        link_lat = percentiles(link_round_trips(kernel.link, args.samples, sync_verdicts))
+        rate, timings = asyncio.run(link_pipelined(kernel.link, total, async_verdicts))
+        flight = percentiles(timings)
+        prepare(kernel.link, "bench-dealer").close()
+
+        def dealer_payload(i: int) -> bytes:
+            return encode(make_order("dealer", i, "bench-dealer"))
+
+        bare = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
+        bare_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total, WINDOW)
+
+    print(f"order gate through kernel run (risk engine, journal synchronous=normal), "
+          f"{args.samples} samples at 1 in flight, {total} at {WINDOW} in flight, "
+          f"{payload_size}-byte order payload")
+    print(row("raw pyzmq DEALER/ROUTER echo", raw))
+    print(row("BotLink.can_execute, 1 in flight", link_lat))
+    print(row("bare DEALER -> gate, 1 in flight", bare))
+    print(row(f"AsyncBotLink, {WINDOW} in flight", flight))
+    print(f"verdicts: 1 in flight {dict(sync_verdicts)}; {WINDOW} in flight "
+          f"{dict(async_verdicts)}")
+    print(f"p50 ratio to raw echo: BotLink {link_lat['p50'] / raw['p50']:.2f}x "
+          f"(budget 3x), bare DEALER {bare['p50'] / raw['p50']:.2f}x; "
+          f"p99 BotLink {link_lat['p99'] / 1000:.2f} ms (budget < 2 ms)")
+    print(f"{WINDOW} in flight: raw echo {raw_rate:,.0f} msgs/s; gate via AsyncBotLink "
+          f"{rate:,.0f} decisions/s (ratio {rate / raw_rate:.2f}), via bare DEALER "
+          f"{bare_rate:,.0f}/s (ratio {bare_rate / raw_rate:.2f}); budget >= 10,000/s")
+
+
+if __name__ == "__main__":
+    main()

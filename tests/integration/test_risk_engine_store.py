@@ -1,0 +1,80 @@
+"""Saving and finding the risk state in a real journal file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from agents._risk_store import RiskStore, SavedStateUnreadable, persisted
+from kernel.journal import Journal, JournalEntry
+from risk import initial_state
+from risk.state import RequestIds
+from tests.conftest import KernelHarness
+from tests.integration._risk_link import RISK_YAML, Engines, journal_bodies, until
+from tests.unit.risk.risk_world import NOW, limits
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def noise(count: int) -> list[JournalEntry]:
+    return [JournalEntry(ts=NOW, topic="order.decision", source="gateway", kind="x",
+                         payload=b"\x80") for _ in range(count)]
+
+
+async def fill_with(journal: Journal, count: int) -> None:
+    for entry in noise(count):
+        journal.append(entry)
+    await journal.flush()
+
+
+async def test_the_newest_save_is_found_however_far_back_it_is(tmp_path: Path) -> None:
+    lim = limits()
+    async with await Journal.open(tmp_path / "j.sqlite3") as journal:
+        store = RiskStore(journal, source="risk", clock=lambda: NOW)
+        assert await store.load() is None
+        await fill_with(journal, 3_000)
+        older = initial_state(lim, NOW)
+        await store.save(older)
+        await fill_with(journal, 2_000)
+        newer = msgspec.structs.replace(older, consecutive_losses=2)
+        await store.save(newer)
+        await fill_with(journal, 40_000)  # far beyond the first window read from the end
+        assert await store.load() == newer
+
+
+async def test_an_unreadable_newest_save_is_an_error_not_a_fresh_start(tmp_path: Path) -> None:
+    async with await Journal.open(tmp_path / "j.sqlite3") as journal:
+        store = RiskStore(journal, source="risk", clock=lambda: NOW)
+        await store.save(initial_state(limits(), NOW))
+        await journal.append_durable(JournalEntry(ts=NOW, topic="risk.saved", source="risk",
+                                                  kind="risk_state_saved", payload=b"\xc1"))
+        with pytest.raises(SavedStateUnreadable, match="cannot be read"):
+            await store.load()
+
+
+def test_only_the_last_block_of_request_ids_is_kept() -> None:
+    state = initial_state(limits(), NOW)
+    ids = RequestIds()
+    for i in range(200):
+        ids = ids.add(f"r{i}", 4096)
+    kept = persisted(msgspec.structs.replace(state, request_ids=ids)).request_ids
+    assert kept.chunks == () and kept.recent == ids.recent and "r199" in kept
+
+
+async def test_an_engine_over_an_unreadable_save_starts_halted(
+    start_kernel: Any, tmp_path: Path,
+) -> None:
+    async with await Journal.open(tmp_path / "data" / "journal.sqlite3") as journal:
+        await journal.append_durable(JournalEntry(ts=NOW, topic="risk.saved", source="risk",
+                                                  kind="risk_state_saved", payload=b"junk"))
+    engines = Engines()
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    state = engines.current.state
+    assert state.trading_state == "HALTED"
+    assert state.reason_codes() == {"saved_state_unreadable", "awaiting_heartbeat"}
+    await until(lambda: journal_bodies(harness, "anomaly.risk"), "the anomaly journaled")
+    anomalies = journal_bodies(harness, "anomaly.risk")
+    assert [a["kind"] for a in anomalies] == ["saved_state_unreadable"]
