@@ -27,13 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bus.client import AsyncBotLink, BotLink  # noqa: E402
-from bus.codec import encode  # noqa: E402
-from bus.protocol import OrderRequest  # noqa: E402
-from scripts._bench_support import (  # noqa: E402
-    free_ports, percentiles, row, running_kernel, start_script,
+from bus.client import AsyncBotLink, BotLink
+from bus.codec import encode
+from bus.protocol import OrderRequest
+from scripts._bench_support import (
+    free_ports,
+    percentiles,
+    row,
+    running_kernel,
+    start_script,
 )
-from scripts.bench_gateway import ECHO_SERVER, pipelined, round_trips  # noqa: E402
+from scripts.bench_gateway import ECHO_SERVER, pipelined, round_trips
 
 WINDOW = 64
 PRICE = 50_000.0
@@ -52,6 +56,11 @@ max_open_orders: 10000
 open_order_ttl_s: 0.001
 stale_tick_s: 3600
 symbols: {BTCUSDT: {}}
+"""
+
+
+NO_RISK_ENGINE = """\
+actors: {risk: {enabled: false}}
 """
 
 
@@ -150,6 +159,13 @@ def main() -> None:
         bare = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
         bare_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total, WINDOW)
 
+    # The same kernel without the risk engine: the gateway's fail-closed DENY, still
+    # journaled before the reply. The difference is what the risk engine costs.
+    with running_kernel(kernel_extra=NO_RISK_ENGINE) as kernel:
+        closed = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
+        closed_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total,
+                                WINDOW)
+
     print(f"order gate through kernel run (risk engine, journal synchronous=normal), "
           f"{args.samples} samples at 1 in flight, {total} at {WINDOW} in flight, "
           f"{payload_size}-byte order payload")
@@ -157,6 +173,7 @@ def main() -> None:
     print(row("BotLink.can_execute, 1 in flight", link_lat))
     print(row("bare DEALER -> gate, 1 in flight", bare))
     print(row(f"AsyncBotLink, {WINDOW} in flight", flight))
+    print(row("bare DEALER -> closed gate (no engine)", closed))
     print(f"verdicts: 1 in flight {dict(sync_verdicts)}; {WINDOW} in flight "
           f"{dict(async_verdicts)}")
     print(f"p50 ratio to raw echo: BotLink {link_lat['p50'] / raw['p50']:.2f}x "
@@ -165,6 +182,9 @@ def main() -> None:
     print(f"{WINDOW} in flight: raw echo {raw_rate:,.0f} msgs/s; gate via AsyncBotLink "
           f"{rate:,.0f} decisions/s (ratio {rate / raw_rate:.2f}), via bare DEALER "
           f"{bare_rate:,.0f}/s (ratio {bare_rate / raw_rate:.2f}); budget >= 10,000/s")
+    print(f"without the risk engine (closed gate, journaled): p50 {closed['p50']:.0f} µs "
+          f"({closed['p50'] / raw['p50']:.2f}x raw), {closed_rate:,.0f} decisions/s; the "
+          f"engine adds {bare['p50'] - closed['p50']:.0f} µs at p50")
 
 
 if __name__ == "__main__":
