@@ -48,6 +48,13 @@ class _ModeRequest(NamedTuple):
     request: ModeChangeRequested
 
 
+class _Wake(NamedTuple):
+    """The hang deadline moved earlier (first heartbeat): recompute the next wake-up."""
+
+
+_Event = _Exited | _ModeRequest | _Wake
+
+
 class Watchdog(Actor):
     """Keeps exactly one bot running in the kernel's mode, or says loudly why not."""
 
@@ -56,7 +63,7 @@ class Watchdog(Actor):
 
     def __init__(self) -> None:
         super().__init__()
-        self._events: asyncio.Queue[_Exited | _ModeRequest] = asyncio.Queue()
+        self._events: asyncio.Queue[_Event] = asyncio.Queue()
         self._run: BotRun | None = None
         self._stopping: set[BotProcess] = set()
         self._output: BotOutput | None = None
@@ -93,6 +100,7 @@ class Watchdog(Actor):
         for finding in findings:
             if finding.kind == "first_heartbeat":
                 self._report.set_state("running", finding.detail, run, lifecycle="running")
+                self._events.put_nowait(_Wake())  # from start_timeout_s to heartbeat_timeout_s
             else:
                 severity: Severity = "info" if finding.kind == "tick_recovered" else "warning"
                 out.append(self._report.anomaly(
@@ -128,7 +136,7 @@ class Watchdog(Actor):
             if self._output is not None:
                 self._output.close()
 
-    async def _next_event(self) -> _Exited | _ModeRequest | None:
+    async def _next_event(self) -> _Event | None:
         wake = self._next_report
         if self._restart_at is not None:
             wake = min(wake, self._restart_at)

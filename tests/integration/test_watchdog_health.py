@@ -16,6 +16,8 @@ from tests.support.watchdog_harness import WatchdogKernel, running, start_watchd
 __all__ = ["start_watchdog"]  # the fixture, used by name
 
 TIMEOUT = 1.5  # heartbeat_timeout_s in the test timings (tests/conftest.py)
+QUIET = {"state_interval_s": 60}
+"""No periodic report to wake the watchdog by chance: the hang deadline alone must."""
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX only")
 
 
@@ -29,7 +31,7 @@ async def freeze_running_bot(harness: WatchdogKernel) -> tuple[int, float]:
 
 @posix_only
 async def test_a_hung_bot_is_detected_in_time_killed_and_restarted(start_watchdog: Any) -> None:
-    harness = await start_watchdog(command("steady"))
+    harness = await start_watchdog(command("steady"), watchdog=QUIET)
     pid, frozen_at = await freeze_running_bot(harness)
     (hung,) = await harness.wait_state("hung")
     assert hung["_ts"] - frozen_at <= TIMEOUT + 0.5
@@ -44,7 +46,7 @@ async def test_a_hung_bot_is_detected_in_time_killed_and_restarted(start_watchdo
 
 @posix_only
 async def test_a_hung_bot_halts_trading_when_the_policy_says_halt(start_watchdog: Any) -> None:
-    harness = await start_watchdog(command("steady"), watchdog={"on_hang": "halt"})
+    harness = await start_watchdog(command("steady"), watchdog={"on_hang": "halt", **QUIET})
     pid, frozen_at = await freeze_running_bot(harness)
     (hung,) = await harness.wait_state("hung")
     assert hung["_ts"] - frozen_at <= TIMEOUT + 0.5
