@@ -13,7 +13,7 @@ wire), so a newer bot can talk to an older kernel and the other way round.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Final, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
 
@@ -45,6 +45,9 @@ CommandAction: TypeAlias = Literal[
     "close_all", "pause", "resume", "set_mode", "set_risk_multiplier", "shutdown"
 ]
 ParamValue: TypeAlias = str | float | bool | None
+AssetKind: TypeAlias = Literal["stock", "index_etf", "crypto"]
+MarketState: TypeAlias = Literal["open", "extended", "closed"]
+TradeStyle: TypeAlias = Literal["SCALP", "DAY", "SWING", "INVESTMENT"]
 
 
 class Message(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
@@ -140,6 +143,53 @@ class CommandAck(Message, frozen=True, tag="command_ack"):
     bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
 
 
+class OhlcvBar(msgspec.Struct, frozen=True, kw_only=True):
+    """One bar of market data; ``ts`` is when the bar opened."""
+
+    ts: Timestamp
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: NonNegative = 0.0
+
+
+class Bars(Message, frozen=True, tag="bars"):
+    """Market data from the bot, oldest bar first: the planner's built-in analysis runs on it.
+
+    A bot sends its recent history once after each ``welcome`` (up to 1,000 bars)
+    and then every bar as it closes. ``atr_30d`` is the average true range of
+    the last 30 daily bars, which the planner needs for its distances; without
+    it the kernel analyses the bars but makes no plan for the symbol.
+    """
+
+    topic: ClassVar[str] = "market.bars"
+    symbol: Symbol
+    bars: Annotated[list[OhlcvBar], msgspec.Meta(min_length=1, max_length=1000)]
+    interval_s: Annotated[float, msgspec.Meta(gt=0, le=604_800)] = 60.0
+    asset_class: AssetKind = "crypto"
+    atr_30d: Price | None = None
+    market_status: MarketState = "open"
+    prev_close: Price | None = None
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+class PlanRequest(Message, frozen=True, tag="plan_request"):
+    """The bot asks for a trade plan for one symbol; answered by ``trade_plan`` or ``error``.
+
+    Left out, ``style``, ``account_size`` and ``risk_pct`` come from the kernel's
+    ``config/planner.yaml`` (the account defaults to the bot's heartbeat equity).
+    """
+
+    topic: ClassVar[str] = "plan.request"
+    request_id: Id
+    symbol: Symbol
+    style: TradeStyle | None = None
+    account_size: Price | None = None
+    risk_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
 # --- kernel -> bot -----------------------------------------------------------
 
 
@@ -183,14 +233,46 @@ class Error(Message, frozen=True, tag="error"):
     request_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
 
 
-BotToKernel: TypeAlias = Hello | Heartbeat | OrderRequest | Fill | CommandAck
+class TradePlanReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type",
+                     tag="trade_plan"):
+    """Reply to ``plan_request``: the planner's ``trade_plan``, as the link reads it.
+
+    The kernel sends the planner's whole plan (docs/planner.md, "The plan"). This
+    view types the fields a bot acts on and keeps the nested parts as plain data,
+    so the link does not depend on the planner's internals and a richer plan
+    never breaks an older bot. It is not a bus :class:`Message`: on the bus the
+    same tag is the planner's own type.
+    """
+
+    request_id: str = ""
+    symbol: str
+    ts: float
+    style: str
+    asset_class: str
+    decision: Literal["TRADE", "NO_TRADE"]
+    direction: Literal["LONG", "SHORT"] | None = None
+    confidence: float
+    confidence_explanation: str = ""
+    entry: dict[str, Any] | None = None
+    position: dict[str, Any] | None = None
+    stop_loss: dict[str, Any] | None = None
+    targets: list[dict[str, Any]] = []
+    time_stop: dict[str, Any] | None = None
+    target_warning: str | None = None
+    warnings: list[str] = []
+    no_trade_reasons: list[str] = []
+
+
+BotToKernel: TypeAlias = (
+    Hello | Heartbeat | OrderRequest | Fill | CommandAck | Bars | PlanRequest
+)
 """What a bot may send over the link."""
 
-KernelToBot: TypeAlias = Welcome | OrderDecision | Command | Error
+KernelToBot: TypeAlias = Welcome | OrderDecision | Command | Error | TradePlanReply
 """What the kernel sends to a bot."""
 
 LinkMessage: TypeAlias = BotToKernel | KernelToBot
 
 BOT_TO_KERNEL_TAGS: Final = frozenset(
-    {"hello", "heartbeat", "order_request", "fill", "command_ack"}
+    {"hello", "heartbeat", "order_request", "fill", "command_ack", "bars", "plan_request"}
 )

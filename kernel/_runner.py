@@ -138,6 +138,8 @@ class ActorRunner:
             except msgspec.DecodeError as exc:
                 log.warning("actor %s: undecodable %s frame skipped: %s",
                             self.name, frame.topic, exc)
+                for reply in await actor.rejected(frame.topic, frame.header.source, str(exc)):
+                    self._publisher_for(actor).emit(reply)
                 continue
             for reply in await actor.handle(message):
                 self._publisher_for(actor).emit(reply)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kernel.emitter import Emitter
     from kernel.gate import OrderGate
     from kernel.journal import Journal
+    from kernel.plan_service import PlanService
     from kernel.settings import Settings
 
 
@@ -31,9 +32,13 @@ class KernelServices:
         set_gate: Callable[[OrderGate | None], None],
         send_command: Callable[..., int],
         request_stop: Callable[[str], None],
+        set_planner: Callable[[PlanService | None], None] | None = None,
     ) -> None:
         self.set_gate = set_gate
         """Install (or, with None, withdraw) the order gate the bot link uses."""
+        self.set_planner: Callable[[PlanService | None], None] = (
+            set_planner or (lambda _service: None))
+        """Install (or withdraw) the planner that answers ``plan_request`` on the bot link."""
         self.send_command = send_command
         """Send a ``command`` over the bot link: ``send_command(cmd, bot_id="")``."""
         self.request_stop = request_stop
@@ -88,6 +93,14 @@ class Actor:
 
     async def handle(self, message: Message) -> Sequence[Message]:
         """React to one message; return what to publish."""
+        return ()
+
+    async def rejected(self, topic: str, source: str, error: str) -> Sequence[Message]:
+        """A frame on a subscribed topic did not decode (a bound broken, an unknown word).
+
+        The kernel logs and skips it; an actor that owns the topic's contract (a
+        verdict adapter) returns an anomaly naming the field, so it is journaled.
+        """
         return ()
 
     async def run(self) -> None:

@@ -3,7 +3,8 @@
 Exit codes (also in README.md):
   0 stopped cleanly / command succeeded
   1 unexpected internal error
-  2 configuration error (the message names the file, the field and the fix)
+  2 configuration error, or a bad ``kernel plan`` request (the message names the
+    file, the field and the fix)
   3 could not start (an endpoint in use, an actor that would not start), or the
     kernel could not be reached (status)
   4 trading halted: an actor kept crashing and the kernel stopped itself
@@ -85,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_operator_commands(sub, _operator)
 
+    plan = sub.add_parser("plan", help="make a trade plan from a request file (no kernel needed)")
+    plan.add_argument("--input", type=Path, help="request file (JSON), e.g. "
+                      "examples/stock_day_long.json")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--schema", action="store_true",
+                      help="print the JSON Schema of a trade plan and exit")
+    plan.set_defaults(handler=_plan)
+
     keys = sub.add_parser("keys", help="CurveZMQ keys for the control socket")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_generate = keys_sub.add_parser("generate", help="create server and client key pairs")
@@ -150,6 +159,12 @@ def _tap(args: argparse.Namespace) -> int:
     if endpoint is None:
         endpoint = load_settings(_config_dir(args)).kernel.bus.subscribe_endpoint
     return tap(endpoint, topics=args.topic, as_json=args.json)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from kernel.plan_command import plan_command  # late: only this command needs the planner
+
+    return plan_command(_config_dir(args), args.input, as_json=args.json, schema=args.schema)
 
 
 def _keys_generate(args: argparse.Namespace) -> int:

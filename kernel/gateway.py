@@ -24,6 +24,7 @@ import zmq
 from bus.codec import bot_frame_decoder, encode, encode_json, is_json
 from bus.drain import SocketDrain
 from bus.protocol import (
+    Bars,
     Command,
     CommandAck,
     Error,
@@ -33,6 +34,7 @@ from bus.protocol import (
     Message,
     OrderDecision,
     OrderRequest,
+    PlanRequest,
     Welcome,
 )
 from bus.security import bind_checked
@@ -41,6 +43,7 @@ from kernel._gateway_sessions import BotSession, SessionTable
 from kernel.emitter import Emitter
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, OrderGate, deny
+from kernel.plan_service import PlanService, PlanUnavailable
 
 log = logging.getLogger("kernel.gateway")
 
@@ -68,6 +71,7 @@ class Gateway:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._max_frame_bytes = max_frame_bytes
         self._gate: OrderGate = ClosedGate()
+        self._planner: PlanService | None = None
         self._sock: zmq.Socket[bytes] | None = None
         self._drain: SocketDrain | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -112,6 +116,10 @@ class Gateway:
     def set_gate(self, gate: OrderGate | None) -> None:
         """Install the deciding gate, or ``None`` to fall back to closed."""
         self._gate = gate if gate is not None else ClosedGate()
+
+    def set_planner(self, planner: PlanService | None) -> None:
+        """Install the service that answers ``plan_request``, or ``None`` to withdraw it."""
+        self._planner = planner
 
     # --- outbound ---------------------------------------------------------------
 
@@ -170,11 +178,13 @@ class Gateway:
                 self._emitter.emit(message)
             case Hello():
                 self._on_hello(identity, message, as_json)
-            case Fill() | CommandAck():
+            case Fill() | CommandAck() | Bars():
                 session = self.sessions.seen(identity, self._clock())
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
+            case PlanRequest():
+                self._on_plan_request(identity, message, as_json)
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
@@ -206,6 +216,32 @@ class Gateway:
                             "denied to stay safe")
         self._emitter.emit(order)
         self._finish_later(identity, decision, as_json)
+
+    def _on_plan_request(self, identity: bytes, request: PlanRequest, as_json: bool) -> None:
+        """Ask the planner service; any failure is an ``error`` reply that says why."""
+        session = self.sessions.seen(identity, self._clock())
+        if session is not None and not request.bot_id:
+            request = msgspec.structs.replace(request, bot_id=session.bot_id)
+        self._emitter.emit(request)
+        planner = self._planner
+        if planner is None:
+            reason, code = "planner unavailable: no planner is running in this kernel", \
+                "planner_unavailable"
+        else:
+            try:
+                plan = planner.plan(request, self._clock())
+            except PlanUnavailable as exc:
+                reason, code = exc.reason, exc.code
+            except Exception as exc:  # the planner must never take the gateway down
+                log.exception("planner raised on %s", request.request_id)
+                self.faults.report("planner_error", "error", f"{type(exc).__name__}: {exc}")
+                reason, code = f"the planner failed ({type(exc).__name__})", "planner_error"
+            else:
+                self._emitter.emit(plan)
+                self._send(identity, plan, as_json)
+                return
+        self._send(identity, Error(reason=reason[:4096], code=code,
+                                   request_id=request.request_id), as_json)
 
     def _finish_later(self, identity: bytes, decision: OrderDecision, as_json: bool) -> None:
         task = asyncio.get_running_loop().create_task(self._commit_and_reply(

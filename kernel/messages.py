@@ -16,6 +16,7 @@ import msgspec
 
 import agents.watchdog_messages  # noqa: F401  (registers its Message subclasses)
 import kernel.events  # noqa: F401  (registers its Message subclasses)
+import planner.messages  # noqa: F401  (registers its Message subclasses)
 import risk.messages  # noqa: F401  (registers its Message subclasses)
 from bus.protocol import Message
 

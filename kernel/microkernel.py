@@ -168,7 +168,8 @@ class Kernel:
             self._register_control(control, gateway, journal, cache, emitter)
             await cache.wait_live(publisher)
             services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
-                                      send_command=gateway.send_command)
+                                      send_command=gateway.send_command,
+                                      set_planner=gateway.set_planner)
             self.services = services
             return await self._serve(journal, context, publisher, emitter, gateway, control,
                                      services)

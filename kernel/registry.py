@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.macro_adapter import MacroAdapter
+from agents.planner_actor import PlannerActor
 from agents.risk_engine import RiskEngine
+from agents.technical_adapter import TechnicalAdapter
 from agents.watchdog import Watchdog
+from agents.wildcard_adapter import WildCardAdapter
 from kernel.actor import Actor
 from kernel.settings import Settings
 
 
 def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     """Factories for every actor shipped with the kernel (fresh instance per call)."""
-    return [RiskEngine, Watchdog]  # the gate is up before the watchdog starts the bot
+    # The gate is up before the watchdog starts the bot; the planner's consumers start
+    # before its producers (the technical adapter makes the snapshots) so none is missed.
+    return [RiskEngine, PlannerActor, MacroAdapter, WildCardAdapter, TechnicalAdapter,
+            Watchdog]

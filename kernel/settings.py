@@ -13,11 +13,15 @@ from typing import Any
 
 from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
+from planner.config import PlannerConfig
+from planner.events import EventCalendar
 from risk.limits import RiskLimits
 
 CONFIG_FILES: dict[str, type[Any]] = {
     "kernel.yaml": KernelConfig,
     "paths.yaml": PathsConfig,
+    "planner.yaml": PlannerConfig,
+    "events.yaml": EventCalendar,
     "risk.yaml": RiskLimits,
     "watchdog.yaml": WatchdogConfig,
 }
@@ -29,6 +33,8 @@ class Settings:
     config_dir: Path
     kernel: KernelConfig
     paths: PathsConfig
+    planner: PlannerConfig
+    events: EventCalendar
     risk: RiskLimits
     watchdog: WatchdogConfig
 
@@ -63,6 +69,8 @@ def load_settings(config_dir: Path) -> Settings:
         config_dir=config_dir,
         kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
         paths=load_yaml(config_dir / "paths.yaml", PathsConfig),
+        planner=load_yaml(config_dir / "planner.yaml", PlannerConfig),
+        events=load_yaml(config_dir / "events.yaml", EventCalendar),
         risk=load_yaml(config_dir / "risk.yaml", RiskLimits),
         watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),
     )

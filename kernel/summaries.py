@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kernel._plan_summaries import PLAN_SUMMARIES
+
 Summary = Callable[[dict[str, Any]], str]
 
 
@@ -51,6 +53,7 @@ _SUMMARIES: dict[str, Summary] = {
     "actor_status": lambda m: f"{m.get('actor')} {m.get('state')} {m.get('detail', '')}".strip(),
     "kernel_state": lambda m: f"{m.get('state')} {m.get('reason', '')}".strip(),
     "bot_lifecycle": lambda m: f"{m.get('bot_id')} {m.get('state')} {m.get('detail', '')}".strip(),
+    **PLAN_SUMMARIES,
 }
 
 

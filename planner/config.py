@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from planner.live import LiveConfig
 from planner.parts import Severity, Style, TimeStopKind, VolatilityRegime
 
 Pct = Annotated[float, msgspec.Meta(gt=0, le=100)]
@@ -248,6 +249,8 @@ class PlannerConfig(_Config, frozen=True):
     technical: TechnicalConfig = TechnicalConfig()
     macro: MacroConfig = MacroConfig()
     wildcard: WildCardConfig = WildCardConfig()
+    live: LiveConfig = LiveConfig()
+    """How the actors plan inside ``kernel run`` (planner/live.py)."""
 
     def style(self, name: Style) -> StyleConfig:
         """The frame of one style by its name (``SCALP`` … ``INVESTMENT``)."""

@@ -82,6 +82,9 @@ class MacroVerdict(Message, frozen=True, tag="macro_verdict"):
     economic_assessment: Text = ""
     notes: Notes = msgspec.field(default_factory=list)
     source: Label = "builtin"
+    asset_class: AssetClass | None = None
+    """The asset class the verdict is about (macro differs for stocks and crypto);
+    None: every asset class."""
 
 
 class WildCardVerdict(Message, frozen=True, tag="wildcard_verdict"):
@@ -171,6 +174,8 @@ class TradePlan(Message, frozen=True, tag="trade_plan"):
     warnings: Notes = msgspec.field(default_factory=list)
     flags: PlanFlags = PlanFlags()
     no_trade_reasons: Notes = msgspec.field(default_factory=list)
+    request_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """Set when the plan answers a ``plan_request`` over the bot link."""
 
 
 Verdict: TypeAlias = TechnicalVerdict | MacroVerdict | WildCardVerdict

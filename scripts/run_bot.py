@@ -5,11 +5,11 @@
 It trades a seeded random-walk market (no exchange, no keys, in both modes) with
 a small momentum scalper, and shows what a QuantumEdge-compatible bot must do:
 say hello, send heartbeats at the interval the kernel asks for, call
-``can_execute`` before every order and respect a DENY, report every fill, and
-obey commands (close_all, pause, resume, set_mode, set_risk_multiplier,
-shutdown). It stops on its own when the kernel has been unreachable for
-``--orphan-timeout`` seconds, so that a killed Supervisor never leaves a bot
-trading unsupervised.
+``can_execute`` before every order and respect a DENY, report every fill, send
+its bars for the kernel's planner, and obey commands (close_all, pause, resume,
+set_mode, set_risk_multiplier, shutdown). It stops on its own when the kernel
+has been unreachable for ``--orphan-timeout`` seconds, so that a killed
+Supervisor never leaves a bot trading unsupervised.
 
 Exit codes: 0 stopped (shutdown command, Ctrl-C, SIGTERM); 2 bad arguments;
 3 the kernel was unreachable for too long.
@@ -23,6 +23,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -37,14 +38,17 @@ from _paper_account import (
     closing_intents,
     fee_for,
 )
+from _paper_bars import BarMaker, walk_atr
 
 from bus.client import BotLink, LinkError, new_request_id
-from bus.protocol import BotMode, Command, Fill, OrderRequest, Position, Welcome
+from bus.protocol import Bars, BotMode, Command, Fill, OhlcvBar, OrderRequest, Position, Welcome
 
 VERSION = "ref-1.0"
 EXIT_OK, EXIT_ORPHANED = 0, 3
 STATUS_EVERY = 10
 """Log a status line every this many heartbeats (each heartbeat would drown the log)."""
+VOLATILITY = 0.0008
+"""Per-tick volatility of the simulated market (the walk's default)."""
 log = logging.getLogger("quantumedge")
 
 
@@ -58,7 +62,10 @@ class Bot:
     def __init__(self, args: argparse.Namespace, link: BotLink) -> None:
         self.args, self.link = args, link
         self.account = PaperAccount(args.start_equity)
-        self.feed = RandomWalk(args.symbols, seed=args.seed)
+        self.feed = RandomWalk(args.symbols, seed=args.seed, volatility=VOLATILITY)
+        self.bars = BarMaker(args.symbols, ticks_per_bar=args.bar_ticks)
+        self.bars.backfill(self.feed.prices, bars=args.history_bars, now=time.time(),
+                           seed=args.seed + 1, volatility=VOLATILITY)
         self.strategy = Scalper()
         self.marks = dict(self.feed.prices)
         self.paused = False
@@ -116,12 +123,23 @@ class Bot:
         log.info("welcome: heartbeat every %gs, trading %s, risk x%g%s",
                  welcome.heartbeat_interval_s, welcome.trading_state, welcome.risk_multiplier,
                  "" if welcome.risk_multiplier else " (no new positions until it is raised)")
+        for symbol, recent in self.bars.recent.items():  # the planner's history, sent again
+            self.send_bars(symbol, list(recent)[-self.args.history_bars:])  # to a new kernel
+
+    def send_bars(self, symbol: str, bars: list[OhlcvBar]) -> None:
+        """Market data for the kernel's planner (additive: a kernel may ignore it)."""
+        if bars:
+            atr = walk_atr(bars[-1].close, VOLATILITY, self.args.bar_ticks)
+            self.link.send(Bars(symbol=symbol, bars=bars, asset_class="crypto", atr_30d=atr,
+                                bot_id=self.args.bot_id))
 
     # --- market and orders ---------------------------------------------------------
 
     def tick(self) -> None:
         self.marks = self.feed.step()
         self.last_tick_ts = time.time()
+        for symbol, bar in self.bars.on_tick(self.marks, self.last_tick_ts):
+            self.send_bars(symbol, [bar])
         for symbol, price in self.marks.items():
             intent = self.strategy.on_tick(symbol, price, self.account.books.get(symbol),
                                            self.risk_multiplier)
@@ -236,6 +254,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, "
+                                             f"got {text!r}")
+        return value
+    return parse
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["paper", "demo"], default="paper")
@@ -244,6 +275,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"])
     parser.add_argument("--tick-interval", type=_positive, default=0.5, help="seconds")
+    parser.add_argument("--bar-ticks", type=_count(1, 10_000), default=20,
+                        metavar="N", help="ticks per one-minute bar of the simulated market "
+                        "(20 ticks of 0.5 s: a bar every 10 s)")
+    parser.add_argument("--history-bars", type=_count(0, 1000), default=300,
+                        metavar="N", help="bars of history sent to the kernel's planner on "
+                        "each welcome (0 to 1000)")
     parser.add_argument("--orphan-timeout", type=_positive, default=10.0,
                         help="exit (code 3) when the kernel is unreachable this long")
     parser.add_argument("--start-equity", type=_positive, default=10_000.0, help="USDT")

@@ -14,7 +14,6 @@ from kernel.actor import Actor
 from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 
-
 WATCHDOG_TEST_TIMINGS: dict[str, object] = {
     "heartbeat_timeout_s": 1.5, "start_timeout_s": 5, "stale_tick_s": 2, "heartbeat_gap_s": 0.6,
     "max_restarts": 3, "restart_window_s": 30, "backoff_initial_s": 0.05, "backoff_max_s": 0.2,
@@ -26,13 +25,14 @@ WATCHDOG_TEST_TIMINGS: dict[str, object] = {
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
                  bot_command: str = '["{python}", "scripts/run_bot.py"]', mode: str = "off",
                  watchdog: Mapping[str, object] | None = None,
-                 risk_yaml: str | None = None) -> Path:
+                 risk_yaml: str | None = None, planner_yaml: str | None = None) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
     for one; ``watchdog`` overrides keys of :data:`WATCHDOG_TEST_TIMINGS`;
     ``risk_yaml`` replaces the shipped ``config/risk.yaml`` (copied by default, so
-    tests run against the limits users get).
+    tests run against the limits users get); ``planner_yaml`` likewise replaces the
+    shipped ``config/planner.yaml`` (``config/events.yaml`` is always copied).
     """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
@@ -70,6 +70,12 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
         risk_yaml = (Path(__file__).resolve().parents[1] / "config" / "risk.yaml").read_text(
             encoding="utf-8")
     (config / "risk.yaml").write_text(textwrap.dedent(risk_yaml), encoding="utf-8")
+    shipped = Path(__file__).resolve().parents[1] / "config"
+    if planner_yaml is None:
+        planner_yaml = (shipped / "planner.yaml").read_text(encoding="utf-8")
+    (config / "planner.yaml").write_text(textwrap.dedent(planner_yaml), encoding="utf-8")
+    (config / "events.yaml").write_text((shipped / "events.yaml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
     return config
 
 
@@ -98,8 +104,10 @@ async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
     harnesses: list[KernelHarness] = []
 
     async def start(actors: Sequence[Callable[[], Actor]] = (), kernel_extra: str = "",
-                    wait_ready: bool = True, risk_yaml: str | None = None) -> KernelHarness:
-        config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml)
+                    wait_ready: bool = True, risk_yaml: str | None = None,
+                    planner_yaml: str | None = None) -> KernelHarness:
+        config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml,
+                              planner_yaml=planner_yaml)
         kernel = Kernel(load_settings(config), actors)
         harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
         harnesses.append(harness)

@@ -58,7 +58,7 @@ def golden(file_name: str) -> bytes:
 def test_every_contract_type_has_a_sample() -> None:
     tags = {type(m).__struct_config__.tag for m in SAMPLES.values()}
     assert tags == set(SAMPLES) == BOT_TO_KERNEL_TAGS | {"welcome", "order_decision", "command",
-                                                         "error"}
+                                                         "error", "trade_plan"}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

@@ -147,11 +147,14 @@ def test_plans_from_the_built_in_analyzers_alone(drift: float, direction: str) -
 
 
 def test_planner_messages_join_the_system_union() -> None:
-    """Tags are unique, so one decoder over the planner's union (and the link's) works."""
-    from bus.protocol import LinkMessage
+    """Tags are unique, so one decoder over the planner's union and the link's bus messages
+    works. (``trade_plan`` is on the link too, by design: bots read the planner's plan
+    through ``bus.protocol.TradePlanReply``, which is not a bus message.)"""
+    from bus.protocol import BotToKernel, Command, Error, OrderDecision, Welcome
     from planner.messages import PlannerMessage
 
-    decoder = msgspec.msgpack.Decoder(PlannerMessage | LinkMessage)
+    decoder = msgspec.msgpack.Decoder(
+        PlannerMessage | BotToKernel | Welcome | OrderDecision | Command | Error)
     plan = build_plan(tech(), macro(), wild(), snap(), account(), "DAY", NOW, CONFIG)
     for message in (plan, tech(), macro(), wild(), snap()):
         assert decoder.decode(msgspec.msgpack.encode(message)) == message
