@@ -246,24 +246,37 @@ async def stop_leftovers(record: PidRecord | None, argv: list[str] | None, *,
 
 async def stop_foreign(proc: psutil.Process, *, terminate_wait_s: float) -> str:
     """Stop a process that is not our child (a leftover): terminate, then kill its tree."""
-    with contextlib.suppress(psutil.Error):
+    try:
         kids = proc.children(recursive=True)
-        proc.terminate()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + terminate_wait_s
-        while proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-            if loop.time() >= deadline:
-                for victim in (proc, *kids):
-                    with contextlib.suppress(psutil.Error):
-                        victim.kill()
-                with contextlib.suppress(psutil.TimeoutExpired):
-                    await asyncio.to_thread(proc.wait, 2.0)
-                return "killed"
-            await asyncio.sleep(0.02)
-        for kid in kids:
-            with contextlib.suppress(psutil.Error):
-                kid.kill()
-    return "terminated"
+    except psutil.Error:
+        kids = []
+    with contextlib.suppress(psutil.Error):
+        proc.terminate()  # SIGTERM; on Windows TerminateProcess (no console to signal)
+    how = "terminated"
+    if not await _gone(proc, terminate_wait_s):
+        how = "killed"
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+        await _gone(proc, 2.0)
+    for kid in kids:
+        with contextlib.suppress(psutil.Error):
+            kid.kill()
+    return how
+
+
+async def _gone(proc: psutil.Process, timeout_s: float) -> bool:
+    """Poll (not our child: nothing to wait on) until ``proc`` has exited."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.02)
 
 
 def _own_group() -> dict[str, Any]:

@@ -88,6 +88,11 @@ class Watchdog(Actor):
         match message:
             case Hello(pid=pid, bot_id=bot_id) if run is not None and run.bot.owns(pid):
                 run.bot_id = self._report.bot_id = bot_id
+            case Hello() if run is not None:
+                return [self._report.anomaly(
+                    "bot_unrecognised", "warning", f"hello from {message.bot_id} (pid "
+                    f"{message.pid}), which is not the bot the watchdog started (pid "
+                    f"{run.bot.pid}); its heartbeats do not count as the supervised bot's")]
             case Heartbeat() if run is not None and message.bot_id == run.bot_id:
                 return self._on_heartbeat(run, message)
             case ModeChangeRequested():
