@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from bus.protocol import Bars, OhlcvBar
 from planner.messages import MarketSnapshot
 from planner.parts import Bar
-from planner.snapshot import make_snapshot
+from planner.snapshot import make_snapshot, session_bars
 
 SNAPSHOT_BARS = 60
 """Bars carried in each published snapshot: enough for the chase guard (5) and the
 Wild Card spike check (11), small enough to journal one per bar. HOD, LOD and VWAP
-are computed from the whole session before trimming."""
+are computed from the whole session before trimming. With a ``prev_close`` the
+whole session is kept instead, since the gap check compares it with the session's
+first open."""
 
 
 def bar_problem(bars: Sequence[OhlcvBar]) -> str | None:
@@ -73,6 +75,10 @@ class BarHistory:
         message = self.last
         if message is None or self.atr_30d is None or not self.bars:
             return None
-        return make_snapshot(self.symbol, list(self.bars), asset_class=message.asset_class,
+        bars = list(self.bars)
+        keep = SNAPSHOT_BARS
+        if message.prev_close is not None:
+            keep = max(keep, len(session_bars(bars, message.asset_class)))
+        return make_snapshot(self.symbol, bars, asset_class=message.asset_class,
                              atr_30d=self.atr_30d, market_status=message.market_status,
-                             prev_close=message.prev_close, keep_bars=SNAPSHOT_BARS)
+                             prev_close=message.prev_close, keep_bars=keep)

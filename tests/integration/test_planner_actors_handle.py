@@ -107,6 +107,18 @@ async def test_bars_make_a_snapshot_and_a_builtin_technical_verdict(world: World
     assert (verdict.direction, verdict.source, verdict.ts) == ("LONG", "builtin", NOW)
 
 
+async def test_with_a_previous_close_the_snapshot_keeps_the_whole_session(
+    world: World,
+) -> None:
+    adapter = await world.start(TechnicalAdapter())
+    session = trend_bars(120, start=230.0, t0=T0 - 30 * 60)  # from 9:30 New York
+    message = msgspec.structs.replace(bars_message("AAPL", session, asset_class="stock",
+                                                   atr_30d=4.0), prev_close=226.0)
+    await adapter.handle(message)
+    (snapshot,) = world.recorder.on("market.snapshot")
+    assert len(snapshot.bars) == 120 and snapshot.bars[0].ts == session[0].ts
+
+
 async def test_bars_without_an_atr_are_analysed_and_the_gap_is_said_once(world: World) -> None:
     adapter = await world.start(TechnicalAdapter())
     first = await adapter.handle(bars_message("BTCUSDT", BARS[:150], atr_30d=None))
