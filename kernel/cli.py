@@ -124,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
         err.print(f"[red]could not start:[/red] {kernel.start_error}")
     elif kernel.halt_reason:
         err.print(f"[bold red]trading halted, kernel stopped:[/bold red] {kernel.halt_reason}")
+    else:
+        err.print(f"kernel stopped (exit {code})")
     return code
 
 

@@ -24,6 +24,7 @@ from bus.proxy import INPROC_PUBLISH, BusProxy
 from bus.pubsub import Publisher
 from bus.security import InsecureBindError
 from kernel import __version__
+from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
 from kernel._runner import ActorGaveUp, ActorRunner
@@ -140,6 +141,7 @@ class Kernel:
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context)
+        narrator = Narrator(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
         try:
@@ -153,6 +155,7 @@ class Kernel:
                 recorder = BusRecorder(context, journal, self._clock)
                 recorder.start()
                 cache.start()
+                narrator.start()
                 self.endpoints = {
                     "bot_link": gateway.start(),
                     "bus_publish": proxy.publish_bound[-1],
@@ -183,6 +186,7 @@ class Kernel:
                 if recorder is not None:
                     recorder.stop()
                 cache.stop()
+                narrator.stop()
                 emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
                                                 reason=self.halt_reason or self._stop_reason))
                 await journal.flush()
@@ -235,6 +239,7 @@ class Kernel:
                          self.endpoints["control"])
                 self.ready.set()
                 await self._stop.wait()
+                log.info("stopping: %s", self._stop_reason)
                 emitter.emit(KernelStateChanged(state="stopping", ts=self._clock(),
                                                 reason=self._stop_reason))
                 raise _Stopping

@@ -11,8 +11,14 @@ fi
 STAMP="$VENV/.installed${EXTRAS:+-$EXTRAS}"
 # Reinstall only when pyproject.toml changed since the last install.
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+    echo "installing the project into $VENV (log: $VENV/install.log)" >&2
+    # The log is shown only when the install fails, so a normal start stays quiet.
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check \
+            -e "$ROOT${EXTRAS:+[$EXTRAS]}" >"$VENV/install.log" 2>&1; then
+        cat "$VENV/install.log" >&2
+        echo "installing the project failed (full log above and in $VENV/install.log)" >&2
+        exit 1
+    fi
     touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
