@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, TypeAlias
 import msgspec
 
 from bus.protocol import Message, Price, Symbol, Text, Timestamp
+from planner.contracts import OptionsBlock
 from planner.parts import (
     SEVERITY_RANK,
     AssetClass,
@@ -176,6 +177,8 @@ class TradePlan(Message, frozen=True, tag="trade_plan"):
     no_trade_reasons: Notes = msgspec.field(default_factory=list)
     request_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
     """Set when the plan answers a ``plan_request`` over the bot link."""
+    options: OptionsBlock | None = None
+    """OPTIONS plans: the contract, why it was chosen, and how many (planner/options.py)."""
 
 
 Verdict: TypeAlias = TechnicalVerdict | MacroVerdict | WildCardVerdict

@@ -147,6 +147,11 @@ class StopLoss(Part, frozen=True):
     total_loss: float
     level: float | None = None
     """The structure level the stop hides behind; None for an ATR-only stop."""
+    stock_price_range: Range | None = None
+    """OPTIONS only: the stock stop, the source of truth; ``price_range`` is then the
+    premium stop computed from it (planner/options.py, "stock level is king")."""
+    stop_auto_shifted: bool = False
+    """OPTIONS only: the stock stop was moved away to keep its gap from the entry zone."""
 
 
 class Target(Part, frozen=True):

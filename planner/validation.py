@@ -95,7 +95,9 @@ def plan_problems(plan: TradePlan) -> list[str]:
 def _geometry_problems(plan: TradePlan) -> list[str]:
     """Stop behind the entry zone, targets ahead of it, every range ordered."""
     assert plan.entry is not None and plan.stop_loss is not None
-    zone, stop = plan.entry.zone, plan.stop_loss.price_range
+    zone = plan.entry.zone
+    # An options plan's price_range is the premium stop; its stock stop is the one to compare.
+    stop = plan.stop_loss.stock_price_range or plan.stop_loss.price_range
     ranges = [(zone.low, zone.high), (stop.low, stop.high), (plan.confidence_range.low,
               plan.confidence_range.high)]
     ranges += [(t.price_range.low, t.price_range.high) for t in plan.targets]
