@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
+import msgspec.inspect
 import yaml
 
 from bus.protocol import Mode
@@ -137,13 +138,13 @@ def load_yaml(path: Path, schema: type[T]) -> T:
     try:
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(path, str(exc))) from exc
+        raise ConfigError(_explain(path, str(exc), schema)) from exc
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$")
 
 
-def _explain(path: Path, message: str) -> str:
+def _explain(path: Path, message: str, schema: Any = None) -> str:
     """Turn msgspec's "Expected `int`, got `str` - at `$.a.b`" into a fix-it line."""
     match = _AT.match(message)
     assert match is not None  # the pattern matches any string
@@ -157,8 +158,32 @@ def _explain(path: Path, message: str) -> str:
     if what.startswith("Object missing required field"):
         missing = what.split("`")[1]
         return f"{path}: field `{where + '.' if where else ''}{missing}` is required. Fix: add it."
+    allowed = _allowed_words(schema, where)
+    if allowed:
+        return (f"{path}: field `{field}`: {what[:1].lower()}{what[1:]}. "
+                f"Fix: use one of {', '.join(allowed)}.")
     return (f"{path}: field `{field}`: {what[:1].lower()}{what[1:]}. "
             "Fix: set it to a value of the expected kind.")
+
+
+def _allowed_words(schema: Any, where: str) -> list[str]:
+    """The allowed values of a Literal field at a dotted path, if it is one."""
+    if schema is None or not where:
+        return []
+    info: Any = msgspec.inspect.type_info(schema)
+    for name in where.split("."):
+        if isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+            continue
+        fields = {f.encode_name: f for f in getattr(info, "fields", ())}
+        if name not in fields:
+            return []
+        info = fields[name].type
+        while isinstance(info, msgspec.inspect.UnionType) and len(info.types) == 1:
+            info = info.types[0]
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return [str(v) for v in info.values]
+    return []
 
 
 def _one_line(exc: Exception) -> str:

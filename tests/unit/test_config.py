@@ -79,3 +79,13 @@ def test_check_all_reports_every_bad_file(tmp_path: Path) -> None:
     problems = check_all(tmp_path)
     assert any("kernel.yaml" in p and "`mode`" in p for p in problems)
     assert any("paths.yaml" in p and "`data_dir`" in p for p in problems)
+
+
+def test_a_wrong_word_lists_the_allowed_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "mode: live\n")
+    with pytest.raises(ConfigError, match=r"field `mode`: invalid enum value 'live'\. "
+                                          r"Fix: use one of demo, off, paper\."):
+        load_yaml(path, KernelConfig)
+    nested = write(tmp_path, "journal:\n  synchronous: sometimes\n")
+    with pytest.raises(ConfigError, match="use one of full, normal"):
+        load_yaml(nested, KernelConfig)
