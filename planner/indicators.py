@@ -53,8 +53,8 @@ def vwap(bars: Sequence[Bar]) -> float | None:
 def swing_highs(bars: Sequence[Bar], window: int) -> list[tuple[int, float]]:
     """Bars whose high is the strict maximum of ``window`` bars on each side.
 
-    Compared with slice maxima rather than bar by bar: the same rule, about five
-    times faster on the 500 bars a live symbol keeps (the plan budget is 5 ms).
+    Compared with slice maxima rather than bar by bar: the same rule, about two
+    and a half times faster on the 500 bars a live symbol keeps (plan budget: 5 ms).
     """
     highs = [bar.high for bar in bars]
     return [(i, highs[i]) for i in range(window, len(highs) - window)
