@@ -101,16 +101,21 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
-        try:  # first of all: one kernel per data directory, so never two bots
-            lock = DataDirLock.acquire(self.settings.data_dir)
-        except LockHeld as exc:
-            self.start_error = str(exc)
-            log.error("%s", exc)
-            return EXIT_START_FAILED
+        # Signals first: a Ctrl-C during start-up must still stop the kernel in order.
+        remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
         try:
-            return await self._run_locked()
+            try:  # then one kernel per data directory, so never two bots
+                lock = DataDirLock.acquire(self.settings.data_dir)
+            except LockHeld as exc:
+                self.start_error = str(exc)
+                log.error("%s", exc)
+                return EXIT_START_FAILED
+            try:
+                return await self._run_locked()
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            remove_signals()
 
     async def _run_locked(self) -> int:
         settings = self.settings
@@ -205,7 +210,6 @@ class Kernel:
     async def _serve(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]],
                      publisher: Publisher, emitter: Emitter, gateway: Gateway,
                      control: ControlServer, services: KernelServices) -> int:
-        remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
         sup = self.settings.kernel.supervision
         policy = RestartPolicy(max_restarts=sup.max_restarts, window_s=sup.window_s,
                                backoff_initial_s=sup.backoff_initial_s,
@@ -250,8 +254,6 @@ class Kernel:
             log.error("%s", self.start_error)
         except* ActorGaveUp as group_error:
             self._halt(gateway, emitter, str(group_error.exceptions[0]))
-        finally:
-            remove_signals()
         if self.start_error:
             return EXIT_START_FAILED
         return EXIT_HALTED if self.halt_reason else EXIT_OK
