@@ -26,6 +26,7 @@ from rich.logging import RichHandler
 from kernel import __version__
 from kernel.cli_operator import add_operator_commands
 from kernel.cli_status import print_snapshot, snapshot_as_builtins
+from kernel.cli_tap import add_tap_arguments, run_tap
 from kernel.config import ConfigError, default_config_dir
 from kernel.control_client import (
     Controller,
@@ -78,10 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait")
     status.set_defaults(handler=_status)
 
-    tap = sub.add_parser("tap", help="print the bus traffic live, one line per message")
-    tap.add_argument("--bus", help="bus endpoint (default: bus.subscribe_endpoint from config)")
-    tap.add_argument("--topic", action="append", default=[], help="topic prefix (repeatable)")
-    tap.add_argument("--json", action="store_true", help="one JSON object per line")
+    tap = sub.add_parser("tap", help="watch the kernel live: dashboard, --stream or --json")
+    add_tap_arguments(tap)
     tap.set_defaults(handler=_tap)
 
     add_operator_commands(sub, _operator)
@@ -155,12 +154,7 @@ def _operator(command: Callable[[argparse.Namespace, Controller, Console], int])
 
 
 def _tap(args: argparse.Namespace) -> int:
-    from kernel.tap import tap
-
-    endpoint = args.bus
-    if endpoint is None:
-        endpoint = load_settings(_config_dir(args)).kernel.bus.subscribe_endpoint
-    return tap(endpoint, topics=args.topic, as_json=args.json)
+    return run_tap(args, _config_dir(args))
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -2,12 +2,14 @@
 
 Works on the decoded builtins (a dict with a ``type``) rather than on Structs,
 so a viewer can show messages from newer kernels or remote actors it does not
-know the types of.
+know the types of. Severity follows the same rule: a type we do not know is
+``info``, never an error, because not knowing a message is not bad news.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kernel._plan_summaries import PLAN_SUMMARIES
@@ -16,7 +18,34 @@ Summary = Callable[[dict[str, Any]], str]
 
 
 def _money(value: Any) -> str:
+    """``1,234.56`` for numbers and numeric strings (Decimals travel as strings)."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return str(value)
     return f"{value:,.2f}" if isinstance(value, int | float) else str(value)
+
+
+def _price(value: Any) -> str:
+    """Cents for large prices, six significant digits for small ones (0.000123)."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return str(value)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 100:
+        return f"{value:,.2f}"
+    if value == 0:
+        return "0"
+    decimals = max(2, 5 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def _secs(value: Any) -> str:
+    return f"{value:.0f}s" if isinstance(value, int | float) else "?"
 
 
 def _heartbeat(m: dict[str, Any]) -> str:
@@ -26,19 +55,92 @@ def _heartbeat(m: dict[str, Any]) -> str:
             f"up {m.get('uptime_s', 0):.0f}s")
 
 
-def _order_request(m: dict[str, Any]) -> str:
+def _order_request(m: Mapping[str, Any]) -> str:
     flags = " reduce-only" if m.get("reduce_only") else ""
     return (f"{m.get('bot_id')} {m.get('request_id')} {m.get('side')} {m.get('qty')} "
-            f"{m.get('symbol')} @ {m.get('price')}{flags}")
+            f"{m.get('symbol')} @ {_price(m.get('price'))}{flags}")
 
 
 def _order_decision(m: dict[str, Any]) -> str:
     return f"{m.get('verdict')} {m.get('request_id')} [{m.get('code')}] {m.get('reason')}"
 
 
+def summarize_decision(decision: Mapping[str, Any], request: Mapping[str, Any] | None) -> str:
+    """A decision told with the order it answers, when the tap saw the request:
+    ``DENY buy 0.5 BTCUSDT @ 60,000.00 [daily_loss_limit]: daily loss 300 reached``."""
+    if request is None:
+        return _order_decision(dict(decision))
+    flags = " reduce-only" if request.get("reduce_only") else ""
+    code = "" if decision.get("verdict") == "ALLOW" else f" [{decision.get('code')}]"
+    return (f"{decision.get('verdict')} {request.get('side')} {request.get('qty')} "
+            f"{request.get('symbol')} @ {_price(request.get('price'))}{flags}{code}: "
+            f"{decision.get('reason')}")
+
+
 def _fill(m: dict[str, Any]) -> str:
     return (f"{m.get('bot_id')} {m.get('side')} {m.get('qty')} {m.get('symbol')} "
-            f"@ {m.get('price')} fee {m.get('fee')}")
+            f"@ {_price(m.get('price'))} fee {_price(m.get('fee'))}")
+
+
+def _bot_state(m: dict[str, Any]) -> str:
+    age = m.get("last_heartbeat_age_s")
+    beat = f" beat {age:.1f}s ago" if isinstance(age, int | float) else ""
+    line = (f"{m.get('bot_id') or '?'} {m.get('state')} {m.get('mode')} pid {m.get('pid')} "
+            f"up {_secs(m.get('uptime_s'))}{beat} equity {_money(m.get('equity'))} "
+            f"restarts {m.get('restarts', 0)}")
+    return line + (f": {m['detail']}" if m.get("state") != "running" and m.get("detail") else "")
+
+
+def _reasons(m: Mapping[str, Any]) -> str:
+    texts = [str(r.get("text") or r.get("code")) for r in m.get("reasons") or ()
+             if isinstance(r, dict)]
+    return f": {'; '.join(texts)}" if texts else ""
+
+
+def _risk_snapshot(m: dict[str, Any]) -> str:
+    line = (f"{m.get('trading_state')} daily loss {_money(m.get('daily_loss'))}/"
+            f"{_money(m.get('max_daily_loss'))} drawdown {_money(m.get('drawdown'))}/"
+            f"{_money(m.get('max_drawdown'))} leverage {_money(m.get('leverage'))}x/"
+            f"{_money(m.get('max_leverage'))}x")
+    if m.get("manual_close_needed"):
+        line += " MANUAL CLOSE NEEDED"
+    return line + _reasons(m)
+
+
+def _trading_state_changed(m: dict[str, Any]) -> str:
+    return (f"{m.get('previous')} -> {m.get('current')} by {m.get('by')} "
+            f"({m.get('cause')}){_reasons(m)}")
+
+
+def _limit_tripped(m: dict[str, Any]) -> str:
+    return (f"{m.get('code')}: {m.get('reason')} ({_money(m.get('value'))} of "
+            f"{_money(m.get('limit'))}), then {m.get('action')}")
+
+
+def _manual_close(m: dict[str, Any]) -> str:
+    positions = m.get("positions") or {}
+    if not isinstance(positions, dict):
+        positions = {}
+    held = ", ".join(f"{k} {v}" for k, v in positions.items())
+    return f"MANUAL CLOSE NEEDED: {m.get('reason')}" + (f" (open: {held})" if held else "")
+
+
+def _bot_exited(m: dict[str, Any]) -> str:
+    lines = m.get("last_lines") or []
+    tail = f"; last output: {lines[-1]}" if lines else ""
+    how = "stopped" if m.get("expected") else "exited unexpectedly"
+    return (f"pid {m.get('pid')} {how} ({m.get('description')}, code {m.get('exit_code')}) "
+            f"after {_secs(m.get('uptime_s'))}{tail}")
+
+
+def _daily_audit(m: dict[str, Any]) -> str:
+    trades, pnl, orders = m.get("trades") or {}, m.get("pnl") or {}, m.get("orders") or {}
+    rate = trades.get("win_rate_pct")
+    return (f"audit {m.get('day')}{'' if m.get('complete') else ' (so far)'}: "
+            f"{trades.get('trades', 0)} trades, win rate {rate if rate is not None else 'n/a'}"
+            f"{' %' if rate is not None else ''}, realised {_money(pnl.get('realized_pnl'))} "
+            f"USDT, {orders.get('denied', 0)} denied, {len(m.get('halts') or ())} state changes"
+            + ("" if m.get("traded") else "; no trading"))
 
 
 _SUMMARIES: dict[str, Summary] = {
@@ -48,11 +150,36 @@ _SUMMARIES: dict[str, Summary] = {
     "fill": _fill,
     "hello": lambda m: f"{m.get('bot_id')} mode={m.get('mode')} pid={m.get('pid')}",
     "command_ack": lambda m: f"{m.get('command_id')} ok={m.get('ok')} {m.get('detail', '')}",
+    "command": lambda m: f"{m.get('action')} {m.get('command_id')} {m.get('params') or ''}",
+    "error": lambda m: f"[{m.get('code')}] {m.get('reason')}",
     "anomaly": lambda m: f"{m.get('severity')} {m.get('kind')} ({m.get('source')}): "
                          f"{m.get('detail', '')}",
     "actor_status": lambda m: f"{m.get('actor')} {m.get('state')} {m.get('detail', '')}".strip(),
     "kernel_state": lambda m: f"{m.get('state')} {m.get('reason', '')}".strip(),
     "bot_lifecycle": lambda m: f"{m.get('bot_id')} {m.get('state')} {m.get('detail', '')}".strip(),
+    "bot_state": _bot_state,
+    "bot_exited": _bot_exited,
+    "mode_changed": lambda m: f"mode {m.get('previous')} -> {m.get('mode')} by "
+                              f"{m.get('requested_by')}: {m.get('reason')}",
+    "mode_change_requested": lambda m: f"mode -> {m.get('mode')} asked by "
+                                       f"{m.get('requested_by')}: {m.get('reason')}",
+    "trading_halt_requested": lambda m: f"halt asked by {m.get('source')} "
+                                        f"[{m.get('code')}]: {m.get('reason')}",
+    "operator_command": lambda m: f"{m.get('action')} by {m.get('user')}: {m.get('reason')}"
+                                  + (" (confirmed)" if m.get("confirmed") else ""),
+    "operator_command_refused": lambda m: f"{m.get('action')} by {m.get('user')} refused: "
+                                          f"{m.get('reason')}",
+    "risk_snapshot": _risk_snapshot,
+    "trading_state_changed": _trading_state_changed,
+    "limit_tripped": _limit_tripped,
+    "close_all_requested": lambda m: f"close all: {m.get('reason')}",
+    "manual_close_flagged": _manual_close,
+    "flat_confirmed": lambda m: "flat: no open position",
+    "day_rolled": lambda m: f"new trading day {m.get('day')} (was {m.get('previous_day')})",
+    "risk_multiplier_changed": lambda m: f"risk multiplier {m.get('previous')} -> "
+                                         f"{m.get('current')}: {m.get('reason')}",
+    "risk_anomaly": lambda m: f"{m.get('kind')}: {m.get('detail')}",
+    "daily_audit": lambda m: _daily_audit(m),
     **PLAN_SUMMARIES,
 }
 
@@ -66,19 +193,48 @@ def summarize(body: Any) -> str:
     if summary is not None:
         try:
             return summary(body)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError):
             pass  # a malformed body still gets the generic form below
     fields = " ".join(f"{k}={v}" for k, v in body.items() if k != "type")
     return f"{kind or '?'} {fields}"[:300]
 
 
+SEVERITIES = ("debug", "info", "warning", "error", "critical")
+_ROUTINE = frozenset({"heartbeat", "bot_state", "risk_snapshot", "bars", "market_snapshot"})
+_ALWAYS: dict[str, str] = {
+    "limit_tripped": "error", "manual_close_flagged": "error", "trading_halt_requested": "error",
+    "error": "warning", "close_all_requested": "warning", "risk_anomaly": "warning",
+    "operator_command": "warning", "operator_command_refused": "warning",
+    "mode_changed": "warning", "mode_change_requested": "warning",
+}
+_BAD_STATES = frozenset({"halted", "FAULTED", "crashed", "hung", "gave_up", "HALTED"})
+_UNEASY_STATES = frozenset({"restarting", "disconnected", "REDUCING", "stopping"})
+
+
 def severity(body: Any) -> str:
-    """info / warning / error, for colouring lines."""
+    """debug / info / warning / error / critical, for colouring lines.
+
+    Routine state reports are ``debug`` (so news stands out in a stream), a
+    denial or a wobble is ``warning``, and anything that stops trading or needs
+    a person is ``error``.
+    """
     if not isinstance(body, dict):
         return "info"
-    if body.get("type") == "anomaly":
-        return str(body.get("severity", "warning"))
-    if body.get("verdict") == "DENY" or body.get("state") in {"halted", "FAULTED", "crashed",
-                                                              "hung", "gave_up"}:
+    kind = body.get("type")
+    if kind == "anomaly":
+        level = str(body.get("severity", "warning"))
+        return level if level in SEVERITIES else "warning"
+    if kind == "bot_exited":
+        return "info" if body.get("expected") else "error"
+    if kind == "kernel_state" and body.get("state") == "halted":
+        return "critical"
+    if kind == "risk_snapshot" and body.get("manual_close_needed"):
+        return "error"
+    if isinstance(kind, str) and kind in _ALWAYS:
+        return _ALWAYS[kind]
+    state = body.get("current", body.get("state"))
+    if isinstance(state, str) and state in _BAD_STATES:
+        return "error"
+    if body.get("verdict") == "DENY" or (isinstance(state, str) and state in _UNEASY_STATES):
         return "warning"
-    return "info"
+    return "debug" if kind in _ROUTINE else "info"
