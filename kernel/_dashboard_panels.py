@@ -8,6 +8,7 @@ without colour (``NO_COLOR``, or a terminal without it).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -145,11 +146,15 @@ def risk_lines(risk: RiskView | None, width: int) -> list[Line]:
     if risk.close_requested:
         lines.append(Line(Text("close-all sent; waiting for the bot to be flat",
                                style="yellow"), 1))
-    for reason in risk.reasons:
+    for reason in risk.reasons:  # the why of a halt deserves a second line when there is room
         level = str(reason.get("level") or "")
-        text = Text(f"{level} ", style=STATE_STYLES.get(level, "yellow"))
-        text.append(str(reason.get("text") or reason.get("code") or ""))
+        words = str(reason.get("text") or reason.get("code") or "")
+        first, *rest = textwrap.wrap(f"{level} {words}", max(10, width)) or [level]
+        text = Text(first[:len(level)], style=STATE_STYLES.get(level, "yellow"))
+        text.append(first[len(level):])
         lines.append(Line(text, 1))
+        if rest:
+            lines.append(Line(Text(" ".join(rest)), 3))
     lines.append(Line(gauge_line("daily loss", risk.daily_loss, width), 0))
     lines.append(Line(gauge_line("drawdown", risk.drawdown, width), 0))
     if risk.trailing_drawdown.limit is not None:

@@ -13,6 +13,7 @@ from agents.watchdog_messages import BotStateReported
 from kernel._dashboard_model import DashboardModel, DashboardView
 from kernel.dashboard import Screen
 from kernel.events import AnomalyDetected
+from risk.messages import ReasonView
 from tests.support.tap_bodies import (
     T0,
     b,
@@ -128,3 +129,14 @@ def test_mode_off_says_no_bot_is_expected() -> None:
     m = DashboardModel(started=T0)
     m.load_status(status(mode="off"), T0)
     assert "mode off: no bot is running" in render(m.view(T0), 80, 24)
+
+
+def test_a_long_halt_reason_gets_a_second_line_in_80_columns() -> None:
+    m = DashboardModel(started=T0)
+    m.load_status(status(), T0)
+    m.apply("risk.state", risk(trading_state="HALTED", reasons=(ReasonView(
+        level="HALTED", code="consecutive_losses",
+        text="6 consecutive losing trades have reached max_consecutive_losses 6"),)), T0)
+    screen = "\n".join(lines_of(render(m.view(T0), 80, 24)))
+    assert "HALTED 6 consecutive losing trades" in screen
+    assert "have reached max_consecutive_losses" in screen
