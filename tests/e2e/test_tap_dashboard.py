@@ -48,6 +48,7 @@ class Terminal:
                  f"2>{shlex.quote(str(self.stderr))}; echo $? >{shlex.quote(str(self.exit_file))}")
         self.tmux("-f", str(conf), "new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT),
                   "-s", "tap", shell)
+        self.socket = Path(self.tmux("display-message", "-p", "#{socket_path}").strip())
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True,
@@ -80,6 +81,7 @@ class Terminal:
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True,
                        timeout=10)
+        self.socket.unlink(missing_ok=True)  # tmux may leave it behind
 
 
 @pytest.fixture
