@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents.macro_adapter import MacroAdapter
+from agents.options_selector import OptionsSelector
 from agents.planner_actor import PlannerActor
 from agents.risk_engine import RiskEngine
 from agents.technical_adapter import TechnicalAdapter
@@ -23,5 +24,6 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     """Factories for every actor shipped with the kernel (fresh instance per call)."""
     # The gate is up before the watchdog starts the bot; the planner's consumers start
     # before its producers (the technical adapter makes the snapshots) so none is missed.
-    return [RiskEngine, PlannerActor, MacroAdapter, WildCardAdapter, TechnicalAdapter,
-            Watchdog]
+    # The options selector answers the planner's plans, so it listens before the planner speaks.
+    return [RiskEngine, OptionsSelector, PlannerActor, MacroAdapter, WildCardAdapter,
+            TechnicalAdapter, Watchdog]

@@ -15,12 +15,14 @@ from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 from planner.config import PlannerConfig
 from planner.events import EventCalendar
+from planner.options_config import OptionsConfig
 from risk.limits import RiskLimits
 
 CONFIG_FILES: dict[str, type[Any]] = {
     "kernel.yaml": KernelConfig,
     "paths.yaml": PathsConfig,
     "planner.yaml": PlannerConfig,
+    "options.yaml": OptionsConfig,
     "events.yaml": EventCalendar,
     "risk.yaml": RiskLimits,
     "watchdog.yaml": WatchdogConfig,
@@ -34,6 +36,7 @@ class Settings:
     kernel: KernelConfig
     paths: PathsConfig
     planner: PlannerConfig
+    options: OptionsConfig
     events: EventCalendar
     risk: RiskLimits
     watchdog: WatchdogConfig
@@ -70,6 +73,7 @@ def load_settings(config_dir: Path) -> Settings:
         kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
         paths=load_yaml(config_dir / "paths.yaml", PathsConfig),
         planner=load_yaml(config_dir / "planner.yaml", PlannerConfig),
+        options=load_yaml(config_dir / "options.yaml", OptionsConfig),
         events=load_yaml(config_dir / "events.yaml", EventCalendar),
         risk=load_yaml(config_dir / "risk.yaml", RiskLimits),
         watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),

@@ -32,7 +32,7 @@ from planner.messages import MarketSnapshot, TradePlan
 from planner.options_config import OptionsConfig
 from planner.options_expiry import days_to_expiry, expiry_window, trading_date
 from planner.options_select import Candidate, SearchContext, judge, select_contract
-from planner.options_stops import stock_stop
+from planner.options_stops import premium_targets, stock_stop
 from planner.options_text import cautions, external_cautions, rationale, stop_rationale
 from planner.parts import AssetClass, PositionPlan, Range, StopLoss
 from planner.prices import price_tick
@@ -110,7 +110,7 @@ def _context(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot, now:
         return (f"No room for the stock stop {config.stops.min_gap_atr:g}× ATR below the entry "
                 "zone: it would be at or below $0")
     today, _ = trading_date(now, config.expiry_close_hour)
-    dte = days_to_expiry((c.expiration for c in chain.contracts), today)
+    dte = days_to_expiry({c.expiration for c in chain.contracts}, today)
     position = plan.position
     budget = position.risk_budget * float(FRACTION[position.size])
     return SearchContext(
@@ -188,7 +188,8 @@ def _block(plan: TradePlan, best: Candidate, phase: Phase, ctx: SearchContext, *
         quote=_quote(k), volume=k.volume, open_interest=k.open_interest,
         shares_per_contract=k.shares_per_contract, phase=phase, rationale=rationale,
         caution_notes=notes[:256], entry_premium=premium.entry,
-        premium_targets=premium.targets, premium_risk_per_contract=premium.risk_per_contract,
+        premium_targets=premium_targets(k, ctx.targets, ctx.spot),
+        premium_risk_per_contract=premium.risk_per_contract,
         contracts=best.size.contracts, validation=validation, search=search[:256])
 
 

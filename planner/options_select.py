@@ -91,8 +91,8 @@ def select_contract(chain: OptionChain, ctx: SearchContext) -> Selection:
 def judge(contract: OptionContract, ctx: SearchContext) -> Candidate | str:
     """Price the contract against the plan: a candidate, or why it does not fit the budget."""
     days = ctx.dte.get(contract.expiration or "", -1)
-    premium = premium_plan(contract, zone=ctx.zone, stop=ctx.stop, targets=ctx.targets,
-                           spot=ctx.spot, theta_days=ctx.theta_days,
+    premium = premium_plan(contract, zone=ctx.zone, stop=ctx.stop, spot=ctx.spot,
+                           theta_days=ctx.theta_days,
                            assumed_delta=ctx.config.phases.fallback.assumed_delta)
     size = size_contracts(premium, contract, budget=ctx.budget, account=ctx.account,
                           cfg=ctx.config.sizing)

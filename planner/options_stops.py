@@ -59,11 +59,10 @@ def stock_stop(direction: TradeDirection, zone: EntryZone, stop: Range, atr: flo
 
 
 class PremiumPlan(msgspec.Struct, frozen=True, kw_only=True):
-    """Entry, stop and targets in premium per share, and the dollars at risk per contract."""
+    """Entry and stop in premium per share, and the dollars at risk per contract."""
 
     entry: Range
     stop: Range
-    targets: list[Range]
     risk_per_contract: float
     delta: float
     """|delta| used: the contract's own, or the assumed one when greeks are missing."""
@@ -74,9 +73,8 @@ class PremiumPlan(msgspec.Struct, frozen=True, kw_only=True):
     """Stock distance from the worst entry to the far edge of the stop."""
 
 
-def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop,
-                 targets: Sequence[Range], spot: float, theta_days: int,
-                 assumed_delta: float) -> PremiumPlan:
+def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop, spot: float,
+                 theta_days: int, assumed_delta: float) -> PremiumPlan:
     """The premium levels that follow from the stock levels; needs a positive ask.
 
     Every level is today's ask moved by ``stock change × delta`` (the seed's first
@@ -92,8 +90,7 @@ def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop,
     def at(stock: float) -> float:
         return ask + (stock - spot) * sign * delta
 
-    buffer = ceil_to(theta_days * abs(contract.theta), PREMIUM_TICK) \
-        if contract.theta is not None else 0.0
+    buffer = _cents_up(theta_days * abs(contract.theta)) if contract.theta is not None else 0.0
     entry = Range(low=_up(min(at(zone.low), at(zone.high))),
                   high=_up(max(at(zone.low), at(zone.high))))
     low, high = sorted((at(stop.price_range.low), at(stop.price_range.high)))
@@ -106,22 +103,43 @@ def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop,
     per_share = min(max(entry.high - premium_stop.low, delta * move + buffer), paid)
     return PremiumPlan(
         entry=entry, stop=premium_stop,
-        targets=[] if contract.delta is None else
-        [Range(low=_down(min(at(t.low), at(t.high)), PREMIUM_TICK),
-               high=_down(max(at(t.low), at(t.high)), PREMIUM_TICK)) for t in targets],
-        risk_per_contract=ceil_to(per_share * contract.shares_per_contract, 0.01),
+        risk_per_contract=_cents_up(per_share * contract.shares_per_contract),
         delta=delta, delta_assumed=contract.delta is None, theta_buffer=buffer,
         stock_move=move)
 
 
+def premium_targets(contract: OptionContract, targets: Sequence[Range],
+                    spot: float) -> list[Range]:
+    """The premium at each stock target, to first order; none without greeks (a guess)."""
+    if contract.delta is None:
+        return []
+    ask, delta = contract.ask or 0.0, min(1.0, abs(contract.delta))
+    sign = 1.0 if contract.contract_type != "put" else -1.0
+    out = []
+    for target in targets:
+        a, b = (ask + (s - spot) * sign * delta for s in (target.low, target.high))
+        out.append(Range(low=_down(min(a, b), PREMIUM_TICK), high=_down(max(a, b), PREMIUM_TICK)))
+    return out
+
+
+def _cents_up(value: float) -> float:
+    """Up to the cent, ignoring float noise below a millionth of a cent (Decimal is too slow
+    for every contract of a 50,000-contract chain)."""
+    return math.ceil(round(value * 100, 6)) / 100
+
+
+def _cents_down(value: float) -> float:
+    return math.floor(round(value * 100, 6)) / 100
+
+
 def _up(value: float) -> float:
     """An entry premium, rounded up to the cent and never below one cent."""
-    return max(PREMIUM_TICK, ceil_to(value, PREMIUM_TICK))
+    return max(PREMIUM_TICK, _cents_up(value))
 
 
 def _down(value: float, floor: float = 0.0) -> float:
     """A stop or target premium, rounded down to the cent and never below ``floor``."""
-    return max(floor, floor_to(value, PREMIUM_TICK))
+    return max(floor, _cents_down(value))
 
 
 class ContractSize(msgspec.Struct, frozen=True, kw_only=True):

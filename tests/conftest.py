@@ -32,7 +32,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
     for one; ``watchdog`` overrides keys of :data:`WATCHDOG_TEST_TIMINGS`;
     ``risk_yaml`` replaces the shipped ``config/risk.yaml`` (copied by default, so
     tests run against the limits users get); ``planner_yaml`` likewise replaces the
-    shipped ``config/planner.yaml`` (``config/events.yaml`` is always copied).
+    shipped ``config/planner.yaml`` (``config/events.yaml`` and ``config/options.yaml``
+    are always copied).
     """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
@@ -76,6 +77,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
     (config / "planner.yaml").write_text(textwrap.dedent(planner_yaml), encoding="utf-8")
     (config / "events.yaml").write_text((shipped / "events.yaml").read_text(encoding="utf-8"),
                                         encoding="utf-8")
+    (config / "options.yaml").write_text(
+        (shipped / "options.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     return config
 
 

@@ -1,0 +1,108 @@
+"""Options selector speed: one ``plan_with_options`` over chains of 1,000, 10,000 and 50,000.
+
+One selection is everything ``kernel plan`` and the options actor do once a stock
+plan and a decoded chain are at hand: the DTE window, the three search phases,
+pricing every surviving contract against the plan's stop and budget, the
+ranking, the validation, the premium stop and the options block. The chains come
+from the deterministic generator of the test fixtures (SPY at $690, calls and
+puts, more expiries and strikes as the chain grows, some blocks missing), and
+the plans are the eight SPY plans of the tests (four styles, LONG and SHORT),
+so each figure mixes small windows (DAY) with wide ones (SWING). Decoding the
+vendor JSON is timed once per chain and reported beside, not inside, the figure.
+
+Budget (issue 8): a 10,000-contract chain in under 20 ms (p99). Run from the
+project root, e.g. ``.venv/bin/python scripts/bench_options.py``; under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the fixture generator lives under tests/
+    sys.path.insert(0, str(ROOT))
+
+import msgspec  # noqa: E402
+
+from kernel.config import load_yaml  # noqa: E402
+from planner.contracts import OptionChain  # noqa: E402
+from planner.contracts_polygon import decode_chain  # noqa: E402
+from planner.messages import TradePlan  # noqa: E402
+from planner.options import plan_with_options  # noqa: E402
+from planner.options_config import OptionsConfig  # noqa: E402
+from tests.fixtures.options.make_chain import NOW, sized_pages  # noqa: E402
+from tests.unit.planner.options_factories import spy_market, spy_plan  # noqa: E402
+
+SIZES = (1_000, 10_000, 50_000)
+BUDGET_SIZE, BUDGET_MS = 10_000, 20.0
+
+
+def chain_of(size: int) -> tuple[OptionChain, float]:
+    data = msgspec.json.encode(sized_pages(size))
+    start = time.perf_counter()
+    chain = decode_chain(data, underlying="SPY")
+    return chain, (time.perf_counter() - start) * 1e3
+
+
+def measure(chain: OptionChain, plans: list[TradePlan], config: OptionsConfig,
+            rounds: int) -> tuple[list[float], Counter[str]]:
+    market = spy_market()
+    for plan in plans:  # warm-up
+        plan_with_options(plan, chain, market, NOW, config)
+    samples: list[float] = []
+    outcomes: Counter[str] = Counter()
+    for _ in range(rounds):
+        for plan in plans:
+            start = time.perf_counter()
+            out = plan_with_options(plan, chain, market, NOW, config)
+            samples.append((time.perf_counter() - start) * 1e3)
+            block = out.options
+            outcomes[f"{block.status} {block.phase or ''}".strip() if block else "none"] += 1
+    return samples, outcomes
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=25)
+    args = parser.parse_args(argv)
+    config = load_yaml(ROOT / "config" / "options.yaml", OptionsConfig)
+    plans = [spy_plan(direction, style) for style in ("SCALP", "DAY", "SWING", "INVESTMENT")
+             for direction in ("LONG", "SHORT")]
+    print(f"bench_options: python {sys.version.split()[0]}, {len(plans)} SPY plans × "
+          f"{args.rounds} rounds per chain; budget p99 < {BUDGET_MS:g} ms at "
+          f"{BUDGET_SIZE:,} contracts")
+    budget_p99, previous = 0.0, None
+    for size in SIZES:
+        chain, decode_ms = chain_of(size)
+        gc.collect()
+        gc.freeze()  # the chain is long-lived input, not garbage made by the selection
+        samples, outcomes = measure(chain, plans, config, args.rounds)
+        gc.unfreeze()
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+        growth = f"  ×{p50 / previous:.1f} p50" if previous else ""
+        previous = p50
+        n = len(chain.contracts)
+        print(f"  {n:>6,} contracts  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+              f"({p50 * 1e3 / n:.2f} µs/contract at p50){growth}  decode {decode_ms:7.1f} ms")
+        print(f"  {'':>16}{len(samples)} selections: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        if size == BUDGET_SIZE:
+            budget_p99 = p99
+    verdict = "within" if budget_p99 < BUDGET_MS else "OVER"
+    print(f"  p99 at {BUDGET_SIZE:,} contracts {budget_p99:.2f} ms: {verdict} the "
+          f"{BUDGET_MS:g} ms budget")
+    return 0 if budget_p99 < BUDGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
