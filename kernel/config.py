@@ -118,13 +118,30 @@ def default_config_dir() -> Path:
     return Path(os.environ.get(CONFIG_DIR_ENV, "config"))
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans.
+
+    YAML 1.1 reads ``mode: off`` as ``False`` (and ``yes``/``no``/``on`` too), which
+    would turn a trading mode into a type error; here they stay words.
+    """
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
 def load_yaml(path: Path, schema: type[T]) -> T:
     """Read one YAML file into ``schema``; a missing file means all defaults."""
     if not path.exists():
         raise ConfigError(f"{path}: file not found. Fix: create it, or point "
                           f"--config-dir / ${CONFIG_DIR_ENV} at the folder that holds it.")
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)}). "
                           "Fix: correct the syntax at the line shown.") from exc

@@ -89,3 +89,9 @@ def test_a_wrong_word_lists_the_allowed_ones(tmp_path: Path) -> None:
     nested = write(tmp_path, "journal:\n  synchronous: sometimes\n")
     with pytest.raises(ConfigError, match="use one of full, normal"):
         load_yaml(nested, KernelConfig)
+
+
+def test_mode_off_unquoted_is_the_word_not_false(tmp_path: Path) -> None:
+    assert load_yaml(write(tmp_path, "mode: off\n"), KernelConfig).mode == "off"
+    config = load_yaml(write(tmp_path, "journal:\n  jsonl: false\n"), KernelConfig)
+    assert config.journal.jsonl is False
