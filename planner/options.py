@@ -141,7 +141,7 @@ def _external(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot,
     notes = [*external_cautions(contract, days, ctx.window, ctx.config),
              *cautions(judged, "external", ctx.window, chain, ctx.spot, plan.style,
                        ctx.config)]
-    why = rationale(judged, [judged], ctx.budget, ctx.config)
+    why = rationale(judged, [contract], ctx.budget, ctx.config)
     return _with_contract(plan, judged, "external", ctx, check, rationale=why, notes=notes,
                           search=["contract chosen outside the selector; no search ran"])
 

@@ -27,6 +27,7 @@ from planner.options_stops import (
     PremiumPlan,
     StockStop,
     premium_plan,
+    quick_fit,
     size_contracts,
 )
 from planner.parts import EntryZone, Range, TradeDirection
@@ -60,8 +61,8 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
 class Selection(msgspec.Struct, frozen=True, kw_only=True):
     best: Candidate | None
     phase: Phase | None
-    ranked: list[Candidate]
-    """Every candidate of the winning phase, best first."""
+    ranked: list[OptionContract]
+    """Every contract of the winning phase, best first."""
     search: list[str]
 
 
@@ -82,9 +83,12 @@ def select_contract(chain: OptionChain, ctx: SearchContext) -> Selection:
     for name, phase in steps:
         passed, left_out = _phase(pool, phase, ctx)
         search.append(_summary(name, phase, ctx.config, len(passed), len(pool), left_out))
-        if passed:
-            ranked = rank(passed, ctx.config.ranking)
-            return Selection(best=ranked[0], phase=name, ranked=ranked, search=search)
+        ranked = rank(passed, ctx.config.ranking)
+        for score, contract in ranked:  # priced exactly now; the quick check may err by a cent
+            judged = judge(contract, ctx)
+            if isinstance(judged, Candidate):
+                return Selection(best=msgspec.structs.replace(judged, score=score), phase=name,
+                                 ranked=[c for _, c in ranked], search=search)
     return Selection(best=None, phase=None, ranked=[], search=search)
 
 
@@ -102,15 +106,17 @@ def judge(contract: OptionContract, ctx: SearchContext) -> Candidate | str:
 
 
 def _phase(pool: Sequence[OptionContract], phase: PhaseConfig | None,
-           ctx: SearchContext) -> tuple[list[Candidate], Counter[str]]:
-    passed: list[Candidate] = []
+           ctx: SearchContext) -> tuple[list[OptionContract], Counter[str]]:
+    passed: list[OptionContract] = []
     left_out: Counter[str] = Counter()
+    fallback = ctx.config.phases.fallback
     for contract in pool:
         why = _filter(contract, phase, ctx)
         if why is None:
-            judged = judge(contract, ctx)
-            if isinstance(judged, Candidate):
-                passed.append(judged)
+            if quick_fit(contract, zone=ctx.zone, stop=ctx.stop, spot=ctx.spot,
+                         theta_days=ctx.theta_days, assumed_delta=fallback.assumed_delta,
+                         budget=ctx.budget, account=ctx.account, cfg=ctx.config.sizing):
+                passed.append(contract)
                 continue
             why = "does not fit the risk budget"
         left_out[why] += 1
@@ -167,24 +173,26 @@ def _band(band: Sequence[float]) -> str:
     return f"{band[0]:.2f}–{band[1]:.2f}"
 
 
-def rank(candidates: Sequence[Candidate], cfg: RankingConfig) -> list[Candidate]:
-    """Best first by the weighted score; the symbol breaks ties so the order is stable."""
-    top_volume = max(c.contract.volume or 0.0 for c in candidates)
-    top_oi = max(c.contract.open_interest or 0.0 for c in candidates)
-    top_theta = max(abs(c.contract.theta or 0.0) for c in candidates)
+def rank(contracts: Sequence[OptionContract],
+         cfg: RankingConfig) -> list[tuple[float, OptionContract]]:
+    """(score, contract), best first; the symbol breaks ties so the order is stable."""
+    if not contracts:
+        return []
+    top_volume = max(k.volume or 0.0 for k in contracts)
+    top_oi = max(k.open_interest or 0.0 for k in contracts)
+    top_theta = max(abs(k.theta or 0.0) for k in contracts)
     weights = cfg.volume + cfg.theta + cfg.delta + cfg.open_interest or 1.0
     reach = max(cfg.target_delta, 1 - cfg.target_delta)
     scored = []
-    for c in candidates:
-        k = c.contract
+    for k in contracts:
         parts = (cfg.volume * _log_share(k.volume, top_volume),
                  cfg.theta * (0.0 if k.theta is None else
                               1 - abs(k.theta) / top_theta if top_theta > 0 else 1.0),
                  cfg.delta * (0.0 if k.delta is None else
                               max(0.0, 1 - abs(abs(k.delta) - cfg.target_delta) / reach)),
                  cfg.open_interest * _log_share(k.open_interest, top_oi))
-        scored.append(msgspec.structs.replace(c, score=round(sum(parts) / weights, 6)))
-    return sorted(scored, key=lambda c: (-c.score, c.contract.symbol))
+        scored.append((round(sum(parts) / weights, 6), k))
+    return sorted(scored, key=lambda sc: (-sc[0], sc[1].symbol))
 
 
 def _log_share(value: float | None, top: float) -> float:

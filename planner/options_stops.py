@@ -142,6 +142,26 @@ def _down(value: float, floor: float = 0.0) -> float:
     return max(floor, _cents_down(value))
 
 
+def quick_fit(contract: OptionContract, *, zone: EntryZone, stop: StockStop, spot: float,
+              theta_days: int, assumed_delta: float, budget: float, account: float,
+              cfg: SizingConfig) -> bool:
+    """Whether one contract fits, in plain floats: the search asks this of thousands of
+    contracts, so it skips the cent rounding that :func:`premium_plan` does for the winner."""
+    ask = contract.ask or 0.0
+    sign = 1.0 if contract.contract_type != "put" else -1.0
+    delta = min(1.0, abs(contract.delta)) if contract.delta is not None else assumed_delta
+    worst_entry = zone.high if sign > 0 else zone.low
+    far_stop = stop.price_range.low if sign > 0 else stop.price_range.high
+    buffer = theta_days * abs(contract.theta) if contract.theta is not None else 0.0
+    paid = ask + max(0.0, sign * (worst_entry - spot))
+    shares = contract.shares_per_contract
+    risk = min(delta * abs(worst_entry - far_stop) + buffer, paid) * shares
+    cost = max(0.01, ask + (worst_entry - spot) * sign * delta) * shares
+    oi_ok = contract.open_interest is None \
+        or contract.open_interest * cfg.max_open_interest_pct / 100 >= 1
+    return risk <= budget and cost <= account * cfg.max_premium_pct / 100 and oi_ok
+
+
 class ContractSize(msgspec.Struct, frozen=True, kw_only=True):
     contracts: int
     max_risk: float

@@ -21,13 +21,13 @@ _GAMMA_SHIFT = 0.2
 """Delta change over the stop distance beyond which the premium stop is called approximate."""
 
 
-def rationale(best: Candidate, ranked: Sequence[Candidate], budget: float,
+def rationale(best: Candidate, ranked: Sequence[OptionContract], budget: float,
               cfg: OptionsConfig) -> list[str]:
     """One line per criterion, in the seed's priority order."""
     k, size, n = best.contract, best.size, len(ranked)
     ask = k.ask or 0.0
-    top_volume = max((c.contract.volume or 0.0) for c in ranked)
-    thetas = [abs(c.contract.theta) for c in ranked if c.contract.theta is not None]
+    top_volume = max((c.volume or 0.0) for c in ranked)
+    thetas = [abs(c.theta) for c in ranked if c.theta is not None]
     theta = ("unknown (greeks missing)" if k.theta is None else
              f"{k.theta:+.3f} per day ({fmt_money(abs(k.theta) * k.shares_per_contract)} per "
              f"contract; lowest of {n}: {min(thetas):.3f})")
