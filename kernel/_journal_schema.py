@@ -3,8 +3,10 @@
 The schema version of the file is ``PRAGMA user_version``. Migrations are a
 list: the step at index ``i`` takes a file from version ``i`` to ``i + 1``,
 inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening the same
-file cannot both migrate it. Adding a column later (the hash chain) is one more
-step here plus the column's name in :data:`COLUMNS`.
+file cannot both migrate it. Step 2 added the severity and the hash chain
+(``kernel/hashchain.py``): two columns, the anchor table the chain starts from,
+and triggers that keep the journal append-only (only rows already behind the
+anchor, i.e. archived, may be deleted).
 
 Inserts are one multi-row ``INSERT ... SELECT FROM (VALUES ...)`` statement per
 batch. In autocommit mode one statement is one transaction, so a batch costs a
@@ -25,11 +27,14 @@ from typing import Final, Literal
 
 import aiosqlite
 
-COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload")
+COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload", "severity", "hash")
 """Columns written per row, in the order the journal binds them."""
 
-READ_COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload")
+READ_COLUMNS: Final = ("seq", "ts", "topic", "source", "kind", "payload", "severity", "hash")
 """Columns read back, in the order of :class:`kernel.journal.JournalRow`'s fields."""
+
+_NOW: Final = "(julianday('now') - 2440587.5) * 86400.0"
+"""Seconds since the epoch in SQL (``unixepoch('subsec')`` needs SQLite 3.42)."""
 
 MAX_BATCH_ROWS: Final = 4096
 """Beyond a few thousand rows a commit gains nothing, and prepared statements grow."""
@@ -47,6 +52,32 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         "CREATE INDEX journal_topic ON journal (topic)",
         "CREATE INDEX journal_ts ON journal (ts)",
+    ),
+    # 1 -> 2: severity, the hash chain and its anchor; append-only enforced by triggers.
+    # Rows written before this step keep severity 'info' and no hash: the anchor is
+    # set at the last of them, so the chain covers everything written from now on.
+    (
+        "ALTER TABLE journal ADD COLUMN severity TEXT NOT NULL DEFAULT 'info'",
+        "ALTER TABLE journal ADD COLUMN hash BLOB",
+        """CREATE TABLE journal_anchor (
+            seq    INTEGER PRIMARY KEY,
+            hash   BLOB NOT NULL,
+            ts     REAL NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        f"""INSERT INTO journal_anchor (seq, hash, ts, reason)
+            SELECT COALESCE(MAX(seq), 0), zeroblob(32), {_NOW},
+                   CASE WHEN COUNT(*) = 0 THEN 'a new journal: the chain starts at seq 1'
+                        ELSE 'the chain starts after the rows written before it existed' END
+            FROM journal""",
+        """CREATE TRIGGER journal_append_only BEFORE UPDATE ON journal
+           BEGIN SELECT RAISE(ABORT, 'the journal is append-only: rows are never updated'); END""",
+        """CREATE TRIGGER journal_delete_archived_only BEFORE DELETE ON journal
+           WHEN OLD.seq > (SELECT MAX(seq) FROM journal_anchor)
+           BEGIN SELECT RAISE(ABORT, 'only rows archived behind the chain anchor may be deleted');
+           END""",
+        """CREATE TRIGGER journal_anchor_append_only BEFORE UPDATE ON journal_anchor
+           BEGIN SELECT RAISE(ABORT, 'chain anchors are never updated'); END""",
     ),
 )
 
@@ -88,6 +119,25 @@ async def migrate(db: aiosqlite.Connection) -> int:
 async def _user_version(db: aiosqlite.Connection) -> int:
     rows = list(await db.execute_fetchall("PRAGMA user_version"))
     return int(rows[0][0])
+
+
+async def chain_head(db: aiosqlite.Connection) -> tuple[int, bytes | None]:
+    """(last seq, the hash the next row links to); the hash is None when the last row
+    was written without the chain (``hash_chain=False``), so the chain cannot go on."""
+    anchors = list(await db.execute_fetchall(
+        "SELECT seq, hash FROM journal_anchor ORDER BY seq DESC LIMIT 1"))
+    rows = list(await db.execute_fetchall(
+        "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"))
+    anchor_seq, anchor_hash = (int(anchors[0][0]), bytes(anchors[0][1])) if anchors else (0, None)
+    if not rows or int(rows[0][0]) <= anchor_seq:
+        return (int(rows[0][0]) if rows else 0), anchor_hash
+    seq, head = int(rows[0][0]), rows[0][1]
+    return seq, None if head is None else bytes(head)
+
+
+ANCHOR_SQL: Final = "INSERT INTO journal_anchor (seq, hash, ts, reason) VALUES (?, ?, ?, ?)"
+FORGET_SQL: Final = ("DELETE FROM journal WHERE seq IN "
+                     "(SELECT seq FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?)")
 
 
 async def last_seq(db: aiosqlite.Connection) -> int:

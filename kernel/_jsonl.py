@@ -9,7 +9,7 @@ reading the file cannot tell 50 ms. A failure to write the copy is
 logged loudly and does not stop the journal. Rows committed in the last instant
 before a crash may be missing from the copy; the SQLite file has them.
 
-One line per row: ``{"seq", "ts", "topic", "source", "kind", "body"}`` where
+One line per row: ``{"seq", "ts", "topic", "source", "kind", "severity", "body"}`` where
 ``body`` is the msgpack payload as plain JSON. A payload that is not msgpack (or
 has no JSON form, such as extension types) is written as base64 with a ``note``.
 """
@@ -48,8 +48,8 @@ class EntryLike(Protocol):
     def payload(self) -> bytes: ...
 
 
-Chunk = tuple[int, Sequence[EntryLike]]
-"""A committed batch: the seq of its first row, and its entries in seq order."""
+Chunk = tuple[int, Sequence[EntryLike], Sequence[str]]
+"""A committed batch: the seq of its first row, its entries in seq order, their severities."""
 
 
 class _Line(msgspec.Struct, omit_defaults=True):
@@ -58,6 +58,7 @@ class _Line(msgspec.Struct, omit_defaults=True):
     topic: str
     source: str
     kind: str
+    severity: str
     body: Any
     note: str | None = None
 
@@ -76,9 +77,10 @@ def _day_file(day: int) -> str:
     return f"journal-{date}.jsonl"
 
 
-def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder) -> bytes:
+def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
+                severity: str = "info") -> bytes:
     """One JSON line (newline included) for one journal row."""
-    head = (seq, entry.ts, entry.topic, entry.source, entry.kind)
+    head = (seq, entry.ts, entry.topic, entry.source, entry.kind, severity)
     try:
         return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload))) + b"\n"
     except (msgspec.DecodeError, TypeError) as exc:
@@ -91,13 +93,13 @@ def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
     """Append the lines of ``chunks`` to their day files, one write per file."""
     encoder = msgspec.json.Encoder()  # one per call: calls may run in parallel threads
     files: dict[str, bytearray] = {}
-    for first_seq, entries in chunks:
-        for offset, entry in enumerate(entries):
+    for first_seq, entries, severities in chunks:
+        for offset, (entry, severity) in enumerate(zip(entries, severities, strict=True)):
             name = file_name(entry.ts)
             data = files.get(name)
             if data is None:
                 data = files[name] = bytearray()
-            data += encode_line(first_seq + offset, entry, encoder)
+            data += encode_line(first_seq + offset, entry, encoder, severity)
     for name, data in files.items():
         with open(directory / name, "ab") as file:
             file.write(data)
@@ -118,9 +120,9 @@ class JsonlCopy:
         self._task = self._loop.create_task(
             self._run(), name=f"journal jsonl {directory}")
 
-    def add(self, first_seq: int, entries: Sequence[EntryLike]) -> None:
+    def add(self, first_seq: int, entries: Sequence[EntryLike], severities: Sequence[str]) -> None:
         """Queue a committed batch; cheap, so the writer can call it after every commit."""
-        self._chunks.append((first_seq, entries))
+        self._chunks.append((first_seq, entries, severities))
         self._wake.set()
 
     async def aclose(self) -> None:
@@ -144,7 +146,7 @@ class JsonlCopy:
             except Exception:
                 # The copy is secondary: say so loudly, keep the journal running.
                 self.failures += 1
-                rows = sum(len(entries) for _, entries in chunks)
+                rows = sum(len(entries) for _, entries, _ in chunks)
                 log.exception("journal JSONL copy: %d rows not copied to %s", rows, self.directory)
 
     async def _linger(self) -> None:

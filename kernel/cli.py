@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from kernel import __version__
+from kernel.cli_audit import add_audit_commands
 from kernel.cli_operator import add_operator_commands
 from kernel.cli_status import print_snapshot, snapshot_as_builtins
 from kernel.cli_tap import add_tap_arguments, run_tap
@@ -35,6 +36,7 @@ from kernel.control_client import (
     controller_for,
 )
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.journal import JournalError
 from kernel.keys import KeysMissing, generate
 from kernel.microkernel import EXIT_CONFIG, EXIT_START_FAILED, Kernel
 from kernel.settings import check_all, load_settings
@@ -84,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     tap.set_defaults(handler=_tap)
 
     add_operator_commands(sub, _operator)
+    add_audit_commands(sub, lambda args: load_settings(_config_dir(args)))
 
     plan = sub.add_parser("plan", help="make a trade plan from a request file (no kernel needed)")
     plan.add_argument("--input", type=Path, help="request file (JSON), e.g. "
@@ -118,7 +121,11 @@ def _run(args: argparse.Namespace) -> int:
     kernel = Kernel(settings, default_actors(settings))
     if sys.platform == "win32":  # pyzmq's asyncio support needs the selector loop there
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-    code = asyncio.run(kernel.run())
+    try:
+        code = asyncio.run(kernel.run())
+    except JournalError as exc:  # the journal would not open: no trading without a record
+        err.print(f"[red]could not start:[/red] {exc}")
+        return EXIT_START_FAILED
     if kernel.start_error:
         err.print(f"[red]could not start:[/red] {kernel.start_error}")
     elif kernel.halt_reason:

@@ -17,6 +17,12 @@ Why it is built this way:
 * Durability. WAL with ``synchronous="normal"`` keeps every committed row when
   the process is killed (SIGKILL); ``"full"`` also keeps it through power loss.
   :meth:`Journal.append_durable` returns only after the commit.
+* One event format, tamper-evident. The writer gives each row its severity
+  (:mod:`kernel.event_format`) and its link in the hash chain
+  (:mod:`kernel.hashchain`) as it binds it: about two microseconds a row, no
+  extra statement. Rows are never updated; only rows already archived behind the
+  chain's anchor may be deleted (:meth:`Journal.anchor`, :meth:`Journal.forget_through`,
+  used by :mod:`kernel.retention`), and the file's triggers refuse anything else.
 * Loud failures. A commit that fails fails the waiters of that batch and every
   pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
   locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
@@ -30,16 +36,22 @@ import asyncio
 import logging
 import sqlite3
 from bisect import bisect_left
-from contextlib import closing
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, TypeAlias
 
 import aiosqlite
-import msgspec
 
 from kernel import _journal_schema as schema
+from kernel import hashchain
+from kernel._journal_file import (
+    DEFAULT_READ_LIMIT,
+    JournalEntry,
+    JournalRow,
+    Synchronous,
+    prepare,
+    read_journal,
+)
 from kernel._journal_state import (
     Item,
     JournalClosedError,
@@ -49,6 +61,7 @@ from kernel._journal_state import (
     check_entry,
 )
 from kernel._jsonl import JsonlCopy
+from kernel.event_format import severity_of
 
 __all__ = [
     "Journal", "JournalClosedError", "JournalEntry", "JournalError", "JournalRow",
@@ -56,33 +69,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Synchronous: TypeAlias = Literal["normal", "full"]
-DEFAULT_READ_LIMIT: Final = 1000
-
-
-class JournalEntry(msgspec.Struct, frozen=True):
-    """One message to journal; ``payload`` is its msgpack bytes (``bus.codec.encode``)."""
-
-    ts: float
-    """Seconds since the epoch, from the caller's clock (time is passed in)."""
-    topic: str
-    source: str
-    """Who published: an actor's name, ``gateway``, or ``bus:<peer>``."""
-    kind: str
-    """The message's msgspec tag, e.g. ``order_decision``."""
-    payload: bytes
-
-
-class JournalRow(msgspec.Struct, frozen=True):
-    """A committed entry with the seq the journal gave it."""
-
-    seq: int
-    ts: float
-    topic: str
-    source: str
-    kind: str
-    payload: bytes
 
 
 class Journal:
@@ -92,11 +78,14 @@ class Journal:
     """
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, last_seq: int,
-                 batch_rows: int, delay_s: float, jsonl: JsonlCopy | None) -> None:
+                 batch_rows: int, delay_s: float, jsonl: JsonlCopy | None,
+                 head: bytes | None) -> None:
         """Private: use :meth:`open`, which prepares the file first."""
         self.path = path
         self._db = db
         self._jsonl = jsonl
+        self._head = head
+        """The chain hash of the last committed row; None: write without the chain."""
         self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
         self._sizes = schema.statement_sizes(batch_rows)
         self._sql = {size: schema.insert_sql(size) for size in self._sizes}
@@ -110,43 +99,35 @@ class Journal:
     async def open(
         cls, path: Path, *, jsonl_dir: Path | None = None, synchronous: Synchronous = "normal",
         batch_max_rows: int = 256, batch_max_delay_ms: float = 2.0, busy_timeout_s: float = 1.0,
+        hash_chain: bool = True,
     ) -> Journal:
         """Open (creating or migrating) the journal at ``path`` and start its writer.
 
         ``busy_timeout_s`` bounds how long one commit waits for another process
         holding the write lock before it counts as failed (and is retried).
+        ``hash_chain=False`` writes rows without their link; it exists to measure
+        the chain's cost (``scripts/bench_journal.py``), never for a kernel.
         """
         if synchronous not in ("normal", "full"):
             raise ValueError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
         if batch_max_rows < 1 or batch_max_delay_ms < 0 or busy_timeout_s < 0:
             raise ValueError("batch_max_rows must be >= 1, the delay and timeout >= 0")
         batch_rows = schema.max_batch_rows(batch_max_rows)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s,
-                                     cached_statements=len(schema.statement_sizes(batch_rows)) + 32)
-        try:
-            await schema.configure(db, synchronous)
-            found = await schema.migrate(db)
-            last_seq = await schema.last_seq(db)
-        except sqlite3.Error as exc:
-            await db.close()
-            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
-        except BaseException:
-            await db.close()
-            raise
-        if found > schema.SCHEMA_VERSION:
-            await db.close()
-            raise JournalError(
-                f"the journal {path} has schema version {found}, newer than this kernel's "
-                f"{schema.SCHEMA_VERSION}; run the newer kernel, or move the file aside.")
+        db, last_seq, head = await prepare(path, synchronous=synchronous, batch_rows=batch_rows,
+                                           busy_timeout_s=busy_timeout_s, hash_chain=hash_chain)
         jsonl = JsonlCopy(jsonl_dir) if jsonl_dir is not None else None
         return cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
-                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl)
+                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head)
 
     @property
     def last_seq(self) -> int:
         """Seq of the last committed row (0 for an empty journal)."""
         return self._state.last_seq
+
+    @property
+    def head(self) -> bytes | None:
+        """The chain hash of the last committed row (what ``audit verify`` must find)."""
+        return self._head
 
     @property
     def pending(self) -> int:
@@ -205,6 +186,36 @@ class Journal:
                                         topic_prefix=topic_prefix)
         return [JournalRow(*row) for row in await self._db.execute_fetchall(sql, params)]
 
+    async def anchor(self, seq: int, head: bytes, reason: str, now: float) -> None:
+        """Record that the chain may start after row ``seq``, whose hash is ``head``.
+
+        Retention calls it once the rows up to ``seq`` are safely archived; only
+        then does the file let :meth:`forget_through` delete them.
+        """
+        if not 0 < seq <= self.last_seq or len(head) != len(hashchain.GENESIS):
+            raise ValueError(f"cannot anchor at seq {seq} (last seq {self.last_seq})")
+        self._admit_maintenance()
+        await self._db.execute(schema.ANCHOR_SQL, (seq, head, now, reason[:1000]))
+
+    async def forget_through(self, seq: int, *, chunk_rows: int = 2000) -> int:
+        """Delete rows up to ``seq`` (already archived and anchored); return how many.
+
+        In chunks, each its own short statement, so the writer's commits (and
+        the decisions waiting on them) slip in between rather than wait.
+        """
+        self._admit_maintenance()
+        deleted = 0
+        while True:
+            cursor = await self._db.execute(schema.FORGET_SQL, (seq, chunk_rows))
+            deleted += max(cursor.rowcount, 0)
+            if cursor.rowcount < chunk_rows:
+                return deleted
+
+    def _admit_maintenance(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
+
     def _admit(self, entry: JournalEntry) -> None:
         refusal = self._refusal()
         if refusal is not None:
@@ -229,7 +240,7 @@ class Journal:
         while await self._next_batch():
             batch = list(islice(state.pending, state.batch_rows))
             try:
-                await self._insert(batch)
+                severities, head = await self._insert(batch)
             except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O
                 failures += 1
                 state.failed(batch, exc, attempt=failures, giving_up=self._closing)
@@ -242,8 +253,10 @@ class Journal:
                             self.path, failures)
                 failures = 0
             state.committed(batch)
+            self._head = head
             if self._jsonl is not None:
-                self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch])
+                self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
+                                severities)
 
     @property
     def _closing(self) -> bool:
@@ -272,16 +285,29 @@ class Journal:
         finally:
             timer.cancel()
 
-    async def _insert(self, batch: list[Item]) -> None:
-        """One statement, one transaction, one thread hop for the whole batch."""
+    async def _insert(self, batch: list[Item]) -> tuple[list[str], bytes | None]:
+        """One statement, one transaction, one thread hop for the whole batch.
+
+        Returns the rows' severities and the new chain head; the head is taken
+        only once the commit succeeded, so a failed batch is re-linked on retry.
+        """
         size = self._sizes[bisect_left(self._sizes, len(batch))]
-        seq = self._state.last_seq
+        seq, head = self._state.last_seq, self._head
+        link = hashchain.link
         params: list[object] = []
+        severities: list[str] = []
         for _, entry, _future in batch:
             seq += 1
-            params += (seq, entry.ts, entry.topic, entry.source, entry.kind, entry.payload)
+            severity = entry.severity or severity_of(entry.kind, entry.payload)
+            if head is not None:
+                head = link(head, seq, entry.ts, entry.topic, entry.source, entry.kind,
+                            severity, entry.payload)
+            params += (seq, entry.ts, entry.topic, entry.source, entry.kind, entry.payload,
+                       severity, head)
+            severities.append(severity)
         params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
         await self._db.execute(self._sql[size], params)
+        return severities, head
 
     def _writer_done(self, task: asyncio.Task[None]) -> None:
         """A writer that ends before close() is a fault: fail everyone, say so."""
@@ -304,11 +330,3 @@ class Journal:
                 "(see the log)") from self._state.fault
 
 
-def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,
-                 topic_prefix: str = "") -> list[JournalRow]:
-    """Read committed rows with plain sqlite3, read-only: safe while a kernel writes."""
-    if not path.exists():
-        raise FileNotFoundError(f"no journal at {path}; check the data directory in paths.yaml")
-    sql, params = schema.select_sql(after_seq=after_seq, limit=limit, topic_prefix=topic_prefix)
-    with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
-        return [JournalRow(*row) for row in db.execute(sql, params)]

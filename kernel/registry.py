@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.auditor import Auditor
 from agents.macro_adapter import MacroAdapter
 from agents.options_selector import OptionsSelector
 from agents.planner_actor import PlannerActor
@@ -25,5 +26,6 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The gate is up before the watchdog starts the bot; the planner's consumers start
     # before its producers (the technical adapter makes the snapshots) so none is missed.
     # The options selector answers the planner's plans, so it listens before the planner speaks.
-    return [RiskEngine, OptionsSelector, PlannerActor, MacroAdapter, WildCardAdapter,
+    # The auditor listens before any other actor or the bot speaks, so its record is whole.
+    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, MacroAdapter, WildCardAdapter,
             TechnicalAdapter, Watchdog]

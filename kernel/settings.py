@@ -7,10 +7,11 @@ current directory is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.audit_config import AuditConfig
 from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 from planner.config import PlannerConfig
@@ -26,6 +27,7 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "events.yaml": EventCalendar,
     "risk.yaml": RiskLimits,
     "watchdog.yaml": WatchdogConfig,
+    "audit.yaml": AuditConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 
@@ -40,6 +42,7 @@ class Settings:
     events: EventCalendar
     risk: RiskLimits
     watchdog: WatchdogConfig
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def root(self) -> Path:
@@ -77,6 +80,7 @@ def load_settings(config_dir: Path) -> Settings:
         events=load_yaml(config_dir / "events.yaml", EventCalendar),
         risk=load_yaml(config_dir / "risk.yaml", RiskLimits),
         watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),
+        audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
     )
 
 

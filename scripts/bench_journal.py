@@ -7,7 +7,8 @@ so the ratios hold even where the absolute numbers differ between machines:
 * plain sqlite3, one INSERT and one commit per row (the floor to beat),
 * aiosqlite, one awaited INSERT and commit per row (what a naive journal does),
 * the journal: 64 producers each awaiting ``append_durable`` in a loop,
-* the journal: fire-and-forget ``append`` then one ``flush``,
+  with its hash chain and without it (``hash_chain=False``, bench only),
+* the journal: fire-and-forget ``append`` then one ``flush``, chain on and off,
 * the journal with its daily JSONL copy on (64 durable producers),
 * the latency of a lone ``append_durable`` (nothing else in flight).
 
@@ -41,7 +42,7 @@ PAYLOAD = encode(OrderDecision(request_id="bench-000001", verdict="ALLOW", reaso
                                code="ok", trading_state="ACTIVE", bot_id="quantumedge-1"))
 ENTRY = JournalEntry(ts=1_700_000_000.0, topic="order.decision", source="gateway",
                      kind="order_decision", payload=PAYLOAD)
-INSERT = "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)"
+INSERT = "INSERT INTO journal (seq, ts, topic, source, kind, payload) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 @contextmanager
@@ -53,8 +54,9 @@ def fresh_file() -> Iterator[Path]:
 def create(db: sqlite3.Connection, synchronous: Sync) -> None:
     db.execute("PRAGMA journal_mode = WAL")
     db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-    for statement in MIGRATIONS[0]:
-        db.execute(statement)
+    for step in MIGRATIONS:
+        for statement in step:
+            db.execute(statement)
 
 
 def row(seq: int) -> tuple[object, ...]:
@@ -88,10 +90,10 @@ async def naive_aiosqlite(synchronous: Sync, seconds: float) -> float:
 
 
 async def durable_producers(synchronous: Sync, seconds: float, producers: int,
-                            *, jsonl: bool = False) -> tuple[float, float]:
+                            *, jsonl: bool = False, chain: bool = True) -> tuple[float, float]:
     """Rows/s and rows per commit, ``producers`` tasks each awaiting append_durable."""
     with fresh_file() as path:
-        journal = await Journal.open(path, synchronous=synchronous,
+        journal = await Journal.open(path, synchronous=synchronous, hash_chain=chain,
                                      jsonl_dir=path.parent / "logs" if jsonl else None)
         deadline = time.perf_counter() + seconds
 
@@ -107,10 +109,11 @@ async def durable_producers(synchronous: Sync, seconds: float, producers: int,
         return rows / elapsed, rows / max(commits, 1)
 
 
-async def fire_and_forget(synchronous: Sync, rows: int) -> tuple[float, float]:
+async def fire_and_forget(synchronous: Sync, rows: int,
+                          *, chain: bool = True) -> tuple[float, float]:
     """Rows/s and rows per commit for ``rows`` appends followed by one flush."""
     with fresh_file() as path:
-        journal = await Journal.open(path, synchronous=synchronous)
+        journal = await Journal.open(path, synchronous=synchronous, hash_chain=chain)
         start = time.perf_counter()
         for _ in range(rows):
             journal.append(ENTRY)
@@ -141,22 +144,29 @@ async def bench(synchronous: Sync, seconds: float, producers: int) -> None:
     floor = plain_sqlite3(synchronous, seconds)
     naive = await naive_aiosqlite(synchronous, seconds)
     durable, durable_group = await durable_producers(synchronous, seconds, producers)
+    unchained, _ = await durable_producers(synchronous, seconds, producers, chain=False)
     copied, _ = await durable_producers(synchronous, seconds, producers, jsonl=True)
     forget, forget_group = await fire_and_forget(synchronous, rows=int(100_000 * seconds))
+    loose, _ = await fire_and_forget(synchronous, rows=int(100_000 * seconds), chain=False)
     p50, p99 = await lone_latency(synchronous, count=2000)
     line = "  {:<58} {:>10,.0f} rows/s  {}"
     print(line.format("plain sqlite3, one commit per row (baseline)", floor, ""))
     print(line.format("aiosqlite, one await + commit per row", naive, ""))
     print(line.format(f"journal, {producers} producers awaiting append_durable", durable,
                       f"({durable_group:.0f} rows/commit)"))
+    print(line.format("  same, without the hash chain", unchained, ""))
     print(line.format(f"journal + JSONL copy, {producers} producers, append_durable", copied, ""))
     print(line.format("journal, fire-and-forget append + one flush", forget,
                       f"({forget_group:.0f} rows/commit)"))
+    print(line.format("  same, without the hash chain", loose, ""))
     print(f"  {'journal, lone append_durable latency':<58} p50 {p50:,.0f} µs, p99 {p99:,.0f} µs")
     print(f"  ratio durable group commit / plain sqlite3 per-row commit: {durable / floor:.1f}x")
     print(f"  ratio durable group commit / aiosqlite per-row commit:     {durable / naive:.1f}x")
     print(f"  ratio fire-and-forget / plain sqlite3 per-row commit:      {forget / floor:.1f}x")
     print(f"  ratio durable with JSONL copy / without:                   {copied / durable:.2f}x")
+    ratio = durable / unchained
+    print(f"  ratio durable with hash chain / without:                   {ratio:.2f}x")
+    print(f"  ratio fire-and-forget with hash chain / without:           {forget / loose:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

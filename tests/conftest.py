@@ -25,7 +25,8 @@ WATCHDOG_TEST_TIMINGS: dict[str, object] = {
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
                  bot_command: str = '["{python}", "scripts/run_bot.py"]', mode: str = "off",
                  watchdog: Mapping[str, object] | None = None,
-                 risk_yaml: str | None = None, planner_yaml: str | None = None) -> Path:
+                 risk_yaml: str | None = None, planner_yaml: str | None = None,
+                 audit_yaml: str | None = None) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
@@ -79,6 +80,9 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                                         encoding="utf-8")
     (config / "options.yaml").write_text(
         (shipped / "options.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    if audit_yaml is None:  # ``audit_yaml`` replaces the shipped config/audit.yaml
+        audit_yaml = (shipped / "audit.yaml").read_text(encoding="utf-8")
+    (config / "audit.yaml").write_text(textwrap.dedent(audit_yaml), encoding="utf-8")
     return config
 
 

@@ -174,10 +174,10 @@ async def test_jsonl_copy_has_one_line_per_row_in_the_utc_day_file(tmp_path: Pat
         [json.loads(line) for line in (logs / name).read_text().splitlines()]
         for name in ("journal-2026-01-01.jsonl", "journal-2026-01-02.jsonl"))
     assert first == [{"seq": 1, "ts": late, "topic": "order.decision", "source": "gateway",
-                      "kind": "order_decision", "body": msgspec.to_builtins(decision)
-                      | {"type": "order_decision"}}]
+                      "kind": "order_decision", "severity": "warning",
+                      "body": msgspec.to_builtins(decision) | {"type": "order_decision"}}]
     assert len(second) == 1
-    assert second[0]["seq"] == 2
+    assert (second[0]["seq"], second[0]["severity"]) == (2, "warning")
     assert base64.b64decode(second[0]["body"]) == b"\xc1\x00"
     assert "base64" in second[0]["note"]
 
@@ -226,7 +226,8 @@ async def test_an_error_that_cannot_pass_stops_the_journal_loudly(
     journal = await Journal.open(path)
     await journal.append_durable(entry(0))
     with closing(sqlite3.connect(path, isolation_level=None)) as intruder:
-        intruder.execute("INSERT INTO journal VALUES (2, 0, 'x', 'x', 'x', x'')")  # takes seq 2
+        intruder.execute("INSERT INTO journal (seq, ts, topic, source, kind, payload) "
+                         "VALUES (2, 0, 'x', 'x', 'x', x'')")  # takes seq 2
     with pytest.raises(JournalWriteError) as failure:
         await journal.append_durable(entry(1))
     assert isinstance(failure.value.__cause__, sqlite3.IntegrityError)

@@ -37,7 +37,8 @@ def test_a_msgpack_payload_becomes_a_json_body() -> None:
     payload = msgspec.msgpack.encode({"type": "order_decision", "qty": 1.5, "raw": b"\x00"})
     assert line(payload) == {
         "seq": 7, "ts": MIDNIGHT, "topic": "order.decision", "source": "gateway",
-        "kind": "order_decision", "body": {"type": "order_decision", "qty": 1.5, "raw": "AA=="},
+        "kind": "order_decision", "severity": "info",
+        "body": {"type": "order_decision", "qty": 1.5, "raw": "AA=="},
     }
 
 
@@ -50,8 +51,9 @@ def test_a_payload_without_json_form_is_kept_as_base64_with_a_note() -> None:
 
 def test_chunks_are_appended_to_their_day_files_in_seq_order(tmp_path: Path) -> None:
     one = msgspec.msgpack.encode(1)
-    write_chunks(tmp_path, [(1, [entry(one, ts=MIDNIGHT - 1), entry(one)])])
-    write_chunks(tmp_path, [(3, [entry(one)]), (4, [entry(one, ts=MIDNIGHT - 1)])])
+    write_chunks(tmp_path, [(1, [entry(one, ts=MIDNIGHT - 1), entry(one)], ["info", "info"])])
+    write_chunks(tmp_path, [(3, [entry(one)], ["info"]),
+                            (4, [entry(one, ts=MIDNIGHT - 1)], ["warning"])])
     seqs = {path.name: [json.loads(text)["seq"] for text in path.read_text().splitlines()]
             for path in tmp_path.iterdir()}
     assert seqs == {"journal-2026-02-28.jsonl": [1, 4], "journal-2026-03-01.jsonl": [2, 3]}

@@ -26,8 +26,9 @@ from kernel._journal_schema import (
 @pytest.fixture
 def db() -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(":memory:", isolation_level=None)
-    for statement in MIGRATIONS[0]:
-        db.execute(statement)
+    for step in MIGRATIONS:
+        for statement in step:
+            db.execute(statement)
     yield db
     db.close()
 
@@ -48,9 +49,11 @@ def test_a_topic_prefix_selects_exactly_the_topics_that_start_with_it(
     topics: list[str], prefix: str
 ) -> None:
     with closing(sqlite3.connect(":memory:")) as db:
-        for statement in MIGRATIONS[0]:
-            db.execute(statement)
-        db.executemany("INSERT INTO journal VALUES (?, 0, ?, 's', 'k', x'')", enumerate(topics, 1))
+        for step in MIGRATIONS:
+            for statement in step:
+                db.execute(statement)
+        db.executemany("INSERT INTO journal (seq, ts, topic, source, kind, payload) "
+                       "VALUES (?, 0, ?, 's', 'k', x'')", enumerate(topics, 1))
         sql, params = select_sql(after_seq=0, limit=100, topic_prefix=prefix)
         found = [row[2] for row in db.execute(sql, params)]
     assert found == [topic for topic in topics if topic.startswith(prefix)]
@@ -67,14 +70,15 @@ def test_statement_sizes_pad_a_batch_by_less_than_half() -> None:
 
 
 def test_a_padded_insert_writes_only_the_real_rows(db: sqlite3.Connection) -> None:
-    rows = [(seq, 1.5, "t", "s", "k", b"p") for seq in (1, 2, 3)]
+    rows = [(seq, 1.5, "t", "s", "k", b"p", "info", b"h") for seq in (1, 2, 3)]
     params = [value for row in rows for value in row] + [None] * len(COLUMNS)
     db.execute(insert_sql(4), params)
     assert db.execute("SELECT * FROM journal ORDER BY seq").fetchall() == rows
 
 
 def test_seq_after_and_limit(db: sqlite3.Connection) -> None:
-    db.executemany("INSERT INTO journal VALUES (?, 0, 't', 's', 'k', x'')",
+    db.executemany("INSERT INTO journal (seq, ts, topic, source, kind, payload) "
+                   "VALUES (?, 0, 't', 's', 'k', x'')",
                    [(n,) for n in range(1, 9)])
     sql, params = select_sql(after_seq=3, limit=2, topic_prefix="")
     assert [row[0] for row in db.execute(sql, params)] == [4, 5]

@@ -1,0 +1,126 @@
+"""The journal's file: its rows, opening (configure, migrate, find the chain head),
+and reading it with plain sqlite3, read-only, beside a running writer.
+
+Kept apart from the writer (``kernel/journal.py``) so that tools which only read
+(``kernel report``, ``kernel audit verify``) share the exact same row type and
+SQL without pulling in the writer's machinery.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Final, Literal, TypeAlias
+
+import aiosqlite
+import msgspec
+
+from kernel import _journal_schema as schema
+from kernel import hashchain
+from kernel._journal_state import JournalError
+
+Synchronous: TypeAlias = Literal["normal", "full"]
+DEFAULT_READ_LIMIT: Final = 1000
+
+
+class JournalEntry(msgspec.Struct, frozen=True):
+    """One message to journal; ``payload`` is its msgpack bytes (``bus.codec.encode``)."""
+
+    ts: float
+    """Seconds since the epoch, from the caller's clock (time is passed in)."""
+    topic: str
+    source: str
+    """Who published: an actor's name, ``gateway``, or ``bus:<peer>``."""
+    kind: str
+    """The message's msgspec tag, e.g. ``order_decision``."""
+    payload: bytes
+    severity: str = ""
+    """Empty: the writer derives it from the payload (:func:`kernel.event_format.severity_of`)."""
+
+
+class JournalRow(msgspec.Struct, frozen=True):
+    """A committed entry with the seq the journal gave it."""
+
+    seq: int
+    ts: float
+    topic: str
+    source: str
+    kind: str
+    payload: bytes
+    severity: str = "info"
+    hash: bytes | None = None
+    """Its link in the hash chain; None for rows written before the chain existed."""
+
+
+async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
+                  busy_timeout_s: float, hash_chain: bool,
+                  ) -> tuple[aiosqlite.Connection, int, bytes | None]:
+    """Connect, configure and migrate; return the connection, last seq and chain head.
+
+    Every failure closes the connection and is raised as :class:`JournalError`
+    saying what failed, where, and what to do.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s,
+                                 cached_statements=len(schema.statement_sizes(batch_rows)) + 32)
+    try:
+        await schema.configure(db, synchronous)
+        found = await schema.migrate(db)
+        if found > schema.SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal {path} has schema version {found}, newer than this kernel's "
+                f"{schema.SCHEMA_VERSION}; run the newer kernel, or move the file aside.")
+        last_seq, head = await _chain_head(db, hash_chain)
+    except sqlite3.Error as exc:
+        await db.close()
+        raise JournalError(open_failure(path, exc)) from exc
+    except BaseException:
+        await db.close()
+        raise
+    return db, last_seq, head
+
+
+async def _chain_head(db: aiosqlite.Connection, hash_chain: bool) -> tuple[int, bytes | None]:
+    """Last seq and the hash to link on; a chain that cannot go on restarts, on record."""
+    last_seq, head = await schema.chain_head(db)
+    if not hash_chain:
+        return last_seq, None
+    if head is None:  # the last rows were written with hash_chain=False
+        head = hashchain.GENESIS
+        await db.execute(schema.ANCHOR_SQL, (last_seq, head, 0.0,
+                                             f"rows up to {last_seq} were written without "
+                                             "the chain; it starts again after them"))
+    return last_seq, head
+
+
+def open_failure(path: Path, exc: sqlite3.Error) -> str:
+    """What failed, where, and what a person can do about it."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        fix = ("the file is damaged or is not a journal: move it aside (keep it for "
+               "inspection) and start again; `sqlite3 FILE .recover` may save its rows")
+    elif "locked" in text or "busy" in text:
+        fix = ("another process holds the file's write lock: stop it (another kernel, an "
+               "open sqlite3 shell with a transaction) and start again")
+    elif any(word in text for word in ("full", "disk", "readonly", "unable to open")):
+        fix = "check that the data directory is writable and its disk has free space"
+    else:
+        fix = "see the SQLite error above"
+    return f"cannot open the journal {path}: {text}. Fix: {fix}"
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection: it never takes the write lock, so a running kernel
+    is not held up, and nothing a reader does can change the record."""
+    if not path.exists():
+        raise FileNotFoundError(f"no journal at {path}; check the data directory in paths.yaml")
+    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+
+
+def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,
+                 topic_prefix: str = "") -> list[JournalRow]:
+    """Read committed rows with plain sqlite3, read-only: safe while a kernel writes."""
+    sql, params = schema.select_sql(after_seq=after_seq, limit=limit, topic_prefix=topic_prefix)
+    with closing(connect_readonly(path)) as db:
+        return [JournalRow(*row) for row in db.execute(sql, params)]

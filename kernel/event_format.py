@@ -1,0 +1,102 @@
+"""The one event format: every journal row is time, seq, topic, source, severity, typed body.
+
+The journal stores what the emitter hands it (``ts``, ``topic``, ``source``, the
+message's tag as ``kind`` and its msgpack ``payload``) and derives ``severity``
+here, in the writer, so that every row gets one, whoever published it: an actor
+in the kernel, the gateway, or a remote peer whose frame the recorder journals.
+
+The rule matches the one ``kernel tap`` colours lines with (``kernel/summaries.py``),
+so a person reading the tap and a query over the journal agree: an anomaly
+carries its own; a DENY or a wobble is ``warning``; a halt, a crash or a hang
+is ``error``; a kernel that halted is ``critical``; routine state reports
+(heartbeats, snapshots) are ``debug``; everything else is ``info``. It lives
+here, beside the journal, rather than in the tap's presentation code, because
+the journal is the record and must not change when a display does.
+
+Only the few fields the rule looks at are decoded (into a small Struct; every
+other field is skipped by msgspec without building it), which keeps the cost
+near a microsecond per row. The full catalogue of events is in ``docs/audit.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+__all__ = ["SEVERITIES", "UNDECODABLE", "severity", "severity_of"]
+
+SEVERITIES: Final = ("debug", "info", "warning", "error", "critical")
+UNDECODABLE: Final = "warning"
+"""Severity of a payload that is not a msgpack map: someone sent what nobody can read."""
+
+ROUTINE: Final = frozenset({"heartbeat", "bot_state", "risk_snapshot", "risk_saved", "bars",
+                            "market_snapshot"})
+"""Periodic state reports: ``debug``, so that news stands out in a stream."""
+FIXED: Final[dict[str, str]] = {
+    "limit_tripped": "error", "manual_close_flagged": "error",
+    "trading_halt_requested": "error", "error": "warning", "close_all_requested": "warning",
+    "risk_anomaly": "warning", "operator_command": "warning",
+    "operator_command_refused": "warning", "mode_changed": "warning",
+    "mode_change_requested": "warning",
+}
+"""Kinds whose severity does not depend on their fields."""
+_BAD_STATES: Final = frozenset({"halted", "HALTED", "FAULTED", "crashed", "hung", "gave_up"})
+_UNEASY_STATES: Final = frozenset({"restarting", "disconnected", "REDUCING", "stopping"})
+_SHORT_RAW: Final = 64
+"""A field longer than this cannot be one of the words the rule compares with."""
+
+
+class _View(msgspec.Struct):
+    """The fields the rule reads; ``Raw`` defers decoding (a ``state`` may be a whole
+    nested struct, as in ``risk_saved``, that the rule would ignore). Empty: absent."""
+
+    severity: msgspec.Raw = msgspec.Raw()
+    verdict: msgspec.Raw = msgspec.Raw()
+    state: msgspec.Raw = msgspec.Raw()
+    current: msgspec.Raw = msgspec.Raw()
+    expected: msgspec.Raw = msgspec.Raw()
+    manual_close_needed: msgspec.Raw = msgspec.Raw()
+
+
+_DECODER: Final = msgspec.msgpack.Decoder(_View)
+_FIELDS: Final = tuple(_View.__struct_fields__)
+
+
+def severity_of(kind: str, payload: bytes) -> str:
+    """The severity of one journal row, from its tag and payload."""
+    try:
+        view = _DECODER.decode(payload)
+    except msgspec.DecodeError:
+        return UNDECODABLE
+    body: dict[str, Any] = {"type": kind}
+    for name in _FIELDS:
+        raw = getattr(view, name)
+        if 0 < len(raw) <= _SHORT_RAW:
+            try:
+                body[name] = msgspec.msgpack.decode(raw)
+            except msgspec.DecodeError:  # pragma: no cover - a Raw is valid msgpack
+                continue
+    return severity(body)
+
+
+def severity(body: dict[str, Any]) -> str:
+    """The rule, on a decoded body (a dict with ``type``)."""
+    kind = body.get("type")
+    if kind == "anomaly":
+        level = str(body.get("severity", "warning"))
+        return level if level in SEVERITIES else "warning"
+    if kind == "bot_exited":
+        return "info" if body.get("expected") else "error"
+    if kind == "kernel_state" and body.get("state") == "halted":
+        return "critical"
+    if kind == "risk_snapshot" and body.get("manual_close_needed"):
+        return "error"
+    if isinstance(kind, str) and kind in FIXED:
+        return FIXED[kind]
+    state = body.get("current", body.get("state"))
+    if isinstance(state, str) and state in _BAD_STATES:
+        return "error"
+    if body.get("verdict") == "DENY" or (isinstance(state, str) and state in _UNEASY_STATES):
+        return "warning"
+    return "debug" if kind in ROUTINE else "info"

@@ -1,0 +1,177 @@
+"""Each anomaly rule of the auditor, driven with plain numbers for time."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from agents.audit_config import AuditConfig, Burst
+from agents.audit_rules import AnomalyRules, Finding
+from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
+from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged
+
+CFG = AuditConfig(decision_latency_ms=250, clock_skew_s=2, decode_errors=Burst(count=5,
+                  window_s=60), heartbeat_gap_s=3, stale_tick_s=10, pnl_tolerance_usdt=1,
+                  pnl_grace_s=5, denials=Burst(count=10, window_s=60),
+                  restarts=Burst(count=3, window_s=600), repeat_s=60)
+
+
+def kinds(found: list[Finding]) -> list[str]:
+    return [f.kind for f in found]
+
+
+def request(rid: str, ts: float, bot: str = "qe") -> OrderRequest:
+    return OrderRequest(request_id=rid, bot_id=bot, ts=ts, symbol="BTCUSDT", side="buy",
+                        qty=0.01, price=60_000)
+
+
+def decision(rid: str, verdict: str = "ALLOW", code: str = "ok",
+             bot: str = "qe") -> OrderDecision:
+    return OrderDecision(request_id=rid, verdict=verdict, reason="r", code=code,  # type: ignore[arg-type]
+                         trading_state="ACTIVE", bot_id=bot)
+
+
+def beat(seq: int, *, ts: float = 1000.0, uptime: float | None = None, realized: float = 0.0,
+         tick_age: float | None = 0.5, bot: str = "qe") -> Heartbeat:
+    return Heartbeat(bot_id=bot, seq=seq, ts=ts, uptime_s=seq if uptime is None else uptime,
+                     equity=10_000, realized_pnl=realized, unrealized_pnl=0,
+                     last_tick_ts=None if tick_age is None else ts - tick_age)
+
+
+def fill(side: Side, qty: float, price: float, fee: float = 0.0, bot: str = "qe") -> Fill:
+    return Fill(request_id="f", symbol="BTCUSDT", side=side, qty=qty, price=price, ts=1.0,
+                fee=fee, bot_id=bot)
+
+
+def feed(rules: AnomalyRules, *steps: tuple[Message, float]) -> list[Finding]:
+    return [f for message, now in steps for f in rules.observe(message, now)]
+
+
+def test_a_slow_decision_is_an_anomaly_and_a_very_slow_one_an_error() -> None:
+    rules = AnomalyRules(CFG)
+    assert feed(rules, (request("r1", 100.0), 100.0), (decision("r1"), 100.2)) == []
+    slow = feed(rules, (request("r2", 200.0), 200.0), (decision("r2"), 200.4))
+    assert kinds(slow) == ["decision_latency"] and slow[0].severity == "warning"
+    assert "400 ms" in slow[0].detail and slow[0].subject == "bot qe"
+    later = feed(rules, (request("r3", 300.0), 300.0), (decision("r3"), 303.0))
+    assert kinds(later) == ["decision_latency"] and later[0].severity == "error"
+
+
+def test_a_slow_condition_is_repeated_at_most_once_per_repeat_s_with_a_count() -> None:
+    rules = AnomalyRules(CFG)
+    first = feed(rules, (request("a", 0.0), 0.0), (decision("a"), 1.0))
+    held = feed(rules, *[(m, 1.0 + i) for i in range(3)
+                         for m in (request(f"b{i}", i), decision(f"b{i}"))])
+    again = feed(rules, (request("c", 70.0), 70.0), (decision("c"), 71.0))
+    assert kinds(first) == ["decision_latency"] and held == []
+    assert kinds(again) == ["decision_latency"] and "+3 more" in again[0].detail
+
+
+def test_a_request_from_the_future_means_the_bots_clock_is_off() -> None:
+    rules = AnomalyRules(CFG)
+    found = feed(rules, (request("r", 105.0), 100.0), (decision("r"), 100.01))
+    assert kinds(found) == ["clock_skew"]
+
+
+def test_a_decision_without_its_request_is_not_timed() -> None:
+    assert feed(AnomalyRules(CFG), (decision("never-asked"), 50.0)) == []
+
+
+def test_a_burst_of_undecodable_frames_is_an_error() -> None:
+    rules = AnomalyRules(CFG)
+
+    def bad(kind: str = "bad_frame", source: str = "gateway") -> AnomalyDetected:
+        return AnomalyDetected(kind=kind, severity="warning", ts=0, source=source)
+
+    assert feed(rules, *[(bad(), float(i)) for i in range(4)]) == []
+    assert feed(rules, (bad(source="watchdog"), 4.0), (bad("reply_undelivered"), 4.0)) == []
+    found = feed(rules, (bad("invalid_request"), 5.0))
+    assert kinds(found) == ["decode_errors"] and found[0].severity == "error"
+    assert "bad_frame ×4" in found[0].detail and "invalid_request ×1" in found[0].detail
+    assert feed(AnomalyRules(CFG), *[(bad(), i * 20.0) for i in range(5)]) == []  # spread out
+
+
+def test_a_gap_between_heartbeats_is_reported_but_a_new_session_is_not_a_gap() -> None:
+    rules = AnomalyRules(CFG)
+    assert feed(rules, (beat(1), 0.0), (beat(2), 1.0), (beat(3), 3.5)) == []
+    gap = feed(rules, (beat(4), 7.0))
+    assert kinds(gap) == ["heartbeat_gap"] and "3.50 s" in gap[0].detail
+    assert feed(rules, (beat(1, uptime=0.5), 30.0)) == []  # restarted bot: uptime went back
+    assert feed(rules, (beat(1, bot="other"), 100.0)) == []  # its first beat
+
+
+def test_a_stale_tick_is_reported_once_until_the_feed_is_fresh_again() -> None:
+    rules = AnomalyRules(CFG)
+    found = feed(rules, (beat(1, tick_age=11), 0.0), (beat(2, tick_age=12), 1.0))
+    assert kinds(found) == ["stale_tick"] and "11.0 s old" in found[0].detail
+    assert feed(rules, (beat(3, tick_age=1), 2.0), (beat(4, tick_age=None), 3.0)) == []
+    assert kinds(feed(rules, (beat(5, tick_age=20), 4.0))) == ["stale_tick"]
+
+
+def test_the_bots_pnl_must_agree_with_its_fills_after_a_grace_period() -> None:
+    rules = AnomalyRules(CFG)
+    steps: list[tuple[Message, float]] = [
+        (beat(1, realized=100.0), 0.0),  # the session's baseline: 100 already realised
+        (fill("buy", 0.1, 60_000, fee=2.4), 0.5), (fill("sell", 0.1, 60_200, fee=2.408), 0.6),
+        (beat(2, realized=115.192), 1.0)]  # +15.192, exactly what the fills say
+    assert feed(rules, *steps) == []
+    assert feed(rules, (beat(3, realized=125.0), 2.0), (beat(4, realized=125.0), 4.5)) == []
+    found = feed(rules, (beat(5, realized=125.0), 7.5))  # off by 9.808 for 5.5 s
+    assert kinds(found) == ["pnl_mismatch"]
+    assert "+25.00" in found[0].detail and "+15.19" in found[0].detail
+    assert feed(rules, (beat(6, realized=125.0), 9.0)) == []  # said once
+    assert feed(rules, (beat(7, realized=115.5), 10.0)) == []  # within 1 USDT again
+    assert feed(rules, (beat(1, uptime=0.1, realized=0.0), 11.0)) == []  # new session
+
+
+def test_a_bot_hammering_a_closed_gate_is_reported() -> None:
+    rules = AnomalyRules(CFG)
+    denied = [(m, float(i)) for i in range(9)
+              for m in (request(f"r{i}", i), decision(f"r{i}", "DENY", "halted"))]
+    assert feed(rules, *denied) == []
+    found = feed(rules, (request("r9", 9.0), 9.0),
+                 (decision("r9", "DENY", "daily_loss_limit"), 9.0))
+    assert kinds(found) == ["denial_storm"] and found[0].subject == "bot qe"
+    assert "halted ×9" in found[0].detail and "daily_loss_limit ×1" in found[0].detail
+    assert feed(AnomalyRules(CFG), *[(decision(f"x{i}", "DENY"), i * 10.0)
+                                     for i in range(10)]) == []  # not within 60 s
+
+
+def test_restart_storms_of_the_bot_and_of_an_actor() -> None:
+    rules = AnomalyRules(CFG)
+
+    def restarting(now: float) -> tuple[Message, float]:
+        return BotLifecycleChanged(bot_id="qe", state="restarting", ts=now), now
+
+    def crashed(now: float) -> tuple[Message, float]:
+        return ActorStatusChanged(actor="planner", state="FAULTED", ts=now), now
+
+    assert feed(rules, restarting(0), restarting(100)) == []
+    found = feed(rules, restarting(200))
+    assert kinds(found) == ["restart_storm"] and found[0].subject == "bot qe"
+    assert feed(rules, crashed(0), crashed(1)) == []
+    actor = feed(rules, crashed(2))
+    assert kinds(actor) == ["restart_storm"] and actor[0].subject == "actor planner"
+    assert feed(AnomalyRules(CFG), restarting(0), restarting(400), restarting(800)) == []
+
+
+def test_the_rules_are_pure() -> None:
+    """No clock, no I/O: the standard library, msgspec, messages and pure domain code."""
+    allowed = {"msgspec", "agents.audit_config", "agents.audit_figures", "agents.audit_messages",
+               "agents.watchdog_messages", "bus.protocol", "kernel.events", "risk.ledger",
+               "risk.messages", "risk.money", "risk.state", "agents.audit_markdown",
+               "risk.limits"}
+    forbidden = {"time", "os", "asyncio", "socket", "sqlite3", "zmq", "aiosqlite", "logging"}
+    root = Path(__file__).resolve().parents[2] / "agents"
+    for name in ("audit_rules.py", "audit_figures.py", "audit_markdown.py", "audit_task.py",
+                 "audit_messages.py", "audit_config.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            modules = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                       [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for module in modules:
+                top = module.split(".")[0]
+                assert top not in forbidden, f"{name} imports {module}"
+                assert top in sys.stdlib_module_names or module in allowed or top == "__future__", \
+                    f"{name} imports {module}"
