@@ -11,7 +11,7 @@ that could not be known (no heartbeat that day) is ``None``, never zero.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import msgspec
 
@@ -91,6 +91,26 @@ class BotEvents(msgspec.Struct, frozen=True, kw_only=True):
     gave_up: int = 0
     unexpected_exits: int = 0
     actor_restarts: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class TradeClosed(Message, frozen=True, tag="trade_closed"):
+    """A fill ended a round trip (flat, or flipped): the facts the day's win rate counts.
+
+    Booked by the auditor from the fills with the risk engine's average-cost rules;
+    ``pnl`` is the whole round trip's, fees of every fill in it included.
+    """
+
+    topic: ClassVar[str] = "audit.trade"
+    bot_id: str
+    symbol: str
+    direction: Literal["long", "short"]
+    qty: Decimal
+    """The size the closing fill took off (the position just before it)."""
+    entry_price: Decimal
+    exit_price: Decimal
+    pnl: Decimal
+    request_id: str
+    ts: float
 
 
 class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):

@@ -20,15 +20,18 @@ count of those held back.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict, deque
+from collections.abc import Sequence
 from decimal import Decimal
 
 import msgspec
 
 from agents.audit_config import AuditConfig, Burst
 from agents.audit_figures import Book, book_fills
+from agents.audit_messages import TradeClosed
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged, Severity
 from risk.money import ZERO, dec
+from risk.state import PositionState
 
 DECODE_ERRORS = frozenset({"bad_frame", "invalid_request", "frame_too_large"})
 """Gateway anomalies that mean a frame could not be read."""
@@ -43,6 +46,10 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     severity: Severity
     subject: str
     detail: str
+
+
+Observation = Finding | TradeClosed
+"""What the rules return: anomalies to publish, and round trips the fills closed."""
 
 
 class _Throttle:
@@ -106,7 +113,7 @@ class AnomalyRules:
         self._book: Book = {}
         self._realized: dict[str, Decimal] = {}
 
-    def observe(self, message: Message, now: float) -> list[Finding]:
+    def observe(self, message: Message, now: float) -> Sequence[Observation]:
         match message:
             case OrderRequest():
                 self._pending[message.request_id] = message.ts
@@ -117,9 +124,7 @@ class AnomalyRules:
             case Heartbeat():
                 return self._beat(message, now)
             case Fill():
-                self._book, results = book_fills(self._book, [message])
-                self._realized[message.bot_id] = self._realized.get(message.bot_id, ZERO) + \
-                    results[0][0]
+                return self._fill(message, now)
             case AnomalyDetected(source="gateway") if message.kind in DECODE_ERRORS:
                 return self._burst(self._decode, "decode_errors", "error", "gateway", now,
                                    message.kind, "frames the gateway could not decode")
@@ -130,6 +135,21 @@ class AnomalyRules:
                 return self._burst(self._restarts, "restart_storm", "error",
                                    f"actor {message.actor}", now, "crash", "crashes")
         return []
+
+    # --- fills --------------------------------------------------------------------
+
+    def _fill(self, fill: Fill, now: float) -> list[TradeClosed]:
+        """Book it; the realised cash feeds the PnL check, a closed round trip is news."""
+        before = self._book.get((fill.bot_id, fill.symbol), PositionState())
+        self._book, ((cash, closed),) = book_fills(self._book, [fill])
+        self._realized[fill.bot_id] = self._realized.get(fill.bot_id, ZERO) + cash
+        if closed is None:
+            return []
+        return [TradeClosed(bot_id=fill.bot_id, symbol=fill.symbol,
+                            direction="long" if before.qty > 0 else "short",
+                            qty=abs(before.qty), entry_price=before.avg_price,
+                            exit_price=dec(fill.price), pnl=closed, request_id=fill.request_id,
+                            ts=now)]
 
     # --- decisions ------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """The auditor actor: anomalies as they happen, and the audit of each trading day.
 
 A thin shell. Every message it hears goes through the pure rules of
-:mod:`agents.audit_rules`; each finding is published as an ``anomaly`` (and so
-journaled). A timer notices the day rollover (local midnight at the risk
-config's offset, the same boundary as the daily loss limit) and then:
+:mod:`agents.audit_rules`; each finding is published as an ``anomaly``, and each
+round trip the fills close as a ``trade_closed`` (both journaled). A timer
+notices the day rollover (local midnight at the risk config's offset, the same
+boundary as the daily loss limit) and then:
 
 1. makes the day's audit from the journal (:func:`kernel.audit_journal.build_audit`,
    read-only, in a worker thread, after a flush so the day's last rows are in);
@@ -29,7 +30,7 @@ from typing import ClassVar
 
 from agents.audit_config import AuditConfig
 from agents.audit_messages import DailyAuditCompleted
-from agents.audit_rules import AnomalyRules
+from agents.audit_rules import AnomalyRules, Finding
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.audit_files import OutputUnwritable, write_report
@@ -66,9 +67,10 @@ class Auditor(Actor):
 
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
-        return [AnomalyDetected(kind=f.kind, severity=f.severity, ts=now, source=self.name,
-                                detail=f.detail[:4096])
-                for f in self._rules.observe(message, now)]
+        return [AnomalyDetected(kind=seen.kind, severity=seen.severity, ts=now,
+                                source=self.name, detail=seen.detail[:4096])
+                if isinstance(seen, Finding) else seen
+                for seen in self._rules.observe(message, now)]
 
     async def run(self) -> None:
         yesterday = (date.fromisoformat(self._day) - timedelta(days=1)).isoformat()

@@ -23,17 +23,17 @@ SOURCE = "kernel-report"
 
 
 def publish_via_bus(message: Message, *, publish_endpoint: str, subscribe_endpoint: str,
-                    timeout_s: float = 2.0) -> bool:
+                    timeout_s: float = 2.0, source: str = SOURCE) -> bool:
     """Publish ``message`` once the path through the kernel is live; True when it
     was seen coming back (so the kernel's recorder had it too)."""
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
-    probe = f"_sync.{SOURCE}.{os.getpid()}"
+    probe = f"_sync.{source}.{os.getpid()}"
     sub: zmq.Socket[bytes] = context.socket(zmq.SUB)
     sub.linger = 0
     sub.subscribe(probe.encode())
     sub.subscribe(message.topic.encode())
     sub.connect(subscribe_endpoint)
-    publisher = Publisher(context, publish_endpoint, source=SOURCE)
+    publisher = Publisher(context, publish_endpoint, source=source)
     deadline = time.monotonic() + timeout_s
     try:
         if not _await_topic(sub, deadline, probe,

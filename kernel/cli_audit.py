@@ -46,8 +46,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 SettingsOf = Callable[[argparse.Namespace], Settings]
 
 
-def add_audit_commands(sub: Any, settings_of: SettingsOf) -> None:
-    """Register ``audit``, ``report`` and ``meta`` on the ``kernel`` sub-parsers."""
+def add_audit_commands(sub: Any, settings_of: SettingsOf) -> Any:
+    """Register ``audit``, ``report`` and ``meta`` on the ``kernel`` sub-parsers; return
+    ``meta``'s sub-parsers, where ``meta run`` (kernel/cli_meta.py) goes too."""
     def bind(command: Callable[[argparse.Namespace, Settings], int]) -> Any:
         return lambda args: _guarded(command, args, settings_of(args))
 
@@ -74,6 +75,7 @@ def add_audit_commands(sub: Any, settings_of: SettingsOf) -> None:
     task.add_argument("kind", choices=TASK_KINDS)
     task.add_argument("--day", type=_day, help="YYYY-MM-DD (default: today so far)")
     task.set_defaults(handler=bind(_meta_task))
+    return meta_sub
 
 
 def _day(text: str) -> str:

@@ -180,6 +180,9 @@ _SUMMARIES: dict[str, Summary] = {
                                          f"{m.get('current')}: {m.get('reason')}",
     "risk_anomaly": lambda m: f"{m.get('kind')}: {m.get('detail')}",
     "daily_audit": lambda m: _daily_audit(m),
+    "trade_closed": lambda m: f"{m.get('bot_id')} {m.get('direction')} {m.get('qty')} "
+                              f"{m.get('symbol')} {_money(m.get('entry_price'))} -> "
+                              f"{_money(m.get('exit_price'))}: {_money(m.get('pnl'))} USDT",
     **PLAN_SUMMARIES,
 }
 

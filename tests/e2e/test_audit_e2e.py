@@ -100,7 +100,9 @@ def test_the_report_of_a_session_equals_its_journaled_fills(kernel: KernelProces
     assert audit.pnl.realized_pnl == realized
     assert audit.pnl.fees == sum(Decimal(repr(f["fee"])) for f in fills)
     assert audit.orders.requested == len(bodies(kernel.journal_path, "order.request"))
-    published = [row for row in read_journal(kernel.journal_path, topic_prefix="audit.daily")]
+    closed = bodies(kernel.journal_path, "audit.trade")  # the auditor may miss the last ones
+    assert 1 <= len(closed) <= trades and all(c["type"] == "trade_closed" for c in closed)
+    published = list(read_journal(kernel.journal_path, topic_prefix="audit.daily"))
     assert [r.source for r in published] == ["bus:kernel-report"]
     verify = kernel.cli("audit", "verify", "--day", day)
     assert verify.returncode == 0 and b"the chain holds" in verify.stdout

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from agents.audit_config import AuditConfig, Burst
+from agents.audit_messages import TradeClosed
 from agents.audit_rules import AnomalyRules, Finding
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged
@@ -45,7 +47,9 @@ def fill(side: Side, qty: float, price: float, fee: float = 0.0, bot: str = "qe"
 
 
 def feed(rules: AnomalyRules, *steps: tuple[Message, float]) -> list[Finding]:
-    return [f for message, now in steps for f in rules.observe(message, now)]
+    """The anomalies found (closed trades have their own test)."""
+    return [f for message, now in steps for f in rules.observe(message, now)
+            if isinstance(f, Finding)]
 
 
 def test_a_slow_decision_is_an_anomaly_and_a_very_slow_one_an_error() -> None:
@@ -123,6 +127,19 @@ def test_the_bots_pnl_must_agree_with_its_fills_after_a_grace_period() -> None:
     assert feed(rules, (beat(6, realized=125.0), 9.0)) == []  # said once
     assert feed(rules, (beat(7, realized=115.5), 10.0)) == []  # within 1 USDT again
     assert feed(rules, (beat(1, uptime=0.1, realized=0.0), 11.0)) == []  # new session
+
+
+def test_a_fill_that_ends_a_round_trip_is_reported_as_a_closed_trade() -> None:
+    rules = AnomalyRules(CFG)
+    assert rules.observe(fill("sell", 0.2, 60_000, fee=4.8), 1.0) == []  # a short opens
+    assert rules.observe(fill("buy", 0.1, 59_000, fee=2.36), 2.0) == []  # half closed
+    (closed,) = rules.observe(fill("buy", 0.1, 59_500, fee=2.38), 3.0)
+    assert isinstance(closed, TradeClosed)
+    assert (closed.direction, closed.qty, closed.entry_price) == (
+        "short", Decimal("0.1"), Decimal(60_000))
+    assert closed.exit_price == Decimal(59_500) and closed.ts == 3.0
+    # 0.1 x 1,000 + 0.1 x 500 - (4.8 + 2.36 + 2.38) = 140.46
+    assert closed.pnl == Decimal("140.46")
 
 
 def test_a_bot_hammering_a_closed_gate_is_reported() -> None:
