@@ -6,6 +6,8 @@ fall back to a default), and every problem names the file, the field, what was
 expected and what was found. Verdicts and the snapshot may leave out what the
 request already says (``symbol``, ``ts``, the asset class); verdicts left out
 altogether are computed by the built-in analyzers (``planner.completion``).
+An OPTIONS request also carries an option chain (``kernel._plan_chain``): the
+snapshot is then the underlying's, with the underlying's asset class.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 import msgspec
 import msgspec.inspect
 
 from bus.protocol import Price, Symbol, Timestamp
+from kernel._plan_chain import CHAIN_FIX, ChainIn, read_chain
 from planner.completion import Verdicts, complete_verdicts
 from planner.config import PlannerConfig
+from planner.contracts import ContractChoice, OptionChain
+from planner.contracts_validation import choice_from_json
 from planner.events import EventCalendar
 from planner.messages import (
     CrossAssetSnapshot,
@@ -29,6 +34,8 @@ from planner.messages import (
     TechnicalVerdict,
     WildCardVerdict,
 )
+from planner.options import underlying_asset_class
+from planner.options_config import OptionsConfig
 from planner.parts import Account, AssetClass, Bar, MarketStatus, Style
 from planner.snapshot import AnalysisError, daily_atr, make_snapshot
 from planner.validation import input_problems
@@ -36,6 +43,7 @@ from planner.validation import input_problems
 T = TypeVar("T")
 Section = dict[str, Any] | None
 AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
+Instrument: TypeAlias = Literal["stock", "index_etf", "crypto", "OPTIONS"]
 
 
 class RequestError(Exception):
@@ -53,8 +61,9 @@ class RequestFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     """The whole request file (docs/planner.md, "kernel plan")."""
 
     symbol: Symbol
-    instrument: AssetClass
-    """What the plan trades: shares of a stock or an index ETF, or coins."""
+    instrument: Instrument
+    """What the plan trades: shares of a stock or an index ETF, coins, or OPTIONS on
+    ``symbol`` (the underlying, a stock or an index ETF)."""
     style: Style
     account: AccountIn
     now: AwareTime | Timestamp | None = None
@@ -70,6 +79,12 @@ class RequestFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     technical: Section = None
     macro: Section = None
     wildcard: Section = None
+    chain: ChainIn | None = None
+    """OPTIONS only, required: a Polygon option-chain snapshot, as a file path (relative
+    to the request's folder), one page inline, or a list of pages."""
+    contract: dict[str, Any] | str | None = None
+    """OPTIONS only: a contract chosen elsewhere (an LLM, a bot), validated against the
+    chain instead of searched for (``choice_from_json``)."""
     note: str = ""
     """Free text for people; the planner ignores it."""
 
@@ -80,14 +95,22 @@ class PlanInputs(msgspec.Struct, frozen=True, kw_only=True):
     account: Account
     style: Style
     now: float
+    chain: OptionChain | None = None
+    """OPTIONS: the decoded chain, for ``plan_with_options``; None for other instruments."""
+    choice: ContractChoice | None = None
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$")
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z_0-9]*)|\[(\d+)\]")
 
 
-def load_request(path: Path, config: PlannerConfig, calendar: EventCalendar | None) -> PlanInputs:
-    """Read ``path`` and build everything ``build_plan`` needs; raise :class:`RequestError`."""
+def load_request(path: Path, config: PlannerConfig, calendar: EventCalendar | None, *,
+                 options: OptionsConfig | None = None) -> PlanInputs:
+    """Read ``path`` and build everything ``build_plan`` needs; raise :class:`RequestError`.
+
+    ``options`` says which underlyings are index ETFs (an OPTIONS request's
+    snapshot takes that asset class); the shipped defaults when None.
+    """
     try:
         raw = msgspec.json.decode(path.read_bytes())
     except OSError as exc:
@@ -97,12 +120,16 @@ def load_request(path: Path, config: PlannerConfig, calendar: EventCalendar | No
         raise RequestError(f"{path}: not valid JSON ({exc}). Fix: correct the syntax at the "
                            "byte shown.") from exc
     request = _convert(path, raw, RequestFile, "", raw)
-    return _build(path, raw, request, config, calendar)
+    asset_class: AssetClass = underlying_asset_class(request.symbol, options or OptionsConfig()) \
+        if request.instrument == "OPTIONS" else request.instrument
+    inputs = _build(path, raw, request, asset_class, config, calendar)
+    chain, choice = _options_inputs(path, request)  # last: a chain is the costliest to read
+    return msgspec.structs.replace(inputs, chain=chain, choice=choice)
 
 
-def _build(path: Path, raw: Any, req: RequestFile, config: PlannerConfig,
-           calendar: EventCalendar | None) -> PlanInputs:
-    snapshot = _snapshot(path, raw, req)
+def _build(path: Path, raw: Any, req: RequestFile, asset_class: AssetClass,
+           config: PlannerConfig, calendar: EventCalendar | None) -> PlanInputs:
+    snapshot = _snapshot(path, raw, req, asset_class)
     now = _now(req, snapshot)
 
     def section(name: str, kind: type[T], base: dict[str, Any]) -> T | None:
@@ -132,31 +159,54 @@ def _build(path: Path, raw: Any, req: RequestFile, config: PlannerConfig,
                       now=now)
 
 
+def _options_inputs(path: Path, req: RequestFile) -> tuple[OptionChain | None,
+                                                        ContractChoice | None]:
+    """The chain and the outside pick; refused where they would be silently ignored."""
+    if req.instrument != "OPTIONS":
+        extra = "chain" if req.chain is not None else \
+            "contract" if req.contract is not None else None
+        if extra:
+            raise RequestError(f"{path}: field `{extra}` is only read for instrument OPTIONS, "
+                               f"found instrument {req.instrument!r}. Fix: set instrument to "
+                               f"OPTIONS, or remove `{extra}`.")
+        return None, None
+    if req.chain is None:
+        raise RequestError(f"{path}: field `chain` is required for instrument OPTIONS. Fix: "
+                           f"{CHAIN_FIX}")
+    chain = read_chain(path.parent, req.chain, req.symbol)
+    if isinstance(chain, str):
+        raise RequestError(f"{path}: field `chain`{chain} Fix: {CHAIN_FIX}")
+    choice = choice_from_json(req.contract) if req.contract is not None else None
+    return chain, choice
+
+
 def _field(exc: AnalysisError) -> str:
     """``bars: needs 50`` as "field `bars`: needs 50" (the analyzers name the field first)."""
     field, _, what = str(exc).partition(": ")
     return f"field `{field}`: {what}" if what else str(exc)
 
 
-def _snapshot(path: Path, raw: Any, req: RequestFile) -> MarketSnapshot:
+def _snapshot(path: Path, raw: Any, req: RequestFile, asset_class: AssetClass) -> MarketSnapshot:
     if req.snapshot is not None:
         given = req.snapshot
-        if given.get("asset_class", req.instrument) != req.instrument:
+        if given.get("asset_class", asset_class) != asset_class:
+            of = f" (the underlying {req.symbol} is {asset_class!r})" \
+                if req.instrument == "OPTIONS" else ""
             raise RequestError(f"{path}: field `snapshot.asset_class`: {given['asset_class']!r} "
-                               f"does not match instrument {req.instrument!r}. Fix: make them "
-                               "agree, or leave snapshot.asset_class out.")
+                               f"does not match instrument {req.instrument!r}{of}. Fix: make "
+                               "them agree, or leave snapshot.asset_class out.")
         bars = given.get("bars")
         last_ts = bars[-1].get("ts") if isinstance(bars, list) and bars and \
             isinstance(bars[-1], dict) else None
         ts = _timestamp(req.now) or given.get("ts") or last_ts or 0.0
-        base = {"symbol": req.symbol, "asset_class": req.instrument, "ts": ts}
+        base = {"symbol": req.symbol, "asset_class": asset_class, "ts": ts}
         return _convert(path, {**base, **given}, MarketSnapshot, "snapshot", raw.get("snapshot"))
     if not req.bars:
         raise RequestError(f"{path}: field `snapshot` is missing. Fix: give a snapshot, or "
                            "bars with atr_30d (or 31+ daily_bars).")
     try:
         atr = req.atr_30d if req.atr_30d is not None else daily_atr(req.daily_bars)
-        return make_snapshot(req.symbol, req.bars, asset_class=req.instrument, atr_30d=atr,
+        return make_snapshot(req.symbol, req.bars, asset_class=asset_class, atr_30d=atr,
                              market_status=req.market_status, prev_close=req.prev_close)
     except AnalysisError as exc:
         raise RequestError(f"{path}: {_field(exc)}. Fix: give bars with atr_30d, or 31 "

@@ -21,7 +21,8 @@ from tests.support.processes import ROOT, free_ports, kernel_command
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 EXPECTED = {"stock_day_long": ("TRADE", "LONG"), "crypto_scalp_short": ("TRADE", "SHORT"),
-            "no_trade_neutral": ("NO_TRADE", None)}
+            "no_trade_neutral": ("NO_TRADE", None), "spy_options_swing": ("TRADE", "LONG")}
+"""Every example; the OPTIONS one is held to more in test_plan_options_cli.py."""
 
 
 def kernel_plan(*args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
