@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gzip
 import os
 import sqlite3
@@ -96,22 +97,46 @@ def write_archives(path: Path, archive_dir: Path, through_seq: int,
     """Archive rows up to ``through_seq`` by trading day; return (rows, files written)."""
     archive_dir.mkdir(parents=True, exist_ok=True)
     encoder = msgspec.json.Encoder()
-    files: dict[str, tuple[Path, Path, gzip.GzipFile]] = {}
+    files: dict[str, _Archive] = {}
     count = 0
     with ExitStack() as stack, closing(connect_readonly(path)) as db:
         for row in _rows(db, through_seq):
             day = day_of(row.ts, utc_offset_s)
             if day not in files:
                 final = archive_dir / f"journal-{day}-{row.seq:012d}.jsonl.gz"
-                temp = final.with_name(final.name + ".tmp")
-                files[day] = (final, temp, stack.enter_context(gzip.open(temp, "wb")))
-            files[day][2].write(encoder.encode(archive_line(row)) + b"\n")
+                files[day] = stack.enter_context(_Archive(final))
+            files[day].gzip.write(encoder.encode(archive_line(row)) + b"\n")
             count += 1
-    for final, temp, _ in files.values():
-        with open(temp, "rb") as done:
-            os.fsync(done.fileno())
-        os.replace(temp, final)
-    return count, [final for final, _, _ in files.values()]
+        for archive in files.values():
+            archive.commit()
+    return count, [archive.final for archive in files.values()]
+
+
+class _Archive:
+    """One archive file: gzip into a temporary name, then flushed to disk and renamed."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self._temp = final.with_name(final.name + ".tmp")
+        self._raw = open(self._temp, "wb")  # noqa: SIM115  (closed by commit or __exit__)
+        self.gzip = gzip.GzipFile(fileobj=self._raw, mode="wb", filename="")
+
+    def commit(self) -> None:
+        self.gzip.close()
+        self._raw.flush()
+        os.fsync(self._raw.fileno())  # a write handle: fsync works on Windows too
+        self._raw.close()
+        os.replace(self._temp, self.final)
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """After a failure: close, and leave no half-written file behind."""
+        self.gzip.close()
+        self._raw.close()
+        with contextlib.suppress(OSError):
+            self._temp.unlink(missing_ok=True)
 
 
 def archive_line(row: JournalRow) -> ArchiveLine:
