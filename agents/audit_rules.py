@@ -76,14 +76,23 @@ class _Windows:
     def __init__(self, burst: Burst) -> None:
         self.burst = burst
         self._seen: dict[str, deque[tuple[float, str]]] = {}
+        self._tally: dict[str, Counter[str]] = {}
+        """Labels in each window, kept in step with it: a burst of thousands of
+        denials must cost O(1) per message, not a recount of the window."""
 
     def add(self, key: str, now: float, label: str = "") -> Counter[str] | None:
-        """Record one; return the labels in the window once it holds ``count`` of them."""
+        """Record one; return the labels in the window once it holds ``count`` of them
+        (a live view: read it at once, do not keep it)."""
         seen = self._seen.setdefault(key, deque())
+        tally = self._tally.setdefault(key, Counter())
         seen.append((now, label))
+        tally[label] += 1
         while seen and now - seen[0][0] > self.burst.window_s:
-            seen.popleft()
-        return Counter(lbl for _, lbl in seen) if len(seen) >= self.burst.count else None
+            _, old = seen.popleft()
+            tally[old] -= 1
+            if not tally[old]:
+                del tally[old]
+        return tally if len(seen) >= self.burst.count else None
 
 
 class _Bot(msgspec.Struct, kw_only=True):

@@ -124,3 +124,17 @@ def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LI
     sql, params = schema.select_sql(after_seq=after_seq, limit=limit, topic_prefix=topic_prefix)
     with closing(connect_readonly(path)) as db:
         return [JournalRow(*row) for row in db.execute(sql, params)]
+
+
+def connect_inline_writer(path: Path, *, busy_timeout_s: float) -> sqlite3.Connection:
+    """A plain sqlite3 connection for writing from the event loop itself.
+
+    With ``synchronous=NORMAL`` a WAL commit is a few ``write()`` calls and no
+    fsync: about 30 µs for a batch, against about 85 µs more for the aiosqlite
+    thread hop. The order gate waits for this commit before every reply, so the
+    kernel writes inline and keeps aiosqlite for reads and maintenance.
+    """
+    writer = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s,
+                             check_same_thread=False)
+    writer.execute("PRAGMA synchronous=NORMAL")
+    return writer
