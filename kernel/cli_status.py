@@ -14,6 +14,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from kernel._moderator_summaries import status_lines
 from kernel.control_protocol import SnapshotReply
 
 
@@ -46,6 +47,9 @@ def print_snapshot(reply: SnapshotReply, out: Console) -> None:
     _print_bot(_decode(reply.latest["bot.state"]) if "bot.state" in reply.latest else None, out)
     _print_risk(_decode(reply.latest["risk.state"]) if "risk.state" in reply.latest else None,
                 out)
+    for line in status_lines(*(_decode(reply.latest[t]) if t in reply.latest else None
+                               for t in ("llm.budget", "moderator.advice"))):
+        out.print(line)
     actors = Table("actor", "state", "restarts", "last error", title="actors")
     for actor in status.actors:
         actors.add_row(actor.name, actor.state, str(actor.restarts), actor.last_error)

@@ -92,10 +92,25 @@ class ModeRequest(OperatorRequest, frozen=True, tag="mode"):
     mode: Mode
 
 
+class RiskMultiplierRequest(OperatorRequest, frozen=True, tag="risk_multiplier"):
+    """Set the risk multiplier (the risk engine checks it against risk.yaml bounds).
+
+    Raising it back after the moderator lowered it is a person's act: this.
+    """
+
+    value: Annotated[float, msgspec.Meta(ge=0, le=10)]
+
+
+class ModeratorAskRequest(OperatorRequest, frozen=True, tag="moderator_ask"):
+    """Run one moderation now; its results are journaled under ``request_id``."""
+
+    request_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class ActionAccepted(ControlMessage, frozen=True, tag="accepted"):
     """The action is journaled (``seq``) and handed to the actor that owns it."""
 
-    action: Literal["halt", "resume", "close_all", "mode"]
+    action: Literal["halt", "resume", "close_all", "mode", "risk_multiplier", "moderator_ask"]
     detail: str
     seq: int
 
@@ -106,5 +121,6 @@ class ControlError(ControlMessage, frozen=True, tag="control_error"):
 
 ControlRequest: TypeAlias = (
     StatusRequest | SnapshotRequest | HaltRequest | ResumeRequest | CloseAllRequest | ModeRequest
+    | RiskMultiplierRequest | ModeratorAskRequest
 )
 ControlReply: TypeAlias = StatusReply | SnapshotReply | ActionAccepted | ControlError

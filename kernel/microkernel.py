@@ -24,6 +24,7 @@ from bus.proxy import INPROC_PUBLISH, BusProxy
 from bus.pubsub import Publisher
 from bus.security import InsecureBindError
 from kernel import __version__
+from kernel._advice_desk import register_advice_requests
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
@@ -273,6 +274,8 @@ class Kernel:
         control.register(ResumeRequest, desk.resume)
         control.register(CloseAllRequest, desk.close_all)
         control.register(ModeRequest, desk.mode)
+        register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
+                                 self._clock)
 
     def _set_mode(self, mode: str) -> None:
         self.mode = mode

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from agents.auditor import Auditor
 from agents.macro_adapter import MacroAdapter
+from agents.moderator import Moderator
 from agents.options_selector import OptionsSelector
 from agents.planner_actor import PlannerActor
 from agents.risk_engine import RiskEngine
@@ -24,8 +25,9 @@ from kernel.settings import Settings
 def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     """Factories for every actor shipped with the kernel (fresh instance per call)."""
     # The gate is up before the watchdog starts the bot; the planner's consumers start
-    # before its producers (the technical adapter makes the snapshots) so none is missed.
+    # before its producers (the technical adapter makes the snapshots) so none is missed;
+    # the moderator listens before the macro adapter and the watchdog speak, for the same reason.
     # The options selector answers the planner's plans, so it listens before the planner speaks.
     # The auditor listens before any other actor or the bot speaks, so its record is whole.
-    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, MacroAdapter, WildCardAdapter,
-            TechnicalAdapter, Watchdog]
+    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, Moderator, MacroAdapter,
+            WildCardAdapter, TechnicalAdapter, Watchdog]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.audit_config import AuditConfig
+from agents.llm_config import LlmConfig, ModeratorConfig
 from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 from planner.config import PlannerConfig
@@ -27,6 +28,8 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "events.yaml": EventCalendar,
     "risk.yaml": RiskLimits,
     "watchdog.yaml": WatchdogConfig,
+    "llm.yaml": LlmConfig,
+    "moderator.yaml": ModeratorConfig,
     "audit.yaml": AuditConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
@@ -42,6 +45,8 @@ class Settings:
     events: EventCalendar
     risk: RiskLimits
     watchdog: WatchdogConfig
+    llm: LlmConfig
+    moderator: ModeratorConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
@@ -80,6 +85,8 @@ def load_settings(config_dir: Path) -> Settings:
         events=load_yaml(config_dir / "events.yaml", EventCalendar),
         risk=load_yaml(config_dir / "risk.yaml", RiskLimits),
         watchdog=load_yaml(config_dir / "watchdog.yaml", WatchdogConfig),
+        llm=load_yaml(config_dir / "llm.yaml", LlmConfig),
+        moderator=load_yaml(config_dir / "moderator.yaml", ModeratorConfig),
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
     )
 

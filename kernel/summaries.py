@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel._moderator_summaries import MODERATOR_SEVERITIES, MODERATOR_SUMMARIES
 from kernel._plan_summaries import PLAN_SUMMARIES
 
 Summary = Callable[[dict[str, Any]], str]
@@ -184,6 +185,7 @@ _SUMMARIES: dict[str, Summary] = {
                               f"{m.get('symbol')} {_money(m.get('entry_price'))} -> "
                               f"{_money(m.get('exit_price'))}: {_money(m.get('pnl'))} USDT",
     **PLAN_SUMMARIES,
+    **MODERATOR_SUMMARIES,
 }
 
 
@@ -209,6 +211,7 @@ _ALWAYS: dict[str, str] = {
     "error": "warning", "close_all_requested": "warning", "risk_anomaly": "warning",
     "operator_command": "warning", "operator_command_refused": "warning",
     "mode_changed": "warning", "mode_change_requested": "warning",
+    **MODERATOR_SEVERITIES,
 }
 _BAD_STATES = frozenset({"halted", "FAULTED", "crashed", "hung", "gave_up", "HALTED"})
 _UNEASY_STATES = frozenset({"restarting", "disconnected", "REDUCING", "stopping"})

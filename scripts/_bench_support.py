@@ -43,11 +43,12 @@ class BenchKernel:
 
 
 @contextmanager
-def running_kernel(*, kernel_extra: str = "",
-                   risk_yaml: str | None = None) -> Iterator[BenchKernel]:
+def running_kernel(*, kernel_extra: str = "", risk_yaml: str | None = None,
+                   files: dict[str, str] | None = None) -> Iterator[BenchKernel]:
     """``kernel run`` in a child process on free loopback ports; stopped on exit.
 
-    ``risk_yaml`` replaces the shipped ``config/risk.yaml`` for this run.
+    ``risk_yaml`` replaces the shipped ``config/risk.yaml`` for this run; ``files``
+    (name -> text) replace any other shipped config file, e.g. ``llm.yaml``.
     """
     with tempfile.TemporaryDirectory(prefix="bench-kernel-") as tmp:
         kernel = BenchKernel(Path(tmp), free_ports(4))
@@ -64,6 +65,8 @@ def running_kernel(*, kernel_extra: str = "",
                 (kernel.config_dir / shipped.name).write_text(shipped.read_text(encoding="utf-8"))
         if risk_yaml is not None:
             (kernel.config_dir / "risk.yaml").write_text(risk_yaml)
+        for name, text in (files or {}).items():
+            (kernel.config_dir / name).write_text(text)
         proc = subprocess.Popen(
             [sys.executable, "-m", "kernel.cli", "--config-dir", str(kernel.config_dir), "run",
              "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,

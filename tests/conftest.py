@@ -22,10 +22,17 @@ WATCHDOG_TEST_TIMINGS: dict[str, object] = {
 """Fast watchdog timings for tests (config/watchdog.yaml holds the real ones)."""
 
 
+QUIET_LLM = "enabled: false\n"
+QUIET_MODERATOR = ("interval_s: 0\n"
+                   "triggers: {on_halt: false, daily_loss_fraction: 0, loss_streak: 0}\n")
+"""Tests run offline and the moderator speaks only when asked (shipped files differ)."""
+
+
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
                  bot_command: str = '["{python}", "scripts/run_bot.py"]', mode: str = "off",
                  watchdog: Mapping[str, object] | None = None,
                  risk_yaml: str | None = None, planner_yaml: str | None = None,
+                 llm_yaml: str = QUIET_LLM, moderator_yaml: str = QUIET_MODERATOR,
                  audit_yaml: str | None = None) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
@@ -34,7 +41,9 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
     ``risk_yaml`` replaces the shipped ``config/risk.yaml`` (copied by default, so
     tests run against the limits users get); ``planner_yaml`` likewise replaces the
     shipped ``config/planner.yaml`` (``config/events.yaml`` and ``config/options.yaml``
-    are always copied).
+    are always copied);
+    ``llm_yaml`` and ``moderator_yaml`` default to an offline, quiet moderator
+    (no API use even with a key in the environment, no periodic or triggered asks).
     """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
@@ -80,6 +89,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                                         encoding="utf-8")
     (config / "options.yaml").write_text(
         (shipped / "options.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (config / "llm.yaml").write_text(textwrap.dedent(llm_yaml), encoding="utf-8")
+    (config / "moderator.yaml").write_text(textwrap.dedent(moderator_yaml), encoding="utf-8")
     if audit_yaml is None:  # ``audit_yaml`` replaces the shipped config/audit.yaml
         audit_yaml = (shipped / "audit.yaml").read_text(encoding="utf-8")
     (config / "audit.yaml").write_text(textwrap.dedent(audit_yaml), encoding="utf-8")
@@ -112,9 +123,11 @@ async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
 
     async def start(actors: Sequence[Callable[[], Actor]] = (), kernel_extra: str = "",
                     wait_ready: bool = True, risk_yaml: str | None = None,
-                    planner_yaml: str | None = None) -> KernelHarness:
+                    planner_yaml: str | None = None, llm_yaml: str = QUIET_LLM,
+                    moderator_yaml: str = QUIET_MODERATOR) -> KernelHarness:
         config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml,
-                              planner_yaml=planner_yaml)
+                              planner_yaml=planner_yaml, llm_yaml=llm_yaml,
+                              moderator_yaml=moderator_yaml)
         kernel = Kernel(load_settings(config), actors)
         harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
         harnesses.append(harness)
