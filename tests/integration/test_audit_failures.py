@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bus.protocol import OrderDecision
-from kernel.journal import Journal, JournalEntry, JournalError
+from kernel.journal import Journal, JournalError
 from tests.support.link import RawBot, order
+from tests.support.processes import ROOT
 
 
 async def test_a_locked_journal_denies_with_journal_unavailable_then_recovers(
@@ -39,27 +41,39 @@ async def test_a_locked_journal_denies_with_journal_unavailable_then_recovers(
     assert "database is locked" in caplog.text
 
 
-async def test_a_full_disk_fails_the_durable_append_and_names_the_file(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A size-capped file (SQLite's max_page_count, set on the writer's own connection,
-    hence the private access) stands in for a full disk."""
-    path = tmp_path / "journal.sqlite3"
-    journal = await Journal.open(path, batch_max_delay_ms=0)
+FULL_DISK_CHILD = """
+import asyncio, resource, sys
+from pathlib import Path
+from kernel.journal import Journal, JournalEntry, JournalError
+
+async def main(path: Path) -> None:
+    journal = await Journal.open(path)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256_000, 256_000))  # the disk is now full
     try:
-        await journal.append_durable(_entry(b"x"))
-        pages = await journal._db.execute_fetchall("PRAGMA page_count")
-        await journal._db.execute(
-            f"PRAGMA max_page_count = {next(iter(pages))[0]}")
-        with pytest.raises(JournalError, match="could not commit") as failure:
-            async with asyncio.timeout(10):
-                for _ in range(1000):
-                    await journal.append_durable(_entry(b"y" * 4000))
-        assert "full" in str(failure.value.__cause__)
+        for n in range(10_000):
+            await journal.append_durable(JournalEntry(1.0, "t", "s", "k", bytes(4000)))
+    except JournalError as exc:
+        print(f"refused: {exc} / {exc.__cause__}")
     finally:
-        await journal._db.execute("PRAGMA max_page_count = 1073741823")
         await journal.close()
-    assert f"the journal {path} could not commit" in caplog.text
+
+asyncio.run(main(Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+async def test_a_full_disk_fails_the_durable_append_and_names_the_file(tmp_path: Path) -> None:
+    """A file-size limit on a child process stands in for a full disk, whichever
+    connection the journal writes with."""
+    path = tmp_path / "journal.sqlite3"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FULL_DISK_CHILD, str(path), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(60):
+        out, err = await child.communicate()
+    said = out.decode() + err.decode()
+    assert f"refused: the journal {path} could not commit" in said, said[-2000:]
+    assert "disk I/O error" in said or "full" in said
 
 
 async def test_a_corrupt_file_is_refused_at_open_with_the_fix(tmp_path: Path) -> None:
@@ -69,7 +83,3 @@ async def test_a_corrupt_file_is_refused_at_open_with_the_fix(tmp_path: Path) ->
         await Journal.open(path)
     text = str(refused.value)
     assert str(path) in text and "not a database" in text and "move it aside" in text
-
-
-def _entry(payload: bytes) -> JournalEntry:
-    return JournalEntry(1.0, "t", "s", "k", payload)
