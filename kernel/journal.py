@@ -200,9 +200,9 @@ class Journal:
         if not 0 < seq <= self.last_seq or len(head) != len(hashchain.GENESIS):
             raise ValueError(f"cannot anchor at seq {seq} (last seq {self.last_seq})")
         self._admit_maintenance()
-        await self._db.execute(schema.ANCHOR_SQL, (seq, head, now, reason[:1000]))
+        await self._maintain(schema.ANCHOR_SQL, (seq, head, now, reason[:1000]))
 
-    async def forget_through(self, seq: int, *, chunk_rows: int = 2000) -> int:
+    async def forget_through(self, seq: int, *, chunk_rows: int = 500) -> int:
         """Delete rows up to ``seq`` (already archived and anchored); return how many.
 
         In chunks, each its own short statement, so the writer's commits (and
@@ -211,10 +211,19 @@ class Journal:
         self._admit_maintenance()
         deleted = 0
         while True:
-            cursor = await self._db.execute(schema.FORGET_SQL, (seq, chunk_rows))
-            deleted += max(cursor.rowcount, 0)
-            if cursor.rowcount < chunk_rows:
+            count = await self._maintain(schema.FORGET_SQL, (seq, chunk_rows))
+            deleted += max(count, 0)
+            if count < chunk_rows:
                 return deleted
+            await asyncio.sleep(0)  # let the writer and the gateway run between chunks
+
+    async def _maintain(self, sql: str, params: tuple[object, ...]) -> int:
+        """One maintenance statement on the connection that writes the rows, so it
+        never waits on the writer's lock (nor the writer on it); returns rowcount."""
+        if self._inline is not None:
+            return self._inline.execute(sql, params).rowcount
+        cursor = await self._db.execute(sql, params)
+        return cursor.rowcount
 
     def _admit_maintenance(self) -> None:
         refusal = self._refusal()
