@@ -25,11 +25,15 @@ import uuid
 from collections.abc import Sequence
 from typing import ClassVar
 
+import msgspec
+
+from agents._journal_newest import newest_row
 from agents._llm_budget import shared_budget
 from agents._moderator_book import ModeratorBook
 from agents._moderator_effects import Effects
 from agents._moderator_prompt import SYSTEM, TOOL, user_prompt
 from agents.llm_client import LlmClient, LlmFailure
+from agents.llm_config import Triggers
 from agents.moderator_messages import (
     AdviceApplied,
     AdviceRefused,
@@ -41,6 +45,8 @@ from agents.moderator_rules import Refusal, build_summary, judge, offline_advice
 from agents.watchdog_messages import BotStateReported
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
+from planner.messages import MacroVerdict
+from risk.messages import RiskStateSnapshot
 
 log = logging.getLogger("agents.moderator")
 
@@ -70,10 +76,27 @@ class Moderator(Actor):
                                          clock=ctx.clock)
         self.effects = Effects(ctx)
         await self.effects.restore()
+        await self._prime()
         self.client.report_budget()
         reason = self.client.offline_reason()
         log.info("moderator ready: %s", f"offline ({reason})" if reason
                  else f"LLM {ctx.settings.llm.model}")
+
+    async def _prime(self) -> None:
+        """Start from the newest risk state, bot state and regime in the journal: they were
+        published before this actor subscribed (or before it restarted)."""
+        quiet = Triggers(on_halt=False, daily_loss_fraction=0, loss_streak=0)
+        for kind in (RiskStateSnapshot, BotStateReported, MacroVerdict):
+            row = await newest_row(self.ctx.journal, kind.topic)
+            if row is None:
+                continue
+            try:
+                message = msgspec.msgpack.decode(row.payload, type=kind)
+            except msgspec.DecodeError:
+                continue
+            self.book.update(message, row.ts, quiet)
+            if isinstance(message, BotStateReported):
+                self._bot_pid = message.pid
 
     async def stop(self) -> None:
         if self._ctx is not None and hasattr(self, "client"):

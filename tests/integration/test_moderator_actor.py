@@ -107,3 +107,16 @@ async def test_a_restarted_moderator_resumes_its_pause_and_tells_a_new_bot(
         assert world.moderator.effects.pause_until == NOW + 1800
         await world.feed(bot("paper", pid=1), bot("paper", pid=1), bot("paper", pid=2))
         assert [c.action for c in world.commands] == ["pause", "pause"]
+
+
+async def test_a_starting_moderator_takes_the_newest_state_from_the_journal(
+    tmp_path: Path,
+) -> None:
+    async with moderator_world(tmp_path, llm=OFFLINE) as first:
+        for message in (risk(multiplier=0.7, losses=2), bot("demo", pid=77)):
+            await first.journal.append_durable(JournalEntry(
+                ts=NOW, topic=message.topic, source="risk", kind="x", payload=encode(message)))
+    async with moderator_world(tmp_path, llm=OFFLINE) as world:
+        advice = await world.moderator.moderate("test")
+        assert advice.summary.bounds.current_multiplier == 0.7
+        assert advice.summary.mode == "demo" and advice.summary.stats.loss_streak == 2
