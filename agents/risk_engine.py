@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Final
 
 from agents._risk_store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.moderator_messages import RiskMultiplierChangeRequested
 from agents.watchdog_messages import TradingHaltRequested
 from bus.protocol import (
     Command,
@@ -49,6 +50,7 @@ from risk import (
     initial_state,
     order_decision,
     resume,
+    set_risk_multiplier,
     snapshot,
 )
 from risk.messages import CloseAllRequested, OperatorCommandRefused, RiskAnomalyDetected
@@ -65,7 +67,8 @@ class RiskEngine(Actor):
 
     name: ClassVar[str] = "risk"
     subscriptions: ClassVar[tuple[str, ...]] = (
-        "bot.heartbeat", "order.fill", "operator.command", "risk.halt_request")
+        "bot.heartbeat", "order.fill", "operator.command", "risk.halt_request",
+        "risk.multiplier_request")
 
     _state: RiskState
     _limits: RiskLimits
@@ -159,9 +162,38 @@ class RiskEngine(Actor):
                     self._state, f"{message.reason} (asked by {message.source})", now,
                     code=message.code, by="watchdog")
                 self.ctx.services.set_gate(self)  # halted, yet reduce-only orders pass again
+            case RiskMultiplierChangeRequested():
+                self._state, events = self._on_multiplier(message, now)
+                return await self._settle(events, now, force_save=bool(events))
             case _:
                 return ()
         return await self._settle(events, now)
+
+    def _on_multiplier(self, request: RiskMultiplierChangeRequested, now: float) -> Step:
+        """Apply a multiplier within the risk.yaml bounds; an adviser may only lower it
+        (a second guard behind the moderator's own rules), a person may set any."""
+        state = self._state
+        refusal = None
+        if request.requested_by.startswith("moderator") and request.value > state.risk_multiplier:
+            refusal = (f"{request.requested_by} asked to raise risk_multiplier from "
+                       f"{state.risk_multiplier:g} to {request.value:g}; "
+                       "only a person may raise it")
+        else:
+            try:
+                changed, events = set_risk_multiplier(
+                    state, request.value, f"{request.reason} (by {request.requested_by})",
+                    self._limits, now)
+            except ValueError as exc:
+                refusal = str(exc)
+        if refusal is not None:
+            log.warning("risk multiplier change refused: %s", refusal)
+            return state, [RiskAnomalyDetected(kind="multiplier_refused", detail=refusal, ts=now)]
+        command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}",
+                          action="set_risk_multiplier",
+                          params={"risk_multiplier": request.value})
+        self.ctx.services.send_command(command)  # the bot sizes its orders by it too
+        self.ctx.publish(command)
+        return changed, events
 
     def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
         who = f"{command.reason} (by {command.user})"

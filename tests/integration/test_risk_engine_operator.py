@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from agents.moderator_messages import RiskMultiplierChangeRequested
 from agents.risk_engine import RiskEngine
 from agents.watchdog_messages import TradingHaltRequested
 from bus.protocol import Command, Hello, Message, Welcome
@@ -193,3 +194,35 @@ async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survive
     finally:
         bot.close()
         bus.close()
+
+
+def multiplier(value: float, by: str) -> RiskMultiplierChangeRequested:
+    return RiskMultiplierChangeRequested(value=value, requested_by=by, reason="test",
+                                         ts=time.time())
+
+
+async def test_a_lower_multiplier_is_applied_and_sent_to_the_bot(
+    bot: RawBot, bus: Bus, engines: Engines, harness: KernelHarness,
+) -> None:
+    await bus.publish_until(multiplier(0.5, "moderator:llm"),
+                            lambda: engines.current.state.risk_multiplier == 0.5, "lowered")
+    command = await bot.recv()
+    assert isinstance(command, Command) and command.action == "set_risk_multiplier"
+    assert command.params["risk_multiplier"] == 0.5
+
+
+async def test_an_adviser_may_not_raise_the_multiplier_but_a_person_may(
+    bot: RawBot, bus: Bus, engines: Engines, harness: KernelHarness,
+) -> None:
+    await bus.publish_until(multiplier(0.5, "moderator:llm"),
+                            lambda: engines.current.state.risk_multiplier == 0.5, "lowered")
+
+    def refusals() -> list[dict[str, Any]]:
+        return [b for b in journal_bodies(harness, "anomaly.risk")
+                if b.get("kind") == "multiplier_refused"]
+
+    await bus.publish_until(multiplier(1.0, "moderator:llm"), refusals, "refusal")
+    assert engines.current.state.risk_multiplier == 0.5
+    assert "only a person may raise it" in refusals()[0]["detail"]
+    await bus.publish_until(multiplier(1.0, "operator:ana"),
+                            lambda: engines.current.state.risk_multiplier == 1.0, "raised")
