@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
+import msgspec
 import zmq
 
 from bus.drain import SocketDrain
@@ -45,6 +46,21 @@ class StateCache:
             publisher.send_raw(_PROBE, b"", journaled=True)
             await asyncio.sleep(0.001)
         raise TimeoutError("the state cache's bus subscription is not live")
+
+    @property
+    def mode(self) -> str:
+        """The mode the watchdog last reported it put the bot in ("" if none yet):
+        operators and the moderator both change it, and only the watchdog knows."""
+        payload = self.latest.get("kernel.mode")
+        if payload is None:
+            return ""
+        try:
+            body = msgspec.msgpack.decode(payload)
+        except msgspec.DecodeError:
+            return ""
+        if not isinstance(body, dict) or body.get("type") != "mode_changed":
+            return ""
+        return str(body.get("mode", ""))
 
     def stop(self) -> None:
         self._drain.stop()

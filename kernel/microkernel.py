@@ -265,10 +265,10 @@ class Kernel:
                             on_mode=self._set_mode)
 
         async def snapshot(_: SnapshotRequest) -> SnapshotReply:
-            return SnapshotReply(status=await self._status(gateway, journal),
+            return SnapshotReply(status=await self._status(gateway, journal, cache),
                                  latest=dict(cache.latest))
 
-        control.register(StatusRequest, lambda _: self._status(gateway, journal))
+        control.register(StatusRequest, lambda _: self._status(gateway, journal, cache))
         control.register(SnapshotRequest, snapshot)
         control.register(HaltRequest, desk.halt)
         control.register(ResumeRequest, desk.resume)
@@ -290,11 +290,12 @@ class Kernel:
     def _emitter(self, source: str, journal: Journal, publisher: Publisher) -> Emitter:
         return Emitter(source=source, journal=journal, publisher=publisher, clock=self._clock)
 
-    async def _status(self, gateway: Gateway, journal: Journal) -> StatusReply:
+    async def _status(self, gateway: Gateway, journal: Journal,
+                      cache: StateCache) -> StatusReply:
         now = self._clock()
         return StatusReply(
             version=__version__, pid=os.getpid(), uptime_s=now - self._started_at,
-            mode=self.mode, trading_state=gateway.gate.trading_state,
+            mode=cache.mode or self.mode, trading_state=gateway.gate.trading_state,
             gate=type(gateway.gate).__name__, endpoints=self.endpoints,
             actors=[ActorInfo(name=r.name, state=r.state, restarts=r.restarts,
                               last_error=r.last_error) for r in self._runners],
