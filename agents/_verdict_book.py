@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
+from agents.planner_llm import PlanInputs
 from bus.protocol import Heartbeat, Message
 from kernel.plan_service import PlanUnavailable
 from planner.builder import build_plan
@@ -71,6 +72,12 @@ class VerdictBook:
     def plan(self, symbol: str, now: float, config: PlannerConfig, calendar: EventCalendar,
              ask: PlanAsk | None = None) -> TradePlan:
         """The plan for ``symbol`` now; :class:`PlanUnavailable` says why there is none."""
+        return self.plan_with_inputs(symbol, now, config, calendar, ask)[0]
+
+    def plan_with_inputs(self, symbol: str, now: float, config: PlannerConfig,
+                         calendar: EventCalendar,
+                         ask: PlanAsk | None = None) -> tuple[TradePlan, PlanInputs]:
+        """:meth:`plan`, with the verdicts and snapshot it was built from (for the LLM mode)."""
         live = config.live
         ask = ask or PlanAsk()
         snapshot = self.snapshots.get(symbol)
@@ -98,6 +105,9 @@ class VerdictBook:
         if age > live.snapshot_max_age_s:
             stale = (f"market data for {symbol} is {age:.0f} s old (more than "
                      f"{live.snapshot_max_age_s:g} s)")
-        return build_plan(verdicts.technical, verdicts.macro, verdicts.wildcard, snapshot,
+        plan = build_plan(verdicts.technical, verdicts.macro, verdicts.wildcard, snapshot,
                           Account(size=size, risk_pct=ask.risk_pct), style, now, config,
                           critical_error=stale)
+        return plan, PlanInputs(technical=verdicts.technical, macro=verdicts.macro,
+                                wildcard=verdicts.wildcard, snapshot=snapshot, config=config,
+                                now=now)
