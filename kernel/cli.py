@@ -26,6 +26,7 @@ from rich.logging import RichHandler
 from kernel import __version__
 from kernel.cli_audit import add_audit_commands
 from kernel.cli_llm import add_llm_commands
+from kernel.cli_meta import add_meta_commands
 from kernel.cli_operator import add_operator_commands
 from kernel.cli_status import print_snapshot, snapshot_as_builtins
 from kernel.cli_tap import add_tap_arguments, run_tap
@@ -87,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     tap.set_defaults(handler=_tap)
 
     add_operator_commands(sub, _operator)
-    add_audit_commands(sub, lambda args: load_settings(_config_dir(args)))
+    meta_sub = add_audit_commands(sub, lambda args: load_settings(_config_dir(args)))
+    add_meta_commands(sub, meta_sub, lambda args: load_settings(_config_dir(args)))
     add_llm_commands(sub, _config_dir)
 
     plan = sub.add_parser("plan", help="make a trade plan from a request file (no kernel needed)")

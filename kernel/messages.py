@@ -15,6 +15,7 @@ from typing import Any, Union
 import msgspec
 
 import agents.audit_messages  # registers its Message subclasses
+import agents.meta_messages  # registers its Message subclasses
 import agents.moderator_messages  # registers its Message subclasses
 import agents.watchdog_messages  # noqa: F401  (registers its Message subclasses)
 import kernel.events  # noqa: F401  (registers its Message subclasses)

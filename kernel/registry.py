@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from agents.auditor import Auditor
 from agents.macro_adapter import MacroAdapter
+from agents.meta_runner import MetaRunner
 from agents.moderator import Moderator
 from agents.options_selector import OptionsSelector
 from agents.planner_actor import PlannerActor
@@ -29,5 +30,7 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # the moderator listens before the macro adapter and the watchdog speak, for the same reason.
     # The options selector answers the planner's plans, so it listens before the planner speaks.
     # The auditor listens before any other actor or the bot speaks, so its record is whole.
-    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, Moderator, MacroAdapter,
-            WildCardAdapter, TechnicalAdapter, Watchdog]
+    # The Meta-Agent scheduler hears the watchdog's first report; it runs nothing within
+    # meta.yaml's start_delay_s, and only off-market.
+    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, Moderator, MetaRunner,
+            MacroAdapter, WildCardAdapter, TechnicalAdapter, Watchdog]

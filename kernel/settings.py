@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.audit_config import AuditConfig
 from agents.llm_config import LlmConfig, ModeratorConfig
+from agents.meta_config import MetaConfig
 from agents.watchdog_config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 from planner.config import PlannerConfig
@@ -31,6 +32,7 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "llm.yaml": LlmConfig,
     "moderator.yaml": ModeratorConfig,
     "audit.yaml": AuditConfig,
+    "meta.yaml": MetaConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 
@@ -48,6 +50,7 @@ class Settings:
     llm: LlmConfig
     moderator: ModeratorConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
+    meta: MetaConfig = field(default_factory=MetaConfig)
 
     @property
     def root(self) -> Path:
@@ -88,6 +91,7 @@ def load_settings(config_dir: Path) -> Settings:
         llm=load_yaml(config_dir / "llm.yaml", LlmConfig),
         moderator=load_yaml(config_dir / "moderator.yaml", ModeratorConfig),
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
+        meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
     )
 
 

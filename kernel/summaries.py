@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel._meta_summaries import META_SEVERITIES, META_SUMMARIES
 from kernel._moderator_summaries import MODERATOR_SEVERITIES, MODERATOR_SUMMARIES
 from kernel._plan_summaries import PLAN_SUMMARIES
 
@@ -186,6 +187,7 @@ _SUMMARIES: dict[str, Summary] = {
                               f"{_money(m.get('exit_price'))}: {_money(m.get('pnl'))} USDT",
     **PLAN_SUMMARIES,
     **MODERATOR_SUMMARIES,
+    **META_SUMMARIES,
 }
 
 
@@ -212,6 +214,7 @@ _ALWAYS: dict[str, str] = {
     "operator_command": "warning", "operator_command_refused": "warning",
     "mode_changed": "warning", "mode_change_requested": "warning",
     **MODERATOR_SEVERITIES,
+    **META_SEVERITIES,
 }
 _BAD_STATES = frozenset({"halted", "FAULTED", "crashed", "hung", "gave_up", "HALTED"})
 _UNEASY_STATES = frozenset({"restarting", "disconnected", "REDUCING", "stopping"})

@@ -26,6 +26,8 @@ QUIET_LLM = "enabled: false\n"
 QUIET_MODERATOR = ("interval_s: 0\n"
                    "triggers: {on_halt: false, daily_loss_fraction: 0, loss_streak: 0}\n")
 """Tests run offline and the moderator speaks only when asked (shipped files differ)."""
+QUIET_META = "enabled: false\n"
+"""No Meta-Agent job is scheduled in a test kernel unless the test asks (``meta_yaml``)."""
 
 
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
@@ -33,7 +35,7 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                  watchdog: Mapping[str, object] | None = None,
                  risk_yaml: str | None = None, planner_yaml: str | None = None,
                  llm_yaml: str = QUIET_LLM, moderator_yaml: str = QUIET_MODERATOR,
-                 audit_yaml: str | None = None) -> Path:
+                 audit_yaml: str | None = None, meta_yaml: str = QUIET_META) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
@@ -94,6 +96,7 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
     if audit_yaml is None:  # ``audit_yaml`` replaces the shipped config/audit.yaml
         audit_yaml = (shipped / "audit.yaml").read_text(encoding="utf-8")
     (config / "audit.yaml").write_text(textwrap.dedent(audit_yaml), encoding="utf-8")
+    (config / "meta.yaml").write_text(textwrap.dedent(meta_yaml), encoding="utf-8")
     return config
 
 
