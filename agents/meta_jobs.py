@@ -78,12 +78,12 @@ class Task(NamedTuple):
 
 
 def build_task(job: JobName, settings: Settings, now: float, *, day: str | None = None) -> Task:
-    """The task of ``job`` at ``now``; ``day`` picks the day of a daily job (default: the
-    last complete one). Raises :class:`TaskUnavailable`."""
+    """The task of ``job`` at ``now``; ``day`` picks the day of the log and risk jobs
+    (default: the last complete one; other jobs ignore it). Raises :class:`TaskUnavailable`."""
     offset = settings.risk.utc_offset_s
     cfg = settings.meta
-    label = day or (previous_day(now, offset) if job in ("daily-logs", "risk-report")
-                    else period_key(cfg.cadence(job), now, offset))
+    label = ((day or previous_day(now, offset)) if job in ("daily-logs", "risk-report")
+             else period_key(cfg.cadence(job), now, offset))
     task_id = f"{job}-{label}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%dT%H%M%SZ')}"
     meta = settings.paths.meta_agent
     inbox, outbox = settings.resolve(meta.inbox), settings.resolve(meta.outbox)

@@ -8,6 +8,7 @@ supervisor outside the inbox, the outbox and the data directory.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -15,8 +16,10 @@ import pytest
 
 from agents.meta_messages import MetaJobFinished, MetaJobStarted, ProposalCreated
 from agents.meta_pipeline import JobResult, RunRequest, proposal_store, run_job
+from bus.codec import encode
 from bus.protocol import Message
 from kernel.events import AnomalyDetected
+from kernel.journal import Journal, JournalEntry
 from kernel.settings import Settings
 from tests.support.meta_world import FAST_META, files_under, meta_settings
 
@@ -168,3 +171,26 @@ async def test_a_daily_job_without_a_journal_fails_before_any_agent_runs(tmp_pat
     assert "no journal yet" in done.detail
     assert result.task is None
     assert not (tmp_path / "agent.pid").exists()
+
+
+async def test_a_daily_task_is_the_audit_of_the_chosen_day_with_its_journal_rows(
+        tmp_path: Path) -> None:
+    settings = meta_settings(tmp_path, "ok")
+    day_ts = datetime(2026, 11, 20, 14, tzinfo=UTC).timestamp()
+    anomaly = AnomalyDetected(kind="stale_tick", severity="warning", ts=day_ts, source="auditor",
+                              detail="the last tick is 12 s old")
+    async with await Journal.open(settings.journal_path) as journal:
+        await journal.append_durable(JournalEntry(ts=day_ts, topic=anomaly.topic,
+                                                  source="auditor", kind="anomaly",
+                                                  payload=encode(anomaly)))
+    sent: list[Message] = []
+    result = await run_job(RunRequest("daily-logs", "manual", "2026-11-22", day="2026-11-20"),
+                           settings=settings, publish=sent.append, clock=time.time, client=None)
+    assert result.finished.outcome == "ok"
+    assert result.task is not None
+    text = result.task.text
+    assert result.task.task_id.startswith("daily-logs-2026-11-20-")
+    assert 'day: "2026-11-20"' in text
+    assert "Analyse the day's logs" in text
+    assert "the last tick is 12 s old" in text  # the journal excerpt
+    assert "## Proposals (optional)" in text
