@@ -40,6 +40,7 @@ from bus.protocol import (
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import BotSession, SessionTable
+from kernel._link_verdicts import VerdictRefused, decode_verdict, verdict_tag
 from kernel.emitter import Emitter
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, OrderGate, deny
@@ -267,6 +268,9 @@ class Gateway:
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
     ) -> None:
+        if verdict_tag(frame) is not None:
+            self._on_verdict(identity, frame, as_json)
+            return
         request_id, bot_id = salvage_request_id(frame)
         if request_id is not None:  # an order we cannot accept: DENY it explicitly
             decision = OrderDecision(request_id=request_id, verdict="DENY", code="invalid_request",
@@ -276,6 +280,16 @@ class Gateway:
             self._finish_later(identity, decision, as_json)
             return
         self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
+
+    def _on_verdict(self, identity: bytes, frame: bytes, as_json: bool) -> None:
+        """A verdict from the bot's own analysis goes to the adapters like any other."""
+        try:
+            verdict = decode_verdict(frame)
+        except VerdictRefused as exc:
+            self._reply_error(identity, as_json, f"invalid verdict: {exc}", "invalid_verdict")
+            return
+        self.sessions.seen(identity, self._clock())
+        self._emitter.emit(verdict)
 
     def _reply_error(self, identity: bytes, as_json: bool, reason: str, code: str) -> None:
         self.faults.report(code, "warning", reason)

@@ -177,3 +177,25 @@ async def test_without_a_planner_a_plan_request_gets_a_clear_error(start_kernel:
         bot.close()
     assert isinstance(reply, Error) and reply.request_id == "ask-1"
     assert reply.code == "planner_unavailable" and "planner unavailable" in reply.reason
+
+
+async def test_a_verdict_from_the_bot_over_the_link_takes_precedence(start_kernel: Any) -> None:
+    harness, bot = await start(start_kernel)
+    try:
+        await bot.send(bars_message("BTCUSDT", recent_bars()))
+        await wait_for(lambda: bool(bodies(harness, "plan.trade")))
+        verdict = TechnicalVerdict(symbol="BTCUSDT", ts=time.time(), direction="SHORT",
+                                   confidence=75.0, entry_type="rejection",
+                                   source="quantumedge-ta")
+        await bot.send(verdict)
+        await wait_for(lambda: any(b["source"] == "quantumedge-ta"
+                                   for b in bodies(harness, "verdict.current.technical")))
+        await wait_for(lambda: any(p["synthesis"]["technical"]["direction"] == "SHORT"
+                                   for p in bodies(harness, "plan.trade")))
+        bad = msgspec.to_builtins(verdict) | {"confidence": 150}
+        await bot.send_raw(msgspec.json.encode(bad))
+        reply = await bot.recv_json()
+        assert reply["type"] == "error" and reply["code"] == "invalid_verdict"
+        assert "$.confidence" in reply["reason"]
+    finally:
+        bot.close()
