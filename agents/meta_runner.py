@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import msgspec
 
+from agents._journal_newest import newest_row
 from agents._llm_budget import shared_budget
 from agents.llm_client import LlmClient
 from agents.meta_messages import MetaJobFinished
@@ -41,9 +42,11 @@ from agents.meta_schedule import (
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected
+from kernel.messages import decode_message
 
 log = logging.getLogger("agents.meta")
 _finished = msgspec.msgpack.Decoder(MetaJobFinished)
+_RESTORED = ("risk.state", "risk.halt", "moderator.pause")
 
 
 class MetaRunner(Actor):
@@ -61,7 +64,7 @@ class MetaRunner(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self.activity = Activity(mode=ctx.settings.kernel.mode)
+        self.activity = await self._restore_activity(Activity(mode=ctx.settings.kernel.mode))
         self._started = ctx.clock()
         self.history = await self._load_history()
 
@@ -141,6 +144,20 @@ class MetaRunner(Actor):
             self._client = LlmClient.from_env(config, budget=budget, publish=ctx.publish,
                                               clock=ctx.clock)
         return self._client
+
+    async def _restore_activity(self, activity: Activity) -> Activity:
+        """A halt or a pause published before this actor subscribed still counts.
+
+        The bot's own state is not restored: after a restart the watchdog reports it
+        within seconds, long before ``start_delay_s`` ends.
+        """
+        rows = [row for topic in _RESTORED if (row := await newest_row(self.ctx.journal, topic))]
+        for row in sorted(rows, key=lambda r: r.seq):
+            try:
+                activity = observe(activity, decode_message(row.payload))
+            except msgspec.DecodeError:
+                continue
+        return activity
 
     async def _load_history(self) -> list[Attempt]:
         """Scheduled runs already finished, from the journal (oldest first)."""

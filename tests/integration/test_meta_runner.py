@@ -18,6 +18,7 @@ import pytest
 
 from agents.meta_messages import MetaJobFinished
 from agents.meta_runner import MetaRunner
+from agents.moderator_messages import PauseStarted
 from agents.watchdog_messages import BotStateReported
 from bus.codec import encode
 from bus.protocol import Message
@@ -153,3 +154,17 @@ async def test_after_a_restart_the_history_comes_back_from_the_journal(tmp_path:
             w.now = NIGHT + 86_400
             assert await third.tick() == []
             assert len(third.history) == 2
+
+
+async def test_a_pause_journaled_before_the_start_makes_the_market_off(tmp_path: Path) -> None:
+    async with world(tmp_path, "ok") as w:
+        pause = PauseStarted(request_id="mod-1", minutes=240, until_ts=NOON + 4 * 3600, ts=NOON)
+        await w.journal.append_durable(JournalEntry(ts=NOON, topic=pause.topic,
+                                                    source="moderator", kind=tag_of(pause),
+                                                    payload=encode(pause)))
+        async with w.runner() as (runner, _):
+            await runner.handle(bot("running", w.now))
+            assert runner.activity.paused_until == NOON + 4 * 3600
+            w.now = NOON + 600  # trading hours, the bot runs, but it is paused
+            [result] = await runner.tick()
+            assert result.finished.outcome == "ok"
