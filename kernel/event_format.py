@@ -24,6 +24,9 @@ from typing import Any, Final
 
 import msgspec
 
+from kernel._meta_summaries import META_SEVERITIES
+from kernel._moderator_summaries import MODERATOR_SEVERITIES
+
 __all__ = ["SEVERITIES", "UNDECODABLE", "severity", "severity_of"]
 
 SEVERITIES: Final = ("debug", "info", "warning", "error", "critical")
@@ -39,6 +42,8 @@ FIXED: Final[dict[str, str]] = {
     "risk_anomaly": "warning", "operator_command": "warning",
     "operator_command_refused": "warning", "mode_changed": "warning",
     "mode_change_requested": "warning",
+    **MODERATOR_SEVERITIES,
+    **META_SEVERITIES,
 }
 """Kinds whose severity does not depend on their fields."""
 _BAD_STATES: Final = frozenset({"halted", "HALTED", "FAULTED", "crashed", "hung", "gave_up"})
@@ -80,8 +85,11 @@ def severity_of(kind: str, payload: bytes) -> str:
     return severity(body)
 
 
-def severity(body: dict[str, Any]) -> str:
-    """The rule, on a decoded body (a dict with ``type``)."""
+def severity(body: Any) -> str:
+    """The rule, on a decoded body (a dict with ``type``); the journal and every
+    viewer use this one function so a row and its line always agree."""
+    if not isinstance(body, dict):
+        return "info"
     kind = body.get("type")
     if kind == "anomaly":
         level = str(body.get("severity", "warning"))

@@ -12,9 +12,11 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kernel._meta_summaries import META_SEVERITIES, META_SUMMARIES
-from kernel._moderator_summaries import MODERATOR_SEVERITIES, MODERATOR_SUMMARIES
+from kernel._meta_summaries import META_SUMMARIES
+from kernel._moderator_summaries import MODERATOR_SUMMARIES
 from kernel._plan_summaries import PLAN_SUMMARIES
+from kernel.event_format import SEVERITIES as EVENT_SEVERITIES
+from kernel.event_format import severity as event_severity
 
 Summary = Callable[[dict[str, Any]], str]
 
@@ -206,44 +208,10 @@ def summarize(body: Any) -> str:
     return f"{kind or '?'} {fields}"[:300]
 
 
-SEVERITIES = ("debug", "info", "warning", "error", "critical")
-_ROUTINE = frozenset({"heartbeat", "bot_state", "risk_snapshot", "bars", "market_snapshot"})
-_ALWAYS: dict[str, str] = {
-    "limit_tripped": "error", "manual_close_flagged": "error", "trading_halt_requested": "error",
-    "error": "warning", "close_all_requested": "warning", "risk_anomaly": "warning",
-    "operator_command": "warning", "operator_command_refused": "warning",
-    "mode_changed": "warning", "mode_change_requested": "warning",
-    **MODERATOR_SEVERITIES,
-    **META_SEVERITIES,
-}
-_BAD_STATES = frozenset({"halted", "FAULTED", "crashed", "hung", "gave_up", "HALTED"})
-_UNEASY_STATES = frozenset({"restarting", "disconnected", "REDUCING", "stopping"})
+SEVERITIES = EVENT_SEVERITIES
 
 
 def severity(body: Any) -> str:
-    """debug / info / warning / error / critical, for colouring lines.
-
-    Routine state reports are ``debug`` (so news stands out in a stream), a
-    denial or a wobble is ``warning``, and anything that stops trading or needs
-    a person is ``error``.
-    """
-    if not isinstance(body, dict):
-        return "info"
-    kind = body.get("type")
-    if kind == "anomaly":
-        level = str(body.get("severity", "warning"))
-        return level if level in SEVERITIES else "warning"
-    if kind == "bot_exited":
-        return "info" if body.get("expected") else "error"
-    if kind == "kernel_state" and body.get("state") == "halted":
-        return "critical"
-    if kind == "risk_snapshot" and body.get("manual_close_needed"):
-        return "error"
-    if isinstance(kind, str) and kind in _ALWAYS:
-        return _ALWAYS[kind]
-    state = body.get("current", body.get("state"))
-    if isinstance(state, str) and state in _BAD_STATES:
-        return "error"
-    if body.get("verdict") == "DENY" or (isinstance(state, str) and state in _UNEASY_STATES):
-        return "warning"
-    return "debug" if kind in _ROUTINE else "info"
+    """debug / info / warning / error / critical, for colouring lines: the journal's
+    own rule (:func:`kernel.event_format.severity`), so a line and its row agree."""
+    return event_severity(body)
