@@ -71,6 +71,13 @@ class SocketDrain:
         self._schedule()  # more may be waiting: continue after other tasks ran
 
 
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+"""Plain ints: this check runs several times per message, and enum arithmetic
+costs more than the socket option itself."""
+
+
 def _ready(sock: zmq.Socket[Any]) -> bool:
     """True when a message can be read now (ZeroMQ's EVENTS, not the FD's state)."""
-    return bool(int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN)
+    events: Any = sock.getsockopt(_EVENTS)  # an int for this option
+    return bool(events & _POLLIN)
