@@ -7,7 +7,7 @@ processes elsewhere (``kernel tap``, remote actors) over TCP. Frames are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -15,6 +15,7 @@ import zmq
 import zmq.asyncio
 
 from bus.codec import Header, decode_header, encode, encode_header
+from bus.drain import SocketDrain
 from bus.protocol import Message
 from bus.topics import subscription
 
@@ -89,3 +90,29 @@ def parse_frames(frames: list[bytes]) -> BusFrame:
     payload = frames[1] if len(frames) > 1 else b""
     header = decode_header(frames[2]) if len(frames) > 2 else Header("unknown")
     return BusFrame(topic, bytes(payload), header)
+
+
+class DrainedSubscriber:
+    """A SUB socket read from the event loop's file descriptor, one callback per frame.
+
+    For listeners inside the kernel (journal recorder, state cache, console) that
+    must keep up with every frame without a future per message; see
+    :mod:`bus.drain`. ``rcvhwm=0`` means never drop.
+    """
+
+    def __init__(self, context: zmq.Context[Any], endpoint: str, prefixes: Iterable[str],
+                 on_frame: Callable[[BusFrame], None], *, rcvhwm: int = 200_000) -> None:
+        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
+        self._sock.linger = 0
+        self._sock.rcvhwm = rcvhwm
+        for prefix in prefixes:
+            self._sock.subscribe(subscription(prefix))
+        self._sock.connect(endpoint)
+        self._drain = SocketDrain(self._sock, lambda frames: on_frame(parse_frames(frames)))
+
+    def start(self) -> None:
+        self._drain.start()
+
+    def stop(self) -> None:
+        self._drain.stop()
+        self._sock.close(linger=0)

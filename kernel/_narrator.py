@@ -13,9 +13,8 @@ from typing import Any, Final
 import msgspec
 import zmq
 
-from bus.drain import SocketDrain
 from bus.proxy import INPROC_SUBSCRIBE
-from bus.pubsub import parse_frames
+from bus.pubsub import BusFrame, DrainedSubscriber
 from kernel.summaries import severity, summarize
 
 log = logging.getLogger("kernel.events")
@@ -30,22 +29,15 @@ _LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO, "warning": loggi
 
 class Narrator:
     def __init__(self, context: zmq.Context[Any]) -> None:
-        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
-        self._sock.linger = 0
-        for topic in NARRATED_TOPICS:
-            self._sock.subscribe(topic.encode())
-        self._sock.connect(INPROC_SUBSCRIBE)
-        self._drain = SocketDrain(self._sock, self._tell)
+        self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, NARRATED_TOPICS, self._tell)
 
     def start(self) -> None:
-        self._drain.start()
+        self._sub.start()
 
     def stop(self) -> None:
-        self._drain.stop()
-        self._sock.close(linger=0)
+        self._sub.stop()
 
-    def _tell(self, frames: list[bytes]) -> None:
-        frame = parse_frames(frames)
+    def _tell(self, frame: BusFrame) -> None:
         try:
             body = msgspec.msgpack.decode(frame.payload)
         except msgspec.DecodeError:

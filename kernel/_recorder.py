@@ -12,33 +12,26 @@ from typing import Any
 import msgspec
 import zmq
 
-from bus.drain import SocketDrain
 from bus.proxy import INPROC_SUBSCRIBE
-from bus.pubsub import parse_frames
+from bus.pubsub import BusFrame, DrainedSubscriber
 from kernel.journal import Journal, JournalEntry
 
 
 class BusRecorder:
     def __init__(self, context: zmq.Context[Any], journal: Journal, clock: Any) -> None:
-        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
-        self._sock.linger = 0
-        self._sock.rcvhwm = 0  # never drop: the journal must see every remote frame
-        self._sock.subscribe(b"")
-        self._sock.connect(INPROC_SUBSCRIBE)
+        # rcvhwm 0: never drop, the journal must see every remote frame
+        self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, ("",), self._record, rcvhwm=0)
         self._journal = journal
         self._clock = clock
-        self._drain = SocketDrain(self._sock, self._record)
         self.recorded = 0
 
     def start(self) -> None:
-        self._drain.start()
+        self._sub.start()
 
     def stop(self) -> None:
-        self._drain.stop()
-        self._sock.close(linger=0)
+        self._sub.stop()
 
-    def _record(self, frames: list[bytes]) -> None:
-        frame = parse_frames(frames)
+    def _record(self, frame: BusFrame) -> None:
         if frame.header.journaled or frame.topic.startswith("_"):
             return
         self.recorded += 1

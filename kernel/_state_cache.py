@@ -13,9 +13,8 @@ from typing import Any, Final
 import msgspec
 import zmq
 
-from bus.drain import SocketDrain
 from bus.proxy import INPROC_SUBSCRIBE
-from bus.pubsub import Publisher, parse_frames
+from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 
 _PROBE: Final = "_sync.state_cache"
 STATE_TOPICS: Final = (
@@ -26,17 +25,13 @@ STATE_TOPICS: Final = (
 
 class StateCache:
     def __init__(self, context: zmq.Context[Any]) -> None:
-        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
-        self._sock.linger = 0
-        for topic in (*STATE_TOPICS, _PROBE):
-            self._sock.subscribe(topic.encode())
-        self._sock.connect(INPROC_SUBSCRIBE)
-        self._drain = SocketDrain(self._sock, self._keep)
+        self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, (*STATE_TOPICS, _PROBE),
+                                      self._keep)
         self.latest: dict[str, bytes] = {}
         self._live = False
 
     def start(self) -> None:
-        self._drain.start()
+        self._sub.start()
 
     async def wait_live(self, publisher: Publisher, timeout_s: float = 2.0) -> None:
         """Probe until our subscription is live, so no state message is missed."""
@@ -63,11 +58,9 @@ class StateCache:
         return str(body.get("mode", ""))
 
     def stop(self) -> None:
-        self._drain.stop()
-        self._sock.close(linger=0)
+        self._sub.stop()
 
-    def _keep(self, frames: list[bytes]) -> None:
-        frame = parse_frames(frames)
+    def _keep(self, frame: BusFrame) -> None:
         if frame.topic == _PROBE:
             self._live = True
             return
