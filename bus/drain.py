@@ -5,10 +5,18 @@ time. Registering the socket's file descriptor with the loop and, on each
 wake-up, draining every ready message with ``NOBLOCK`` keeps latency within a
 few microseconds of a blocking loop. Two subtleties of ZeroMQ's edge-triggered
 FD are handled here: the FD may not fire again while messages remain, so each
-wake-up drains until ``EVENTS`` shows no ``POLLIN``; and a send on the same
-socket can consume the edge, so senders call :meth:`SocketDrain.after_send`.
+wake-up reads until ``recv`` says ``EAGAIN`` (which, like ``EVENTS``, makes
+libzmq process its pending commands and so re-arms the FD); and a send on the
+same socket can consume the edge, so senders call :meth:`SocketDrain.after_send`
+(once after a burst of sends is enough).
+
 A wake-up handles at most ``batch`` messages before yielding to other tasks,
-so a flood on one socket cannot starve the loop.
+so a flood on one socket cannot starve the loop. ``on_batch_end`` runs after
+every wake-up that handled messages: the place to finish work per burst (one
+journal commit for every decision of the burst, say) rather than per message.
+:meth:`SocketDrain.pause` stops reading while a consumer catches up, so that
+messages wait in the socket's own queue (and its high-water mark) instead of
+piling up in memory.
 """
 
 from __future__ import annotations
@@ -25,13 +33,16 @@ OnMessage = Callable[[list[bytes]], None]
 class SocketDrain:
     """Calls ``on_message(frames)`` in the loop for every message on ``sock``."""
 
-    def __init__(self, sock: zmq.Socket[Any], on_message: OnMessage, *, batch: int = 512) -> None:
+    def __init__(self, sock: zmq.Socket[Any], on_message: OnMessage, *, batch: int = 512,
+                 on_batch_end: Callable[[], None] | None = None) -> None:
         self._sock = sock
         self._on_message = on_message
+        self._on_batch_end = on_batch_end
         self._batch = batch
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int = int(sock.getsockopt(zmq.FD))
         self._scheduled = False
+        self._paused = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -40,12 +51,25 @@ class SocketDrain:
 
     def stop(self) -> None:
         if self._loop is not None:
-            self._loop.remove_reader(self._fd)
+            if not self._paused:
+                self._loop.remove_reader(self._fd)
             self._loop = None
+
+    def pause(self) -> None:
+        """Stop reading until :meth:`resume`; messages wait in the socket."""
+        if self._loop is not None and not self._paused:
+            self._paused = True
+            self._loop.remove_reader(self._fd)
+
+    def resume(self) -> None:
+        if self._loop is not None and self._paused:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._wake)
+            self._schedule()  # the edge may have come and gone while paused
 
     def after_send(self) -> None:
         """Re-check for input after a send, which may have swallowed the FD edge."""
-        if self._loop is not None and _ready(self._sock):
+        if self._loop is not None and not self._paused and _ready(self._sock):
             self._schedule()
 
     def _schedule(self) -> None:
@@ -55,26 +79,29 @@ class SocketDrain:
 
     def _wake(self) -> None:
         self._scheduled = False
-        if self._loop is None:
+        if self._loop is None or self._paused:
             return
         sock, handle = self._sock, self._on_message
-        for _ in range(self._batch):
-            if not _ready(sock):
-                return
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            handle(frames)
-            if self._loop is None:  # the handler stopped us
-                return
-        self._schedule()  # more may be waiting: continue after other tasks ran
+        handled = 0
+        try:
+            while handled < self._batch:
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    return
+                handled += 1
+                handle(frames)
+                if self._loop is None or self._paused:  # the handler stopped or paused us
+                    return
+            self._schedule()  # more may be waiting: continue after other tasks ran
+        finally:
+            if handled and self._on_batch_end is not None:
+                self._on_batch_end()
 
 
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
-"""Plain ints: this check runs several times per message, and enum arithmetic
-costs more than the socket option itself."""
+"""Plain ints: enum arithmetic costs more than the socket option itself."""
 
 
 def _ready(sock: zmq.Socket[Any]) -> bool:

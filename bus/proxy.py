@@ -1,8 +1,10 @@
 """The bus: an XSUB/XPUB proxy running in its own thread at C speed.
 
 Publishers connect to the XSUB side and subscribers to the XPUB side; each side
-is bound on an inproc endpoint (actors inside the kernel) and on loopback TCP
-(``kernel tap`` and actors in other processes). The proxy is libzmq's own
+is bound on an inproc endpoint (actors inside the kernel) and may be bound on
+loopback TCP too (``kernel tap`` and actors in other processes). The kernel
+binds only the XPUB side on TCP: remote publishers reach the bus through its
+recorder (``kernel/_recorder.py``), which journals their frames first. The proxy is libzmq's own
 steerable proxy, so routing costs no Python time; the kernel stops it by
 sending TERMINATE over a PAIR socket.
 """

@@ -40,8 +40,12 @@ class FaultReporter:
             detail = f"{detail} (+{suppressed} more of this kind not itemised)"
         self._window[kind] = (second, sent + 1, 0)
         log.warning("%s: %s", kind, detail)
-        self._emitter.emit(AnomalyDetected(kind=kind, severity=severity, ts=now,
-                                           source=self._emitter.source, detail=detail[:4096]))
+        try:
+            self._emitter.emit(AnomalyDetected(kind=kind, severity=severity, ts=now,
+                                               source=self._emitter.source,
+                                               detail=detail[:4096]))
+        except Exception as exc:  # a failed journal must not stop the answer that follows
+            log.error("anomaly %s could not be journaled: %s", kind, exc)
 
 
 def salvage_request_id(frame: bytes) -> tuple[str | None, str]:

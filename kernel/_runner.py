@@ -12,12 +12,13 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
-import zmq.asyncio
+import zmq
 
 from bus.proxy import INPROC_SUBSCRIBE
-from bus.pubsub import Publisher, Subscriber
+from bus.pubsub import Publisher, QueuedSubscriber
 from kernel.actor import Actor, ActorContext
 from kernel.emitter import Emitter
 from kernel.events import ActorState, ActorStatusChanged
@@ -46,7 +47,7 @@ class ActorRunner:
         self,
         *,
         factory: Callable[[], Actor],
-        zcontext: zmq.asyncio.Context,
+        context: zmq.Context[Any],
         publisher: Publisher,
         make_context: Callable[[str], ActorContext],
         kernel_emitter: Emitter,
@@ -57,7 +58,7 @@ class ActorRunner:
         probe = factory()
         self.name = probe.name
         self._factory = factory
-        self._zcontext = zcontext
+        self._context = context
         self._publisher = publisher
         self._make_context = make_context
         self._emitter = kernel_emitter
@@ -95,9 +96,10 @@ class ActorRunner:
         await asyncio.sleep(decision.delay_s)
 
     async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
-        subscriber = Subscriber(self._zcontext, INPROC_SUBSCRIBE,
-                                (*actor.subscriptions, _SYNC_PREFIX + self.name))
+        subscriber = QueuedSubscriber(self._context, INPROC_SUBSCRIBE,
+                                      (*actor.subscriptions, _SYNC_PREFIX + self.name))
         try:
+            subscriber.start()
             self._set_state("STARTING")
             await actor.start(self._make_context(self.name))
             await self._await_subscription(subscriber)
@@ -117,7 +119,7 @@ class ActorRunner:
                 log.error("actor %s failed to stop cleanly: %s", self.name, exc)
             self._set_state("STOPPED")
 
-    async def _await_subscription(self, subscriber: Subscriber) -> None:
+    async def _await_subscription(self, subscriber: QueuedSubscriber) -> None:
         """Publish a probe until it comes back, so no message is missed after start."""
         topic = _SYNC_PREFIX + self.name
         for _ in range(2000):
@@ -128,7 +130,7 @@ class ActorRunner:
                     return
         raise TimeoutError(f"actor {self.name}: bus subscription not live after 2 s")
 
-    async def _feed(self, actor: Actor, subscriber: Subscriber) -> None:
+    async def _feed(self, actor: Actor, subscriber: QueuedSubscriber) -> None:
         while True:
             frame = await subscriber.receive()
             if frame.topic.startswith(_SYNC_PREFIX):

@@ -8,7 +8,9 @@ can be made durable before the bot hears it (:meth:`Emitter.emit_durable`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import NamedTuple
 
 from bus.codec import encode, encode_header
 from bus.protocol import Message
@@ -19,6 +21,15 @@ from kernel.journal import Journal, JournalEntry
 def tag_of(message: Message) -> str:
     tag = type(message).__struct_config__.tag
     return tag if isinstance(tag, str) else type(message).__name__
+
+
+class Staged(NamedTuple):
+    """A message journaled but not yet published: see :meth:`Emitter.stage`."""
+
+    topic: str
+    payload: bytes
+    committed: asyncio.Future[int]
+    """Resolves to the journal seq once the row is committed, or fails with the commit."""
 
 
 class Emitter:
@@ -45,11 +56,26 @@ class Emitter:
 
     async def emit_durable(self, message: Message, *, topic: str | None = None) -> int:
         """Journal and wait for the commit, then publish; return the journal seq."""
+        staged = self.stage(message, topic=topic)
+        seq = await staged.committed
+        self.publish(staged)
+        return seq
+
+    def stage(self, message: Message, *, topic: str | None = None) -> Staged:
+        """Journal ``message`` without waiting; publish it with :meth:`publish` once
+        ``committed`` is done. For bursts: stage many, :meth:`commit_now`, act on all."""
         topic = topic or message.topic
         payload = encode(message)
-        seq = await self._journal.append_durable(self._entry(message, topic, payload))
-        self._publisher.send_raw(topic, payload, header=self._header)
-        return seq
+        return Staged(topic, payload, self._journal.append_waitable(
+            self._entry(message, topic, payload)))
+
+    def commit_now(self) -> bool:
+        """Commit what is queued in the journal now, if it can (see ``Journal.commit_now``)."""
+        return self._journal.commit_now()
+
+    def publish(self, staged: Staged) -> None:
+        """Put a staged (and committed) message on the bus."""
+        self._publisher.send_raw(staged.topic, staged.payload, header=self._header)
 
     def _entry(self, message: Message, topic: str, payload: bytes) -> JournalEntry:
         return JournalEntry(

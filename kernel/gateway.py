@@ -8,7 +8,10 @@ code ``invalid_request``, and each such fault is journaled as an anomaly.
 An ``order_request`` is decided by the registered :class:`~kernel.gate.OrderGate`
 synchronously; the request and the decision are journaled, and the reply is
 sent only once the decision's journal row is committed, so the bot never acts
-on a decision the journal could lose.
+on a decision the journal could lose. Decisions are committed per burst: every
+order read in one wake-up of the socket is decided, then one journal commit
+covers them all (inline, from the loop, when the journal allows it), then the
+replies go out. One order alone is one burst, so nothing waits for company.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import zmq
@@ -41,7 +44,7 @@ from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import BotSession, SessionTable
 from kernel._link_verdicts import VerdictRefused, decode_verdict, verdict_tag
-from kernel.emitter import Emitter
+from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, OrderGate, deny
 from kernel.plan_service import PlanService, PlanUnavailable
@@ -50,6 +53,16 @@ log = logging.getLogger("kernel.gateway")
 
 _HARD_FRAME_CAP = 16 * 1024 * 1024
 """Beyond this libzmq drops the peer outright; below it we answer with a reason."""
+
+
+class _Reply(NamedTuple):
+    """A decision waiting for its journal commit before the bot may hear it."""
+
+    identity: bytes
+    decision: OrderDecision
+    as_json: bool
+    staged: Staged | None
+    """None: the journal refused the row, so the answer will be a DENY."""
 
 
 class Gateway:
@@ -76,6 +89,8 @@ class Gateway:
         self._sock: zmq.Socket[bytes] | None = None
         self._drain: SocketDrain | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._replies: list[_Reply] = []
+        """Decisions of the burst being read, committed and sent at its end."""
         self.sessions = SessionTable()
         self.faults = FaultReporter(emitter, clock)
         self.bound_endpoint = ""
@@ -96,7 +111,7 @@ class Gateway:
             sock.close(linger=0)
             raise
         self._sock = sock
-        self._drain = SocketDrain(sock, self._on_frames)
+        self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst)
         self._drain.start()
         return self.bound_endpoint
 
@@ -133,7 +148,15 @@ class Gateway:
                                f"{command.action} for {bot_id or 'all bots'}: no bot connected")
         return sent
 
-    def _send(self, identity: bytes, message: Message, as_json: bool, payload: bytes = b"") -> bool:
+    def _send(self, identity: bytes, message: Message, as_json: bool) -> bool:
+        sent = self._send_quietly(identity, message, as_json)
+        if self._drain is not None:
+            self._drain.after_send()
+        return sent
+
+    def _send_quietly(self, identity: bytes, message: Message, as_json: bool,
+                      payload: bytes = b"") -> bool:
+        """Send without re-checking for input; the caller does that once per burst."""
         sock = self._sock
         if sock is None:
             return False
@@ -144,9 +167,6 @@ class Gateway:
             self.faults.report("reply_undelivered", "warning",
                                f"{type(message).__name__} not delivered: {exc.strerror}")
             return False
-        finally:
-            if self._drain is not None:
-                self._drain.after_send()
         return True
 
     # --- inbound ----------------------------------------------------------------
@@ -208,6 +228,12 @@ class Gateway:
         now = self._clock()
         self.sessions.seen(identity, now)
         try:
+            self._emitter.emit(order)
+        except Exception as exc:  # no request row, no decision: deny without deciding
+            self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
+                              as_json, journal=False)
+            return
+        try:
             decision = self._gate.decide(order, now)
         except Exception as exc:  # the gate must never take the gateway down: fail closed
             log.exception("order gate raised on %s", order.request_id)
@@ -215,8 +241,7 @@ class Gateway:
             decision = deny(order, code="internal_error", trading_state="HALTED",
                             reason=f"the risk check failed ({type(exc).__name__}); "
                             "denied to stay safe")
-        self._emitter.emit(order)
-        self._finish_later(identity, decision, as_json)
+        self._queue_reply(identity, decision, as_json)
 
     def _on_plan_request(self, identity: bytes, request: PlanRequest, as_json: bool) -> None:
         """Ask the planner service; any failure is an ``error`` reply that says why."""
@@ -244,26 +269,60 @@ class Gateway:
         self._send(identity, Error(reason=reason[:4096], code=code,
                                    request_id=request.request_id), as_json)
 
-    def _finish_later(self, identity: bytes, decision: OrderDecision, as_json: bool) -> None:
-        task = asyncio.get_running_loop().create_task(self._commit_and_reply(
-            identity, decision, as_json))
+    def _queue_reply(self, identity: bytes, decision: OrderDecision, as_json: bool, *,
+                     journal: bool = True) -> None:
+        """Journal ``decision`` (queued); it is sent at the end of the burst, once committed."""
+        staged: Staged | None = None
+        if journal:
+            try:
+                staged = self._emitter.stage(decision)
+            except Exception as exc:  # the journal refuses appends: closed or failed
+                decision = self._unjournaled(decision.request_id, decision.bot_id, exc)
+        self._replies.append(_Reply(identity, decision, as_json, staged))
+
+    def _end_of_burst(self) -> None:
+        """Commit the burst's decisions, then answer; wait for the writer if it must."""
+        replies, self._replies = self._replies, []
+        if not replies:
+            return
+        self._emitter.commit_now()
+        if all(r.staged is None or r.staged.committed.done() for r in replies):
+            self._deliver(replies)
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver_when_committed(replies))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _commit_and_reply(
-        self, identity: bytes, decision: OrderDecision, as_json: bool
-    ) -> None:
-        try:
-            await self._emitter.emit_durable(decision)
-        except Exception as exc:
-            log.exception("journal failed for decision %s", decision.request_id)
-            self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
-            decision = OrderDecision(
-                request_id=decision.request_id, verdict="DENY", code="journal_unavailable",
-                reason="the decision could not be journaled, so it is denied",
-                trading_state=decision.trading_state, bot_id=decision.bot_id)
-        self.decisions += 1
-        self._send(identity, decision, as_json)
+    async def _deliver_when_committed(self, replies: list[_Reply]) -> None:
+        await asyncio.wait([r.staged.committed for r in replies if r.staged is not None])
+        self._deliver(replies)
+
+    def _deliver(self, replies: list[_Reply]) -> None:
+        """Publish and send every committed decision; a row that failed turns into a DENY."""
+        for identity, decision, as_json, staged in replies:
+            payload = b""
+            if staged is not None:
+                committed = staged.committed
+                error = (committed.exception() if not committed.cancelled()
+                         else asyncio.CancelledError())
+                if error is None:
+                    self._emitter.publish(staged)
+                    payload = staged.payload
+                else:
+                    decision = self._unjournaled(decision.request_id, decision.bot_id, error)
+            self.decisions += 1
+            self._send_quietly(identity, decision, as_json, payload)
+        if self._drain is not None:
+            self._drain.after_send()
+
+    def _unjournaled(self, request_id: str, bot_id: str, exc: BaseException) -> OrderDecision:
+        """The DENY for an order whose rows the journal could not keep (it stays unsent)."""
+        log.error("journal failed for order %s: %s", request_id, exc)
+        self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
+        return OrderDecision(
+            request_id=request_id, verdict="DENY", code="journal_unavailable",
+            reason="the decision could not be journaled, so it is denied",
+            trading_state=self._gate.trading_state, bot_id=bot_id)
 
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
@@ -277,7 +336,7 @@ class Gateway:
                                      reason=f"invalid order_request: {exc}", bot_id=bot_id,
                                      trading_state=self._gate.trading_state)
             self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")
-            self._finish_later(identity, decision, as_json)
+            self._queue_reply(identity, decision, as_json)
             return
         self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
 

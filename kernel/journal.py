@@ -95,6 +95,8 @@ class Journal:
         self._delay_s = delay_s
         self._loop = asyncio.get_running_loop()
         self._close_task: asyncio.Task[None] | None = None
+        self._failures = 0
+        """Failed attempts at the current batch; the writer alone retries while > 0."""
         self._writer = self._loop.create_task(self._run(), name=f"journal writer {path.name}")
         self._writer.add_done_callback(self._writer_done)
 
@@ -154,10 +156,38 @@ class Journal:
 
         If the caller is cancelled meanwhile, the entry is still written.
         """
+        return await self.append_waitable(entry)
+
+    def append_waitable(self, entry: JournalEntry) -> asyncio.Future[int]:
+        """Queue ``entry``; the future resolves to its seq once committed, or fails
+        with the commit. For callers that collect several entries, then
+        :meth:`commit_now` and act on every future at once."""
         self._admit(entry)
         future: asyncio.Future[int] = self._loop.create_future()
         self._state.enqueue(entry, future)
-        return await future
+        return future
+
+    def commit_now(self) -> bool:
+        """Commit everything queued before returning, from the loop itself.
+
+        Only with the inline writer (``synchronous=normal``), and only while the
+        writer is healthy: otherwise (or if this commit fails) return False and
+        leave the entries to the writer task, which retries and reports as usual.
+        Saves a burst of durable appends the loop turns of waiting for the writer.
+        """
+        state = self._state
+        if (self._inline is None or self._failures or self._closing
+                or state.fault is not None):
+            return False
+        while state.pending:
+            batch = list(islice(state.pending, state.batch_rows))
+            try:
+                severities, head = self._write_inline(batch, self._inline)
+            except sqlite3.OperationalError:
+                state.wake.set()  # the writer retries with its backoff, and logs
+                return False
+            self._committed(batch, severities, head)
+        return True
 
     async def flush(self) -> None:
         """Wait until everything appended so far is committed; raise if a commit fails."""
@@ -250,27 +280,33 @@ class Journal:
 
     async def _run(self) -> None:
         """The writer: batch, commit, resolve; retry what may pass, stop on anything else."""
-        state, failures = self._state, 0
+        state = self._state
         while await self._next_batch():
             batch = list(islice(state.pending, state.batch_rows))
+            if not batch:  # commit_now took everything while the writer was waking
+                continue
             try:
                 severities, head = await self._insert(batch)
             except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O
-                failures += 1
-                state.failed(batch, exc, attempt=failures, giving_up=self._closing)
+                self._failures += 1
+                state.failed(batch, exc, attempt=self._failures, giving_up=self._closing)
                 if self._closing:
                     raise
-                await self._linger(min(0.01 * 2 ** (failures - 1), 1.0))
+                await self._linger(min(0.01 * 2 ** (self._failures - 1), 1.0))
                 continue
-            if failures:
+            if self._failures:
                 log.warning("journal %s: writing again after %d failed attempts",
-                            self.path, failures)
-                failures = 0
-            state.committed(batch)
-            self._head = head
-            if self._jsonl is not None:
-                self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
-                                severities)
+                            self.path, self._failures)
+                self._failures = 0
+            self._committed(batch, severities, head)
+
+    def _committed(self, batch: list[Item], severities: list[str], head: bytes | None) -> None:
+        state = self._state
+        state.committed(batch)
+        self._head = head
+        if self._jsonl is not None:
+            self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
+                            severities)
 
     @property
     def _closing(self) -> bool:
@@ -305,6 +341,20 @@ class Journal:
         Returns the rows' severities and the new chain head; the head is taken
         only once the commit succeeded, so a failed batch is re-linked on retry.
         """
+        if self._inline is not None:  # no fsync at NORMAL: cheaper than a thread hop
+            return self._write_inline(batch, self._inline)
+        sql, params, severities, head = self._bind(batch)
+        await self._db.execute(sql, params)
+        return severities, head
+
+    def _write_inline(self, batch: list[Item], inline: sqlite3.Connection
+                      ) -> tuple[list[str], bytes | None]:
+        sql, params, severities, head = self._bind(batch)
+        inline.execute(sql, params)
+        return severities, head
+
+    def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], bytes | None]:
+        """The statement and parameters for ``batch``, each row severity-tagged and chained."""
         size = self._sizes[bisect_left(self._sizes, len(batch))]
         seq, head = self._state.last_seq, self._head
         link = hashchain.link
@@ -320,11 +370,7 @@ class Journal:
                        severity, head)
             severities.append(severity)
         params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
-        if self._inline is not None:  # no fsync at NORMAL: cheaper than a thread hop
-            self._inline.execute(self._sql[size], params)
-        else:
-            await self._db.execute(self._sql[size], params)
-        return severities, head
+        return self._sql[size], params, severities, head
 
     def _writer_done(self, task: asyncio.Task[None]) -> None:
         """A writer that ends before close() is a fault: fail everyone, say so."""

@@ -136,8 +136,7 @@ class Kernel:
 
     async def _run_with(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]]) -> int:
         cfg = self.settings.kernel
-        proxy = BusProxy(context, publish_endpoints=[cfg.bus.publish_endpoint],
-                         subscribe_endpoints=[cfg.bus.subscribe_endpoint])
+        proxy = BusProxy(context, subscribe_endpoints=[cfg.bus.subscribe_endpoint])
         publisher = Publisher(context, INPROC_PUBLISH, source="kernel")
         emitter = self._emitter("kernel", journal, publisher)
         gateway = Gateway(context=context, endpoint=cfg.gateway.endpoint, clock=self._clock,
@@ -158,13 +157,14 @@ class Kernel:
                 control = ControlServer(zmq.asyncio.Context.shadow(context),
                                         cfg.control.endpoint, keys=keys)
                 proxy.start()
-                recorder = BusRecorder(context, journal, self._clock)
+                recorder = BusRecorder(context, journal, self._clock, forward=publisher,
+                                       endpoints=[cfg.bus.publish_endpoint])
                 recorder.start()
                 cache.start()
                 narrator.start()
                 self.endpoints = {
                     "bot_link": gateway.start(),
-                    "bus_publish": proxy.publish_bound[-1],
+                    "bus_publish": recorder.bound[-1],
                     "bus_subscribe": proxy.subscribe_bound[-1],
                     "control": control.bind(),
                 }
@@ -215,7 +215,6 @@ class Kernel:
         policy = RestartPolicy(max_restarts=sup.max_restarts, window_s=sup.window_s,
                                backoff_initial_s=sup.backoff_initial_s,
                                backoff_max_s=sup.backoff_max_s)
-        actx = zmq.asyncio.Context.shadow(context)
 
         def make_context(name: str) -> ActorContext:
             return ActorContext(name=name, emitter=self._emitter(name, journal, publisher),
@@ -224,7 +223,7 @@ class Kernel:
 
         enabled = self.settings.kernel.actors
         self._runners = [
-            ActorRunner(factory=factory, zcontext=actx, publisher=publisher,
+            ActorRunner(factory=factory, context=context, publisher=publisher,
                         make_context=make_context, kernel_emitter=emitter, policy=policy,
                         clock=self._clock, stop_timeout_s=sup.shutdown_timeout_s)
             for factory in self._factories

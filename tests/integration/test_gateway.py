@@ -167,6 +167,10 @@ async def test_many_orders_in_flight_each_get_exactly_one_decision(
     seen = [(await bot.recv()) for _ in range(500)]
     assert sorted(d.request_id for d in seen if isinstance(d, OrderDecision)) == sorted(
         f"p-{i}" for i in range(500))
+    # decided in bursts, each burst committed before its replies went out
+    rows = journal_rows(harness, "order.decision")
+    assert sorted(msgspec.msgpack.decode(r.payload)["request_id"] for r in rows) == sorted(
+        f"p-{i}" for i in range(500))
     assert await bot.nothing_within(0.1)
 
 

@@ -303,3 +303,37 @@ async def test_acknowledged_rows_survive_sigkill(path: Path) -> None:
     async with await Journal.open(path) as journal:
         assert journal.last_seq == max(rows) >= max(acked)
         assert await journal.append_durable(entry(0)) == max(rows) + 1
+
+
+async def test_commit_now_writes_a_burst_from_the_loop_in_one_commit(path: Path) -> None:
+    async with await Journal.open(path, batch_max_delay_ms=FOREVER_MS) as journal:
+        commits = journal.commits
+        futures = [journal.append_waitable(entry(n)) for n in range(100)]
+        assert journal.commit_now()
+        assert [f.result() for f in futures] == list(range(1, 101))  # done, no loop turn
+        assert journal.commits == commits + 1
+        assert journal.pending == 0
+    assert [number(row.payload) for row in read_journal(path)] == list(range(100))
+
+
+async def test_commit_now_leaves_the_work_to_the_writer_when_it_cannot(path: Path) -> None:
+    async with await Journal.open(path, synchronous="full") as journal:  # no inline writer
+        future = journal.append_waitable(entry(0))
+        assert not journal.commit_now()
+        async with asyncio.timeout(10):
+            assert await future == 1
+    journal = await Journal.open(path, busy_timeout_s=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the write lock is taken: the commit fails
+    try:
+        future = journal.append_waitable(entry(1))
+        assert not journal.commit_now()
+        async with asyncio.timeout(10):
+            with pytest.raises(JournalWriteError):
+                await future  # the writer tried again and told the waiter
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    async with asyncio.timeout(10):
+        assert await journal.append_durable(entry(2)) == 2
+        await journal.close()
