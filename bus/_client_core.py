@@ -27,6 +27,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from bus import codec
 from bus._client_state import MONITORED, Reachability, dealer
+from bus.drain import readable
 from bus.protocol import (
     BotMode,
     BotToKernel,
@@ -277,23 +278,19 @@ class LinkCore:
 
     def _read_monitor(self) -> int:
         count = 0
-        while True:
-            try:
-                event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))["event"]
-            except zmq.Again:
-                return count
+        while readable(self._monitor):
+            event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))["event"]
             count += 1
             self._reach.on_event(event, self._clock())
+        return count
 
     def _read_frames(self) -> int:
         count = 0
-        while True:
-            try:
-                frame = self._socket.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return count
+        while readable(self._socket):
+            frame = self._socket.recv(zmq.NOBLOCK)
             count += 1
             self._dispatch(frame)
+        return count
 
     def _dispatch(self, frame: bytes) -> None:
         try:
