@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
-from risk.exposure import is_live
+from risk.exposure import is_live, live_orders
 from risk.lifecycle import Step, roll_day
 from risk.limits import RiskLimits
 from risk.measures import loss_measures
@@ -69,8 +69,7 @@ def _prune(state: RiskState, limits: RiskLimits, now: float) -> RiskState:
     ttl = limits.open_order_ttl_s
     if all(is_live(o, now, ttl) for o in state.open_orders.values()):
         return state
-    live = {k: o for k, o in state.open_orders.items() if is_live(o, now, ttl)}
-    return msgspec.structs.replace(state, open_orders=live)
+    return msgspec.structs.replace(state, open_orders=live_orders(state.open_orders, now, ttl))
 
 
 def _trip(state: RiskState, code: str, text: str, value: Decimal, limit: Decimal, scope: str,

@@ -10,6 +10,7 @@ edit of the offset.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Final
 
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
@@ -18,4 +19,10 @@ _DAY_S: Final = 86_400
 
 def day_of(now: float, utc_offset_s: int) -> str:
     """ISO date (``2024-05-01``) of the trading day that holds ``now``."""
-    return date.fromordinal(_EPOCH_ORDINAL + int((now + utc_offset_s) // _DAY_S)).isoformat()
+    return _iso_day(int((now + utc_offset_s) // _DAY_S))
+
+
+@lru_cache(maxsize=64)
+def _iso_day(days: int) -> str:
+    """Cached: the gate asks for today's date on every order, and it changes once a day."""
+    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()

@@ -16,7 +16,7 @@ import msgspec
 
 from bus.protocol import OrderRequest
 from risk.decision import Decision, deny
-from risk.exposure import is_live
+from risk.exposure import live_orders
 from risk.limits import RiskLimits
 from risk.money import dec
 from risk.pretrade import (
@@ -57,46 +57,66 @@ _OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
 """Rules for orders that may open exposure, cheapest and most telling first;
 ``check_exposure`` ends the chain and gives the ALLOW."""
 
+_FLAT: Final = PositionState()
+"""The position of a symbol never held (immutable, so one instance serves all)."""
+
 
 def evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float) -> Decision:
     """ALLOW or DENY one order request; never raises, fails closed."""
+    return _evaluate_closed(order, state, limits, now)[0]
+
+
+def _evaluate_closed(order: OrderRequest, state: RiskState, limits: RiskLimits,
+                     now: float) -> tuple[Decision, OrderContext | None]:
+    """``evaluate``, with the context of an opening order for ``decide`` to reuse."""
     try:
         return _evaluate(order, state, limits, now)
     except Exception as exc:  # fail closed on anything unexpected, whatever it is
         return deny("internal_error", f"the risk check failed unexpectedly "
-                    f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000])
+                    f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000]), None
 
 
-def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float) -> Decision:
+def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits,
+              now: float) -> tuple[Decision, OrderContext | None]:
     invalid = check_request(order, now)
     if invalid is not None:
-        return invalid
+        return invalid, None
     if order.request_id in state.request_ids:
         return deny("duplicate_request", f"request_id {order.request_id} was already used by "
-                    "a recent order; send each order with a new id")
+                    "a recent order; send each order with a new id"), None
     if order.reduce_only:
-        return check_reduce_only(order, state)
+        return check_reduce_only(order, state), None
     ctx = OrderContext(order=order, state=state, limits=limits, now=now, qty=dec(order.qty),
                        price=dec(order.price), multiplier=dec(state.risk_multiplier),
-                       position=state.positions.get(order.symbol, PositionState()))
+                       position=state.positions.get(order.symbol, _FLAT))
     for rule in _OPENING:
         found = rule(ctx)
         if found is not None:
-            return found
-    return check_exposure(ctx)
+            return found, ctx
+    return check_exposure(ctx), ctx
 
 
 def apply_decision(state: RiskState, order: OrderRequest, decision: Decision,
                    limits: RiskLimits, now: float) -> RiskState:
     """Record an answered request: its id always; for an allowed opening order,
     a rate token and a reservation of its notional until it fills or expires."""
+    return _record(state, order, decision, limits, now, None)
+
+
+def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: RiskLimits,
+            now: float, ctx: OrderContext | None) -> RiskState:
+    """``apply_decision``; ``ctx``, when the rules left one, gives up its live
+    orders (filtered at the same ``now``, in a dict that only it holds) to be
+    the new ``open_orders``, instead of filtering them again."""
     if not isinstance(order.request_id, str) or decision.code == "duplicate_request":
         return state
     ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
     if not decision.allowed or order.reduce_only:
         return msgspec.structs.replace(state, request_ids=ids)
-    ttl = limits.open_order_ttl_s
-    orders = {k: o for k, o in state.open_orders.items() if is_live(o, now, ttl)}
+    if ctx is None:
+        orders = live_orders(state.open_orders, now, limits.open_order_ttl_s)
+    else:
+        orders = ctx.live
     orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side,
                                          qty=dec(order.qty), price=dec(order.price), ts=now)
     buckets = dict(state.buckets)
@@ -111,9 +131,9 @@ def decide(order: OrderRequest, state: RiskState, limits: RiskLimits,
     Recording can only fail on a state the rules already refused to trust; then
     the answer turns into a DENY and the state is left as it was.
     """
-    decision = evaluate(order, state, limits, now)
+    decision, ctx = _evaluate_closed(order, state, limits, now)
     try:
-        return decision, apply_decision(state, order, decision, limits, now)
+        return decision, _record(state, order, decision, limits, now, ctx)
     except Exception as exc:  # fail closed: an allowed order that was not recorded is denied
         return deny("internal_error", f"recording the decision failed "
                     f"({type(exc).__name__}); the order is denied to stay safe"), state

@@ -15,7 +15,7 @@ import msgspec
 
 from bus.protocol import Position, Side
 from risk.money import EXACT, HUNDRED, ZERO, dec
-from risk.state import PositionState
+from risk.state import PositionState, open_pnl
 
 
 class FillResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +113,4 @@ def mismatches(positions: Mapping[str, PositionState], reported: Iterable[Positi
 
 def unrealized(positions: Mapping[str, PositionState]) -> Decimal:
     """Open PnL at the marks, as ``RiskState.unrealized_pnl`` computes it."""
-    with localcontext(EXACT):
-        return sum((p.qty * (p.mark_price - p.avg_price) for p in positions.values()
-                    if p.qty and p.mark_price is not None), ZERO)
+    return open_pnl(positions)

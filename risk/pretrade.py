@@ -10,11 +10,12 @@ allowed order that may still fill. ``risk_multiplier`` scales every size limit.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from risk.decision import Decision, allow, deny
-from risk.exposure import Pending, gross_notional, pending_by_symbol, worst_by_symbol, worst_qty
+from risk.exposure import NOTHING_PENDING, gross_notional, pending_by_symbol, worst_qty
 from risk.limits import RiskLimits
-from risk.money import HUNDRED, ONE, dec, pct, qty, ratio, usdt
+from risk.money import HUNDRED, ONE, ZERO, dec, pct, qty, ratio, usdt
 from risk.rules import OrderContext
 from risk.state import RiskState, TokenBucket
 
@@ -55,7 +56,7 @@ def check_fat_finger(ctx: OrderContext) -> Decision | None:
 
 def check_collar(ctx: OrderContext) -> Decision | None:
     """The order price must sit within ``max_price_deviation_pct`` of the mark."""
-    mark = ctx.mark
+    mark = ctx.position.mark_price
     assert mark is not None  # check_mark ran first
     deviation = abs(ctx.price - mark) / mark * HUNDRED
     most = dec(ctx.limits.max_price_deviation_pct)
@@ -68,7 +69,7 @@ def check_collar(ctx: OrderContext) -> Decision | None:
 def check_open_orders(ctx: OrderContext) -> Decision | None:
     """Bounds the reservations the engine keeps (and so the size of its state)."""
     ttl = ctx.limits.open_order_ttl_s
-    live = sum(1 for o in ctx.state.open_orders.values() if ctx.now - o.ts < ttl)
+    live = len(ctx.live)
     most = ctx.limits.max_open_orders
     if live < most:
         return None
@@ -80,11 +81,13 @@ def check_open_orders(ctx: OrderContext) -> Decision | None:
 def tokens(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -> float:
     """Tokens a bot has now: refilled at ``max_orders_per_second``, one second's worth at most."""
     rate = limits.max_orders_per_second
-    capacity = max(1.0, rate)
+    capacity = rate if rate > 1.0 else 1.0  # max() and min() spelled out: asked twice an order
     bucket = state.buckets.get(bot_id)
     if bucket is None:
         return capacity
-    return min(capacity, bucket.tokens + max(0.0, now - bucket.ts) * rate)
+    held, idle = bucket.tokens, now - bucket.ts
+    refilled = held + (idle if idle > 0.0 else 0.0) * rate
+    return refilled if refilled < capacity else capacity
 
 
 def spend_token(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -> TokenBucket:
@@ -100,32 +103,40 @@ def check_rate(ctx: OrderContext) -> Decision | None:
 
 def check_exposure(ctx: OrderContext) -> Decision:
     """Per-symbol notional and gross leverage after this order, at the worst case."""
-    symbol, state, limits, mult = ctx.order.symbol, ctx.state, ctx.limits, ctx.multiplier
-    pending = pending_by_symbol(state.open_orders, ctx.now, limits.open_order_ttl_s)
-    buys, sells = pending.get(symbol, Pending())
+    symbol, limits, mult, price = ctx.order.symbol, ctx.limits, ctx.multiplier, ctx.value_price
+    pending = pending_by_symbol(ctx.live.values())
+    buys, sells = pending.get(symbol, NOTHING_PENDING)
     if ctx.order.side == "buy":
         buys += ctx.qty
     else:
         sells += ctx.qty
-    pending[symbol] = Pending(buys, sells)
-    notional = worst_qty(ctx.position.qty, pending[symbol]) * ctx.value_price
+    pending[symbol] = (buys, sells)
+    amount = worst_qty(ctx.position.qty, pending[symbol])
+    notional = amount * price
     cap = limits.symbol_notional_limit(symbol)
     if notional > cap * mult:
         limit = scaled("max_notional_per_symbol", cap, mult, " USDT")
         return deny("notional_limit", f"{symbol} notional would be {usdt(notional)} "
                     f"(position, open orders and this order), over {limit}")
-    prices = {s: p.mark_price for s, p in state.positions.items()}
-    prices[symbol] = ctx.value_price
-    gross, unpriced = gross_notional(worst_by_symbol(state.positions, pending), prices)
+    gross, unpriced = gross_notional(ctx.state.positions, pending, symbol, amount, notional)
     if unpriced is not None:
         return deny("no_mark_price", f"no mark price for {unpriced}, needed to value gross "
                     "exposure")
-    equity = state.equity
-    assert equity is not None and equity > 0  # check_equity ran first
+    equity = ctx.equity
+    assert equity is not None and equity > ZERO  # check_equity ran first
     most = dec(limits.max_leverage)
     if gross > most * mult * equity:
         limit = scaled("max_leverage", most, mult, "x")
         return deny("leverage_limit", f"gross leverage would be {ratio(gross / equity)} "
                     f"({usdt(gross)} / equity {usdt(equity)}), over {limit}")
-    return allow(f"{symbol} notional {usdt(notional)} within {qty(cap * mult)} USDT; gross "
-                 f"leverage {ratio(gross / equity)} within {ratio(most * mult)}")
+    symbol_cap, leverage_cap = _caps(cap, most, mult)
+    return allow(f"{symbol} notional {usdt(notional)} within {symbol_cap} USDT; gross "
+                 f"leverage {ratio(gross / equity)} within {leverage_cap}")
+
+
+@lru_cache(maxsize=256)
+def _caps(cap: Decimal, most: Decimal, multiplier: Decimal) -> tuple[str, str]:
+    """The scaled caps an ALLOW quotes, worded once: they change only with the
+    limits or the multiplier, and wording a Decimal costs more than checking it.
+    Equal numbers word alike, so a cache hit for an equal key is the same text."""
+    return qty(cap * multiplier), ratio(most * multiplier)

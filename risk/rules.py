@@ -8,26 +8,58 @@ denial that names the fact, never a pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
 from bus.protocol import OrderRequest
 from risk.days import day_of
 from risk.decision import Decision, allow, deny
+from risk.exposure import live_orders
 from risk.ledger import signed
 from risk.limits import RiskLimits
-from risk.measures import loss_measures
+from risk.measures import first_reached
 from risk.money import ZERO, dec, qty
 from risk.reasons import describe
-from risk.state import PositionState, RiskState
+from risk.state import OpenOrder, PositionState, RiskState
 
 _MAX_PRICE = 1e15
+_INF = float("inf")
+_T = TypeVar("_T")
 _CLOSE_HINT = "only reduce_only orders that shrink a position are allowed"
 
 
-class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
-    """An opening order with the exact numbers every rule needs, computed once."""
+class _once(Generic[_T]):  # a decorator: lower case, like ``property``
+    """``functools.cached_property`` without its lock, which on Python 3.11 costs
+    more than the equity it caches; a context lives within one call, one thread."""
+
+    def __init__(self, compute: Callable[[Any], _T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, ctx: None, owner: type) -> _once[_T]: ...
+    @overload
+    def __get__(self, ctx: object, owner: type) -> _T: ...
+
+    def __get__(self, ctx: object, owner: type) -> _T | _once[_T]:
+        if ctx is None:
+            return self
+        value = ctx.__dict__[self.name] = self.compute(ctx)  # shadows this descriptor
+        return value
+
+
+class OrderContext(msgspec.Struct, frozen=True, kw_only=True, dict=True):
+    """An opening order with the exact numbers every rule needs, computed once.
+
+    The costly derived values are cached (``dict=True`` gives them a place to
+    live): each is worked out at most once per order, and only when a rule first
+    needs it, so a broken fact still fails at the same rule as it would if every
+    rule computed its own.
+    """
 
     order: OrderRequest
     state: RiskState
@@ -42,35 +74,63 @@ class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
     def mark(self) -> Decimal | None:
         return self.position.mark_price
 
+    @_once
+    def equity(self) -> Decimal | None:
+        """``RiskState.equity``: the equity, loss and leverage rules all need it."""
+        return self.state.equity
+
     @property
     def value_price(self) -> Decimal:
         """The higher of the mark and the order price: a mispriced order cannot
         slip under a notional limit by quoting low."""
-        mark = self.mark
-        return self.price if mark is None else max(self.price, mark)
+        mark = self.position.mark_price
+        price = self.price
+        return mark if mark is not None and mark > price else price  # max(), spelled out
+
+    @_once
+    def live(self) -> dict[str, OpenOrder]:
+        """The allowed orders still reserving exposure: counted by the open-orders
+        cap, summed by the exposure check, and kept when the order is recorded."""
+        return live_orders(self.state.open_orders, self.now, self.limits.open_order_ttl_s)
 
 
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _not_text(name: str, text: object) -> Decision:
+    return deny("invalid_request", f"{name} must be 1 to 128 characters, got {text!r}")
+
+
+def _not_a_size(name: str, value: object) -> Decision:
+    return deny("invalid_request",
+                f"{name} must be a positive finite number below 1e15, got {value!r}")
+
+
 def check_request(order: OrderRequest, now: float) -> Decision | None:
-    """Bounds the decoder enforces, checked again: a Struct built in code skips them."""
-    if not _number(now) or not 0 <= now < float("inf"):
+    """Bounds the decoder enforces, checked again: a Struct built in code skips them.
+
+    Every order passes here, so each number is tested for ``float`` (what the
+    decoder gives) before the call that also admits ints; no loops either.
+    """
+    if not ((type(now) is float or _number(now)) and 0 <= now < _INF):
         return deny("invalid_request", f"the decision time {now!r} is not a finite timestamp")
-    for name, value in (("qty", order.qty), ("price", order.price)):
-        if not _number(value) or not 0 < value < _MAX_PRICE:
-            return deny("invalid_request",
-                        f"{name} must be a positive finite number below 1e15, got {value!r}")
-    if not _number(order.leverage) or not 1 <= order.leverage <= 1000:
-        return deny("invalid_request",
-                    f"leverage must be between 1 and 1000, got {order.leverage!r}")
+    qty, price, leverage = order.qty, order.price, order.leverage
+    if not ((type(qty) is float or _number(qty)) and 0 < qty < _MAX_PRICE):
+        return _not_a_size("qty", qty)
+    if not ((type(price) is float or _number(price)) and 0 < price < _MAX_PRICE):
+        return _not_a_size("price", price)
+    if not ((type(leverage) is float or _number(leverage)) and 1 <= leverage <= 1000):
+        return deny("invalid_request", f"leverage must be between 1 and 1000, got {leverage!r}")
     if order.side not in ("buy", "sell"):
         return deny("invalid_request", f"side must be buy or sell, got {order.side!r}")
-    for name, text in (("request_id", order.request_id), ("symbol", order.symbol),
-                       ("bot_id", order.bot_id)):
-        if not isinstance(text, str) or not 0 < len(text) <= 128:
-            return deny("invalid_request", f"{name} must be 1 to 128 characters, got {text!r}")
+    request_id, symbol, bot_id = order.request_id, order.symbol, order.bot_id
+    if not (isinstance(request_id, str) and 0 < len(request_id) <= 128):
+        return _not_text("request_id", request_id)
+    if not (isinstance(symbol, str) and 0 < len(symbol) <= 128):
+        return _not_text("symbol", symbol)
+    if not (isinstance(bot_id, str) and 0 < len(bot_id) <= 128):
+        return _not_text("bot_id", bot_id)
     if not isinstance(order.reduce_only, bool):
         return deny("invalid_request",
                     f"reduce_only must be true or false, got {order.reduce_only!r}")
@@ -123,11 +183,11 @@ def check_symbol(ctx: OrderContext) -> Decision | None:
 def check_equity(ctx: OrderContext) -> Decision | None:
     """No equity, or no start-of-day equity for today, means no loss limit can be checked."""
     state = ctx.state
-    equity = state.equity
+    equity = ctx.equity
     if equity is None:
         return deny("no_equity", "no equity is known yet: no heartbeat has reported the "
                     "bot's account")
-    if equity <= 0:
+    if equity <= ZERO:  # a Decimal, not the int 0: no conversion on every order
         return deny("no_equity", f"equity {qty(equity)} USDT is not positive")
     today = day_of(ctx.now, ctx.limits.utc_offset_s)
     if state.start_equity is None or state.day != today:
@@ -137,7 +197,7 @@ def check_equity(ctx: OrderContext) -> Decision | None:
 
 
 def check_mark(ctx: OrderContext) -> Decision | None:
-    if ctx.mark is not None:
+    if ctx.position.mark_price is not None:  # ctx.mark, without a property call
         return None
     return deny("no_mark_price", f"no mark price for {ctx.order.symbol} yet (the heartbeat "
                 "lists marks in `positions`; a flat symbol is listed with qty 0)")
@@ -159,9 +219,9 @@ def check_feed(ctx: OrderContext) -> Decision | None:
 
 def check_losses(ctx: OrderContext) -> Decision | None:
     """Deny at a reached loss limit even before the auto-halt has been applied."""
-    for measure in loss_measures(ctx.state, ctx.limits):
-        if measure.breached:
-            return deny(measure.code, measure.reason)
+    reached = first_reached(ctx.state, ctx.limits, ctx.equity)
+    if reached is not None:
+        return deny(reached.code, reached.reason)
     streak, most = ctx.state.consecutive_losses, ctx.limits.max_consecutive_losses
     if streak >= most:
         return deny("consecutive_losses", f"{streak} consecutive losing trades have reached "

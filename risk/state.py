@@ -9,7 +9,8 @@ keep the last state, journal it, and restore it after a restart with
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Final, Literal, TypeAlias
 
 import msgspec
@@ -110,6 +111,21 @@ class Reconciliation(msgspec.Struct, frozen=True, kw_only=True):
     equity_mismatch_reported: bool = False
 
 
+def open_pnl(positions: Mapping[str, PositionState]) -> Decimal:
+    """Open PnL at the marks, exact: the sum of ``qty * (mark - avg_price)``.
+
+    Calls ``EXACT``'s own methods rather than entering ``localcontext(EXACT)``:
+    the digits are the same and the gate asks for equity on every order, where a
+    context switch costs four times the arithmetic it wraps.
+    """
+    total = ZERO
+    for pos in positions.values():
+        if pos.qty and pos.mark_price is not None:
+            total = EXACT.add(total, EXACT.multiply(pos.qty,
+                                                    EXACT.subtract(pos.mark_price, pos.avg_price)))
+    return total
+
+
 class RiskState(msgspec.Struct, frozen=True, kw_only=True):
     """One snapshot of the engine's knowledge; see the module docstring."""
 
@@ -143,6 +159,8 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def trading_state(self) -> TradingState:
         """Derived from the reasons, so the two can never disagree."""
+        if self.reasons == ():  # the common case, asked on every order: no generator to run
+            return "ACTIVE"
         if any(r.level == "HALTED" for r in self.reasons):
             return "HALTED"
         return "REDUCING" if self.reasons else "ACTIVE"
@@ -150,20 +168,14 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def unrealized_pnl(self) -> Decimal:
         """Open PnL at the marks (a position without a mark counts at cost)."""
-        total = ZERO
-        with localcontext(EXACT):
-            for pos in self.positions.values():
-                if pos.qty and pos.mark_price is not None:
-                    total += pos.qty * (pos.mark_price - pos.avg_price)
-        return total
+        return open_pnl(self.positions)
 
     @property
     def equity(self) -> Decimal | None:
         """Ledger equity: the anchored cash plus open PnL; None before any heartbeat."""
         if self.cash is None:
             return None
-        with localcontext(EXACT):
-            return self.cash + self.unrealized_pnl
+        return EXACT.add(self.cash, open_pnl(self.positions))
 
     @property
     def is_flat(self) -> bool:
