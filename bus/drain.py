@@ -27,6 +27,8 @@ from typing import Any
 
 import zmq
 
+from bus.frames import NOBLOCK, recv_frames
+
 OnMessage = Callable[[list[bytes]], None]
 
 
@@ -86,7 +88,7 @@ class SocketDrain:
         try:
             while handled < self._batch:
                 try:
-                    frames = sock.recv_multipart(zmq.NOBLOCK)
+                    frames = recv_frames(sock, NOBLOCK)
                 except zmq.Again:
                     return
                 handled += 1

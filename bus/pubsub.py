@@ -19,6 +19,7 @@ import zmq.asyncio
 
 from bus.codec import Header, decode_header, encode, encode_header
 from bus.drain import SocketDrain
+from bus.frames import send_frames
 from bus.protocol import Message
 from bus.topics import subscription
 
@@ -54,11 +55,11 @@ class Publisher:
         """Send pre-encoded frames; ``header`` overrides this publisher's own."""
         if header is None:
             header = self._journaled_header if journaled else self._header
-        self._sock.send_multipart((topic.encode(), payload, header))
+        send_frames(self._sock, (topic.encode(), payload, header))
 
     def forward(self, frames: list[bytes]) -> None:
         """Send frames received elsewhere exactly as they came (header included)."""
-        self._sock.send_multipart(frames)
+        send_frames(self._sock, frames)
 
     def close(self) -> None:
         self._sock.close(linger=0)

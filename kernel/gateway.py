@@ -26,6 +26,7 @@ import zmq
 
 from bus.codec import bot_frame_decoder, encode, encode_json, is_json
 from bus.drain import SocketDrain
+from bus.frames import NOBLOCK, send_frames
 from bus.protocol import (
     Bars,
     Command,
@@ -162,7 +163,7 @@ class Gateway:
             return False
         body = encode_json(message) if as_json else (payload or encode(message))
         try:
-            sock.send_multipart((identity, body), zmq.NOBLOCK)
+            send_frames(sock, (identity, body), NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
             self.faults.report("reply_undelivered", "warning",
                                f"{type(message).__name__} not delivered: {exc.strerror}")

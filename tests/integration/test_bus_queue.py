@@ -11,6 +11,7 @@ import pytest
 import zmq
 
 from bus.drain import SocketDrain
+from bus.frames import NOBLOCK, recv_frames, send_frames
 from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
 from bus.pubsub import Publisher, QueuedSubscriber
 
@@ -101,3 +102,23 @@ async def test_the_drain_reports_the_end_of_each_burst(context: zmq.Context[Any]
         drain.stop()
         pull.close(linger=0)
         push.close(linger=0)
+
+
+def test_frames_go_and_come_as_one_message_with_int_flags() -> None:
+    context: zmq.Context[Any] = zmq.Context()
+    a: zmq.Socket[bytes] = context.socket(zmq.PAIR)
+    b: zmq.Socket[bytes] = context.socket(zmq.PAIR)
+    try:
+        a.bind("inproc://frames-test")
+        b.connect("inproc://frames-test")
+        with pytest.raises(zmq.Again):
+            recv_frames(b, NOBLOCK)
+        send_frames(a, (b"topic", b"", b"header"), NOBLOCK)
+        send_frames(a, (b"alone",))
+        assert b.poll(5000)
+        assert recv_frames(b, NOBLOCK) == [b"topic", b"", b"header"]
+        assert recv_frames(b) == [b"alone"]
+    finally:
+        a.close(linger=0)
+        b.close(linger=0)
+        context.term()
