@@ -14,9 +14,6 @@ A wake-up handles at most ``batch`` messages before yielding to other tasks,
 so a flood on one socket cannot starve the loop. ``on_batch_end`` runs after
 every wake-up that handled messages: the place to finish work per burst (one
 journal commit for every decision of the burst, say) rather than per message.
-:meth:`SocketDrain.pause` stops reading while a consumer catches up, so that
-messages wait in the socket's own queue (and its high-water mark) instead of
-piling up in memory.
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ class SocketDrain:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int = int(sock.getsockopt(zmq.FD))
         self._scheduled = False
-        self._paused = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -53,25 +49,12 @@ class SocketDrain:
 
     def stop(self) -> None:
         if self._loop is not None:
-            if not self._paused:
-                self._loop.remove_reader(self._fd)
-            self._loop = None
-
-    def pause(self) -> None:
-        """Stop reading until :meth:`resume`; messages wait in the socket."""
-        if self._loop is not None and not self._paused:
-            self._paused = True
             self._loop.remove_reader(self._fd)
-
-    def resume(self) -> None:
-        if self._loop is not None and self._paused:
-            self._paused = False
-            self._loop.add_reader(self._fd, self._wake)
-            self._schedule()  # the edge may have come and gone while paused
+            self._loop = None
 
     def after_send(self) -> None:
         """Re-check for input after a send, which may have swallowed the FD edge."""
-        if self._loop is not None and not self._paused and readable(self._sock):
+        if self._loop is not None and readable(self._sock):
             self._schedule()
 
     def _schedule(self) -> None:
@@ -81,7 +64,7 @@ class SocketDrain:
 
     def _wake(self) -> None:
         self._scheduled = False
-        if self._loop is None or self._paused:
+        if self._loop is None:
             return
         sock, handle = self._sock, self._on_message
         handled = 0
@@ -93,7 +76,7 @@ class SocketDrain:
                     return
                 handled += 1
                 handle(frames)
-                if self._loop is None or self._paused:  # the handler stopped or paused us
+                if self._loop is None:  # the handler stopped us
                     return
             self._schedule()  # more may be waiting: continue after other tasks ran
         finally:

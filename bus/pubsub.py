@@ -1,16 +1,24 @@
 """Publishing and subscribing on the bus with msgspec-encoded messages.
 
-The same helpers serve actors inside the kernel (inproc endpoints) and
+The same helpers serve listeners inside the kernel (inproc endpoints) and
 processes elsewhere (``kernel tap``, remote actors) over TCP. Frames are
 ``[topic, payload, header]`` (see :mod:`bus.codec`).
+
+Actors inside the kernel do not go through the proxy at all: everything they
+can hear is published by the kernel's one :class:`Publisher` (its own emitters,
+and remote frames forwarded by the recorder), so the publisher hands each frame
+to their :class:`LocalSubscription` directly, a deque append in the same loop,
+in publishing order. The bus proxy then serves only the other processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -22,6 +30,8 @@ from bus.drain import SocketDrain
 from bus.frames import send_frames
 from bus.protocol import Message
 from bus.topics import subscription
+
+log = logging.getLogger("bus")
 
 
 class BusFrame(msgspec.Struct, frozen=True):
@@ -43,6 +53,7 @@ class Publisher:
         self._source = source
         self._header = encode_header(source)
         self._journaled_header = encode_header(source, journaled=True)
+        self._local: list[LocalSubscription] = []
 
     def publish(self, message: Message, *, topic: str | None = None) -> bytes:
         """Encode and send; return the payload bytes (for the journal)."""
@@ -56,13 +67,40 @@ class Publisher:
         if header is None:
             header = self._journaled_header if journaled else self._header
         send_frames(self._sock, (topic.encode(), payload, header))
+        if self._local:
+            self._hand_over(topic, lambda: BusFrame(topic, payload, _header(header)))
 
     def forward(self, frames: list[bytes]) -> None:
         """Send frames received elsewhere exactly as they came (header included)."""
         send_frames(self._sock, frames)
+        if self._local:
+            frame = parse_frames(frames)
+            self._hand_over(frame.topic, lambda: frame)
+
+    def subscribe_local(self, prefixes: Iterable[str], *, limit: int = 200_000
+                        ) -> LocalSubscription:
+        """A subscription in this process, fed by this publisher alone; close it to stop."""
+        local = LocalSubscription(tuple(prefixes), limit=limit, detach=self._local.remove)
+        self._local.append(local)
+        return local
 
     def close(self) -> None:
+        self._local.clear()
         self._sock.close(linger=0)
+
+    def _hand_over(self, topic: str, make: Callable[[], BusFrame]) -> None:
+        frame: BusFrame | None = None
+        for local in self._local:
+            if local.wants(topic):
+                if frame is None:
+                    frame = make()
+                local.offer(frame)
+
+
+@lru_cache(maxsize=256)
+def _header(frame: bytes) -> Header:
+    """Headers repeat (one per publishing source): decode each once."""
+    return decode_header(frame)
 
 
 class Subscriber:
@@ -133,41 +171,45 @@ class DrainedSubscriber:
         self._sock.close(linger=0)
 
 
-class QueuedSubscriber:
-    """A SUB socket drained into a bounded queue that an actor reads with ``await``.
+class LocalSubscription:
+    """Frames from an in-process :class:`Publisher`, read with ``await receive()``.
 
-    ``await receive()`` costs a deque pop while frames are queued, where a
-    ``zmq.asyncio`` socket costs a future and a loop turn per message; that
-    matters for actors that see every order. Reading pauses once ``high``
-    frames wait, so a slow actor leaves the backlog in the socket (bounded by
-    ``rcvhwm``) rather than in memory. Start it from the running loop.
+    Matching is ZeroMQ's: a topic that starts with one of ``prefixes``. Frames
+    wait in a deque (``receive`` is a pop while any wait, where a ``zmq.asyncio``
+    socket costs a future and a loop turn per message); past ``limit`` waiting
+    frames, new ones are dropped and counted, as a SUB socket's high-water mark
+    would, and the first drop of each thousand is logged.
     """
 
-    def __init__(self, context: zmq.Context[Any], endpoint: str, prefixes: Iterable[str],
-                 *, rcvhwm: int = 200_000, high: int = 4096) -> None:
-        self._sock = _sub_socket(context, endpoint, prefixes, rcvhwm)
-        self._frames: deque[list[bytes]] = deque()
-        self._high = high
-        self._paused = False
+    def __init__(self, prefixes: tuple[str, ...], *, limit: int,
+                 detach: Callable[[LocalSubscription], None]) -> None:
+        self._prefixes = prefixes
+        self._limit = limit
+        self._detach: Callable[[LocalSubscription], None] | None = detach
+        self._frames: deque[BusFrame] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._drain = SocketDrain(self._sock, self._push)
+        self.dropped = 0
 
-    def start(self) -> None:
-        self._drain.start()
+    def wants(self, topic: str) -> bool:
+        return topic.startswith(self._prefixes)
 
-    def close(self) -> None:
-        self._drain.stop()
-        self._sock.close(linger=0)
+    def offer(self, frame: BusFrame) -> None:
+        if len(self._frames) >= self._limit:
+            if self.dropped % 1000 == 0:
+                log.warning("a local subscriber (%s) is %d frames behind: frame on %s dropped",
+                            ", ".join(self._prefixes), self._limit, frame.topic)
+            self.dropped += 1
+            return
+        self._frames.append(frame)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def receive(self) -> BusFrame:
         """The next frame, waiting for one if none is queued."""
         while not self._frames:
             await self._wait()
-        frames = self._frames.popleft()
-        if self._paused and len(self._frames) <= self._high // 2:
-            self._paused = False
-            self._drain.resume()
-        return parse_frames(frames)
+        return self._frames.popleft()
 
     async def poll(self, timeout_ms: int) -> bool:
         """Whether a frame is queued within ``timeout_ms``."""
@@ -176,6 +218,13 @@ class QueuedSubscriber:
                 await asyncio.wait_for(self._wait(), timeout_ms / 1000)
         return bool(self._frames)
 
+    def close(self) -> None:
+        """Stop receiving; idempotent."""
+        if self._detach is not None:
+            with contextlib.suppress(ValueError):  # the publisher closed first
+                self._detach(self)
+            self._detach = None
+
     async def _wait(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
@@ -183,12 +232,3 @@ class QueuedSubscriber:
             await waiter
         finally:
             self._waiter = None
-
-    def _push(self, frames: list[bytes]) -> None:
-        self._frames.append(frames)
-        if len(self._frames) >= self._high and not self._paused:
-            self._paused = True
-            self._drain.pause()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)

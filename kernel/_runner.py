@@ -12,13 +12,10 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
-import zmq
 
-from bus.proxy import INPROC_SUBSCRIBE
-from bus.pubsub import Publisher, QueuedSubscriber
+from bus.pubsub import LocalSubscription, Publisher
 from kernel.actor import Actor, ActorContext
 from kernel.emitter import Emitter
 from kernel.events import ActorState, ActorStatusChanged
@@ -47,7 +44,6 @@ class ActorRunner:
         self,
         *,
         factory: Callable[[], Actor],
-        context: zmq.Context[Any],
         publisher: Publisher,
         make_context: Callable[[str], ActorContext],
         kernel_emitter: Emitter,
@@ -58,7 +54,6 @@ class ActorRunner:
         probe = factory()
         self.name = probe.name
         self._factory = factory
-        self._context = context
         self._publisher = publisher
         self._make_context = make_context
         self._emitter = kernel_emitter
@@ -96,10 +91,9 @@ class ActorRunner:
         await asyncio.sleep(decision.delay_s)
 
     async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
-        subscriber = QueuedSubscriber(self._context, INPROC_SUBSCRIBE,
-                                      (*actor.subscriptions, _SYNC_PREFIX + self.name))
+        subscriber = self._publisher.subscribe_local(
+            (*actor.subscriptions, _SYNC_PREFIX + self.name))
         try:
-            subscriber.start()
             self._set_state("STARTING")
             await actor.start(self._make_context(self.name))
             await self._await_subscription(subscriber)
@@ -119,7 +113,7 @@ class ActorRunner:
                 log.error("actor %s failed to stop cleanly: %s", self.name, exc)
             self._set_state("STOPPED")
 
-    async def _await_subscription(self, subscriber: QueuedSubscriber) -> None:
+    async def _await_subscription(self, subscriber: LocalSubscription) -> None:
         """Publish a probe until it comes back, so no message is missed after start."""
         topic = _SYNC_PREFIX + self.name
         for _ in range(2000):
@@ -130,7 +124,7 @@ class ActorRunner:
                     return
         raise TimeoutError(f"actor {self.name}: bus subscription not live after 2 s")
 
-    async def _feed(self, actor: Actor, subscriber: QueuedSubscriber) -> None:
+    async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
         while True:
             frame = await subscriber.receive()
             if frame.topic.startswith(_SYNC_PREFIX):

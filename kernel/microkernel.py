@@ -223,7 +223,7 @@ class Kernel:
 
         enabled = self.settings.kernel.actors
         self._runners = [
-            ActorRunner(factory=factory, context=context, publisher=publisher,
+            ActorRunner(factory=factory, publisher=publisher,
                         make_context=make_context, kernel_emitter=emitter, policy=policy,
                         clock=self._clock, stop_timeout_s=sup.shutdown_timeout_s)
             for factory in self._factories

@@ -82,19 +82,30 @@ def running_kernel(*, kernel_extra: str = "", risk_yaml: str | None = None,
                 proc.kill()
 
 
-def wait_for_control(endpoint: str, proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+def wait_for_control(endpoint: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Wait until the kernel answers and has finished starting: every actor RUNNING,
+    the same actors on two looks in a row, then a short settle. Measuring while
+    actors still start (they start one after the other) measures the start."""
     from kernel.control_client import KernelUnreachable, ask
-    from kernel.control_protocol import StatusRequest
+    from kernel.control_protocol import StatusReply, StatusRequest
 
     deadline = time.monotonic() + timeout_s
+    previous: list[tuple[str, str]] | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"kernel exited with {proc.returncode}")
         try:
-            ask(endpoint, StatusRequest(), timeout_s=0.5)
-            return
+            reply = ask(endpoint, StatusRequest(), timeout_s=0.5)
         except KernelUnreachable:
             continue
+        actors = ([(a.name, a.state) for a in reply.actors]
+                  if isinstance(reply, StatusReply) else None)
+        if actors is not None and actors == previous and all(
+                state == "RUNNING" for _, state in actors):
+            time.sleep(0.5)
+            return
+        previous = actors
+        time.sleep(0.3)
     raise SystemExit("kernel did not become ready")
 
 

@@ -1,5 +1,5 @@
-"""Reading the bus from the loop: the drained queue actors read, and the drain's
-per-burst hook, on a real proxy thread and real inproc sockets."""
+"""Reading the bus inside the kernel: the local subscriptions actors read, the
+drain's per-burst hook and the int-flag multipart helpers, on real sockets."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import zmq
 
+from bus.codec import encode_header
 from bus.drain import SocketDrain
 from bus.frames import NOBLOCK, recv_frames, send_frames
-from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
-from bus.pubsub import Publisher, QueuedSubscriber
+from bus.proxy import INPROC_PUBLISH, BusProxy
+from bus.pubsub import Publisher
 
 
 @pytest.fixture
@@ -28,53 +29,52 @@ def context() -> Iterator[zmq.Context[Any]]:
         context.term()
 
 
-async def live(publisher: Publisher, subscriber: QueuedSubscriber) -> None:
-    """Publish probes until one arrives: the subscription has reached the proxy."""
-    async with asyncio.timeout(10):
-        while not await subscriber.poll(5):
-            publisher.send_raw("test.probe", b"")
-        while await subscriber.poll(20):
-            await subscriber.receive()
-
-
-async def test_frames_arrive_in_order_with_topic_and_header(context: zmq.Context[Any]) -> None:
-    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
-    subscriber = QueuedSubscriber(context, INPROC_SUBSCRIBE, ("test.",))
-    subscriber.start()
-    try:
-        await live(publisher, subscriber)
-        for n in range(1000):
-            publisher.send_raw("test.n", str(n).encode(), journaled=n % 2 == 0)
-        publisher.send_raw("other.topic", b"not subscribed")
-        async with asyncio.timeout(10):
-            frames = [await subscriber.receive() for _ in range(1000)]
-        assert [int(f.payload) for f in frames] == list(range(1000))
-        assert {f.topic for f in frames} == {"test.n"}
-        assert [f.header.journaled for f in frames[:4]] == [True, False, True, False]
-        assert frames[0].header.source == "tester"
-        assert not await subscriber.poll(50)  # nothing else: other.topic was filtered
-    finally:
-        subscriber.close()
-        publisher.close()
-
-
-async def test_a_backlog_beyond_the_queue_waits_in_the_socket_and_none_is_lost(
+async def test_local_subscriptions_get_the_publishers_frames_in_order(
     context: zmq.Context[Any],
 ) -> None:
     publisher = Publisher(context, INPROC_PUBLISH, source="tester")
-    subscriber = QueuedSubscriber(context, INPROC_SUBSCRIBE, ("test.",), high=64)
-    subscriber.start()
+    orders = publisher.subscribe_local(("order.",))
+    everything = publisher.subscribe_local(("",))
     try:
-        await live(publisher, subscriber)
-        for n in range(5000):
-            publisher.send_raw("test.n", str(n).encode())
-        await asyncio.sleep(0.2)  # the loop runs; a reader without a bound would take all
-        assert len(subscriber._frames) <= 64
+        for n in range(1000):
+            publisher.send_raw("order.n", str(n).encode(), journaled=n % 2 == 0)
+        publisher.send_raw("risk.state", b"not for orders")
+        publisher.forward([b"order.remote", b"from afar", encode_header("remote-actor")])
+        publisher.forward([b"order.plain", b"two frames"])
         async with asyncio.timeout(10):
-            frames = [await subscriber.receive() for _ in range(5000)]
-        assert [int(f.payload) for f in frames] == list(range(5000))
+            frames = [await orders.receive() for _ in range(1002)]
+        assert [int(f.payload) for f in frames[:1000]] == list(range(1000))
+        assert [f.header.journaled for f in frames[:4]] == [True, False, True, False]
+        assert frames[0].header.source == "tester"
+        assert (frames[1000].topic, frames[1000].header.source) == ("order.remote",
+                                                                     "remote-actor")
+        assert (frames[1001].payload, frames[1001].header.source) == (b"two frames", "unknown")
+        assert not await orders.poll(20)  # risk.state was not for this subscription
+        assert await everything.poll(0)
+        topics = [(await everything.receive()).topic for _ in range(1003)]
+        assert topics[1000] == "risk.state"
     finally:
-        subscriber.close()
+        orders.close()
+        everything.close()
+        publisher.close()
+
+
+async def test_a_subscriber_that_falls_too_far_behind_loses_the_newest_frames_counted(
+    context: zmq.Context[Any], caplog: pytest.LogCaptureFixture,
+) -> None:
+    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
+    slow = publisher.subscribe_local(("test.",), limit=64)
+    try:
+        for n in range(100):
+            publisher.send_raw("test.n", str(n).encode())
+        assert slow.dropped == 36
+        assert "64 frames behind" in caplog.text
+        frames = [await slow.receive() for _ in range(64)]
+        assert [int(f.payload) for f in frames] == list(range(64))
+        slow.close()
+        publisher.send_raw("test.n", b"after close")
+        assert not await slow.poll(10)
+    finally:
         publisher.close()
 
 
