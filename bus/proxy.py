@@ -1,12 +1,15 @@
-"""The bus: an XSUB/XPUB proxy running in its own thread at C speed.
+"""The bus: XSUB/XPUB proxies running in their own threads at C speed.
 
-Publishers connect to the XSUB side and subscribers to the XPUB side; each side
-is bound on an inproc endpoint (actors inside the kernel) and may be bound on
-loopback TCP too (``kernel tap`` and actors in other processes). The kernel
-binds only the XPUB side on TCP: remote publishers reach the bus through its
-recorder (``kernel/_recorder.py``), which journals their frames first. The proxy is libzmq's own
-steerable proxy, so routing costs no Python time; the kernel stops it by
-sending TERMINATE over a PAIR socket.
+Publishers connect to the XSUB side and subscribers to the XPUB side; the main
+proxy is bound on inproc endpoints (inside the kernel) and on loopback TCP for
+subscribers (``kernel tap`` and actors in other processes). Other processes
+publish to an intake proxy of their own (TCP in, ``inproc://bus.remote`` out)
+that the main proxy reads from as a subscriber: remote frames reach every
+subscriber at C speed, and the kernel's recorder subscribes to the intake
+alone, so it sees exactly the remote frames (to journal them) and never the
+kernel's own traffic. The proxy is libzmq's own steerable proxy, so routing
+costs no Python time; the kernel stops it by sending TERMINATE over a PAIR
+socket.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from bus.security import bind_checked
 
 INPROC_PUBLISH: Final = "inproc://bus.publish"
 INPROC_SUBSCRIBE: Final = "inproc://bus.subscribe"
+INPROC_REMOTE: Final = "inproc://bus.remote"
+"""The intake proxy's output: what other processes published."""
 _HWM: Final = 200_000
 """Queue depth per peer; a lagging remote subscriber loses frames only past this."""
 
@@ -35,10 +40,19 @@ class BusProxy:
         *,
         publish_endpoints: Sequence[str] = (),
         subscribe_endpoints: Sequence[str] = (),
+        upstream: Sequence[str] = (),
+        inproc: bool = True,
+        name: str = "bus-proxy",
     ) -> None:
+        """``inproc``: also bind the kernel's inproc endpoints; ``upstream``: XPUB
+        endpoints of other proxies to read from, as a subscriber."""
         self._context = context
-        self._publish_endpoints = (INPROC_PUBLISH, *publish_endpoints)
-        self._subscribe_endpoints = (INPROC_SUBSCRIBE, *subscribe_endpoints)
+        self._publish_endpoints = ((INPROC_PUBLISH, *publish_endpoints) if inproc
+                                   else tuple(publish_endpoints))
+        self._subscribe_endpoints = ((INPROC_SUBSCRIBE, *subscribe_endpoints) if inproc
+                                     else tuple(subscribe_endpoints))
+        self._upstream = tuple(upstream)
+        self._name = name
         self._control_endpoint = f"inproc://bus.control.{id(self)}"
         self._thread: threading.Thread | None = None
         self._steer: zmq.Socket[bytes] | None = None
@@ -60,6 +74,8 @@ class BusProxy:
             xpub.sndhwm = _HWM
             self.publish_bound = [bind_checked(xsub, e) for e in self._publish_endpoints]
             self.subscribe_bound = [bind_checked(xpub, e) for e in self._subscribe_endpoints]
+            for endpoint in self._upstream:
+                xsub.connect(endpoint)
             control.bind(self._control_endpoint)
             steer: zmq.Socket[bytes] = self._context.socket(zmq.PAIR)
             self._steer = steer
@@ -71,7 +87,7 @@ class BusProxy:
                 self._steer.close(linger=0)
             raise
         self._thread = threading.Thread(
-            target=self._serve, args=(xsub, xpub, control), name="bus-proxy", daemon=True
+            target=self._serve, args=(xsub, xpub, control), name=self._name, daemon=True
         )
         self._thread.start()
 

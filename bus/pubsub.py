@@ -5,10 +5,11 @@ processes elsewhere (``kernel tap``, remote actors) over TCP. Frames are
 ``[topic, payload, header]`` (see :mod:`bus.codec`).
 
 Actors inside the kernel do not go through the proxy at all: everything they
-can hear is published by the kernel's one :class:`Publisher` (its own emitters,
-and remote frames forwarded by the recorder), so the publisher hands each frame
-to their :class:`LocalSubscription` directly, a deque append in the same loop,
-in publishing order. The bus proxy then serves only the other processes.
+can hear is published by the kernel's one :class:`Publisher` (its own emitters)
+or recorded from other processes by the kernel's recorder, which hands those
+frames to the same publisher; the publisher gives each frame to their
+:class:`LocalSubscription` directly, a deque append in the same loop, in
+publishing order.
 """
 
 from __future__ import annotations
@@ -70,11 +71,9 @@ class Publisher:
         if self._local:
             self._hand_over(topic, lambda: BusFrame(topic, payload, _header(header)))
 
-    def forward(self, frames: list[bytes]) -> None:
-        """Send frames received elsewhere exactly as they came (header included)."""
-        send_frames(self._sock, frames)
+    def deliver_local(self, frame: BusFrame) -> None:
+        """Hand a frame that reached the bus another way to this process's subscriptions."""
         if self._local:
-            frame = parse_frames(frames)
             self._hand_over(frame.topic, lambda: frame)
 
     def subscribe_local(self, prefixes: Iterable[str], *, limit: int = 200_000

@@ -1,65 +1,52 @@
-"""Taking in what other processes publish: journal each frame, then put it on the bus.
+"""Journaling what other processes publish on the bus, and telling the actors.
 
 Publishers inside the kernel journal their own messages (see
-:mod:`kernel.emitter`) and publish straight on the bus's inproc side. Remote
-actors, ``kernel report`` and the like publish to the TCP publish endpoint,
-which this recorder binds with its own SUB socket: every frame is journaled
-first (unless its header says a row is already in the journal) and then
-forwarded, unchanged, onto the bus. So the recorder sees only remote frames,
-never the kernel's own traffic (two messages per order at 10,000 orders a
-second), and a subscriber never sees a remote frame the journal does not have.
+:mod:`kernel.emitter`). Remote actors, ``kernel report`` and the like publish
+to the intake proxy (:mod:`bus.proxy`), which forwards their frames to the
+bus's subscribers at C speed; this recorder subscribes to the intake alone, so
+it reads exactly the remote frames, never the kernel's own traffic (two
+messages per order). Each frame is journaled (unless its header says the
+journal has it) and then handed to the actors inside the kernel, which hear
+the bus through the kernel's publisher (:class:`bus.pubsub.LocalSubscription`):
+an actor never sees a remote frame the journal does not have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 import zmq
 
-from bus.drain import SocketDrain
-from bus.pubsub import Publisher, parse_frames
-from bus.security import bind_checked
+from bus.proxy import INPROC_REMOTE
+from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 from kernel.journal import Journal, JournalEntry
-
-_HWM: Final = 200_000
-"""Queue depth per remote publisher, as on the bus: a flood loses frames only past this."""
 
 
 class BusRecorder:
     def __init__(self, context: zmq.Context[Any], journal: Journal, clock: Callable[[], float],
-                 *, endpoints: Sequence[str], forward: Publisher) -> None:
-        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
-        self._sock.linger = 0
-        self._sock.rcvhwm = _HWM
-        self._sock.subscribe(b"")
-        self._endpoints = endpoints
+                 *, local: Publisher) -> None:
+        # rcvhwm 0: never drop, the journal must see every remote frame
+        self._sub = DrainedSubscriber(context, INPROC_REMOTE, ("",), self._record, rcvhwm=0)
         self._journal = journal
         self._clock = clock
-        self._forward = forward
-        self._drain = SocketDrain(self._sock, self._take)
-        self.bound: list[str] = []
-        """The actual endpoints, in the order asked (``tcp://127.0.0.1:*`` resolved)."""
+        self._local = local
         self.recorded = 0
 
     def start(self) -> None:
-        """Bind (a failure is raised to the caller) and start taking frames."""
-        self.bound = [bind_checked(self._sock, endpoint) for endpoint in self._endpoints]
-        self._drain.start()
+        self._sub.start()
 
     def stop(self) -> None:
-        self._drain.stop()
-        self._sock.close(linger=0)
+        self._sub.stop()
 
-    def _take(self, frames: list[bytes]) -> None:
-        frame = parse_frames(frames)
+    def _record(self, frame: BusFrame) -> None:
         if not frame.header.journaled and not frame.topic.startswith("_"):
             self.recorded += 1
             self._journal.append(JournalEntry(
                 ts=self._clock(), topic=frame.topic, source=f"bus:{frame.header.source}",
                 kind=_kind(frame.payload), payload=frame.payload))
-        self._forward.forward(frames)
+        self._local.deliver_local(frame)
 
 
 def _kind(payload: bytes) -> str:

@@ -20,7 +20,7 @@ import zmq
 import zmq.asyncio
 from zmq.auth.thread import ThreadAuthenticator
 
-from bus.proxy import INPROC_PUBLISH, BusProxy
+from bus.proxy import INPROC_PUBLISH, INPROC_REMOTE, BusProxy
 from bus.pubsub import Publisher
 from bus.security import InsecureBindError
 from kernel import __version__
@@ -136,7 +136,10 @@ class Kernel:
 
     async def _run_with(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]]) -> int:
         cfg = self.settings.kernel
-        proxy = BusProxy(context, subscribe_endpoints=[cfg.bus.subscribe_endpoint])
+        intake = BusProxy(context, publish_endpoints=[cfg.bus.publish_endpoint],
+                          subscribe_endpoints=[INPROC_REMOTE], inproc=False, name="bus-intake")
+        proxy = BusProxy(context, subscribe_endpoints=[cfg.bus.subscribe_endpoint],
+                         upstream=[INPROC_REMOTE])
         publisher = Publisher(context, INPROC_PUBLISH, source="kernel")
         emitter = self._emitter("kernel", journal, publisher)
         gateway = Gateway(context=context, endpoint=cfg.gateway.endpoint, clock=self._clock,
@@ -156,15 +159,15 @@ class Kernel:
                     authenticator = start_authenticator(context, keys)
                 control = ControlServer(zmq.asyncio.Context.shadow(context),
                                         cfg.control.endpoint, keys=keys)
+                intake.start()
                 proxy.start()
-                recorder = BusRecorder(context, journal, self._clock, forward=publisher,
-                                       endpoints=[cfg.bus.publish_endpoint])
+                recorder = BusRecorder(context, journal, self._clock, local=publisher)
                 recorder.start()
                 cache.start()
                 narrator.start()
                 self.endpoints = {
                     "bot_link": gateway.start(),
-                    "bus_publish": recorder.bound[-1],
+                    "bus_publish": intake.publish_bound[-1],
                     "bus_subscribe": proxy.subscribe_bound[-1],
                     "control": control.bind(),
                 }
@@ -199,6 +202,7 @@ class Kernel:
             finally:
                 publisher.close()
                 proxy.stop()
+                intake.stop()
                 if authenticator is not None:
                     authenticator.stop()
 

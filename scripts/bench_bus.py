@@ -3,8 +3,9 @@
 
 A publisher process sends N heartbeat-sized msgpack messages as fast as it can;
 this process subscribes and counts. Raw: the publisher binds and the subscriber
-connects directly. Kernel-routed: both connect to ``kernel run``'s bus (XSUB
-and XPUB over loopback TCP, one proxy hop). Nothing may be dropped for a run
+connects directly. Kernel-routed: both connect to ``kernel run``'s bus over
+loopback TCP: the publisher to the intake proxy, the subscriber to the main
+proxy (two C proxy hops; the kernel's recorder journals every frame beside). Nothing may be dropped for a run
 to count; drops are printed.
 Usage: scripts/bench_bus.py [--messages N]
 """
@@ -89,7 +90,7 @@ def main() -> None:
           f"{len(payload())} bytes")
     print(f"raw pyzmq PUB -> SUB              {raw_rate:12,.0f} msgs/s  "
           f"(received {raw_received:,}, dropped {args.messages - raw_received:,})")
-    print(f"kernel bus PUB -> XSUB/XPUB -> SUB {bus_rate:11,.0f} msgs/s  "
+    print(f"kernel bus PUB -> intake -> bus -> SUB {bus_rate:7,.0f} msgs/s  "
           f"(received {bus_received:,}, dropped {args.messages - bus_received:,})")
     print(f"ratio kernel/raw {bus_rate / raw_rate:.2f} (budget >= 0.50)" if raw_rate else "")
 

@@ -14,7 +14,7 @@ from bus.codec import encode_header
 from bus.drain import SocketDrain
 from bus.frames import NOBLOCK, recv_frames, send_frames
 from bus.proxy import INPROC_PUBLISH, BusProxy
-from bus.pubsub import Publisher
+from bus.pubsub import Publisher, parse_frames
 
 
 @pytest.fixture
@@ -39,8 +39,9 @@ async def test_local_subscriptions_get_the_publishers_frames_in_order(
         for n in range(1000):
             publisher.send_raw("order.n", str(n).encode(), journaled=n % 2 == 0)
         publisher.send_raw("risk.state", b"not for orders")
-        publisher.forward([b"order.remote", b"from afar", encode_header("remote-actor")])
-        publisher.forward([b"order.plain", b"two frames"])
+        publisher.deliver_local(parse_frames([b"order.remote", b"from afar",
+                                              encode_header("remote-actor")]))
+        publisher.deliver_local(parse_frames([b"order.plain", b"two frames"]))
         async with asyncio.timeout(10):
             frames = [await orders.receive() for _ in range(1002)]
         assert [int(f.payload) for f in frames[:1000]] == list(range(1000))
