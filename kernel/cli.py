@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import selectors
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from kernel import __version__
+from kernel._spin import SpinningSelector
 from kernel.cli_audit import add_audit_commands
 from kernel.cli_llm import add_llm_commands
 from kernel.cli_meta import add_meta_commands
@@ -123,10 +125,15 @@ def _run(args: argparse.Namespace) -> int:
     from kernel.registry import default_actors  # late: importing actors pulls their domains
 
     kernel = Kernel(settings, default_actors(settings))
-    if sys.platform == "win32":  # pyzmq's asyncio support needs the selector loop there
-        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
+    spin_s = settings.kernel.gateway.spin_us / 1e6
+
+    def new_loop() -> asyncio.AbstractEventLoop:
+        # the selector loop on every platform: pyzmq's asyncio support needs it on Windows
+        return asyncio.SelectorEventLoop(SpinningSelector(selectors.DefaultSelector(), spin_s))
+
     try:
-        code = asyncio.run(kernel.run())
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            code = runner.run(kernel.run())
     except JournalError as exc:  # the journal would not open: no trading without a record
         err.print(f"[red]could not start:[/red] {exc}")
         return EXIT_START_FAILED
