@@ -5,8 +5,8 @@ A publisher process sends N heartbeat-sized msgpack messages as fast as it can;
 this process subscribes and counts. Raw: the publisher binds and the subscriber
 connects directly. Kernel-routed: both connect to ``kernel run``'s bus over
 loopback TCP: the publisher to the intake proxy, the subscriber to the main
-proxy (two C proxy hops; the kernel's recorder journals every frame beside). Nothing may be dropped for a run
-to count; drops are printed.
+proxy (two C proxy hops; the kernel's recorder journals every frame beside).
+Nothing may be dropped for a run to count; drops are printed.
 Usage: scripts/bench_bus.py [--messages N]
 """
 
