@@ -137,4 +137,7 @@ def connect_inline_writer(path: Path, *, busy_timeout_s: float) -> sqlite3.Conne
     writer = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s,
                              check_same_thread=False)
     writer.execute("PRAGMA synchronous=NORMAL")
+    # A checkpoint copies the WAL into the file and syncs both: milliseconds that
+    # must not stall the loop. The journal runs them on aiosqlite's thread instead.
+    writer.execute("PRAGMA wal_autocheckpoint=0")
     return writer

@@ -126,6 +126,10 @@ def _run(args: argparse.Namespace) -> int:
 
     kernel = Kernel(settings, default_actors(settings))
     spin_s = settings.kernel.gateway.spin_us / 1e6
+    # The loop shares the GIL with the journal's JSONL copy and aiosqlite threads;
+    # at the default 5 ms switch interval a formatting round can hold an order's
+    # reply that long (the gate's p99 1.5 ms -> 1.0 ms with 0.5 ms).
+    sys.setswitchinterval(0.0005)
 
     def new_loop() -> asyncio.AbstractEventLoop:
         # the selector loop on every platform: pyzmq's asyncio support needs it on Windows

@@ -71,6 +71,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_CHECKPOINT_EVERY_S = 0.5
+"""How often the WAL is moved into the database file, off the loop, when rows came."""
+
 
 class Journal:
     """The journal service: build with :meth:`open`, stop with :meth:`close`.
@@ -99,6 +102,9 @@ class Journal:
         """Failed attempts at the current batch; the writer alone retries while > 0."""
         self._writer = self._loop.create_task(self._run(), name=f"journal writer {path.name}")
         self._writer.add_done_callback(self._writer_done)
+        self._checkpointer = (self._loop.create_task(self._checkpoints(),
+                                                     name=f"journal checkpoints {path.name}")
+                              if inline is not None else None)
 
     @classmethod
     async def open(
@@ -372,6 +378,25 @@ class Journal:
         params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
         return self._sql[size], params, severities, head
 
+    async def _checkpoints(self) -> None:
+        """Move the WAL into the file now and then, on aiosqlite's thread.
+
+        The inline writer does not checkpoint (it would stall the loop for the
+        copy and two syncs); a PASSIVE checkpoint never waits for a lock, so
+        the writer's commits go on meanwhile, and a round that cannot finish
+        (a reader holds an old snapshot) is simply done by a later one.
+        """
+        done = 0  # commits counts this session's commits: any means rows came
+        while True:
+            await asyncio.sleep(_CHECKPOINT_EVERY_S)
+            if self._state.commits == done:
+                continue
+            done = self._state.commits
+            try:
+                await self._db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:
+                log.warning("journal %s: checkpoint failed, retried later: %s", self.path, exc)
+
     def _writer_done(self, task: asyncio.Task[None]) -> None:
         """A writer that ends before close() is a fault: fail everyone, say so."""
         error = (JournalError("the journal writer was cancelled") if task.cancelled()
@@ -380,6 +405,9 @@ class Journal:
             self._state.fault_all(error)
 
     async def _shutdown(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            await asyncio.wait([self._checkpointer])
         self._state.wake.set()
         try:
             await asyncio.wait([self._writer])

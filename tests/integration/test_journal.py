@@ -337,3 +337,17 @@ async def test_commit_now_leaves_the_work_to_the_writer_when_it_cannot(path: Pat
     async with asyncio.timeout(10):
         assert await journal.append_durable(entry(2)) == 2
         await journal.close()
+
+
+async def test_the_wal_is_moved_into_the_file_off_the_loop(path: Path) -> None:
+    async with await Journal.open(path) as journal:
+        size = path.stat().st_size
+        for n in range(500):
+            journal.append(JournalEntry(ts=1_700_000_000.0 + n, topic="test.big", source="t",
+                                        kind="probe", payload=bytes(2000)))
+        await journal.flush()
+        assert path.stat().st_size == size  # the loop's commits leave the rows in the WAL
+        async with asyncio.timeout(10):
+            while path.stat().st_size == size:  # until a background checkpoint copies them
+                await asyncio.sleep(0.05)
+    assert len(read_journal(path, limit=1000)) == 500
