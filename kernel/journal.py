@@ -189,8 +189,8 @@ class Journal:
             batch = list(islice(state.pending, state.batch_rows))
             try:
                 severities, head = self._write_inline(batch, self._inline)
-            except sqlite3.OperationalError:
-                state.wake.set()  # the writer retries with its backoff, and logs
+            except Exception:  # the writer tries again, then retries or stops, and logs
+                state.wake.set()
                 return False
             self._committed(batch, severities, head)
         return True

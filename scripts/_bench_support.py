@@ -44,19 +44,22 @@ class BenchKernel:
 
 @contextmanager
 def running_kernel(*, kernel_extra: str = "", risk_yaml: str | None = None,
-                   files: dict[str, str] | None = None) -> Iterator[BenchKernel]:
+                   files: dict[str, str] | None = None,
+                   spin_us: int | None = None) -> Iterator[BenchKernel]:
     """``kernel run`` in a child process on free loopback ports; stopped on exit.
 
     ``risk_yaml`` replaces the shipped ``config/risk.yaml`` for this run; ``files``
-    (name -> text) replace any other shipped config file, e.g. ``llm.yaml``.
+    (name -> text) replace any other shipped config file, e.g. ``llm.yaml``;
+    ``spin_us`` sets ``gateway.spin_us`` (the shipped default when None).
     """
     with tempfile.TemporaryDirectory(prefix="bench-kernel-") as tmp:
         kernel = BenchKernel(Path(tmp), free_ports(4))
+        spin = "" if spin_us is None else f", spin_us: {spin_us}"
         kernel.config_dir.mkdir()
         (kernel.config_dir / "kernel.yaml").write_text(textwrap.dedent(f"""\
             mode: "off"
             bus: {{publish_endpoint: "{kernel.pub}", subscribe_endpoint: "{kernel.sub}"}}
-            gateway: {{endpoint: "{kernel.link}"}}
+            gateway: {{endpoint: "{kernel.link}"{spin}}}
             control: {{endpoint: "{kernel.control}"}}
             """) + textwrap.dedent(kernel_extra))
         (kernel.config_dir / "paths.yaml").write_text("data_dir: data\nlog_dir: logs\n")

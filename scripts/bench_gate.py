@@ -13,7 +13,7 @@ printed), so the whole path runs: decode, every risk rule, the reservation, the
 durable journal commit, the reply. Budget (DESIGN.md): p50 <= 3x the raw echo,
 p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
 
-Usage: scripts/bench_gate.py [--samples N]
+Usage: scripts/bench_gate.py [--samples N] [--spin-us N]
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ async def link_pipelined(endpoint: str, total: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--spin-us", type=int, default=None,
+                        help="the kernel's gateway.spin_us (default: as shipped, 300; "
+                        "0 lets its loop sleep at once, as the raw echo server does)")
     args = parser.parse_args()
     total = 4 * args.samples
     payload_size = len(encode(make_order("raw", 0, "bench-raw")))
@@ -147,7 +150,7 @@ def main() -> None:
 
     sync_verdicts: Counter[str] = Counter()
     async_verdicts: Counter[str] = Counter()
-    with running_kernel(risk_yaml=BENCH_LIMITS) as kernel:
+    with running_kernel(risk_yaml=BENCH_LIMITS, spin_us=args.spin_us) as kernel:
         link_lat = percentiles(link_round_trips(kernel.link, args.samples, sync_verdicts))
         rate, timings = asyncio.run(link_pipelined(kernel.link, total, async_verdicts))
         flight = percentiles(timings)
@@ -161,12 +164,14 @@ def main() -> None:
 
     # The same kernel without the risk engine: the gateway's fail-closed DENY, still
     # journaled before the reply. The difference is what the risk engine costs.
-    with running_kernel(kernel_extra=NO_RISK_ENGINE) as kernel:
+    with running_kernel(kernel_extra=NO_RISK_ENGINE, spin_us=args.spin_us) as kernel:
         closed = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
         closed_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total,
                                 WINDOW)
 
-    print(f"order gate through kernel run (risk engine, journal synchronous=normal), "
+    spin = "as shipped" if args.spin_us is None else f"{args.spin_us} µs"
+    print(f"order gate through kernel run (risk engine, journal synchronous=normal, "
+          f"spin {spin}), "
           f"{args.samples} samples at 1 in flight, {total} at {WINDOW} in flight, "
           f"{payload_size}-byte order payload")
     print(row("raw pyzmq DEALER/ROUTER echo", raw))

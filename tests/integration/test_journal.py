@@ -351,3 +351,18 @@ async def test_the_wal_is_moved_into_the_file_off_the_loop(path: Path) -> None:
             while path.stat().st_size == size:  # until a background checkpoint copies them
                 await asyncio.sleep(0.05)
     assert len(read_journal(path, limit=1000)) == 500
+
+
+async def test_commit_now_leaves_an_error_that_cannot_pass_to_the_writer(path: Path) -> None:
+    journal = await Journal.open(path)
+    await journal.append_durable(entry(0))
+    with closing(sqlite3.connect(path, isolation_level=None)) as intruder:
+        intruder.execute("INSERT INTO journal (seq, ts, topic, source, kind, payload) "
+                         "VALUES (2, 0, 'x', 'x', 'x', x'')")  # takes seq 2
+    future = journal.append_waitable(entry(1))
+    assert not journal.commit_now()
+    async with asyncio.timeout(10):
+        with pytest.raises(JournalWriteError):
+            await future  # the writer met the same error, stopped, and said so
+    with pytest.raises(JournalWriteError, match="closed after a write error"):
+        await journal.close()
