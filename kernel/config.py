@@ -37,7 +37,7 @@ class _Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
 
 class BusConfig(_Config, frozen=True):
     publish_endpoint: Endpoint = "tcp://127.0.0.1:7711"
-    """XSUB side: where publishers in other processes connect."""
+    """The intake proxy: where publishers in other processes connect."""
     subscribe_endpoint: Endpoint = "tcp://127.0.0.1:7712"
     """XPUB side: where ``kernel tap`` and remote subscribers connect."""
     curve_server_key_file: str | None = None
