@@ -77,6 +77,7 @@ def write_risk_patch(proposal: Proposal, risk_path: Path, *, by: str, reason: st
                                note=f"added by proposal {proposal.id}: {proposal.draft.title}")
     target = risk_path.with_name(risk_path.name + ".proposed")
     diff_path = target.with_name(target.name + ".diff")
+    _refuse_to_overwrite(target, diff_path, current, risk_path)
     write_text(target, proposed, what="proposed risk limits")
     try:
         load_yaml(target, RiskLimits)  # exactly as the kernel would load it
@@ -94,6 +95,28 @@ def write_risk_patch(proposal: Proposal, risk_path: Path, *, by: str, reason: st
         target.unlink(missing_ok=True)
         raise
     return [target, diff_path]
+
+
+def _refuse_to_overwrite(target: Path, diff_path: Path, current: str, risk_path: Path) -> None:
+    """An earlier approved change still waiting to be applied is never overwritten.
+
+    Once a person has copied it over the live file (the two are the same), or
+    deleted it, the place is free again.
+    """
+    try:
+        waiting = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    if waiting == current:
+        return
+    try:
+        origin = diff_path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+    except (OSError, IndexError):
+        origin = "an earlier approval"
+    raise PatchRefused(
+        f"{target} still holds a reviewed change that is not applied ({origin}); apply it "
+        f"(copy it over {risk_path.name}) or delete it and {diff_path.name}, then approve "
+        "again")
 
 
 def _pending(store: ProposalStore, proposal_id: int, action: Literal["approve", "reject"],

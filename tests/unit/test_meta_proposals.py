@@ -133,3 +133,22 @@ def test_a_reason_is_required(store: ProposalStore) -> None:
     store.add(LEVERAGE, job="j", task_id="t", source="x", now=1.0)
     with pytest.raises(ProposalError, match="a reason is required"):
         reject(store, 1, by="a", reason="  ", now=2.0, journal=Journal())
+
+
+def test_a_second_risk_change_never_overwrites_one_not_applied_yet(
+        store: ProposalStore, risk: Path) -> None:
+    store.add(LEVERAGE, job="j", task_id="t1", source="x", now=1.0)
+    store.add(ProposalDraft(kind="risk_rule", title="Fewer orders",
+                            changes={"max_open_orders": 10}), job="j", task_id="t2",
+              source="x", now=1.0)
+    journal = Journal()
+    approve(store, 1, risk_path=risk, by="ana", reason="agreed", now=2.0, journal=journal)
+    waiting = risk.with_name("risk.yaml.proposed").read_text()
+    with pytest.raises(ProposalError, match=r"not applied \(Proposal 1 \(risk_rule\)"):
+        approve(store, 2, risk_path=risk, by="ana", reason="also", now=3.0, journal=journal)
+    assert risk.with_name("risk.yaml.proposed").read_text() == waiting
+    assert store.get(2).status == "pending"
+    assert isinstance(journal.rows[-1], ProposalRefused)
+    shutil.copy(risk.with_name("risk.yaml.proposed"), risk)  # a person applies the first
+    approve(store, 2, risk_path=risk, by="ana", reason="also", now=4.0, journal=journal)
+    assert load_yaml(risk.with_name("risk.yaml.proposed"), RiskLimits).max_open_orders == 10
