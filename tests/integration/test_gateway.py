@@ -213,3 +213,24 @@ async def test_a_gate_that_raises_fails_closed(harness: KernelHarness, bot: RawB
     assert "ZeroDivisionError" in decision.reason
     await bot.send(order("x-2"))  # still serving
     assert isinstance(await bot.recv(), OrderDecision)
+
+
+async def test_with_a_journal_that_syncs_each_commit_bursts_wait_for_its_writer(
+    start_kernel: Any,
+) -> None:
+    harness = await start_kernel(kernel_extra="journal: {synchronous: full}")
+    packed, texty = RawBot(harness.endpoints["bot_link"]), RawBot(harness.endpoints["bot_link"])
+    try:
+        for i in range(200):  # two bots, msgpack and JSON, in the same bursts
+            await packed.send(order(f"m-{i}"))
+            await texty.send_raw(msgspec.json.encode(order(f"j-{i}")))
+        binary = [await packed.recv(timeout_s=15) for _ in range(200)]
+        textual = [await texty.recv_json(timeout_s=15) for _ in range(200)]
+    finally:
+        packed.close()
+        texty.close()
+    assert sorted(d.request_id for d in binary if isinstance(d, OrderDecision)) == sorted(
+        f"m-{i}" for i in range(200))
+    assert sorted(d["request_id"] for d in textual) == sorted(f"j-{i}" for i in range(200))
+    rows = journal_rows(harness, "order.decision")  # every reply waited for its row
+    assert len({msgspec.msgpack.decode(r.payload)["request_id"] for r in rows}) == 400
