@@ -177,3 +177,33 @@ def test_positions_that_disagree_after_kill_9_hold_trading_in_reducing(
         bot.close()
     assert "BTCUSDT ledger 0.1 vs bot 0" in anomaly["detail"]
     assert (denied.code, "positions disagree" in denied.reason) == ("reducing_only", True)
+
+
+def test_every_decision_a_bot_received_is_in_the_journal_after_kill_9(
+    kernel: KernelProcess,
+) -> None:
+    bot = Bot(kernel.endpoint("link"))
+    bot.hello()
+    bot.send(heartbeat(1, positions=[(*HELD, 50_000.0)]))
+    journaled(kernel, "risk.halt", active)
+    received: dict[str, str] = {}
+    for i in range(10_000):  # a stream of orders, many in flight, killed in the middle
+        bot.sock.send(encode(order(f"k-{i}", side="sell", qty=0.0001, price=50_000.0)))
+    while len(received) < 500:
+        reply = bot.recv()
+        if isinstance(reply, OrderDecision):
+            received[reply.request_id] = reply.verdict
+    assert kernel.proc is not None
+    kernel.proc.send_signal(signal.SIGKILL)
+    assert kernel.proc.wait(10) == -signal.SIGKILL
+    while bot.sock.poll(200):  # what was already on its way counts as received
+        reply = kernel_frame_decoder.decode(bot.sock.recv())
+        if isinstance(reply, OrderDecision):
+            received[reply.request_id] = reply.verdict
+    bot.close()
+    decided = {b["request_id"]: b["verdict"] for b in bodies(kernel, "order.decision")}
+    assert "ALLOW" in received.values()
+    missing = [rid for rid in received if rid not in decided]
+    assert not missing, f"{len(missing)} decisions the bot received are not in the journal"
+    assert all(decided[rid] == verdict for rid, verdict in received.items())
+    kernel.start()  # and the journal reopens after the kill
