@@ -24,7 +24,6 @@ from typing import Any
 
 import msgspec
 import zmq
-import zmq.asyncio
 
 from bus.codec import Header, decode_header, encode, encode_header
 from bus.drain import SocketDrain
@@ -102,51 +101,12 @@ def _header(frame: bytes) -> Header:
     return decode_header(frame)
 
 
-class Subscriber:
-    """An asyncio SUB socket connected to the bus's XPUB side."""
-
-    def __init__(
-        self, context: zmq.asyncio.Context, endpoint: str, prefixes: Iterable[str] = ("",)
-    ) -> None:
-        self._sock: zmq.asyncio.Socket = context.socket(zmq.SUB)
-        self._sock.linger = 0
-        self._sock.rcvhwm = 200_000
-        for prefix in prefixes:
-            self._sock.subscribe(subscription(prefix))
-        self._sock.connect(endpoint)
-
-    def subscribe(self, prefix: str) -> None:
-        self._sock.subscribe(subscription(prefix))
-
-    async def receive(self) -> BusFrame:
-        frames = await self._sock.recv_multipart()
-        return parse_frames(frames)
-
-    async def poll(self, timeout_ms: int) -> bool:
-        return bool(await self._sock.poll(timeout_ms, zmq.POLLIN))  # type: ignore[call-arg]
-
-    def close(self) -> None:
-        self._sock.close(linger=0)
-
-
 def parse_frames(frames: list[bytes]) -> BusFrame:
     """Accept two frames (plain publishers) or three (with our header)."""
     topic = frames[0].decode(errors="replace") if frames else ""
     payload = frames[1] if len(frames) > 1 else b""
     header = decode_header(frames[2]) if len(frames) > 2 else Header("unknown")
     return BusFrame(topic, bytes(payload), header)
-
-
-def _sub_socket(context: zmq.Context[Any], endpoint: str, prefixes: Iterable[str],
-                rcvhwm: int) -> zmq.Socket[bytes]:
-    """A plain SUB socket, subscribed and connected, for reading from the loop's FD."""
-    sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
-    sock.linger = 0
-    sock.rcvhwm = rcvhwm
-    for prefix in prefixes:
-        sock.subscribe(subscription(prefix))
-    sock.connect(endpoint)
-    return sock
 
 
 class DrainedSubscriber:
@@ -159,7 +119,12 @@ class DrainedSubscriber:
 
     def __init__(self, context: zmq.Context[Any], endpoint: str, prefixes: Iterable[str],
                  on_frame: Callable[[BusFrame], None], *, rcvhwm: int = 200_000) -> None:
-        self._sock = _sub_socket(context, endpoint, prefixes, rcvhwm)
+        self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
+        self._sock.linger = 0
+        self._sock.rcvhwm = rcvhwm
+        for prefix in prefixes:
+            self._sock.subscribe(subscription(prefix))
+        self._sock.connect(endpoint)
         self._drain = SocketDrain(self._sock, lambda frames: on_frame(parse_frames(frames)))
 
     def start(self) -> None:
@@ -209,13 +174,6 @@ class LocalSubscription:
         while not self._frames:
             await self._wait()
         return self._frames.popleft()
-
-    async def poll(self, timeout_ms: int) -> bool:
-        """Whether a frame is queued within ``timeout_ms``."""
-        if not self._frames:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait(), timeout_ms / 1000)
-        return bool(self._frames)
 
     def close(self) -> None:
         """Stop receiving; idempotent."""

@@ -24,8 +24,6 @@ from kernel.supervision import RestartPolicy, decide_restart
 
 log = logging.getLogger("kernel.actor")
 
-_SYNC_PREFIX = "_sync."
-"""Topic the kernel sends to an actor until its subscription is live."""
 
 
 class ActorGaveUp(Exception):
@@ -91,12 +89,12 @@ class ActorRunner:
         await asyncio.sleep(decision.delay_s)
 
     async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
-        subscriber = self._publisher.subscribe_local(
-            (*actor.subscriptions, _SYNC_PREFIX + self.name))
+        # live at once (frames are handed over in-process): nothing published
+        # from here on is missed, not even while the actor starts
+        subscriber = self._publisher.subscribe_local(actor.subscriptions)
         try:
             self._set_state("STARTING")
             await actor.start(self._make_context(self.name))
-            await self._await_subscription(subscriber)
             self._set_state("RUNNING")
             ready.set()
             async with asyncio.TaskGroup() as group:
@@ -113,22 +111,9 @@ class ActorRunner:
                 log.error("actor %s failed to stop cleanly: %s", self.name, exc)
             self._set_state("STOPPED")
 
-    async def _await_subscription(self, subscriber: LocalSubscription) -> None:
-        """Publish a probe until it comes back, so no message is missed after start."""
-        topic = _SYNC_PREFIX + self.name
-        for _ in range(2000):
-            self._publisher.send_raw(topic, b"", journaled=True)
-            if await subscriber.poll(1):
-                frame = await subscriber.receive()
-                if frame.topic == topic:
-                    return
-        raise TimeoutError(f"actor {self.name}: bus subscription not live after 2 s")
-
     async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
         while True:
             frame = await subscriber.receive()
-            if frame.topic.startswith(_SYNC_PREFIX):
-                continue
             try:
                 message = decode_message(frame.payload)
             except msgspec.DecodeError as exc:
