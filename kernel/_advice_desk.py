@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agents.moderator_messages import ModerationRequested, RiskMultiplierChangeRequested
 from kernel.control import ControlServer
 from kernel.control_protocol import ActionAccepted, ModeratorAskRequest, RiskMultiplierRequest
 from kernel.emitter import Emitter
+from kernel.events import ModerationRequested, RiskMultiplierChangeRequested
 
 
 def register_advice_requests(control: ControlServer, emitter: Emitter,

@@ -1,4 +1,4 @@
-"""One-line summaries of the Meta-Agent's and the proposals' messages (see kernel/summaries.py).
+"""One-line summaries of the Meta-Agent's and the proposals' messages (see ``kernel/summaries.py``).
 
 Like every summary they read decoded builtins, never Structs, so a tap shows
 messages from a newer kernel too. A failed job and a refused decision are

@@ -1,4 +1,4 @@
-"""One-line summaries of the moderator's and the LLM layer's messages (see kernel/summaries.py).
+"""One-line summaries of the moderator's and the LLM layer's messages (see ``kernel/summaries.py``).
 
 Like every summary they read decoded builtins, never Structs, so a tap shows
 messages from a newer kernel too. A refusal is a warning: it is the adviser

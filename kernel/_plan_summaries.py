@@ -1,4 +1,4 @@
-"""One-line summaries of the planner's messages for ``kernel tap`` (see kernel/summaries.py).
+"""One-line summaries of the planner's messages for ``kernel tap`` (see ``kernel/summaries.py``).
 
 Like every summary they read decoded builtins, never Structs, so a tap shows
 plans from a newer kernel too; a missing field prints as ``?``.

@@ -48,7 +48,7 @@ class GatewayConfig(_Config, frozen=True):
     heartbeat_interval_s: PositiveSeconds = 1.0
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     spin_us: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 300
-    """After work, the kernel's loop polls this long before it sleeps (kernel/_spin.py)."""
+    """After work, the kernel's loop polls this long before it sleeps (kernel/spin.py)."""
 
 
 class ControlConfig(_Config, frozen=True):

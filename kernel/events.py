@@ -6,11 +6,15 @@ message and are journaled; none of them crosses the bot link.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, TypeAlias
+from typing import Annotated, ClassVar, Literal, TypeAlias
 
-from bus.protocol import Message, Text, Timestamp
+import msgspec
+
+from bus.protocol import Message, Multiplier, Text, Timestamp
 
 ActorState: TypeAlias = Literal["READY", "STARTING", "RUNNING", "STOPPING", "STOPPED", "FAULTED"]
+RequestId = Annotated[str, msgspec.Meta(max_length=64)]
+"""The id of one request for advice (a moderation asked for now)."""
 Severity: TypeAlias = Literal["debug", "info", "warning", "error", "critical"]
 
 
@@ -89,3 +93,27 @@ class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
     ts: Timestamp
     confirmed: bool = False
     """For ``resume`` after a limit halt: the operator confirmed (``--yes``)."""
+
+
+class ModerationRequested(Message, frozen=True, tag="moderation_requested"):
+    """Someone asked for one moderation now (``kernel moderator ask``)."""
+
+    topic: ClassVar[str] = "moderator.request"
+    request_id: RequestId
+    requested_by: str
+    reason: Text
+    ts: Timestamp
+
+
+class RiskMultiplierChangeRequested(Message, frozen=True, tag="risk_multiplier_requested"):
+    """Someone asks the risk engine to set the risk multiplier.
+
+    The engine owns the value and checks it against ``risk.yaml`` bounds; the
+    moderator only ever asks for a lower one, an operator for any within bounds.
+    """
+
+    topic: ClassVar[str] = "risk.multiplier_request"
+    value: Multiplier
+    requested_by: str
+    reason: Text
+    ts: Timestamp

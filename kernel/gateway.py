@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import msgspec
 import zmq
 
-from bus.codec import bot_frame_decoder, encode, encode_json, is_json
+from bus.codec import encode, encode_json, is_json
 from bus.drain import SocketDrain
 from bus.frames import NOBLOCK, send_frames
 from bus.protocol import (
@@ -44,7 +44,7 @@ from bus.protocol import (
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import BotSession, SessionTable
-from kernel._link_verdicts import VerdictRefused, decode_verdict, verdict_tag
+from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, OrderGate, deny
@@ -78,8 +78,11 @@ class Gateway:
         clock: Callable[[], float],
         heartbeat_interval_s: float = 1.0,
         max_frame_bytes: int = 256 * 1024,
+        extra_frames: LinkFrames | None = None,
     ) -> None:
         self._context = context
+        self._extra = extra_frames or LinkFrames()
+        self._decoder = self._extra.decoder()
         self._endpoint = endpoint
         self._emitter = emitter
         self._clock = clock
@@ -185,7 +188,7 @@ class Gateway:
                               f"limit of {self._max_frame_bytes} bytes", "frame_too_large")
             return
         try:
-            message = bot_frame_decoder.decode(frame)
+            message = self._decoder.decode(frame)
         except msgspec.DecodeError as exc:
             self._on_undecodable(identity, frame, as_json, exc)
             return
@@ -207,6 +210,9 @@ class Gateway:
                 self._emitter.emit(message)
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
+            case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
+                self.sessions.seen(identity, self._clock())
+                self._emitter.emit(message)
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
@@ -328,8 +334,10 @@ class Gateway:
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
     ) -> None:
-        if verdict_tag(frame) is not None:
-            self._on_verdict(identity, frame, as_json)
+        tag = frame_tag(frame)
+        if tag in self._extra.refusals:
+            noun, code = self._extra.refusals[tag]
+            self._reply_error(identity, as_json, f"invalid {noun}: {exc}", code)
             return
         request_id, bot_id = salvage_request_id(frame)
         if request_id is not None:  # an order we cannot accept: DENY it explicitly
@@ -340,16 +348,6 @@ class Gateway:
             self._queue_reply(identity, decision, as_json)
             return
         self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
-
-    def _on_verdict(self, identity: bytes, frame: bytes, as_json: bool) -> None:
-        """A verdict from the bot's own analysis goes to the adapters like any other."""
-        try:
-            verdict = decode_verdict(frame)
-        except VerdictRefused as exc:
-            self._reply_error(identity, as_json, f"invalid verdict: {exc}", "invalid_verdict")
-            return
-        self.sessions.seen(identity, self._clock())
-        self._emitter.emit(verdict)
 
     def _reply_error(self, identity: bytes, as_json: bool, reason: str, code: str) -> None:
         self.faults.report(code, "warning", reason)

@@ -22,7 +22,7 @@ Why it is built this way:
   (:mod:`kernel.hashchain`) as it binds it: about two microseconds a row, no
   extra statement. Rows are never updated; only rows already archived behind the
   chain's anchor may be deleted (:meth:`Journal.anchor`, :meth:`Journal.forget_through`,
-  used by :mod:`kernel.retention`), and the file's triggers refuse anything else.
+  used by :mod:`agents.audit.retention`), and the file's triggers refuse anything else.
 * Loud failures. A commit that fails fails the waiters of that batch and every
   pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
   locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
@@ -44,15 +44,6 @@ import aiosqlite
 
 from kernel import _journal_schema as schema
 from kernel import hashchain
-from kernel._journal_file import (
-    DEFAULT_READ_LIMIT,
-    JournalEntry,
-    JournalRow,
-    Synchronous,
-    connect_inline_writer,
-    prepare,
-    read_journal,
-)
 from kernel._journal_state import (
     Item,
     JournalClosedError,
@@ -63,6 +54,15 @@ from kernel._journal_state import (
 )
 from kernel._jsonl import JsonlCopy
 from kernel.event_format import severity_of
+from kernel.journal_file import (
+    DEFAULT_READ_LIMIT,
+    JournalEntry,
+    JournalRow,
+    Synchronous,
+    connect_inline_writer,
+    prepare,
+    read_journal,
+)
 
 __all__ = [
     "Journal", "JournalClosedError", "JournalEntry", "JournalError", "JournalRow",

@@ -14,10 +14,10 @@ from typing import Any, Union
 
 import msgspec
 
-import agents.audit_messages  # registers its Message subclasses
-import agents.meta_messages  # registers its Message subclasses
-import agents.moderator_messages  # registers its Message subclasses
-import agents.watchdog_messages  # noqa: F401  (registers its Message subclasses)
+import agents.audit.messages  # registers its Message subclasses
+import agents.meta.messages  # registers its Message subclasses
+import agents.moderator.messages  # registers its Message subclasses
+import agents.watchdog.messages  # noqa: F401  (registers its Message subclasses)
 import kernel.events  # noqa: F401  (registers its Message subclasses)
 import planner.messages  # noqa: F401  (registers its Message subclasses)
 import risk.messages  # noqa: F401  (registers its Message subclasses)

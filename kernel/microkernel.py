@@ -25,6 +25,7 @@ from bus.pubsub import Publisher
 from bus.security import InsecureBindError
 from kernel import __version__
 from kernel._advice_desk import register_advice_requests
+from kernel._link_frames import LinkFrames
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
@@ -79,8 +80,10 @@ class Kernel:
         actors: Sequence[Callable[[], Actor]] = (),
         *,
         clock: Callable[[], float] = time.time,
+        link_frames: LinkFrames | None = None,
     ) -> None:
         self.settings = settings
+        self._link_frames = link_frames
         self._factories = actors
         self._clock = clock
         self._stop = asyncio.Event()
@@ -145,7 +148,8 @@ class Kernel:
         gateway = Gateway(context=context, endpoint=cfg.gateway.endpoint, clock=self._clock,
                           emitter=self._emitter("gateway", journal, publisher),
                           heartbeat_interval_s=cfg.gateway.heartbeat_interval_s,
-                          max_frame_bytes=cfg.gateway.max_frame_bytes)
+                          max_frame_bytes=cfg.gateway.max_frame_bytes,
+                          extra_frames=self._link_frames)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context)

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agents.auditor import Auditor
-from agents.macro_adapter import MacroAdapter
-from agents.meta_runner import MetaRunner
-from agents.moderator import Moderator
-from agents.options_selector import OptionsSelector
-from agents.planner_actor import PlannerActor
-from agents.risk_engine import RiskEngine
-from agents.technical_adapter import TechnicalAdapter
-from agents.watchdog import Watchdog
-from agents.wildcard_adapter import WildCardAdapter
+from agents.audit.actor import Auditor
+from agents.meta.actor import MetaRunner
+from agents.moderator.actor import Moderator
+from agents.planner.actor import PlannerActor
+from agents.planner.options_selector import OptionsSelector
+from agents.risk.actor import RiskEngine
+from agents.verdicts.macro import MacroAdapter
+from agents.verdicts.technical import TechnicalAdapter
+from agents.verdicts.wildcard import WildCardAdapter
+from agents.watchdog.actor import Watchdog
+from kernel._link_frames import LinkFrames
 from kernel.actor import Actor
 from kernel.settings import Settings
+from planner.messages import MacroVerdict, TechnicalVerdict, WildCardVerdict
+
+LINK_FRAMES = LinkFrames(types=(TechnicalVerdict, MacroVerdict, WildCardVerdict),
+                         noun="verdict", code="invalid_verdict")
+"""Frames a bot may send beyond the core contract: its own analysis, for the verdict
+adapters (see ``kernel/_link_frames.py``)."""
 
 
 def default_actors(settings: Settings) -> list[Callable[[], Actor]]:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.audit_config import AuditConfig
-from agents.llm_config import LlmConfig, ModeratorConfig
-from agents.meta_config import MetaConfig
-from agents.watchdog_config import WatchdogConfig
+from agents.audit.config import AuditConfig
+from agents.meta.config import MetaConfig
+from agents.moderator.llm_config import LlmConfig, ModeratorConfig
+from agents.watchdog.config import WatchdogConfig
 from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
 from planner.config import PlannerConfig
 from planner.events import EventCalendar

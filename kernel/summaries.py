@@ -14,6 +14,7 @@ from typing import Any
 
 from kernel._meta_summaries import META_SUMMARIES
 from kernel._moderator_summaries import MODERATOR_SUMMARIES
+from kernel._moderator_summaries import status_lines as status_lines
 from kernel._plan_summaries import PLAN_SUMMARIES
 from kernel.event_format import SEVERITIES as EVENT_SEVERITIES
 from kernel.event_format import severity as event_severity

@@ -71,7 +71,8 @@ def running_kernel(*, kernel_extra: str = "", risk_yaml: str | None = None,
         for name, text in (files or {}).items():
             (kernel.config_dir / name).write_text(text)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kernel.cli", "--config-dir", str(kernel.config_dir), "run",
+            [sys.executable, "-m", "kernel.console.cli", "--config-dir", str(kernel.config_dir),
+             "run",
              "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,
             env={**os.environ, "NO_COLOR": "1"})
         try:
@@ -89,7 +90,7 @@ def wait_for_control(endpoint: str, proc: subprocess.Popen[bytes], timeout_s: fl
     """Wait until the kernel answers and has finished starting: every actor RUNNING,
     the same actors on two looks in a row, then a short settle. Measuring while
     actors still start (they start one after the other) measures the start."""
-    from kernel.control_client import KernelUnreachable, ask
+    from kernel.console.control_client import KernelUnreachable, ask
     from kernel.control_protocol import StatusReply, StatusRequest
 
     deadline = time.monotonic() + timeout_s

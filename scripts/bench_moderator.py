@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents._llm_text import estimate_tokens
-from agents._moderator_book import ModeratorBook
-from agents._moderator_prompt import SYSTEM, user_prompt
-from agents.llm_config import ModeratorConfig, Triggers
-from agents.moderator_rules import build_summary, offline_advice
+from agents.moderator._book import ModeratorBook
+from agents.moderator._prompt import SYSTEM, user_prompt
+from agents.moderator.llm_config import ModeratorConfig, Triggers
+from agents.moderator.llm_text import estimate_tokens
+from agents.moderator.rules import build_summary, offline_advice
 from bus.codec import encode
 from bus.protocol import Fill
 from kernel.journal import read_journal

@@ -32,8 +32,8 @@ if importlib.util.find_spec("planner") is None:  # run from a checkout without i
 
 import msgspec
 
-from kernel._plan_request import load_request
 from kernel.config import load_yaml
+from kernel.console._plan_request import load_request
 from planner.builder import build_plan
 from planner.completion import complete_verdicts
 from planner.config import PlannerConfig

@@ -75,7 +75,8 @@ def kernel(tmp: Path, *, watchdog: bool) -> Iterator[dict[str, str]]:
         max_restarts: 1000
         restart_window_s: 60
         """))
-    proc = subprocess.Popen([sys.executable, "-m", "kernel.cli", "--config-dir", str(config),
+    proc = subprocess.Popen([sys.executable, "-m", "kernel.console.cli",
+                             "--config-dir", str(config),
                              "run", "--log-level", "WARNING"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
     try:

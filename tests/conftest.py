@@ -12,6 +12,7 @@ import yaml
 
 from kernel.actor import Actor
 from kernel.microkernel import Kernel
+from kernel.registry import LINK_FRAMES
 from kernel.settings import load_settings
 
 WATCHDOG_TEST_TIMINGS: dict[str, object] = {
@@ -131,7 +132,7 @@ async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
         config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml,
                               planner_yaml=planner_yaml, llm_yaml=llm_yaml,
                               moderator_yaml=moderator_yaml)
-        kernel = Kernel(load_settings(config), actors)
+        kernel = Kernel(load_settings(config), actors, link_frames=LINK_FRAMES)
         harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
         harnesses.append(harness)
         if wait_ready:

@@ -18,7 +18,7 @@ import msgspec
 import pytest
 import zmq
 
-from agents.audit_messages import DailyAuditCompleted
+from agents.audit.messages import DailyAuditCompleted
 from bus.codec import encode, kernel_frame_decoder
 from bus.protocol import OrderDecision
 from kernel.journal import read_journal
@@ -129,7 +129,8 @@ def test_a_full_disk_fails_trading_closed(tmp_path: Path) -> None:
     limit = 1_200_000
     wrapper = ("import os, resource, sys; "
                f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-               "os.execv(sys.executable, [sys.executable, '-m', 'kernel.cli'] + sys.argv[1:])")
+               "os.execv(sys.executable, "
+               "[sys.executable, '-m', 'kernel.console.cli'] + sys.argv[1:])")
     with open(process.stderr_path, "wb") as stderr:
         process.proc = subprocess.Popen(
             [sys.executable, "-c", wrapper, "--config-dir", str(process.config_dir), "run"],

@@ -16,7 +16,7 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from agents.risk_engine import RiskEngine
+from agents.risk.actor import RiskEngine
 from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, Position
 from kernel.journal import read_journal

@@ -13,12 +13,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from agents.audit_messages import DailyAuditCompleted
-from agents.auditor import Auditor
+from agents.audit.actor import Auditor
+from agents.audit.messages import DailyAuditCompleted
 from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
 from kernel.actor import ActorContext, KernelServices
-from kernel.chain_verify import verify_journal
+from kernel.console.chain_verify import verify_journal
 from kernel.emitter import Emitter, tag_of
 from kernel.events import AnomalyDetected, KernelStateChanged
 from kernel.journal import Journal, JournalEntry, read_journal

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit_figures import Chain, daily_audit
+from agents.audit.figures import Chain, daily_audit
 from bus.codec import encode
 from bus.protocol import OrderDecision
 from kernel import hashchain
 from kernel._journal_schema import MIGRATIONS
-from kernel.chain_verify import verify_journal
+from kernel.console.chain_verify import verify_journal
 from kernel.journal import Journal, JournalEntry, read_journal
 
 DAY1 = datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()

@@ -13,13 +13,13 @@ import msgspec
 import pytest
 import yaml
 
-from agents.audit_messages import DailyAuditCompleted
+from agents.audit.messages import DailyAuditCompleted
+from agents.audit.retention import retain
 from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
-from kernel.cli import main
+from kernel.console.cli import main
 from kernel.emitter import tag_of
 from kernel.journal import Journal, JournalEntry
-from kernel.retention import retain
 from risk.days import day_of
 from tests.conftest import write_config
 

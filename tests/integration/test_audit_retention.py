@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel.chain_verify import verify_journal
+from agents.audit.retention import archived_rows, plan, retain, write_archives
+from kernel.console.chain_verify import verify_journal
 from kernel.journal import Journal, JournalEntry, read_journal
-from kernel.retention import archived_rows, plan, retain, write_archives
 
 DAY = 86_400.0
 D1 = datetime(2024, 5, 1, tzinfo=UTC).timestamp()

@@ -277,7 +277,9 @@ def test_nothing_listening_fails_closed_at_once() -> None:
                                                                              "HALTED")
         with pytest.raises(LinkTimeout):
             link.hello(timeout_s=0.2)
-        assert link.kernel_seen_s_ago() >= 0.2 and not link.connected
+        # A poll may return a fraction of a millisecond before its timeout: the point is
+        # that the age counts up while nothing answers, not its last microsecond.
+        assert link.kernel_seen_s_ago() >= 0.15 and not link.connected
 
 
 def pump_until(link: BotLink, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import zmq
 
-from kernel.control_client import ControlRefused, KernelUnreachable, ask, controller_for
+from kernel.console.control_client import ControlRefused, KernelUnreachable, ask, controller_for
 from kernel.control_protocol import StatusReply, StatusRequest
 from kernel.keys import ClientKeys, generate, load_client
 from kernel.microkernel import EXIT_START_FAILED, Kernel

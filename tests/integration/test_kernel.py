@@ -13,7 +13,7 @@ import zmq
 from bus.codec import encode, encode_header
 from bus.protocol import Heartbeat, Message, OrderDecision
 from kernel.actor import Actor
-from kernel.control_client import KernelUnreachable, ask
+from kernel.console.control_client import KernelUnreachable, ask
 from kernel.control_protocol import StatusReply, StatusRequest
 from kernel.events import AnomalyDetected
 from kernel.journal import read_journal

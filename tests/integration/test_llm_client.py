@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from agents._llm_budget import TokenBudget
-from agents._moderator_prompt import SYSTEM, TOOL
-from agents.llm_client import LlmClient, LlmFailure, LlmUnavailable
-from agents.llm_config import LlmConfig
-from agents.moderator_messages import LlmBudgetReported, LlmCallMade
-from agents.moderator_parts import ModeratorAnswer
+from agents.moderator._prompt import SYSTEM, TOOL
+from agents.moderator.llm_budget import TokenBudget
+from agents.moderator.llm_client import LlmClient, LlmFailure, LlmUnavailable
+from agents.moderator.llm_config import LlmConfig
+from agents.moderator.messages import LlmBudgetReported, LlmCallMade
+from agents.moderator.parts import ModeratorAnswer
 from bus.protocol import Message
 from scripts._bench_support import free_ports
 from tests.support.messages_api import (

@@ -15,10 +15,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from agents._llm_budget import TokenBudget
-from agents.llm_client import LlmClient
-from agents.llm_config import PlannerLlmConfig
-from agents.planner_llm import FALLBACK, PlanInputs, data_levels, refine_plan
+from agents.moderator.llm_budget import TokenBudget
+from agents.moderator.llm_client import LlmClient
+from agents.moderator.llm_config import PlannerLlmConfig
+from agents.planner.llm import FALLBACK, PlanInputs, data_levels
+from agents.planner.refine import refine_plan
 from planner.messages import TradePlan
 from planner.validation import plan_problems
 from tests.support.messages_api import MessagesApi, messages_api, server_error, tool_answer
@@ -42,7 +43,7 @@ def api() -> Iterator[MessagesApi]:
 
 @pytest.fixture
 async def client(api: MessagesApi) -> AsyncIterator[LlmClient]:
-    from agents.llm_config import LlmConfig
+    from agents.moderator.llm_config import LlmConfig
 
     llm = LlmClient(LlmConfig(base_url=api.base_url, retries=0, timeout_s=2), api_key="sk-test",
                     budget=TokenBudget(1_000_000), publish=lambda _: None, clock=time.time)

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agents.meta_messages import MetaJobFinished, MetaJobStarted, ProposalCreated
-from agents.meta_pipeline import JobResult, RunRequest, proposal_store, run_job
+from agents.meta.messages import MetaJobFinished, MetaJobStarted, ProposalCreated
+from agents.meta.pipeline import JobResult, RunRequest, proposal_store, run_job
 from bus.codec import encode
 from bus.protocol import Message
 from kernel.events import AnomalyDetected

@@ -11,12 +11,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents._llm_budget import TokenBudget
-from agents.llm_client import LlmClient
-from agents.llm_config import LlmConfig
-from agents.meta_messages import MetaJobFinished, ProposalCreated
-from agents.meta_pipeline import RunRequest, run_job
-from agents.moderator_messages import LlmCallMade
+from agents.meta.messages import MetaJobFinished, ProposalCreated
+from agents.meta.pipeline import RunRequest, run_job
+from agents.moderator.llm_budget import TokenBudget
+from agents.moderator.llm_client import LlmClient
+from agents.moderator.llm_config import LlmConfig
+from agents.moderator.messages import LlmCallMade
 from bus.protocol import Message
 from kernel.settings import Settings
 from tests.support.messages_api import MessagesApi, messages_api, text_answer, tool_answer

@@ -10,8 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.meta_messages import MetaJobFinished
-from agents.meta_runner import MetaRunner
+from agents.meta.actor import MetaRunner
+from agents.meta.messages import MetaJobFinished
 from kernel.journal import read_journal
 from kernel.microkernel import Kernel
 from kernel.registry import default_actors

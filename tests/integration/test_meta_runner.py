@@ -16,10 +16,10 @@ from typing import Any, cast
 
 import pytest
 
-from agents.meta_messages import MetaJobFinished
-from agents.meta_runner import MetaRunner
-from agents.moderator_messages import PauseStarted
-from agents.watchdog_messages import BotStateReported
+from agents.meta.actor import MetaRunner
+from agents.meta.messages import MetaJobFinished
+from agents.moderator.messages import PauseStarted
+from agents.watchdog.messages import BotStateReported
 from bus.codec import encode
 from bus.protocol import Message
 from kernel.actor import ActorContext, KernelServices

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.moderator_messages import (
+from agents.moderator.messages import (
     AdviceApplied,
     ModeratorAdviceGiven,
     PauseEnded,

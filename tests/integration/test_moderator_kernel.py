@@ -11,12 +11,12 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from agents.moderator import Moderator
-from agents.risk_engine import RiskEngine
+from agents.moderator.actor import Moderator
+from agents.risk.actor import RiskEngine
 from bus.protocol import OrderDecision
-from kernel.cli_llm import llm_check, moderator_ask
-from kernel.cli_status import print_snapshot
-from kernel.control_client import Controller
+from kernel.console.commands.llm import llm_check, moderator_ask
+from kernel.console.commands.status import print_snapshot
+from kernel.console.control_client import Controller
 from kernel.control_protocol import ActionAccepted, RiskMultiplierRequest, SnapshotRequest
 from kernel.journal import read_journal
 from kernel.settings import load_settings

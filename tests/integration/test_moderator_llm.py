@@ -12,16 +12,15 @@ from typing import Any
 
 import pytest
 
-from agents.moderator_messages import (
+from agents.moderator.messages import (
     AdviceApplied,
     AdviceRefused,
     LlmBudgetReported,
     LlmCallMade,
     ModeratorAdviceGiven,
     PauseStarted,
-    RiskMultiplierChangeRequested,
 )
-from kernel.events import ModeChangeRequested
+from kernel.events import ModeChangeRequested, RiskMultiplierChangeRequested
 from tests.support.messages_api import (
     MessagesApi,
     Reply,

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from kernel.control_client import ControlRefused, ask
+from kernel.console.control_client import ControlRefused, ask
 from kernel.control_protocol import (
     ActionAccepted,
     CloseAllRequest,

@@ -19,7 +19,7 @@ import pytest
 import zmq
 import zmq.asyncio
 
-from agents.options_selector import OptionsSelector
+from agents.planner.options_selector import OptionsSelector
 from bus.codec import encode, encode_header
 from bus.protocol import Message
 from kernel.actor import ActorContext, KernelServices

@@ -15,10 +15,10 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from agents.macro_adapter import MacroAdapter
-from agents.planner_actor import PlannerActor
-from agents.technical_adapter import TechnicalAdapter
-from agents.wildcard_adapter import WildCardAdapter
+from agents.planner.actor import PlannerActor
+from agents.verdicts.macro import MacroAdapter
+from agents.verdicts.technical import TechnicalAdapter
+from agents.verdicts.wildcard import WildCardAdapter
 from bus.codec import encode, encode_header
 from bus.protocol import Error, PlanRequest, TradePlanReply
 from kernel.journal import read_journal

@@ -14,10 +14,10 @@ from typing import Any, cast
 import msgspec
 import pytest
 
-from agents.macro_adapter import MacroAdapter
-from agents.planner_actor import PlannerActor
-from agents.technical_adapter import TechnicalAdapter
-from agents.wildcard_adapter import WildCardAdapter
+from agents.planner.actor import PlannerActor
+from agents.verdicts.macro import MacroAdapter
+from agents.verdicts.technical import TechnicalAdapter
+from agents.verdicts.wildcard import WildCardAdapter
 from bus.protocol import Heartbeat, Message, PlanRequest
 from kernel.actor import Actor, ActorContext, KernelServices
 from kernel.events import AnomalyDetected

@@ -17,8 +17,8 @@ from typing import Any, cast
 
 import pytest
 
-from agents.planner_actor import PlannerActor
-from agents.planner_llm import FALLBACK
+from agents.planner.actor import PlannerActor
+from agents.planner.llm import FALLBACK
 from bus.protocol import Message, PlanRequest
 from kernel.actor import ActorContext, KernelServices
 from kernel.journal import Journal

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from agents.moderator_messages import RiskMultiplierChangeRequested
-from agents.risk_engine import RiskEngine
-from agents.watchdog_messages import TradingHaltRequested
+from agents.risk.actor import RiskEngine
+from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import Command, Hello, Message, Welcome
 from kernel.actor import ActorContext
-from kernel.events import OperatorCommandIssued
+from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
 from kernel.gate import ClosedGate
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import (

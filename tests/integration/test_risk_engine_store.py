@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from agents._risk_store import RiskStore, SavedStateUnreadable, persisted
+from agents.risk._store import RiskStore, SavedStateUnreadable, persisted
 from kernel.journal import Journal, JournalEntry
 from risk import initial_state
 from risk.state import RequestIds

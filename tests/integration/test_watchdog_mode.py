@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from agents._bot_process import find_leftover
+from agents.watchdog._bot_process import find_leftover
 from bus.protocol import Message
 from kernel.config import python_command
 from kernel.events import ModeChangeRequested

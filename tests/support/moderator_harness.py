@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from agents.moderator import Moderator
+from agents.moderator.actor import Moderator
 from bus.protocol import Command, Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.journal import Journal

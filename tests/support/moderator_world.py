@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from agents._moderator_book import ModeratorBook
-from agents.llm_config import ModeratorConfig, Triggers
-from agents.moderator_parts import ModerationSummary, ModeratorAnswer
-from agents.moderator_rules import build_summary
-from agents.watchdog_messages import BotStateReported
+from agents.moderator._book import ModeratorBook
+from agents.moderator.llm_config import ModeratorConfig, Triggers
+from agents.moderator.parts import ModerationSummary, ModeratorAnswer
+from agents.moderator.rules import build_summary
+from agents.watchdog.messages import BotStateReported
 from bus.protocol import Fill, Mode, TradingState
 from kernel.events import AnomalyDetected
 from planner.messages import MacroVerdict

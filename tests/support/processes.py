@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def kernel_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kernel.cli", *args]
+    return [sys.executable, "-m", "kernel.console.cli", *args]
 
 
 class KernelProcess:

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from agents.watchdog_messages import BotStateReported
+from agents.watchdog.messages import BotStateReported
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, Position
 from risk.messages import RiskStateSnapshot
 

@@ -17,7 +17,7 @@ import msgspec
 import psutil
 import pytest
 
-from agents.watchdog import Watchdog
+from agents.watchdog.actor import Watchdog
 from bus.protocol import Message, OrderDecision
 from kernel.actor import Actor
 from kernel.journal import read_journal

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from agents.audit_figures import Book, Chain, Event, daily_audit
-from agents.watchdog_messages import BotExited, ModeChanged, TradingHaltRequested
+from agents.audit.figures import Book, Chain, Event, daily_audit
+from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
 from kernel.events import (
     ActorStatusChanged,

@@ -10,10 +10,10 @@ import msgspec
 import pytest
 import yaml
 
-from agents.audit_config import AuditConfig
-from agents.audit_figures import Chain, daily_audit
-from agents.audit_markdown import clock, render
-from agents.audit_task import ExcerptRow, TaskHeader, render_task, task_id
+from agents.audit.config import AuditConfig
+from agents.audit.figures import Chain, daily_audit
+from agents.audit.markdown import clock, render
+from agents.audit.task import ExcerptRow, TaskHeader, render_task, task_id
 from kernel.config import ConfigError, load_yaml
 from kernel.settings import CONFIG_FILES, load_settings
 from tests.unit.test_audit_figures import a_day_of_trading

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from agents.watchdog_messages import ModeChanged
+from agents.watchdog.messages import ModeChanged
 from bus.protocol import Fill
-from kernel._dashboard_model import DashboardModel
-from kernel._dashboard_parts import Gauge, SlidingCounter, number, risk_from_snapshot
+from kernel.console._dashboard_model import DashboardModel
+from kernel.console._dashboard_parts import Gauge, SlidingCounter, number, risk_from_snapshot
 from kernel.events import AnomalyDetected, BotLifecycleChanged, KernelStateChanged
 from risk.messages import (
     CloseAllRequested,

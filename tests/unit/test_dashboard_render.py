@@ -9,9 +9,9 @@ import re
 import pytest
 from rich.console import Console
 
-from agents.watchdog_messages import BotStateReported
-from kernel._dashboard_model import DashboardModel, DashboardView
-from kernel.dashboard import Screen
+from agents.watchdog.messages import BotStateReported
+from kernel.console._dashboard_model import DashboardModel, DashboardView
+from kernel.console.dashboard import Screen
 from kernel.events import AnomalyDetected
 from risk.messages import ReasonView
 from tests.support.tap_bodies import (

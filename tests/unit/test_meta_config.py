@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.meta_config import MetaConfig
+from agents.meta.config import MetaConfig
 from kernel.config import ConfigError, load_yaml
 from kernel.settings import CONFIG_FILES
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from agents._code_snapshot import CodeSnapshot, Excerpt, RepoFile
-from agents._meta_offline import offline_answer
-from agents.audit_messages import (
+from agents.audit.messages import (
     AnomalyCount,
     BotEvents,
     DailyAuditCompleted,
@@ -15,8 +13,10 @@ from agents.audit_messages import (
     OrderStats,
     PnlSummary,
 )
-from agents.meta_config import MetaConfig
-from agents.meta_jobs import Evidence, Task
+from agents.meta._code_snapshot import CodeSnapshot, Excerpt, RepoFile
+from agents.meta._offline import offline_answer
+from agents.meta.config import MetaConfig
+from agents.meta.jobs import Evidence, Task
 
 
 def task(job: str, evidence: Evidence) -> Task:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.meta_messages import ProposalDecided, ProposalRefused
-from agents.meta_report import ProposalDraft
-from agents.proposal_review import approve, reject
-from agents.proposals import ProposalError, ProposalStore
+from agents.meta.messages import ProposalDecided, ProposalRefused
+from agents.meta.proposal_review import approve, reject
+from agents.meta.proposals import ProposalError, ProposalStore
+from agents.meta.report import ProposalDraft
 from bus.protocol import Message
 from kernel.config import load_yaml
 from risk.limits import RiskLimits

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from agents.meta_builtin import render_report
-from agents.meta_report import MetaAnswer, ProposalDraft, parse_report
+from agents.meta.builtin import render_report
+from agents.meta.report import MetaAnswer, ProposalDraft, parse_report
 
 TASK = "code-audit-2026-W47-20261122T010000Z"
 

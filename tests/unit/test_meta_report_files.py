@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.meta_agent_process import collect_report, read_bounded, unsafe_name
+from agents.meta._process import collect_report, read_bounded, unsafe_name
 
 TASK = "daily-logs-2026-11-21-20261122T010000Z"
 

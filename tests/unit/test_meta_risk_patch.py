@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents._risk_patch import PatchRefused, check_risk_yaml, patch_risk_yaml, unified_diff
+from agents.meta.risk_patch import PatchRefused, check_risk_yaml, patch_risk_yaml, unified_diff
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "config" / "risk.yaml").read_text(
     encoding="utf-8")

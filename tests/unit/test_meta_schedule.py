@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from agents.meta_config import MetaConfig, TradingWindow
-from agents.meta_schedule import (
+from agents.meta.config import MetaConfig, TradingWindow
+from agents.meta.schedule import (
     Activity,
     Attempt,
     due_jobs,
@@ -20,8 +20,8 @@ from agents.meta_schedule import (
     previous_day,
     window_start,
 )
-from agents.moderator_messages import PauseEnded, PauseStarted
-from agents.watchdog_messages import BotStateReported, ModeChanged
+from agents.moderator.messages import PauseEnded, PauseStarted
+from agents.watchdog.messages import BotStateReported, ModeChanged
 from risk.messages import TradingStateChanged
 
 SUNDAY = datetime(2026, 11, 22, tzinfo=UTC).timestamp()  # a Sunday, 00:00 UTC

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from agents.meta_messages import MetaJobFinished, MetaJobStarted, ProposalCreated, ProposalRefused
+from agents.meta.messages import MetaJobFinished, MetaJobStarted, ProposalCreated, ProposalRefused
 from kernel.messages import decode_message
 from kernel.summaries import severity, summarize
 

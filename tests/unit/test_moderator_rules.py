@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from agents.llm_config import ModeratorConfig
-from agents.moderator_rules import Permitted, Refusal, judge, offline_advice
+from agents.moderator.llm_config import ModeratorConfig
+from agents.moderator.rules import Permitted, Refusal, judge, offline_advice
 from tests.support.moderator_world import (
     CFG,
     anomaly,

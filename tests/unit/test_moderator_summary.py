@@ -7,10 +7,10 @@ import json
 import msgspec
 import pytest
 
-from agents._llm_text import data_block, estimate_tokens, quote_data, tool_schema
-from agents._moderator_prompt import SYSTEM, user_prompt
-from agents.llm_config import Triggers
-from agents.moderator_parts import ModerationSummary, ModeratorAnswer, TradeRow
+from agents.moderator._prompt import SYSTEM, user_prompt
+from agents.moderator.llm_config import Triggers
+from agents.moderator.llm_text import data_block, estimate_tokens, quote_data, tool_schema
+from agents.moderator.parts import ModerationSummary, ModeratorAnswer, TradeRow
 from risk.messages import TradingStateChanged
 from tests.support.moderator_world import (
     NOW,
@@ -143,7 +143,7 @@ def test_the_tool_schema_is_the_answer_struct_itself() -> None:
 
 
 def test_a_nested_answer_keeps_its_definitions_beside_the_root() -> None:
-    from agents.planner_llm import PlanRefinement
+    from agents.planner.llm import PlanRefinement
 
     schema = tool_schema(PlanRefinement)
     assert schema["type"] == "object" and "ZoneAnswer" in schema["$defs"]

@@ -15,9 +15,9 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kernel._plan_panel import render
-from kernel._plan_request import RequestError, load_request
-from kernel.plan_command import plan_command
+from kernel.console._plan_panel import render
+from kernel.console._plan_request import RequestError, load_request
+from kernel.console.commands.plan import plan_command
 from planner.builder import build_plan
 from planner.config import PlannerConfig
 from planner.events import EventCalendar

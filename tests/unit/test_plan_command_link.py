@@ -16,7 +16,7 @@ import pytest
 
 from bus.codec import encode, encode_json, kernel_frame_decoder
 from bus.protocol import TradePlanReply
-from kernel._plan_request import load_request
+from kernel.console._plan_request import load_request
 from planner.builder import build_plan
 from planner.config import PlannerConfig
 from planner.messages import TradePlan

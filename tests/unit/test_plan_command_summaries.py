@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from kernel._plan_request import load_request
+from kernel.console._plan_request import load_request
 from kernel.summaries import summarize
 from planner.builder import build_plan
 from planner.config import PlannerConfig

@@ -6,7 +6,7 @@ import asyncio
 import selectors
 import socket
 
-from kernel._spin import SpinningSelector
+from kernel.spin import SpinningSelector
 
 
 def pair() -> tuple[socket.socket, socket.socket]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from agents.watchdog_messages import (
+from agents.watchdog.messages import (
     BotExited,
     BotStateReported,
     ModeChanged,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel._tap_link import CONNECTED, CONNECTING, UNREACHABLE, LinkMonitor
+from kernel.console._tap_link import CONNECTED, CONNECTING, UNREACHABLE, LinkMonitor
 
 T0 = 1000.0
 

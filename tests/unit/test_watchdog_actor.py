@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from agents._watchdog_report import BotRun
-from agents.watchdog import Watchdog
-from agents.watchdog_policy import Health
+from agents.watchdog._report import BotRun
+from agents.watchdog.actor import Watchdog
+from agents.watchdog.policy import Health
 from bus.protocol import Heartbeat, Hello, Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.events import AnomalyDetected, BotLifecycleChanged, ModeChangeRequested

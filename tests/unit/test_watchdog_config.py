@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.watchdog_config import WatchdogConfig
+from agents.watchdog.config import WatchdogConfig
 from kernel.config import ConfigError, load_yaml
 from kernel.settings import CONFIG_FILES, check_all, load_settings
 from tests.conftest import write_config

@@ -1,0 +1,261 @@
+"""The daily audit's figures, computed from the day's journal events: pure, no I/O.
+
+Why from the journal, not from the risk engine's state: the audit must hold
+even when the engine was restarted, disabled or wrong, and anyone must be able
+to recompute it from the record alone (``kernel report`` does, read-only).
+PnL and trades come from the fills (the same average-cost ledger the risk
+engine books with, :func:`risk.ledger.apply_fill`, per bot and symbol), equity
+and drawdown from the bot's heartbeats, everything else from the events that
+say so. Positions opened on an earlier day are passed in (``opening``), so a
+trade closed today after opening yesterday is priced at its real entry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, localcontext
+from typing import NamedTuple
+
+from agents.audit.messages import (
+    AnomalyCount,
+    BotEvents,
+    DailyAuditCompleted,
+    Moment,
+    OrderStats,
+    PnlSummary,
+    TradeStats,
+)
+from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
+from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
+from kernel.events import (
+    ActorStatusChanged,
+    AnomalyDetected,
+    BotLifecycleChanged,
+    KernelStateChanged,
+    OperatorCommandIssued,
+)
+from risk.ledger import apply_fill
+from risk.messages import (
+    LimitTripped,
+    OperatorCommandRefused,
+    RiskAnomalyDetected,
+    RiskStateSnapshot,
+    TradingStateChanged,
+)
+from risk.money import EXACT, HUNDRED, ZERO, dec
+from risk.state import PositionState
+
+Book = dict[tuple[str, str], PositionState]
+"""Positions by (bot id, symbol)."""
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class Event(NamedTuple):
+    """One decoded journal row."""
+
+    seq: int
+    ts: float
+    source: str
+    message: Message
+
+
+class Chain(NamedTuple):
+    """The chain head when the audit was made: the last row's seq and hex hash."""
+
+    seq: int | None
+    head: str
+
+
+def book_fills(book: Book, fills: Iterable[Fill],
+               ) -> tuple[Book, list[tuple[Decimal, Decimal | None]]]:
+    """Book fills in order; return the new book and, per fill, the cash it realised
+    (PnL minus fee) and the PnL of the round trip it closed (None if none closed)."""
+    book = dict(book)
+    results: list[tuple[Decimal, Decimal | None]] = []
+    for fill in fills:
+        key = (fill.bot_id, fill.symbol)
+        done = apply_fill(book.get(key, PositionState()), fill.side, dec(fill.qty),
+                          dec(fill.price), dec(fill.fee))
+        book[key] = done.position
+        results.append((done.cash_delta, done.closed_trade_pnl))
+    return book, results
+
+
+def daily_audit(day: str, timezone: str, events: Iterable[Event], *, opening: Book, now: float,
+                complete: bool, chain: Chain, undecodable: int = 0) -> DailyAuditCompleted:
+    """Every figure of one day's audit."""
+    events = list(events)
+    messages = [e.message for e in events]
+    fills = [m for m in messages if isinstance(m, Fill)]
+    pnl, trades = _money(fills, [m for m in messages if isinstance(m, Heartbeat)], opening)
+    orders = _orders(messages)
+    traded = orders.requested > 0 or trades.fills > 0
+    notes = _notes(traded=traded, complete=complete, opening=opening, undecodable=undecodable)
+    return DailyAuditCompleted(
+        day=day, timezone=timezone, ts=now, complete=complete, traded=traded, rows=len(events),
+        first_seq=events[0].seq if events else None, last_seq=events[-1].seq if events else None,
+        chain_seq=chain.seq, chain_head=chain.head, pnl=pnl, trades=trades, orders=orders,
+        limits_fired=tuple(_limits(events)), halts=tuple(_halts(events)),
+        mode_changes=tuple(Moment(ts=e.ts, what=m.mode, detail=f"{m.previous} -> {m.mode} by "
+                                  f"{m.requested_by}: {m.reason}")
+                           for e in events if isinstance(m := e.message, ModeChanged)),
+        operator_commands=tuple(_operator(events)), bots=_bots(messages),
+        anomalies=_anomalies(events), limits_in_force=_in_force(messages), notes=tuple(notes))
+
+
+def _money(fills: list[Fill], beats: list[Heartbeat],
+           opening: Book) -> tuple[PnlSummary, TradeStats]:
+    _, results = book_fills(opening, fills)
+    with localcontext(EXACT):
+        realized = sum((cash for cash, _ in results), ZERO)
+        fees = sum((dec(f.fee) for f in fills), ZERO)
+        closed = [pnl for _, pnl in results if pnl is not None]
+        start, end, unrealized, drawdown, peak = _equity(beats)
+    wins = [p for p in closed if p > 0]
+    losses = [p for p in closed if p < 0]
+    pnl = PnlSummary(
+        start_equity=start, end_equity=end, realized_pnl=realized, fees=fees,
+        unrealized_pnl=unrealized, max_drawdown=drawdown,
+        max_drawdown_pct=(drawdown * HUNDRED / peak).quantize(Decimal("0.01"))
+        if peak and peak > 0 else None)
+    trades = TradeStats(
+        fills=len(fills), trades=len(closed), wins=len(wins), losses=len(losses),
+        win_rate_pct=(Decimal(len(wins)) * HUNDRED / len(closed)).quantize(Decimal("0.01"))
+        if closed else None,
+        average_win=_mean(wins), average_loss=_mean(losses),
+        largest_win=max(wins) if wins else None, largest_loss=min(losses) if losses else None,
+        trades_pnl=sum(closed, ZERO))
+    return pnl, trades
+
+
+def _equity(beats: list[Heartbeat]) -> tuple[Decimal | None, Decimal | None, Decimal | None,
+                                             Decimal, Decimal | None]:
+    """Start, end, end-of-day open PnL, max drawdown and the peak it fell from.
+
+    With several bots the equity is the sum of each bot's latest report.
+    """
+    first: dict[str, Decimal] = {}
+    latest: dict[str, Decimal] = {}
+    open_pnl: dict[str, Decimal] = {}
+    peak: Decimal | None = None
+    drawdown, drawdown_peak = ZERO, None
+    for beat in beats:
+        equity = dec(beat.equity)
+        first.setdefault(beat.bot_id, equity)
+        latest[beat.bot_id] = equity
+        open_pnl[beat.bot_id] = dec(beat.unrealized_pnl)
+        total = sum(latest.values(), ZERO)
+        peak = total if peak is None else max(peak, total)
+        if peak - total > drawdown:
+            drawdown, drawdown_peak = peak - total, peak
+    if not beats:
+        return None, None, None, ZERO, None
+    return (sum(first.values(), ZERO), sum(latest.values(), ZERO),
+            sum(open_pnl.values(), ZERO), drawdown, drawdown_peak)
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    return sum(values, ZERO) / len(values) if values else None
+
+
+def _orders(messages: list[Message]) -> OrderStats:
+    requested = {m.request_id for m in messages if isinstance(m, OrderRequest)}
+    decisions = [m for m in messages if isinstance(m, OrderDecision)]
+    denied = Counter(d.code for d in decisions if d.verdict == "DENY")
+    answered = {d.request_id for d in decisions}
+    return OrderStats(requested=len(requested),
+                      allowed=sum(1 for d in decisions if d.verdict == "ALLOW"),
+                      denied=sum(denied.values()), denied_by_code=dict(denied.most_common()),
+                      unanswered=len(requested - answered))
+
+
+def _limits(events: list[Event]) -> Iterable[Moment]:
+    for e in events:
+        if isinstance(m := e.message, LimitTripped):
+            yield Moment(ts=e.ts, what=m.code, detail=f"{m.reason} ({m.value} of {m.limit}), "
+                                                      f"then {m.action}")
+
+
+def _halts(events: list[Event]) -> Iterable[Moment]:
+    for e in events:
+        match e.message:
+            case TradingStateChanged() as m:
+                yield Moment(ts=e.ts, what=m.current,
+                             detail=f"{m.previous} -> {m.current} by {m.by}: {m.cause}")
+            case TradingHaltRequested() as m:
+                yield Moment(ts=e.ts, what="halt_requested",
+                             detail=f"[{m.code}] {m.reason} (by {m.source})")
+            case KernelStateChanged(state="halted") as m:
+                yield Moment(ts=e.ts, what="kernel_halted", detail=m.reason)
+
+
+def _operator(events: list[Event]) -> Iterable[Moment]:
+    for e in events:
+        match e.message:
+            case OperatorCommandIssued() as m:
+                yield Moment(ts=e.ts, what=m.action, detail=f"by {m.user}: {m.reason}")
+            case OperatorCommandRefused() as m:
+                yield Moment(ts=e.ts, what=f"{m.action} refused", detail=f"by {m.user}: "
+                                                                         f"{m.reason}")
+
+
+def _bots(messages: list[Message]) -> BotEvents:
+    states = Counter(m.state for m in messages if isinstance(m, BotLifecycleChanged))
+    actors = Counter(m.actor for m in messages
+                     if isinstance(m, ActorStatusChanged) and m.state == "FAULTED")
+    return BotEvents(
+        starts=states["starting"], restarts=states["restarting"], hangs=states["hung"],
+        crashes=states["crashed"], gave_up=states["gave_up"],
+        unexpected_exits=sum(1 for m in messages if isinstance(m, BotExited) and not m.expected),
+        actor_restarts=dict(sorted(actors.items())))
+
+
+def _anomalies(events: list[Event]) -> tuple[AnomalyCount, ...]:
+    counts: Counter[str] = Counter()
+    worst: dict[str, str] = {}
+    sources: dict[str, set[str]] = {}
+    for e in events:
+        match e.message:
+            case AnomalyDetected() as m:
+                kind, level, source = m.kind, m.severity, m.source
+            case RiskAnomalyDetected() as m:
+                kind, level, source = m.kind, "warning", e.source
+            case _:
+                continue
+        counts[kind] += 1
+        if _LEVELS.index(level) > _LEVELS.index(worst.get(kind, "debug")):
+            worst[kind] = level
+        sources.setdefault(kind, set()).add(source)
+    return tuple(AnomalyCount(kind=k, count=n, worst=worst.get(k, "debug"),
+                              sources=tuple(sorted(sources[k])))
+                 for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _in_force(messages: list[Message]) -> dict[str, str]:
+    snapshots = [m for m in messages if isinstance(m, RiskStateSnapshot)]
+    if not snapshots:
+        return {}
+    s = snapshots[-1]
+    found: Mapping[str, object] = {
+        "trading_state": s.trading_state, "max_daily_loss": s.max_daily_loss,
+        "max_drawdown": s.max_drawdown, "max_trailing_drawdown": s.max_trailing_drawdown,
+        "max_leverage": s.max_leverage, "max_consecutive_losses": s.max_consecutive_losses,
+        "risk_multiplier": s.risk_multiplier}
+    return {k: str(v) for k, v in found.items() if v is not None}
+
+
+def _notes(*, traded: bool, complete: bool, opening: Book, undecodable: int) -> list[str]:
+    notes = []
+    if not traded:
+        notes.append("No trading on this day: no order was requested and no fill was reported.")
+    if not complete:
+        notes.append("The day is not over: these figures cover it up to the time of the report.")
+    carried = sorted(f"{bot or '?'} {symbol} {pos.qty}" for (bot, symbol), pos in opening.items()
+                     if pos.qty)
+    if carried:
+        notes.append("Positions carried in from earlier days: " + ", ".join(carried) + ".")
+    if undecodable:
+        notes.append(f"{undecodable} journal rows of the day could not be decoded and were "
+                     "left out (a newer or foreign publisher).")
+    return notes

@@ -1,0 +1,282 @@
+"""The risk engine actor: the kernel's order gate and the keeper of the risk state.
+
+A thin shell over the pure rules in ``risk/``. It holds the one current
+:class:`~risk.RiskState`, answers the gateway's synchronous ``decide`` with the
+pure ``decide`` and nothing more (no I/O on the hot path: the gateway journals
+the decision), turns heartbeats, fills, operator commands and the watchdog's halt
+requests into the pure transitions, and runs ``check_limits`` on a timer because
+the ``close_all`` deadline and midnight pass with no message arriving.
+
+State survives restarts through :mod:`agents.risk._store`: saved when a durable
+fact changes, restored with ``after_restart`` so that a halted day stays halted
+and the daily loss does not reset. Until :meth:`RiskEngine.start` has restored
+it the gateway's ``ClosedGate`` denies every order, and :meth:`RiskEngine.stop`
+withdraws the gate first, so a crashing or restarting engine fails closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import Sequence
+from typing import ClassVar, Final
+
+from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.watchdog.messages import TradingHaltRequested
+from bus.protocol import (
+    Command,
+    Fill,
+    Heartbeat,
+    Message,
+    OrderDecision,
+    OrderRequest,
+    TradingState,
+)
+from kernel.actor import Actor, ActorContext
+from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
+from risk import (
+    RiskLimits,
+    RiskState,
+    Step,
+    after_restart,
+    apply_fill,
+    apply_heartbeat,
+    check_limits,
+    decide,
+    halt,
+    initial_state,
+    order_decision,
+    resume,
+    set_risk_multiplier,
+    snapshot,
+)
+from risk.messages import CloseAllRequested, OperatorCommandRefused, RiskAnomalyDetected
+
+log = logging.getLogger("agents.risk")
+
+LIMIT_HALTS: Final = frozenset({"daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
+                                "consecutive_losses"})
+"""Halts the market caused: lifting one by ``resume`` needs the operator's confirmation."""
+
+
+class RiskEngine(Actor):
+    """See the module docstring. Timings are keyword options so tests can shorten them."""
+
+    name: ClassVar[str] = "risk"
+    subscriptions: ClassVar[tuple[str, ...]] = (
+        "bot.heartbeat", "order.fill", "operator.command", "risk.halt_request",
+        "risk.multiplier_request")
+
+    _state: RiskState
+    _limits: RiskLimits
+    _store: RiskStore
+
+    def __init__(self, *, tick_s: float = 1.0, publish_every_s: float = 5.0,
+                 save_every_s: float = 5.0, refresh_every_s: float = 600.0) -> None:
+        super().__init__()
+        self._tick_s = tick_s
+        self._publish_every_s = publish_every_s
+        self._save_every_s = save_every_s
+        self._refresh_every_s = refresh_every_s
+        self._saved: tuple[tuple[object, ...], tuple[object, ...]] | None = None
+        self._saved_at = -math.inf
+        self._resend_close = False
+
+    @property
+    def state(self) -> RiskState:
+        """The current risk state (read-only: every change goes through the rules)."""
+        return self._state
+
+    # --- the order gate (called synchronously by the gateway) -------------------------
+
+    @property
+    def trading_state(self) -> TradingState:
+        return self._state.trading_state
+
+    @property
+    def risk_multiplier(self) -> float:
+        return self._state.risk_multiplier
+
+    def decide(self, order: OrderRequest, now: float) -> OrderDecision:
+        """The pure decision and the state it leaves; the pure core never raises."""
+        decision, self._state = decide(order, self._state, self._limits, now)
+        return order_decision(order, decision, self._state.trading_state)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(self, ctx: ActorContext) -> None:
+        await super().start(ctx)
+        self._limits = ctx.settings.risk
+        self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock)
+        now = ctx.clock()
+        self._state, events = await self._restore(now)
+        for message in await self._settle(events, now, force_save=True):
+            ctx.publish(message)
+        ctx.services.set_gate(self)
+        log.info("risk engine ready: trading %s (%s)", self._state.trading_state,
+                 "; ".join(r.text for r in self._state.reasons) or "no reasons")
+
+    async def stop(self) -> None:
+        """Close the gate before anything else, then keep the last state (best effort)."""
+        if self._ctx is None:
+            return
+        self.ctx.services.set_gate(None)
+        if hasattr(self, "_state"):
+            try:
+                await self._save_if_due(self.ctx.clock(), force=True)
+            except Exception as exc:  # the journal may be failing: the last save stands
+                log.error("risk state not saved on stop: %s", exc)
+
+    async def run(self) -> None:
+        """The timer: deadlines and the day rollover, and a periodic snapshot for people."""
+        next_publish = 0.0
+        while True:
+            await asyncio.sleep(self._tick_s)
+            now = self.ctx.clock()
+            self._state, events = check_limits(self._state, self._limits, now)
+            out = await self._settle(events, now)
+            if not out and now >= next_publish:
+                out = [snapshot(self._state, self._limits, now)]
+            if out:
+                next_publish = now + self._publish_every_s
+            for message in out:
+                self.ctx.publish(message)
+
+    # --- messages -------------------------------------------------------------------
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        now = self.ctx.clock()
+        match message:
+            case Heartbeat():
+                self._state, events = apply_heartbeat(self._state, message, self._limits, now)
+                self._resend_pending_close()
+            case Fill():
+                self._state, events = apply_fill(self._state, message, self._limits, now)
+            case OperatorCommandIssued():
+                self._state, events = self._on_operator(message, now)
+            case TradingHaltRequested():
+                self._state, events = halt(
+                    self._state, f"{message.reason} (asked by {message.source})", now,
+                    code=message.code, by="watchdog")
+                self.ctx.services.set_gate(self)  # halted, yet reduce-only orders pass again
+            case RiskMultiplierChangeRequested():
+                self._state, events = self._on_multiplier(message, now)
+                return await self._settle(events, now, force_save=bool(events))
+            case _:
+                return ()
+        return await self._settle(events, now)
+
+    def _on_multiplier(self, request: RiskMultiplierChangeRequested, now: float) -> Step:
+        """Apply a multiplier within the risk.yaml bounds; an adviser may only lower it
+        (a second guard behind the moderator's own rules), a person may set any."""
+        state = self._state
+        refusal = None
+        if request.requested_by.startswith("moderator") and request.value > state.risk_multiplier:
+            refusal = (f"{request.requested_by} asked to raise risk_multiplier from "
+                       f"{state.risk_multiplier:g} to {request.value:g}; "
+                       "only a person may raise it")
+        else:
+            try:
+                changed, events = set_risk_multiplier(
+                    state, request.value, f"{request.reason} (by {request.requested_by})",
+                    self._limits, now)
+            except ValueError as exc:
+                refusal = str(exc)
+        if refusal is not None:
+            log.warning("risk multiplier change refused: %s", refusal)
+            return state, [RiskAnomalyDetected(kind="multiplier_refused", detail=refusal, ts=now)]
+        command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}",
+                          action="set_risk_multiplier",
+                          params={"risk_multiplier": request.value})
+        self.ctx.services.send_command(command)  # the bot sizes its orders by it too
+        self.ctx.publish(command)
+        return changed, events
+
+    def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
+        who = f"{command.reason} (by {command.user})"
+        state = self._state
+        match command.action:
+            case "halt":
+                return halt(state, who, now)
+            case "close_all":
+                self._close_all(f"operator {command.user}: {command.reason}")
+                return halt(state, f"close all: {who}", now)
+            case "resume":
+                refusal = _resume_refusal(state, confirmed=command.confirmed)
+                if refusal is not None:
+                    log.warning("resume by %s refused: %s", command.user, refusal)
+                    return state, [OperatorCommandRefused(action="resume", reason=refusal,
+                                                          user=command.user, ts=now)]
+                return resume(state, who, self._limits, now)
+        return state, []
+
+    # --- after every transition -------------------------------------------------------
+
+    async def _settle(self, events: Sequence[Message], now: float, *,
+                      force_save: bool = False) -> list[Message]:
+        """Save first (so the journal has the state before any news of it), carry out
+        the close requests, and add a fresh snapshot when anything happened."""
+        saved = await self._save_if_due(now, force=force_save)
+        out = list(events)
+        for event in events:
+            if isinstance(event, CloseAllRequested):
+                self._close_all(event.reason)
+        if out or saved:
+            out.append(snapshot(self._state, self._limits, now))
+        return out
+
+    async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
+        state = self._state
+        key = (facts(state), marks_of(state))
+        saved = self._saved
+        due = (force or saved is None or key[0] != saved[0]
+               or now - self._saved_at >= self._refresh_every_s
+               or (key[1] != saved[1] and now - self._saved_at >= self._save_every_s))
+        if not due:
+            return False
+        self._saved, self._saved_at = key, now  # before the await: the timer may race us
+        await self._store.save(state)
+        return True
+
+    async def _restore(self, now: float) -> Step:
+        limits = self._limits
+        try:
+            saved = await self._store.load()
+        except SavedStateUnreadable as exc:
+            log.critical("%s; trading halted until a person resumes", exc)
+            state, events = halt(initial_state(limits, now),
+                                 f"{exc}; check the account by hand, then resume", now,
+                                 code="saved_state_unreadable", by="restart")
+            return state, [RiskAnomalyDetected(kind="saved_state_unreadable", detail=str(exc),
+                                               ts=now), *events]
+        if saved is None:
+            return initial_state(limits, now), []
+        self._resend_close = saved.close_requested_at is not None
+        return after_restart(saved, limits, now)
+
+    def _resend_pending_close(self) -> None:
+        """A close asked for before a restart is asked again once the bot is back."""
+        if self._resend_close:
+            self._resend_close = False
+            if self._state.close_requested_at is not None:
+                self._close_all("close_all still unconfirmed from before the kernel restarted")
+
+    def _close_all(self, reason: str) -> None:
+        command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}", action="close_all",
+                          params={"reason": reason[:1000]})
+        sent = self.ctx.services.send_command(command)
+        self.ctx.publish(command)  # journaled: what was sent, and why
+        log.warning("close_all sent to %d bot(s): %s", sent, reason)
+
+
+def _resume_refusal(state: RiskState, *, confirmed: bool) -> str | None:
+    """Why a resume must wait for confirmation, or None when it may go ahead."""
+    tripped = [r for r in state.reasons if r.code in LIMIT_HALTS]
+    if not tripped or confirmed:
+        return None
+    limits = "; ".join(r.text for r in tripped)
+    return (f"trading was halted by a limit ({limits}); resuming lifts it and re-arms the "
+            "limit from the equity of now, so it needs confirmation: run `kernel resume "
+            "--yes --reason ...`")

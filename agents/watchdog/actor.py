@@ -1,0 +1,297 @@
+"""The process watchdog: the actor that owns the QuantumEdge process.
+
+It starts the bot in the kernel's mode, restarts it when it crashes or hangs
+(backoff and limit from :mod:`agents.watchdog.policy`), halts trading when it
+cannot keep the bot alive, carries out mode changes, and stops the bot's whole
+tree when the kernel stops, asking over the bot link first. It never leaves a
+bot behind and never runs two: a bot left by a killed kernel is found through
+its pid file (pid and start time) or its exact command line, and stopped before
+a new one starts.
+
+All judgement is in the pure policy; this shell only feeds it times and
+heartbeats and carries its answers out. One task (:meth:`Watchdog.run`) owns
+the process, so starts, stops and restarts never interleave; :meth:`handle`
+only records heartbeats and queues mode requests for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple
+
+from agents.watchdog import policy
+from agents.watchdog._bot_output import BotOutput
+from agents.watchdog._bot_process import BotProcess, SpawnError, stop_leftovers
+from agents.watchdog._report import BotRun, Reporter
+from agents.watchdog.messages import ModeChanged, TradingHaltRequested
+from agents.watchdog.policy import Action, Failure, Health
+from bus.protocol import BotMode, Command, Heartbeat, Hello, Message
+from kernel.actor import Actor, ActorContext
+from kernel.config import python_command
+from kernel.events import ModeChangeRequested, Severity
+from kernel.gate import ClosedGate
+from kernel.lockfile import PidFile
+
+log = logging.getLogger("agents.watchdog.actor")
+
+
+class _Exited(NamedTuple):
+    bot: BotProcess
+    code: int
+
+
+class _ModeRequest(NamedTuple):
+    request: ModeChangeRequested
+
+
+class _Wake(NamedTuple):
+    """The hang deadline moved earlier (first heartbeat): recompute the next wake-up."""
+
+
+_Event = _Exited | _ModeRequest | _Wake
+
+
+class Watchdog(Actor):
+    """Keeps exactly one bot running in the kernel's mode, or says loudly why not."""
+
+    name: ClassVar[str] = "watchdog"
+    subscriptions: ClassVar[tuple[str, ...]] = ("bot.hello", "bot.heartbeat", "kernel.mode")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._events: asyncio.Queue[_Event] = asyncio.Queue()
+        self._run: BotRun | None = None
+        self._stopping: set[BotProcess] = set()
+        self._output: BotOutput | None = None
+        self._history: tuple[float, ...] = ()
+        self._restart_at: float | None = None
+        self._next_report = 0.0
+
+    async def start(self, ctx: ActorContext) -> None:
+        await super().start(ctx)
+        settings = ctx.settings
+        self._cfg = settings.watchdog
+        self._endpoint = policy.connect_endpoint(settings.kernel.gateway.endpoint)
+        self._pid_file = PidFile(settings.data_dir / "bot.pid")
+        self._budget_s = settings.kernel.supervision.shutdown_timeout_s * 0.9
+        self._report = Reporter(ctx, settings.kernel.mode, self._now)
+        self._output = BotOutput(settings.log_dir)
+
+    # --- messages (from the bus) ------------------------------------------------------
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        run = self._run
+        match message:
+            case Hello(pid=pid, bot_id=bot_id) if run is not None and run.bot.owns(pid):
+                run.bot_id = self._report.bot_id = bot_id
+            case Hello() if run is not None:
+                return [self._report.anomaly(
+                    "bot_unrecognised", "warning", f"hello from {message.bot_id} (pid "
+                    f"{message.pid}), which is not the bot the watchdog started (pid "
+                    f"{run.bot.pid}); its heartbeats do not count as the supervised bot's")]
+            case Heartbeat() if run is not None and message.bot_id == run.bot_id:
+                return self._on_heartbeat(run, message)
+            case ModeChangeRequested():
+                self._events.put_nowait(_ModeRequest(message))
+        return ()
+
+    def _on_heartbeat(self, run: BotRun, beat: Heartbeat) -> list[Message]:
+        run.health, findings = policy.observe_heartbeat(run.health, beat, self._now(), self._cfg)
+        out: list[Message] = []
+        for finding in findings:
+            if finding.kind == "first_heartbeat":
+                self._report.set_state("running", finding.detail, run, lifecycle="running")
+                self._events.put_nowait(_Wake())  # from start_timeout_s to heartbeat_timeout_s
+            else:
+                severity: Severity = "info" if finding.kind == "tick_recovered" else "warning"
+                out.append(self._report.anomaly(
+                    finding.kind, severity, f"{run.bot_id} (pid {run.bot.pid}): {finding.detail}"))
+        return out
+
+    # --- the owning task ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._stop_leftovers()
+        mode = self._report.mode
+        if mode == "off":
+            self._report.set_state("off", "mode is off: the bot is not started", None)
+        else:
+            await self._start_bot(mode)
+        while True:
+            event = await self._next_event()
+            match event:
+                case _Exited(bot=bot, code=code) if self._run is not None and bot is self._run.bot:
+                    await self._on_crash(self._run, code)
+                case _ModeRequest(request=request):
+                    await self._change_mode(request)
+            await self._on_time(self._now())
+
+    async def stop(self) -> None:
+        """Kernel shutdown: ask the bot to stop, then terminate, then kill; within budget."""
+        try:
+            if self._run is not None:
+                await self._stop_run("the kernel is stopping", budget_s=self._budget_s)
+        finally:
+            for bot in list(self._stopping):
+                bot.kill_now()
+            if self._output is not None:
+                self._output.close()
+
+    async def _next_event(self) -> _Event | None:
+        wake = self._next_report
+        if self._restart_at is not None:
+            wake = min(wake, self._restart_at)
+        if self._run is not None:
+            wake = min(wake, policy.hang_deadline(self._run.health, self._cfg))
+        try:
+            async with asyncio.timeout(max(0.0, wake - self._now())):
+                return await self._events.get()
+        except TimeoutError:
+            return None
+
+    async def _on_time(self, now: float) -> None:
+        run = self._run
+        if run is not None and (silent := policy.hang_check(run.health, now, self._cfg)):
+            await self._on_silence(run, *silent)
+        mode = self._report.mode
+        if self._restart_at is not None and now >= self._restart_at and mode != "off":
+            self._restart_at = None
+            await self._start_bot(mode)
+        if now >= self._next_report:
+            self._next_report = now + self._cfg.state_interval_s
+            if self._run is not None:
+                self._run.bot.descendants()  # remember the tree while it is still attached
+            self.ctx.publish(self._report.summary(self._run))
+
+    # --- starting, failing, stopping ------------------------------------------------------
+
+    async def _start_bot(self, mode: BotMode) -> None:
+        paths = self.ctx.settings.paths.bot
+        argv = policy.bot_argv(python_command(paths.command), mode, self._endpoint)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **paths.env}
+        assert self._output is not None
+        try:
+            bot = BotProcess.spawn(argv, cwd=self.ctx.settings.resolve(paths.cwd), env=env,
+                                   output=self._output, tail_lines=self._cfg.tail_lines,
+                                   on_exit=self._exit_noticed)
+        except SpawnError as exc:
+            self._report.last_exit, self._report.last_exit_code = str(exc), None
+            log.error("%s", exc)
+            await self._failed("spawn" if exc.permanent else "crash", str(exc))
+            return
+        self._run = BotRun(bot=bot, mode=mode, health=Health(spawned_at=self._now()))
+        self._pid_file.write(bot.record)
+        self._report.set_state("starting", f"mode {mode}: {' '.join(argv)}", self._run,
+                               lifecycle="starting")
+
+    def _exit_noticed(self, bot: BotProcess, code: int) -> None:
+        self._events.put_nowait(_Exited(bot, code))
+
+    async def _on_crash(self, run: BotRun, code: int) -> None:
+        self._run = None
+        run.bot.kill_now()  # whatever it left behind in its tree
+        self._pid_file.clear()
+        exited = self._report.exited(run, code, expected=False)
+        last = f"; last output: {exited.last_lines[-1]!r}" if exited.last_lines else ""
+        self._report.lifecycle("crashed", f"{exited.description} after {exited.uptime_s:.1f} s"
+                               f"{last}", run.bot.pid)
+        await self._failed("crash", exited.description)
+
+    async def _on_silence(self, run: BotRun, failure: Failure, detail: str) -> None:
+        self._run = None
+        self.ctx.publish(self._report.anomaly("bot_hung", "error", f"pid {run.bot.pid}: {detail}"))
+        self._report.set_state("hung", detail, None, lifecycle="hung", pid=run.bot.pid)
+        run.bot.kill_now()  # a hung bot cannot obey a polite request
+        await run.bot.wait_exit(2.0)
+        self._pid_file.clear()
+        self._report.exited(run, run.bot.returncode, expected=True, why=f"killed: {detail}")
+        await self._failed(failure, detail)
+
+    async def _failed(self, failure: Failure, detail: str) -> None:
+        action = policy.on_failure(failure, detail, self._history, self._now(), self._cfg)
+        self._history = action.history
+        if action.kind == "restart":
+            self._report.restarts += 1
+            self._restart_at = self._now() + action.delay_s
+            self._report.set_state("restarting", action.reason, None, lifecycle="restarting")
+        else:
+            await self._halt(action)
+
+    async def _halt(self, action: Action) -> None:
+        """Close the gate now, ask the risk engine to halt, and leave the bot down."""
+        reason = action.reason
+        self.ctx.services.set_gate(ClosedGate(code=action.code,
+                                              reason=f"trading halted by the watchdog: {reason}"))
+        await self.ctx.publish_durable(TradingHaltRequested(
+            code=action.code, reason=reason, source=self.name, ts=self.ctx.clock()))
+        if action.kind == "give_up":
+            self._report.set_state("gave_up", reason, None, lifecycle="gave_up")
+        else:
+            self._report.set_state("halted", reason, None, lifecycle="stopped")
+        log.critical("bot left down and trading halted (%s): %s", action.code, reason)
+
+    async def _change_mode(self, request: ModeChangeRequested) -> None:
+        previous, self._report.mode = self._report.mode, request.mode
+        if previous == request.mode and self._report.state in ("starting", "running"):
+            log.info("mode %s requested by %s: already so", request.mode, request.requested_by)
+            return
+        await self.ctx.publish_durable(ModeChanged(
+            previous=previous, mode=request.mode, requested_by=request.requested_by,
+            reason=request.reason, ts=self.ctx.clock()))
+        self._history, self._restart_at = (), None  # a person's decision: a fresh budget
+        why = f"mode {request.mode} requested by {request.requested_by}: {request.reason}"
+        if self._run is not None:
+            await self._stop_run(why)
+        if request.mode == "off":
+            self._report.set_state("off", why, None)
+        else:
+            await self._start_bot(request.mode)
+
+    async def _stop_run(self, reason: str, *, budget_s: float | None = None) -> None:
+        run, self._run = self._run, None
+        if run is None:
+            return
+        self._report.set_state("stopping", reason, run)
+        self._stopping.add(run.bot)
+        try:
+            how = await self._stop_bot(run, reason, budget_s)
+        finally:
+            self._stopping.discard(run.bot)
+        self._pid_file.clear()
+        code = run.bot.returncode
+        exited = self._report.exited(run, code, expected=True,
+                                     why=f"{policy.describe_exit(code)}: {how} ({reason})")
+        self._report.set_state("stopped", exited.description, None, lifecycle="stopped",
+                               pid=run.bot.pid)
+
+    async def _stop_bot(self, run: BotRun, reason: str, budget_s: float | None) -> str:
+        plan = policy.stop_plan(self._cfg, budget_s)
+        if run.bot_id and run.bot.returncode is None:
+            command = Command(command_id=f"watchdog-{uuid.uuid4().hex[:12]}", action="shutdown",
+                              params={"reason": reason[:200]})
+            if self.ctx.services.send_command(command, bot_id=run.bot_id) and \
+                    await run.bot.wait_exit(plan.shutdown_wait_s):
+                await run.bot.stop(terminate_wait_s=0.0)  # reap what its tree left behind
+                return "stopped on the shutdown command"
+        return await run.bot.stop(terminate_wait_s=plan.terminate_wait_s)
+
+    async def _stop_leftovers(self) -> None:
+        """Never twice: stop a bot an earlier (killed) kernel left running."""
+        mode = self._report.mode
+        argv = None if mode == "off" else policy.bot_argv(
+            python_command(self.ctx.settings.paths.bot.command), mode, self._endpoint)
+        for pid, how in await stop_leftovers(self._pid_file.read(), argv,
+                                             terminate_wait_s=self._cfg.terminate_grace_s):
+            self.ctx.publish(self._report.anomaly(
+                "bot_left_running", "warning", f"a bot (pid {pid}) was still running from an "
+                f"earlier kernel: {how}, so that the bot never runs twice"))
+            self._report.lifecycle("stopped", f"leftover bot {how}", pid)
+        self._pid_file.clear()
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()

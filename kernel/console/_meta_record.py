@@ -1,0 +1,90 @@
+"""Journaling from a command-line process: ``kernel meta run`` and ``kernel proposals``.
+
+The journal has one writer (it owns the hash chain), so a second process must
+never write beside a running kernel. Each message therefore goes one of two
+ways, decided by the data directory's lock at that moment:
+
+* a kernel holds the lock: the message is published on the kernel's bus and its
+  recorder journals it (source ``bus:kernel-meta``), as ``kernel report`` does;
+* no kernel runs: this process takes the lock for the moment of one append,
+  opens the journal (continuing its chain), commits durably and lets go, so a
+  kernel started meanwhile simply waits for nothing.
+
+A message that could not be journaled either way is reported to the caller,
+which decides whether to go on (a job's progress) or refuse (a decision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+
+from bus.codec import encode
+from bus.protocol import Message
+from kernel.console._audit_publish import publish_via_bus
+from kernel.emitter import tag_of
+from kernel.journal import Journal, JournalEntry, JournalError
+from kernel.lockfile import DataDirLock, LockHeld
+from kernel.settings import Settings
+
+SOURCE = "kernel-meta"
+
+
+class JournalHandOff:
+    """Call with a message; returns an empty string once it is journaled, else why not."""
+
+    def __init__(self, settings: Settings, *, source: str = SOURCE) -> None:
+        self._settings = settings
+        self._source = source
+        self.failures: list[str] = []
+        self.via_kernel = False
+
+    def __call__(self, message: Message) -> str:
+        try:
+            lock = DataDirLock.acquire(self._settings.data_dir)
+        except LockHeld:
+            failure = self._via_bus(message)
+        except OSError as exc:
+            failure = f"the data directory {self._settings.data_dir} is not usable: {exc}"
+        else:
+            with lock:
+                failure = self._direct(message)
+        if failure:
+            self.failures.append(f"{type(message).__name__}: {failure}")
+        return failure
+
+    def publish(self, message: Message) -> None:
+        """For the pipeline, which goes on when a progress message is lost (it is noted)."""
+        self(message)
+
+    def _via_bus(self, message: Message) -> str:
+        self.via_kernel = True
+        bus = self._settings.kernel.bus
+        if publish_via_bus(message, publish_endpoint=bus.publish_endpoint,
+                           subscribe_endpoint=bus.subscribe_endpoint, source=self._source):
+            return ""
+        return (f"a kernel runs but did not take the message (bus {bus.publish_endpoint} "
+                "silent for 2 s)")
+
+    def _direct(self, message: Message) -> str:
+        entry = JournalEntry(ts=time.time(), topic=message.topic, source=f"cli:{self._source}",
+                             kind=tag_of(message), payload=encode(message))
+        # Its own thread and loop: the caller may be inside a running event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            try:
+                pool.submit(asyncio.run, self._append(entry)).result()
+            except (JournalError, OSError) as exc:
+                return f"the journal {self._settings.journal_path} refused it: {exc}"
+        return ""
+
+    async def _append(self, entry: JournalEntry) -> None:
+        settings = self._settings
+        jcfg = settings.kernel.journal
+        journal = await Journal.open(settings.journal_path,
+                                     jsonl_dir=settings.log_dir if jcfg.jsonl else None,
+                                     synchronous=jcfg.synchronous)
+        try:
+            await journal.append_durable(entry)
+        finally:
+            await journal.close()

@@ -1,0 +1,146 @@
+"""Where ``kernel tap`` sends what it sees: line outputs, and the interface they share.
+
+``stream`` prints one line per message for people and log files (rich drops
+the colours by itself when the output is not a terminal or ``NO_COLOR`` is
+set); ``json`` prints one object per line on stdout for machines and keeps the
+tap's own notes (unreachable, back) on stderr so the stdout stays parseable.
+The dashboard (:mod:`kernel.console.dashboard`) implements the same interface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from types import TracebackType
+from typing import Any, TextIO
+
+import msgspec
+from rich.console import Console
+from rich.text import Text
+
+from kernel.control_protocol import SnapshotReply
+from kernel.summaries import severity, summarize
+
+STYLES = {"debug": "dim", "info": "", "warning": "yellow", "error": "red", "critical": "bold red"}
+_json = msgspec.json.Encoder()
+
+
+class TapConsole(Console):
+    """A console that reports a closed pipe (``kernel tap | head``) instead of exiting 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def decode_latest(reply: SnapshotReply) -> list[tuple[str, Any]]:
+    """The snapshot's latest messages, decoded, oldest first."""
+    items = []
+    for topic, payload in reply.latest.items():
+        try:
+            items.append((topic, msgspec.msgpack.decode(payload)))
+        except msgspec.DecodeError:
+            continue
+    return sorted(items, key=lambda item: message_ts(item[1], 0.0))
+
+
+def message_ts(body: Any, default: float) -> float:
+    ts = body.get("ts") if isinstance(body, dict) else None
+    return float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else default
+
+
+def selected(topic: str, topics: tuple[str, ...]) -> bool:
+    """The same rule as a SUB socket's subscription: a plain prefix."""
+    return not topics or any(topic.startswith(prefix) for prefix in topics)
+
+
+class Sink:
+    """What the tap's loop calls; each output overrides what it shows."""
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def snapshot(self, reply: SnapshotReply, *, show: bool, now: float) -> None:
+        """The kernel's current state; ``show``: at start or after a reconnect."""
+
+    def message(self, topic: str, source: str, body: Any, now: float) -> None:
+        """One bus message, decoded to builtins."""
+
+    def note(self, text: str, level: str, now: float) -> None:
+        """The tap's own news: unreachable, back, no snapshot."""
+
+    def link(self, state: str, detail: str, now: float) -> None:
+        """``connected`` / ``unreachable``; notes already say it in words."""
+
+    def tick(self, now: float) -> None:
+        """Called about ten times a second, messages or not."""
+
+
+class StreamSink(Sink):
+    def __init__(self, console: Console, *, topics: tuple[str, ...], bus: str) -> None:
+        self.console, self.topics, self.bus = console, topics, bus
+
+    def __enter__(self) -> Sink:
+        where = f" topics {', '.join(self.topics)}" if self.topics else ""
+        self.console.print(f"tapping {self.bus}{where} (Ctrl-C to stop)", style="dim")
+        return self
+
+    def snapshot(self, reply: SnapshotReply, *, show: bool, now: float) -> None:
+        if not show:
+            return
+        s = reply.status
+        self.console.print(f"current state: kernel {s.version} pid {s.pid}, up {s.uptime_s:.0f} s,"
+                           f" mode {s.mode}, trading {s.trading_state}, "
+                           f"{len(s.bots)} bot link session(s)", style="bold")
+        for topic, body in decode_latest(reply):
+            if selected(topic, self.topics):
+                self._line(topic, body, message_ts(body, now))
+
+    def message(self, topic: str, source: str, body: Any, now: float) -> None:
+        self._line(topic, body, message_ts(body, now))
+
+    def note(self, text: str, level: str, now: float) -> None:
+        line = Text(f"{_clock(now)} {'tap':<16} ", style="dim")
+        line.append(text, style=STYLES.get(level, ""))
+        self.console.print(line)
+
+    def _line(self, topic: str, body: Any, when: float) -> None:
+        line = Text(f"{_clock(when)} {topic:<16} ", style="dim")
+        line.append(summarize(body), style=STYLES.get(severity(body), ""))
+        self.console.print(line)
+
+
+class JsonSink(Sink):
+    """One ``{"ts", "topic", "source", "body"}`` object per line; snapshot records
+    also carry ``"snapshot": true`` so a reader can tell state from news."""
+
+    def __init__(self, out: TextIO, *, topics: tuple[str, ...], err: TextIO | None = None) -> None:
+        self.out, self.topics, self.err = out, topics, err or sys.stderr
+
+    def snapshot(self, reply: SnapshotReply, *, show: bool, now: float) -> None:
+        if not show:
+            return
+        for topic, body in decode_latest(reply):
+            if selected(topic, self.topics):
+                self._write({"ts": message_ts(body, now), "topic": topic, "source": "snapshot",
+                             "body": body, "snapshot": True})
+
+    def message(self, topic: str, source: str, body: Any, now: float) -> None:
+        self._write({"ts": message_ts(body, now), "topic": topic, "source": source,
+                     "body": body})
+
+    def note(self, text: str, level: str, now: float) -> None:
+        self.err.write(f"tap: {text}\n")
+        self.err.flush()
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.out.write(_json.encode(record).decode() + "\n")
+        self.out.flush()
+
+
+def _clock(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]

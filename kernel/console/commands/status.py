@@ -1,0 +1,86 @@
+"""``kernel status``: everything an operator needs to know, once.
+
+Built from the control socket's snapshot: the kernel's own status plus the
+newest ``bot.state`` and ``risk.state`` messages, so it shows the bot's pid,
+mode, uptime, heartbeat age and restarts, and the trading state with its
+reasons and distances to the limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from kernel.control_protocol import SnapshotReply
+from kernel.summaries import status_lines
+
+
+def snapshot_as_builtins(reply: SnapshotReply) -> dict[str, Any]:
+    """The snapshot with each latest payload decoded, for ``--json``."""
+    return {"status": msgspec.to_builtins(reply.status),
+            "latest": {topic: _decode(payload) for topic, payload in reply.latest.items()}}
+
+
+def _decode(payload: bytes) -> Any:
+    try:
+        return msgspec.msgpack.decode(payload)
+    except msgspec.DecodeError:
+        return None
+
+
+def _num(value: Any, fmt: str = ",.2f") -> str:
+    try:
+        return format(float(value), fmt)
+    except (TypeError, ValueError):
+        return "—"
+
+
+def print_snapshot(reply: SnapshotReply, out: Console) -> None:
+    status = reply.status
+    out.print(f"kernel {status.version} pid {status.pid}, up {status.uptime_s:.0f} s, "
+              f"mode {status.mode}, trading {status.trading_state} ({status.gate})")
+    for name, endpoint in status.endpoints.items():
+        out.print(f"  {name:<14} {endpoint}")
+    _print_bot(_decode(reply.latest["bot.state"]) if "bot.state" in reply.latest else None, out)
+    _print_risk(_decode(reply.latest["risk.state"]) if "risk.state" in reply.latest else None,
+                out)
+    for line in status_lines(*(_decode(reply.latest[t]) if t in reply.latest else None
+                               for t in ("llm.budget", "moderator.advice"))):
+        out.print(line)
+    actors = Table("actor", "state", "restarts", "last error", title="actors")
+    for actor in status.actors:
+        actors.add_row(actor.name, actor.state, str(actor.restarts), actor.last_error)
+    out.print(actors)
+    bots = Table("bot", "pid", "mode", "connected", "last seen", title="bot link sessions")
+    for bot in status.bots:
+        bots.add_row(bot.bot_id, str(bot.pid), bot.mode, f"{bot.connected_s:.0f} s",
+                     f"{bot.last_seen_s_ago:.1f} s ago")
+    out.print(bots)
+    out.print(f"journal {status.journal_path} (last seq {status.journal_last_seq}), "
+              f"decisions {status.decisions}, anomalies {sum(status.anomalies.values())}")
+
+
+def _print_bot(bot: Any, out: Console) -> None:
+    if not isinstance(bot, dict):
+        out.print("bot: no state reported yet")
+        return
+    out.print(f"bot {bot.get('bot_id') or '?'}: {bot.get('state')} pid {bot.get('pid')}, "
+              f"mode {bot.get('mode')}, up {_num(bot.get('uptime_s'), '.0f')} s, "
+              f"last heartbeat {_num(bot.get('last_heartbeat_age_s'), '.1f')} s ago, "
+              f"restarts {bot.get('restarts', 0)}, equity {_num(bot.get('equity'))}")
+
+
+def _print_risk(risk: Any, out: Console) -> None:
+    if not isinstance(risk, dict):
+        out.print("risk: no state reported yet")
+        return
+    reasons = "; ".join(str(r.get("text")) for r in risk.get("reasons", [])
+                        if isinstance(r, dict)) or "no reasons"
+    out.print(f"risk: {risk.get('trading_state')} ({reasons}); daily loss "
+              f"{_num(risk.get('daily_loss'))} of {_num(risk.get('max_daily_loss'))}, drawdown "
+              f"{_num(risk.get('drawdown'))} of {_num(risk.get('max_drawdown'))}, leverage "
+              f"{_num(risk.get('leverage'))} of {_num(risk.get('max_leverage'))}"
+              + (", MANUAL CLOSE NEEDED" if risk.get("manual_close_needed") else ""))
