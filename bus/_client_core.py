@@ -38,11 +38,13 @@ from bus.protocol import (
     Heartbeat,
     Hello,
     KernelToBot,
+    LinkCode,
     OrderDecision,
     OrderRequest,
     Position,
     TradingState,
     Welcome,
+    make_decision,
 )
 
 Encoding: TypeAlias = Literal["msgpack", "json"]
@@ -356,12 +358,12 @@ class LinkCore:
             if len(self._expired) > _EXPIRED_KEPT:
                 self._expired.popitem(last=False)
 
-    def _deny(self, request_id: str, code: str, reason: str) -> OrderDecision:
+    def _deny(self, request_id: str, code: LinkCode, reason: str) -> OrderDecision:
         """A DENY made by the link itself (fail closed), in the kernel's own shape.
 
         ``trading_state`` is the last one the kernel reported, HALTED if it never did.
         """
-        return OrderDecision(request_id=request_id, verdict="DENY", reason=reason + ": denied",
+        return make_decision(request_id=request_id, verdict="DENY", reason=reason + ": denied",
                              code=code, trading_state=self._trading_state or "HALTED",
                              bot_id=self.bot_id)
 

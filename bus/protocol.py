@@ -13,7 +13,7 @@ wire), so a newer bot can talk to an older kernel and the other way round.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, get_args
 
 import msgspec
 
@@ -48,6 +48,30 @@ ParamValue: TypeAlias = str | float | bool | None
 AssetKind: TypeAlias = Literal["stock", "index_etf", "crypto"]
 MarketState: TypeAlias = Literal["open", "extended", "closed"]
 TradeStyle: TypeAlias = Literal["SCALP", "DAY", "SWING", "INVESTMENT"]
+
+# Every ``code`` an ``order_decision`` can carry, grouped by who makes it. This is
+# the one list: producers are typed with it, docs/protocol.md lists it (a test
+# compares the two), and the wire field stays ``str`` so that an older client
+# reads a code added later as a plain denial instead of refusing the frame.
+RiskCode: TypeAlias = Literal[
+    "allowed", "invalid_request", "duplicate_request", "reduce_only_invalid", "no_position",
+    "halted", "reducing_only", "symbol_not_allowed", "no_equity", "no_mark_price",
+    "stale_feed", "daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
+    "consecutive_losses", "leverage_limit", "fat_finger_qty", "fat_finger_notional",
+    "price_collar", "open_orders_limit", "rate_limit", "notional_limit", "internal_error",
+]
+"""The risk engine's: ``allowed`` for every ALLOW, one code per rule for a DENY."""
+KernelCode: TypeAlias = Literal[
+    "risk_engine_unavailable", "kernel_halted", "journal_unavailable", "internal_error",
+    "invalid_request",
+]
+"""The kernel's own: its closed gates and the gateway's failures."""
+WatchdogCode: TypeAlias = Literal["bot_gave_up", "bot_hung"]
+"""The watchdog's, when it has lost control of the bot and closed the gate."""
+LinkCode: TypeAlias = Literal["timeout", "link_error", "invalid_request"]
+"""Made by the bot library (``bus/client.py``) itself; never sent by the kernel."""
+DecisionCode: TypeAlias = Literal[RiskCode, KernelCode, WatchdogCode, LinkCode]
+DECISION_CODES: Final[frozenset[str]] = frozenset(get_args(DecisionCode))
 
 
 class Message(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
@@ -211,8 +235,28 @@ class OrderDecision(Message, frozen=True, tag="order_decision"):
     verdict: Verdict
     reason: Text
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """One of :data:`DecisionCode` as this version makes them. A plain string on the
+    wire, never the Literal: a client must read a code added later (as a denial)
+    rather than drop the frame. Build decisions with :func:`make_decision`."""
     trading_state: TradingState
     bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+def make_decision(
+    *, request_id: str, verdict: Verdict, code: DecisionCode, reason: str,
+    trading_state: TradingState, bot_id: str = "",
+) -> OrderDecision:
+    """An ``order_decision``: every producer, kernel or client, builds it here.
+
+    ``code`` is typed, so mypy refuses an unknown one; the check below refuses one
+    that comes untyped (it is not an ``assert``, so it holds under ``-O`` too). The
+    reason is cut to the contract's bound so the decision always decodes.
+    """
+    if code not in DECISION_CODES:
+        raise ValueError(f"unknown decision code {code!r}: add it to DecisionCode in "
+                         "bus/protocol.py and to the table in docs/protocol.md")
+    return OrderDecision(request_id=request_id, verdict=verdict, reason=reason[:4096],
+                         code=code, trading_state=trading_state, bot_id=bot_id)
 
 
 class Command(Message, frozen=True, tag="command"):
@@ -272,6 +316,10 @@ KernelToBot: TypeAlias = Welcome | OrderDecision | Command | Error | TradePlanRe
 """What the kernel sends to a bot."""
 
 LinkMessage: TypeAlias = BotToKernel | KernelToBot
+
+LinkBusMessage: TypeAlias = BotToKernel | Welcome | OrderDecision | Command | Error
+"""The link's messages that also travel the bus: all but :class:`TradePlanReply`, whose
+tag is the planner's ``TradePlan`` on the bus. The kernel composes it into its union."""
 
 BOT_TO_KERNEL_TAGS: Final = frozenset(
     {"hello", "heartbeat", "order_request", "fill", "command_ack", "bars", "plan_request"}

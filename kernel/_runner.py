@@ -4,6 +4,11 @@ The lifecycle follows a small table (READY, STARTING, RUNNING, STOPPING,
 STOPPED, FAULTED) driven here, not by the actor. A crash is judged by the pure
 :func:`kernel.supervision.decide_restart`; a restart builds a fresh instance
 after the backoff; giving up raises :class:`ActorGaveUp` for the kernel to halt.
+
+A first ``start()`` that raises is not a crash: nothing has run yet, so a restart
+would only repeat the same error until the limit halts trading. It raises
+:class:`ActorStartFailed` instead, and ``kernel run`` stops with the start-failure
+exit code, naming the actor and the error (the "started" handshake of trio and anyio).
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from kernel.supervision import RestartPolicy, decide_restart
 
 log = logging.getLogger("kernel.actor")
 
+
+class ActorStartFailed(Exception):
+    """An actor's first ``start()`` raised: the kernel cannot start as configured."""
+
+    def __init__(self, actor: str, error: str) -> None:
+        super().__init__(f"actor {actor} failed to start: {error}")
+        self.actor = actor
+        self.error = error
 
 
 class ActorGaveUp(Exception):
@@ -62,6 +75,8 @@ class ActorRunner:
         self.restarts = 0
         self.last_error = ""
         self._history: tuple[float, ...] = ()
+        self._started_once = False
+        """Whether a ``start()`` has ever returned: before that, a failure is a start failure."""
 
     async def supervise(self, ready: asyncio.Event) -> None:
         """Run the actor until cancelled; restart on crash; raise ActorGaveUp."""
@@ -69,7 +84,7 @@ class ActorRunner:
             try:
                 await self._run_once(self._factory(), ready)
                 return  # a source whose run() ended, with nothing to listen to
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, ActorStartFailed):
                 raise
             except Exception as exc:
                 await self._on_crash(exc)
@@ -94,7 +109,17 @@ class ActorRunner:
         subscriber = self._publisher.subscribe_local(actor.subscriptions)
         try:
             self._set_state("STARTING")
-            await actor.start(self._make_context(self.name))
+            try:
+                await actor.start(self._make_context(self.name))
+            except Exception as exc:
+                if self._started_once:
+                    raise  # a restart that fails to start is one more crash
+                self.last_error = "".join(traceback.format_exception_only(exc)).strip()
+                log.error("actor %s failed to start: %s", self.name, self.last_error,
+                          exc_info=(type(exc), exc, exc.__traceback__))
+                self._set_state("FAULTED", f"failed to start: {self.last_error}")
+                raise ActorStartFailed(self.name, self.last_error) from exc
+            self._started_once = True
             self._set_state("RUNNING")
             ready.set()
             async with asyncio.TaskGroup() as group:

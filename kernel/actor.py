@@ -6,6 +6,12 @@ a timer) also override :meth:`Actor.run`. Actors never call each other; they
 reach the rest of the system only through their :class:`ActorContext`. The
 kernel drives the lifecycle (see ``kernel/_runner.py``) and restarts a crashed
 actor as a fresh instance, so an actor keeps no state it cannot rebuild.
+
+An actor's configuration comes through its constructor, as a small frozen slice
+of what it needs (its yaml file, the few resolved paths and values of the
+kernel's) defined in its feature folder; the composition root
+(``kernel/registry.py``) cuts the slices from the settings and hands the kernel
+zero-argument factories. The context carries no configuration.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ if TYPE_CHECKING:
     from kernel.gate import OrderGate
     from kernel.journal import Journal
     from kernel.plan_service import PlanService
-    from kernel.settings import Settings
 
 
 class KernelServices:
@@ -46,7 +51,9 @@ class KernelServices:
 
 
 class ActorContext:
-    """Everything an actor may touch: its emitter, the journal, clock and settings."""
+    """Everything an actor may touch at run time: its emitter, the journal, the clock and
+    the kernel's services. Its configuration is not here: each actor is constructed with
+    its own config slice by the composition root (``kernel/registry.py``)."""
 
     def __init__(
         self,
@@ -55,14 +62,12 @@ class ActorContext:
         emitter: Emitter,
         journal: Journal,
         clock: Callable[[], float],
-        settings: Settings,
         services: KernelServices,
     ) -> None:
         self.name = name
         self.emitter = emitter
         self.journal = journal
         self.clock = clock
-        self.settings = settings
         self.services = services
 
     def publish(self, message: Message, *, topic: str | None = None) -> None:

@@ -117,3 +117,11 @@ class RiskMultiplierChangeRequested(Message, frozen=True, tag="risk_multiplier_r
     requested_by: str
     reason: Text
     ts: Timestamp
+
+
+KernelEvent: TypeAlias = (
+    ActorStatusChanged | KernelStateChanged | AnomalyDetected | BotLifecycleChanged
+    | ModeChangeRequested | OperatorCommandIssued | ModerationRequested
+    | RiskMultiplierChangeRequested
+)
+"""Every event of the kernel itself; the kernel composes it into the bus union."""

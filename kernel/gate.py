@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bus.protocol import OrderDecision, OrderRequest, TradingState
+from bus.protocol import DecisionCode, OrderDecision, OrderRequest, TradingState, make_decision
 
 
 class OrderGate(Protocol):
@@ -33,12 +33,12 @@ class ClosedGate:
     def __init__(
         self,
         *,
-        code: str = "risk_engine_unavailable",
+        code: DecisionCode = "risk_engine_unavailable",
         reason: str = "the risk engine is not running, so no order can be checked; "
         "trading is closed until it is",
         trading_state: TradingState = "HALTED",
     ) -> None:
-        self._code = code
+        self._code: DecisionCode = code
         self._reason = reason
         self._state: TradingState = trading_state
 
@@ -57,14 +57,8 @@ class ClosedGate:
 
 
 def deny(
-    order: OrderRequest, *, code: str, reason: str, trading_state: TradingState
+    order: OrderRequest, *, code: DecisionCode, reason: str, trading_state: TradingState
 ) -> OrderDecision:
     """A DENY for ``order`` (the gateway's own failures use it too)."""
-    return OrderDecision(
-        request_id=order.request_id,
-        verdict="DENY",
-        reason=reason,
-        code=code,
-        trading_state=trading_state,
-        bot_id=order.bot_id,
-    )
+    return make_decision(request_id=order.request_id, verdict="DENY", reason=reason, code=code,
+                         trading_state=trading_state, bot_id=order.bot_id)

@@ -40,6 +40,7 @@ from bus.protocol import (
     OrderRequest,
     PlanRequest,
     Welcome,
+    make_decision,
 )
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
@@ -326,7 +327,7 @@ class Gateway:
         """The DENY for an order whose rows the journal could not keep (it stays unsent)."""
         log.error("journal failed for order %s: %s", request_id, exc)
         self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
-        return OrderDecision(
+        return make_decision(
             request_id=request_id, verdict="DENY", code="journal_unavailable",
             reason="the decision could not be journaled, so it is denied",
             trading_state=self._gate.trading_state, bot_id=bot_id)
@@ -341,7 +342,7 @@ class Gateway:
             return
         request_id, bot_id = salvage_request_id(frame)
         if request_id is not None:  # an order we cannot accept: DENY it explicitly
-            decision = OrderDecision(request_id=request_id, verdict="DENY", code="invalid_request",
+            decision = make_decision(request_id=request_id, verdict="DENY", code="invalid_request",
                                      reason=f"invalid order_request: {exc}", bot_id=bot_id,
                                      trading_state=self._gate.trading_state)
             self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")

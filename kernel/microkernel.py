@@ -29,7 +29,7 @@ from kernel._link_frames import LinkFrames
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._recorder import BusRecorder
-from kernel._runner import ActorGaveUp, ActorRunner
+from kernel._runner import ActorGaveUp, ActorRunner, ActorStartFailed
 from kernel._shutdown import install_stop_signals
 from kernel._state_cache import StateCache
 from kernel.actor import Actor, ActorContext, KernelServices
@@ -226,8 +226,7 @@ class Kernel:
 
         def make_context(name: str) -> ActorContext:
             return ActorContext(name=name, emitter=self._emitter(name, journal, publisher),
-                                journal=journal, clock=self._clock, settings=self.settings,
-                                services=services)
+                                journal=journal, clock=self._clock, services=services)
 
         enabled = self.settings.kernel.actors
         self._runners = [
@@ -257,7 +256,7 @@ class Kernel:
                 raise _Stopping
         except* _Stopping:
             pass
-        except* StartFailed as group_error:
+        except* (StartFailed, ActorStartFailed) as group_error:
             self.start_error = str(group_error.exceptions[0])
             log.error("%s", self.start_error)
         except* ActorGaveUp as group_error:

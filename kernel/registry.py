@@ -1,28 +1,45 @@
-"""Which actors ``kernel run`` hosts, in start order.
+"""Which actors ``kernel run`` hosts, in start order, each with its config slice.
 
 The composition root for actors: each later capability (watchdog, risk engine,
 auditor, planner, ...) adds its factory here. ``actors:`` in kernel.yaml can
 disable any of them by name.
+
+No actor sees the whole :class:`~kernel.settings.Settings`: each is constructed
+with a small frozen slice of it (defined in its feature folder), cut here with
+every path resolved against the project root as ``Settings.resolve`` does. A
+factory is a ``functools.partial`` of the actor's class and its slice, so the
+kernel can build a fresh instance for every (re)start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from agents.audit.actor import Auditor
+from agents.audit.slice import AuditSlice
 from agents.meta.actor import MetaRunner
+from agents.meta.slice import MetaSlice
 from agents.moderator.actor import Moderator
+from agents.moderator.slice import ModeratorSlice
 from agents.planner.actor import PlannerActor
 from agents.planner.options_selector import OptionsSelector
+from agents.planner.slice import OptionsSlice, PlannerSlice
 from agents.risk.actor import RiskEngine
+from agents.risk.slice import RiskSlice
 from agents.verdicts.macro import MacroAdapter
+from agents.verdicts.slice import VerdictSlice, WildCardSlice
 from agents.verdicts.technical import TechnicalAdapter
 from agents.verdicts.wildcard import WildCardAdapter
 from agents.watchdog.actor import Watchdog
+from agents.watchdog.slice import WatchdogSlice
 from kernel._link_frames import LinkFrames
 from kernel.actor import Actor
 from kernel.settings import Settings
 from planner.messages import MacroVerdict, TechnicalVerdict, WildCardVerdict
+
+A = TypeVar("A", bound=Actor)
 
 LINK_FRAMES = LinkFrames(types=(TechnicalVerdict, MacroVerdict, WildCardVerdict),
                          noun="verdict", code="invalid_verdict")
@@ -39,5 +56,83 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The auditor listens before any other actor or the bot speaks, so its record is whole.
     # The Meta-Agent scheduler hears the watchdog's first report; it runs nothing within
     # meta.yaml's start_delay_s, and only off-market.
-    return [RiskEngine, Auditor, OptionsSelector, PlannerActor, Moderator, MetaRunner,
-            MacroAdapter, WildCardAdapter, TechnicalAdapter, Watchdog]
+    verdicts = verdict_slice(settings)
+    return [partial(RiskEngine, config=risk_slice(settings)),
+            partial(Auditor, config=audit_slice(settings)),
+            partial(OptionsSelector, config=options_slice(settings)),
+            partial(PlannerActor, config=planner_slice(settings)),
+            partial(Moderator, config=moderator_slice(settings)),
+            partial(MetaRunner, config=meta_slice(settings)),
+            partial(MacroAdapter, config=verdicts),
+            partial(WildCardAdapter, config=wildcard_slice(settings)),
+            partial(TechnicalAdapter, config=verdicts),
+            partial(Watchdog, config=watchdog_slice(settings))]
+
+
+def actor_factory(kind: type[A], settings: Settings, **options: Any) -> Callable[[], A]:
+    """A factory of one shipped actor with its slice of ``settings`` and keyword ``options``
+    (a timing, say); ``kind`` may subclass a shipped actor (a test's fragile engine)."""
+    for shipped in default_actors(settings):
+        if isinstance(shipped, partial) and issubclass(kind, cast(type[Actor], shipped.func)):
+            return partial(kind, **shipped.keywords, **options)
+    raise LookupError(f"{kind.__name__} is not an actor kernel/registry.py ships, so it has "
+                      "no config slice here; construct it with its own")
+
+
+# --- the slices: what each actor is given of the settings ------------------------------
+
+
+def risk_slice(settings: Settings) -> RiskSlice:
+    return RiskSlice(limits=settings.risk)
+
+
+def audit_slice(settings: Settings) -> AuditSlice:
+    archive = settings.audit.archive_dir or str(settings.data_dir / "archive")
+    return AuditSlice(audit=settings.audit, timezone=settings.risk.timezone,
+                      utc_offset_s=settings.risk.utc_offset_s,
+                      reports_dir=settings.reports_dir, archive_dir=settings.resolve(archive))
+
+
+def options_slice(settings: Settings) -> OptionsSlice:
+    return OptionsSlice(options=settings.options)
+
+
+def planner_slice(settings: Settings) -> PlannerSlice:
+    return PlannerSlice(planner=settings.planner, events=settings.events, llm=settings.llm)
+
+
+def moderator_slice(settings: Settings) -> ModeratorSlice:
+    return ModeratorSlice(moderator=settings.moderator, llm=settings.llm,
+                          mode=settings.kernel.mode,
+                          min_risk_multiplier=settings.risk.risk_multiplier.min)
+
+
+def meta_slice(settings: Settings) -> MetaSlice:
+    """Also what ``kernel meta run`` hands the pipeline, so a job runs alike from either."""
+    agent, risk = settings.paths.meta_agent, settings.risk
+    return MetaSlice(
+        meta=settings.meta, llm=settings.llm, mode=settings.kernel.mode,
+        timezone=risk.timezone, utc_offset_s=risk.utc_offset_s,
+        excerpt_rows=settings.audit.excerpt_rows, agent_command=tuple(agent.command),
+        agent_cwd=settings.resolve(agent.cwd), inbox=settings.resolve(agent.inbox),
+        outbox=settings.resolve(agent.outbox), bot_cwd=settings.resolve(settings.paths.bot.cwd),
+        journal_path=settings.journal_path, data_dir=settings.data_dir,
+        risk_yaml=settings.config_dir / "risk.yaml")
+
+
+def verdict_slice(settings: Settings) -> VerdictSlice:
+    return VerdictSlice(planner=settings.planner)
+
+
+def wildcard_slice(settings: Settings) -> WildCardSlice:
+    return WildCardSlice(planner=settings.planner, events=settings.events)
+
+
+def watchdog_slice(settings: Settings) -> WatchdogSlice:
+    bot = settings.paths.bot
+    return WatchdogSlice(
+        watchdog=settings.watchdog, mode=settings.kernel.mode,
+        gateway_endpoint=settings.kernel.gateway.endpoint, bot_command=tuple(bot.command),
+        bot_cwd=settings.resolve(bot.cwd), bot_env=dict(bot.env),
+        pid_file=settings.data_dir / "bot.pid", log_dir=settings.log_dir,
+        shutdown_timeout_s=settings.kernel.supervision.shutdown_timeout_s)

@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, TypeAlias
 import msgspec
 
 from bus.protocol import Message, Price, Symbol, Text, Timestamp
-from planner.contracts import OptionsBlock
+from planner.contracts import OptionChain, OptionsBlock
 from planner.parts import (
     SEVERITY_RANK,
     AssetClass,
@@ -184,9 +184,10 @@ class TradePlan(Message, frozen=True, tag="trade_plan"):
 Verdict: TypeAlias = TechnicalVerdict | MacroVerdict | WildCardVerdict
 PlannerMessage: TypeAlias = (
     TechnicalVerdict | MacroVerdict | WildCardVerdict | MarketSnapshot
-    | CrossAssetSnapshot | TradePlan
+    | CrossAssetSnapshot | TradePlan | OptionChain
 )
-"""The planner's part of the system's tagged union."""
+"""The planner's part of the system's tagged union (``OptionChain`` is defined with
+the other option types in ``planner/contracts.py``)."""
 
 
 def plan_schema() -> dict[str, object]:

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, get_args
 
 import msgspec
 
-from bus.protocol import OrderDecision, OrderRequest, TradingState, Verdict
+from bus.protocol import (
+    OrderDecision,
+    OrderRequest,
+    RiskCode,
+    TradingState,
+    Verdict,
+    make_decision,
+)
 
-CODES: Final = frozenset({
-    "allowed", "invalid_request", "duplicate_request", "reduce_only_invalid", "no_position",
-    "halted", "reducing_only", "symbol_not_allowed", "no_equity", "no_mark_price",
-    "stale_feed", "daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
-    "consecutive_losses", "leverage_limit", "fat_finger_qty", "fat_finger_notional",
-    "price_collar", "open_orders_limit", "rate_limit", "notional_limit", "internal_error",
-})
-"""Every ``code`` a decision can carry; clients may rely on these words."""
+CODES: Final[frozenset[str]] = frozenset(get_args(RiskCode))
+"""Every ``code`` the rules can decide with; clients may rely on these words.
+The list is :data:`bus.protocol.RiskCode`, part of the link contract."""
 
 
 class Decision(msgspec.Struct, frozen=True):
     """ALLOW or DENY, the stable ``code``, and a sentence that names the numbers."""
 
     verdict: Verdict
-    code: str
+    code: RiskCode
     reason: str
 
     @property
@@ -34,14 +36,14 @@ def allow(reason: str) -> Decision:
     return Decision("ALLOW", "allowed", reason)
 
 
-def deny(code: str, reason: str) -> Decision:
-    assert code in CODES, code
+def deny(code: RiskCode, reason: str) -> Decision:
+    """A DENY; ``code`` is typed, so an unknown one is a type error, not a runtime one."""
     return Decision("DENY", code, reason)
 
 
 def order_decision(order: OrderRequest, decision: Decision,
                    trading_state: TradingState) -> OrderDecision:
-    """The contract reply for the bot; the reason is cut to the contract's bound."""
-    return OrderDecision(request_id=order.request_id, verdict=decision.verdict,
-                         reason=decision.reason[:4096], code=decision.code,
+    """The contract reply for the bot (the contract cuts the reason to its bound)."""
+    return make_decision(request_id=order.request_id, verdict=decision.verdict,
+                         reason=decision.reason, code=decision.code,
                          trading_state=trading_state, bot_id=order.bot_id)

@@ -11,6 +11,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
+from bus.protocol import RiskCode
 from risk.limits import LossLimit, RiskLimits
 from risk.money import ZERO, usdt
 from risk.state import RiskState
@@ -19,7 +20,7 @@ from risk.state import RiskState
 class LossMeasure(msgspec.Struct, frozen=True, kw_only=True):
     """One measured loss against its limit; ``code`` is the stable decision code."""
 
-    code: str
+    code: RiskCode
     key: str
     label: str
     value: Decimal
@@ -50,7 +51,7 @@ class LossMeasure(msgspec.Struct, frozen=True, kw_only=True):
 class _Kind(NamedTuple):
     """The words and the scope of one loss measure."""
 
-    code: str
+    code: RiskCode
     key: str
     label: str
     base_name: str

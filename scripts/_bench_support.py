@@ -135,7 +135,7 @@ def row(label: str, figures: dict[str, float], unit: str = "µs") -> str:
 
 
 def dealer(endpoint: str) -> zmq.Socket[bytes]:
-    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
     sock.linger = 0
     sock.connect(endpoint)
     return sock

@@ -51,7 +51,7 @@ def payload() -> bytes:
 
 def measure(sub_endpoint: str, pub_endpoint: str, pub_mode: str, count: int) -> tuple[float, int]:
     """Messages per second seen by the subscriber, and how many were received."""
-    sock = zmq.Context.instance().socket(zmq.SUB)
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     sock.rcvhwm = 0
     sock.linger = 0
     sock.subscribe(b"bench.")

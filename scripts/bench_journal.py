@@ -33,13 +33,13 @@ from typing import Literal
 import aiosqlite
 
 from bus.codec import encode
-from bus.protocol import OrderDecision
+from bus.protocol import make_decision
 from kernel._journal_schema import MIGRATIONS
 from kernel.journal import Journal, JournalEntry
 
 Sync = Literal["normal", "full"]
-PAYLOAD = encode(OrderDecision(request_id="bench-000001", verdict="ALLOW", reason="within limits",
-                               code="ok", trading_state="ACTIVE", bot_id="quantumedge-1"))
+PAYLOAD = encode(make_decision(request_id="bench-000001", verdict="ALLOW", reason="within limits",
+                               code="allowed", trading_state="ACTIVE", bot_id="quantumedge-1"))
 ENTRY = JournalEntry(ts=1_700_000_000.0, topic="order.decision", source="gateway",
                      kind="order_decision", payload=PAYLOAD)
 INSERT = "INSERT INTO journal (seq, ts, topic, source, kind, payload) VALUES (?, ?, ?, ?, ?, ?)"

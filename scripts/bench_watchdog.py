@@ -95,7 +95,7 @@ class Tap:
 
     def __init__(self, endpoint: str) -> None:
         self.sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
-        self.sock.linger = 0
+        self.sock.setsockopt(zmq.LINGER, 0)
         for topic in (b"bot.hello", b"bot.heartbeat", b"bot.lifecycle"):
             self.sock.subscribe(topic)
         self.sock.connect(endpoint)

@@ -18,7 +18,6 @@ Exit codes: 0 stopped (shutdown command, Ctrl-C, SIGTERM); 2 bad arguments;
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import signal
 import sys
@@ -27,10 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-if importlib.util.find_spec("bus") is None:  # run from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script: only
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # its own folder is on it
 
-from _paper_account import (
+from bus.client import BotLink, LinkError, new_request_id
+from bus.protocol import Bars, BotMode, Command, Fill, OhlcvBar, OrderRequest, Position, Welcome
+from scripts._paper_account import (
     Intent,
     PaperAccount,
     RandomWalk,
@@ -38,10 +39,7 @@ from _paper_account import (
     closing_intents,
     fee_for,
 )
-from _paper_bars import BarMaker, walk_atr
-
-from bus.client import BotLink, LinkError, new_request_id
-from bus.protocol import Bars, BotMode, Command, Fill, OhlcvBar, OrderRequest, Position, Welcome
+from scripts._paper_bars import BarMaker, walk_atr
 
 VERSION = "ref-1.0"
 EXIT_OK, EXIT_ORPHANED = 0, 3

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kernel.actor import Actor
 from kernel.microkernel import Kernel
 from kernel.registry import LINK_FRAMES
 from kernel.settings import load_settings
+from tests.support.actors import ActorSpec, bind_actor
 
 WATCHDOG_TEST_TIMINGS: dict[str, object] = {
     "heartbeat_timeout_s": 1.5, "start_timeout_s": 5, "stale_tick_s": 2, "heartbeat_gap_s": 0.6,
@@ -122,17 +122,23 @@ StartKernel = Callable[..., "asyncio.Future[KernelHarness]"]
 
 @pytest.fixture
 async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
-    """``await start_kernel(actors=[...], kernel_extra=...)`` -> a ready KernelHarness."""
+    """``await start_kernel(actors=[...], kernel_extra=...)`` -> a ready KernelHarness.
+
+    Shipped actor classes among ``actors`` get their config slice from this kernel's
+    settings (``tests/support/actors.py``).
+    """
     harnesses: list[KernelHarness] = []
 
-    async def start(actors: Sequence[Callable[[], Actor]] = (), kernel_extra: str = "",
+    async def start(actors: Sequence[ActorSpec] = (), kernel_extra: str = "",
                     wait_ready: bool = True, risk_yaml: str | None = None,
                     planner_yaml: str | None = None, llm_yaml: str = QUIET_LLM,
                     moderator_yaml: str = QUIET_MODERATOR) -> KernelHarness:
         config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml,
                               planner_yaml=planner_yaml, llm_yaml=llm_yaml,
                               moderator_yaml=moderator_yaml)
-        kernel = Kernel(load_settings(config), actors, link_frames=LINK_FRAMES)
+        settings = load_settings(config)
+        kernel = Kernel(settings, [bind_actor(spec, settings) for spec in actors],
+                        link_frames=LINK_FRAMES)
         harness = KernelHarness(kernel, asyncio.create_task(kernel.run()))
         harnesses.append(harness)
         if wait_ready:

@@ -34,6 +34,7 @@ from agents.audit.journal import build_audit, day_bounds, missed_audit
 from agents.audit.messages import DailyAuditCompleted
 from agents.audit.retention import retain
 from agents.audit.rules import AnomalyRules, Finding
+from agents.audit.slice import AuditSlice
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected, Severity
@@ -51,18 +52,16 @@ class Auditor(Actor):
         "order.request", "order.decision", "order.fill", "bot.heartbeat", "bot.lifecycle",
         "kernel.actor", "anomaly")
 
-    _cfg: AuditConfig
-    _rules: AnomalyRules
-
-    def __init__(self, *, tick_s: float = 1.0) -> None:
+    def __init__(self, *, config: AuditSlice, tick_s: float = 1.0) -> None:
         super().__init__()
+        self._config = config
+        self._cfg: AuditConfig = config.audit
+        self._rules = AnomalyRules(self._cfg)
         self._tick_s = tick_s
         self._day = ""
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self._cfg = ctx.settings.audit
-        self._rules = AnomalyRules(self._cfg)
         self._day = self._today()
 
     async def handle(self, message: Message) -> Sequence[Message]:
@@ -93,12 +92,12 @@ class Auditor(Actor):
 
     async def audit(self, day: str) -> DailyAuditCompleted | None:
         """Make, publish and journal the audit of ``day``; None (and an anomaly) on failure."""
-        ctx, risk = self.ctx, self.ctx.settings.risk
+        ctx, config = self.ctx, self._config
         try:
             await ctx.journal.flush()
             audit = await asyncio.to_thread(build_audit, ctx.journal.path, day,
-                                            zone=risk.timezone, utc_offset_s=risk.utc_offset_s,
-                                            now=ctx.clock())
+                                            zone=config.timezone,
+                                            utc_offset_s=config.utc_offset_s, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
             self._trouble("audit_failed", "error", f"the audit of {day} could not be made "
                           f"from {ctx.journal.path}: {exc}")
@@ -110,7 +109,7 @@ class Auditor(Actor):
 
     async def write(self, audit: DailyAuditCompleted) -> None:
         try:
-            path = await asyncio.to_thread(write_report, self.ctx.settings.reports_dir, audit)
+            path = await asyncio.to_thread(write_report, self._config.reports_dir, audit)
         except OutputUnwritable as exc:
             self._trouble("report_unwritable", "error", str(exc))
         else:
@@ -120,14 +119,13 @@ class Auditor(Actor):
         days = self._cfg.retention_days
         if days == 0:
             return
-        ctx, risk = self.ctx, self.ctx.settings.risk
+        ctx, offset = self.ctx, self._config.utc_offset_s
         cutoff, _ = day_bounds((date.fromisoformat(self._day) - timedelta(days=days)).isoformat(),
-                               risk.utc_offset_s)
-        folder = ctx.settings.resolve(self._cfg.archive_dir or
-                                      str(ctx.settings.data_dir / "archive"))
+                               offset)
+        folder = self._config.archive_dir
         try:
             done = await retain(ctx.journal, archive_dir=folder, cutoff_ts=cutoff,
-                                utc_offset_s=risk.utc_offset_s, now=ctx.clock())
+                                utc_offset_s=offset, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
             self._trouble("retention_failed", "error", f"rows older than {days} days could "
                           f"not be archived to {folder}: {exc}")
@@ -139,7 +137,7 @@ class Auditor(Actor):
     async def _missed(self, day: str) -> bool:
         """The kernel ran on ``day`` but was down at its end: no audit was made."""
         ctx = self.ctx
-        start, end = day_bounds(day, ctx.settings.risk.utc_offset_s)
+        start, end = day_bounds(day, self._config.utc_offset_s)
         try:
             return await asyncio.to_thread(missed_audit, ctx.journal.path, day, start, end)
         except (sqlite3.Error, OSError) as exc:
@@ -147,7 +145,7 @@ class Auditor(Actor):
             return False
 
     def _today(self) -> str:
-        return day_of(self.ctx.clock(), self.ctx.settings.risk.utc_offset_s)
+        return day_of(self.ctx.clock(), self._config.utc_offset_s)
 
     def _trouble(self, kind: str, severity: Severity, detail: str) -> None:
         log.error("%s: %s", kind, detail)

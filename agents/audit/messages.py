@@ -11,7 +11,7 @@ that could not be known (no heartbeat that day) is ``None``, never zero.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeAlias
 
 import msgspec
 
@@ -146,3 +146,7 @@ class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):
     """From the day's last risk snapshot: each limit as the engine applied it."""
     notes: tuple[str, ...] = ()
     format: int = AUDIT_FORMAT
+
+
+AuditEvent: TypeAlias = TradeClosed | DailyAuditCompleted
+"""Every event of the auditor; the kernel composes it into the bus union."""

@@ -77,7 +77,9 @@ async def run_external(command: list[str], *, cwd: Path, task_path: Path, task_i
            "SUPERVISOR_REPORT": str(report), "SUPERVISOR_OUTBOX": str(outbox)}
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        # a plain Popen waited on by polling: asyncio subprocesses need the proactor loop
+        # on Windows, and the kernel runs the selector loop there (pyzmq needs it)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # noqa: ASYNC220
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, **_own_group())
     except OSError as exc:
         return AgentRun("start_failed", f"the Meta-Agent command {argv[0]!r} could not be "

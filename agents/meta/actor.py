@@ -36,6 +36,7 @@ from agents.meta.schedule import (
     off_market,
     window_start,
 )
+from agents.meta.slice import MetaSlice
 from agents.moderator.llm_budget import shared_budget
 from agents.moderator.llm_client import LlmClient
 from bus.protocol import Message
@@ -54,8 +55,10 @@ class MetaRunner(Actor):
     subscriptions: ClassVar[tuple[str, ...]] = (
         "bot.state", "risk.state", "risk.halt", "moderator.pause", "kernel.mode")
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: MetaSlice) -> None:
         super().__init__()
+        self._config = config
+        self._cfg = config.meta
         self.activity = Activity()
         self.history: list[Attempt] = []
         self._window: float | None = None
@@ -64,7 +67,7 @@ class MetaRunner(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self.activity = await self._restore_activity(Activity(mode=ctx.settings.kernel.mode))
+        self.activity = await self._restore_activity(Activity(mode=self._config.mode))
         self._started = ctx.clock()
         self.history = await self._load_history()
 
@@ -77,7 +80,7 @@ class MetaRunner(Actor):
         return ()
 
     async def run(self) -> None:
-        cfg = self.ctx.settings.meta
+        cfg = self._cfg
         if not cfg.enabled:
             log.info("Meta-Agent jobs are not scheduled (meta.yaml enabled: false)")
             return
@@ -88,11 +91,11 @@ class MetaRunner(Actor):
     async def tick(self) -> list[JobResult]:
         """One look at the schedule: run what is due while the market stays off."""
         results: list[JobResult] = []
-        if self.ctx.clock() < self._started + self.ctx.settings.meta.start_delay_s:
+        if self.ctx.clock() < self._started + self._cfg.start_delay_s:
             return results
         while self._off_market():
-            due = due_jobs(self.ctx.clock(), utc_offset_s=self.ctx.settings.risk.utc_offset_s,
-                           config=self.ctx.settings.meta, window=self._window or 0.0,
+            due = due_jobs(self.ctx.clock(), utc_offset_s=self._config.utc_offset_s,
+                           config=self._cfg, window=self._window or 0.0,
                            history=self.history)
             if not due:
                 break
@@ -103,8 +106,8 @@ class MetaRunner(Actor):
 
     def _off_market(self) -> bool:
         now = self.ctx.clock()
-        off, _why = off_market(now, utc_offset_s=self.ctx.settings.risk.utc_offset_s,
-                               config=self.ctx.settings.meta, activity=self.activity)
+        off, _why = off_market(now, utc_offset_s=self._config.utc_offset_s,
+                               config=self._cfg, activity=self.activity)
         self._window = window_start(self._window, now, off)
         return off
 
@@ -113,7 +116,7 @@ class MetaRunner(Actor):
         request = RunRequest(due.job, "schedule", due.key, due.attempt, self._window or 0.0)
         log.info("Meta-Agent job %s (%s, attempt %d) starts", due.job, due.key, due.attempt)
         try:
-            result = await run_job(request, settings=ctx.settings, publish=ctx.publish,
+            result = await run_job(request, config=self._config, publish=ctx.publish,
                                    clock=ctx.clock, client=await self._llm())
         except Exception as exc:
             # A developer tool's bug must not crash the actor: repeated crashes would make
@@ -133,14 +136,12 @@ class MetaRunner(Actor):
 
     async def _llm(self) -> LlmClient | None:
         """The built-in Meta-Agent's client, made on first use (none with a command)."""
-        ctx = self.ctx
-        if ctx.settings.paths.meta_agent.command:
+        ctx, llm = self.ctx, self._config.llm
+        if self._config.agent_command:
             return None
         if self._client is None:
-            budget = await shared_budget(ctx.journal, ctx.settings.llm.daily_token_budget,
-                                         ctx.clock())
-            config = msgspec.structs.replace(ctx.settings.llm,
-                                             max_tokens=ctx.settings.meta.llm_max_tokens)
+            budget = await shared_budget(ctx.journal, llm.daily_token_budget, ctx.clock())
+            config = msgspec.structs.replace(llm, max_tokens=self._cfg.llm_max_tokens)
             self._client = LlmClient.from_env(config, budget=budget, publish=ctx.publish,
                                               clock=ctx.clock)
         return self._client

@@ -42,7 +42,7 @@ from agents.meta._code_snapshot import CodeSnapshot, snapshot
 from agents.meta._task_text import ModelFile
 from agents.meta.config import JobName
 from agents.meta.schedule import period_key, previous_day
-from kernel.settings import Settings
+from agents.meta.slice import MetaSlice
 from kernel.summaries import summarize
 
 MAX_MODELS: Final = 200
@@ -77,44 +77,42 @@ class Task(NamedTuple):
     evidence: Evidence
 
 
-def build_task(job: JobName, settings: Settings, now: float, *, day: str | None = None) -> Task:
+def build_task(job: JobName, config: MetaSlice, now: float, *, day: str | None = None) -> Task:
     """The task of ``job`` at ``now``; ``day`` picks the day of the log and risk jobs
     (default: the last complete one; other jobs ignore it). Raises :class:`TaskUnavailable`."""
-    offset = settings.risk.utc_offset_s
-    cfg = settings.meta
+    offset = config.utc_offset_s
+    cfg = config.meta
     label = ((day or previous_day(now, offset)) if job in ("daily-logs", "risk-report")
              else period_key(cfg.cadence(job), now, offset))
     task_id = f"{job}-{label}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    meta = settings.paths.meta_agent
-    inbox, outbox = settings.resolve(meta.inbox), settings.resolve(meta.outbox)
+    inbox, outbox = config.inbox, config.outbox
     header = TaskHeader(task_id=task_id, kind="daily-logs", created=now,
                         deadline=now + cfg.timeout(job), answer=str(outbox / f"{task_id}.md"))
     try:
-        body, evidence = _BUILDERS[job](header, job, label, settings, now)
+        body, evidence = _BUILDERS[job](header, job, label, config, now)
     except (sqlite3.Error, OSError) as exc:
         raise TaskUnavailable(f"the {job} task could not be built: {exc}") from exc
     return Task(task_id, job, now, header.deadline, inbox / f"{task_id}.md", outbox /
                 f"{task_id}.md", body, evidence)
 
 
-def _daily(header: TaskHeader, job: JobName, day: str, settings: Settings,
+def _daily(header: TaskHeader, job: JobName, day: str, config: MetaSlice,
            now: float) -> tuple[str, Evidence]:
-    risk, audit_cfg = settings.risk, settings.audit
-    audit = _audit(settings, day, now)
-    start, end = day_bounds(day, risk.utc_offset_s)
+    audit = _audit(config, day, now)
+    start, end = day_bounds(day, config.utc_offset_s)
     kind: TaskKind = "risk-report" if job == "risk-report" else "daily-logs"
-    rows = excerpt(settings.journal_path, start, end, topics=EXCERPT_TOPICS[kind],
-                   limit=audit_cfg.excerpt_rows)
+    rows = excerpt(config.journal_path, start, end, topics=EXCERPT_TOPICS[kind],
+                   limit=config.excerpt_rows)
     quoted = [ExcerptRow(r.seq, r.ts, r.severity, r.topic, r.source, _summary(r.payload))
               for r in rows]
     body = render_task(header._replace(kind=kind), audit, quoted,
-                       excerpt_limit=audit_cfg.excerpt_rows)
+                       excerpt_limit=config.excerpt_rows)
     return body.rstrip() + "\n\n" + text.PROPOSALS, Evidence(day=day, audits=(audit,))
 
 
-def _code_audit(header: TaskHeader, job: JobName, label: str, settings: Settings,
+def _code_audit(header: TaskHeader, job: JobName, label: str, config: MetaSlice,
                 now: float) -> tuple[str, Evidence]:
-    code = snapshot(settings.resolve(settings.paths.bot.cwd), settings.meta.code_audit, now)
+    code = snapshot(config.bot_cwd, config.meta.code_audit, now)
     question = (
         "Audit the code of the trading bot below. Look for defects that can lose money or "
         "control (unhandled errors around orders, missing timeouts, state lost on restart, "
@@ -129,10 +127,10 @@ def _code_audit(header: TaskHeader, job: JobName, label: str, settings: Settings
     return body, Evidence(code=code)
 
 
-def _features(header: TaskHeader, job: JobName, label: str, settings: Settings,
+def _features(header: TaskHeader, job: JobName, label: str, config: MetaSlice,
               now: float) -> tuple[str, Evidence]:
-    audits = _recent_audits(settings, now)
-    code = snapshot(settings.resolve(settings.paths.bot.cwd), settings.meta.code_audit, now)
+    audits = _recent_audits(config, now)
+    code = snapshot(config.bot_cwd, config.meta.code_audit, now)
     question = (
         "From the figures of the last days and the shape of the bot's code, propose new "
         "features or strategies worth building, most valuable first. Ground each one in the "
@@ -147,14 +145,14 @@ def _features(header: TaskHeader, job: JobName, label: str, settings: Settings,
     return body, Evidence(audits=tuple(audits), code=code)
 
 
-def _retrain(header: TaskHeader, job: JobName, label: str, settings: Settings,
+def _retrain(header: TaskHeader, job: JobName, label: str, config: MetaSlice,
              now: float) -> tuple[str, Evidence]:
-    cfg = settings.meta.retrain
-    root = settings.resolve(settings.paths.bot.cwd)
+    cfg = config.meta.retrain
+    root = config.bot_cwd
     models = _matching(root, cfg.models)
     newest = max((f.mtime for f in _matching(root, cfg.data, limit=MAX_DATA_FILES)),
                  default=None)
-    audits = _recent_audits(settings, now)
+    audits = _recent_audits(config, now)
     question = (
         "Which of the bot's models should be retrained on newer data, and on what window? "
         "Weigh the models' age, the data that arrived since, and whether the figures of "
@@ -170,7 +168,7 @@ def _retrain(header: TaskHeader, job: JobName, label: str, settings: Settings,
     return body, Evidence(audits=tuple(audits), models=tuple(models), newest_data=newest)
 
 
-Builder = Callable[[TaskHeader, JobName, str, Settings, float], tuple[str, Evidence]]
+Builder = Callable[[TaskHeader, JobName, str, MetaSlice, float], tuple[str, Evidence]]
 _BUILDERS: Final[dict[JobName, Builder]] = {
     "daily-logs": _daily, "risk-report": _daily, "code-audit": _code_audit,
     "feature-proposals": _features, "retrain": _retrain}
@@ -182,23 +180,22 @@ def _front(header: TaskHeader, job: JobName, label: str, **extra: str) -> list[s
                          "answer_to": header.answer})
 
 
-def _audit(settings: Settings, day: str, now: float) -> DailyAuditCompleted:
-    risk = settings.risk
+def _audit(config: MetaSlice, day: str, now: float) -> DailyAuditCompleted:
     try:
-        return build_audit(settings.journal_path, day, zone=risk.timezone,
-                           utc_offset_s=risk.utc_offset_s, now=now)
+        return build_audit(config.journal_path, day, zone=config.timezone,
+                           utc_offset_s=config.utc_offset_s, now=now)
     except FileNotFoundError as exc:
-        raise TaskUnavailable(f"no journal yet at {settings.journal_path}: there is nothing "
+        raise TaskUnavailable(f"no journal yet at {config.journal_path}: there is nothing "
                               "to analyse") from exc
 
 
-def _recent_audits(settings: Settings, now: float) -> list[DailyAuditCompleted]:
+def _recent_audits(config: MetaSlice, now: float) -> list[DailyAuditCompleted]:
     """The audits of the last ``lookback_days`` complete days (none without a journal)."""
-    if not settings.journal_path.exists():
+    if not config.journal_path.exists():
         return []
-    last = date.fromisoformat(previous_day(now, settings.risk.utc_offset_s))
-    days = [(last - timedelta(days=n)).isoformat() for n in range(settings.meta.lookback_days)]
-    return [_audit(settings, day, now) for day in reversed(days)]
+    last = date.fromisoformat(previous_day(now, config.utc_offset_s))
+    days = [(last - timedelta(days=n)).isoformat() for n in range(config.meta.lookback_days)]
+    return [_audit(config, day, now) for day in reversed(days)]
 
 
 def _matching(root: Path, patterns: list[str], *, limit: int = MAX_MODELS) -> list[ModelFile]:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 from agents.audit.files import OutputUnwritable, write_text
 from agents.meta._process import AgentRun, Limits, run_external
 from agents.meta.builtin import answer_task
-from agents.meta.config import JobName
+from agents.meta.config import JobName, MetaConfig
 from agents.meta.jobs import Task, TaskUnavailable, build_task
 from agents.meta.messages import (
     AgentKind,
@@ -36,10 +36,10 @@ from agents.meta.messages import (
 from agents.meta.proposals import Proposal, ProposalStore
 from agents.meta.report import ProposalDraft, parse_report
 from agents.meta.risk_patch import PatchRefused, patch_risk_yaml
+from agents.meta.slice import MetaSlice
 from agents.moderator.llm_client import LlmClient
 from bus.protocol import Message
 from kernel.events import AnomalyDetected
-from kernel.settings import Settings
 
 Publish = Callable[[Message], None]
 SOURCE = "meta"
@@ -61,50 +61,49 @@ class JobResult(NamedTuple):
     proposals: list[Proposal]
 
 
-def proposal_store(settings: Settings) -> ProposalStore:
-    return ProposalStore(settings.data_dir / "proposals.sqlite3")
+def proposal_store(data_dir: Path) -> ProposalStore:
+    """The proposals of the Meta-Agent, kept in the data directory."""
+    return ProposalStore(data_dir / "proposals.sqlite3")
 
 
-async def run_job(request: RunRequest, *, settings: Settings, publish: Publish,
+async def run_job(request: RunRequest, *, config: MetaSlice, publish: Publish,
                   clock: Callable[[], float], client: LlmClient | None) -> JobResult:
     """Run one job to its end; the result is also in the journal."""
-    cfg, meta = settings.meta, settings.paths.meta_agent
+    cfg, command = config.meta, list(config.agent_command)
     will_retry = request.trigger == "schedule" and request.attempt < cfg.max_attempts
     started = time.monotonic()
     try:
-        task = await asyncio.to_thread(build_task, request.job, settings, clock(),
+        task = await asyncio.to_thread(build_task, request.job, config, clock(),
                                        day=request.day)
         await asyncio.to_thread(write_text, task.path, task.text, what="Meta-Agent task")
         task.answer.parent.mkdir(parents=True, exist_ok=True)  # the outbox is ours to provide
     except (TaskUnavailable, OutputUnwritable, OSError) as exc:
         failed = AgentRun("task_failed", str(exc))
-        return _finish(request, None, failed, "none", [], settings, publish, clock, will_retry,
-                       started)
+        return _finish(request, None, failed, "none", [], publish, clock, will_retry, started)
     publish(MetaJobStarted(job=request.job, task_id=task.task_id, task_path=str(task.path),
                            trigger=request.trigger, key=request.key, attempt=request.attempt,
-                           agent="external" if meta.command else "builtin", ts=clock(),
+                           agent="external" if command else "builtin", ts=clock(),
                            window_start=request.window))
     agent: AgentKind = "external"
-    if meta.command:
+    if command:
         limits = Limits(cfg.timeout(request.job), cfg.report_max_bytes, cfg.capture_max_bytes)
-        run = await run_external(meta.command, cwd=settings.resolve(meta.cwd),
+        run = await run_external(command, cwd=config.agent_cwd,
                                  task_path=task.path, task_id=task.task_id,
                                  outbox=task.answer.parent, limits=limits)
     else:
-        run, agent = await _builtin(task, settings, client, clock)
+        run, agent = await _builtin(task, cfg, client, clock)
     proposals: list[Proposal] = []
     if run.outcome == "ok":
-        run, proposals = await _proposals(task, run, agent, settings, publish, clock)
-    return _finish(request, task, run, agent, proposals, settings, publish, clock, will_retry,
-                   started)
+        run, proposals = await _proposals(task, run, agent, config, publish, clock)
+    return _finish(request, task, run, agent, proposals, publish, clock, will_retry, started)
 
 
-async def _builtin(task: Task, settings: Settings, client: LlmClient | None,
+async def _builtin(task: Task, cfg: MetaConfig, client: LlmClient | None,
                    clock: Callable[[], float]) -> tuple[AgentRun, AgentKind]:
-    timeout = settings.meta.timeout(task.job)
+    timeout = cfg.timeout(task.job)
     try:
         async with asyncio.timeout(timeout):
-            report = await answer_task(task, client=client, config=settings.meta, now=clock())
+            report = await answer_task(task, client=client, config=cfg, now=clock())
     except TimeoutError:
         return AgentRun("timeout", f"the built-in Meta-Agent took longer than {timeout:g} s"), \
             "builtin-llm"
@@ -118,15 +117,15 @@ async def _builtin(task: Task, settings: Settings, client: LlmClient | None,
                     report_text=report.text, report_bytes=size, notes=note), report.source
 
 
-async def _proposals(task: Task, run: AgentRun, agent: AgentKind, settings: Settings,
+async def _proposals(task: Task, run: AgentRun, agent: AgentKind, config: MetaSlice,
                      publish: Publish, clock: Callable[[], float]
                      ) -> tuple[AgentRun, list[Proposal]]:
     parsed = parse_report(run.report_text, task_id=task.task_id,
-                          max_proposals=settings.meta.max_proposals)
+                          max_proposals=config.meta.max_proposals)
     notes = [*run.notes, *parsed.notes]
-    store, created = proposal_store(settings), []
+    store, created = proposal_store(config.data_dir), []
     for draft in parsed.drafts:
-        problem = _risk_problem(draft, settings.config_dir / "risk.yaml")
+        problem = _risk_problem(draft, config.risk_yaml)
         if problem:
             notes.append(f"proposal {draft.title[:60]!r} left out: {problem}")
             continue
@@ -155,8 +154,8 @@ def _risk_problem(draft: ProposalDraft, risk_path: Path) -> str:
 
 
 def _finish(request: RunRequest, task: Task | None, run: AgentRun, agent: AgentKind,
-            proposals: list[Proposal], settings: Settings, publish: Publish,
-            clock: Callable[[], float], will_retry: bool, started: float) -> JobResult:
+            proposals: list[Proposal], publish: Publish, clock: Callable[[], float],
+            will_retry: bool, started: float) -> JobResult:
     failed = run.outcome != "ok"
     finished = MetaJobFinished(
         job=request.job, task_id=task.task_id if task else "", trigger=request.trigger,

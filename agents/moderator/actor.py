@@ -40,6 +40,7 @@ from agents.moderator.messages import (
 )
 from agents.moderator.parts import ModerationSummary, ModeratorAnswer, Source
 from agents.moderator.rules import Refusal, build_summary, judge, offline_advice
+from agents.moderator.slice import ModeratorSlice
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
@@ -57,8 +58,10 @@ class Moderator(Actor):
         "order.fill", "risk.state", "risk.halt", "risk.multiplier", "verdict.macro",
         "bot.state", "kernel.mode", "anomaly", "moderator.request")
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: ModeratorSlice) -> None:
         super().__init__()
+        self._config = config
+        self._cfg = config.moderator
         self._asks: list[tuple[str, str]] = []
         """Explicit requests: (request_id, reason), one moderation each."""
         self._triggers: list[str] = []
@@ -68,11 +71,10 @@ class Moderator(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        cfg = ctx.settings.moderator
-        self.book = ModeratorBook(mode=ctx.settings.kernel.mode, keep_trades=cfg.last_trades)
-        budget = await shared_budget(ctx.journal, ctx.settings.llm.daily_token_budget,
-                                     ctx.clock())
-        self.client = LlmClient.from_env(ctx.settings.llm, budget=budget, publish=ctx.publish,
+        llm = self._config.llm
+        self.book = ModeratorBook(mode=self._config.mode, keep_trades=self._cfg.last_trades)
+        budget = await shared_budget(ctx.journal, llm.daily_token_budget, ctx.clock())
+        self.client = LlmClient.from_env(llm, budget=budget, publish=ctx.publish,
                                          clock=ctx.clock)
         self.effects = Effects(ctx)
         await self.effects.restore()
@@ -80,7 +82,7 @@ class Moderator(Actor):
         self.client.report_budget()
         reason = self.client.offline_reason()
         log.info("moderator ready: %s", f"offline ({reason})" if reason
-                 else f"LLM {ctx.settings.llm.model}")
+                 else f"LLM {llm.model}")
 
     async def _prime(self) -> None:
         """Start from the newest risk state, bot state and regime in the journal: they were
@@ -113,7 +115,7 @@ class Moderator(Actor):
                 and message.pid != self._bot_pid:
             self._bot_pid = message.pid
             self.effects.resend_pause()
-        fired = self.book.update(message, now, self.ctx.settings.moderator.triggers)
+        fired = self.book.update(message, now, self._cfg.triggers)
         if fired:
             self._triggers += fired
             self._wake.set()
@@ -122,7 +124,7 @@ class Moderator(Actor):
     async def run(self) -> None:
         """The moderations, one at a time, in this task (never in :meth:`handle`)."""
         loop = asyncio.get_running_loop()
-        interval = self.ctx.settings.moderator.interval_s
+        interval = self._cfg.interval_s
         next_periodic = loop.time() + interval if interval > 0 else math.inf
         while True:
             wake_at = min(next_periodic, self._trigger_due(loop.time()), self._pause_due(loop))
@@ -148,7 +150,7 @@ class Moderator(Actor):
     def _trigger_due(self, now: float) -> float:
         if not self._triggers:
             return math.inf
-        return max(now, self._last_trigger_at + self.ctx.settings.moderator.min_gap_s)
+        return max(now, self._last_trigger_at + self._cfg.min_gap_s)
 
     def _pause_due(self, loop: asyncio.AbstractEventLoop) -> float:
         if not self.effects.pause_until:
@@ -159,9 +161,9 @@ class Moderator(Actor):
 
     async def moderate(self, trigger: str, request_id: str = "") -> ModeratorAdviceGiven:
         """Summary, answer, trust rules, effects; every step journaled."""
-        ctx, cfg = self.ctx, self.ctx.settings.moderator
+        ctx, cfg = self.ctx, self._cfg
         request_id = request_id or f"mod-{uuid.uuid4().hex[:12]}"
-        floor = max(cfg.bounds.min_multiplier, ctx.settings.risk.risk_multiplier.min)
+        floor = max(cfg.bounds.min_multiplier, self._config.min_risk_multiplier)
         summary = build_summary(self.book, ctx.clock(), trigger, cfg, floor)
         advice, keys = await self._advice(summary, request_id)
         ctx.publish(advice)
@@ -204,7 +206,7 @@ class Moderator(Actor):
 
     def _offline(self, summary: ModerationSummary, request_id: str, prompt_hash: str,
                  why: str) -> ModeratorAdviceGiven:
-        answer = offline_advice(summary, self.ctx.settings.moderator)
+        answer = offline_advice(summary, self._cfg)
         return ModeratorAdviceGiven(
             request_id=request_id, trigger=summary.trigger, source="offline", answer=answer,
             summary=summary, ts=self.ctx.clock(), fallback_reason=why[:4096],

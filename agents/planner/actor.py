@@ -12,7 +12,7 @@ That path stays deterministic.
 
 LLM mode (``llm.yaml``: ``enabled`` and ``planner.enabled``, with
 ``ANTHROPIC_API_KEY`` set): each TRADE plan that :meth:`run` publishes goes
-through :func:`agents.planner.llm.refine_plan` first, awaited in that task (never
+through :func:`agents.planner.refine.refine_plan` first, awaited in that task (never
 in :meth:`handle`), bounded by the client's ``deadline_s``; any failure publishes
 the deterministic plan with the reason in ``warnings``. Plans returned straight
 from :meth:`handle` (a debounce of 0) are not refined.
@@ -34,6 +34,7 @@ from agents.moderator.llm_client import KEY_ENV, LlmClient
 from agents.planner._verdict_book import PlanAsk, VerdictBook
 from agents.planner.llm import PlanInputs, fallback
 from agents.planner.refine import refine_plan
+from agents.planner.slice import PlannerSlice
 from bus.protocol import Message, PlanRequest
 from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected
@@ -48,8 +49,9 @@ class PlannerActor(Actor):
     subscriptions: ClassVar[tuple[str, ...]] = ("verdict.current", "market.snapshot",
                                                 "bot.heartbeat")
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: PlannerSlice) -> None:
         super().__init__()
+        self._config = config
         self.book = VerdictBook()
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
@@ -60,7 +62,7 @@ class PlannerActor(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        llm = ctx.settings.llm
+        llm = self._config.llm
         if llm.enabled and llm.planner.enabled and os.environ.get(KEY_ENV):
             budget = await shared_budget(ctx.journal, llm.daily_token_budget, ctx.clock())
             self.llm = LlmClient.from_env(llm, budget=budget, publish=ctx.publish,
@@ -79,7 +81,7 @@ class PlannerActor(Actor):
         if not changed:
             return ()
         self._dirty |= changed
-        if self.ctx.settings.planner.live.debounce_s <= 0:
+        if self._config.planner.live.debounce_s <= 0:
             return self.plans_due()
         self._wake.set()
         return ()
@@ -87,7 +89,7 @@ class PlannerActor(Actor):
     async def run(self) -> None:
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.ctx.settings.planner.live.debounce_s)
+            await asyncio.sleep(self._config.planner.live.debounce_s)
             self._wake.clear()
             for message, inputs in self._due():
                 if self.llm is not None and inputs is not None and isinstance(message, TradePlan):
@@ -99,7 +101,7 @@ class PlannerActor(Actor):
         if plan.decision != "TRADE":
             return plan
         try:
-            return await refine_plan(client, plan, inputs, self.ctx.settings.llm.planner,
+            return await refine_plan(client, plan, inputs, self._config.llm.planner,
                                      request_id=f"plan-{uuid.uuid4().hex[:12]}")
         except Exception as exc:  # the live loop must keep planning whatever went wrong
             log.exception("planner LLM refinement failed for %s", plan.symbol)
@@ -113,11 +115,11 @@ class PlannerActor(Actor):
         """:meth:`plans_due`, each plan with the inputs it was built from."""
         now = self.ctx.clock()
         out: list[tuple[Message, PlanInputs | None]] = []
-        settings = self.ctx.settings
+        config = self._config
         for symbol in sorted(self._dirty):
             try:
-                out.append(self.book.plan_with_inputs(symbol, now, settings.planner,
-                                                      settings.events, PlanAsk()))
+                out.append(self.book.plan_with_inputs(symbol, now, config.planner,
+                                                      config.events, PlanAsk()))
                 self._told.pop(symbol, None)
             except PlanUnavailable as exc:
                 if self._told.get(symbol) != exc.code:
@@ -135,11 +137,11 @@ class PlannerActor(Actor):
         return msgspec.structs.replace(plan, request_id=request.request_id)
 
     def _plan(self, symbol: str, now: float, ask: PlanAsk) -> TradePlan:
-        settings = self.ctx.settings
-        return self.book.plan(symbol, now, settings.planner, settings.events, ask)
+        config = self._config
+        return self.book.plan(symbol, now, config.planner, config.events, ask)
 
     def _followed(self, symbols: set[str]) -> set[str]:
-        wanted = self.ctx.settings.planner.live.symbols
+        wanted = self._config.planner.live.symbols
         if not wanted:
             return symbols
         upper = {s.upper() for s in wanted}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from agents.planner.slice import OptionsSlice
 from bus.protocol import Message
 from kernel.actor import Actor
 from kernel.events import AnomalyDetected
@@ -31,8 +32,9 @@ class OptionsSelector(Actor):
     subscriptions: ClassVar[tuple[str, ...]] = ("plan.trade", "market.options_chain",
                                                 "market.snapshot")
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: OptionsSlice) -> None:
         super().__init__()
+        self._cfg = config.options
         self.chains: dict[str, OptionChain] = {}
         self.snapshots: dict[str, MarketSnapshot] = {}
         self._told: dict[str, str] = {}
@@ -50,7 +52,7 @@ class OptionsSelector(Actor):
 
     def _express(self, plan: TradePlan) -> list[Message]:
         symbol = plan.symbol.upper()
-        cfg = self.ctx.settings.options
+        cfg = self._cfg
         wanted = {s.upper() for s in cfg.live.symbols}
         if (symbol not in wanted) if wanted else (symbol not in self.chains):
             return []

@@ -21,9 +21,10 @@ import logging
 import math
 import uuid
 from collections.abc import Sequence
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import (
     Command,
@@ -48,17 +49,12 @@ from risk import (
     halt,
     initial_state,
     order_decision,
-    resume,
-    set_risk_multiplier,
     snapshot,
 )
 from risk.messages import CloseAllRequested, OperatorCommandRefused, RiskAnomalyDetected
+from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
-
-LIMIT_HALTS: Final = frozenset({"daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
-                                "consecutive_losses"})
-"""Halts the market caused: lifting one by ``resume`` needs the operator's confirmation."""
 
 
 class RiskEngine(Actor):
@@ -73,9 +69,10 @@ class RiskEngine(Actor):
     _limits: RiskLimits
     _store: RiskStore
 
-    def __init__(self, *, tick_s: float = 1.0, publish_every_s: float = 5.0,
+    def __init__(self, *, config: RiskSlice, tick_s: float = 1.0, publish_every_s: float = 5.0,
                  save_every_s: float = 5.0, refresh_every_s: float = 600.0) -> None:
         super().__init__()
+        self._limits = config.limits
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -108,7 +105,6 @@ class RiskEngine(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self._limits = ctx.settings.risk
         self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock)
         now = ctx.clock()
         self._state, events = await self._restore(now)
@@ -169,24 +165,14 @@ class RiskEngine(Actor):
         return await self._settle(events, now)
 
     def _on_multiplier(self, request: RiskMultiplierChangeRequested, now: float) -> Step:
-        """Apply a multiplier within the risk.yaml bounds; an adviser may only lower it
-        (a second guard behind the moderator's own rules), a person may set any."""
-        state = self._state
-        refusal = None
-        if request.requested_by.startswith("moderator") and request.value > state.risk_multiplier:
-            refusal = (f"{request.requested_by} asked to raise risk_multiplier from "
-                       f"{state.risk_multiplier:g} to {request.value:g}; "
-                       "only a person may raise it")
-        else:
-            try:
-                changed, events = set_risk_multiplier(
-                    state, request.value, f"{request.reason} (by {request.requested_by})",
-                    self._limits, now)
-            except ValueError as exc:
-                refusal = str(exc)
-        if refusal is not None:
-            log.warning("risk multiplier change refused: %s", refusal)
-            return state, [RiskAnomalyDetected(kind="multiplier_refused", detail=refusal, ts=now)]
+        """Carry out :func:`risk.requests.multiplier_request`: tell the bot, or journal why not."""
+        answer = multiplier_request(self._state, request.value, requested_by=request.requested_by,
+                                    reason=request.reason, limits=self._limits, now=now)
+        if isinstance(answer, Refused):
+            log.warning("risk multiplier change refused: %s", answer.reason)
+            return self._state, [RiskAnomalyDetected(kind="multiplier_refused",
+                                                     detail=answer.reason, ts=now)]
+        changed, events = answer
         command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}",
                           action="set_risk_multiplier",
                           params={"risk_multiplier": request.value})
@@ -204,12 +190,13 @@ class RiskEngine(Actor):
                 self._close_all(f"operator {command.user}: {command.reason}")
                 return halt(state, f"close all: {who}", now)
             case "resume":
-                refusal = _resume_refusal(state, confirmed=command.confirmed)
-                if refusal is not None:
-                    log.warning("resume by %s refused: %s", command.user, refusal)
-                    return state, [OperatorCommandRefused(action="resume", reason=refusal,
+                answer = operator_resume(state, who, self._limits, now,
+                                         confirmed=command.confirmed)
+                if isinstance(answer, Refused):
+                    log.warning("resume by %s refused: %s", command.user, answer.reason)
+                    return state, [OperatorCommandRefused(action="resume", reason=answer.reason,
                                                           user=command.user, ts=now)]
-                return resume(state, who, self._limits, now)
+                return answer
         return state, []
 
     # --- after every transition -------------------------------------------------------
@@ -269,14 +256,3 @@ class RiskEngine(Actor):
         sent = self.ctx.services.send_command(command)
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)
-
-
-def _resume_refusal(state: RiskState, *, confirmed: bool) -> str | None:
-    """Why a resume must wait for confirmation, or None when it may go ahead."""
-    tripped = [r for r in state.reasons if r.code in LIMIT_HALTS]
-    if not tripped or confirmed:
-        return None
-    limits = "; ".join(r.text for r in tripped)
-    return (f"trading was halted by a limit ({limits}); resuming lifts it and re-arms the "
-            "limit from the equity of now, so it needs confirmation: run `kernel resume "
-            "--yes --reason ...`")

@@ -26,6 +26,7 @@ from agents.verdicts._selection import (
     is_fresh,
     same_content,
 )
+from agents.verdicts.slice import VerdictSlice
 from bus.protocol import Message
 from kernel.actor import Actor
 from kernel.events import AnomalyDetected
@@ -40,19 +41,21 @@ class VerdictAdapter(Actor, Generic[V]):
 
     kind: ClassVar[Kind]
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: VerdictSlice) -> None:
         super().__init__()
+        self._planner = config.planner
         self._external: dict[str, V] = {}
         self._builtin: dict[str, V] = {}
         self._published: dict[str, V] = {}
 
     @property
-    def config(self) -> PlannerConfig:
-        return self.ctx.settings.planner
+    def planner(self) -> PlannerConfig:
+        """``config/planner.yaml``: the analyses' settings."""
+        return self._planner
 
     @property
     def live(self) -> LiveConfig:
-        return self.ctx.settings.planner.live
+        return self._planner.live
 
     @property
     def current_topic(self) -> str:

@@ -19,6 +19,7 @@ import msgspec
 
 from agents.verdicts._adapter import VerdictAdapter
 from agents.verdicts._selection import Kind, is_fresh
+from agents.verdicts.slice import VerdictSlice
 from bus.protocol import Message
 from kernel.events import AnomalyDetected
 from planner.macro import analyze_macro
@@ -36,8 +37,8 @@ class MacroAdapter(VerdictAdapter[MacroVerdict]):
     subscriptions: ClassVar[tuple[str, ...]] = ("market.cross_asset", "market.snapshot",
                                                 "verdict.macro")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, config: VerdictSlice) -> None:
+        super().__init__(config=config)
         self._cross: CrossAssetSnapshot | None = None
         self._classes: set[AssetClass] = set()
 
@@ -68,7 +69,7 @@ class MacroAdapter(VerdictAdapter[MacroVerdict]):
         cross = self._cross
         if cross is None or now - cross.ts > self.live.cross_asset_max_age_s:
             cross = CrossAssetSnapshot(ts=now)
-        verdict = analyze_macro(cross, asset_class, self.config.macro)
+        verdict = analyze_macro(cross, asset_class, self.planner.macro)
         self.set_builtin(asset_class, msgspec.structs.replace(verdict, asset_class=asset_class))
 
     def external_for(self, key: str) -> MacroVerdict | None:

@@ -16,6 +16,7 @@ from typing import ClassVar
 from agents.verdicts._adapter import VerdictAdapter
 from agents.verdicts._bars import BarHistory, bar_problem
 from agents.verdicts._selection import Kind
+from agents.verdicts.slice import VerdictSlice
 from bus.protocol import Bars, Message
 from kernel.events import AnomalyDetected, Severity
 from planner.messages import MarketSnapshot, TechnicalVerdict
@@ -29,8 +30,8 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
     subscriptions: ClassVar[tuple[str, ...]] = ("market.bars", "market.snapshot",
                                                 "verdict.technical")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, config: VerdictSlice) -> None:
+        super().__init__(config=config)
         self._history: dict[str, BarHistory] = {}
         self._own: dict[str, MarketSnapshot] = {}
         self._told_no_atr: set[str] = set()
@@ -76,7 +77,7 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
         self._analyse(symbol, snapshot.bars)
 
     def _analyse(self, symbol: str, bars: Sequence[Bar]) -> None:
-        cfg = self.config.technical
+        cfg = self.planner.technical
         if len(bars) >= min_bars(cfg):
             self.set_builtin(symbol, analyze_technical(symbol, list(bars), self.now(), cfg))
 

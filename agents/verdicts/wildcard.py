@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from agents.verdicts._adapter import VerdictAdapter
 from agents.verdicts._selection import Kind
+from agents.verdicts.slice import WildCardSlice
 from bus.protocol import Message
 from planner.messages import MarketSnapshot, WildCardVerdict
 from planner.validation import field_problem, snapshot_problems
@@ -24,6 +25,10 @@ class WildCardAdapter(VerdictAdapter[WildCardVerdict]):
     name: ClassVar[str] = "wildcard_adapter"
     kind: ClassVar[Kind] = "wildcard"
     subscriptions: ClassVar[tuple[str, ...]] = ("market.snapshot", "verdict.wildcard")
+
+    def __init__(self, *, config: WildCardSlice) -> None:
+        super().__init__(config=config)
+        self._events = config.events
 
     async def handle(self, message: Message) -> Sequence[Message]:
         match message:
@@ -36,7 +41,6 @@ class WildCardAdapter(VerdictAdapter[WildCardVerdict]):
     def _analyse(self, snapshot: MarketSnapshot) -> None:
         if field_problem(snapshot, "snapshot") or snapshot_problems(snapshot):
             return  # the planner refuses it with the reason; there is nothing to scan
-        settings = self.ctx.settings
-        verdict = analyze_wildcard(snapshot, settings.planner.live.style, settings.events,
-                                   self.now(), settings.planner.wildcard)
+        verdict = analyze_wildcard(snapshot, self.live.style, self._events, self.now(),
+                                   self.planner.wildcard)
         self.set_builtin(snapshot.symbol, verdict)

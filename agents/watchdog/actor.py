@@ -29,6 +29,7 @@ from agents.watchdog._bot_process import BotProcess, SpawnError, stop_leftovers
 from agents.watchdog._report import BotRun, Reporter
 from agents.watchdog.messages import ModeChanged, TradingHaltRequested
 from agents.watchdog.policy import Action, Failure, Health
+from agents.watchdog.slice import WatchdogSlice
 from bus.protocol import BotMode, Command, Heartbeat, Hello, Message
 from kernel.actor import Actor, ActorContext
 from kernel.config import python_command
@@ -61,8 +62,12 @@ class Watchdog(Actor):
     name: ClassVar[str] = "watchdog"
     subscriptions: ClassVar[tuple[str, ...]] = ("bot.hello", "bot.heartbeat", "kernel.mode")
 
-    def __init__(self) -> None:
+    def __init__(self, *, config: WatchdogSlice) -> None:
         super().__init__()
+        self._config = config
+        self._cfg = config.watchdog
+        self._pid_file = PidFile(config.pid_file)
+        self._budget_s = config.shutdown_timeout_s * 0.9
         self._events: asyncio.Queue[_Event] = asyncio.Queue()
         self._run: BotRun | None = None
         self._stopping: set[BotProcess] = set()
@@ -73,13 +78,10 @@ class Watchdog(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        settings = ctx.settings
-        self._cfg = settings.watchdog
-        self._endpoint = policy.connect_endpoint(settings.kernel.gateway.endpoint)
-        self._pid_file = PidFile(settings.data_dir / "bot.pid")
-        self._budget_s = settings.kernel.supervision.shutdown_timeout_s * 0.9
-        self._report = Reporter(ctx, settings.kernel.mode, self._now)
-        self._output = BotOutput(settings.log_dir)
+        # here, not in the constructor: a link with no fixed port is a failed start
+        self._endpoint = policy.connect_endpoint(self._config.gateway_endpoint)
+        self._report = Reporter(ctx, self._config.mode, self._now)
+        self._output = BotOutput(self._config.log_dir)
 
     # --- messages (from the bus) ------------------------------------------------------
 
@@ -170,12 +172,12 @@ class Watchdog(Actor):
     # --- starting, failing, stopping ------------------------------------------------------
 
     async def _start_bot(self, mode: BotMode) -> None:
-        paths = self.ctx.settings.paths.bot
-        argv = policy.bot_argv(python_command(paths.command), mode, self._endpoint)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **paths.env}
+        config = self._config
+        argv = policy.bot_argv(python_command(list(config.bot_command)), mode, self._endpoint)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **config.bot_env}
         assert self._output is not None
         try:
-            bot = BotProcess.spawn(argv, cwd=self.ctx.settings.resolve(paths.cwd), env=env,
+            bot = BotProcess.spawn(argv, cwd=config.bot_cwd, env=env,
                                    output=self._output, tail_lines=self._cfg.tail_lines,
                                    on_exit=self._exit_noticed)
         except SpawnError as exc:
@@ -283,7 +285,7 @@ class Watchdog(Actor):
         """Never twice: stop a bot an earlier (killed) kernel left running."""
         mode = self._report.mode
         argv = None if mode == "off" else policy.bot_argv(
-            python_command(self.ctx.settings.paths.bot.command), mode, self._endpoint)
+            python_command(list(self._config.bot_command)), mode, self._endpoint)
         for pid, how in await stop_leftovers(self._pid_file.read(), argv,
                                              terminate_wait_s=self._cfg.terminate_grace_s):
             self.ctx.publish(self._report.anomaly(

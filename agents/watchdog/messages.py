@@ -92,3 +92,7 @@ class TradingHaltRequested(Message, frozen=True, tag="trading_halt_requested"):
     reason: Text
     source: str
     ts: Timestamp
+
+
+WatchdogEvent: TypeAlias = BotStateReported | BotExited | ModeChanged | TradingHaltRequested
+"""Every event of the watchdog; the kernel composes it into the bus union."""

@@ -17,7 +17,7 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from agents.watchdog.config import WatchdogConfig
-from bus.protocol import BotMode, Heartbeat
+from bus.protocol import BotMode, Heartbeat, WatchdogCode
 from kernel.supervision import RestartPolicy, decide_restart
 
 Failure: TypeAlias = Literal["crash", "hang", "no_heartbeat", "spawn"]
@@ -52,8 +52,14 @@ class Action(msgspec.Struct, frozen=True, kw_only=True):
     delay_s: float = 0.0
     history: tuple[float, ...] = ()
     """Failure times still inside the restart window, this one included."""
-    code: str = ""
-    """For ``give_up`` and ``halt``: the stable code the order gate denies with."""
+
+    @property
+    def code(self) -> WatchdogCode:
+        """For ``give_up`` and ``halt``: the stable code the order gate denies with.
+
+        It follows from ``kind``, so the two cannot disagree; a restart closes no
+        gate and never reads it."""
+        return "bot_hung" if self.kind == "halt" else "bot_gave_up"
 
 
 class StopPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,14 +136,14 @@ def on_failure(
     would only hide the message that says how to fix it.
     """
     if failure == "spawn":
-        return Action(kind="give_up", code="bot_gave_up", history=history,
+        return Action(kind="give_up", history=history,
                       reason=f"cannot start the bot: {detail}")
     if failure == "hang" and cfg.on_hang == "halt":
-        return Action(kind="halt", code="bot_hung", history=history,
+        return Action(kind="halt", history=history,
                       reason=f"the bot hung ({detail}) and on_hang is halt: it stays down")
     decision = decide_restart(history, now, restart_policy(cfg))
     if not decision.restart:
-        return Action(kind="give_up", code="bot_gave_up", history=decision.history,
+        return Action(kind="give_up", history=decision.history,
                       reason=f"the bot failed too often: {decision.reason}; last: {detail}")
     return Action(kind="restart", delay_s=decision.delay_s, history=decision.history,
                   reason=f"{decision.reason}, after {decision.delay_s:g} s")

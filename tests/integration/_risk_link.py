@@ -20,6 +20,8 @@ from agents.risk.actor import RiskEngine
 from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, Position
 from kernel.journal import read_journal
+from kernel.registry import actor_factory
+from kernel.settings import Settings
 from tests.conftest import KernelHarness
 from tests.support.link import RawBot, order
 
@@ -65,16 +67,24 @@ class Engines:
     """A factory for the kernel that remembers the instances it made.
 
     The kernel builds one instance to read the actor's name and a fresh one per
-    (re)start, so the running engine is the last one made.
+    (re)start, so the running engine is the last one made. ``start_kernel`` binds
+    it to the test kernel's settings first, so each engine gets that risk.yaml.
     """
 
     def __init__(self, kind: type[RiskEngine] = RiskEngine, **options: Any) -> None:
         self.made: list[RiskEngine] = []
         self._kind = kind
         self._options = {"tick_s": 0.05, "publish_every_s": 0.5, **options}
+        self._factory: Callable[[], RiskEngine] | None = None
+
+    def bind(self, settings: Settings) -> Engines:
+        self._factory = actor_factory(self._kind, settings, **self._options)
+        return self
 
     def __call__(self) -> RiskEngine:
-        engine = self._kind(**self._options)
+        if self._factory is None:
+            raise RuntimeError("Engines called before start_kernel bound it to its settings")
+        engine = self._factory()
         self.made.append(engine)
         return engine
 

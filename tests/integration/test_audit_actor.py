@@ -22,6 +22,7 @@ from kernel.console.chain_verify import verify_journal
 from kernel.emitter import Emitter, tag_of
 from kernel.events import AnomalyDetected, KernelStateChanged
 from kernel.journal import Journal, JournalEntry, read_journal
+from kernel.registry import audit_slice
 from kernel.settings import load_settings
 from tests.conftest import write_config
 
@@ -77,8 +78,8 @@ async def make_world(root: Path, *, audit_yaml: str | None = None, now: float = 
     services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
                               request_stop=lambda reason: None)
     ctx = ActorContext(name="auditor", emitter=emitter, journal=journal, clock=clock,
-                       settings=settings, services=services)
-    actor = Auditor(tick_s=0.01)
+                       services=services)
+    actor = Auditor(config=audit_slice(settings), tick_s=0.01)
     await actor.start(ctx)
     return World(root, journal, clock, wire, actor)
 

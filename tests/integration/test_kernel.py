@@ -49,6 +49,29 @@ class Crashing(Actor):
         raise RuntimeError("deliberate failure")
 
 
+class FailsToStart(Actor):
+    """Its first start raises, as an actor with a missing resource would."""
+
+    name: ClassVar[str] = "fails_to_start"
+
+    async def start(self, ctx: Any) -> None:
+        await super().start(ctx)
+        raise OSError("the model file is missing")
+
+
+class CrashesThenFailsToStart(Crashing):
+    """Starts once, crashes on a heartbeat, and every later start raises."""
+
+    name: ClassVar[str] = "flaky_start"
+    starts: ClassVar[list[int]] = []
+
+    async def start(self, ctx: Any) -> None:
+        await super().start(ctx)
+        self.starts.append(1)
+        if len(self.starts) > 1:
+            raise OSError("cannot reopen")
+
+
 def rows(harness: KernelHarness, topic: str = "") -> list[Any]:
     return read_journal(harness.kernel.settings.journal_path, topic_prefix=topic, limit=100_000)
 
@@ -104,6 +127,35 @@ async def test_a_crashing_actor_is_restarted_then_halts_the_kernel(start_kernel:
     assert len(faulted) == 3 and all("RuntimeError" in b["detail"] for b in faulted)
     halted = [b for b in bodies(harness, "kernel.state") if b["state"] == "halted"]
     assert halted and "crashed 3 times" in halted[0]["reason"]
+
+
+async def test_an_actor_whose_first_start_fails_is_a_start_failure(start_kernel: Any) -> None:
+    """Not a crash to restart: nothing ran yet, so the kernel stops with exit 3 at once,
+    naming the actor and the error, and never reports itself ready."""
+    harness: KernelHarness = await start_kernel(actors=[Echo, FailsToStart], wait_ready=False)
+    assert await asyncio.wait_for(harness.task, 10) == 3 == EXIT_START_FAILED
+    assert not harness.kernel.ready.is_set()
+    error = harness.kernel.start_error
+    assert "actor fails_to_start failed to start" in error
+    assert "OSError: the model file is missing" in error
+    states = [(b["actor"], b["state"]) for b in bodies(harness, "kernel.actor")]
+    assert ("fails_to_start", "FAULTED") in states
+    assert not [b for b in bodies(harness, "kernel.state") if b["state"] == "halted"]
+
+
+async def test_a_restart_that_fails_to_start_is_one_more_crash(start_kernel: Any) -> None:
+    """After a first good start, a failing start counts against the restart limit."""
+    CrashesThenFailsToStart.starts.clear()
+    harness: KernelHarness = await start_kernel(actors=[CrashesThenFailsToStart])
+    bot = RawBot(harness.endpoints["bot_link"])
+    try:
+        await bot.send(beat(0))
+        assert await asyncio.wait_for(harness.task, 10) == EXIT_HALTED
+    finally:
+        bot.close()
+    assert "flaky_start gave up" in harness.kernel.halt_reason
+    assert "cannot reopen" in harness.kernel.halt_reason
+    assert len(CrashesThenFailsToStart.starts) == 3
 
 
 async def test_status_over_the_control_socket(start_kernel: Any) -> None:

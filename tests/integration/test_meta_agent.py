@@ -20,6 +20,7 @@ from bus.codec import encode
 from bus.protocol import Message
 from kernel.events import AnomalyDetected
 from kernel.journal import Journal, JournalEntry
+from kernel.registry import meta_slice
 from kernel.settings import Settings
 from tests.support.meta_world import FAST_META, files_under, meta_settings
 
@@ -30,7 +31,8 @@ async def run(settings: Settings, job: str = "code-audit",
               trigger: str = "schedule") -> tuple[JobResult, list[Message]]:
     sent: list[Message] = []
     result = await run_job(RunRequest(job, trigger, "2026-W47", attempt=1),  # type: ignore[arg-type]
-                           settings=settings, publish=sent.append, clock=time.time, client=None)
+                           config=meta_slice(settings), publish=sent.append, clock=time.time,
+                           client=None)
     return result, sent
 
 
@@ -64,7 +66,7 @@ async def test_success_collects_the_report_and_makes_pending_proposals(tmp_path:
     created = [m for m in sent if isinstance(m, ProposalCreated)]
     assert [(c.kind, c.source) for c in created] == [("risk_rule", "external"),
                                                      ("retrain", "external")]
-    assert [p.status for p in proposal_store(settings).all()] == ["pending", "pending"]
+    assert [p.status for p in proposal_store(settings.data_dir).all()] == ["pending", "pending"]
     assert done.proposals == [p.id for p in result.proposals] == [1, 2]
     assert not any(isinstance(m, AnomalyDetected) for m in sent)
     assert written_by_us(tmp_path, before) == set()
@@ -185,7 +187,8 @@ async def test_a_daily_task_is_the_audit_of_the_chosen_day_with_its_journal_rows
                                                   payload=encode(anomaly)))
     sent: list[Message] = []
     result = await run_job(RunRequest("daily-logs", "manual", "2026-11-22", day="2026-11-20"),
-                           settings=settings, publish=sent.append, clock=time.time, client=None)
+                           config=meta_slice(settings), publish=sent.append, clock=time.time,
+                           client=None)
     assert result.finished.outcome == "ok"
     assert result.task is not None
     text = result.task.text

@@ -18,6 +18,7 @@ from agents.moderator.llm_client import LlmClient
 from agents.moderator.llm_config import LlmConfig
 from agents.moderator.messages import LlmCallMade
 from bus.protocol import Message
+from kernel.registry import meta_slice
 from kernel.settings import Settings
 from tests.support.messages_api import MessagesApi, messages_api, text_answer, tool_answer
 from tests.support.meta_world import meta_settings
@@ -49,8 +50,9 @@ def client(api: MessagesApi, sent: list[Message]) -> LlmClient:
 
 async def run(settings: Settings, llm: LlmClient | None,
               sent: list[Message]) -> MetaJobFinished:
-    result = await run_job(RunRequest("code-audit", "manual", "2026-W47"), settings=settings,
-                           publish=sent.append, clock=time.time, client=llm)
+    result = await run_job(RunRequest("code-audit", "manual", "2026-W47"),
+                           config=meta_slice(settings), publish=sent.append, clock=time.time,
+                           client=llm)
     if llm is not None:
         await llm.close()
     return result.finished
@@ -97,8 +99,9 @@ async def test_without_a_key_the_offline_rules_answer_and_say_why(tmp_path: Path
     sent: list[Message] = []
     no_key = LlmClient(settings.llm, api_key=None, budget=TokenBudget(1000),
                        publish=sent.append, clock=time.time)
-    result = await run_job(RunRequest("retrain", "manual", "2026-W47"), settings=settings,
-                           publish=sent.append, clock=time.time, client=no_key)
+    result = await run_job(RunRequest("retrain", "manual", "2026-W47"),
+                           config=meta_slice(settings), publish=sent.append, clock=time.time,
+                           client=no_key)
     done = result.finished
     assert (done.outcome, done.agent) == ("ok", "builtin-offline")
     report = Path(done.report_path).read_text()

@@ -14,7 +14,7 @@ from agents.meta.actor import MetaRunner
 from agents.meta.messages import MetaJobFinished
 from kernel.journal import read_journal
 from kernel.microkernel import Kernel
-from kernel.registry import default_actors
+from kernel.registry import actor_factory, default_actors
 from kernel.settings import load_settings
 from tests.support.meta_world import meta_config
 
@@ -42,7 +42,7 @@ async def finished_rows(path: Path, count: int, timeout_s: float) -> list[MetaJo
 
 async def test_every_job_runs_offline_in_a_kernel(tmp_path: Path) -> None:
     settings = load_settings(meta_config(tmp_path, None, meta_yaml=EVERYTHING_NOW))
-    kernel = Kernel(settings, [MetaRunner])
+    kernel = Kernel(settings, [actor_factory(MetaRunner, settings)])
     task = asyncio.create_task(kernel.run())
     try:
         found = await finished_rows(settings.journal_path, 5, 40)
@@ -63,8 +63,9 @@ async def test_every_job_runs_offline_in_a_kernel(tmp_path: Path) -> None:
 
 async def test_the_shipped_registry_is_harmless_in_a_test_kernel(tmp_path: Path) -> None:
     settings = load_settings(meta_config(tmp_path, "ok"))  # meta.yaml enabled: false
-    assert MetaRunner in default_actors(settings)
-    kernel = Kernel(settings, [MetaRunner])
+    shipped = [make for make in default_actors(settings) if isinstance(make(), MetaRunner)]
+    assert len(shipped) == 1  # the scheduler is shipped; run it as kernel run would
+    kernel = Kernel(settings, shipped)
     task = asyncio.create_task(kernel.run())
     try:
         await asyncio.wait_for(kernel.ready.wait(), 10)

@@ -25,6 +25,7 @@ from bus.protocol import Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.emitter import tag_of
 from kernel.journal import Journal, JournalEntry
+from kernel.registry import meta_slice
 from kernel.settings import Settings, load_settings
 from tests.support.meta_world import meta_config
 
@@ -72,12 +73,12 @@ class World:
     @asynccontextmanager
     async def runner(self) -> AsyncIterator[tuple[MetaRunner, JournalingEmitter]]:
         emitter = JournalingEmitter(self.journal, lambda: self.now)
-        actor = MetaRunner()
+        actor = MetaRunner(config=meta_slice(self.settings))
         services = KernelServices(set_gate=lambda _: None, send_command=lambda *a, **k: 0,
                                   request_stop=lambda _: None)
         await actor.start(ActorContext(name=actor.name, emitter=cast(Any, emitter),
                                        journal=self.journal, clock=lambda: self.now,
-                                       settings=self.settings, services=services))
+                                       services=services))
         try:
             yield actor, emitter
         finally:

@@ -24,6 +24,7 @@ from bus.codec import encode, encode_header
 from bus.protocol import Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.events import AnomalyDetected
+from kernel.registry import options_slice
 from kernel.settings import load_settings
 from planner.contracts import OptionChain
 from planner.contracts_polygon import decode_chain
@@ -58,14 +59,14 @@ class Context:
             (config / "options.yaml").write_text(options_yaml, encoding="utf-8")
         self.settings = load_settings(config)
         self.now = time.time()
-        self.actor = OptionsSelector()
+        self.actor = OptionsSelector(config=options_slice(self.settings))
 
     async def start(self) -> OptionsSelector:
         services = KernelServices(set_gate=lambda _: None, send_command=lambda *a, **k: 0,
                                   request_stop=lambda _: None)
         await self.actor.start(ActorContext(
             name=self.actor.name, emitter=cast(Any, None), journal=cast(Any, None),
-            clock=lambda: self.now, settings=self.settings, services=services))
+            clock=lambda: self.now, services=services))
         return self.actor
 
     async def feed(self, *messages: Message) -> list[Message]:

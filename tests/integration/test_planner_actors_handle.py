@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import msgspec
 import pytest
@@ -22,6 +22,7 @@ from bus.protocol import Heartbeat, Message, PlanRequest
 from kernel.actor import Actor, ActorContext, KernelServices
 from kernel.events import AnomalyDetected
 from kernel.plan_service import PlanUnavailable
+from kernel.registry import actor_factory
 from kernel.settings import Settings, load_settings
 from planner.messages import (
     CrossAssetSnapshot,
@@ -35,6 +36,7 @@ from planner.parts import Level
 from tests.conftest import write_config
 from tests.support.planner_market import T0, bars_message, trend_bars
 
+A = TypeVar("A", bound=Actor)
 BARS = trend_bars(200)
 NOW = BARS[-1].ts + 60
 LIVE = """\
@@ -67,7 +69,10 @@ class World:
         self.recorder = Recorder()
         self.planner: object | None = None
 
-    async def start(self, actor: Actor) -> Actor:
+    async def start(self, kind: type[A]) -> A:
+        """A ``kind`` built with its config slice of these settings, then started."""
+        actor = actor_factory(kind, self.settings)()
+
         def set_planner(service: object | None) -> None:
             self.planner = service
 
@@ -75,7 +80,7 @@ class World:
                                   request_stop=lambda _: None, set_planner=set_planner)
         await actor.start(ActorContext(name=actor.name, emitter=cast(Any, self.recorder),
                                        journal=cast(Any, None), clock=lambda: self.now,
-                                       settings=self.settings, services=services))
+                                       services=services))
         return actor
 
 
@@ -98,7 +103,7 @@ def external(direction: str = "SHORT", ts: float = NOW, **fields: Any) -> Techni
 
 
 async def test_bars_make_a_snapshot_and_a_builtin_technical_verdict(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     assert await adapter.handle(bars_message("BTCUSDT", BARS)) == []
     (snapshot,) = world.recorder.on("market.snapshot")
     assert isinstance(snapshot, MarketSnapshot) and snapshot.price == BARS[-1].close
@@ -110,7 +115,7 @@ async def test_bars_make_a_snapshot_and_a_builtin_technical_verdict(world: World
 async def test_with_a_previous_close_the_snapshot_keeps_the_whole_session(
     world: World,
 ) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     session = trend_bars(120, start=230.0, t0=T0 - 30 * 60)  # from 9:30 New York
     message = msgspec.structs.replace(bars_message("AAPL", session, asset_class="stock",
                                                    atr_30d=4.0), prev_close=226.0)
@@ -120,7 +125,7 @@ async def test_with_a_previous_close_the_snapshot_keeps_the_whole_session(
 
 
 async def test_bars_without_an_atr_are_analysed_and_the_gap_is_said_once(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     first = await adapter.handle(bars_message("BTCUSDT", BARS[:150], atr_30d=None))
     again = await adapter.handle(bars_message("BTCUSDT", BARS[150:], atr_30d=None))
     assert [a.kind for a in anomalies(first)] == ["missing_atr"] and again == []
@@ -129,7 +134,7 @@ async def test_bars_without_an_atr_are_analysed_and_the_gap_is_said_once(world: 
 
 
 async def test_bars_that_contradict_themselves_are_refused_naming_the_bar(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     message = bars_message("BTCUSDT", BARS[:3])
     bad = msgspec.structs.replace(message.bars[1], high=message.bars[1].low * 0.99)
     out = await adapter.handle(msgspec.structs.replace(message, bars=[message.bars[0], bad]))
@@ -139,7 +144,7 @@ async def test_bars_that_contradict_themselves_are_refused_naming_the_bar(world:
 
 
 async def test_a_fresh_external_verdict_wins_until_it_ages_out(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     await adapter.handle(bars_message("BTCUSDT", BARS[:-1]))
     assert await adapter.handle(external()) == []
     assert world.recorder.on("verdict.current.technical")[-1].direction == "SHORT"
@@ -154,7 +159,7 @@ async def test_a_fresh_external_verdict_wins_until_it_ages_out(world: World) -> 
 
 
 async def test_external_verdicts_keep_their_own_source_name(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     await adapter.handle(external(source="chart-agent"))
     assert world.recorder.on("verdict.current.technical")[-1].source == "chart-agent"
 
@@ -167,14 +172,14 @@ async def test_external_verdicts_keep_their_own_source_name(world: World) -> Non
 async def test_invalid_external_verdicts_are_refused_naming_the_field(
     world: World, verdict: TechnicalVerdict, field: str
 ) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     (anomaly,) = anomalies(await adapter.handle(verdict))
     assert anomaly.kind == "invalid_verdict" and field in anomaly.detail
     assert not world.recorder.on("verdict.current.technical")
 
 
 async def test_a_stale_external_verdict_is_ignored_with_a_note(world: World) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     (anomaly,) = anomalies(await adapter.handle(external(ts=NOW - 3600)))
     assert anomaly.kind == "stale_verdict" and "3600 s old" in anomaly.detail
 
@@ -182,7 +187,7 @@ async def test_a_stale_external_verdict_is_ignored_with_a_note(world: World) -> 
 async def test_an_undecodable_verdict_frame_becomes_an_anomaly_naming_the_field(
     world: World,
 ) -> None:
-    adapter = await world.start(TechnicalAdapter())
+    adapter = await world.start(TechnicalAdapter)
     out = await adapter.rejected("verdict.technical", "agent-x",
                                  "Expected `float` <= 100.0 - at `$.confidence`")
     (anomaly,) = anomalies(out)
@@ -201,7 +206,7 @@ def snapshot(asset_class: Any = "crypto") -> MarketSnapshot:
 
 
 async def test_macro_without_data_is_neutral_for_each_asset_class(world: World) -> None:
-    adapter = await world.start(MacroAdapter())
+    adapter = await world.start(MacroAdapter)
     await adapter.handle(snapshot())
     (verdict,) = world.recorder.on("verdict.current.macro")
     assert (verdict.asset_class, verdict.direction, verdict.confidence) == ("crypto", "NEUTRAL",
@@ -213,7 +218,7 @@ async def test_macro_without_data_is_neutral_for_each_asset_class(world: World) 
 async def test_macro_reads_cross_asset_data_and_prefers_a_specific_external_one(
     world: World,
 ) -> None:
-    adapter = await world.start(MacroAdapter())
+    adapter = await world.start(MacroAdapter)
     await adapter.handle(snapshot())
     closes = [b.close for b in BARS]
     await adapter.handle(CrossAssetSnapshot(ts=NOW, btc_closes=closes, index_closes=closes))
@@ -230,7 +235,7 @@ async def test_macro_reads_cross_asset_data_and_prefers_a_specific_external_one(
 
 
 async def test_wildcard_scans_each_snapshot_with_the_calendar(world: World) -> None:
-    adapter = await world.start(WildCardAdapter())
+    adapter = await world.start(WildCardAdapter)
     await adapter.handle(snapshot())
     (verdict,) = world.recorder.on("verdict.current.wildcard")
     assert isinstance(verdict, WildCardVerdict) and verdict.source == "builtin"
@@ -246,7 +251,7 @@ async def test_wildcard_scans_each_snapshot_with_the_calendar(world: World) -> N
 async def test_the_planner_plans_from_a_snapshot_alone_and_serves_the_link(
     world: World,
 ) -> None:
-    planner = await world.start(PlannerActor())
+    planner = await world.start(PlannerActor)
     assert world.planner is planner
     (plan,) = await planner.handle(snapshot())
     assert isinstance(plan, TradePlan) and plan.symbol == "BTCUSDT"
@@ -262,7 +267,7 @@ async def test_the_planner_plans_from_a_snapshot_alone_and_serves_the_link(
 
 
 async def test_the_planner_uses_the_current_verdicts_it_is_given(world: World) -> None:
-    planner = await world.start(PlannerActor())
+    planner = await world.start(PlannerActor)
     await planner.handle(snapshot())
     (plan,) = await planner.handle(external("SHORT", confidence=75.0))
     assert isinstance(plan, TradePlan) and plan.synthesis is not None
@@ -274,7 +279,7 @@ async def test_without_an_account_size_the_planner_uses_the_bots_equity(
     tmp_path: Path,
 ) -> None:
     world = World(load_settings(write_config(tmp_path, planner_yaml="live: {debounce_s: 0}")))
-    planner = await world.start(PlannerActor())
+    planner = await world.start(PlannerActor)
     out = await planner.handle(snapshot())
     assert [a.kind for a in anomalies(out)] == ["plan_unavailable"]
     assert "no account size" in anomalies(out)[0].detail
@@ -287,7 +292,7 @@ async def test_without_an_account_size_the_planner_uses_the_bots_equity(
 
 
 async def test_a_stale_snapshot_is_no_trade_with_the_reason(world: World) -> None:
-    planner = await world.start(PlannerActor())
+    planner = await world.start(PlannerActor)
     world.now = NOW + 3600
     (plan,) = await planner.handle(snapshot())
     assert isinstance(plan, TradePlan) and plan.decision == "NO_TRADE"
@@ -297,6 +302,6 @@ async def test_a_stale_snapshot_is_no_trade_with_the_reason(world: World) -> Non
 async def test_only_followed_symbols_are_planned(tmp_path: Path) -> None:
     world = World(load_settings(write_config(
         tmp_path, planner_yaml="live: {debounce_s: 0, account_size: 1000, symbols: [ETHUSDT]}")))
-    planner = await world.start(PlannerActor())
+    planner = await world.start(PlannerActor)
     assert await planner.handle(snapshot()) == ()
     assert T0 < NOW

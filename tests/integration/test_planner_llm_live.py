@@ -19,9 +19,11 @@ import pytest
 
 from agents.planner.actor import PlannerActor
 from agents.planner.llm import FALLBACK
+from agents.planner.slice import PlannerSlice
 from bus.protocol import Message, PlanRequest
 from kernel.actor import ActorContext, KernelServices
 from kernel.journal import Journal
+from kernel.registry import planner_slice
 from kernel.settings import load_settings
 from planner.messages import TradePlan
 from tests.conftest import write_config
@@ -55,6 +57,7 @@ class Recorder:
 class Live:
     actor: PlannerActor
     recorder: Recorder
+    config: PlannerSlice
 
     def plans(self) -> list[TradePlan]:
         return [m for m in self.recorder.sent if isinstance(m, TradePlan)]
@@ -79,15 +82,15 @@ async def live(tmp_path: Path, api: MessagesApi,
     settings = load_settings(write_config(tmp_path, planner_yaml=PLANNER,
                                           llm_yaml=llm_yaml(api.base_url)))
     journal = await Journal.open(tmp_path / "journal.sqlite3")
-    recorder, actor = Recorder(), PlannerActor()
+    config = planner_slice(settings)
+    recorder, actor = Recorder(), PlannerActor(config=config)
     services = KernelServices(set_gate=lambda _: None, send_command=lambda *a, **k: 0,
                               request_stop=lambda _: None, set_planner=lambda _: None)
     await actor.start(ActorContext(name=actor.name, emitter=cast(Any, recorder),
-                                   journal=journal, clock=lambda: NOW, settings=settings,
-                                   services=services))
+                                   journal=journal, clock=lambda: NOW, services=services))
     task = asyncio.create_task(actor.run())
     try:
-        yield Live(actor, recorder)
+        yield Live(actor, recorder, config)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -100,8 +103,7 @@ async def test_each_due_trade_plan_is_refined_and_checked_before_it_is_published
 ) -> None:
     assert live.actor.llm is not None
     assert await live.actor.handle(snapshot()) == ()  # planned in run(), after the debounce
-    bare = live.actor.book.plan("BTCUSDT", NOW, live.actor.ctx.settings.planner,
-                                live.actor.ctx.settings.events)
+    bare = live.actor.book.plan("BTCUSDT", NOW, live.config.planner, live.config.events)
     assert bare.decision == "TRADE" and bare.entry is not None
     zone = bare.entry.zone
     targets = [{"low": t.price_range.low, "high": t.price_range.high} for t in bare.targets]

@@ -17,6 +17,7 @@ from agents.moderator.actor import Moderator
 from bus.protocol import Command, Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.journal import Journal
+from kernel.registry import moderator_slice
 from kernel.settings import load_settings
 from tests.conftest import write_config
 from tests.support.moderator_world import NOW
@@ -71,7 +72,7 @@ async def moderator_world(tmp_path: Path, *, llm: str, moderator: str = "interva
                                           mode=mode))
     journal = await Journal.open(tmp_path / "journal.sqlite3")
     recorder, commands = Recorder(), []
-    actor = Moderator()
+    actor = Moderator(config=moderator_slice(settings))
     world = ModeratorWorld(actor, recorder, commands, journal)
 
     def send_command(command: Command, bot_id: str = "") -> int:
@@ -81,7 +82,7 @@ async def moderator_world(tmp_path: Path, *, llm: str, moderator: str = "interva
     services = KernelServices(set_gate=lambda _: None, send_command=send_command,
                               request_stop=lambda _: None)
     await actor.start(ActorContext(name=actor.name, emitter=cast(Any, recorder), journal=journal,
-                                   clock=lambda: world.now, settings=settings, services=services))
+                                   clock=lambda: world.now, services=services))
     try:
         yield world
     finally:

@@ -24,6 +24,7 @@ from kernel.journal import read_journal
 from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 from tests.conftest import write_config
+from tests.support.actors import ActorSpec, bind_actor
 from tests.support.link import RawBot, order
 from tests.support.processes import free_ports
 
@@ -112,13 +113,14 @@ async def start_watchdog(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     async def start(bot_command: str, *, mode: str = "paper",
                     watchdog: Mapping[str, object] | None = None, kernel_extra: str = "",
-                    actors: Sequence[Callable[[], Actor]] = (), root: Path | None = None,
+                    actors: Sequence[ActorSpec] = (), root: Path | None = None,
                     ports: dict[str, int] | None = None, wait_ready: bool = True
                     ) -> WatchdogKernel:
         ports = ports or dict(zip(("link", "pub", "sub", "control"), free_ports(4), strict=True))
         config = write_config(root or tmp_path, ports=ports, mode=mode, bot_command=bot_command,
                               watchdog=watchdog, kernel_extra=kernel_extra)
-        kernel = Kernel(load_settings(config), [Watchdog, *actors])
+        settings = load_settings(config)
+        kernel = Kernel(settings, [bind_actor(spec, settings) for spec in [Watchdog, *actors]])
         harness = WatchdogKernel(kernel, asyncio.create_task(kernel.run()))
         started.append(harness)
         if wait_ready:

@@ -46,6 +46,7 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.moderator.llm_config", "agents.planner.llm",
     "agents.audit.rules", "agents.audit.figures", "agents.audit.markdown",
     "agents.audit.messages", "agents.audit.config", "agents.audit.task",
+    "agents.meta.schedule", "agents.verdicts._bars", "agents.verdicts._selection",
 })
 """Decision logic that has its home in a feature folder: no I/O, no clock."""
 PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config",
@@ -61,7 +62,8 @@ CLOCK_AND_IO_CALLS = frozenset({
     "now", "utcnow", "today", "open", "print", "input", "monotonic", "perf_counter",
     "getenv", "read_text", "write_text", "time_ns",
 })
-BOT_MAY_IMPORT = frozenset({"bus.client", "bus.protocol", "_paper_account", "_paper_bars"})
+BOT_MAY_IMPORT = frozenset({"bus.client", "bus.protocol", "scripts._paper_account",
+                            "scripts._paper_bars"})
 """The reference bot: the public client library, the contract, and its own helpers."""
 MAX_LINES = 500
 MAX_PURE_LINES = 300
@@ -220,7 +222,7 @@ def bot_uses_the_public_client(arrow: Arrow) -> str | None:
     if arrow.importer not in ("scripts.run_bot", "scripts._paper_account", "scripts._paper_bars"):
         return None
     target = arrow.target
-    if is_ours(target) or target.startswith("_paper"):
+    if is_ours(target):
         return None if target in BOT_MAY_IMPORT else \
             "the reference bot uses the public client (bus.client, bus.protocol) only"
     return None

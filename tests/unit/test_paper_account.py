@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "scripts" / "_paper_account.py"
-    spec = importlib.util.spec_from_file_location("_paper_account", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_paper_account", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-paper = _load()
+import scripts._paper_account as paper
 
 
 def test_the_same_seed_gives_the_same_market() -> None:

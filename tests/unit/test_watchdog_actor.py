@@ -15,6 +15,7 @@ from agents.watchdog.policy import Health
 from bus.protocol import Heartbeat, Hello, Message
 from kernel.actor import ActorContext, KernelServices
 from kernel.events import AnomalyDetected, BotLifecycleChanged, ModeChangeRequested
+from kernel.registry import watchdog_slice
 from kernel.settings import load_settings
 from tests.conftest import write_config
 
@@ -57,8 +58,8 @@ async def watchdog(tmp_path: Path) -> tuple[Watchdog, Collected]:
     services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
                               request_stop=lambda reason: None)
     ctx = ActorContext(name="watchdog", emitter=emitter, journal=None,  # type: ignore[arg-type]
-                       clock=time.time, settings=settings, services=services)
-    actor = Watchdog()
+                       clock=time.time, services=services)
+    actor = Watchdog(config=watchdog_slice(settings))
     await actor.start(ctx)
     loop_time = asyncio.get_running_loop().time()
     actor._run = BotRun(bot=FakeBot(), mode="paper",  # type: ignore[arg-type]

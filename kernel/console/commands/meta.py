@@ -95,13 +95,15 @@ def meta_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(request: RunRequest, settings: Settings, hand_off: JournalHandOff) -> JobResult:
+    from kernel.registry import meta_slice  # late: the composition root pulls every actor
+
     client = None
     if not settings.paths.meta_agent.command:
         config = msgspec.structs.replace(settings.llm, max_tokens=settings.meta.llm_max_tokens)
         client = LlmClient.from_env(config, budget=_budget(settings, time.time()),
                                     publish=hand_off.publish, clock=time.time)
     try:
-        return await run_job(request, settings=settings, publish=hand_off.publish,
+        return await run_job(request, config=meta_slice(settings), publish=hand_off.publish,
                              clock=time.time, client=client)
     finally:
         if client is not None:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from rich.console import Console
 from rich.markup import escape
 
 from kernel.config import load_yaml
+from kernel.console._args import config_dir
 from kernel.console._plan_panel import render
 from kernel.console._plan_request import PlanInputs, RequestError, load_request
 from planner.builder import build_plan
@@ -38,6 +40,18 @@ EXIT_BAD_REQUEST = 2
 CHAIN_AGE_NOTE_S = 3600.0
 """A chain quoted further than this from the plan's time gets a note: days to expiry
 count from the plan's time, so a forgotten ``now`` would silently shift them."""
+
+
+
+def add_plan_command(sub: Any) -> None:
+    plan = sub.add_parser("plan", help="make a trade plan from a request file (no kernel needed)")
+    plan.add_argument("--input", type=Path, help="request file (JSON), e.g. "
+                      "examples/stock_day_long.json")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--schema", action="store_true",
+                      help="print the JSON Schema of a trade plan and exit")
+    plan.set_defaults(handler=lambda args: plan_command(config_dir(args), args.input,
+                                                        as_json=args.json, schema=args.schema))
 
 
 def plan_command(config_dir: Path, request: Path | None, *, as_json: bool = False,

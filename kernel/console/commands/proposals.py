@@ -76,7 +76,7 @@ def _user() -> str:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    found = proposal_store(settings).all(None if args.status == "all" else args.status)
+    found = proposal_store(settings.data_dir).all(None if args.status == "all" else args.status)
     if args.json:
         sys.stdout.write(msgspec.json.encode(found).decode() + "\n")
         return 0
@@ -93,7 +93,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    store = proposal_store(settings)
+    store = proposal_store(settings.data_dir)
     proposal, history = store.get(args.id), store.history(args.id)
     if args.json:
         body = {**msgspec.to_builtins(proposal), "history": msgspec.to_builtins(history)}
@@ -131,7 +131,7 @@ def _preview(proposal: Proposal, settings: Settings) -> str:
 
 
 def _approve(args: argparse.Namespace, settings: Settings) -> int:
-    reviewed = approve(proposal_store(settings), args.id,
+    reviewed = approve(proposal_store(settings.data_dir), args.id,
                        risk_path=settings.config_dir / "risk.yaml", by=_user(),
                        reason=args.reason, now=time.time(), journal=JournalHandOff(settings))
     out = Console(highlight=False)
@@ -145,8 +145,8 @@ def _approve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reject(args: argparse.Namespace, settings: Settings) -> int:
-    reject(proposal_store(settings), args.id, by=_user(), reason=args.reason, now=time.time(),
-           journal=JournalHandOff(settings))
+    reject(proposal_store(settings.data_dir), args.id, by=_user(), reason=args.reason,
+           now=time.time(), journal=JournalHandOff(settings))
     Console(highlight=False).print(f"proposal {args.id} rejected (journaled)")
     return 0
 

@@ -8,14 +8,45 @@ reasons and distances to the limits.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import Any
 
 import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from kernel.control_protocol import SnapshotReply
+from kernel.console._args import config_dir, err
+from kernel.console.control_client import ControlRefused, KernelUnreachable, controller_for
+from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.microkernel import EXIT_START_FAILED
+from kernel.settings import load_settings
 from kernel.summaries import status_lines
+
+
+def add_status_command(sub: Any) -> None:
+    status = sub.add_parser("status", help="ask the running kernel for its status")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait")
+    status.set_defaults(handler=show_status)
+
+
+def show_status(args: argparse.Namespace) -> int:
+    settings = load_settings(config_dir(args))
+    try:
+        reply: SnapshotReply = controller_for(settings).ask(SnapshotRequest(),
+                                                            timeout_s=args.timeout)
+    except KernelUnreachable as exc:
+        err.print(f"[red]kernel not running:[/red] {exc}")
+        return EXIT_START_FAILED
+    except ControlRefused as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        return 1
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(snapshot_as_builtins(reply)).decode() + "\n")
+        return 0
+    print_snapshot(reply, Console(highlight=False))
+    return 0
 
 
 def snapshot_as_builtins(reply: SnapshotReply) -> dict[str, Any]:

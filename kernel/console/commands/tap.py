@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from kernel.config import ConfigError
+from kernel.console._args import config_dir
 from kernel.console.control_client import Controller, controller_for
 from kernel.console.tap import TapOptions, choose_output, tap, tap_topics
 from kernel.control_protocol import ControlMessage
@@ -39,8 +41,14 @@ def add_tap_arguments(parser: argparse.ArgumentParser) -> None:
     shape.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
-def run_tap(args: argparse.Namespace, config_dir: Path) -> int:
-    settings = _settings(config_dir, required=args.bus is None)
+def add_tap_command(sub: Any) -> None:
+    tap_parser = sub.add_parser("tap", help="watch the kernel live: dashboard, --stream or --json")
+    add_tap_arguments(tap_parser)
+    tap_parser.set_defaults(handler=run_tap)
+
+
+def run_tap(args: argparse.Namespace) -> int:
+    settings = _settings(config_dir(args), required=args.bus is None)
     bus = args.bus or (settings.kernel.bus.subscribe_endpoint if settings else "")
     controller = _controller(args, settings)
     options = TapOptions(bus=bus, control=None if controller is None else controller.endpoint,

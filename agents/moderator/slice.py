@@ -1,0 +1,23 @@
+"""What the moderator is given: its two config files and the few values it needs besides.
+
+Cut from the settings by the composition root (``kernel/registry.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.moderator.llm_config import LlmConfig, ModeratorConfig
+from bus.protocol import Mode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeratorSlice:
+    moderator: ModeratorConfig
+    """``config/moderator.yaml``."""
+    llm: LlmConfig
+    """``config/llm.yaml``."""
+    mode: Mode
+    """The kernel's mode at start (``kernel.yaml``); later changes come as messages."""
+    min_risk_multiplier: float
+    """``risk.yaml`` ``risk_multiplier.min``: no advice goes below it."""
