@@ -13,10 +13,11 @@ import math
 
 import msgspec
 
+from planner import anticipation
 from planner.chase import check_chase
-from planner.confidence import against_vwap, confidence_range, explain, wildcard_risk
+from planner.confidence import explain
 from planner.config import PlannerConfig
-from planner.entry import ZonePlan, entry_zone, shift_above, shift_below, strategy, trigger, waiting
+from planner.entry_plan import EntryPlan, plan_entry
 from planner.exits import (
     StopPlacement,
     WideStop,
@@ -36,11 +37,9 @@ from planner.parts import (
     SEVERITY_RANK,
     Account,
     ChaseCheck,
-    Entry,
     EntryZone,
     Level,
     PlanFlags,
-    PositionPlan,
     Range,
     StopLoss,
     Style,
@@ -48,12 +47,11 @@ from planner.parts import (
     Target,
     TradeDirection,
 )
-from planner.prices import fmt_price, fmt_range, price_tick
-from planner.short_safety import ShortCheck, check_short
-from planner.sizing import SizingRefusal, size_position
+from planner.sizing import Sized, SizingRefusal, choose_tier, size_position, size_tier
 from planner.synthesis import decide_trade, make_synthesis, vwap_bias, vwap_note
 from planner.time_stops import time_stop
 from planner.validation import input_problems, plan_problems
+from planner.weighing import Context, Weighed, weigh
 
 
 class _Request(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,12 +65,6 @@ class _Request(msgspec.Struct, frozen=True, kw_only=True):
     style: Style
     now: float
     config: PlannerConfig
-
-
-class _Weighed(msgspec.Struct, frozen=True, kw_only=True):
-    confidence: float
-    warnings: tuple[str, ...]
-    short: ShortCheck
 
 
 def build_plan(
@@ -102,11 +94,10 @@ def build_plan(
     direction = decision.resolution.direction
     if decision.decision == "NO_TRADE" or direction is None:
         return _no_trade(req, list(decision.reasons), syn)
-    weighed = _weigh(req, direction, decision.resolution.confidence, syn)
-    floor = config.synthesis.min_trade_confidence
-    if weighed.confidence < floor:
-        return _no_trade(req, [f"Confidence {weighed.confidence:g}% after adjustments is below "
-                               f"the {floor:g}% minimum to trade", *weighed.warnings], syn)
+    weighed = weigh(decision.resolution, Context(
+        direction=direction, technical=technical, macro=macro,
+        wildcard_risk=wildcard.overall_risk, vwap_bias=bias,
+        market_status=snapshot.market_status), config)
     plan = _trade(req, direction, weighed, syn)
     broken = plan_problems(plan)
     if broken:
@@ -115,49 +106,20 @@ def build_plan(
     return plan
 
 
-def _weigh(req: _Request, direction: TradeDirection, base: float, syn: Synthesis) -> _Weighed:
-    """Base confidence, less VWAP and Wild Card points, through the SHORT checks, capped."""
-    cfg = req.config
-    vwap = against_vwap(base, direction, syn.vwap_bias, cfg.synthesis)
-    wild = wildcard_risk(vwap.confidence, req.wildcard.overall_risk, cfg.synthesis)
-    short = check_short(direction, wild.confidence, req.technical, req.macro, cfg.short_safety)
-    point = float(round(min(short.confidence, cfg.synthesis.confidence_cap)))
-    warnings = [*vwap.warnings, *wild.warnings, *short.warnings]
-    if req.snapshot.market_status == "extended":
-        warnings.append("Extended-hours session: thinner liquidity and wider spreads")
-    return _Weighed(confidence=point, warnings=tuple(warnings), short=short)
-
-
 def _levels(req: _Request, direction: TradeDirection) -> tuple[list[Level], list[Level]]:
-    """(levels behind the trade, levels ahead of it); the day's extremes count as structure."""
+    """(levels behind the trade, levels ahead of it).
+
+    Today's extremes are structure ahead of every trade, but behind it (for the stop)
+    only in the styles whose stops follow intraday structure: SWING and INVESTMENT
+    stops are anchored to the Technical verdict's daily levels.
+    """
     snap, tech = req.snapshot, req.technical
     low = Level(price=min(snap.lod, snap.price), label="LOD")
     high = Level(price=max(snap.hod, snap.price), label="HOD")
-    supports, resistances = [*tech.supports, low], [*tech.resistances, high]
-    return (supports, resistances) if direction == "LONG" else (resistances, supports)
-
-
-def _guarded_zone(
-    req: _Request, direction: TradeDirection, chase: ChaseCheck
-) -> tuple[ZonePlan, list[str]]:
-    """The entry zone, moved out of the chase zone when the guard blocks."""
-    snap, frame, tech = req.snapshot, req.config.style(req.style), req.technical
-    levels = tech.supports if direction == "LONG" else tech.resistances
-    plan = entry_zone(direction, snap.price, levels, snap.vwap, snap.atr_30d, frame,
-                      snap.asset_class)
-    if chase.status != "BLOCK":
-        return plan, []
-    tick, reach = price_tick(snap.price, snap.asset_class), frame.entry_reach_atr * snap.atr_30d
+    session = req.config.style(req.style).session_stop_levels
     if direction == "LONG":
-        zone = shift_below(plan.zone, chase.long_zone.low, tick, reach, snap.price)
-        bars, move, side = "red", "pullback", "below"
-    else:
-        zone = shift_above(plan.zone, chase.short_zone.high, tick, reach, snap.price)
-        bars, move, side = "green", "bounce", "above"
-    anchor = plan.anchor if zone == plan.zone else None  # a moved zone leans on no level
-    return ZonePlan(zone=zone, anchor=anchor), [
-        f"Do not chase: wait for {req.config.chase.pullback_bars}+ {bars} bars and a {move} "
-        f"into {fmt_range(zone.low, zone.high)}, {side} the chase zone"]
+        return [*tech.supports, *([low] if session else [])], [*tech.resistances, high]
+    return [*tech.resistances, *([high] if session else [])], [*tech.supports, low]
 
 
 class _Exits(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,32 +129,37 @@ class _Exits(msgspec.Struct, frozen=True, kw_only=True):
     notes: list[str]
 
 
-def _exits(req: _Request, direction: TradeDirection, zone: EntryZone, confidence: float) -> _Exits:
+def _exits(req: _Request, direction: TradeDirection, entry: EntryPlan, chance: Range) -> _Exits:
     """Stop behind the structure, the style check on its width, two targets ahead."""
-    snap, cfg = req.snapshot, req.config
+    snap, cfg, zone = req.snapshot, req.config, entry.entry.zone
     frame = cfg.style(req.style)
     behind, ahead = _levels(req, direction)
     stop = place_stop(direction, zone, behind, snap.atr_30d, frame,
                       cfg.volatility.multiplier(req.technical.volatility_regime), snap.asset_class)
     targets, notes = place_targets(direction, zone, stop.price_range, ahead, snap.atr_30d,
-                                   frame, confidence, snap.asset_class)
+                                   frame, chance, snap.asset_class,
+                                   beyond=entry.entry.trigger_level)
     return _Exits(stop=stop, too_wide=wide_stop(stop.distance_atr, req.style, cfg),
                   targets=targets, notes=notes)
 
 
 def _position(
-    req: _Request, direction: TradeDirection, zone: EntryZone, stop: Range, confidence: float
-) -> PositionPlan | SizingRefusal:
-    """Sized on the worst fill: far edge of the entry zone to far edge of the stop."""
-    long = direction == "LONG"
+    req: _Request, direction: TradeDirection, zone: EntryZone, stop: Range, weighed: Weighed
+) -> Sized | SizingRefusal:
+    """Sized on the worst fill (the zone edge furthest from the stop) to the far stop edge."""
+    long, cfg = direction == "LONG", req.config
+    steps = cfg.short_safety.anticipatory_size_steps if weighed.short.anticipatory else 0
+    tier, reason = choose_tier(weighed.confidence, cfg.risk, steps_down=steps,
+                               why="anticipatory signal")
     return size_position(
-        account=req.account.size, risk_pct=req.account.risk_pct or req.config.risk.risk_pct,
-        entry_worst=zone.high if long else zone.low, entry_mid=zone.mid,
-        stop_worst=stop.low if long else stop.high, confidence=confidence,
-        symbol=req.snapshot.symbol, asset_class=req.snapshot.asset_class, cfg=req.config.risk)
+        account=req.account.size, risk_pct=req.account.risk_pct or cfg.risk.risk_pct,
+        entry_price=zone.high if long else zone.low, entry_high=zone.high,
+        stop_worst=stop.low if long else stop.high, tier=tier, tier_reason=reason,
+        notional_cap_pct=cfg.style(req.style).notional_cap_pct,
+        symbol=req.snapshot.symbol, asset_class=req.snapshot.asset_class, cfg=cfg.risk)
 
 
-def _flags(weighed: _Weighed, chase: ChaseCheck, too_wide: WideStop | None) -> PlanFlags:
+def _flags(weighed: Weighed, chase: ChaseCheck, too_wide: WideStop | None) -> PlanFlags:
     short = weighed.short
     return PlanFlags(
         short_safety=list(short.flags), anticipatory_signal=short.anticipatory,
@@ -202,52 +169,54 @@ def _flags(weighed: _Weighed, chase: ChaseCheck, too_wide: WideStop | None) -> P
         suggestion=too_wide.text if too_wide else "")
 
 
-def _trade(
-    req: _Request, direction: TradeDirection, weighed: _Weighed, syn: Synthesis
-) -> TradePlan:
+def _notes(
+    req: _Request, weighed: Weighed, entry: EntryPlan, sized: Sized, chase: ChaseCheck,
+    exits: _Exits,
+) -> list[str]:
+    """The warnings the entry, the size, the chase guard and the exits add."""
+    notes = []
+    if entry.breakdown is not None:
+        natural, tier = size_tier(weighed.confidence, req.config.risk), sized.position.size
+        size = (f"; size lowered from {natural} to {tier}" if natural != tier
+                else f"; size stays {tier}")
+        notes.append(anticipation.action(entry.entry.zone, entry.breakdown, size))
+    notes += [sized.cap_note] if sized.cap_note else []
+    notes += exits.notes
+    notes += [chase.reason] if chase.status == "BLOCK" else []
+    notes += [exits.too_wide.text] if exits.too_wide else []
+    return notes
+
+
+def _trade(req: _Request, direction: TradeDirection, weighed: Weighed, syn: Synthesis) -> TradePlan:
     """Entry, chase guard, exits and size; a NO TRADE when the guard or the size refuses."""
     snap, cfg, point = req.snapshot, req.config, weighed.confidence
     chase = check_chase(direction, price=snap.price, hod=snap.hod, lod=snap.lod,
                         atr=snap.atr_30d, bars=snap.bars, cfg=cfg.chase)
     if chase.status == "BLOCK" and cfg.chase.on_block == "no_trade":
         return _no_trade(req, [chase.reason], syn, chase=chase)
-    zone_plan, chase_wait = _guarded_zone(req, direction, chase)
-    zone = zone_plan.zone
-    exits = _exits(req, direction, zone, point)
-    sized = _position(req, direction, zone, exits.stop.price_range, point)
+    frame = cfg.style(req.style)
+    entry = plan_entry(direction, snap, req.technical, frame, chase, cfg.chase,
+                       anticipatory=weighed.short.anticipatory)
+    zone = entry.entry.zone
+    exits = _exits(req, direction, entry, weighed.range)
+    sized = _position(req, direction, zone, exits.stop.price_range, weighed)
     if isinstance(sized, SizingRefusal):
         return _no_trade(req, [sized.reason], syn, chase=chase)
-    entry = Entry(direction=direction, trigger=trigger(direction, zone_plan), zone=zone,
-                  strategy=strategy(direction, req.technical.entry_type),
-                  waiting_instructions=[*chase_wait, *waiting(direction, zone_plan, snap.price),
-                                        *_anticipation(req, weighed)])
-    blocked = [chase.reason] if chase.status == "BLOCK" else []
-    wide = [exits.too_wide.text] if exits.too_wide else []
-    frame = cfg.style(req.style)
     return TradePlan(
         symbol=snap.symbol, ts=req.now, style=req.style, asset_class=snap.asset_class,
         decision="TRADE", direction=direction, confidence=point,
-        confidence_range=confidence_range(point, req.technical.confidence, req.macro.confidence),
-        confidence_explanation=explain(point, syn.agreement, direction, _main_risk(req),
-                                       cfg.synthesis),
-        synthesis=syn, entry=entry, position=sized,
+        confidence_range=weighed.range,
+        confidence_explanation=explain(point, weighed.range, syn.agreement, direction,
+                                       _main_risk(req), cfg.synthesis),
+        synthesis=syn, entry=entry.entry, position=sized.position,
         stop_loss=StopLoss(price_range=exits.stop.price_range, rationale=exits.stop.rationale,
-                           total_loss=sized.max_risk,
+                           total_loss=sized.position.max_risk,
                            level=exits.stop.level.price if exits.stop.level else None),
         targets=exits.targets, time_stop=time_stop(req.style, snap.asset_class, req.now, frame),
         target_warning=target_warning(zone.mid, exits.targets[0].price_range.mid, snap.atr_30d,
                                       req.style, frame.target_warning_atr),
-        chase=chase, warnings=[*weighed.warnings, *exits.notes, *blocked, *wide],
-        flags=_flags(weighed, chase, exits.too_wide))
-
-
-def _anticipation(req: _Request, weighed: _Weighed) -> list[str]:
-    """An anticipatory SHORT waits for the breakdown of the nearest support."""
-    if not weighed.short.anticipatory:
-        return []
-    below = [lv.price for lv in req.technical.supports if lv.price < req.snapshot.price]
-    level = f" below {fmt_price(max(below))}" if below else ""
-    return [f"Anticipatory signal: wait for a confirmed breakdown{level} before shorting"]
+        chase=chase, flags=_flags(weighed, chase, exits.too_wide),
+        warnings=[*weighed.warnings, *_notes(req, weighed, entry, sized, chase, exits)])
 
 
 def _main_risk(req: _Request) -> str:

@@ -37,7 +37,8 @@ class RiskConfig(_Config, frozen=True):
     risk_pct: Pct = 1.0
     """Share of the account a full position may lose at its stop."""
     max_notional_pct: Annotated[float, msgspec.Meta(gt=0, le=10_000)] = 100.0
-    """A position's cost may not exceed this share of the account (100: no leverage)."""
+    """Buying power: no position may cost more than this share of the account (100: no
+    leverage). Each style's ``notional_cap_pct`` is usually the tighter bound."""
     full_size_confidence: Points = 70.0
     half_size_confidence: Points = 50.0
     """Below this confidence a position is a quarter of the full size."""
@@ -64,15 +65,22 @@ class SynthesisConfig(_Config, frozen=True):
     neutral_no_trade_below: Points = 40.0
     single_agent_trade_above: Points = 50.0
     macro_only_cap: Points = 60.0
-    confidence_cap: Points = 95.0
-    min_trade_confidence: Annotated[float, msgspec.Meta(ge=1, le=100)] = 10.0
+    confidence_cap: Annotated[float, msgspec.Meta(ge=1, le=100)] = 95.0
     vwap_against_penalty: Points = 5.0
     vwap_band_atr: AtrMultiple = 0.02
     """Price within this many ATR of VWAP gives no VWAP bias."""
     wildcard_penalty: SeverityPoints = SeverityPoints()
     """Confidence points taken off for the Wild Card's worst risk."""
-    strong_conviction: Points = 70.0
+    strong_conviction: Points = 80.0
+    """The explanation's words: "strong" from here (the seed calls 75 % moderate)."""
     moderate_conviction: Points = 50.0
+
+    def __post_init__(self) -> None:
+        if self.moderate_conviction > self.strong_conviction:
+            raise ValueError(
+                "expected moderate_conviction <= strong_conviction, found moderate_conviction "
+                f"{self.moderate_conviction:g} and strong_conviction {self.strong_conviction:g} "
+                "(lower moderate_conviction or raise strong_conviction)")
 
 
 class ShortSafetyConfig(_Config, frozen=True):
@@ -83,6 +91,12 @@ class ShortSafetyConfig(_Config, frozen=True):
         "failed_breakout", "lower_high", "rally_short",
     ])
     """The vocabulary of short entries; any other entry type on a SHORT is flagged."""
+    vocabulary_mismatch_penalty: Points = 10.0
+    """Points off a SHORT whose Technical entry type is not short vocabulary (its entry is
+    then described in short words, its LONG word's mirror where there is one)."""
+    anticipatory_size_steps: Annotated[int, msgspec.Meta(ge=0, le=2)] = 1
+    """An anticipatory SHORT (pattern not yet broken) is sized this many tiers smaller
+    (full → half → quarter; a quarter stays a quarter)."""
 
 
 class StyleConfig(_Config, frozen=True, kw_only=True):
@@ -94,8 +108,11 @@ class StyleConfig(_Config, frozen=True, kw_only=True):
     stop_buffer_atr: PositiveAtr
     """How far beyond the structure level the stop sits."""
     min_stop_atr: AtrMultiple
+    """The stop's near edge must be at least this far from the entry zone's middle; a level
+    whose stop would be nearer is passed over."""
     max_stop_atr: PositiveAtr
-    """A structure stop wider than this flags the plan (another style or NO TRADE)."""
+    """A stop whose near edge is further than this from the entry zone's middle flags the
+    plan (another style or NO TRADE)."""
     default_stop_atr: PositiveAtr
     """Stop distance when no structure lies beyond the entry."""
     tp1_atr: PositiveAtr
@@ -108,10 +125,23 @@ class StyleConfig(_Config, frozen=True, kw_only=True):
     target_warning_atr: PositiveAtr
     """The seed's ATR target warning: TP1 further than this adds ``target_warning``."""
     reach_half_life_atr: PositiveAtr
-    """Distance over which a target's chance of being reached halves."""
+    """TP2's chance is TP1's (the confidence range), halved over this distance beyond TP1."""
     time_stop_kind: TimeStopKind
     time_stop_range: Pair | None = None
     crypto_time_stop_hours: Pair | None = None
+    session_stop_levels: bool = True
+    """Whether today's low (LONG) / high (SHORT) may anchor the stop. The seed anchors
+    SWING stops to daily structure, so SWING and INVESTMENT use the Technical levels only."""
+    notional_cap_pct: Annotated[float, msgspec.Meta(gt=0, le=10_000)] = 25.0
+    """One plan's position may cost at most this percent of the account; the plan says
+    when this, rather than the risk budget, set its size."""
+
+    def __post_init__(self) -> None:
+        if self.max_stop_atr < self.min_stop_atr:
+            raise ValueError(
+                "expected max_stop_atr >= min_stop_atr, found max_stop_atr "
+                f"{self.max_stop_atr:g} and min_stop_atr {self.min_stop_atr:g} (raise "
+                "max_stop_atr or lower min_stop_atr)")
 
 
 class StylesConfig(_Config, frozen=True):
@@ -132,12 +162,14 @@ class StylesConfig(_Config, frozen=True):
         max_stop_atr=2.5, default_stop_atr=1.25, tp1_atr=1.5, tp2_atr=3.0,
         target_band_atr=0.1, target_warning_atr=2.0, reach_half_life_atr=4.0,
         time_stop_kind="days", time_stop_range=[3, 5], crypto_time_stop_hours=[72, 120],
+        session_stop_levels=False,
     )
     INVESTMENT: StyleConfig = StyleConfig(
         entry_reach_atr=2.0, entry_width_atr=0.4, stop_buffer_atr=0.4, min_stop_atr=1.0,
         max_stop_atr=6.0, default_stop_atr=3.0, tp1_atr=4.0, tp2_atr=8.0,
         target_band_atr=0.25, target_warning_atr=5.0, reach_half_life_atr=10.0,
         time_stop_kind="none", time_stop_range=None, crypto_time_stop_hours=None,
+        session_stop_levels=False,
     )
 
 

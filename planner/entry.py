@@ -15,7 +15,7 @@ import msgspec
 from planner.config import StyleConfig
 from planner.parts import AssetClass, EntryZone, Level, TradeDirection
 from planner.prices import ceil_to, floor_to, fmt_price, fmt_range, price_tick
-from planner.short_safety import normalize_entry_type
+from planner.short_safety import SHORT_MIRROR, normalize_entry_type
 
 _STRATEGY = {
     "buy_support": "buy at support",
@@ -113,8 +113,15 @@ def shift_above(
 
 
 def strategy(direction: TradeDirection, entry_type: str) -> str:
-    """The seed's phrasing of the entry strategy for the Technical entry type."""
-    phrase = _STRATEGY.get(normalize_entry_type(entry_type))
+    """The seed's phrasing of the entry strategy for the Technical entry type.
+
+    A SHORT never speaks a LONG word: ``buy_support`` on a SHORT reads as its mirror,
+    ``short_resistance`` (the vocabulary row of the SHORT checks says so in a warning).
+    """
+    word = normalize_entry_type(entry_type)
+    if direction == "SHORT":
+        word = SHORT_MIRROR.get(word, word)
+    phrase = _STRATEGY.get(word)
     long_word = phrase is not None and phrase.startswith("buy")
     if phrase is None or long_word != (direction == "LONG"):
         return "buy at support" if direction == "LONG" else "short the rejection at resistance"

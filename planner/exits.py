@@ -59,6 +59,9 @@ def place_stop(
     tick = price_tick(ref, asset_class)
     if sign > 0:
         price_range = Range(low=floor_to(far, tick), high=floor_to(near, tick))
+        if price_range.low < tick:  # a stop at or below $0 could never trigger
+            price_range = Range(low=tick, high=max(price_range.high, 2 * tick))
+            rationale += "; floored one tick above $0"
     else:
         price_range = Range(low=ceil_to(near, tick), high=ceil_to(far, tick))
     distance = abs(ref - (price_range.high if sign > 0 else price_range.low)) / atr
@@ -83,11 +86,15 @@ def wide_stop(distance_atr: float, style: Style, config: PlannerConfig) -> WideS
                          f"{style} allows ({config.style(style).max_stop_atr:g}× ATR): {advice}")
 
 
-def reach_probability(confidence: float, distance_atr: float, frame: StyleConfig) -> Range:
-    """Confidence halved every ``reach_half_life_atr``; ± 7.5 points, within 1..99."""
-    centre = confidence * 0.5 ** (distance_atr / frame.reach_half_life_atr)
-    return Range(low=float(round(max(1.0, centre - 7.5))),
-                 high=float(round(min(99.0, centre + 7.5))))
+def reach_probability(tp1: Range, distance_atr: float, frame: StyleConfig) -> Range:
+    """TP2's chance: TP1's, halved every ``reach_half_life_atr`` beyond TP1, within 1..99.
+
+    TP1's chance is the plan's confidence range (the confidence is the chance of
+    reaching TP1 before the stop), so both targets and the explanation share one model.
+    """
+    decay = 0.5 ** (max(0.0, distance_atr) / frame.reach_half_life_atr)
+    return Range(low=float(round(min(99.0, max(1.0, tp1.low * decay)))),
+                 high=float(round(min(99.0, max(1.0, tp1.high * decay)))))
 
 
 class _Frame(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,22 +106,27 @@ class _Frame(msgspec.Struct, frozen=True, kw_only=True):
     tick: float
     atr: float
     style: StyleConfig
-    confidence: float
+    tp1_chance: Range
 
 
 def place_targets(
     direction: TradeDirection, zone: EntryZone, stop: Range, levels: Sequence[Level],
-    atr: float, frame: StyleConfig, confidence: float, asset_class: AssetClass,
+    atr: float, frame: StyleConfig, confidence: Range, asset_class: AssetClass, *,
+    beyond: float | None = None,
 ) -> tuple[list[Target], list[str]]:
     """Two scaled targets at the next levels that pay at least ``min_reward_risk``.
 
-    A target range must clear the entry zone by a tick; where no level qualifies
-    the style's ATR distance stands in ("trend-based" for INVESTMENT).
+    A target range must clear the entry zone by a tick, and ``beyond`` (a trigger
+    level that must break first) too; where no level qualifies the style's ATR
+    distance stands in ("trend-based" for INVESTMENT). ``confidence`` is the plan's
+    range, which is TP1's chance.
     """
     sign = 1.0 if direction == "LONG" else -1.0
     f = _Frame(sign=sign, ref=zone.mid, band=frame.target_band_atr * atr, atr=atr,
-               tick=price_tick(zone.mid, asset_class), style=frame, confidence=confidence)
+               tick=price_tick(zone.mid, asset_class), style=frame, tp1_chance=confidence)
     edge = zone.high if sign > 0 else zone.low
+    if beyond is not None and sign * (beyond - edge) > 0:
+        edge = beyond
     risk = abs(f.ref - (stop.high if sign > 0 else stop.low))
     clear = sign * (edge - f.ref) + f.band + f.tick
     min_gain = max(frame.min_reward_risk * risk, clear)
@@ -126,8 +138,9 @@ def place_targets(
     tp2, why2 = _level_or_atr(later[:1], tp1,
                               max((frame.tp2_atr - frame.tp1_atr) * atr, 2 * f.band + f.tick),
                               "TP2", f)
-    targets = [_target("TP1", tp1, frame.tp1_exit_fraction, why1, f),
-               _target("TP2", tp2, 1 - frame.tp1_exit_fraction, why2, f)]
+    first = _target("TP1", tp1, frame.tp1_exit_fraction, why1, f)
+    targets = [first, _target("TP2", tp2, 1 - frame.tp1_exit_fraction, why2, f,
+                              tp1_mid=first.price_range.mid)]
     kind = "Resistance" if sign > 0 else "Support"
     notes = [f"{kind} at {fmt_price(lv.price)} lies before TP1 "
              f"(less than {frame.min_reward_risk:g}R from the entry)"
@@ -146,15 +159,23 @@ def _level_or_atr(
             f"{name}: no level ahead, trend-based {fallback / f.atr:.2f}× ATR beyond {origin}")
 
 
-def _target(name: str, level: float, fraction: float, why: str, f: _Frame) -> Target:
+def _target(
+    name: str, level: float, fraction: float, why: str, f: _Frame, tp1_mid: float | None = None
+) -> Target:
     """Exit just before the level: [level − band, level] for a LONG, mirrored for a SHORT."""
     if f.sign > 0:
         price_range = Range(low=floor_to(level - f.band, f.tick), high=floor_to(level, f.tick))
     else:
         price_range = Range(low=ceil_to(level, f.tick), high=ceil_to(level + f.band, f.tick))
-    distance = abs(price_range.mid - f.ref) / f.atr
+        if price_range.low < f.tick:  # a price cannot fall to $0 or below
+            price_range = Range(low=f.tick, high=max(price_range.high, 2 * f.tick))
+            why += " (floored one tick above $0)"
+    if tp1_mid is None:
+        chance = f.tp1_chance
+    else:
+        chance = reach_probability(f.tp1_chance, abs(price_range.mid - tp1_mid) / f.atr, f.style)
     return Target(label=name, price_range=price_range, exit_fraction=round(fraction, 4),
-                  probability=reach_probability(f.confidence, distance, f.style), rationale=why)
+                  probability=chance, rationale=why)
 
 
 def target_warning(

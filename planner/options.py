@@ -34,9 +34,9 @@ from planner.options_expiry import days_to_expiry, expiry_window, trading_date
 from planner.options_select import Candidate, SearchContext, judge, select_contract
 from planner.options_stops import premium_targets, stock_stop
 from planner.options_text import cautions, external_cautions, rationale, stop_rationale
-from planner.parts import AssetClass, PositionPlan, Range, StopLoss
+from planner.parts import AssetClass, PositionPlan, Range, SizeLimit, StopLoss
 from planner.prices import price_tick
-from planner.sizing import FRACTION
+from planner.sizing import CAP_NOTE, FRACTION
 from planner.validation import plan_problems
 
 
@@ -165,7 +165,11 @@ def _with_contract(plan: TradePlan, best: Candidate, phase: Phase, ctx: SearchCo
                               unit="contracts", total_cost=size.total_cost,
                               max_risk=size.max_risk, risk_budget=plan.position.risk_budget,
                               risk_pct=plan.position.risk_pct,
-                              stop_distance=premium.risk_per_contract))
+                              stop_distance=premium.risk_per_contract,
+                              entry_price=premium.entry.high, size_limit=size.limit,
+                              size_reason=_size_reason(plan.position.size_reason, size.limit)),
+        # the stock plan's share cap does not size contracts: the premium cap does
+        warnings=[w for w in plan.warnings if not w.startswith(CAP_NOTE)])
     broken = plan_problems(options_plan)
     if premium.stop.high >= premium.entry.low:
         broken.append("premium stop is not below the entry premium")
@@ -173,6 +177,12 @@ def _with_contract(plan: TradePlan, best: Candidate, phase: Phase, ctx: SearchCo
         return _refuse(plan, "NO_CONTRACT", "Critical system error: options plan failed its "
                        f"checks: {'; '.join(broken)}", search=search)
     return options_plan
+
+
+def _size_reason(stock_reason: str, limit: SizeLimit) -> str:
+    """The stock plan's tier reason, without its share cap, and what set the contract count."""
+    tier = stock_reason.split("; quantity set by the ")[0]
+    return f"{tier}; contracts set by the {limit}" if tier else f"contracts set by the {limit}"
 
 
 def _block(plan: TradePlan, best: Candidate, phase: Phase, ctx: SearchContext, *,

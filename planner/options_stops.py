@@ -20,7 +20,7 @@ import msgspec
 
 from planner.contracts import OptionContract
 from planner.options_config import SizingConfig
-from planner.parts import EntryZone, Range, TradeDirection
+from planner.parts import EntryZone, Range, SizeLimit, TradeDirection
 from planner.prices import ceil_to, floor_to
 
 PREMIUM_TICK = 0.01
@@ -78,10 +78,11 @@ def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop, 
     """The premium levels that follow from the stock levels; needs a positive ask.
 
     Every level is today's ask moved by ``stock change × delta`` (the seed's first
-    order), so entry, stop and targets agree with each other. The loss per share
-    is the move from the worst entry to the far edge of the stop at that delta
-    plus the theta buffer, but never more than the premium paid: a stop beyond
-    what the option is worth costs the whole premium, not more.
+    order), so entry, stop and targets agree with each other. The position's one
+    entry price is the premium at the worst stock fill (``entry.high``): the cost is
+    counted at it, and the loss per share is the move from the worst entry to the
+    far edge of the stop at that delta plus the theta buffer, but never more than
+    that premium: a long option cannot lose more than it cost.
     """
     ask = contract.ask or 0.0
     sign = 1.0 if contract.contract_type != "put" else -1.0  # a call holds a LONG view
@@ -98,9 +99,8 @@ def premium_plan(contract: OptionContract, *, zone: EntryZone, stop: StockStop, 
     premium_stop = Range(low=min(_down(low - buffer), stop_high), high=stop_high)
     worst_entry = zone.high if sign > 0 else zone.low
     far_stop = stop.price_range.low if sign > 0 else stop.price_range.high
-    paid = _up(ask + max(0.0, sign * (worst_entry - spot)))  # |delta| ≤ 1 bounds the premium
     move = abs(worst_entry - far_stop)
-    per_share = min(max(entry.high - premium_stop.low, delta * move + buffer), paid)
+    per_share = min(max(entry.high - premium_stop.low, delta * move + buffer), entry.high)
     return PremiumPlan(
         entry=entry, stop=premium_stop,
         risk_per_contract=_cents_up(per_share * contract.shares_per_contract),
@@ -153,10 +153,9 @@ def quick_fit(contract: OptionContract, *, zone: EntryZone, stop: StockStop, spo
     worst_entry = zone.high if sign > 0 else zone.low
     far_stop = stop.price_range.low if sign > 0 else stop.price_range.high
     buffer = theta_days * abs(contract.theta) if contract.theta is not None else 0.0
-    paid = ask + max(0.0, sign * (worst_entry - spot))
     shares = contract.shares_per_contract
-    risk = min(delta * abs(worst_entry - far_stop) + buffer, paid) * shares
     cost = max(0.01, ask + (worst_entry - spot) * sign * delta) * shares
+    risk = min(delta * abs(worst_entry - far_stop) * shares + buffer * shares, cost)
     oi_ok = contract.open_interest is None \
         or contract.open_interest * cfg.max_open_interest_pct / 100 >= 1
     return risk <= budget and cost <= account * cfg.max_premium_pct / 100 and oi_ok
@@ -166,7 +165,8 @@ class ContractSize(msgspec.Struct, frozen=True, kw_only=True):
     contracts: int
     max_risk: float
     total_cost: float
-    limit: str
+    """Contracts × the entry premium at the worst fill (``entry.high``) × shares."""
+    limit: SizeLimit
     """Which bound set the count: ``risk budget``, ``premium cap`` or ``open interest``."""
 
 
@@ -175,8 +175,9 @@ def size_contracts(plan: PremiumPlan, contract: OptionContract, *, budget: float
     """The most contracts whose loss at the stop fits ``budget``; or why not even one fits."""
     risk_cents = max(1, round(plan.risk_per_contract * 100))
     per_contract_cost = plan.entry.high * contract.shares_per_contract
-    bounds = {"risk budget": math.floor(round(budget * 100, 6)) // risk_cents,
-              "premium cap": math.floor(account * cfg.max_premium_pct / 100 / per_contract_cost)}
+    bounds: dict[SizeLimit, int] = {
+        "risk budget": math.floor(round(budget * 100, 6)) // risk_cents,
+        "premium cap": math.floor(account * cfg.max_premium_pct / 100 / per_contract_cost)}
     if contract.open_interest is not None:
         bounds["open interest"] = math.floor(contract.open_interest
                                              * cfg.max_open_interest_pct / 100)
@@ -185,11 +186,11 @@ def size_contracts(plan: PremiumPlan, contract: OptionContract, *, budget: float
     if count < 1:
         return _why_none(limit, plan, contract, budget, account, cfg)
     return ContractSize(contracts=count, max_risk=count * risk_cents / 100,
-                        total_cost=round(count * plan.entry.mid * contract.shares_per_contract, 2),
+                        total_cost=round(count * plan.entry.high * contract.shares_per_contract, 2),
                         limit=limit)
 
 
-def _why_none(limit: str, plan: PremiumPlan, contract: OptionContract, budget: float,
+def _why_none(limit: SizeLimit, plan: PremiumPlan, contract: OptionContract, budget: float,
               account: float, cfg: SizingConfig) -> str:
     if limit == "risk budget":
         return (f"one contract risks ${plan.risk_per_contract:,.2f} at the stop, more than the "

@@ -31,6 +31,8 @@ Style: TypeAlias = Literal["SCALP", "DAY", "SWING", "INVESTMENT"]
 MarketStatus: TypeAlias = Literal["open", "extended", "closed"]
 Decision: TypeAlias = Literal["TRADE", "NO_TRADE"]
 SizeTier: TypeAlias = Literal["full", "half", "quarter"]
+SizeLimit: TypeAlias = Literal["risk budget", "notional cap", "buying power", "premium cap",
+                               "open interest"]
 Unit: TypeAlias = Literal["shares", "coins", "contracts"]
 Agreement: TypeAlias = Literal["agree", "conflict", "technical_only", "macro_only", "none"]
 ChaseStatus: TypeAlias = Literal["CLEAR", "PULLBACK_OK", "BLOCK"]
@@ -127,6 +129,9 @@ class Entry(Part, frozen=True):
     strategy: Text
     zone: EntryZone
     waiting_instructions: list[Text] = []
+    trigger_level: float | None = None
+    """A price that must break before the entry (an anticipatory SHORT's breakdown level);
+    the targets lie beyond it. None when the zone itself is the trigger."""
 
 
 class PositionPlan(Part, frozen=True):
@@ -134,11 +139,19 @@ class PositionPlan(Part, frozen=True):
     quantity: float
     unit: Unit
     total_cost: float
+    """``quantity`` × ``entry_price`` (× shares per contract for options)."""
     max_risk: float
     risk_budget: float
     risk_pct: float
     stop_distance: float
-    """Worst case per unit: far edge of the entry zone to far edge of the stop."""
+    """Worst case per unit: ``entry_price`` to the far edge of the stop."""
+    entry_price: float | None = None
+    """The one price every figure here is computed from: the worst fill in the entry zone
+    (its edge furthest from the stop); for options, the premium paid there."""
+    size_limit: SizeLimit | None = None
+    """What set ``quantity``: the risk budget, or a cap that bound before it."""
+    size_reason: Text = ""
+    """Why this tier (full / half / quarter) and, when a cap bound, which."""
 
 
 class StopLoss(Part, frozen=True):

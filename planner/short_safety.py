@@ -20,6 +20,11 @@ from planner.parts import PatternState, Regime, TradeDirection
 
 ANTICIPATORY = "anticipatory signal - wait for breakdown"
 EXTRA_CAUTION = "extra caution advised"
+SHORT_MIRROR = {
+    "buy_support": "short_resistance", "bounce": "rejection", "pullback_buy": "rally_short",
+    "breakout": "breakdown", "breakout_retest": "breakdown_retest",
+}
+"""A LONG entry word and the SHORT word that mirrors it: how a mismatched entry is read."""
 
 
 class ShortCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +64,23 @@ def vocabulary_row(entry_type: str, cfg: ShortSafetyConfig) -> str | None:
             f"(expected one of {', '.join(cfg.short_entry_types)})")
 
 
+def vocabulary_action(
+    confidence: float, entry_type: str, cfg: ShortSafetyConfig
+) -> tuple[float, str]:
+    """What row 5 does to the plan: the entry is read in short words and costs points.
+
+    A Technical agent that calls SHORT in long words may have its direction or its
+    entry confused, so the plan neither repeats the long word nor trusts it fully.
+    """
+    mirror = SHORT_MIRROR.get(normalize_entry_type(entry_type))
+    reading = (f"its SHORT mirror '{mirror}'" if mirror
+               else "a short at resistance (no SHORT word mirrors it)")
+    points = cfg.vocabulary_mismatch_penalty
+    return (max(0.0, confidence - points),
+            f"Entry type '{entry_type}' is not SHORT vocabulary: the entry is read as "
+            f"{reading}, confidence -{points:g}")
+
+
 def cap_row(confidence: float, regime: Regime, cfg: ShortSafetyConfig) -> tuple[float, bool]:
     """Row 6: never above the cap unless Macro confirms bearish (``risk_off``)."""
     cap = cfg.cap_without_bearish_macro
@@ -74,7 +96,11 @@ def check_short(
     macro: MacroVerdict,
     cfg: ShortSafetyConfig,
 ) -> ShortCheck:
-    """All six rows in order; the cap comes last so nothing can lift a SHORT above it."""
+    """All six rows in order; the cap comes last so nothing can lift a SHORT above it.
+
+    Row 4 changes the entry (planner/anticipation.py) and the size; row 5 the entry's
+    words and the confidence; the others the confidence and the warnings.
+    """
     if direction != "SHORT":
         return ShortCheck(confidence=confidence)
     confidence, regime_text = regime_row(confidence, macro.regime, cfg)
@@ -86,7 +112,10 @@ def check_short(
         vocabulary = vocabulary_row(technical.entry_type, cfg)
         anticipatory, mismatch = pattern is not None, vocabulary is not None
         flags += [text for text in (pattern, vocabulary) if text]
-        warnings += [text for text in (pattern, vocabulary) if text]
+        warnings += [pattern] if pattern else []
+        if vocabulary:
+            confidence, action = vocabulary_action(confidence, technical.entry_type, cfg)
+            warnings.append(action)
     confidence, capped = cap_row(confidence, macro.regime, cfg)
     if capped:
         text = (f"SHORT confidence capped at {cfg.cap_without_bearish_macro:g}%: "

@@ -31,6 +31,9 @@ class Resolution(msgspec.Struct, frozen=True, kw_only=True):
     confidence: float
     agreement: Agreement
     rule: str
+    ceiling: float = 100.0
+    """The most this row can give (the agreement cap, the Macro-only cap): the confidence
+    range is clipped to it like the point."""
 
 
 class TradeDecision(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,11 +53,15 @@ def resolve_conflict(
     t_dir, t_conf = technical.direction, technical.confidence
     m_dir, m_conf = macro.direction, macro.confidence
     if t_dir != "NEUTRAL" and m_dir == t_dir:
-        return Resolution(
-            direction=t_dir, agreement="agree",
-            confidence=min(cfg.confidence_cap, max(t_conf, m_conf) + cfg.agreement_bonus),
-            rule=f"Technical and Macro both say {t_dir}: strong agreement → high-confidence trade",
-        )
+        base = min(cfg.confidence_cap, max(t_conf, m_conf) + cfg.agreement_bonus)
+        rule = f"Technical and Macro both say {t_dir}: strong agreement → high-confidence trade"
+        if base < cfg.strong_conviction:
+            # The seed's words promise high confidence; two unsure agents do not give it,
+            # and the plan must not say so beside a weak confidence.
+            rule = (f"Technical and Macro both say {t_dir}, but at {t_conf:.0f}% and "
+                    f"{m_conf:.0f}%: agreement → trade, at {base:.0f}% short of high confidence")
+        return Resolution(direction=t_dir, agreement="agree", ceiling=cfg.confidence_cap,
+                          confidence=base, rule=rule)
     if t_dir != "NEUTRAL" and m_dir == _opposite(t_dir):
         return Resolution(
             direction=t_dir, agreement="conflict",
@@ -87,7 +94,7 @@ def _technical_neutral(
     if m_conf > cfg.single_agent_trade_above:
         # One agent directional with >50%: trade it, capped, since no price
         # structure confirms it.
-        return Resolution(direction=m_dir, agreement="macro_only",
+        return Resolution(direction=m_dir, agreement="macro_only", ceiling=cfg.macro_only_cap,
                           confidence=min(m_conf, cfg.macro_only_cap),
                           rule=f"Technical is NEUTRAL, Macro says {m_dir} with {m_conf:.0f}% "
                                f"(>{cfg.single_agent_trade_above:g}%): trade the Macro direction, "

@@ -85,11 +85,39 @@ def plan_problems(plan: TradePlan) -> list[str]:
     problems = []
     if plan.confidence < 1:
         problems.append(f"TRADE with confidence {plan.confidence:g}")
-    if plan.position.quantity <= 0:
+    if not plan.confidence_range.low <= plan.confidence <= plan.confidence_range.high:
+        problems.append("confidence outside its own range")
+    return problems + _position_problems(plan) + _chance_problems(plan) \
+        + _geometry_problems(plan)
+
+
+def _position_problems(plan: TradePlan) -> list[str]:
+    """The figures agree with their one entry price; a long option risks at most its cost."""
+    position = plan.position
+    assert position is not None
+    problems = []
+    if position.quantity <= 0:
         problems.append("TRADE with quantity 0")
-    if plan.position.max_risk > plan.position.risk_budget:
+    if position.max_risk > position.risk_budget:
         problems.append("maximum risk above the risk budget")
-    return problems + _geometry_problems(plan)
+    if position.unit == "contracts" and position.max_risk > position.total_cost:
+        problems.append("a long option risks more than it costs")
+    if position.unit != "contracts" and position.entry_price is not None:
+        cost = position.quantity * position.entry_price
+        if abs(position.total_cost - cost) > 0.005 + 1e-9 * cost:
+            problems.append("total cost is not quantity × entry price")
+    return problems
+
+
+def _chance_problems(plan: TradePlan) -> list[str]:
+    """One model: TP1's chance is the confidence range, TP2's no higher."""
+    tp1, tp2 = (t.probability for t in plan.targets)
+    problems = []
+    if (tp1.low, tp1.high) != (plan.confidence_range.low, plan.confidence_range.high):
+        problems.append("TP1's chance is not the confidence range")
+    if tp2.low > tp1.low or tp2.high > tp1.high:
+        problems.append("TP2 is more likely than TP1")
+    return problems
 
 
 def _geometry_problems(plan: TradePlan) -> list[str]:
@@ -103,16 +131,26 @@ def _geometry_problems(plan: TradePlan) -> list[str]:
     ranges += [(t.price_range.low, t.price_range.high) for t in plan.targets]
     ranges += [(t.probability.low, t.probability.high) for t in plan.targets]
     problems = [f"range {low:g}..{high:g} is reversed" for low, high in ranges if low > high]
+    prices = [zone.low, stop.low, *(t.price_range.low for t in plan.targets)]
+    if min(prices) <= 0:
+        problems.append("a price at or below $0")
     if not zone.low <= zone.mid <= zone.high:
         problems.append("entry mid outside the entry zone")
+    trigger = plan.entry.trigger_level
     if plan.direction == "LONG":
         if stop.high >= zone.low:
             problems.append("LONG stop is not below the entry zone")
         if any(t.price_range.low <= zone.high for t in plan.targets):
             problems.append("LONG target is not above the entry zone")
+        if trigger is not None and (zone.high < trigger or any(
+                t.price_range.low <= trigger for t in plan.targets)):
+            problems.append("LONG entry or target is not beyond its trigger level")
     else:
         if stop.low <= zone.high:
             problems.append("SHORT stop is not above the entry zone")
         if any(t.price_range.high >= zone.low for t in plan.targets):
             problems.append("SHORT target is not below the entry zone")
+        if trigger is not None and (zone.low > trigger or any(
+                t.price_range.high >= trigger for t in plan.targets)):
+            problems.append("SHORT entry or target is not beyond its trigger level")
     return problems

@@ -101,12 +101,19 @@ def _entry(entry: Entry, opts: OptionsBlock | None) -> list[Row]:
 
 
 def _position(position: PositionPlan, opts: OptionsBlock | None) -> str:
-    text = (f"{position.size}: {position.quantity:g} {position.unit}, cost "
+    """Every figure at the one entry price it was computed from, then why this size."""
+    at = ""
+    if position.entry_price is not None:
+        price = position.entry_price
+        at = f" at {fmt_money(price) if opts is not None else fmt_price(price)}"
+    text = (f"{position.size}: {position.quantity:g} {position.unit}{at}, cost "
             f"{fmt_money(position.total_cost)}, max risk {fmt_money(position.max_risk)} "
             f"({position.risk_pct:g}% budget {fmt_money(position.risk_budget)})")
     if opts is not None and opts.premium_risk_per_contract is not None:
         text += (f"; {fmt_money(opts.premium_risk_per_contract)} premium at risk per contract "
                  f"of {opts.shares_per_contract or 100:g} shares")
+    if position.size_reason:
+        text += f"\n{position.size_reason}"
     return text
 
 

@@ -27,7 +27,9 @@ def test_plans_and_verdicts_read_as_one_line() -> None:
                       inputs.style, inputs.now, config)
     line = summarize(body(plan))
     assert line.startswith("BTCUSDT SCALP TRADE SHORT 95% entry ")
-    assert " stop " in line and " TP1 " in line and "coins risk 50" in line
+    assert plan.position is not None and plan.position.size_limit == "notional cap"
+    assert " stop " in line and " TP1 " in line
+    assert line.endswith(f"coins risk {plan.position.max_risk:,.2f}")  # under the 50 budget
     assert summarize(body(v.technical)).startswith("BTCUSDT SHORT 72% rally_short")
     assert summarize(body(v.macro)).startswith("crypto risk_off SHORT")
     assert summarize(body(v.wildcard)) == "BTCUSDT risk low, 0 risk(s) (builtin)"

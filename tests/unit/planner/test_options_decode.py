@@ -36,7 +36,8 @@ def result(ticker: str = "O:SPY260211C00695000", **blocks: Any) -> dict[str, Any
     return full
 
 
-def page(*results: dict[str, Any]) -> dict[str, Any]:
+def page(*results: Any) -> dict[str, Any]:
+    """One vendor page; a result may be anything, as junk in real pages is."""
     return {"request_id": "x", "status": "OK", "results": list(results)}
 
 
@@ -84,7 +85,8 @@ def test_a_complete_result_maps_every_field() -> None:
     ("implied_volatility", ["implied_volatility"]),
 ])
 def test_a_missing_block_becomes_none_and_is_noted(block: str, noted: list[str]) -> None:
-    chain = decode_chain(page(result(**{block: None})))
+    gone: dict[str, Any] = {block: None}
+    chain = decode_chain(page(result(**gone)))
     contract = chain.contracts[0]
     assert contract.missing == noted
     assert f"{noted[0]} missing on 1 of 1 contracts" in chain.notes

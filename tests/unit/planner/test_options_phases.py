@@ -6,6 +6,8 @@ $98.60–$98.80, budget $1,000), so calls expiring in 3 to 7 days are wanted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from msgspec.structs import replace
 
@@ -40,7 +42,7 @@ def test_primary_takes_the_sweet_spot_over_a_contract_only_the_expanded_search_a
 @pytest.mark.parametrize("thin", [
     {"delta": 0.3}, {"delta": 0.7}, {"volume": 50.0}, {"oi": 200.0}, {"bid": 1.8, "ask": 2.1},
 ])
-def test_expanded_relaxes_delta_liquidity_and_spread(thin: dict[str, float]) -> None:
+def test_expanded_relaxes_delta_liquidity_and_spread(thin: dict[str, Any]) -> None:
     contract = opt(100, **thin)
     plan = options_plan(contract)
     assert plan.options is not None and plan.options.phase == "expanded"
@@ -116,7 +118,7 @@ def test_a_shorter_dte_in_the_window_is_as_good_as_a_longer_one() -> None:
     ({"oi": 9000.0}, {"oi": 3000.0}),
 ], ids=["volume", "theta", "delta", "open_interest"])
 def test_each_criterion_decides_when_the_others_are_equal(
-        better: dict[str, float], worse: dict[str, float]) -> None:
+        better: dict[str, Any], worse: dict[str, Any]) -> None:
     good, bad = opt(101, **better), opt(99, **worse)
     assert chosen(options_plan(bad, good)) == good.symbol
 

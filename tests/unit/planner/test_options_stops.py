@@ -34,7 +34,9 @@ def test_day_long_call_by_hand() -> None:
     assert block.premium_risk_per_contract == 55.0  # (99.70 − 98.60) × 0.5 × 100
     assert (block.contracts, stop.total_loss, stop.stop_auto_shifted) == (18, 990.0, False)
     assert (position.quantity, position.unit, position.max_risk) == (18.0, "contracts", 990.0)
-    assert (position.total_cost, position.stop_distance) == (3420.0, 55.0)  # 18 × 1.90 × 100
+    # one entry price for every figure: the premium at the worst fill, $1.95
+    assert (position.total_cost, position.stop_distance) == (3510.0, 55.0)  # 18 × 1.95 × 100
+    assert (position.entry_price, position.size_limit) == (1.95, "risk budget")
     assert block.premium_targets == [Range(low=3.05, high=3.10), Range(low=3.55, high=3.60)]
     assert stop.rationale.startswith(
         "Stop below $98.80 on AAPL: the stock level decides the exit (from the stock plan: "
@@ -127,6 +129,29 @@ def test_a_stop_beyond_what_the_option_is_worth_risks_the_whole_premium() -> Non
     plan = priced(stock_plan(), cheap)
     assert plan.stop_loss is not None and plan.options is not None
     assert plan.stop_loss.price_range == Range(low=0.0, high=0.0)
-    assert plan.options.premium_risk_per_contract == 30.0  # the ask, not more
+    # the entry premium at the worst fill, 0.30 − (100 − 99.70) × 0.5 = $0.15, not more
+    assert plan.options.premium_risk_per_contract == 15.0
     assert "The premium stop reaches $0.00: a move to the stock stop may cost the whole " \
         "premium" in plan.options.caution_notes
+
+
+def test_a_long_option_never_risks_more_than_it_costs() -> None:
+    """Probe: a 0DTE plan showed max_risk $980 above total_cost $906.50: the risk was capped
+    at today's ask while the cost was counted at the middle entry premium."""
+    plan = priced(stock_plan("LONG", "SCALP"), opt(110, days=0, bid=0.28, ask=0.30))
+    position, block = plan.position, plan.options
+    assert position is not None and block is not None and block.entry_premium is not None
+    assert block.true_0dte
+    # the SCALP zone tops at $99.60: 0.30 − 0.40 × 0.5 = $0.10 a share is what it costs
+    assert position.entry_price == block.entry_premium.high == 0.10
+    assert position.total_cost == round(position.quantity * 0.10 * 100, 2)
+    assert position.max_risk <= position.total_cost
+    assert position.size_reason.endswith("contracts set by the " + str(position.size_limit))
+
+
+def test_the_stock_share_cap_note_does_not_follow_an_options_plan() -> None:
+    stock = stock_plan()
+    assert any(w.startswith("Size capped by the notional cap") for w in stock.warnings)
+    plan = priced(stock, opt(100))
+    assert not any(w.startswith("Size capped") for w in plan.warnings)
+    assert plan.position is not None and "quantity set by" not in plan.position.size_reason

@@ -18,6 +18,7 @@ from planner import (
     make_snapshot,
     plan_schema,
 )
+from planner.config import PlannerConfig
 from planner.parts import Bar
 from planner.validation import plan_problems
 from tests.unit.planner.planner_factories import (
@@ -44,21 +45,43 @@ def test_stock_day_long_worked_by_hand() -> None:
     # stop 0.1·2 = 0.20 under S $99.00, a range of one buffer
     assert (plan.stop_loss.price_range.low, plan.stop_loss.price_range.high) == \
         pytest.approx((98.60, 98.80))
-    # 1,000 / (99.70 − 98.60) = 909.09 → 909 shares; 909 · 1.10 = 999.90
-    assert (plan.position.size, plan.position.quantity) == ("full", 909)
-    assert plan.position.max_risk == plan.stop_loss.total_loss == 999.90
-    assert plan.position.total_cost == 90_536.40  # 909 · 99.60
+    # every figure at the worst fill $99.70: the risk budget buys 1,000 / (99.70 − 98.60)
+    # = 909 shares, but the DAY notional cap (25% of $100,000) buys 25,000 / 99.70 = 250
+    assert (plan.position.size, plan.position.quantity) == ("full", 250)
+    assert (plan.position.entry_price, plan.position.size_limit) == (99.70, "notional cap")
+    assert plan.position.max_risk == plan.stop_loss.total_loss == 275.00  # 250 · 1.10
+    assert plan.position.total_cost == 24_925.00  # 250 · 99.70
+    assert ("Size capped by the notional cap: 250 shares at $99.70 cost $24,925.00, within 25% "
+            "of the $100,000.00 account, and risk $275.00 at the stop; the full risk budget of "
+            "$1,000.00 alone would buy 909") in plan.warnings
     # TP1 at R $102, TP2 at the HOD $103 (the next level, R $104, lies beyond)
     assert [t.price_range.low for t in plan.targets] == pytest.approx([101.9, 102.9])
     assert [t.price_range.high for t in plan.targets] == pytest.approx([102.0, 103.0])
+    # TP1's chance is the confidence range; TP2's is 0.5^(1.00 / 2 / 2) of it: 61–73
+    assert [(t.probability.low, t.probability.high) for t in plan.targets] == [(73, 87),
+                                                                              (61, 73)]
     assert plan.target_warning == ("TP1 is 1.2x ATR from entry (threshold: 1.0x) — verify "
                                    "achievable in DAY timeframe")
     assert plan.time_stop is not None and plan.time_stop.text.startswith("Close by 4:00 PM ET")
     assert plan.chase is not None and plan.chase.status == "CLEAR"
     assert (plan.confidence_range.low, plan.confidence_range.high) == (73, 87)  # ± 5 + 10/5
     assert plan.confidence_explanation == (
-        "80% confidence means Technical and Macro align on LONG with strong conviction. "
-        "There's a 20% chance the trade fails due to unexpected news or failed support.")
+        "80% confidence means Technical and Macro align on LONG with strong conviction: an "
+        "80% chance (73–87%) that price reaches TP1 before the stop. There's a 20% chance the "
+        "trade fails due to unexpected news or failed support.")
+
+
+def test_stock_day_long_sized_by_the_risk_budget_when_the_cap_allows() -> None:
+    """With the notional cap at 100 %, the seed's formula sets the size: 909 shares."""
+    raw = msgspec.to_builtins(CONFIG)
+    raw["styles"]["DAY"]["notional_cap_pct"] = 100
+    plan = build_plan(tech(), macro(), wild(), snap(), account(), "DAY", NOW,
+                      msgspec.convert(raw, PlannerConfig))
+    assert plan.position is not None
+    assert (plan.position.quantity, plan.position.size_limit) == (909, "risk budget")
+    assert plan.position.max_risk == 999.90  # 909 · 1.10
+    assert plan.position.total_cost == 90_627.30  # 909 · 99.70, the same price as the risk
+    assert not any(w.startswith("Size capped") for w in plan.warnings)
 
 
 def test_crypto_scalp_short_worked_by_hand() -> None:
@@ -79,10 +102,13 @@ def test_crypto_scalp_short_worked_by_hand() -> None:
         pytest.approx((60_275, 60_350))
     assert [t.price_range.low for t in plan.targets] == pytest.approx([59_500, 59_000])
     assert [t.price_range.high for t in plan.targets] == pytest.approx([59_545, 59_045])
-    # risk allows 100 / 325 = 0.30769 BTC, but $10,000 buys only 0.16649 at $60,062.50
-    assert (plan.position.quantity, plan.position.unit) == (0.16649, "coins")
-    assert plan.position.max_risk == 54.11  # 0.16649 · 325 = 54.109 → up to the cent
-    assert plan.position.total_cost == 9_999.81
+    # worst fill $60,025 to the far stop $60,350: 325 a coin; risk allows 100 / 325 = 0.30769
+    # BTC, but the SCALP cap of 25% of $10,000 buys only 2,500 / 60,100 = 0.04159 (checked at
+    # the zone's top, the dearest fill)
+    assert (plan.position.quantity, plan.position.unit) == (0.04159, "coins")
+    assert plan.position.max_risk == 13.52  # 0.04159 · 325 = 13.517 → up to the cent
+    assert plan.position.total_cost == 2_496.44  # 0.04159 · 60,025
+    assert plan.position.size_limit == "notional cap"
     assert plan.time_stop is not None
     assert plan.time_stop.text == ("Close within 15-30 minutes if neither the stop nor a "
                                    "target is hit")

@@ -8,6 +8,7 @@ import pytest
 from planner.builder import build_plan
 from planner.chase import chase_zones, check_chase, opposite_bars
 from planner.config import ChaseConfig, PlannerConfig
+from planner.messages import TradePlan
 from planner.parts import Bar
 from planner.prompt import chase_context, chase_rules
 from tests.unit.planner.planner_factories import (
@@ -91,7 +92,7 @@ def test_block_reason_names_the_zone_and_the_missing_pullback() -> None:
 # --- in the plan --------------------------------------------------------------
 
 
-def chasing_long(config: PlannerConfig = CONFIG):  # type: ignore[no-untyped-def]
+def chasing_long(config: PlannerConfig = CONFIG) -> TradePlan:
     return build_plan(tech("LONG", 75, supports=(102.85, 101.0), resistances=(106.0, 108.0)),
                       macro(), wild(), snap(102.9, hod=103.0, bars=coloured("GGGGG")),
                       account(), "DAY", NOW, config)
@@ -106,6 +107,18 @@ def test_blocked_long_waits_for_a_pullback_below_the_chase_zone() -> None:
     assert plan.entry.zone.high < plan.chase.long_zone.low
     assert plan.entry.waiting_instructions[0].startswith("Do not chase: wait for 2+ red bars")
     assert any(w.startswith("BLOCK: LONG would chase") for w in plan.warnings)
+
+
+def test_a_moved_zone_does_not_claim_there_was_no_level() -> None:
+    """The zone moved away from support $102.85: "near the market ... (no level within
+    reach)" contradicted both the level and the move."""
+    plan = chasing_long()
+    assert plan.entry is not None
+    assert plan.entry.trigger == ("Buy in $102.59–$102.79, below the chase zone, after the "
+                                  "pullback and a bar closing above the prior bar's high")
+    assert not any("no level" in w.lower() for w in plan.entry.waiting_instructions)
+    assert plan.entry.waiting_instructions[1] == ("Then enter in $102.59–$102.79 only after a "
+                                                  "bar closing above the prior bar's high")
 
 
 def test_blocked_long_can_be_configured_to_no_trade() -> None:

@@ -20,6 +20,15 @@ def test_long_long_is_strong_agreement_with_high_confidence() -> None:
     assert "strong agreement" in r.rule
 
 
+def test_weak_agreement_does_not_claim_high_confidence() -> None:
+    """The row's words "high-confidence trade" beside a 40% plan contradicted the plan."""
+    r = resolve_conflict(tech("LONG", 30), macro("LONG", 20), CFG)
+    assert (r.direction, r.confidence) == ("LONG", 40)
+    assert "high-confidence trade" not in r.rule
+    assert r.rule == ("Technical and Macro both say LONG, but at 30% and 20%: agreement → "
+                      "trade, at 40% short of high confidence")
+
+
 def test_agreement_never_exceeds_the_cap() -> None:
     r = resolve_conflict(tech("LONG", 92), macro("LONG", 90), CFG)
     assert r.confidence == CFG.confidence_cap == 95

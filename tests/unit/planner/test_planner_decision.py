@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from planner.builder import build_plan
-from planner.parts import Direction
+from planner.config import PlannerConfig
+from planner.parts import Direction, Risk
 from planner.synthesis import decide_trade
 from tests.unit.planner.planner_factories import CONFIG, NOW, account, macro, snap, tech, wild
 
@@ -96,9 +98,46 @@ def test_critical_error_from_the_caller_is_no_trade() -> None:
     assert "Critical system error: risk engine not running" in plan.no_trade_reasons
 
 
-def test_confidence_driven_below_the_minimum_is_no_trade() -> None:
-    """A SHORT at 20% against risk_on macro ends at 5% after −15: below the 10% floor."""
-    plan = build_plan(tech("SHORT", 20), macro("NEUTRAL", 10, regime="risk_on"), wild(),
-                      snap(vwap=None), account(), "DAY", NOW, CONFIG)
-    assert plan.decision == "NO_TRADE"
-    assert "below the 10% minimum" in plan.no_trade_reasons[0]
+# --- low confidence sizes, it does not decide ----------------------------------------
+
+
+def test_conflict_at_low_confidence_trades_a_quarter() -> None:
+    """Probe: Technical LONG 15 against Macro SHORT 30 risk_off was NO TRADE at "5% ... below
+    the 10% minimum". The seed trades when both have any directional opinion."""
+    plan = build_plan(tech("LONG", 15), macro("SHORT", 30, regime="risk_off"), wild(), snap(),
+                      account(), "DAY", NOW, CONFIG)
+    assert (plan.decision, plan.direction, plan.confidence) == ("TRADE", "LONG", 5)  # 15 − 10
+    assert plan.position is not None and plan.position.size == "quarter"
+    assert "it does not refuse the trade" in plan.position.size_reason
+    assert plan.no_trade_reasons == []
+
+
+def test_a_wild_card_warning_stays_a_warning() -> None:
+    """Probe: Technical LONG 12, Macro NEUTRAL 20, a medium Wild Card risk was NO TRADE with
+    "Wild Card risk is medium: confidence -5" among its reasons."""
+    gap = Risk(kind="gap", description="Opening gap 0.6x ATR", severity="medium")
+    plan = build_plan(tech("LONG", 12), macro("NEUTRAL", 20), wild(gap), snap(), account(),
+                      "DAY", NOW, CONFIG)
+    assert (plan.decision, plan.direction, plan.confidence) == ("TRADE", "LONG", 7)
+    assert "Wild Card risk is medium: confidence -5" in plan.warnings
+    assert plan.no_trade_reasons == []
+    assert plan.position is not None and plan.position.size == "quarter"
+
+
+def test_a_directional_call_at_zero_trades_at_the_one_percent_floor() -> None:
+    """A SHORT at 20% against risk_on macro ends at 5% after −15; at 8 against a conflict, 0:
+    a TRADE's confidence is at least 1%, never a NO TRADE."""
+    short = build_plan(tech("SHORT", 20), macro("NEUTRAL", 10, regime="risk_on"), wild(),
+                       snap(vwap=None), account(), "DAY", NOW, CONFIG)
+    assert (short.decision, short.confidence) == ("TRADE", 5)
+    floor = build_plan(tech("LONG", 8), macro("SHORT", 90), wild(), snap(), account(), "DAY",
+                       NOW, CONFIG)
+    assert (floor.decision, floor.confidence, floor.confidence_range.low) == ("TRADE", 1, 1)
+
+
+def test_the_old_minimum_setting_is_refused_by_name() -> None:
+    """``synthesis.min_trade_confidence`` is gone: a file that still sets it is told so."""
+    raw = msgspec.to_builtins(CONFIG)
+    raw["synthesis"]["min_trade_confidence"] = 10
+    with pytest.raises(msgspec.ValidationError, match="min_trade_confidence"):
+        msgspec.convert(raw, PlannerConfig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -27,6 +28,8 @@ from tests.unit.planner.planner_factories import (
 ZONE = EntryZone(low=99.5, mid=99.6, high=99.7, confidence=80)
 SUPPORTS = [lv(99.0, "S1"), lv(97.0, "S2")]
 RESISTANCES = [lv(102.0, "R1"), lv(104.0, "R2"), lv(108.0, "R3")]
+CHANCE = Range(low=63, high=77)
+"""The plan's confidence range: TP1's chance of being reached."""
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
@@ -82,6 +85,70 @@ def test_short_stop_sits_above_resistance() -> None:
     assert s.rationale.startswith("Stop above $102.50")
 
 
+# --- which structure anchors the stop, by style --------------------------------------
+
+
+def _swing_long(style: Style) -> TradePlan:
+    """A prior day's low at $97.50 from the Technical verdict; today's low is $98.50."""
+    verdict = msgspec.structs.replace(tech("LONG", 70), supports=[lv(97.5, "PDL")])
+    return build_plan(verdict, macro(), wild(), snap(lod=98.5), account(), style, NOW, CONFIG)
+
+
+def test_swing_stop_is_anchored_to_daily_structure_not_todays_low() -> None:
+    """Probe: a SWING LONG's stop sat under today's low ($98.50), not the prior day's low."""
+    plan = _swing_long("SWING")
+    assert plan.stop_loss is not None
+    assert plan.stop_loss.level == 97.5
+    assert plan.stop_loss.rationale.startswith("Stop below $97.50 (PDL)")
+    # buffer 0.2 × 2 = 0.40 under the PDL, one buffer wide
+    assert (plan.stop_loss.price_range.low, plan.stop_loss.price_range.high) == \
+        pytest.approx((96.70, 97.10))
+
+
+def test_day_stop_may_still_use_todays_low() -> None:
+    """The seed's DAY stop is "based on intraday support": today's low counts."""
+    plan = _swing_long("DAY")
+    assert plan.stop_loss is not None and plan.stop_loss.level == 98.5
+
+
+def test_the_minimum_distance_is_measured_to_the_stop_not_the_level() -> None:
+    """DAY: min 0.2 ATR (0.40). S at 99.30 is 0.30 from the zone's middle 99.60, but its stop
+    (0.20 under it) is 0.50 away: it is used. docs/planner.md says the same."""
+    s = place_stop("LONG", ZONE, [lv(99.3, "S")], 2.0, CONFIG.style("DAY"), 1.0, "stock")
+    assert s.level is not None and s.level.price == 99.3
+    assert s.distance_atr == pytest.approx(0.25)  # (99.60 − 99.10) / 2
+
+
+def test_the_docs_table_states_the_stop_distances_the_code_uses() -> None:
+    """Each style row of docs/planner.md names the stop's minimum and maximum distance, from
+    the entry zone's middle to the stop's near edge, with the shipped numbers."""
+    docs = (Path(__file__).parents[3] / "docs" / "planner.md").read_text(encoding="utf-8")
+    table = docs.split("## Stops, targets and time stops by style", 1)[1].split("\n\n")[1]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    for style in ("SCALP", "DAY", "SWING", "INVESTMENT"):
+        frame = CONFIG.style(style)
+        assert f"stop ≥ {frame.min_stop_atr:g} ATR" in rows[style], style
+        assert f"≤ {frame.max_stop_atr:g} ATR from the entry" in rows[style], style
+        assert "level ≥" not in rows[style]
+    assert "near edge" in docs.split("## Stops, targets and time stops by style", 1)[1][:3000]
+
+
+def test_a_long_stop_never_reaches_zero() -> None:
+    """A $0.61 zone with a 3 ATR (0.66) INVESTMENT stop would put the stop below $0."""
+    zone = EntryZone(low=0.57, mid=0.61, high=0.65, confidence=50)
+    s = place_stop("LONG", zone, [], 0.22, CONFIG.style("INVESTMENT"), 1.0, "stock")
+    assert 0 < s.price_range.low < s.price_range.high < zone.low
+    assert s.rationale.endswith("floored one tick above $0")
+
+
+def test_a_short_target_never_reaches_zero() -> None:
+    zone = EntryZone(low=1.03, mid=1.065, high=1.10, confidence=50)
+    targets, _ = place_targets("SHORT", zone, _stop(1.2, 1.3), [], 0.19,
+                               CONFIG.style("INVESTMENT"), CHANCE, "stock")
+    assert all(0 < t.price_range.low < zone.low for t in targets)
+    assert targets[1].rationale.endswith("(floored one tick above $0)")
+
+
 # --- wider structure than the style allows ------------------------------------
 
 
@@ -117,13 +184,15 @@ def test_plan_flags_a_scalp_whose_structure_needs_a_day_stop() -> None:
 
 def test_two_scaled_targets_at_the_next_resistances() -> None:
     targets, notes = place_targets("LONG", ZONE, _stop(98.6, 98.8), RESISTANCES, 2.0,
-                                   CONFIG.style("DAY"), 70, "stock")
+                                   CONFIG.style("DAY"), CHANCE, "stock")
     assert [t.label for t in targets] == ["TP1", "TP2"]
     assert [t.exit_fraction for t in targets] == [0.5, 0.5]
     # band 0.05 × 2 = 0.10 under each resistance
     assert (targets[0].price_range.low, targets[0].price_range.high) == pytest.approx((101.9, 102))
     assert (targets[1].price_range.low, targets[1].price_range.high) == pytest.approx((103.9, 104))
-    assert targets[0].probability.low > targets[1].probability.low
+    assert targets[0].probability == CHANCE
+    # TP2 is 2.00 beyond TP1 (1 ATR); half-life 2 ATR: × 0.5^0.5 = 0.707 → 45–54
+    assert targets[1].probability == Range(low=45, high=54)
     assert notes == []
 
 
@@ -131,14 +200,14 @@ def test_a_level_nearer_than_one_r_is_skipped_and_noted() -> None:
     # risk 99.60 − 98.80 = 0.80: R at 100.00 pays 0.40 (0.5R) → skipped
     levels = [lv(100.0, "R0"), *RESISTANCES]
     targets, notes = place_targets("LONG", ZONE, _stop(98.6, 98.8), levels, 2.0,
-                                   CONFIG.style("DAY"), 70, "stock")
+                                   CONFIG.style("DAY"), CHANCE, "stock")
     assert targets[0].price_range.high == pytest.approx(102.0)
     assert notes and "$100.00" in notes[0]
 
 
 def test_no_level_ahead_falls_back_to_style_atr_distances() -> None:
     targets, _ = place_targets("LONG", ZONE, _stop(98.6, 98.8), [], 2.0,
-                               CONFIG.style("INVESTMENT"), 70, "stock")
+                               CONFIG.style("INVESTMENT"), CHANCE, "stock")
     # TP1 4 × 2 = 8 above 99.60; TP2 a further (8 − 4) × 2 = 8
     assert targets[0].price_range.high == pytest.approx(107.6)
     assert targets[1].price_range.high == pytest.approx(115.6)
@@ -148,7 +217,7 @@ def test_no_level_ahead_falls_back_to_style_atr_distances() -> None:
 def test_short_targets_below_support() -> None:
     zone = EntryZone(low=101.8, mid=101.9, high=102.0, confidence=80)
     targets, _ = place_targets("SHORT", zone, _stop(102.7, 102.9), [lv(100.0), lv(98.0)], 2.0,
-                               CONFIG.style("DAY"), 70, "stock")
+                               CONFIG.style("DAY"), CHANCE, "stock")
     assert (targets[0].price_range.low, targets[0].price_range.high) == pytest.approx((100, 100.1))
     assert targets[1].price_range.high < targets[0].price_range.low
 

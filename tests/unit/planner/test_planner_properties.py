@@ -22,12 +22,11 @@ from planner.parts import (
     AssetClass,
     Bar,
     Level,
-    PositionPlan,
     Risk,
     Severity,
     Style,
 )
-from planner.sizing import size_position
+from planner.sizing import Sized, choose_tier, size_position
 from planner.time_stops import mentions_market_close
 from planner.validation import plan_problems
 from tests.unit.planner.planner_factories import CONFIG, NOW
@@ -127,6 +126,59 @@ def test_short_above_80_only_with_bearish_macro(req: Request) -> None:
         assert req.macro.regime == "risk_off"
 
 
+@settings(max_examples=400, deadline=None)
+@given(requests())
+def test_every_range_obeys_the_caps_the_point_obeys(req: Request) -> None:
+    plan = plan_for(req)
+    if plan.decision != "TRADE":
+        return
+    assert plan.confidence_range.high <= CONFIG.synthesis.confidence_cap
+    if plan.direction == "SHORT" and req.macro.regime != "risk_off":
+        assert plan.confidence_range.high <= CONFIG.short_safety.cap_without_bearish_macro
+    if plan.synthesis is not None and plan.synthesis.agreement == "macro_only":
+        assert plan.confidence_range.high <= CONFIG.synthesis.macro_only_cap
+
+
+NO_TRADE_REASONS = ("Both say NEUTRAL", "Market is completely closed", "Critical system error",
+                    "Technical is NEUTRAL and Macro's", "Position rounds to zero")
+"""The seed's three NO TRADE rules, the rows the seed leaves open (no direction), and a size
+that cannot be bought: nothing else, and never a low confidence."""
+
+
+@settings(max_examples=400, deadline=None)
+@given(requests())
+def test_no_trade_only_for_the_seeds_reasons(req: Request) -> None:
+    plan = plan_for(req)
+    assert all(r.startswith(NO_TRADE_REASONS) for r in plan.no_trade_reasons), \
+        plan.no_trade_reasons
+
+
+@settings(max_examples=400, deadline=None)
+@given(requests())
+def test_the_sentence_and_the_targets_share_one_model(req: Request) -> None:
+    plan = plan_for(req)
+    if plan.decision != "TRADE":
+        return
+    fail = round(100 - plan.confidence)
+    assert f"There's {'an' if fail in (8, 11, 18) or 80 <= fail <= 89 else 'a'} {fail}% chance " \
+        "the trade fails" in plan.confidence_explanation
+    assert plan.targets[0].probability == plan.confidence_range
+
+
+@settings(max_examples=400, deadline=None)
+@given(requests())
+def test_a_position_costs_at_most_its_styles_notional_cap(req: Request) -> None:
+    plan = plan_for(req)
+    if plan.decision != "TRADE":
+        return
+    assert plan.position is not None and plan.entry is not None
+    cap = min(CONFIG.style(req.style).notional_cap_pct, CONFIG.risk.max_notional_pct)
+    limit = req.account.size * cap / 100
+    assert plan.position.quantity * plan.entry.zone.high <= limit * 1.0000001 + 0.01
+    capped = any(w.startswith("Size capped by the") for w in plan.warnings)
+    assert capped == (plan.position.size_limit != "risk budget")
+
+
 @settings(max_examples=200, deadline=None)
 @given(requests())
 def test_crypto_plans_never_speak_of_the_close(req: Request) -> None:
@@ -137,16 +189,23 @@ def test_crypto_plans_never_speak_of_the_close(req: Request) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(account=st.floats(1, 1e9), risk_pct=st.floats(0.01, 100), entry=st.floats(0.0001, 1e6),
-       gap=st.floats(1e-6, 0.5), confidence=st.floats(0, 100), crypto=st.booleans())
+       gap=st.floats(1e-6, 0.5), confidence=st.floats(0, 100), crypto=st.booleans(),
+       cap=st.floats(1, 10_000), width=st.floats(0, 0.01))
 def test_sizing_never_risks_more_than_the_budget(
-    account: float, risk_pct: float, entry: float, gap: float, confidence: float, crypto: bool
+    account: float, risk_pct: float, entry: float, gap: float, confidence: float, crypto: bool,
+    cap: float, width: float,
 ) -> None:
     stop = entry * (1 - gap)
-    result = size_position(account=account, risk_pct=risk_pct, entry_worst=entry,
-                           entry_mid=entry, stop_worst=stop, confidence=confidence,
-                           symbol="X", asset_class="crypto" if crypto else "stock",
-                           cfg=RiskConfig())
-    if isinstance(result, PositionPlan):
-        assert result.quantity > 0
-        assert result.max_risk <= result.risk_budget <= account * risk_pct / 100
-        assert result.total_cost <= account * 1.0000001 + 0.01
+    tier, reason = choose_tier(confidence, RiskConfig())
+    result = size_position(account=account, risk_pct=risk_pct, entry_price=entry,
+                           entry_high=entry * (1 + width), stop_worst=stop, tier=tier,
+                           tier_reason=reason, notional_cap_pct=cap, symbol="X",
+                           asset_class="crypto" if crypto else "stock", cfg=RiskConfig())
+    if isinstance(result, Sized):
+        position = result.position
+        assert position.quantity > 0
+        assert position.max_risk <= position.risk_budget <= account * risk_pct / 100
+        limit = min(cap, 100.0) / 100 * account
+        assert position.quantity * entry * (1 + width) <= limit * 1.0000001 + 0.01
+        assert position.total_cost <= limit * 1.0000001 + 0.01
+        assert (result.cap_note is not None) == (position.size_limit != "risk budget")
