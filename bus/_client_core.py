@@ -8,8 +8,8 @@ once instead of being queued for a kernel that may come back minutes later.
 
 A socket monitor tells when a (new) kernel is connected after a disconnect: the
 moment to say hello again, before anything else, so that the new kernel knows the
-bot. Fills and acks that could not be sent meanwhile are kept and sent after that
-hello; heartbeats are not kept (a stale heartbeat is worse than none).
+bot. Fills, order updates and acks that could not be sent meanwhile are kept and
+sent after that hello; heartbeats are not kept (a stale heartbeat is worse than none).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from bus.protocol import (
     LinkCode,
     OrderDecision,
     OrderRequest,
+    OrderUpdate,
     Position,
     TradingState,
     Welcome,
@@ -157,8 +158,8 @@ class LinkCore:
     def send(self, message: BotToKernel) -> bool:
         """Send without waiting; True when handed to ZeroMQ now.
 
-        When the kernel is unreachable, a fill or an ack is kept and sent after
-        the next hello (False is returned); anything else is dropped. Orders go
+        When the kernel is unreachable, a fill, an order update or an ack is kept
+        and sent after the next hello (False is returned); anything else is dropped. Orders go
         through ``can_execute``, which waits for the decision.
         """
         if isinstance(message, OrderRequest):
@@ -166,7 +167,7 @@ class LinkCore:
                             "for its decision; send() would leave it unanswered")
         self._before_io()
         frame = self._encode(message)
-        keep = isinstance(message, Fill | CommandAck)
+        keep = isinstance(message, Fill | OrderUpdate | CommandAck)
         if keep and (self._outbox or self._reach.hello_due):
             self._keep(frame)
             self._flush_outbox()
@@ -211,6 +212,15 @@ class LinkCore:
         if not fill.bot_id:
             fill = msgspec.structs.replace(fill, bot_id=self.bot_id)
         return self.send(fill)
+
+    def report_order_update(self, update: OrderUpdate) -> bool:
+        """Report what the venue did with an allowed order (accepted, partially
+        filled, cancelled, rejected, expired); kept across a kernel restart. The
+        kernel keeps an allowed order's exposure reserved until its fills or an
+        ending update arrive, so report every cancel, reject and expiry."""
+        if not update.bot_id:
+            update = msgspec.structs.replace(update, bot_id=self.bot_id)
+        return self.send(update)
 
     def ack(self, command_id: str, ok: bool, detail: str = "") -> bool:
         """Answer a command; kept across a kernel restart (see ``send``)."""

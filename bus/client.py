@@ -16,7 +16,8 @@ back, and both tell the bot how long the kernel has been gone
         welcome = link.hello(timeout_s=5)
         decision = link.can_execute(order, timeout_s=0.5)
         if decision.verdict == "ALLOW":
-            ...  # place the order, then link.report_fill(fill)
+            ...  # place the order: link.report_order_update(update) as the venue
+                 # accepts, cancels, rejects or expires it, link.report_fill(fill)
         for command in link.poll_commands():
             ...  # obey it, then link.ack(command.command_id, ok=True)
 """

@@ -13,7 +13,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-from bus.protocol import BotToKernel, KernelToBot, Message
+from bus.protocol import BotToKernel, KernelToBot, Message, TradePlanReply
 
 T = TypeVar("T")
 
@@ -36,8 +36,12 @@ class Header(msgspec.Struct, frozen=True, array_like=True):
 _header_decoder: Final = msgspec.msgpack.Decoder(Header)
 
 
-def encode(message: Message) -> bytes:
-    """msgpack bytes of a message (its ``type`` tag included)."""
+def encode(message: Message | TradePlanReply) -> bytes:
+    """msgpack bytes of a message (its ``type`` tag included).
+
+    Any bus or link message: a :class:`Message`, or the link's :class:`TradePlanReply`
+    view, which is tagged the same way but is not a ``Message``.
+    """
     return _msgpack_encoder.encode(message)
 
 

@@ -48,6 +48,8 @@ ParamValue: TypeAlias = str | float | bool | None
 AssetKind: TypeAlias = Literal["stock", "index_etf", "crypto"]
 MarketState: TypeAlias = Literal["open", "extended", "closed"]
 TradeStyle: TypeAlias = Literal["SCALP", "DAY", "SWING", "INVESTMENT"]
+OrderStatus: TypeAlias = Literal["accepted", "partially_filled", "cancelled", "rejected", "expired"]
+"""What the venue did with an allowed order (``order_update``); the last three end it."""
 
 # Every ``code`` an ``order_decision`` can carry, grouped by who makes it. This is
 # the one list: producers are typed with it, docs/protocol.md lists it (a test
@@ -59,13 +61,14 @@ RiskCode: TypeAlias = Literal[
     "stale_feed", "daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
     "consecutive_losses", "leverage_limit", "fat_finger_qty", "fat_finger_notional",
     "price_collar", "open_orders_limit", "rate_limit", "notional_limit", "internal_error",
+    "reduce_only_exceeds_position",
 ]
 """The risk engine's: ``allowed`` for every ALLOW, one code per rule for a DENY."""
 KernelCode: TypeAlias = Literal[
     "risk_engine_unavailable", "kernel_halted", "journal_unavailable", "internal_error",
-    "invalid_request",
+    "invalid_request", "identity_mismatch",
 ]
-"""The kernel's own: its closed gates and the gateway's failures."""
+"""The kernel's own: its closed gates and the gateway's failures and identity check."""
 WatchdogCode: TypeAlias = Literal["bot_gave_up", "bot_hung"]
 """The watchdog's, when it has lost control of the bot and closed the gate."""
 LinkCode: TypeAlias = Literal["timeout", "link_error", "invalid_request"]
@@ -157,6 +160,26 @@ class Fill(Message, frozen=True, tag="fill"):
     bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
 
 
+class OrderUpdate(Message, frozen=True, tag="order_update"):
+    """What the venue did with an allowed order, other than a fill (added later).
+
+    The risk engine keeps an allowed order's exposure reserved until the order is
+    filled or ended by one of these: ``cancelled``, ``rejected`` and ``expired``
+    end it, ``accepted`` and ``partially_filled`` confirm that it rests on the
+    venue. ``remaining_qty`` is the venue's unfilled quantity: with an ending
+    status, what was filled but not yet reported in ``fill`` stays reserved.
+    """
+
+    topic: ClassVar[str] = "order.update"
+    request_id: Id
+    status: OrderStatus
+    ts: Timestamp
+    venue_order_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    remaining_qty: NonNegative | None = None
+    reason: Text = ""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
 class CommandAck(Message, frozen=True, tag="command_ack"):
     """The bot's answer to a ``command``: done or not, and why."""
 
@@ -225,6 +248,13 @@ class Welcome(Message, frozen=True, tag="welcome"):
     trading_state: TradingState
     risk_multiplier: Multiplier = 1.0
     protocol: int = PROTOCOL_VERSION
+    risk_multiplier_by: Text = ""
+    """Who set ``risk_multiplier``: ``risk.yaml`` (the default), ``operator:<user>``, or
+    ``moderator:<source>`` (an adviser's cut). Added later: optional."""
+    risk_multiplier_reason: Text = ""
+    """Why, in the setter's words. Added later: optional."""
+    risk_multiplier_until: Text = ""
+    """How it ends, in words (the next trading day for an adviser's cut). Added later."""
 
 
 class OrderDecision(Message, frozen=True, tag="order_decision"):
@@ -308,7 +338,7 @@ class TradePlanReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"
 
 
 BotToKernel: TypeAlias = (
-    Hello | Heartbeat | OrderRequest | Fill | CommandAck | Bars | PlanRequest
+    Hello | Heartbeat | OrderRequest | Fill | OrderUpdate | CommandAck | Bars | PlanRequest
 )
 """What a bot may send over the link."""
 
@@ -322,5 +352,6 @@ LinkBusMessage: TypeAlias = BotToKernel | Welcome | OrderDecision | Command | Er
 tag is the planner's ``TradePlan`` on the bus. The kernel composes it into its union."""
 
 BOT_TO_KERNEL_TAGS: Final = frozenset(
-    {"hello", "heartbeat", "order_request", "fill", "command_ack", "bars", "plan_request"}
+    {"hello", "heartbeat", "order_request", "fill", "order_update", "command_ack", "bars",
+     "plan_request"}
 )

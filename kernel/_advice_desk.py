@@ -2,16 +2,24 @@
 
 Like the operator desk, the kernel does not act itself: it journals the request
 durably (who and why) and publishes it for the actor that owns the matter, the
-risk engine for the multiplier and the moderator for a moderation. The reply
-says the request was recorded and handed over.
+risk engine for the multiplier and the moderator for a moderation. A multiplier
+request waits for the risk engine's answer (applied, or refused with the reason:
+``kernel/_answers.py``); a moderation's results are read from the journal by the
+command that asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from kernel._answers import answered, ask_engine, new_request_id
 from kernel.control import ControlServer
-from kernel.control_protocol import ActionAccepted, ModeratorAskRequest, RiskMultiplierRequest
+from kernel.control_protocol import (
+    ActionAccepted,
+    ActionAnswered,
+    ModeratorAskRequest,
+    RiskMultiplierRequest,
+)
 from kernel.emitter import Emitter
 from kernel.events import ModerationRequested, RiskMultiplierChangeRequested
 
@@ -20,13 +28,12 @@ def register_advice_requests(control: ControlServer, emitter: Emitter,
                              clock: Callable[[], float]) -> None:
     """Install the handlers of :class:`RiskMultiplierRequest` and :class:`ModeratorAskRequest`."""
 
-    async def risk_multiplier(request: RiskMultiplierRequest) -> ActionAccepted:
-        seq = await emitter.emit_durable(RiskMultiplierChangeRequested(
+    async def risk_multiplier(request: RiskMultiplierRequest) -> ActionAnswered:
+        request_id = new_request_id()
+        seq, answer = await ask_engine(emitter, RiskMultiplierChangeRequested(
             value=request.value, requested_by=f"operator:{request.user}", reason=request.reason,
-            ts=clock()))
-        return ActionAccepted(action="risk_multiplier", seq=seq, detail=(
-            f"risk multiplier {request.value:g} requested (journal #{seq}); the risk engine "
-            "sets it if it is within the risk.yaml bounds"))
+            ts=clock(), request_id=request_id), request_id=request_id, wait_s=request.wait_s)
+        return answered(request, "risk_multiplier", seq, request_id, answer)
 
     async def moderator_ask(request: ModeratorAskRequest) -> ActionAccepted:
         seq = await emitter.emit_durable(ModerationRequested(

@@ -1,8 +1,15 @@
-"""Which bots are connected to the gateway, keyed by their ZeroMQ identity."""
+"""Which bots are connected to the gateway, keyed by their ZeroMQ identity.
+
+A link's identity is bound at ``hello``: the ROUTER identity of the connection maps
+to the ``bot_id`` it said hello with, one connection per ``bot_id`` (a reconnecting
+bot replaces its old connection). :func:`identity_refusal` holds every order to it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bus.protocol import OrderRequest
 
 
 @dataclass(slots=True)
@@ -47,3 +54,16 @@ class SessionTable:
 
     def __len__(self) -> int:
         return len(self._by_identity)
+
+
+def identity_refusal(session: BotSession | None, order: OrderRequest) -> str | None:
+    """Why ``order`` may not be decided on this link, or None when its ``bot_id`` is the
+    link's own. The gate keeps its limits (the order-rate bucket) per ``bot_id``; an
+    order that named any ``bot_id`` it liked would get a fresh bucket per name."""
+    if session is None:
+        return ("this connection has not said hello (or a newer connection of the same bot "
+                "replaced it): send hello before any order, then order under its bot_id")
+    if order.bot_id != session.bot_id:
+        return (f"the order names bot_id {order.bot_id!r} but this connection said hello as "
+                f"{session.bot_id!r}: every order must carry its connection's bot_id")
+    return None

@@ -3,19 +3,25 @@
 The kernel does not act on them itself: it journals each request durably
 (who, from which account, and why) and publishes it for the actor that owns the
 matter, the risk engine for the trading state and the watchdog for the mode.
-The reply says the action was recorded and handed over, and to whom.
+For halt, resume and close all the reply waits for the risk engine's journaled
+answer (``kernel/_answers.py``): applied, refused with the reason, or plainly
+unanswered. A mode change is answered once handed to the watchdog, which
+restarts the bot in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
+from kernel._answers import answered, ask_engine, new_request_id
 from kernel.control_protocol import (
     ActionAccepted,
+    ActionAnswered,
     CloseAllRequest,
+    EngineRequest,
     HaltRequest,
     ModeRequest,
-    OperatorRequest,
     ResumeRequest,
 )
 from kernel.emitter import Emitter
@@ -29,13 +35,13 @@ class OperatorDesk:
         self._clock = clock
         self._on_mode = on_mode
 
-    async def halt(self, request: HaltRequest) -> ActionAccepted:
+    async def halt(self, request: HaltRequest) -> ActionAnswered:
         return await self._command("halt", request)
 
-    async def resume(self, request: ResumeRequest) -> ActionAccepted:
+    async def resume(self, request: ResumeRequest) -> ActionAnswered:
         return await self._command("resume", request, confirmed=request.confirmed)
 
-    async def close_all(self, request: CloseAllRequest) -> ActionAccepted:
+    async def close_all(self, request: CloseAllRequest) -> ActionAnswered:
         return await self._command("close_all", request)
 
     async def mode(self, request: ModeRequest) -> ActionAccepted:
@@ -47,12 +53,11 @@ class OperatorDesk:
                               detail=f"mode {request.mode} requested; the watchdog restarts "
                                      "the bot in it (off stops the bot)")
 
-    async def _command(self, action: str, request: OperatorRequest, *,
-                       confirmed: bool = False) -> ActionAccepted:
-        assert action in ("halt", "resume", "close_all")
-        seq = await self._emitter.emit_durable(OperatorCommandIssued(
-            action=action,  # type: ignore[arg-type]
-            reason=request.reason, user=request.user, ts=self._clock(), confirmed=confirmed))
-        return ActionAccepted(action=action,  # type: ignore[arg-type]
-                              seq=seq,
-                              detail=f"{action} journaled as #{seq} and handed to the risk engine")
+    async def _command(self, action: Literal["halt", "resume", "close_all"],
+                       request: EngineRequest, *, confirmed: bool = False) -> ActionAnswered:
+        request_id = new_request_id()
+        seq, answer = await ask_engine(self._emitter, OperatorCommandIssued(
+            action=action, reason=request.reason, user=request.user, ts=self._clock(),
+            confirmed=confirmed, request_id=request_id),
+            request_id=request_id, wait_s=request.wait_s)
+        return answered(request, action, seq, request_id, answer)

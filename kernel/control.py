@@ -1,7 +1,10 @@
 """The control socket: operators ask the running kernel for status and actions.
 
-REP on a loopback endpoint; one request, one reply, always, so a failing
-handler can never leave the socket stuck. Requests are msgpack of the tagged
+A ROUTER on a loopback endpoint that REQ clients talk to; one request, one reply,
+always, so a failing handler can never leave a client stuck. Each request is
+answered by its own task: an operator's command that waits for the risk engine's
+answer (up to a few seconds when the engine is down) never holds up a
+``kernel status`` or the tap's liveness probe. Requests are msgpack of the tagged
 union in :mod:`kernel.control_protocol`, or JSON when the first byte is ``{``.
 """
 
@@ -46,7 +49,7 @@ class ControlServer:
         self._handlers[request_type] = handler
 
     def bind(self) -> str:
-        sock = self._context.socket(zmq.REP)
+        sock = self._context.socket(zmq.ROUTER)
         sock.linger = 0
         if self._keys is not None:
             make_curve_server(sock, self._keys)
@@ -59,16 +62,29 @@ class ControlServer:
         return self.bound_endpoint
 
     async def serve(self) -> None:
-        """Answer requests until cancelled."""
+        """Answer requests until cancelled, each in its own task."""
         sock = self._sock
         assert sock is not None, "bind() first"
+        answering: set[asyncio.Task[None]] = set()
         try:
             while True:
-                frame = await sock.recv()
-                reply = await self._answer(frame)
-                await sock.send(_json.encode(reply) if is_json(frame) else _msgpack.encode(reply))
+                frames = await sock.recv_multipart()
+                if len(frames) < 2:  # no routing envelope: nobody to answer
+                    continue
+                task = asyncio.create_task(self._respond(sock, frames[:-1], frames[-1]))
+                answering.add(task)
+                task.add_done_callback(answering.discard)
         finally:
+            for task in answering:
+                task.cancel()
             sock.close(linger=0)
+
+    async def _respond(self, sock: zmq.asyncio.Socket, envelope: list[bytes],
+                       frame: bytes) -> None:
+        """``envelope``: the client's identity (and REQ's empty delimiter), sent back first."""
+        reply = await self._answer(frame)
+        body = _json.encode(reply) if is_json(frame) else _msgpack.encode(reply)
+        await sock.send_multipart([*envelope, body])
 
     async def _answer(self, frame: bytes) -> ControlMessage:
         try:

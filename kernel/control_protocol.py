@@ -1,4 +1,4 @@
-"""Typed requests and replies of the control socket (REQ/REP on loopback).
+"""Typed requests and replies of the control socket (REQ clients, loopback).
 
 Kept apart from the bot link: the control socket is for operators and their
 tools. Each request is a tagged Struct; the server answers every request with
@@ -7,13 +7,18 @@ exactly one reply, an :class:`ControlError` when it cannot do what was asked.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias
 
 import msgspec
 
 from bus.protocol import Mode, TradingState
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+EngineAction: TypeAlias = Literal["halt", "resume", "close_all", "risk_multiplier"]
+"""The operator's requests that the risk engine answers (see :class:`EngineRequest`)."""
+DEFAULT_WAIT_S: Final = 3.0
+"""How long the kernel waits for the risk engine's answer to an operator's request;
+a healthy engine answers in milliseconds."""
 User = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
@@ -75,16 +80,27 @@ class OperatorRequest(ControlMessage, frozen=True, kw_only=True):
     user: User
 
 
-class HaltRequest(OperatorRequest, frozen=True, tag="halt"):
+class EngineRequest(OperatorRequest, frozen=True, kw_only=True):
+    """An operator's request that the risk engine carries out or refuses.
+
+    The kernel journals it, hands it to the engine with a ``request_id`` and waits
+    up to ``wait_s`` for the engine's journaled answer, so the reply says what
+    happened (:class:`ActionAnswered`), not only that it was asked.
+    """
+
+    wait_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = DEFAULT_WAIT_S
+
+
+class HaltRequest(EngineRequest, frozen=True, tag="halt"):
     pass
 
 
-class ResumeRequest(OperatorRequest, frozen=True, tag="resume"):
+class ResumeRequest(EngineRequest, frozen=True, tag="resume"):
     confirmed: bool = False
     """Required to resume after a limit halt (``kernel resume --yes``)."""
 
 
-class CloseAllRequest(OperatorRequest, frozen=True, tag="close_all"):
+class CloseAllRequest(EngineRequest, frozen=True, tag="close_all"):
     pass
 
 
@@ -92,7 +108,7 @@ class ModeRequest(OperatorRequest, frozen=True, tag="mode"):
     mode: Mode
 
 
-class RiskMultiplierRequest(OperatorRequest, frozen=True, tag="risk_multiplier"):
+class RiskMultiplierRequest(EngineRequest, frozen=True, tag="risk_multiplier"):
     """Set the risk multiplier (the risk engine checks it against risk.yaml bounds).
 
     Raising it back after the moderator lowered it is a person's act: this.
@@ -115,6 +131,22 @@ class ActionAccepted(ControlMessage, frozen=True, tag="accepted"):
     seq: int
 
 
+class ActionAnswered(ControlMessage, frozen=True, tag="answered"):
+    """The risk engine's answer to an :class:`EngineRequest`, journaled as ``seq``.
+
+    ``applied``: carried out; ``refused``: not carried out, ``detail`` says why and
+    what to do; ``unanswered``: journaled and handed over, but the engine did not
+    answer within ``wait_s`` (it may be down or restarting), so whether it took
+    effect is unknown: check ``kernel status`` and repeat it.
+    """
+
+    action: EngineAction
+    outcome: Literal["applied", "refused", "unanswered"]
+    detail: str
+    seq: int
+    request_id: str
+
+
 class ControlError(ControlMessage, frozen=True, tag="control_error"):
     reason: str
 
@@ -123,4 +155,6 @@ ControlRequest: TypeAlias = (
     StatusRequest | SnapshotRequest | HaltRequest | ResumeRequest | CloseAllRequest | ModeRequest
     | RiskMultiplierRequest | ModeratorAskRequest
 )
-ControlReply: TypeAlias = StatusReply | SnapshotReply | ActionAccepted | ControlError
+ControlReply: TypeAlias = (
+    StatusReply | SnapshotReply | ActionAccepted | ActionAnswered | ControlError
+)

@@ -40,7 +40,7 @@ FIXED: Final[dict[str, str]] = {
     "limit_tripped": "error", "manual_close_flagged": "error",
     "trading_halt_requested": "error", "error": "warning", "close_all_requested": "warning",
     "risk_anomaly": "warning", "operator_command": "warning",
-    "operator_command_refused": "warning", "mode_changed": "warning",
+    "operator_command_refused": "warning", "mode_changed": "warning", "orders_released": "warning",
     "mode_change_requested": "warning",
     **MODERATOR_SEVERITIES,
     **META_SEVERITIES,
@@ -62,6 +62,7 @@ class _View(msgspec.Struct):
     current: msgspec.Raw = msgspec.Raw()
     expected: msgspec.Raw = msgspec.Raw()
     manual_close_needed: msgspec.Raw = msgspec.Raw()
+    outcome: msgspec.Raw = msgspec.Raw()
 
 
 _DECODER: Final = msgspec.msgpack.Decoder(_View)
@@ -100,6 +101,8 @@ def severity(body: Any) -> str:
         return "critical"
     if kind == "risk_snapshot" and body.get("manual_close_needed"):
         return "error"
+    if kind == "operator_answer":
+        return "warning" if body.get("outcome") == "refused" else "info"
     if isinstance(kind, str) and kind in FIXED:
         return FIXED[kind]
     state = body.get("current", body.get("state"))

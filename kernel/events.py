@@ -93,6 +93,9 @@ class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
     ts: Timestamp
     confirmed: bool = False
     """For ``resume`` after a limit halt: the operator confirmed (``--yes``)."""
+    request_id: RequestId = ""
+    """Set by the control socket: the risk engine answers it with an
+    :class:`OperatorCommandAnswered` of the same id, which the operator waits for."""
 
 
 class ModerationRequested(Message, frozen=True, tag="moderation_requested"):
@@ -117,11 +120,29 @@ class RiskMultiplierChangeRequested(Message, frozen=True, tag="risk_multiplier_r
     requested_by: str
     reason: Text
     ts: Timestamp
+    request_id: RequestId = ""
+    """Set for an operator's request: answered with :class:`OperatorCommandAnswered`."""
+
+
+class OperatorCommandAnswered(Message, frozen=True, tag="operator_answer"):
+    """The owner's answer to an operator's request (``request_id``): carried out or refused.
+
+    The risk engine publishes it, journaled, after the state it leaves is saved; the
+    control socket waits for it so that ``kernel halt|resume|close-all|risk-multiplier``
+    print what happened and exit non-zero on a refusal, instead of "requested".
+    """
+
+    topic: ClassVar[str] = "operator.answer"
+    request_id: RequestId
+    action: str
+    outcome: Literal["applied", "refused"]
+    detail: Text
+    ts: Timestamp
 
 
 KernelEvent: TypeAlias = (
     ActorStatusChanged | KernelStateChanged | AnomalyDetected | BotLifecycleChanged
     | ModeChangeRequested | OperatorCommandIssued | ModerationRequested
-    | RiskMultiplierChangeRequested
+    | RiskMultiplierChangeRequested | OperatorCommandAnswered
 )
 """Every event of the kernel itself; the kernel composes it into the bus union."""

@@ -8,9 +8,17 @@ the gate when it starts; until then, and whenever it is gone, the
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bus.protocol import DecisionCode, OrderDecision, OrderRequest, TradingState, make_decision
+
+
+class MultiplierNote(NamedTuple):
+    """Who set the risk multiplier, why, and how it ends; told to a bot in ``welcome``."""
+
+    by: str = ""
+    reason: str = ""
+    until: str = ""
 
 
 class OrderGate(Protocol):
@@ -21,6 +29,9 @@ class OrderGate(Protocol):
 
     @property
     def risk_multiplier(self) -> float: ...
+
+    @property
+    def risk_multiplier_note(self) -> MultiplierNote: ...
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """Answer one order; must not block and should not raise."""
@@ -51,6 +62,11 @@ class ClosedGate:
         """Neutral: the DENYs already stop trading, and a bot that read 0 here in
         its welcome would keep trading nothing after the gate opens."""
         return 1.0
+
+    @property
+    def risk_multiplier_note(self) -> MultiplierNote:
+        return MultiplierNote(by="kernel", reason=f"the gate is closed ({self._code}): every "
+                              "order is denied, whatever the multiplier")
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         return deny(order, code=self._code, reason=self._reason, trading_state=self._state)

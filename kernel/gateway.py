@@ -5,13 +5,18 @@ nothing a bot sends can crash or stall the gateway: a frame that does not
 decode gets an ``error`` reply, an invalid ``order_request`` gets a DENY with
 code ``invalid_request``, and each such fault is journaled as an anomaly.
 
-An ``order_request`` is decided by the registered :class:`~kernel.gate.OrderGate`
-synchronously; the request and the decision are journaled, and the reply is
-sent only once the decision's journal row is committed, so the bot never acts
-on a decision the journal could lose. Decisions are committed per burst: every
-order read in one wake-up of the socket is decided, then one journal commit
-covers them all (inline, from the loop, when the journal allows it), then the
-replies go out. One order alone is one burst, so nothing waits for company.
+A link's identity is bound at ``hello``: an ``order_request`` from a link that has
+not said hello, or that names another ``bot_id`` than its hello, is denied with
+``identity_mismatch`` (journaled and answered like any decision) and never reaches
+the gate, so every limit the gate keeps per bot (the order-rate bucket) is kept per
+link. Any other ``order_request`` is decided by the registered
+:class:`~kernel.gate.OrderGate` synchronously. The request and the decision are
+journaled, and the reply is sent only once the decision's journal row is
+committed, so the bot never acts on a decision the journal could lose.
+Decisions are committed per burst: every order read in one wake-up of the socket
+is decided, then one journal commit covers them all (inline, from the loop, when
+the journal allows it), then the replies go out. One order alone is one burst,
+so nothing waits for company.
 """
 
 from __future__ import annotations
@@ -38,17 +43,18 @@ from bus.protocol import (
     Message,
     OrderDecision,
     OrderRequest,
+    OrderUpdate,
     PlanRequest,
     Welcome,
     make_decision,
 )
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
-from kernel._gateway_sessions import BotSession, SessionTable
+from kernel._gateway_sessions import BotSession, SessionTable, identity_refusal
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, OrderGate, deny
+from kernel.gate import ClosedGate, MultiplierNote, OrderGate, deny
 from kernel.plan_service import PlanService, PlanUnavailable
 
 log = logging.getLogger("kernel.gateway")
@@ -204,7 +210,7 @@ class Gateway:
                 self._emitter.emit(message)
             case Hello():
                 self._on_hello(identity, message, as_json)
-            case Fill() | CommandAck() | Bars():
+            case Fill() | OrderUpdate() | CommandAck() | Bars():
                 session = self.sessions.seen(identity, self._clock())
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
@@ -222,9 +228,17 @@ class Gateway:
                        version=hello.version, json=as_json, connected_at=now, last_seen=now)
         )
         gate = self._gate
+        try:
+            note = gate.risk_multiplier_note
+        except Exception:  # the welcome goes out without the words rather than not at all
+            log.exception("order gate failed to say who set the risk multiplier")
+            note = MultiplierNote()
         self._send(identity, Welcome(heartbeat_interval_s=self._heartbeat_interval_s,
                                      trading_state=gate.trading_state,
-                                     risk_multiplier=gate.risk_multiplier), as_json)
+                                     risk_multiplier=gate.risk_multiplier,
+                                     risk_multiplier_by=note.by[:1000],
+                                     risk_multiplier_reason=note.reason[:1000],
+                                     risk_multiplier_until=note.until[:1000]), as_json)
         self._emitter.emit(hello)
         detail = f"mode={hello.mode} pid={hello.pid} version={hello.version or '?'}"
         if replaced:
@@ -234,12 +248,18 @@ class Gateway:
 
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
-        self.sessions.seen(identity, now)
+        session = self.sessions.seen(identity, now)
         try:
             self._emitter.emit(order)
         except Exception as exc:  # no request row, no decision: deny without deciding
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
                               as_json, journal=False)
+            return
+        mismatch = identity_refusal(session, order)
+        if mismatch is not None:  # journaled and answered like any decision, never decided
+            self.faults.report("identity_mismatch", "warning", f"{order.request_id}: {mismatch}")
+            self._queue_reply(identity, deny(order, code="identity_mismatch", reason=mismatch,
+                                             trading_state=self._gate.trading_state), as_json)
             return
         try:
             decision = self._gate.decide(order, now)

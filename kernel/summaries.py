@@ -87,6 +87,14 @@ def _fill(m: dict[str, Any]) -> str:
             f"@ {_price(m.get('price'))} fee {_price(m.get('fee'))}")
 
 
+def _order_update(m: dict[str, Any]) -> str:
+    left = m.get("remaining_qty")
+    venue = f" venue {m['venue_order_id']}" if m.get("venue_order_id") else ""
+    return (f"{m.get('bot_id')} {m.get('request_id')} {m.get('status')}{venue}"
+            + (f" remaining {left}" if left is not None else "")
+            + (f": {m['reason']}" if m.get("reason") else ""))
+
+
 def _bot_state(m: dict[str, Any]) -> str:
     age = m.get("last_heartbeat_age_s")
     beat = f" beat {age:.1f}s ago" if isinstance(age, int | float) else ""
@@ -153,6 +161,9 @@ _SUMMARIES: dict[str, Summary] = {
     "order_request": _order_request,
     "order_decision": _order_decision,
     "fill": _fill,
+    "order_update": _order_update,
+    "orders_released": lambda m: f"{len(m.get('request_ids') or ())} unconfirmed orders no "
+                                 f"longer reserve exposure: {m.get('reason')}",
     "hello": lambda m: f"{m.get('bot_id')} mode={m.get('mode')} pid={m.get('pid')}",
     "command_ack": lambda m: f"{m.get('command_id')} ok={m.get('ok')} {m.get('detail', '')}",
     "command": lambda m: f"{m.get('action')} {m.get('command_id')} {m.get('params') or ''}",
@@ -174,6 +185,8 @@ _SUMMARIES: dict[str, Summary] = {
                                   + (" (confirmed)" if m.get("confirmed") else ""),
     "operator_command_refused": lambda m: f"{m.get('action')} by {m.get('user')} refused: "
                                           f"{m.get('reason')}",
+    "operator_answer": lambda m: f"{m.get('action')} {m.get('request_id')} {m.get('outcome')}: "
+                                 f"{m.get('detail')}",
     "risk_snapshot": _risk_snapshot,
     "trading_state_changed": _trading_state_changed,
     "limit_tripped": _limit_tripped,
@@ -182,7 +195,8 @@ _SUMMARIES: dict[str, Summary] = {
     "flat_confirmed": lambda m: "flat: no open position",
     "day_rolled": lambda m: f"new trading day {m.get('day')} (was {m.get('previous_day')})",
     "risk_multiplier_changed": lambda m: f"risk multiplier {m.get('previous')} -> "
-                                         f"{m.get('current')}: {m.get('reason')}",
+                                         f"{m.get('current')}: {m.get('reason')}"
+                                         + (f"; {m['until']}" if m.get("until") else ""),
     "risk_anomaly": lambda m: f"{m.get('kind')}: {m.get('detail')}",
     "daily_audit": lambda m: _daily_audit(m),
     "trade_closed": lambda m: f"{m.get('bot_id')} {m.get('direction')} {m.get('qty')} "

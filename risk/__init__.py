@@ -2,9 +2,10 @@
 
 No I/O and no clock: every function takes the time it should act at. The gate
 (an actor in ``agents/``) keeps the current ``RiskState``, calls ``decide`` for
-each order request, feeds heartbeats and fills through ``apply_heartbeat`` and
-``apply_fill``, runs ``check_limits`` on a timer, publishes the events these
-return, and persists the state. See ``docs/risk.md``.
+each order request, feeds heartbeats, fills and order updates through
+``apply_heartbeat``, ``apply_fill`` and ``apply_order_update``, runs
+``check_limits`` on a timer, publishes the events these return, and persists
+the state. See ``docs/risk.md``.
 """
 
 from risk.breakers import check_limits
@@ -24,6 +25,8 @@ from risk.lifecycle import (
 )
 from risk.limits import LossLimit, MultiplierBounds, ReconcileLimits, RiskLimits, SymbolLimits
 from risk.messages import RiskEvent, RiskStateSnapshot
+from risk.orders import apply_order_update
+from risk.replay import OrderFact, replay
 from risk.snapshot import snapshot
 from risk.state import RiskState
 
@@ -32,6 +35,7 @@ __all__ = [
     "Decision",
     "LossLimit",
     "MultiplierBounds",
+    "OrderFact",
     "ReconcileLimits",
     "RiskEvent",
     "RiskLimits",
@@ -44,6 +48,7 @@ __all__ = [
     "apply_fill",
     "apply_heartbeat",
     "apply_mark",
+    "apply_order_update",
     "check_limits",
     "decide",
     "evaluate",
@@ -51,6 +56,7 @@ __all__ = [
     "initial_state",
     "order_decision",
     "reduce",
+    "replay",
     "resume",
     "roll_day",
     "set_risk_multiplier",

@@ -11,17 +11,18 @@ from decimal import Decimal
 
 import msgspec
 
-from risk.exposure import is_live, live_orders
 from risk.lifecycle import Step, roll_day
 from risk.limits import RiskLimits
 from risk.measures import loss_measures
 from risk.messages import CloseAllRequested, LimitTripped, ManualCloseFlagged, RiskEvent
+from risk.orders import report_unconfirmed
 from risk.reasons import add_reason, state_change
 from risk.state import RiskState, Scope
 
 
 def check_limits(state: RiskState, limits: RiskLimits, now: float) -> Step:
-    """Roll the day if due, follow the equity marks, and halt on a reached limit.
+    """Roll the day if due, follow the equity marks, report the allowed orders the
+    bot left unconfirmed (``risk.orders``), and halt on a reached limit.
 
     A loss limit (daily loss, drawdown, trailing drawdown) halts and then, per
     ``on_loss_halt``, either asks the bot to close everything (and flags a
@@ -31,7 +32,8 @@ def check_limits(state: RiskState, limits: RiskLimits, now: float) -> Step:
     """
     state, events = roll_day(state, limits, now)
     before = state
-    state = _prune(_revalue(state), limits, now)
+    state, unconfirmed = report_unconfirmed(_revalue(state), limits, now)
+    events += unconfirmed
     tripped: list[str] = []
     for measure in loss_measures(state, limits):
         if measure.breached and measure.code not in state.reason_codes():
@@ -62,14 +64,6 @@ def _revalue(state: RiskState) -> RiskState:
     if high == state.high_water and peak == state.peak:
         return state
     return msgspec.structs.replace(state, high_water=high, peak=peak)
-
-
-def _prune(state: RiskState, limits: RiskLimits, now: float) -> RiskState:
-    """Expired reservations are released (they stopped counting already)."""
-    ttl = limits.open_order_ttl_s
-    if all(is_live(o, now, ttl) for o in state.open_orders.values()):
-        return state
-    return msgspec.structs.replace(state, open_orders=live_orders(state.open_orders, now, ttl))
 
 
 def _trip(state: RiskState, code: str, text: str, value: Decimal, limit: Decimal, scope: str,

@@ -2,7 +2,7 @@
 
 ``evaluate`` is a pure read of the state and never raises: anything unexpected
 is a DENY with code ``internal_error``. ``apply_decision`` records what the gate
-answered (the request id, the rate token, the reserved notional); ``decide``
+answered (the request id, the rate token, the reserved quantity); ``decide``
 does both in one call. The order of the checks is the order of ``_OPENING``
 and is documented in ``docs/risk.md``.
 """
@@ -16,7 +16,7 @@ import msgspec
 
 from bus.protocol import OrderRequest
 from risk.decision import Decision, deny
-from risk.exposure import live_orders
+from risk.exposure import carry_pending, keep_pending
 from risk.limits import RiskLimits
 from risk.money import dec
 from risk.pretrade import (
@@ -81,9 +81,9 @@ def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits,
     invalid = check_request(order, now)
     if invalid is not None:
         return invalid, None
-    if order.request_id in state.request_ids:
+    if order.request_id in state.request_ids or order.request_id in state.open_orders:
         return deny("duplicate_request", f"request_id {order.request_id} was already used by "
-                    "a recent order; send each order with a new id"), None
+                    "a recent order, or by one still open; send each order with a new id"), None
     if order.reduce_only:
         return check_reduce_only(order, state), None
     ctx = OrderContext(order=order, state=state, limits=limits, now=now, qty=dec(order.qty),
@@ -98,30 +98,36 @@ def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits,
 
 def apply_decision(state: RiskState, order: OrderRequest, decision: Decision,
                    limits: RiskLimits, now: float) -> RiskState:
-    """Record an answered request: its id always; for an allowed opening order,
-    a rate token and a reservation of its notional until it fills or expires."""
+    """Record an answered request: its id always; for an allowed order, a
+    reservation of its quantity until it is filled or ended (``order_update``),
+    and for an allowed opening order also a rate token."""
     return _record(state, order, decision, limits, now, None)
 
 
 def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: RiskLimits,
             now: float, ctx: OrderContext | None) -> RiskState:
-    """``apply_decision``; ``ctx``, when the rules left one, gives up its live
-    orders (filtered at the same ``now``, in a dict that only it holds) to be
-    the new ``open_orders``, instead of filtering them again."""
+    """``apply_decision``; ``ctx``, when the rules left one, gives up its copy of
+    the open orders (a dict that only it holds) to be the new ``open_orders``."""
     if not isinstance(order.request_id, str) or decision.code == "duplicate_request":
         return state
     ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
-    if not decision.allowed or order.reduce_only:
+    if not decision.allowed:
         return msgspec.structs.replace(state, request_ids=ids)
-    if ctx is None:
-        orders = live_orders(state.open_orders, now, limits.open_order_ttl_s)
-    else:
-        orders = ctx.live
-    orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side,
-                                         qty=dec(order.qty), price=dec(order.price), ts=now)
+    orders = dict(state.open_orders) if ctx is None else ctx.live
+    size = dec(order.qty)
+    orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side, qty=size,
+                                         price=dec(order.price), ts=now,
+                                         reduce_only=order.reduce_only)
+    if order.reduce_only:  # closing spends no rate token: it must always be possible
+        after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders)
+        return carry_pending(state, after, order.symbol, order.side, size)
     buckets = dict(state.buckets)
     buckets[order.bot_id] = spend_token(state, order.bot_id, limits, now)
-    return msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
+    after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
+    summed = None if ctx is None else ctx.__dict__.get("pending_after")
+    if summed is not None:  # check_exposure summed the orders with this one
+        return keep_pending(after, summed)
+    return carry_pending(state, after, order.symbol, order.side, size)
 
 
 def decide(order: OrderRequest, state: RiskState, limits: RiskLimits,

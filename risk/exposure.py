@@ -12,29 +12,22 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final, TypeAlias
 
+from bus.protocol import Side
 from risk.money import ZERO
-from risk.state import OpenOrder, PositionState
+from risk.state import OpenOrder, PositionState, RiskState
 
 Pending: TypeAlias = tuple[Decimal, Decimal]
-"""Open (allowed, unfilled, unexpired) quantity of one symbol: (buys, sells).
+"""Open (allowed, not filled, not ended) quantity of one symbol: (buys, sells).
 A plain tuple: a NamedTuple costs a Python-level call to build, per symbol per order."""
 
 NOTHING_PENDING: Final[Pending] = (ZERO, ZERO)
 
 
-def is_live(order: OpenOrder, now: float, ttl_s: float) -> bool:
-    """An allowed order stops reserving exposure ``ttl_s`` after it was allowed."""
-    return now - order.ts < ttl_s
-
-
-def live_orders(open_orders: Mapping[str, OpenOrder], now: float,
-                ttl_s: float) -> dict[str, OpenOrder]:
-    """The orders still reserving exposure, in their order: a new dict the caller owns."""
-    return {k: o for k, o in open_orders.items() if now - o.ts < ttl_s}  # is_live, inlined
-
-
 def pending_by_symbol(live: Iterable[OpenOrder]) -> dict[str, Pending]:
-    """Open quantity per symbol and side of the orders ``live_orders`` kept."""
+    """Open quantity per symbol and side of the orders still reserving.
+
+    Reduce-only orders count too: on a venue that does not enforce reduce-only,
+    one that outlives the position it was meant to close opens a new one."""
     pending: dict[str, Pending] = {}
     for order in live:
         buys, sells = pending.get(order.symbol, NOTHING_PENDING)
@@ -43,6 +36,48 @@ def pending_by_symbol(live: Iterable[OpenOrder]) -> dict[str, Pending]:
         else:
             pending[order.symbol] = (buys, sells + order.qty)
     return pending
+
+
+def pending_of(state: RiskState) -> Mapping[str, Pending]:
+    """``pending_by_symbol`` of ``state.open_orders``, worked out once per set of
+    orders; the caller must not change it (copy it first).
+
+    Kept beside the state (its ``__dict__``: never saved, compared or copied) and
+    tied to the identity of the ``open_orders`` dict it was summed from: every
+    change of the orders makes a new dict, so a kept sum is never read for other
+    orders than its own. The transitions that change one order hand the new state
+    the sum adjusted by that order (:func:`carry_pending`), so a decision costs
+    about the same with one order open or hundreds.
+    """
+    kept = state.__dict__.get("_pending")
+    orders = state.open_orders
+    if kept is not None and kept[0] is orders:
+        pending: dict[str, Pending] = kept[1]
+        return pending
+    pending = pending_by_symbol(orders.values())
+    state.__dict__["_pending"] = (orders, pending)
+    return pending
+
+
+def keep_pending(state: RiskState, pending: dict[str, Pending]) -> RiskState:
+    """Tie ``pending``, the sum of ``state.open_orders`` worked out by the caller, to
+    ``state`` (see :func:`pending_of`); returns ``state``."""
+    state.__dict__["_pending"] = (state.open_orders, pending)
+    return state
+
+
+def carry_pending(before: RiskState, after: RiskState, symbol: str, side: Side,
+                  change: Decimal) -> RiskState:
+    """``after`` with its sum taken from ``before``'s, when ``after``'s open orders are
+    ``before``'s with ``symbol``'s ``side`` changed by ``change``; when ``before``
+    has no sum kept, ``after`` gets none either (it is summed when asked)."""
+    kept = before.__dict__.get("_pending")
+    if kept is None or kept[0] is not before.open_orders:
+        return after
+    pending: dict[str, Pending] = dict(kept[1])
+    buys, sells = pending.get(symbol, NOTHING_PENDING)
+    pending[symbol] = (buys + change, sells) if side == "buy" else (buys, sells + change)
+    return keep_pending(after, pending)
 
 
 def worst_qty(qty: Decimal, pending: Pending) -> Decimal:
@@ -82,3 +117,15 @@ def gross_notional(positions: Mapping[str, PositionState], pending: Mapping[str,
             return total, name
         total += worst * price
     return total, None
+
+
+def reducing(open_orders: Mapping[str, OpenOrder], symbol: str, held: Decimal) -> Decimal:
+    """Quantity of ``symbol``'s pending reduce-only orders that shrink ``held``: its
+    sells for a long, its buys for a short (what a new reduce-only order cannot
+    reduce again)."""
+    side = "sell" if held > 0 else "buy"
+    total = ZERO
+    for order in open_orders.values():
+        if order.reduce_only and order.symbol == symbol and order.side == side:
+            total += order.qty
+    return total

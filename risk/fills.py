@@ -9,6 +9,7 @@ import msgspec
 
 from bus.protocol import Fill
 from risk.breakers import check_limits
+from risk.exposure import carry_pending
 from risk.ledger import apply_fill as fill_position
 from risk.lifecycle import Step, roll_day
 from risk.limits import RiskLimits
@@ -26,14 +27,24 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits, now: float) -> 
     A fill with an impossible number is refused with an anomaly, not booked.
     """
     state, events = roll_day(state, limits, now)
-    if not _bookable(fill):
+    booked = book_fill(state, fill, limits)
+    if booked is None:
         events.append(RiskAnomalyDetected(kind="invalid_fill", ts=now, detail=(
             f"fill {fill.request_id!r} refused: side {fill.side!r}, qty {fill.qty!r}, "
             f"price {fill.price!r}, fee {fill.fee!r}")[:1000]))
         return state, events
+    state, more = check_limits(booked, limits, now)
+    return state, events + more
+
+
+def book_fill(state: RiskState, fill: Fill, limits: RiskLimits) -> RiskState | None:
+    """The ledger after one execution, and its order's reservation released by as
+    much; None when the fill carries an impossible number and cannot be booked."""
+    if not _bookable(fill):
+        return None
     size = dec(fill.qty)
     booked = fill_position(state.positions.get(fill.symbol, PositionState()), fill.side, size,
-                           dec(fill.price), dec(fill.fee))
+                           dec(fill.price), dec(fill.fee), limits.price_step(fill.symbol))
     positions = dict(state.positions)
     positions[fill.symbol] = booked.position
     streak = state.consecutive_losses
@@ -42,11 +53,13 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits, now: float) -> 
     with localcontext(EXACT):
         cash = None if state.cash is None else state.cash + booked.cash_delta
         realized = state.realized_pnl + booked.cash_delta
-    state = msgspec.structs.replace(
+    after = msgspec.structs.replace(
         state, positions=positions, consecutive_losses=streak, cash=cash, realized_pnl=realized,
         open_orders=_release(state, fill.request_id, size))
-    state, more = check_limits(state, limits, now)
-    return state, events + more
+    order = state.open_orders.get(fill.request_id)
+    if order is None:
+        return after
+    return carry_pending(state, after, order.symbol, order.side, -min(size, order.qty))
 
 
 def _bookable(fill: Fill) -> bool:
@@ -57,7 +70,9 @@ def _bookable(fill: Fill) -> bool:
 
 
 def _release(state: RiskState, request_id: str, size: Decimal) -> dict[str, OpenOrder]:
-    """A fill frees the notional its order reserved; the order ends when fully filled."""
+    """A fill frees as much of its order's reservation; the order ends when all of
+    it is filled (or, once ended by an ``order_update``, when the fills the venue
+    made are all reported)."""
     order = state.open_orders.get(request_id)
     if order is None:
         return state.open_orders

@@ -19,7 +19,7 @@ from risk.ledger import adopt, mismatches, unrealized, with_marks
 from risk.lifecycle import Step, roll_day
 from risk.limits import RiskLimits
 from risk.messages import FlatConfirmed, RiskAnomalyDetected, RiskEvent
-from risk.money import EXACT, HUNDRED, dec, is_positive_finite, qty, usdt
+from risk.money import EXACT, HUNDRED, dec, is_positive_finite, money, qty, usdt
 from risk.reasons import add_reason, drop_reasons, expire_day_reasons, state_change
 from risk.state import Reconciliation, RiskState
 
@@ -76,7 +76,7 @@ def _reconcile(state: RiskState, hb: Heartbeat, limits: RiskLimits, now: float) 
     if mode == "adopt":
         positions = adopt(state.positions, hb.positions)
         with localcontext(EXACT):
-            cash = dec(hb.equity) - unrealized(positions)
+            cash = money(dec(hb.equity) - unrealized(positions))
         state = msgspec.structs.replace(state, positions=positions, cash=cash,
                                         reconciliation=Reconciliation(mode="done"))
         return drop_reasons(state, lambda r: r.code in _AWAITING), []

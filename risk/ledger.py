@@ -14,7 +14,7 @@ from decimal import Decimal, localcontext
 import msgspec
 
 from bus.protocol import Position, Side
-from risk.money import EXACT, HUNDRED, ZERO, dec
+from risk.money import EXACT, HUNDRED, PRICE_STEP, ZERO, at_step, dec, finest, money
 from risk.state import PositionState, open_pnl
 
 
@@ -33,14 +33,19 @@ def signed(side: Side, qty: Decimal) -> Decimal:
 
 
 def apply_fill(pos: PositionState, side: Side, qty: Decimal, price: Decimal,
-               fee: Decimal) -> FillResult:
-    """Average-cost accounting; a fill that crosses zero closes one trade and opens another."""
+               fee: Decimal, price_step: Decimal = PRICE_STEP) -> FillResult:
+    """Average-cost accounting; a fill that crosses zero closes one trade and opens another.
+
+    The average price is kept at ``price_step`` (the symbol's, from
+    ``RiskLimits.price_step``; 8 places by default), or at the places of the prices
+    averaged when they carry more, and the cash the fill moves at
+    ``MONEY_DECIMALS`` places (``risk.money``): every other step is exact."""
     with localcontext(EXACT):
-        return _apply_fill(pos, side, qty, price, fee)
+        return _apply_fill(pos, side, qty, price, fee, price_step)
 
 
 def _apply_fill(pos: PositionState, side: Side, qty: Decimal, price: Decimal,
-                fee: Decimal) -> FillResult:
+                fee: Decimal, price_step: Decimal) -> FillResult:
     change = signed(side, qty)
     old = pos.qty
     new = old + change
@@ -48,11 +53,13 @@ def _apply_fill(pos: PositionState, side: Side, qty: Decimal, price: Decimal,
     if old == 0:
         avg = price
     elif (old > 0) == (change > 0):
-        avg = (abs(old) * pos.avg_price + qty * price) / abs(new)
+        avg = at_step((abs(old) * pos.avg_price + qty * price) / abs(new),
+                      finest(price_step, pos.avg_price, price))
     else:
         closed = min(abs(old), qty)
         realized = closed * (price - pos.avg_price) * (1 if old > 0 else -1)
         avg = pos.avg_price if (new > 0) == (old > 0) and new != 0 else price
+    realized, fee = money(realized), money(fee)
     trade_pnl = pos.trade_pnl + realized - fee
     closes_trade = old != 0 and (new == 0 or (new > 0) != (old > 0))
     mark = pos.mark_price if pos.mark_price is not None else price

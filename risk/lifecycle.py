@@ -8,15 +8,16 @@ since their point is to catch a bleed that crosses midnight.
 
 from __future__ import annotations
 
-import math
+from typing import Final
 
 import msgspec
 
 from risk.days import day_of
 from risk.limits import RiskLimits
-from risk.measures import loss_measures
-from risk.messages import Actor, DayRolled, RiskEvent, RiskMultiplierChanged
+from risk.messages import Actor, DayRolled, RiskEvent
 from risk.money import ZERO
+from risk.multiplier import end_of_day, set_multiplier
+from risk.orders import release_unconfirmed
 from risk.reasons import add_reason, drop_reasons, expire_day_reasons, state_change
 from risk.state import ReconcileMode, Reconciliation, RiskState
 
@@ -62,7 +63,8 @@ def roll_day(state: RiskState, limits: RiskLimits, now: float) -> Step:
     rolled = expire_day_reasons(rolled)
     events: list[RiskEvent] = [DayRolled(previous_day=state.day, day=today, ts=now)]
     events += state_change(state, rolled, now, "rollover", "day rollover")
-    return rolled, events
+    rolled, restored = end_of_day(rolled, limits, now, state.day)  # an adviser's cut ends
+    return rolled, events + restored
 
 
 def halt(state: RiskState, reason: str, now: float, *, code: str = "manual_halt",
@@ -85,45 +87,46 @@ def reduce(state: RiskState, reason: str, now: float) -> Step:
     return reduced, [*state_change(state, reduced, now, "human", f"reduce: {reason}")]
 
 
+_BASES: Final = {"daily_loss_limit": "start_equity", "drawdown_limit": "high_water",
+                 "trailing_drawdown_limit": "peak"}
+"""The base each loss limit is measured from, which a resume re-arms."""
+
+
 def resume(state: RiskState, reason: str, limits: RiskLimits, now: float) -> Step:
     """A person resumes (``kernel resume --reason``): every halt ends and the limits
     that had tripped are re-armed from the equity of now.
 
     Re-arming is what makes a resume mean something: without it the same reached
-    limit would halt again on the next check. A tripped daily loss or drawdown
-    gets a fresh budget measured from the current equity; a tripped trailing
-    drawdown a new peak; a tripped loss streak starts again at zero. Limits that
-    had not tripped keep their bases. Waiting for a heartbeat is not a halt a
-    person can lift: the engine still needs the facts.
+    limit would halt again on the next check, or at the next small dip if the
+    equity has recovered a little since the trip. So every limit that had tripped
+    (its halt is among the reasons, whether or not it is still over its line) is
+    re-armed: a daily loss or drawdown gets a fresh budget measured from the
+    current equity; a trailing drawdown a new peak; a loss streak starts again at
+    zero. Limits that had not tripped keep their bases. The reservations of orders
+    reported unconfirmed end: a person has checked the venue. Waiting for a
+    heartbeat is not a halt a person can lift: the engine still needs the facts.
     """
+    tripped = state.reason_codes()
     equity = state.equity
     rebased = state
-    for measure in loss_measures(state, limits):
-        if measure.breached and equity is not None:
-            field = {"daily_loss_limit": "start_equity", "drawdown_limit": "high_water",
-                     "trailing_drawdown_limit": "peak"}[measure.code]
+    for code, field in _BASES.items():
+        if code in tripped and equity is not None and getattr(state, field) is not None:
             rebased = msgspec.structs.replace(rebased, **{field: equity})
-    streak = state.consecutive_losses
-    if streak >= limits.max_consecutive_losses:
-        streak = 0
+    streak = 0 if "consecutive_losses" in tripped else state.consecutive_losses
     rebased = msgspec.structs.replace(
         rebased, consecutive_losses=streak, manual_close_needed=False, close_requested_at=None,
         reconciliation=msgspec.structs.replace(state.reconciliation,
                                                position_mismatch_since=None))
+    rebased, released = release_unconfirmed(rebased, reason, now)
     resumed = drop_reasons(rebased, lambda r: r.scope != "heartbeat")
-    return resumed, [*state_change(state, resumed, now, "human", f"resume: {reason}")]
+    return resumed, [*state_change(state, resumed, now, "human", f"resume: {reason}"), *released]
 
 
 def set_risk_multiplier(state: RiskState, value: float, reason: str, limits: RiskLimits,
-                        now: float) -> Step:
+                        now: float, *, by: str = "operator", temporary: bool = False) -> Step:
     """Change the factor on the size limits; outside ``risk_multiplier`` bounds is a
-    ``ValueError`` that names the bounds (the caller answers with it)."""
-    bounds = limits.risk_multiplier
-    if not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not bounds.min <= value <= bounds.max:
-        raise ValueError(f"risk_multiplier {value!r} is outside its bounds "
-                         f"[{bounds.min:g}, {bounds.max:g}]")
-    changed = msgspec.structs.replace(state, risk_multiplier=float(value))
-    event = RiskMultiplierChanged(previous=state.risk_multiplier, current=float(value),
-                                  reason=reason, ts=now)
-    return changed, [event]
+    ``ValueError`` that names the bounds (the caller answers with it). ``by`` and
+    ``temporary`` (an adviser's cut, which ends with the trading day): see
+    ``risk.multiplier``."""
+    return set_multiplier(state, value, by=by, reason=reason, limits=limits, now=now,
+                          temporary=temporary)

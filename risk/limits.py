@@ -16,13 +16,14 @@ from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 
-from risk.money import HUNDRED, dec, pct, usdt
+from risk.money import HUNDRED, dec, pct, price_step, usdt
 
 Pct = Annotated[float, msgspec.Meta(gt=0, le=100)]
 Usdt = Annotated[float, msgspec.Meta(gt=0, lt=1e15)]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 SymbolName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 LossAction: TypeAlias = Literal["close_all", "flag_manual_close"]
+Decimals = Annotated[int, msgspec.Meta(ge=0, le=18)]
 
 _TIMEZONE = re.compile(r"^UTC(?:(?P<sign>[+-])(?P<h>\d{2}):(?P<m>\d{2}))?$")
 
@@ -66,6 +67,8 @@ class SymbolLimits(_Limits, frozen=True):
     """Fat-finger cap on one order's quantity, in the base asset; none if unset."""
     max_notional: Usdt | None = None
     """Overrides ``max_notional_per_symbol`` for this symbol."""
+    price_decimals: Decimals | None = None
+    """Overrides ``price_decimals`` for this symbol's average entry price."""
 
 
 class MultiplierBounds(_Limits, frozen=True):
@@ -112,6 +115,8 @@ class RiskLimits(_Limits, frozen=True):
     risk_multiplier: MultiplierBounds = MultiplierBounds()
     symbols: dict[SymbolName, SymbolLimits] = {}
     reconcile: ReconcileLimits = ReconcileLimits()
+    price_decimals: Decimals = 8
+    """Places an average entry price is kept at (a division: never exact)."""
 
     def __post_init__(self) -> None:
         utc_offset_seconds(self.timezone)  # refuse UTC+25:00 at load time, not at midnight
@@ -127,6 +132,13 @@ class RiskLimits(_Limits, frozen=True):
         if own is not None and own.max_notional is not None:
             return dec(own.max_notional)
         return dec(self.max_notional_per_symbol)
+
+    def price_step(self, symbol: str) -> Decimal:
+        """The step of ``symbol``'s average entry price (``Decimal("1E-8")`` by default)."""
+        own = self.symbols.get(symbol)
+        if own is not None and own.price_decimals is not None:
+            return price_step(own.price_decimals)
+        return price_step(self.price_decimals)
 
 
 @lru_cache(maxsize=64)

@@ -95,18 +95,34 @@ class RiskMultiplierChanged(Message, frozen=True, tag="risk_multiplier_changed")
     current: float
     reason: str
     ts: float
+    by: str = ""
+    """Who set it: ``operator:<user>``, ``moderator:<source>``, or ``rollover`` when an
+    adviser's cut ended with its trading day."""
+    until: str = ""
+    """How the new value ends, in words (``risk.multiplier.until``)."""
 
 
 class RiskAnomalyDetected(Message, frozen=True, tag="risk_anomaly"):
-    """The bot's view disagrees with the ledger, or it sent a fact the ledger refused.
+    """The bot's view disagrees with the ledger, it sent a fact the ledger refused,
+    or it left an allowed order unconfirmed.
 
-    ``kind``: ``position_mismatch``, ``equity_mismatch``, ``invalid_fill`` or
-    ``invalid_heartbeat``.
+    ``kind``: ``position_mismatch``, ``equity_mismatch``, ``invalid_fill``,
+    ``invalid_heartbeat``, ``invalid_order_update`` or ``order_unconfirmed``.
     """
 
     topic: ClassVar[str] = "anomaly.risk"
     kind: str
     detail: str
+    ts: float
+
+
+class OrdersReleased(Message, frozen=True, tag="orders_released"):
+    """A person's resume ended the reservations of orders the bot never confirmed
+    (each reported ``order_unconfirmed`` before); ``reason`` is the resume's."""
+
+    topic: ClassVar[str] = "risk.orders"
+    request_ids: tuple[str, ...]
+    reason: str
     ts: float
 
 
@@ -138,6 +154,13 @@ class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     risk_multiplier: float = 1.0
     realized_pnl: Decimal = Decimal(0)
     unrealized_pnl: Decimal = Decimal(0)
+    risk_multiplier_by: str = ""
+    """Who set the multiplier: ``risk.yaml``, ``operator:<user>``, ``moderator:<source>``."""
+    risk_multiplier_reason: str = ""
+    risk_multiplier_since: float | None = None
+    risk_multiplier_until: str = ""
+    """How it ends, in words: at the next trading day (an adviser's cut), or when a
+    person changes it."""
 
 
 class OperatorCommandRefused(Message, frozen=True, tag="operator_command_refused"):
@@ -169,6 +192,6 @@ class RiskStateSaved(Message, frozen=True, tag="risk_state_saved"):
 RiskEvent: TypeAlias = (
     TradingStateChanged | LimitTripped | CloseAllRequested | ManualCloseFlagged
     | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
-    | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
+    | OrdersReleased | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
 )
 """Every event the risk engine emits; the kernel composes it into the bus union."""

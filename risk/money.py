@@ -9,6 +9,13 @@ bot meant to send. Ledger arithmetic (average prices, open PnL, equity) runs in
 ``EXACT``, a private context of 60 digits, so that products of two wire numbers
 (about 34 digits) are exact and the result never depends on the thread's
 default context; comparisons elsewhere need no more than the default 28.
+
+The one inexact operation is a division (an average entry price, a leverage
+ratio): its quotient is cut at a documented step rather than left with 60 digits
+of residue. Average prices keep the symbol's ``price_decimals`` (8 unless
+``risk.yaml`` says otherwise); money in the quote currency (USDT: cash, realised
+PnL, fees, equity) keeps ``MONEY_DECIMALS`` = 8, both rounded half to even. So
+every amount the ledger holds is an exact decimal with at most 8 places.
 """
 
 from __future__ import annotations
@@ -21,6 +28,43 @@ EXACT: Final = Context(prec=60, rounding=ROUND_HALF_EVEN)
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
 HUNDRED: Final = Decimal(100)
+MONEY_DECIMALS: Final = 8
+"""Places kept for amounts in the quote currency (USDT); see the module docstring."""
+MONEY_STEP: Final = Decimal(1).scaleb(-MONEY_DECIMALS)
+RATIO_STEP: Final = Decimal("0.0001")
+"""Places kept for a shown ratio (leverage): a division, so never exact."""
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount in the quote currency at ``MONEY_DECIMALS`` places, half to even."""
+    return value.quantize(MONEY_STEP, ROUND_HALF_EVEN, EXACT)
+
+
+@lru_cache(maxsize=64)
+def price_step(decimals: int) -> Decimal:
+    """The step an average price is kept at: ``price_step(2) == Decimal("0.01")``."""
+    return Decimal(1).scaleb(-decimals)
+
+
+PRICE_STEP: Final = price_step(8)
+"""The default step of an average price (``price_decimals`` in ``risk.yaml``)."""
+
+
+def finest(step: Decimal, *values: Decimal) -> Decimal:
+    """``step``, or a finer one when ``values`` carry more places: an average of prices
+    keeps at least their own places, so averaging one price gives that price."""
+    places = step.as_tuple().exponent
+    finer = places
+    for value in values:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and isinstance(finer, int) and exponent < finer:
+            finer = exponent
+    return step if finer == places or not isinstance(finer, int) else Decimal(1).scaleb(finer)
+
+
+def at_step(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` cut to ``step`` (from ``price_step`` or ``RATIO_STEP``), half to even."""
+    return value.quantize(step, ROUND_HALF_EVEN, EXACT)
 
 
 @lru_cache(maxsize=4096)

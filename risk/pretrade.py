@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from risk.decision import Decision, allow, deny
-from risk.exposure import NOTHING_PENDING, gross_notional, pending_by_symbol, worst_qty
+from risk.exposure import NOTHING_PENDING, gross_notional, pending_of, worst_qty
 from risk.limits import RiskLimits
 from risk.money import HUNDRED, ONE, ZERO, dec, pct, qty, ratio, usdt
 from risk.rules import OrderContext
@@ -68,14 +68,13 @@ def check_collar(ctx: OrderContext) -> Decision | None:
 
 def check_open_orders(ctx: OrderContext) -> Decision | None:
     """Bounds the reservations the engine keeps (and so the size of its state)."""
-    ttl = ctx.limits.open_order_ttl_s
-    live = len(ctx.live)
+    live = len(ctx.state.open_orders)
     most = ctx.limits.max_open_orders
     if live < most:
         return None
     return deny("open_orders_limit", f"{live} allowed orders are still open, at "
-                f"max_open_orders {most} (they free up on fill or after open_order_ttl_s "
-                f"{ttl:g} s)")
+                f"max_open_orders {most} (each frees up when it is filled, or ended by an "
+                "order_update: cancelled, rejected, expired)")
 
 
 def tokens(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -> float:
@@ -104,13 +103,14 @@ def check_rate(ctx: OrderContext) -> Decision | None:
 def check_exposure(ctx: OrderContext) -> Decision:
     """Per-symbol notional and gross leverage after this order, at the worst case."""
     symbol, limits, mult, price = ctx.order.symbol, ctx.limits, ctx.multiplier, ctx.value_price
-    pending = pending_by_symbol(ctx.live.values())
+    pending = dict(pending_of(ctx.state))
     buys, sells = pending.get(symbol, NOTHING_PENDING)
     if ctx.order.side == "buy":
         buys += ctx.qty
     else:
         sells += ctx.qty
     pending[symbol] = (buys, sells)
+    ctx.__dict__["pending_after"] = pending  # the sum if allowed: kept with the new state
     amount = worst_qty(ctx.position.qty, pending[symbol])
     notional = amount * price
     cap = limits.symbol_notional_limit(symbol)

@@ -10,7 +10,9 @@ can state them with numbers:
   close-all or a failed bot needs no confirmation.
 - An adviser (the LLM moderator) may only lower the risk multiplier; a person may
   set any value within the ``risk.yaml`` bounds. This is a second guard behind the
-  moderator's own rules, so an adviser's bug cannot raise risk.
+  moderator's own rules, so an adviser's bug cannot raise risk. An adviser's cut
+  lasts for its trading day; a person's value until a person changes it
+  (``risk.multiplier``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def multiplier_request(state: RiskState, value: float, *, requested_by: str, rea
         return Refused(f"{requested_by} asked to raise risk_multiplier from "
                        f"{state.risk_multiplier:g} to {value:g}; only a person may raise it")
     try:
-        return set_risk_multiplier(state, value, f"{reason} (by {requested_by})", limits, now)
+        return set_risk_multiplier(state, value, reason, limits, now, by=requested_by,
+                                   temporary=is_adviser(requested_by))
     except ValueError as exc:
         return Refused(str(exc))

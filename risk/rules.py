@@ -17,7 +17,7 @@ import msgspec
 from bus.protocol import OrderRequest
 from risk.days import day_of
 from risk.decision import Decision, allow, deny
-from risk.exposure import live_orders
+from risk.exposure import reducing
 from risk.ledger import signed
 from risk.limits import RiskLimits
 from risk.measures import first_reached
@@ -89,9 +89,9 @@ class OrderContext(msgspec.Struct, frozen=True, kw_only=True, dict=True):
 
     @_once
     def live(self) -> dict[str, OpenOrder]:
-        """The allowed orders still reserving exposure: counted by the open-orders
-        cap, summed by the exposure check, and kept when the order is recorded."""
-        return live_orders(self.state.open_orders, self.now, self.limits.open_order_ttl_s)
+        """The allowed orders still reserving exposure, in a dict that only this
+        context holds: with this order added, the new state's ``open_orders``."""
+        return dict(self.state.open_orders)
 
 
 def _number(value: object) -> bool:
@@ -139,7 +139,8 @@ def check_request(order: OrderRequest, now: float) -> Decision | None:
 
 def check_reduce_only(order: OrderRequest, state: RiskState) -> Decision:
     """A reduce_only order passes if, and only if, it shrinks the ledger position
-    without crossing zero; no size, notional, rate or state limit applies."""
+    without crossing zero, counting the reduce-only orders still pending on it as
+    done; no size, notional, rate or state limit applies."""
     pos = state.positions.get(order.symbol)
     size = dec(order.qty)
     what = f"reduce_only {order.side} {qty(size)} {order.symbol}"
@@ -150,6 +151,12 @@ def check_reduce_only(order: OrderRequest, state: RiskState) -> Decision:
     if held == 0:
         return deny("reduce_only_invalid", f"{what}: there is no {order.symbol} position "
                     "to reduce")
+    pending = reducing(state.open_orders, order.symbol, held) if state.open_orders else ZERO
+    if pending and (held > 0) != (order.side == "buy") and size > abs(held) - pending:
+        left = abs(held) - pending
+        return deny("reduce_only_exceeds_position", f"{what}: of the {qty(held)} position, "
+                    f"{qty(pending)} is already pending in reduce_only orders, so at most "
+                    f"{qty(left if left > 0 else ZERO)} is left to reduce")
     after = held + signed(order.side, size)
     if after != 0 and (after > 0) != (held > 0):
         return deny("reduce_only_invalid", f"{what} would flip the position from "

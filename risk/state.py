@@ -15,8 +15,8 @@ from typing import Final, Literal, TypeAlias
 
 import msgspec
 
-from bus.protocol import Side, TradingState
-from risk.money import EXACT, ZERO
+from bus.protocol import OrderStatus, Side, TradingState
+from risk.money import EXACT, ZERO, money
 
 Level: TypeAlias = Literal["HALTED", "REDUCING"]
 Scope: TypeAlias = Literal["day", "sticky", "heartbeat"]
@@ -54,13 +54,26 @@ class PositionState(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
-    """An allowed opening order not filled yet: its notional stays reserved."""
+    """An allowed order not filled or ended yet: its quantity stays reserved.
+
+    ``qty`` is what is still reserved: the allowed quantity less the fills
+    reported for it (after an ending ``order_update``, only the fills the venue
+    made but the bot has not reported yet). ``status`` is the last
+    ``order_update`` (None: none yet) and ``updated_ts`` when it came;
+    ``reported`` says the ``order_unconfirmed`` anomaly was raised for it. A
+    ``reduce_only`` order reserves part of the position it reduces.
+    """
 
     symbol: str
     side: Side
     qty: Decimal
     price: Decimal
     ts: float
+    reduce_only: bool = False
+    status: OrderStatus | None = None
+    venue_order_id: str = ""
+    updated_ts: float | None = None
+    reported: bool = False
 
 
 class TokenBucket(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +124,20 @@ class Reconciliation(msgspec.Struct, frozen=True, kw_only=True):
     equity_mismatch_reported: bool = False
 
 
+class MultiplierSetting(msgspec.Struct, frozen=True, kw_only=True):
+    """Who set the risk multiplier to ``value``, why, and on which trading day.
+
+    ``by`` is ``risk.yaml`` (its default), ``operator:<user>`` or an adviser
+    (``moderator:offline``, ``moderator:llm``); see ``risk.multiplier``.
+    """
+
+    value: float
+    by: str
+    reason: str
+    ts: float
+    day: str
+
+
 def open_pnl(positions: Mapping[str, PositionState]) -> Decimal:
     """Open PnL at the marks, exact: the sum of ``qty * (mark - avg_price)``.
 
@@ -126,8 +153,13 @@ def open_pnl(positions: Mapping[str, PositionState]) -> Decimal:
     return total
 
 
-class RiskState(msgspec.Struct, frozen=True, kw_only=True):
-    """One snapshot of the engine's knowledge; see the module docstring."""
+class RiskState(msgspec.Struct, frozen=True, kw_only=True, dict=True):
+    """One snapshot of the engine's knowledge; see the module docstring.
+
+    ``dict=True`` gives derived sums a place beside the fields (never encoded,
+    compared or copied by ``replace``): ``risk.exposure.pending_of`` keeps the
+    open quantity per symbol there, so a decision does not add up every open
+    order again."""
 
     day: str
     start_equity: Decimal | None = None
@@ -149,6 +181,12 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True):
     manual_close_needed: bool = False
     close_requested_at: float | None = None
     risk_multiplier: float = 1.0
+    multiplier_set: MultiplierSetting | None = None
+    """Who set ``risk_multiplier`` and why (None: the default, or a state saved before
+    this was recorded; see ``risk.multiplier.setting``)."""
+    multiplier_base: MultiplierSetting | None = None
+    """While an adviser's cut is in force: the setting it cut, which comes back at the
+    next trading day. None: the multiplier stays until a person changes it."""
     reconciliation: Reconciliation = Reconciliation()
     bot_equity: Decimal | None = None
     bot_realized_pnl: Decimal | None = None
@@ -172,10 +210,11 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def equity(self) -> Decimal | None:
-        """Ledger equity: the anchored cash plus open PnL; None before any heartbeat."""
+        """Ledger equity: the anchored cash plus open PnL, at ``MONEY_DECIMALS`` places;
+        None before any heartbeat."""
         if self.cash is None:
             return None
-        return EXACT.add(self.cash, open_pnl(self.positions))
+        return money(EXACT.add(self.cash, open_pnl(self.positions)))
 
     @property
     def is_flat(self) -> bool:

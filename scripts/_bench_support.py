@@ -134,8 +134,21 @@ def row(label: str, figures: dict[str, float], unit: str = "µs") -> str:
     return f"{label:<38} {cells}"
 
 
-def dealer(endpoint: str) -> zmq.Socket[bytes]:
+def dealer(endpoint: str, *, hello_as: str = "") -> zmq.Socket[bytes]:
+    """A bare DEALER; with ``hello_as`` it first says hello as that bot and takes the
+    welcome, since the gateway decides orders only under the ``bot_id`` of the
+    connection's hello (any other is denied ``identity_mismatch`` without the gate)."""
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
     sock.linger = 0
     sock.connect(endpoint)
+    if hello_as:
+        from bus.codec import encode
+        from bus.protocol import Hello
+
+        sock.send(encode(Hello(bot_id=hello_as, mode="paper", pid=os.getpid(),
+                               version="bench")))
+        if not sock.poll(10_000):
+            sock.close()
+            raise RuntimeError(f"no welcome from {endpoint} within 10 s")
+        sock.recv()
     return sock

@@ -174,3 +174,23 @@ def closing_intents(account: PaperAccount, why: str) -> list[Intent]:
     """Reduce-only orders that flatten every open position."""
     return [Intent(symbol, "sell" if book.qty > 0 else "buy", abs(book.qty), True, why)
             for symbol, book in sorted(account.open_books().items())]
+
+
+@dataclass
+class PaperVenue:
+    """The simulated exchange's side of an order: an order id, and whether an IOC
+    market order found liquidity. A real venue sometimes fills nothing (a thin book,
+    a price that moved); ``miss_rate`` of the orders, drawn from ``seed``, do so."""
+
+    miss_rate: float = 0.0
+    seed: int = 0
+    _rng: random.Random = field(init=False)
+    _count: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def place(self) -> tuple[str, bool]:
+        """The venue's id for a new order, and True when it fills at once (in full)."""
+        self._count += 1
+        return f"PAPER-{self._count:08d}", self._rng.random() >= self.miss_rate

@@ -10,8 +10,13 @@ This process plays the bot. It measures:
     the kernel's.
 Every order is an opening order that the bench's limits ALLOW (checked and
 printed), so the whole path runs: decode, every risk rule, the reservation, the
-durable journal commit, the reply. Budget (DESIGN.md): p50 <= 3x the raw echo,
-p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
+durable journal commit, the reply. The bench, like a bot, tells the kernel what
+became of each order (an ``order_update`` ``cancelled``), which ends its
+reservation: reservations last until a fill or such an update, so without it they
+would pile up to the limit. At 64 in flight each update follows its order's reply,
+so decisions/s include taking one update per order; at 1 in flight they go in
+batches between the timed round trips (``ENDED_EVERY``).
+Budget (DESIGN.md): p50 <= 3x the raw echo, p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
 
 Usage: scripts/bench_gate.py [--samples N] [--spin-us N]
 """
@@ -27,10 +32,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import zmq
+
 from bus.client import AsyncBotLink, BotLink
 from bus.codec import encode
-from bus.protocol import OrderRequest
+from bus.protocol import OrderRequest, OrderUpdate
 from scripts._bench_support import (
+    dealer,
     free_ports,
     percentiles,
     row,
@@ -40,11 +48,18 @@ from scripts._bench_support import (
 from scripts.bench_gateway import ECHO_SERVER, pipelined, round_trips
 
 WINDOW = 64
+ENDED_EVERY = 32
+"""At 1 in flight, the bench ends its orders in batches of this many, between timed
+round trips: it sends their updates, waits ``SETTLE_S`` for the kernel to take them,
+and sends one untimed order so that the kernel is awake again. Each timed round trip
+is then one decision, as a bot that does not fire its next order within microseconds
+of its last report sees it; at 64 in flight every order's update follows its reply."""
+SETTLE_S = 0.002
 PRICE = 50_000.0
 BENCH_LIMITS = """\
 # Limits that ALLOW every bench order, so the full path is measured: a big account,
-# a rate limit far above what is sent, and reservations that lapse after 1 ms (a
-# bot would report fills; without them reservations would pile up to the limit).
+# and a rate limit far above what is sent. Each order's reservation ends with the
+# bench's order_update after the decision (order_unconfirmed stays quiet for 60 s).
 max_daily_loss: {pct: 50}
 max_drawdown: {pct: 50}
 max_trailing_drawdown: {pct: 50}
@@ -53,7 +68,7 @@ max_leverage: 1000
 max_order_notional: 1000000
 max_orders_per_second: 1000000
 max_open_orders: 10000
-open_order_ttl_s: 0.001
+open_order_ttl_s: 60
 stale_tick_s: 3600
 symbols: {BTCUSDT: {}}
 """
@@ -70,6 +85,12 @@ def make_order(prefix: str, i: int, bot_id: str) -> OrderRequest:
                         order_type="limit", reduce_only=False, leverage=1.0)
 
 
+def cancelled(order: OrderRequest) -> OrderUpdate:
+    """What a bot reports when the venue cancels the order: its reservation ends."""
+    return OrderUpdate(request_id=order.request_id, status="cancelled", ts=time.time(),
+                       remaining_qty=order.qty, bot_id=order.bot_id)
+
+
 def prepare(endpoint: str, bot_id: str) -> BotLink:
     """Hello and a heartbeat with equity and a fresh mark; wait until orders pass."""
     link = BotLink(endpoint, bot_id=bot_id, version="bench")
@@ -78,8 +99,10 @@ def prepare(endpoint: str, bot_id: str) -> BotLink:
     for i in range(10_000):
         link.heartbeat(uptime_s=1.0, equity=1_000_000.0, realized_pnl=0.0,
                        unrealized_pnl=0.0, last_tick_ts=time.time(), marks={"BTCUSDT": PRICE})
-        decision = link.can_execute(make_order(f"{bot_id}-probe", i, bot_id), timeout_s=2)
+        probe = make_order(f"{bot_id}-probe", i, bot_id)
+        decision = link.can_execute(probe, timeout_s=2)
         if decision.verdict == "ALLOW":
+            link.report_order_update(cancelled(probe))
             return link
         if time.monotonic() > deadline:
             raise SystemExit(f"the gate never allowed a bench order: {decision.code} "
@@ -89,9 +112,11 @@ def prepare(endpoint: str, bot_id: str) -> BotLink:
 
 
 def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> list[float]:
+    """Round trips at 1 in flight; the orders end in batches between them (``ENDED_EVERY``)."""
     link = prepare(endpoint, "bench-sync")
     orders = [make_order("sync", i, "bench-sync") for i in range(samples + 500)]
     timings: list[float] = []
+    open_ones: list[OrderRequest] = []
     try:
         for i, order in enumerate(orders):
             start = time.perf_counter()
@@ -99,6 +124,14 @@ def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> lis
             if i >= 500:  # warm-up
                 timings.append(time.perf_counter() - start)
                 verdicts[decision.code] += 1
+            open_ones.append(order)
+            if len(open_ones) == ENDED_EVERY:
+                for ended in open_ones:
+                    link.report_order_update(cancelled(ended))
+                time.sleep(SETTLE_S)
+                awake = make_order("sync-awake", i, "bench-sync")  # untimed
+                link.can_execute(awake, timeout_s=5)
+                open_ones = [awake]
     finally:
         link.close()
     return timings
@@ -119,11 +152,67 @@ async def link_pipelined(endpoint: str, total: int,
                 decision = await link.can_execute(order, timeout_s=5)
                 timings.append(time.perf_counter() - start)
                 verdicts[decision.code] += 1
+                link.report_order_update(cancelled(order))
 
         start = time.perf_counter()
         await asyncio.gather(*(worker(orders[w::WINDOW]) for w in range(WINDOW)))
         elapsed = time.perf_counter() - start
     return total / elapsed, timings
+
+
+def dealer_orders(prefix: str, count: int) -> tuple[list[bytes], list[bytes]]:
+    """A bare DEALER's order frames and, for each, the update that ends it."""
+    orders = [make_order(prefix, i, "bench-dealer") for i in range(count)]
+    return [encode(o) for o in orders], [encode(cancelled(o)) for o in orders]
+
+
+def dealer_round_trips(endpoint: str, samples: int) -> list[float]:
+    """``round_trips`` of bench_gateway; the orders end in batches between the timed
+    round trips, as in :func:`link_round_trips`."""
+    orders, updates = dealer_orders("dealer", samples + 500)
+    awake, awake_updates = dealer_orders("dealer-awake", samples // ENDED_EVERY + 20)
+    sock = dealer(endpoint, hello_as="bench-dealer")
+    timings: list[float] = []
+    open_ones: list[bytes] = []
+    try:
+        for i, payload in enumerate(orders):
+            start = time.perf_counter()
+            sock.send(payload)
+            sock.recv()
+            if i >= 500:  # the first 500 warm up caches and connections
+                timings.append(time.perf_counter() - start)
+            open_ones.append(updates[i])
+            if len(open_ones) == ENDED_EVERY:
+                for update in open_ones:
+                    sock.send(update)
+                time.sleep(SETTLE_S)
+                n = i // ENDED_EVERY
+                sock.send(awake[n])  # untimed
+                sock.recv()
+                open_ones = [awake_updates[n]]
+    finally:
+        sock.close()
+    return timings
+
+
+def dealer_pipelined(endpoint: str, total: int) -> float:
+    """``pipelined`` of bench_gateway, sending each order's update after its reply
+    (the gateway answers one DEALER in order, so the n-th reply is the n-th order's)."""
+    orders, updates = dealer_orders("dealer-flight", total)
+    sock: zmq.Socket[bytes] = dealer(endpoint, hello_as="bench-dealer")
+    sent = received = 0
+    start = time.perf_counter()
+    try:
+        while received < total:
+            while sent < total and sent - received < WINDOW:
+                sock.send(orders[sent])
+                sent += 1
+            sock.recv()
+            sock.send(updates[received])
+            received += 1
+    finally:
+        sock.close()
+    return total / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -159,15 +248,16 @@ def main() -> None:
         def dealer_payload(i: int) -> bytes:
             return encode(make_order("dealer", i, "bench-dealer"))
 
-        bare = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
-        bare_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total, WINDOW)
+        bare = percentiles(dealer_round_trips(kernel.link, args.samples))
+        bare_rate = dealer_pipelined(kernel.link, total)
 
     # The same kernel without the risk engine: the gateway's fail-closed DENY, still
     # journaled before the reply. The difference is what the risk engine costs.
     with running_kernel(kernel_extra=NO_RISK_ENGINE, spin_us=args.spin_us) as kernel:
-        closed = percentiles(round_trips(kernel.link, dealer_payload, args.samples))
+        closed = percentiles(round_trips(kernel.link, dealer_payload, args.samples,
+                                         hello_as="bench-dealer"))
         closed_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total,
-                                WINDOW)
+                                WINDOW, hello_as="bench-dealer")
 
     spin = "as shipped" if args.spin_us is None else f"{args.spin_us} µs"
     print(f"order gate through kernel run (risk engine, journal synchronous=normal, "

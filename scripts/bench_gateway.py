@@ -49,8 +49,9 @@ def order_payload(i: int) -> bytes:
                                order_type="limit", reduce_only=False, leverage=1.0))
 
 
-def round_trips(endpoint: str, make: Callable[[int], bytes], samples: int) -> list[float]:
-    sock = dealer(endpoint)
+def round_trips(endpoint: str, make: Callable[[int], bytes], samples: int, *,
+                hello_as: str = "") -> list[float]:
+    sock = dealer(endpoint, hello_as=hello_as)
     payloads = [make(i) for i in range(samples + 500)]
     timings: list[float] = []
     try:
@@ -65,9 +66,10 @@ def round_trips(endpoint: str, make: Callable[[int], bytes], samples: int) -> li
     return timings
 
 
-def pipelined(endpoint: str, make: Callable[[int], bytes], total: int, window: int = 64) -> float:
+def pipelined(endpoint: str, make: Callable[[int], bytes], total: int, window: int = 64, *,
+              hello_as: str = "") -> float:
     """Messages per second with ``window`` requests always in flight."""
-    sock = dealer(endpoint)
+    sock = dealer(endpoint, hello_as=hello_as)
     payloads = [make(i) for i in range(total)]
     sent = received = 0
     start = time.perf_counter()
@@ -102,9 +104,10 @@ def main() -> None:
 
     with running_kernel() as kernel:
         welcome = percentiles(round_trips(kernel.link, lambda i: hello, args.samples))
-        gate = percentiles(round_trips(kernel.link, order_payload, args.samples))
+        gate = percentiles(round_trips(kernel.link, order_payload, args.samples,
+                                       hello_as="bench-bot"))
         gate_rate = pipelined(kernel.link, lambda i: order_payload(10**7 + i),
-                              20 * args.samples // 5)
+                              20 * args.samples // 5, hello_as="bench-bot")
 
     print(f"bot link round trips, {args.samples} samples each, 1 in flight "
           f"({len(order_payload(0))}-byte order payload)")

@@ -103,7 +103,7 @@ def gate(label: str, samples: int, *, files: dict[str, str], kernel_extra: str =
         journal = kernel.root / "data" / "journal.sqlite3"
         before = len(read_journal(journal, topic_prefix="moderator.advice", limit=10**6))
         timings = round_trips(kernel.link, lambda i: encode(make_order("d", i, "bench-dealer")),
-                              samples)
+                              samples, hello_as="bench-dealer")
         after = len(read_journal(journal, topic_prefix="moderator.advice", limit=10**6))
     os.environ.pop("ANTHROPIC_API_KEY", None)
     figures = percentiles(timings)

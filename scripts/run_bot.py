@@ -5,7 +5,8 @@
 It trades a seeded random-walk market (no exchange, no keys, in both modes) with
 a small momentum scalper, and shows what a QuantumEdge-compatible bot must do:
 say hello, send heartbeats at the interval the kernel asks for, call
-``can_execute`` before every order and respect a DENY, report every fill, send
+``can_execute`` before every order and respect a DENY, report what the venue did
+with each allowed order (``order_update``: accepted, cancelled) and every fill, send
 its bars for the kernel's planner, and obey commands (close_all, pause, resume,
 set_mode, set_risk_multiplier, shutdown). It stops on its own when the kernel
 has been unreachable for ``--orphan-timeout`` seconds, so that a killed
@@ -30,10 +31,21 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # its own folder is on it
 
 from bus.client import BotLink, LinkError, new_request_id
-from bus.protocol import Bars, BotMode, Command, Fill, OhlcvBar, OrderRequest, Position, Welcome
+from bus.protocol import (
+    Bars,
+    BotMode,
+    Command,
+    Fill,
+    OhlcvBar,
+    OrderRequest,
+    OrderUpdate,
+    Position,
+    Welcome,
+)
 from scripts._paper_account import (
     Intent,
     PaperAccount,
+    PaperVenue,
     RandomWalk,
     Scalper,
     closing_intents,
@@ -65,6 +77,8 @@ class Bot:
         self.bars.backfill(self.feed.prices, bars=args.history_bars, now=time.time(),
                            seed=args.seed + 1, volatility=VOLATILITY)
         self.strategy = Scalper()
+        self.venue = PaperVenue(miss_rate=args.miss_rate, seed=args.seed + 2)
+        self.missed = False
         self.marks = dict(self.feed.prices)
         self.paused = False
         self.risk_multiplier = 1.0
@@ -146,7 +160,9 @@ class Bot:
                 self.strategy.acted(symbol)
 
     def execute(self, intent: Intent) -> bool:
-        """Ask first; on ALLOW simulate the fill, book it and report it."""
+        """Ask first; on ALLOW place the order on the paper venue and report what it
+        did: accepted, then the fill, or cancelled when the IOC found no liquidity (the
+        kernel reserves the order's exposure until one or the other arrives)."""
         price = self.marks[intent.symbol]
         order = OrderRequest(request_id=new_request_id(), bot_id=self.args.bot_id, ts=time.time(),
                              symbol=intent.symbol, side=intent.side, qty=intent.qty, price=price,
@@ -157,6 +173,13 @@ class Bot:
         if decision.verdict != "ALLOW":
             log.info("DENY  %s: %s [%s]", what, decision.reason, decision.code)
             return False
+        venue_id, filled = self.venue.place()
+        self.update(order, "accepted", venue_id)
+        if not filled:
+            self.update(order, "cancelled", venue_id, "IOC: no liquidity at the expected price")
+            log.info("MISS  %s: cancelled by the venue, nothing filled", what)
+            self.missed = True
+            return False
         fee = fee_for(intent.qty, price)
         pnl = self.account.apply_fill(intent.symbol, intent.side, intent.qty, price, fee)
         self.link.report_fill(Fill(request_id=order.request_id, symbol=intent.symbol,
@@ -164,6 +187,12 @@ class Bot:
                                    ts=time.time()))
         log.info("FILL  %s fee %.4f pnl %+.2f", what, fee, pnl)
         return True
+
+    def update(self, order: OrderRequest, status: str, venue_id: str, reason: str = "") -> None:
+        """Tell the kernel what the venue did with an allowed order (before its fill)."""
+        self.link.report_order_update(OrderUpdate(
+            request_id=order.request_id, status=status, ts=time.time(),  # type: ignore[arg-type]
+            venue_order_id=venue_id, remaining_qty=order.qty, reason=reason))
 
     def beat(self) -> None:
         marks = self.marks
@@ -226,11 +255,22 @@ class Bot:
         intents = closing_intents(self.account, "close_all")
         if not intents:
             return True, "no open positions"
-        denied = [i.symbol for i in intents if not self.execute(i)]
+        denied = [i.symbol for i in intents if not self.close(i)]
         if denied:
             return False, f"closed {len(intents) - len(denied)} of {len(intents)}; " \
                           f"denied: {', '.join(denied)}"
         return True, f"closed {len(intents)} positions"
+
+
+    def close(self, intent: Intent, attempts: int = 3) -> bool:
+        """A close the venue did not fill is asked for and sent again; a denied one is not."""
+        for _ in range(attempts):
+            self.missed = False
+            if self.execute(intent):
+                return True
+            if not self.missed:
+                return False
+        return False
 
 
 def _bot_mode(text: str) -> BotMode:
@@ -249,6 +289,13 @@ def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
     return value
 
 
@@ -284,6 +331,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--start-equity", type=_positive, default=10_000.0, help="USDT")
     parser.add_argument("--decision-timeout", type=_positive, default=1.0,
                         help="seconds to wait for ALLOW/DENY before treating it as DENY")
+    parser.add_argument("--miss-rate", type=_fraction, default=0.0,
+                        help="share of allowed orders the paper venue does not fill (0 to 1); "
+                        "the bot reports each one cancelled")
     return parser.parse_args(argv)
 
 

@@ -69,6 +69,8 @@ class ModeratorBook:
         self.risk: RiskStateSnapshot | None = None
         self.risk_at = 0.0
         self.multiplier: float | None = None
+        self.multiplier_by = ""
+        """Who set the multiplier in force: ``risk.yaml``, ``operator:<user>``, ``moderator:..``."""
         self.regime: MacroVerdict | None = None
         self.regime_at = 0.0
         self.bot: BotStateReported | None = None
@@ -85,8 +87,9 @@ class ModeratorBook:
             case RiskStateSnapshot():
                 self.risk, self.risk_at = message, now
                 self.multiplier = message.risk_multiplier
+                self.multiplier_by = message.risk_multiplier_by
             case RiskMultiplierChanged():
-                self.multiplier = message.current
+                self.multiplier, self.multiplier_by = message.current, message.by
             case TradingStateChanged():
                 return self._edge("halt", triggers.on_halt and message.current == "HALTED",
                                   f"trading halted: {message.cause}"[:200])
@@ -117,6 +120,15 @@ class ModeratorBook:
                 break
             streak += 1
         return streak
+
+    def streak_loss(self) -> float:
+        """USDT lost together by the trailing losing trades of the tape (at most the streak)."""
+        lost, left = 0.0, self.loss_streak
+        for trade in reversed(self.trades):
+            if left <= 0 or trade.pnl >= 0:
+                break
+            lost, left = lost - trade.pnl, left - 1
+        return round(lost, 2)
 
     def daily_loss_used(self) -> float | None:
         """Daily loss as a share of its limit (0..1+), None when not known yet."""

@@ -79,6 +79,9 @@ class OfflineRules(_Config, frozen=True):
     """The rule-based moderator used without a key, past the budget, or when the API fails."""
 
     reduce_at_loss_streak: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
+    streak_loss_fraction: Fraction = 0.25
+    """A loss streak is evidence only when its trades together lost at least this share
+    of ``max_daily_loss``: three small losses at the start of a session are not."""
     reduce_at_limit_fraction: Fraction = 0.5
     """Daily loss or drawdown at this share of its limit: REDUCE_RISK."""
     pause_at_limit_fraction: Fraction = 0.8

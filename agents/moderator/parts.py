@@ -63,6 +63,8 @@ class TradeStats(msgspec.Struct, frozen=True, kw_only=True):
     win_rate_pct: float | None = None
     loss_streak: int = 0
     """Losing round trips in a row, most recent last."""
+    streak_loss: float = 0.0
+    """USDT those losing trades lost together (fees included), as far as the tape shows."""
 
 
 class RiskView(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +119,9 @@ class BoundsView(msgspec.Struct, frozen=True, kw_only=True):
     current_multiplier: float | None
     min_multiplier: float
     max_pause_minutes: int
+    multiplier_by: str = ""
+    """Who set the current multiplier: ``risk.yaml``, ``operator:<user>``, or
+    ``moderator:<source>`` when a cut of this trading day is in force."""
 
 
 class ModerationSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -76,7 +76,8 @@ def _bounds(book: ModeratorBook, floor: float, cfg: ModeratorConfig) -> BoundsVi
     if book.mode == "demo":
         allowed.append("SWITCH_TO_PAPER")
     return BoundsView(allowed_actions=allowed, current_multiplier=book.multiplier,
-                      min_multiplier=floor, max_pause_minutes=cfg.bounds.max_pause_minutes)
+                      min_multiplier=floor, max_pause_minutes=cfg.bounds.max_pause_minutes,
+                      multiplier_by=book.multiplier_by)
 
 
 def _num(value: object) -> float | None:
@@ -131,7 +132,7 @@ def _stats(book: ModeratorBook) -> TradeStats:
     return TradeStats(count=len(trades), wins=wins, losses=losses,
                       net_pnl=round(sum(t.pnl for t in trades), 2),
                       win_rate_pct=round(100 * wins / len(trades), 1),
-                      loss_streak=book.loss_streak)
+                      loss_streak=book.loss_streak, streak_loss=book.streak_loss())
 
 
 def _rows(book: ModeratorBook, now: float) -> list[TradeRow]:
@@ -165,15 +166,46 @@ def offline_advice(summary: ModerationSummary, cfg: ModeratorConfig) -> Moderato
                                pause_minutes=cfg.bounds.default_pause_minutes, reason=(
                                    f"loss at {used:.0f}% of its limit (rule: pause at "
                                    f"{100 * rules.pause_at_limit_fraction:.0f}%)"))
-    streak = summary.stats.loss_streak
-    if "REDUCE_RISK" in allowed and (streak >= rules.reduce_at_loss_streak
-                                     or used >= 100 * rules.reduce_at_limit_fraction):
-        return ModeratorAnswer(action="REDUCE_RISK", confidence=60.0, reason=(
-            f"{streak} losing trades in a row, loss at {used:.0f}% of its limit (rules: "
-            f"streak {rules.reduce_at_loss_streak}, "
-            f"{100 * rules.reduce_at_limit_fraction:.0f}% of a limit)"))
+    evidence, doubt = _reduce_evidence(summary, cfg, used)
+    if "REDUCE_RISK" in allowed and evidence:
+        return ModeratorAnswer(action="REDUCE_RISK", confidence=60.0, reason=evidence)
     return ModeratorAnswer(action="OK", confidence=50.0,
-                           reason="no offline rule fired: " + _state_words(summary))
+                           reason="no offline rule fired: " + _state_words(summary) + doubt)
+
+
+def _reduce_evidence(summary: ModerationSummary, cfg: ModeratorConfig,
+                     used: float) -> tuple[str, str]:
+    """Why to cut the multiplier (empty: do not), and why a near miss did not count.
+
+    A cut needs real evidence: a loss at ``reduce_at_limit_fraction`` of a limit, or a
+    streak of ``reduce_at_loss_streak`` losing trades that together lost at least
+    ``streak_loss_fraction`` of ``max_daily_loss``. The rules cut once per trading
+    day: while a moderator's cut is in force, the next steps are the pause near the
+    limit and the engine's own halt, not another cut on the same evidence.
+    """
+    rules, stats, risk = cfg.offline, summary.stats, summary.risk
+    streak, lost = stats.loss_streak, stats.streak_loss
+    budget = risk.max_daily_loss if risk is not None else None
+    needed = None if not budget else rules.streak_loss_fraction * budget
+    by_limit = used >= 100 * rules.reduce_at_limit_fraction
+    long_streak = streak >= rules.reduce_at_loss_streak
+    by_streak = long_streak and needed is not None and lost >= needed
+    if not (by_limit or by_streak):
+        if not long_streak:
+            return "", ""
+        return "", (f"; {streak} losing trades in a row lost {lost:g} USDT together, under "
+                    f"{100 * rules.streak_loss_fraction:.0f}% of max_daily_loss "
+                    f"({'unknown' if needed is None else f'{needed:g} USDT'}): not evidence "
+                    "enough to cut the multiplier")
+    if summary.bounds.multiplier_by.startswith("moderator"):
+        return "", (f"; the multiplier was already cut today by {summary.bounds.multiplier_by} "
+                    "(it returns at the next trading day): the rules cut once a day")
+    if by_limit:
+        return (f"loss at {used:.0f}% of its limit (rule: reduce at "
+                f"{100 * rules.reduce_at_limit_fraction:.0f}% of a limit)"), ""
+    return (f"{streak} losing trades in a row lost {lost:g} USDT together, at least "
+            f"{100 * rules.streak_loss_fraction:.0f}% of max_daily_loss {budget:g} USDT "
+            f"(rule: streak {rules.reduce_at_loss_streak})"), ""
 
 
 def _state_words(summary: ModerationSummary) -> str:

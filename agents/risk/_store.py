@@ -29,15 +29,19 @@ import msgspec
 
 from bus.codec import encode
 from kernel.journal import Journal, JournalEntry, JournalRow
-from risk import RiskState
+from risk import OrderFact, RiskState
 from risk.messages import RiskStateSaved
 from risk.state import RequestIds
 
 TOPIC: Final = RiskStateSaved.topic
+ORDER_TOPICS: Final = "order."
+"""Requests, decisions, fills and updates: what :func:`risk.replay` rebuilds from."""
 _KIND: Final = "risk_state_saved"
 _FIRST_WINDOW: Final = 4096
 _PAGE: Final = 64
+_FACTS_PAGE: Final = 4096
 _decoder: Final = msgspec.msgpack.Decoder(RiskStateSaved)
+_fact_decoder: Final = msgspec.msgpack.Decoder(OrderFact)
 
 
 class SavedStateUnreadable(Exception):
@@ -57,18 +61,24 @@ def facts(state: RiskState) -> tuple[object, ...]:
 
     Marks, reservations, rate buckets and request ids are left out: they change
     on every heartbeat or decision, and after a restart the engine waits for a
-    fresh heartbeat anyway. The high-water mark and peak are left out too (they
-    move with every new high); they are saved within ``save_every_s``.
+    fresh heartbeat anyway (and rebuilds the reservations from the journal). The
+    high-water mark, the peak, the reservations and the request ids are saved
+    within ``save_every_s`` (:func:`marks_of`).
     """
     return (state.day, state.start_equity, state.cash, state.realized_pnl,
             state.consecutive_losses, state.reasons, state.manual_close_needed,
-            state.close_requested_at, state.risk_multiplier, state.reconciliation.mode,
+            state.close_requested_at, state.risk_multiplier, state.multiplier_set,
+            state.multiplier_base, state.reconciliation.mode,
             tuple((s, p.qty, p.avg_price, p.trade_pnl) for s, p in state.positions.items()))
 
 
 def marks_of(state: RiskState) -> tuple[object, ...]:
-    """The equity bases that may be saved a little later than the facts."""
-    return (state.high_water, state.peak)
+    """What may be saved a little later than the facts (within ``save_every_s``): the
+    equity bases, the reservations and the request ids. A kill loses none of the
+    last two: what was decided since the save is rebuilt from the journal
+    (:meth:`RiskStore.order_facts`, ``risk.replay``); saving them soon keeps that
+    replay to seconds of order traffic, even while every order is denied."""
+    return (state.high_water, state.peak, state.open_orders, state.request_ids)
 
 
 class RiskStore:
@@ -78,6 +88,8 @@ class RiskStore:
         self._journal = journal
         self._source = source
         self._clock = clock
+        self.loaded_seq = 0
+        """Journal seq of the save :meth:`load` found (0: none); facts after it replay."""
 
     async def save(self, state: RiskState) -> int:
         """Append the state and wait for its commit; return its journal seq.
@@ -101,10 +113,33 @@ class RiskStore:
         if row is None:
             return None
         try:
-            return _decoder.decode(row.payload).state
+            state = _decoder.decode(row.payload).state
         except msgspec.DecodeError as exc:
             raise SavedStateUnreadable(
                 f"the saved risk state (journal seq {row.seq}) cannot be read: {exc}") from exc
+        self.loaded_seq = row.seq
+        return state
+
+    async def order_facts(self, after_seq: int) -> list[tuple[float, OrderFact]]:
+        """Every request, decision, fill and update journaled after ``after_seq``, in
+        order, with its journal time: what the state saved there has not seen.
+
+        Bounded by the saves: the gate saves within seconds of any decision or
+        change to its reservations, so this reads seconds of order traffic. A row that does not
+        decode as one of them (another ``order.*`` topic) is skipped.
+        """
+        found: list[tuple[float, OrderFact]] = []
+        while rows := await self._journal.read(after_seq=after_seq, limit=_FACTS_PAGE,
+                                                topic_prefix=ORDER_TOPICS):
+            for row in rows:
+                try:
+                    found.append((row.ts, _fact_decoder.decode(row.payload)))
+                except msgspec.DecodeError:
+                    continue
+            after_seq = rows[-1].seq
+            if len(rows) < _FACTS_PAGE:
+                break
+        return found
 
     async def _newest(self) -> JournalRow | None:
         end = self._journal.last_seq

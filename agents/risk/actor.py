@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from typing import ClassVar
 
+from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
@@ -33,10 +34,12 @@ from bus.protocol import (
     Message,
     OrderDecision,
     OrderRequest,
+    OrderUpdate,
     TradingState,
 )
 from kernel.actor import Actor, ActorContext
 from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
+from kernel.gate import MultiplierNote
 from risk import (
     RiskLimits,
     RiskState,
@@ -44,14 +47,22 @@ from risk import (
     after_restart,
     apply_fill,
     apply_heartbeat,
+    apply_order_update,
     check_limits,
     decide,
     halt,
     initial_state,
     order_decision,
+    replay,
     snapshot,
 )
-from risk.messages import CloseAllRequested, OperatorCommandRefused, RiskAnomalyDetected
+from risk.messages import (
+    CloseAllRequested,
+    OperatorCommandRefused,
+    RiskAnomalyDetected,
+    RiskMultiplierChanged,
+)
+from risk.multiplier import setting, until
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -62,7 +73,7 @@ class RiskEngine(Actor):
 
     name: ClassVar[str] = "risk"
     subscriptions: ClassVar[tuple[str, ...]] = (
-        "bot.heartbeat", "order.fill", "operator.command", "risk.halt_request",
+        "bot.heartbeat", "order.fill", "order.update", "operator.command", "risk.halt_request",
         "risk.multiplier_request")
 
     _state: RiskState
@@ -80,6 +91,8 @@ class RiskEngine(Actor):
         self._saved: tuple[tuple[object, ...], tuple[object, ...]] | None = None
         self._saved_at = -math.inf
         self._resend_close = False
+        self._closes_sent = 0
+        """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
 
     @property
     def state(self) -> RiskState:
@@ -95,6 +108,12 @@ class RiskEngine(Actor):
     @property
     def risk_multiplier(self) -> float:
         return self._state.risk_multiplier
+
+    @property
+    def risk_multiplier_note(self) -> MultiplierNote:
+        """Who set the multiplier, why and until when, for the bot's ``welcome``."""
+        who = setting(self._state, self._limits)
+        return MultiplierNote(by=who.by, reason=who.reason, until=until(self._state, self._limits))
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """The pure decision and the state it leaves; the pure core never raises."""
@@ -150,35 +169,59 @@ class RiskEngine(Actor):
                 self._resend_pending_close()
             case Fill():
                 self._state, events = apply_fill(self._state, message, self._limits, now)
-            case OperatorCommandIssued():
-                self._state, events = self._on_operator(message, now)
+            case OrderUpdate():  # one per order: only reservations move, the timer saves them
+                self._state, events = apply_order_update(self._state, message, now)
+                if not events:
+                    return ()
+            case OperatorCommandIssued() | RiskMultiplierChangeRequested():
+                return await self._on_request(message, now)
             case TradingHaltRequested():
                 self._state, events = halt(
                     self._state, f"{message.reason} (asked by {message.source})", now,
                     code=message.code, by="watchdog")
                 self.ctx.services.set_gate(self)  # halted, yet reduce-only orders pass again
-            case RiskMultiplierChangeRequested():
-                self._state, events = self._on_multiplier(message, now)
-                return await self._settle(events, now, force_save=bool(events))
             case _:
                 return ()
         return await self._settle(events, now)
 
+    async def _on_request(self, request: OperatorCommandIssued | RiskMultiplierChangeRequested,
+                          now: float) -> Sequence[Message]:
+        """Carry out or refuse a request, save, and answer one that carries a
+        ``request_id`` (the operator waits for it) once all it caused is journaled."""
+        self._closes_sent = 0
+        if isinstance(request, OperatorCommandIssued):
+            self._state, events = self._on_operator(request, now)
+        else:
+            self._state, events = self._on_multiplier(request, now)
+        out = await self._settle(events, now, force_save=bool(events))
+        if not request.request_id:
+            return out
+        for message in out:
+            self.ctx.publish(message)
+        await self.ctx.publish_durable(answer_to(request, events, self._state, now,
+                                                 closes_sent=self._closes_sent))
+        return ()
+
     def _on_multiplier(self, request: RiskMultiplierChangeRequested, now: float) -> Step:
-        """Carry out :func:`risk.requests.multiplier_request`: tell the bot, or journal why not."""
+        """Carry out :func:`risk.requests.multiplier_request`, or journal why not (the bot is
+        told the new value by :meth:`_tell_multiplier`, once the state is saved)."""
         answer = multiplier_request(self._state, request.value, requested_by=request.requested_by,
                                     reason=request.reason, limits=self._limits, now=now)
         if isinstance(answer, Refused):
             log.warning("risk multiplier change refused: %s", answer.reason)
-            return self._state, [RiskAnomalyDetected(kind="multiplier_refused",
+            return self._state, [RiskAnomalyDetected(kind=REFUSED_MULTIPLIER,
                                                      detail=answer.reason, ts=now)]
-        changed, events = answer
+        return answer
+
+    def _tell_multiplier(self, event: RiskMultiplierChanged) -> None:
+        """The bot sizes its orders by the multiplier too: every change reaches it, the
+        end of an adviser's cut at the day rollover included, with who and why."""
         command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}",
                           action="set_risk_multiplier",
-                          params={"risk_multiplier": request.value})
-        self.ctx.services.send_command(command)  # the bot sizes its orders by it too
+                          params={"risk_multiplier": event.current, "by": event.by[:200],
+                                  "reason": event.reason[:1000], "until": event.until[:200]})
+        self.ctx.services.send_command(command)
         self.ctx.publish(command)
-        return changed, events
 
     def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
         who = f"{command.reason} (by {command.user})"
@@ -210,6 +253,8 @@ class RiskEngine(Actor):
         for event in events:
             if isinstance(event, CloseAllRequested):
                 self._close_all(event.reason)
+            elif isinstance(event, RiskMultiplierChanged):
+                self._tell_multiplier(event)
         if out or saved:
             out.append(snapshot(self._state, self._limits, now))
         return out
@@ -240,6 +285,9 @@ class RiskEngine(Actor):
                                                ts=now), *events]
         if saved is None:
             return initial_state(limits, now), []
+        # what the journal holds beyond the save: orders allowed since (they may
+        # still fill), their fills and updates; the store reads them, risk.replay applies
+        saved = replay(saved, await self._store.order_facts(self._store.loaded_seq), limits)
         self._resend_close = saved.close_requested_at is not None
         return after_restart(saved, limits, now)
 
@@ -254,5 +302,6 @@ class RiskEngine(Actor):
         command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}", action="close_all",
                           params={"reason": reason[:1000]})
         sent = self.ctx.services.send_command(command)
+        self._closes_sent += sent
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)

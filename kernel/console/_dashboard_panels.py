@@ -166,6 +166,13 @@ def risk_lines(risk: RiskView | None, width: int) -> list[Line]:
     if risk.losing_streak.limit:
         lines.append(Line(gauge_line("losses", risk.losing_streak, width), 3))
     multiplier = "—" if risk.risk_multiplier is None else f"{risk.risk_multiplier:g}"
+    if risk.multiplier_moved:  # a cut must never be silent: who, and how it ends
+        lines.append(Line(Text(f"risk x{multiplier} by {risk.multiplier_by}",
+                               style="yellow"), 1))
+        if risk.multiplier_until:
+            lines.append(Line(Text(f"  {risk.multiplier_until}", style="yellow"), 2))
+        lines.append(Line(Text(f"open orders {risk.open_orders}", style="dim"), 4))
+        return lines
     lines.append(Line(Text(f"risk x{multiplier}  open orders {risk.open_orders}", style="dim"),
                       4))
     return lines

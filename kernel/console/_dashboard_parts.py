@@ -141,6 +141,14 @@ class RiskView:
     notional: tuple[tuple[str, float], ...]
     open_orders: int
     risk_multiplier: float | None
+    multiplier_by: str = ""
+    """Who set the multiplier (``risk.yaml``, ``operator:<user>``, ``moderator:<source>``)."""
+    multiplier_until: str = ""
+
+    @property
+    def multiplier_moved(self) -> bool:
+        """Not the risk.yaml default: a person or an adviser set it, so it must show."""
+        return self.multiplier_by not in ("", "risk.yaml")
 
 
 @dataclass(frozen=True)
@@ -272,7 +280,9 @@ def risk_from_snapshot(body: Mapping[str, Any]) -> RiskView:
                                if (v := number(raw)) is not None),
                               key=lambda item: -abs(item[1]))),
         open_orders=int(number(body.get("open_orders")) or 0),
-        risk_multiplier=number(body.get("risk_multiplier")))
+        risk_multiplier=number(body.get("risk_multiplier")),
+        multiplier_by=str(body.get("risk_multiplier_by") or ""),
+        multiplier_until=str(body.get("risk_multiplier_until") or ""))
 
 
 def _gauge(body: Mapping[str, Any], value: str, limit: str) -> Gauge:

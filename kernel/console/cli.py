@@ -11,6 +11,11 @@ Exit codes (also in README.md):
   3 could not start (an endpoint in use, an actor that would not start), or the
     kernel could not be reached (status)
   4 trading halted: an actor kept crashing and the kernel stopped itself
+  5 a resume after a limit halt was not confirmed
+  6 the risk engine refused the operator's command (halt, resume, close-all,
+    risk-multiplier); its reason is printed
+  7 the risk engine did not answer the operator's command in time: journaled,
+    but whether it took effect is unknown
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ def bodies(path: Path, topic: str) -> list[dict[str, Any]]:
 
 
 def by_hand(fills: list[dict[str, Any]]) -> tuple[int, Decimal]:
-    """Round trips closed and realised PnL net of fees, counted independently here."""
+    """Round trips closed and realised PnL net of fees, counted independently here,
+    each fill's PnL and fee kept at 8 places (USDT money, docs/risk.md "Money")."""
+    places = Decimal("0.00000001")
     qty: dict[tuple[str, str], Decimal] = {}
     avg: dict[tuple[str, str], Decimal] = {}
     trades, realized = 0, Decimal(0)
@@ -56,12 +58,13 @@ def by_hand(fills: list[dict[str, Any]]) -> tuple[int, Decimal]:
         key = (f["bot_id"], f["symbol"])
         size = Decimal(repr(f["qty"])) * (1 if f["side"] == "buy" else -1)
         price, held = Decimal(repr(f["price"])), qty.get(key, Decimal(0))
-        realized -= Decimal(repr(f["fee"]))
+        realized -= Decimal(repr(f["fee"])).quantize(places, ROUND_HALF_EVEN)
         if held == 0 or (held > 0) == (size > 0):
             avg[key] = (abs(held) * avg.get(key, Decimal(0)) + abs(size) * price) / abs(held + size)
         else:
             closed = min(abs(held), abs(size))
-            realized += closed * (price - avg[key]) * (1 if held > 0 else -1)
+            realized += (closed * (price - avg[key]) * (1 if held > 0 else -1)).quantize(
+                places, ROUND_HALF_EVEN)
             if abs(size) >= abs(held):
                 trades += 1
                 avg[key] = price

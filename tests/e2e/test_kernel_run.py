@@ -30,7 +30,7 @@ def kernel(tmp_path: Path) -> Iterator[KernelProcess]:
 
 
 def dealer(endpoint: str) -> zmq.Socket[bytes]:
-    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
     sock.linger = 0
     sock.connect(endpoint)
     return sock

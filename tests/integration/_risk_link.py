@@ -101,6 +101,16 @@ async def until(predicate: Callable[[], object], what: str, timeout_s: float = 5
         await asyncio.sleep(0.005)
 
 
+async def ready_bot(harness: KernelHarness, engines: Engines,
+                    first: Heartbeat | None = None) -> RawBot:
+    """A bot that said hello as ``qe-1`` and whose first heartbeat the engine has taken
+    (flat, 10,000 USDT unless ``first`` says otherwise)."""
+    raw = RawBot(harness.endpoints["bot_link"])
+    await raw.greet()
+    await beat(raw, engines, first or heartbeat(1))
+    return raw
+
+
 async def beat(bot: RawBot, engines: Engines, hb: Heartbeat) -> None:
     """Send a heartbeat and wait until the engine has taken it."""
     before = engines.current.state.last_heartbeat_ts

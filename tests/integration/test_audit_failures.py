@@ -22,6 +22,7 @@ async def test_a_locked_journal_denies_with_journal_unavailable_then_recovers(
     kernel = await start_kernel()
     path = kernel.kernel.settings.journal_path
     bot = RawBot(kernel.endpoints["bot_link"])
+    await bot.greet()
     blocker = sqlite3.connect(path, isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock

@@ -69,7 +69,8 @@ class Gateway:
         self._changed = threading.Condition()
         self._outbox: list[KernelToBot] = []
         self._stop = threading.Event()
-        self._socket = zmq.Context.instance().socket(zmq.ROUTER)
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+        self._socket = context.socket(zmq.ROUTER)
         self._socket.linger = 0
         _bind(self._socket, endpoint)
         self.endpoint = self._socket.LAST_ENDPOINT.decode()
@@ -413,7 +414,7 @@ class socket_nobody_listens_on:
     """A loopback endpoint that was free a moment ago: connecting gets refused."""
 
     def __enter__(self) -> str:
-        probe = zmq.Context.instance().socket(zmq.ROUTER)
+        probe: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
         probe.bind("tcp://127.0.0.1:*")
         self.endpoint = str(probe.LAST_ENDPOINT.decode())
         probe.close(linger=0)

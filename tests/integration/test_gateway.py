@@ -13,7 +13,16 @@ import zmq
 import zmq.asyncio
 
 from bus.codec import encode
-from bus.protocol import Error, Heartbeat, Hello, OrderDecision, OrderRequest, Welcome
+from bus.protocol import (
+    Error,
+    Heartbeat,
+    Hello,
+    OrderDecision,
+    OrderRequest,
+    TradingState,
+    Welcome,
+)
+from kernel.gate import MultiplierNote
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
 from tests.support.link import RawBot, order
@@ -66,6 +75,7 @@ async def test_json_frames_are_answered_in_json(harness: KernelHarness, bot: Raw
 async def test_without_a_risk_engine_every_order_is_denied_and_journaled_first(
     harness: KernelHarness, bot: RawBot
 ) -> None:
+    await bot.greet()
     await bot.send(order("r-1"))
     decision = await bot.recv()
     assert isinstance(decision, OrderDecision)
@@ -196,8 +206,9 @@ async def test_heartbeats_are_republished_on_the_bus(harness: KernelHarness, bot
 
 
 class ExplodingGate:
-    trading_state = "ACTIVE"
+    trading_state: TradingState = "ACTIVE"
     risk_multiplier = 1.0
+    risk_multiplier_note = MultiplierNote()
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         raise ZeroDivisionError("boom")
@@ -206,6 +217,7 @@ class ExplodingGate:
 async def test_a_gate_that_raises_fails_closed(harness: KernelHarness, bot: RawBot) -> None:
     assert harness.kernel.services is not None
     harness.kernel.services.set_gate(ExplodingGate())
+    await bot.greet()
     await bot.send(order("x-1"))
     decision = await bot.recv()
     assert isinstance(decision, OrderDecision)

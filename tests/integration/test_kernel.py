@@ -197,7 +197,7 @@ async def test_an_endpoint_in_use_is_a_clear_start_failure(
 
 async def test_frames_from_remote_publishers_are_journaled(start_kernel: Any) -> None:
     harness: KernelHarness = await start_kernel()
-    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.PUB)
     pub.linger = 0
     pub.connect(harness.endpoints["bus_publish"])
     try:
@@ -218,6 +218,7 @@ async def test_a_decision_row_names_the_bot(start_kernel: Any) -> None:
     harness: KernelHarness = await start_kernel()
     bot = RawBot(harness.endpoints["bot_link"])
     try:
+        await bot.greet("qe-7")
         await bot.send(order("named", bot_id="qe-7"))
         decision = await bot.recv()
     finally:

@@ -17,7 +17,7 @@ from bus.protocol import OrderDecision
 from kernel.console.commands.llm import llm_check, moderator_ask
 from kernel.console.commands.status import print_snapshot
 from kernel.console.control_client import Controller
-from kernel.control_protocol import ActionAccepted, RiskMultiplierRequest, SnapshotRequest
+from kernel.control_protocol import ActionAnswered, RiskMultiplierRequest, SnapshotRequest
 from kernel.journal import read_journal
 from kernel.settings import load_settings
 from tests.conftest import KernelHarness, write_config
@@ -65,11 +65,12 @@ async def test_moderator_ask_without_a_moderator_says_so(start_kernel: Any) -> N
 async def test_a_person_sets_the_risk_multiplier_through_the_control_socket(
     start_kernel: Any,
 ) -> None:
-    harness: KernelHarness = await start_kernel(actors=[])
-    reply: ActionAccepted = await asyncio.to_thread(
+    harness: KernelHarness = await start_kernel(actors=[RiskEngine])
+    reply: ActionAnswered = await asyncio.to_thread(
         Controller(harness.endpoints["control"]).ask,
-        RiskMultiplierRequest(value=1.0, reason="the moderator was too cautious", user="ana"))
-    assert reply.action == "risk_multiplier"
+        RiskMultiplierRequest(value=1.0, reason="the moderator was too cautious", user="ana"),
+        timeout_s=5)
+    assert (reply.action, reply.outcome) == ("risk_multiplier", "applied")
     (request,) = bodies(harness, "risk.multiplier_request")
     assert (request["value"], request["requested_by"]) == (1.0, "operator:ana")
 
@@ -106,6 +107,7 @@ async def test_the_moderator_never_blocks_the_order_gate(start_kernel: Any,
                 await asyncio.sleep(0.01)
         bot = RawBot(harness.endpoints["bot_link"])
         try:
+            await bot.greet()
             loop = asyncio.get_running_loop()
             started = loop.time()
             for i in range(20):

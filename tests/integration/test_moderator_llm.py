@@ -159,7 +159,7 @@ async def test_switch_to_paper_while_in_paper_is_refused(tmp_path: Path, api: Me
 async def test_each_failure_ends_in_the_offline_moderator(world: ModeratorWorld,
                                                           api: MessagesApi, replies: list[Reply],
                                                           outcome: str) -> None:
-    await world.feed(*round_trips([-1, -2, -3]), risk(losses=3))  # the offline rules reduce
+    await world.feed(*round_trips([-20, -30, -25]), risk(losses=3))  # 75 USDT: a cut
     api.script(*replies)
     advice = await world.moderator.moderate("test")
     assert advice.source == "offline" and advice.fallback_reason.startswith(outcome)

@@ -11,6 +11,7 @@ import pytest
 from kernel.console.control_client import ControlRefused, ask
 from kernel.control_protocol import (
     ActionAccepted,
+    ActionAnswered,
     CloseAllRequest,
     HaltRequest,
     ModeRequest,
@@ -33,20 +34,23 @@ def journaled(harness: KernelHarness, topic: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("request_", "action"), [
-    (HaltRequest(reason="news at 14:00", user="ana"), "halt"),
-    (ResumeRequest(reason="news passed", user="ana", confirmed=True), "resume"),
-    (CloseAllRequest(reason="flatten before the weekend", user="ana"), "close_all"),
+    (HaltRequest(reason="news at 14:00", user="ana", wait_s=0.3), "halt"),
+    (ResumeRequest(reason="news passed", user="ana", confirmed=True, wait_s=0.3), "resume"),
+    (CloseAllRequest(reason="flatten before the weekend", user="ana", wait_s=0.3), "close_all"),
 ])
-async def test_trading_actions_are_journaled_before_the_reply(
+async def test_trading_actions_are_journaled_and_say_plainly_when_no_engine_answers(
     start_kernel: Any, request_: Any, action: str
 ) -> None:
-    harness: KernelHarness = await start_kernel()
+    harness: KernelHarness = await start_kernel()  # no risk engine: nobody answers
     reply = await control(harness, request_)
-    assert isinstance(reply, ActionAccepted) and reply.action == action
+    assert isinstance(reply, ActionAnswered) and reply.action == action
+    assert reply.outcome == "unanswered"
+    assert "did not answer within 0.3 s" in reply.detail and "may not have been" in reply.detail
     [event] = journaled(harness, "operator.command")  # durable: present at reply time
     assert (event["action"], event["user"], event["reason"]) == (
         action, "ana", request_.reason)
     assert event["_source"] == "operator"
+    assert event["request_id"] == reply.request_id and reply.request_id
 
 
 async def test_a_mode_change_is_journaled_and_shown_in_status(start_kernel: Any) -> None:

@@ -153,7 +153,7 @@ async def test_a_fresh_external_verdict_wins_until_it_ages_out(world: World) -> 
     await adapter.handle(bars_message("BTCUSDT", BARS[-1:]))  # a new bar: still external
     assert world.recorder.on("verdict.current.technical")[-1].direction == "SHORT"
     world.now = NOW + 301  # past live.external_max_age_s.technical (300 s)
-    cast(TechnicalAdapter, adapter).sweep()
+    adapter.sweep()
     current = world.recorder.on("verdict.current.technical")[-1]
     assert (current.direction, current.source) == ("LONG", "builtin")
 
@@ -257,11 +257,11 @@ async def test_the_planner_plans_from_a_snapshot_alone_and_serves_the_link(
     assert isinstance(plan, TradePlan) and plan.symbol == "BTCUSDT"
     assert plan.synthesis is not None and plan.synthesis.technical.direction == "LONG"
     assert plan.position is None or plan.position.max_risk <= 100.0  # 1 % of 10,000
-    served = cast(PlannerActor, planner).plan(
+    served = planner.plan(
         PlanRequest(request_id="p-1", symbol="BTCUSDT", style="DAY"), NOW)
     assert (served.request_id, served.style) == ("p-1", "DAY")
     with pytest.raises(PlanUnavailable, match="no market data for ETHUSDT"):
-        cast(PlannerActor, planner).plan(PlanRequest(request_id="p-2", symbol="ETHUSDT"), NOW)
+        planner.plan(PlanRequest(request_id="p-2", symbol="ETHUSDT"), NOW)
     await planner.stop()
     assert world.planner is None
 

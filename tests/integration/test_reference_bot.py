@@ -30,6 +30,7 @@ from bus.protocol import (
     KernelToBot,
     OrderDecision,
     OrderRequest,
+    OrderUpdate,
     Welcome,
 )
 
@@ -47,7 +48,8 @@ class Kernel:
         self._lock = threading.Condition()
         self._outbox: list[KernelToBot] = []
         self._stop = threading.Event()
-        self._socket = zmq.Context.instance().socket(zmq.ROUTER)
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+        self._socket = context.socket(zmq.ROUTER)
         self._socket.linger = 0
         deadline = time.monotonic() + 5
         while True:  # a restarted kernel may have to wait for its old port to be free
@@ -258,7 +260,7 @@ def test_a_restarted_kernel_is_greeted_again_and_trading_goes_on(
 
 
 def test_exits_with_code_3_when_no_kernel_answers(start_bot: Callable[..., BotProcess]) -> None:
-    probe = zmq.Context.instance().socket(zmq.ROUTER)
+    probe: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
     probe.bind("tcp://127.0.0.1:*")
     endpoint = probe.LAST_ENDPOINT.decode()
     probe.close(linger=0)
@@ -276,3 +278,37 @@ def test_a_signal_stops_it_cleanly(kernel: Kernel, start_bot: Callable[..., BotP
     bot.proc.send_signal(signum)
     assert bot.exit_code() == 0
     assert "Traceback" not in bot.output() and "stopped by" in bot.output()
+
+
+def test_reports_what_the_venue_did_with_each_allowed_order(
+        kernel: Kernel, start_bot: Callable[..., BotProcess]) -> None:
+    kernel.verdict = lambda order, n: "DENY" if n % 3 == 2 else "ALLOW"
+    bot = start_bot(kernel.endpoint)
+    kernel.wait(lambda: len(kernel.all(Fill)) >= 4)
+    assert kernel.command("stop", "shutdown").ok
+    assert bot.exit_code() == 0
+    updates = kernel.all(OrderUpdate)
+    fills = {f.request_id for f in kernel.all(Fill)}
+    accepted = [u for u in updates if u.status == "accepted"]
+    assert {u.request_id for u in accepted} == fills  # every fill was accepted first
+    assert all(kernel.decided[u.request_id] == "ALLOW" for u in updates)
+    assert len({u.venue_order_id for u in accepted}) == len(accepted)
+    order = [(type(m).__name__, getattr(m, "request_id", "")) for m in kernel.received
+             if isinstance(m, OrderUpdate | Fill)]
+    for request_id in fills:
+        assert order.index(("OrderUpdate", request_id)) < order.index(("Fill", request_id))
+
+
+def test_an_order_the_venue_does_not_fill_is_reported_cancelled(
+        kernel: Kernel, start_bot: Callable[..., BotProcess]) -> None:
+    bot = start_bot(kernel.endpoint, "--miss-rate", "1")
+    kernel.wait(lambda: len([u for u in kernel.all(OrderUpdate) if u.status == "cancelled"]) >= 2)
+    assert kernel.command("stop", "shutdown").ok
+    assert bot.exit_code() == 0
+    assert kernel.all(Fill) == []
+    cancelled = [u for u in kernel.all(OrderUpdate) if u.status == "cancelled"]
+    asked = {o.request_id: o for o in kernel.all(OrderRequest)}
+    for update in cancelled:
+        assert update.remaining_qty == asked[update.request_id].qty
+        assert "no liquidity" in update.reason
+    assert "MISS" in bot.output()

@@ -63,7 +63,7 @@ async def test_before_the_first_heartbeat_opening_orders_wait_for_the_facts(
     try:
         await bot.send(Hello(bot_id="qe-2", mode="paper", pid=7))
         welcome = await bot.recv()
-        decision = await ask(bot, "early")
+        decision = await ask(bot, "early", bot_id="qe-2")
     finally:
         bot.close()
     assert isinstance(welcome, Welcome) and welcome.trading_state == "REDUCING"
@@ -129,6 +129,7 @@ async def test_the_order_rate_is_throttled(start_kernel: Any) -> None:
                                                       "max_orders_per_second: 2"))
     bot = RawBot(harness.endpoints["bot_link"])
     try:
+        await bot.greet()
         await beat(bot, engines, heartbeat(1))
         answers = [await ask(bot, f"rate-{i}", qty=0.001) for i in range(3)]
     finally:

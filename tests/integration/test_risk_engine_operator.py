@@ -16,7 +16,7 @@ import pytest
 
 from agents.risk.actor import RiskEngine
 from agents.watchdog.messages import TradingHaltRequested
-from bus.protocol import Command, Hello, Message, Welcome
+from bus.protocol import Command, Message
 from kernel.actor import ActorContext
 from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
 from kernel.gate import ClosedGate
@@ -30,6 +30,7 @@ from tests.integration._risk_link import (
     fill,
     heartbeat,
     journal_bodies,
+    ready_bot,
 )
 from tests.support.link import RawBot
 
@@ -62,10 +63,7 @@ async def bus(harness: KernelHarness) -> AsyncIterator[Bus]:
 @pytest.fixture
 async def bot(harness: KernelHarness, engines: Engines) -> AsyncIterator[RawBot]:
     """A bot that said hello and whose first heartbeat (flat, 10,000 USDT) was taken."""
-    raw = RawBot(harness.endpoints["bot_link"])
-    await raw.send(Hello(bot_id="qe-1", mode="paper", pid=7))
-    assert isinstance(await raw.recv(), Welcome)
-    await beat(raw, engines, heartbeat(1))
+    raw = await ready_bot(harness, engines)
     yield raw
     raw.close()
 
@@ -171,6 +169,7 @@ async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survive
     harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
     bot, bus = RawBot(harness.endpoints["bot_link"]), Bus(harness)
     try:
+        await bot.greet()
         await beat(bot, engines, heartbeat(1))
         await bus.publish_until(operator("halt", "before the crash"),
                                 lambda: engines.current.state.trading_state == "HALTED", "halt")

@@ -18,7 +18,16 @@ import pytest
 import zmq
 
 from bus.codec import encode, kernel_frame_decoder
-from bus.protocol import Command, Heartbeat, Hello, KernelToBot, OrderDecision, Welcome
+from bus.protocol import (
+    Command,
+    Fill,
+    Heartbeat,
+    Hello,
+    KernelToBot,
+    OrderDecision,
+    OrderUpdate,
+    Welcome,
+)
 from kernel.journal import read_journal
 from tests.integration._risk_link import RISK_YAML, heartbeat
 from tests.support.link import order
@@ -207,3 +216,40 @@ def test_every_decision_a_bot_received_is_in_the_journal_after_kill_9(
     assert not missing, f"{len(missing)} decisions the bot received are not in the journal"
     assert all(decided[rid] == verdict for rid, verdict in received.items())
     kernel.start()  # and the journal reopens after the kill
+
+
+def test_orders_allowed_just_before_kill_9_still_reserve_until_filled_or_cancelled(
+    kernel: KernelProcess,
+) -> None:
+    """Killed between two ALLOWs and their fill or cancel: the reservations come back
+    from the journal (they were made after the last save), and the fill and the
+    cancel sent after the restart release them."""
+    bot = Bot(kernel.endpoint("link"))
+    bot.hello()
+    bot.send(heartbeat(1))
+    journaled(kernel, "risk.halt", active)
+    for request_id in ("k1", "k2"):  # 2 x 2,500 USDT: the whole 5,000 cap of BTCUSDT
+        assert bot.ask(request_id, qty=0.05, price=50_000.0).verdict == "ALLOW"
+
+    bot = kill_9_and_restart(kernel, bot)
+    try:
+        bot.hello()
+        seen = len([b for b in bodies(kernel, "risk.halt") if active(b)])
+        bot.send(heartbeat(2))  # flat, as the ledger is: nothing has filled yet
+        deadline = time.monotonic() + 5
+        while len([b for b in bodies(kernel, "risk.halt") if active(b)]) == seen:
+            assert time.monotonic() < deadline, "not ACTIVE again after the restart"
+            time.sleep(0.02)
+        denied = bot.ask("after-kill", qty=0.001, price=50_000.0)
+        assert (denied.verdict, denied.code) == ("DENY", "notional_limit"), denied.reason
+        assert "open orders" in denied.reason
+        bot.sock.send(encode(Fill(request_id="k1", symbol="BTCUSDT", side="buy", qty=0.05,
+                                  price=50_000.0, ts=time.time())))
+        bot.sock.send(encode(OrderUpdate(request_id="k2", status="cancelled", ts=time.time(),
+                                         remaining_qty=0.05)))
+        journaled(kernel, "risk.state", lambda b: b["open_orders"] == 0
+                  and "BTCUSDT" in b["notional"])
+        again = bot.ask("after-fill", qty=0.04, price=50_000.0)  # 2,500 held + 2,000
+        assert again.verdict == "ALLOW", again.reason
+    finally:
+        bot.close()

@@ -51,7 +51,7 @@ def test_the_lock_names_its_holder_and_is_free_once_the_holder_is_gone(
         proc.communicate("\n", timeout=10)
     with DataDirLock.acquire(tmp_path) as lock:  # released, or dropped by the OS on death
         assert lock.held
-        assert PidFile(tmp_path / "kernel.pid").read().pid == os.getpid()  # type: ignore[union-attr]
+        assert PidFile(tmp_path / "kernel.pid").read().pid == os.getpid()
     assert not lock.held and not (tmp_path / "kernel.pid").exists()
 
 

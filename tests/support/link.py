@@ -11,7 +11,7 @@ import zmq
 import zmq.asyncio
 
 from bus.codec import encode, kernel_frame_decoder
-from bus.protocol import KernelToBot, Message, OrderRequest
+from bus.protocol import Hello, KernelToBot, Message, OrderRequest, Welcome
 
 
 class RawBot:
@@ -24,6 +24,16 @@ class RawBot:
 
     async def send(self, message: Message) -> None:
         await self.sock.send(encode(message))
+
+    async def greet(self, bot_id: str = "qe-1", *, mode: str = "paper", pid: int = 7,
+                    timeout_s: float = 5.0) -> Welcome:
+        """Say hello and take the welcome: the kernel decides orders only on a link that
+        said hello, and only under the ``bot_id`` it said hello with."""
+        await self.send(Hello(bot_id=bot_id, mode=mode, pid=pid))  # type: ignore[arg-type]
+        while True:
+            reply = await self.recv(timeout_s)
+            if isinstance(reply, Welcome):
+                return reply
 
     async def send_raw(self, *frames: bytes) -> None:
         await self.sock.send_multipart(frames)

@@ -71,7 +71,8 @@ async def moderator_world(tmp_path: Path, *, llm: str, moderator: str = "interva
     settings = load_settings(write_config(tmp_path, llm_yaml=llm, moderator_yaml=moderator,
                                           mode=mode))
     journal = await Journal.open(tmp_path / "journal.sqlite3")
-    recorder, commands = Recorder(), []
+    recorder = Recorder()
+    commands: list[Command] = []
     actor = Moderator(config=moderator_slice(settings))
     world = ModeratorWorld(actor, recorder, commands, journal)
 

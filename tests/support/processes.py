@@ -28,8 +28,11 @@ class KernelProcess:
                  ports: dict[str, int] | None = None) -> None:
         link, pub, sub, control = free_ports(4)
         self.ports = ports or {"link": link, "pub": pub, "sub": sub, "control": control}
-        extra = {} if bot_command is None else {"bot_command": bot_command}
-        self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports, **extra)
+        if bot_command is None:  # write_config's own default
+            self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports)
+        else:
+            self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports,
+                                           bot_command=bot_command)
         self.root = root
         self.stderr_path = root / "kernel.stderr"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -84,6 +84,7 @@ class WatchdogKernel:
     async def order_decision(self) -> OrderDecision:
         bot = RawBot(self.kernel.endpoints["bot_link"])
         try:
+            await bot.greet()
             await bot.send(order("probe-1"))
             reply = await bot.recv(5.0)
             assert isinstance(reply, OrderDecision)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from agents.audit.figures import Book, Chain, Event, daily_audit
+from agents.audit.messages import DailyAuditCompleted
 from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
 from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
 from kernel.events import (
@@ -46,7 +47,8 @@ class Day:
             self.add(Fill(request_id=rid, symbol=symbol, side=side, qty=qty, price=price,
                           ts=T0, fee=fee, bot_id="qe"))
 
-    def audit(self, opening: Book | None = None, now: float | None = None):  # type: ignore[no-untyped-def]
+    def audit(self, opening: Book | None = None,
+              now: float | None = None) -> DailyAuditCompleted:
         return daily_audit(DAY, "UTC", self.events, opening=opening or {},
                            now=now if now is not None else T0 + 86_400, complete=True,
                            chain=NO_CHAIN)

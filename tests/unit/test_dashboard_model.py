@@ -86,9 +86,9 @@ def test_kernel_uptime_grows_and_stops_at_the_last_sign_of_life() -> None:
     m = model()
     m.load_status(status(uptime_s=60.0), T0)
     m.set_link("connected", T0)
-    assert m.view(T0 + 10).kernel.uptime_s == pytest.approx(70)  # type: ignore[union-attr]
+    assert m.view(T0 + 10).kernel.uptime_s == pytest.approx(70)
     m.set_link("unreachable", T0 + 20, "no answer")
-    assert m.view(T0 + 100).kernel.uptime_s == pytest.approx(80)  # type: ignore[union-attr]
+    assert m.view(T0 + 100).kernel.uptime_s == pytest.approx(80)
     m.apply("bot.heartbeat", heartbeat(), T0 + 15)  # heard from it after the answer at T0
     m.set_link("connected", T0 + 15)
     m.set_link("unreachable", T0 + 20, "no answer")
@@ -166,7 +166,7 @@ def test_a_flat_bot_state_clears_positions_and_a_new_bot_id_forgets_the_old_ones
     m = model()
     m.apply("bot.heartbeat", heartbeat(), T0)
     m.apply("bot.state", bot_state(positions=0), T0 + 1)
-    assert m.view(T0 + 1).bot.positions == ()  # type: ignore[union-attr]
+    assert m.view(T0 + 1).bot.positions == ()
     m.apply("bot.heartbeat", heartbeat(), T0 + 2)
     m.apply("bot.state", bot_state(bot_id="qe-2"), T0 + 3)
     bot = m.view(T0 + 3).bot
@@ -186,7 +186,7 @@ def test_bot_state_also_updates_the_kernels_mode() -> None:
     m = model()
     m.load_status(status(mode="paper"), T0)
     m.apply("bot.state", bot_state(mode="demo"), T0)
-    assert m.view(T0).kernel.mode == "demo"  # type: ignore[union-attr]
+    assert m.view(T0).kernel.mode == "demo"
 
 
 # --- risk panel ----------------------------------------------------------------------

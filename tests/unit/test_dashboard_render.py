@@ -140,3 +140,17 @@ def test_a_long_halt_reason_gets_a_second_line_in_80_columns() -> None:
     screen = "\n".join(lines_of(render(m.view(T0), 80, 24)))
     assert "HALTED 6 consecutive losing trades" in screen
     assert "have reached max_consecutive_losses" in screen
+
+
+def test_a_moved_risk_multiplier_shows_who_set_it_and_how_it_ends() -> None:
+    m = DashboardModel(started=T0)
+    m.load_status(status(), T0)
+    m.apply("risk.state", risk(), T0)
+    assert "risk x1  open orders 0" in render(m.view(T0), 80, 24)
+    m.apply("risk.state", risk(
+        risk_multiplier=0.5, risk_multiplier_by="moderator:offline",
+        risk_multiplier_reason="moderator (offline): loss at 52% of its limit",
+        risk_multiplier_until="until the next trading day (midnight UTC), then back to 1"), T0)
+    screen = "\n".join(lines_of(render(m.view(T0), 80, 24)))
+    assert "risk x0.5 by moderator:offline" in screen
+    assert "until the next trading day" in screen

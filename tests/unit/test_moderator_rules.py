@@ -137,11 +137,31 @@ def test_offline_ok_when_nothing_is_wrong() -> None:
     assert offline_advice(summary_of(risk(), *round_trips([5, -2, 3])), CFG).action == "OK"
 
 
-def test_offline_loss_streak_reduces_risk() -> None:
-    summary = summary_of(risk(losses=3), *round_trips([5, -2, -3, -1]))
+def test_offline_loss_streak_that_cost_real_money_reduces_risk() -> None:
+    summary = summary_of(risk(losses=3), *round_trips([5, -20, -30, -25]))
     advice = offline_advice(summary, CFG)
-    assert advice.action == "REDUCE_RISK" and "3 losing trades in a row" in advice.reason
+    assert advice.action == "REDUCE_RISK" and "3 losing trades in a row lost 75 USDT" in \
+        advice.reason and "25% of max_daily_loss 300 USDT" in advice.reason
     assert isinstance(judge(advice, summary, CFG), Permitted)
+
+
+def test_three_small_losses_at_the_start_are_not_evidence_enough_to_cut() -> None:
+    """The reported case: three losing paper trades cut the multiplier seconds after start."""
+    summary = summary_of(risk(losses=3, daily_loss=6), bot("paper"),
+                         *round_trips([-2, -3, -1]), trigger="3 losing trades in a row")
+    advice = offline_advice(summary, CFG)
+    assert advice.action == "OK"
+    assert "lost 6 USDT together, under 25% of max_daily_loss (75 USDT)" in advice.reason
+    assert "not evidence enough" in advice.reason
+
+
+def test_the_offline_rules_cut_once_per_trading_day() -> None:
+    cut = risk(daily_loss=160, multiplier=0.5)
+    cut = msgspec.structs.replace(cut, risk_multiplier_by="moderator:offline")
+    advice = offline_advice(summary_of(cut, bot("paper")), CFG)
+    assert advice.action == "OK" and "already cut today by moderator:offline" in advice.reason
+    by_person = msgspec.structs.replace(cut, risk_multiplier_by="operator:ana")
+    assert offline_advice(summary_of(by_person, bot("paper")), CFG).action == "REDUCE_RISK"
 
 
 def test_offline_half_the_loss_limit_reduces_risk() -> None:
@@ -179,7 +199,8 @@ def test_info_anomalies_do_not_count() -> None:
 
 
 def test_offline_rules_follow_the_config() -> None:
-    strict = msgspec.convert({"offline": {"reduce_at_loss_streak": 1}}, ModeratorConfig)
+    strict = msgspec.convert({"offline": {"reduce_at_loss_streak": 1,
+                                          "streak_loss_fraction": 0}}, ModeratorConfig)
     summary = summary_of(risk(losses=1), *round_trips([-1]))
     assert offline_advice(summary, strict).action == "REDUCE_RISK"
     assert offline_advice(summary, CFG).action == "OK"

@@ -48,7 +48,7 @@ def _load_fixture_maker() -> ModuleType:
 
 maker = _load_fixture_maker()
 SAMPLES: dict[str, LinkMessage] = maker.SAMPLES
-any_link_frame = LinkDecoder(LinkMessage)
+any_link_frame: LinkDecoder[LinkMessage] = LinkDecoder(LinkMessage)
 
 
 def golden(file_name: str) -> bytes:

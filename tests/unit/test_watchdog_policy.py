@@ -111,7 +111,8 @@ def test_silence_after_heartbeats_is_a_hang_at_exactly_the_timeout() -> None:
 
 
 def test_a_crash_loop_backs_off_exponentially_then_gives_up() -> None:
-    clock, history, delays = FakeClock(), (), []
+    clock, delays = FakeClock(), []
+    history: tuple[float, ...] = ()
     for _ in range(CFG.max_restarts):
         action = on_failure("crash", "exited with code 1", history, clock.advance(0.1), CFG)
         assert action.kind == "restart"

@@ -1,0 +1,1 @@
+"""One module per ``kernel`` sub-command, each registering its own arguments."""

@@ -8,7 +8,10 @@
   tiny forced tool call, and reports the model and the latency. It is a probe:
   it is not journaled and does not count against the kernel's daily budget.
 * ``risk-multiplier`` is how a person raises the multiplier back after the
-  moderator lowered it (the moderator itself may only lower it).
+  moderator lowered it (the moderator itself may only lower it). Like ``halt``
+  it waits for the risk engine's answer: exit 0 when set, 6 when refused (the
+  engine's reason is printed, e.g. a value outside risk.yaml's bounds), 7 when
+  the engine did not answer in time.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ from typing import Any
 import msgspec
 from rich.console import Console
 
+from kernel.console.commands.operator import add_timeout, print_answer
 from kernel.console.control_client import (
     Controller,
     ControlRefused,
     KernelUnreachable,
     controller_for,
 )
-from kernel.control_protocol import ActionAccepted, ModeratorAskRequest, RiskMultiplierRequest
+from kernel.control_protocol import (
+    ActionAccepted,
+    ActionAnswered,
+    ModeratorAskRequest,
+    RiskMultiplierRequest,
+)
 from kernel.journal import read_journal
 from kernel.settings import Settings, load_settings
 
@@ -58,6 +67,7 @@ def add_llm_commands(sub: Any, config_dir: Callable[[argparse.Namespace], Path])
     mult = sub.add_parser("risk-multiplier", help="set the risk multiplier (within risk.yaml)")
     mult.add_argument("value", type=float, help="new multiplier, e.g. 1.0")
     mult.add_argument("--reason", required=True, help="why (journaled)")
+    add_timeout(mult)
     mult.set_defaults(handler=lambda a: _risk_multiplier(a, config_dir(a)))
 
 
@@ -80,15 +90,15 @@ def _moderator_ask(args: argparse.Namespace, config_dir: Path) -> int:
 
 
 def _risk_multiplier(args: argparse.Namespace, config_dir: Path) -> int:
-    settings, out = load_settings(config_dir), _out()
+    settings, out, user = load_settings(config_dir), _out(), _user()
     try:
-        reply: ActionAccepted = controller_for(settings).ask(RiskMultiplierRequest(
-            value=args.value, reason=args.reason, user=_user()))
+        reply: ActionAnswered = controller_for(settings).ask(RiskMultiplierRequest(
+            value=args.value, reason=args.reason, user=user, wait_s=args.timeout),
+            timeout_s=args.timeout + 2.0)
     except (KernelUnreachable, ControlRefused) as exc:
         out.print(f"[red]not sent:[/red] {exc}")
         return EXIT_UNREACHABLE if isinstance(exc, KernelUnreachable) else 1
-    out.print(reply.detail)
-    return 0
+    return print_answer(reply, out, user)
 
 
 def moderator_ask(settings: Settings, kernel: Controller, out: Console, *, reason: str,

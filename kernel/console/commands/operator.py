@@ -4,6 +4,13 @@ Each needs ``--reason``; the local user name goes with it, and the kernel
 journals both before it answers. ``resume`` after a limit halt asks for
 confirmation (or ``--yes``), because the limit that tripped will be re-armed
 from the equity at that moment.
+
+``halt``, ``resume`` and ``close-all`` (and ``kernel risk-multiplier``) wait for
+the risk engine's answer and print it: exit 0 when it was carried out,
+:data:`EXIT_REFUSED` with the engine's reason when it was refused, and
+:data:`EXIT_UNANSWERED` when the engine did not answer within ``--timeout``
+(journaled, but whether it took effect is unknown). ``mode`` is answered once the
+watchdog has it.
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 
 from kernel.console.control_client import Controller, ControlRefused, KernelUnreachable
 from kernel.control_protocol import (
+    DEFAULT_WAIT_S,
     ActionAccepted,
+    ActionAnswered,
     CloseAllRequest,
     HaltRequest,
     ModeRequest,
@@ -29,6 +39,12 @@ from kernel.control_protocol import (
 
 EXIT_UNREACHABLE = 3
 EXIT_DECLINED = 5
+EXIT_REFUSED = 6
+"""The risk engine refused the command; the reason is printed."""
+EXIT_UNANSWERED = 7
+"""Journaled, but the risk engine did not answer in time: the outcome is unknown."""
+_TRANSPORT_S = 2.0
+"""The control socket's own allowance on top of the wait for the engine."""
 
 
 def add_operator_commands(sub: Any, handler_for: Any) -> None:
@@ -41,6 +57,7 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
         if name == "resume":
             parser.add_argument("--yes", action="store_true",
                                 help="confirm resuming after a limit halt without asking")
+        add_timeout(parser)
         parser.set_defaults(handler=handler_for(run_operator_command), action=name)
     mode = sub.add_parser("mode", help="switch the bot's mode: paper | demo | off")
     mode.add_argument("mode", choices=["paper", "demo", "off"])
@@ -55,24 +72,54 @@ def run_operator_command(args: argparse.Namespace, kernel: Controller, console: 
             console.print("not resumed: a limit halt needs confirmation (answer y, or --yes)")
             return EXIT_DECLINED
         request = _request(args, user)
-        reply: ActionAccepted = kernel.ask(request)
+        reply: ActionAccepted | ActionAnswered = kernel.ask(
+            request, timeout_s=getattr(request, "wait_s", 0.0) + _TRANSPORT_S)
     except KernelUnreachable as exc:
         console.print(f"[red]kernel not running:[/red] {exc}")
         return EXIT_UNREACHABLE
     except ControlRefused as exc:
         console.print(f"[red]refused:[/red] {exc}")
         return 1
-    console.print(f"{reply.detail} (journal #{reply.seq}, by {user})")
-    return 0
+    return print_answer(reply, console, user)
+
+
+def add_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=_wait_seconds, default=DEFAULT_WAIT_S,
+                        help="seconds to wait for the risk engine's answer "
+                        f"(default {DEFAULT_WAIT_S:g}, at most 60)")
+
+
+def _wait_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 60], found {text}")
+    return value
+
+
+def print_answer(reply: ActionAccepted | ActionAnswered, console: Console, user: str) -> int:
+    """Print what became of the command; the exit code says it to scripts."""
+    where = f"(journal #{reply.seq}, by {user})"
+    if isinstance(reply, ActionAccepted):
+        console.print(f"{escape(reply.detail)} {where}")
+        return 0
+    if reply.outcome == "applied":
+        console.print(f"[green]{reply.action} done:[/green] {escape(reply.detail)} {where}")
+        return 0
+    if reply.outcome == "refused":
+        console.print(f"[red]{reply.action} refused by the risk engine:[/red] "
+                      f"{escape(reply.detail)} {where}")
+        return EXIT_REFUSED
+    console.print(f"[red]{reply.action} not confirmed:[/red] {escape(reply.detail)} {where}")
+    return EXIT_UNANSWERED
 
 
 def _request(args: argparse.Namespace, user: str) -> Any:
     if args.action == "halt":
-        return HaltRequest(reason=args.reason, user=user)
+        return HaltRequest(reason=args.reason, user=user, wait_s=args.timeout)
     if args.action == "resume":
-        return ResumeRequest(reason=args.reason, user=user, confirmed=True)
+        return ResumeRequest(reason=args.reason, user=user, confirmed=True, wait_s=args.timeout)
     if args.action == "close-all":
-        return CloseAllRequest(reason=args.reason, user=user)
+        return CloseAllRequest(reason=args.reason, user=user, wait_s=args.timeout)
     return ModeRequest(mode=args.mode, reason=args.reason, user=user)
 
 

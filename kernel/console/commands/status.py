@@ -2,23 +2,27 @@
 
 Built from the control socket's snapshot: the kernel's own status plus the
 newest ``bot.state`` and ``risk.state`` messages, so it shows the bot's pid,
-mode, uptime, heartbeat age and restarts, and the trading state with its
-reasons and distances to the limits.
+mode, uptime, heartbeat age and restarts, the trading state with its reasons
+and distances to the limits, and the risk multiplier with who set it, why and
+until when.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kernel.console._args import config_dir, err
 from kernel.console.control_client import ControlRefused, KernelUnreachable, controller_for
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.messages import decode_message
 from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings
 from kernel.summaries import status_lines
@@ -43,16 +47,30 @@ def show_status(args: argparse.Namespace) -> int:
         err.print(f"[red]refused:[/red] {exc}")
         return 1
     if args.json:
-        sys.stdout.write(msgspec.json.encode(snapshot_as_builtins(reply)).decode() + "\n")
+        sys.stdout.write(_JSON.encode(snapshot_as_builtins(reply)).decode() + "\n")
         return 0
     print_snapshot(reply, Console(highlight=False))
     return 0
 
 
 def snapshot_as_builtins(reply: SnapshotReply) -> dict[str, Any]:
-    """The snapshot with each latest payload decoded, for ``--json``."""
+    """The snapshot with each latest payload decoded, for ``--json``: money is a
+    ``Decimal`` (a JSON number once encoded with ``_JSON``), not a string."""
     return {"status": msgspec.to_builtins(reply.status),
-            "latest": {topic: _decode(payload) for topic, payload in reply.latest.items()}}
+            "latest": {topic: _decode_typed(payload) for topic, payload in reply.latest.items()}}
+
+
+_JSON: Final = msgspec.json.Encoder(decimal_format="number")
+"""Decimals as plain JSON numbers (``977.79246``), exact to the digit."""
+
+
+def _decode_typed(payload: bytes) -> Any:
+    """A payload as its message type knows it (so a money field is a ``Decimal``);
+    as plain data when this version does not know the type."""
+    try:
+        return msgspec.to_builtins(decode_message(payload), builtin_types=(Decimal,))
+    except msgspec.DecodeError:
+        return _decode(payload)
 
 
 def _decode(payload: bytes) -> Any:
@@ -115,3 +133,18 @@ def _print_risk(risk: Any, out: Console) -> None:
               f"{_num(risk.get('drawdown'))} of {_num(risk.get('max_drawdown'))}, leverage "
               f"{_num(risk.get('leverage'))} of {_num(risk.get('max_leverage'))}"
               + (", MANUAL CLOSE NEEDED" if risk.get("manual_close_needed") else ""))
+    out.print(multiplier_line(risk))
+
+
+def multiplier_line(risk: dict[str, Any]) -> Text:
+    """The risk multiplier, who set it, why and how it ends: a cut must never be silent."""
+    value = _num(risk.get("risk_multiplier"), "g")
+    by = str(risk.get("risk_multiplier_by") or "unknown")
+    line = Text(f"risk multiplier x{value} set by {by}")
+    if risk.get("risk_multiplier_reason"):
+        line.append(f": {risk['risk_multiplier_reason']}")
+    if risk.get("risk_multiplier_until"):
+        line.append(f"; {risk['risk_multiplier_until']}")
+    if value not in ("1", "—"):
+        line.stylize("yellow")
+    return line

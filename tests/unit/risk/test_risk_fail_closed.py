@@ -119,7 +119,7 @@ def test_a_bad_clock_is_denied(now: float) -> None:
 
 def test_anything_unexpected_fails_closed() -> None:
     lim = limits()
-    broken = msgspec.structs.replace(ready(lim), positions={"BTCUSDT": "junk"})  # type: ignore[dict-item]
+    broken = msgspec.structs.replace(ready(lim), positions={"BTCUSDT": "junk"})
     decision = evaluate(order(), broken, lim, NOW)
     assert (decision.verdict, decision.code) == ("DENY", "internal_error")
     assert "denied to stay safe" in decision.reason

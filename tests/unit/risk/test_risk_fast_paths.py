@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from risk import apply_decision, decide, evaluate
 from risk.measures import first_reached, loss_measures
-from risk.money import EXACT
+from risk.money import EXACT, money
 from risk.state import PositionState, open_pnl
 from tests.unit.risk.risk_world import NOW, limits, order, ready
 
@@ -24,7 +24,7 @@ def test_decide_records_what_evaluate_then_apply_decision_record() -> None:
     lim = limits(open_order_ttl_s=1.0, max_orders_per_second=100.0)
     state = ready(lim)
     for i in range(6):
-        now = NOW + 0.3 * i  # the first orders expire on the way
+        now = NOW + 0.3 * i  # past the ttl the first orders still reserve: nobody ended them
         o = order(qty=0.001)
         expected = apply_decision(state, o, evaluate(o, state, lim, now), lim, now)
         before = dict(state.open_orders)
@@ -33,7 +33,7 @@ def test_decide_records_what_evaluate_then_apply_decision_record() -> None:
         assert msgspec.json.encode(after) == msgspec.json.encode(expected)
         assert state.open_orders == before  # the old state is left as it was
         state = after
-    assert len(state.open_orders) == 4
+    assert len(state.open_orders) == 6
 
 
 def test_allow_reason_words_every_figure() -> None:
@@ -62,7 +62,7 @@ def test_open_pnl_is_the_exact_sum(rows: list[tuple[Decimal, Decimal, Decimal | 
     assert open_pnl(positions) == expected
     state = msgspec.structs.replace(ready(), positions=positions, cash=cash)
     with localcontext(EXACT):
-        assert state.equity == cash + expected
+        assert state.equity == money(cash + expected)  # kept at MONEY_DECIMALS places
 
 
 @settings(max_examples=200, deadline=None)

@@ -13,6 +13,7 @@ from risk.state import PositionState, RiskState
 from tests.unit.risk.risk_world import NOW, fill, limits, order, ready
 
 D = Decimal
+STEP = D("1E-8")
 
 
 def _fills(state: RiskState, *rows: tuple[str, float, float, float]) -> RiskState:
@@ -24,13 +25,13 @@ def _fills(state: RiskState, *rows: tuple[str, float, float, float]) -> RiskStat
 
 def test_average_cost_partial_close_and_flip() -> None:
     pos = PositionState()
-    pos = book(pos, "buy", D(1), D(100), D(0)).position
-    pos = book(pos, "buy", D(1), D(110), D(0)).position
+    pos = book(pos, "buy", D(1), D(100), D(0), STEP).position
+    pos = book(pos, "buy", D(1), D(110), D(0), STEP).position
     assert (pos.qty, pos.avg_price) == (D(2), D(105))
-    partial = book(pos, "sell", D("0.5"), D(120), D(0))
+    partial = book(pos, "sell", D("0.5"), D(120), D(0), STEP)
     assert partial.cash_delta == D("7.5")
     assert partial.closed_trade_pnl is None
-    flip = book(partial.position, "sell", D(2), D(90), D(1))
+    flip = book(partial.position, "sell", D(2), D(90), D(1), STEP)
     assert flip.cash_delta == D("-22.5") - 1  # 1.5 closed at 90 against 105, fee 1
     assert flip.closed_trade_pnl == D("7.5") - D("22.5") - 1
     assert (flip.position.qty, flip.position.avg_price) == (D("-0.5"), D(90))
@@ -38,8 +39,8 @@ def test_average_cost_partial_close_and_flip() -> None:
 
 
 def test_short_round_trip_pnl() -> None:
-    pos = book(PositionState(), "sell", D(2), D(100), D(0)).position
-    done = book(pos, "buy", D(2), D(90), D("0.4"))
+    pos = book(PositionState(), "sell", D(2), D(100), D(0), STEP).position
+    done = book(pos, "buy", D(2), D(90), D("0.4"), STEP)
     assert done.closed_trade_pnl == D("19.6")
     assert done.position.qty == 0 and done.position.avg_price == 0
 
@@ -122,7 +123,7 @@ def test_an_impossible_fill_is_refused_with_an_anomaly(qty: float, price: float,
     after, events = apply_fill(state, fill(qty=qty, price=price, fee=fee), lim, NOW)
     assert after is state
     assert [type(e) for e in events] == [RiskAnomalyDetected]
-    assert events[0].kind == "invalid_fill"  # type: ignore[union-attr]
+    assert events[0].kind == "invalid_fill"
 
 
 def test_a_fill_without_a_symbol_is_refused() -> None:

@@ -124,7 +124,7 @@ def test_a_flat_book_is_halted_without_a_close() -> None:
 
 
 def test_drawdown_from_the_intraday_high_water_mark() -> None:
-    lim = limits(max_daily_loss={"pct": 50}, max_drawdown={"usdt": 400})  # type: ignore[arg-type]
+    lim = limits(max_daily_loss={"pct": 50}, max_drawdown={"usdt": 400})
     lim = msgspec.convert(msgspec.to_builtins(lim), RiskLimits)
     state = ready(lim, positions=ETH)
     state, _ = beat(state, lim, NOW + 1, eth_mark=2_700.0)  # equity 10400, new high

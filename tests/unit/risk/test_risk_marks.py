@@ -53,7 +53,7 @@ def test_an_impossible_mark_refuses_the_whole_heartbeat() -> None:
     start = initial_state(lim, NOW)
     state, events = apply_heartbeat(start, beat({"BTCUSDT": float("nan")}), lim, NOW)
     assert state == start
-    assert [e.kind for e in events] == ["invalid_heartbeat"]  # type: ignore[union-attr]
+    assert [e.kind for e in events] == ["invalid_heartbeat"]
 
 
 def test_a_heartbeat_without_marks_from_an_older_bot_still_decodes() -> None:
@@ -70,6 +70,6 @@ def test_a_halt_by_the_watchdog_carries_its_own_code_and_a_person_resumes() -> N
                           by="watchdog")
     assert [(r.code, r.text) for r in halted.reasons] == [("bot_gave_up",
                                                           "the bot crashed 4 times")]
-    assert [(e.by, e.current) for e in events] == [("watchdog", "HALTED")]  # type: ignore[union-attr]
+    assert [(e.by, e.current) for e in events] == [("watchdog", "HALTED")]
     resumed, _ = resume(halted, "bot fixed", lim, NOW)
     assert resumed.trading_state == "ACTIVE"

@@ -58,7 +58,7 @@ def test_snapshot_shows_what_a_person_checks_first() -> None:
     assert (snap.daily_loss, snap.max_daily_loss) == (Decimal(200), Decimal(300))
     assert (snap.drawdown, snap.max_drawdown) == (Decimal(200), Decimal(500))
     assert snap.notional == {"ETHUSDT": Decimal(5_000)}
-    assert snap.leverage == Decimal(5_000) / Decimal(9_800)
+    assert snap.leverage == Decimal("0.5102")  # 5000 / 9800, shown at four places
     assert snap.max_leverage == Decimal(2)
     assert not snap.manual_close_needed
 

@@ -78,8 +78,8 @@ def exposure(state: RiskState, lim: RiskLimits, now: float,
     held = {s: p.qty for s, p in state.positions.items()}
     buys: dict[str, Decimal] = {}
     sells: dict[str, Decimal] = {}
-    for o in state.open_orders.values():
-        if now - o.ts < lim.open_order_ttl_s:
+    for o in state.open_orders.values():  # every allowed order reserves until filled or ended
+        if not o.reduce_only:  # a venue that enforces reduce_only never lets one grow a position
             side = buys if o.side == "buy" else sells
             side[o.symbol] = side.get(o.symbol, Decimal(0)) + o.qty
     per: dict[str, Decimal] = {}
@@ -147,7 +147,7 @@ def test_reduce_only_allow_never_grows_a_position(data: st.DataObject) -> None:
         state, _ = halt(state, "property", NOW)
     o = data.draw(orders(state, reduce_only=True))
     held_symbols = sorted(s for s, p in state.positions.items() if p.qty)
-    if held_symbols and data.draw(st.booleans()):  # aim at a held position, near its size
+    if bool(held_symbols) and data.draw(st.booleans()):  # aim at a held position, near its size
         pos = state.positions[data.draw(st.sampled_from(held_symbols))]
         o = msgspec.structs.replace(
             o, symbol=next(s for s, p in state.positions.items() if p is pos),

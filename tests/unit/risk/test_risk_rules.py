@@ -143,13 +143,13 @@ def test_open_orders_on_both_sides_count_at_the_worst_case() -> None:
     assert evaluate(order(side="sell", qty=0.0001), state, lim, NOW).code == "notional_limit"
 
 
-def test_reservation_expires_after_the_ttl() -> None:
+def test_a_reservation_outlives_the_ttl() -> None:
     lim = limits(open_order_ttl_s=10.0, stale_tick_s=60.0)
     state = ready(lim)
     for _ in range(2):
         _, state = decide(order(qty=0.05), state, lim, NOW)
     assert evaluate(order(qty=0.01), state, lim, NOW + 9.9).code == "notional_limit"
-    assert evaluate(order(qty=0.01), state, lim, NOW + 10).allowed
+    assert evaluate(order(qty=0.01), state, lim, NOW + 10).code == "notional_limit"
 
 
 def test_rate_limit_is_a_token_bucket_per_bot() -> None:
