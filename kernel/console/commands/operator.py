@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.text import Text
 
 from kernel.console.control_client import Controller, ControlRefused, KernelUnreachable
 from kernel.control_protocol import (
@@ -26,6 +27,7 @@ from kernel.control_protocol import (
     SnapshotReply,
     SnapshotRequest,
 )
+from kernel.untrusted import ident, one_line
 
 EXIT_UNREACHABLE = 3
 EXIT_DECLINED = 5
@@ -57,12 +59,12 @@ def run_operator_command(args: argparse.Namespace, kernel: Controller, console: 
         request = _request(args, user)
         reply: ActionAccepted = kernel.ask(request)
     except KernelUnreachable as exc:
-        console.print(f"[red]kernel not running:[/red] {exc}")
+        console.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE
     except ControlRefused as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+        console.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
-    console.print(f"{reply.detail} (journal #{reply.seq}, by {user})")
+    console.print(Text(one_line(f"{reply.detail} (journal #{reply.seq}, by {ident(user)})")))
     return 0
 
 
@@ -86,7 +88,7 @@ def _confirm_resume(kernel: Controller, console: Console) -> bool:
     if risk.get("trading_state") != "HALTED" or not limits:
         return True
     reasons = "; ".join(str(r.get("text", r)) for r in limits)
-    console.print(f"trading is halted by a limit: {reasons}")
+    console.print(Text(one_line(f"trading is halted by a limit: {reasons}")))
     if not sys.stdin.isatty():
         return False
     answer = console.input("resume trading anyway? [y/N] ")
