@@ -35,8 +35,11 @@ def _applied(m: dict[str, Any]) -> str:
 
 def _llm_call(m: dict[str, Any]) -> str:
     tokens = f"{m.get('input_tokens', 0)}+{m.get('output_tokens', 0)} tokens"
+    if m.get("usage_clamped"):
+        tokens += (f" (usage clamped: the endpoint reported {m.get('reported_input_tokens')}+"
+                   f"{m.get('reported_output_tokens')})")
     detail = f": {m['detail']}" if m.get("detail") else ""
-    return (f"{m.get('purpose')} {m.get('model')} {m.get('outcome')} {tokens} "
+    return (f"{m.get('purpose')} {ident(m.get('model'))} {m.get('outcome')} {tokens} "
             f"{m.get('latency_ms', 0):.0f} ms #{m.get('prompt_hash')}{detail}")
 
 
