@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kernel.untrusted import ident, quoted
+
 Summary = Callable[[dict[str, Any]], str]
 
 
@@ -20,7 +22,7 @@ def _started(m: dict[str, Any]) -> str:
 
 
 def _finished(m: dict[str, Any]) -> str:
-    line = f"{m.get('job')} {m.get('outcome')} ({m.get('agent')}): {m.get('detail')}"
+    line = f"{ident(m.get('job'))} {m.get('outcome')} ({m.get('agent')}): {m.get('detail')}"
     if m.get("report_path"):
         line += f"; report {m.get('report_path')}"
     if m.get("will_retry"):
@@ -29,20 +31,20 @@ def _finished(m: dict[str, Any]) -> str:
 
 
 def _created(m: dict[str, Any]) -> str:
-    return (f"proposal {m.get('proposal_id')} ({m.get('kind')}) pending: {m.get('title')} "
-            f"[from {m.get('job')}, {m.get('source')}]")
+    return (f"proposal {m.get('proposal_id')} ({ident(m.get('kind'))}) pending: "
+            f"{quoted(m.get('title'))} [from {ident(m.get('job'))}, {m.get('source')}]")
 
 
 def _decided(m: dict[str, Any]) -> str:
     files = m.get("artefacts") or []
     written = f"; written: {', '.join(map(str, files))}" if files else ""
-    return (f"proposal {m.get('proposal_id')} {m.get('decision')} by {m.get('by')}: "
-            f"{m.get('reason')}{written}")
+    return (f"proposal {m.get('proposal_id')} {m.get('decision')} by {ident(m.get('by'))}: "
+            f"{quoted(m.get('reason'))}{written}")
 
 
 def _refused(m: dict[str, Any]) -> str:
-    return (f"proposal {m.get('proposal_id')}: {m.get('action')} by {m.get('by')} refused: "
-            f"{m.get('reason')}")
+    return (f"proposal {m.get('proposal_id')}: {m.get('action')} by {ident(m.get('by'))} "
+            f"refused: {m.get('reason')}")
 
 
 META_SUMMARIES: dict[str, Summary] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kernel.untrusted import ident, one_line, quoted
+
 Summary = Callable[[dict[str, Any]], str]
 
 
@@ -22,19 +24,22 @@ def _advice(m: dict[str, Any]) -> str:
         extra += f" pause {answer['pause_minutes']} min"
     source = m.get("source")
     fallback = f" (fallback: {m['fallback_reason']})" if m.get("fallback_reason") else ""
-    return (f"{m.get('request_id')} {source} says {answer.get('action')}{extra}: "
-            f"{answer.get('reason')} [trigger: {m.get('trigger')}]{fallback}")
+    return (f"{ident(m.get('request_id'))} {source} says {answer.get('action')}{extra}: "
+            f"{quoted(answer.get('reason'))} [trigger: {m.get('trigger')}]{fallback}")
 
 
 def _applied(m: dict[str, Any]) -> str:
     how = "would apply (dry run)" if m.get("dry_run") else "applied"
-    return f"{m.get('request_id')} {how} {m.get('action')}: {m.get('detail')}"
+    return f"{ident(m.get('request_id'))} {how} {m.get('action')}: {m.get('detail')}"
 
 
 def _llm_call(m: dict[str, Any]) -> str:
     tokens = f"{m.get('input_tokens', 0)}+{m.get('output_tokens', 0)} tokens"
+    if m.get("usage_clamped"):
+        tokens += (f" (usage clamped: the endpoint reported {m.get('reported_input_tokens')}+"
+                   f"{m.get('reported_output_tokens')})")
     detail = f": {m['detail']}" if m.get("detail") else ""
-    return (f"{m.get('purpose')} {m.get('model')} {m.get('outcome')} {tokens} "
+    return (f"{m.get('purpose')} {ident(m.get('model'))} {m.get('outcome')} {tokens} "
             f"{m.get('latency_ms', 0):.0f} ms #{m.get('prompt_hash')}{detail}")
 
 
@@ -45,17 +50,20 @@ def _budget(m: dict[str, Any]) -> str:
 
 
 MODERATOR_SUMMARIES: dict[str, Summary] = {
-    "moderation_requested": lambda m: f"{m.get('request_id')} asked by "
-                                      f"{m.get('requested_by')}: {m.get('reason')}",
+    "moderation_requested": lambda m: f"{ident(m.get('request_id'))} asked by "
+                                      f"{ident(m.get('requested_by'))}: "
+                                      f"{quoted(m.get('reason'))}",
     "moderator_advice": _advice,
     "moderator_advice_applied": _applied,
-    "moderator_advice_refused": lambda m: f"{m.get('request_id')} REFUSED {m.get('action')} "
+    "moderator_advice_refused": lambda m: f"{ident(m.get('request_id'))} REFUSED "
+                                          f"{ident(m.get('action'))} "
                                           f"({m.get('source')}): {m.get('reason')}",
     "moderator_pause_started": lambda m: f"bot paused {m.get('minutes')} min by the moderator "
-                                         f"({m.get('request_id')})",
-    "moderator_pause_ended": lambda m: f"moderator pause {m.get('request_id')} ended",
+                                         f"({ident(m.get('request_id'))})",
+    "moderator_pause_ended": lambda m: f"moderator pause {ident(m.get('request_id'))} ended",
     "risk_multiplier_requested": lambda m: f"risk multiplier -> {m.get('value')} asked by "
-                                           f"{m.get('requested_by')}: {m.get('reason')}",
+                                           f"{ident(m.get('requested_by'))}: "
+                                           f"{quoted(m.get('reason'))}",
     "llm_call": _llm_call,
     "llm_budget": _budget,
 }
@@ -72,11 +80,12 @@ def status_lines(budget: Any, advice: Any) -> list[str]:
     """``kernel status``: the LLM's state and budget, and the moderator's last word."""
     lines = []
     if isinstance(budget, dict):
-        lines.append(f"llm: {_budget(budget)}")
+        lines.append(one_line(f"llm: {_budget(budget)}"))
     else:
         lines.append("llm: no budget reported yet (is the moderator running?)")
     if isinstance(advice, dict):
         answer = advice.get("answer") or {}
-        lines.append(f"moderator: last advice {answer.get('action')} from {advice.get('source')}"
-                     f" ({advice.get('trigger')}): {answer.get('reason')}")
+        lines.append(one_line(f"moderator: last advice {answer.get('action')} from "
+                              f"{advice.get('source')} ({advice.get('trigger')}): "
+                              f"{quoted(answer.get('reason'))}"))
     return lines

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kernel.untrusted import ident, quoted
+
 Summary = Callable[[dict[str, Any]], str]
 
 
@@ -34,7 +36,7 @@ def _range(part: Any, key: str = "price_range") -> str:
 
 
 def trade_plan(m: dict[str, Any]) -> str:
-    head = f"{m.get('symbol')} {m.get('style')} {m.get('decision')}"
+    head = f"{ident(m.get('symbol'))} {m.get('style')} {m.get('decision')}"
     if m.get("decision") != "TRADE":
         reasons = _list(m.get("no_trade_reasons")) or ["?"]
         return f"{head}: {reasons[0]}"
@@ -52,7 +54,7 @@ def trade_plan(m: dict[str, Any]) -> str:
 
 
 def _source(m: dict[str, Any]) -> str:
-    return f"({m.get('source', '?')})"
+    return f"({ident(m.get('source', '?'))})"
 
 
 def technical_verdict(m: dict[str, Any]) -> str:
@@ -62,13 +64,14 @@ def technical_verdict(m: dict[str, Any]) -> str:
         levels += f" S {_num(_dict(supports[0]).get('price'))}"
     if resistances:
         levels += f" R {_num(_dict(resistances[0]).get('price'))}"
-    return (f"{m.get('symbol')} {m.get('direction')} {_num(m.get('confidence'))}% "
+    return (f"{ident(m.get('symbol'))} {m.get('direction')} {_num(m.get('confidence'))}% "
             f"{m.get('entry_type')}{levels} {_source(m)}")
 
 
 def macro_verdict(m: dict[str, Any]) -> str:
     return (f"{m.get('asset_class') or 'all'} {m.get('regime')} {m.get('direction')} "
-            f"{_num(m.get('confidence'))}% {_source(m)} {m.get('economic_assessment', '')}")
+            f"{_num(m.get('confidence'))}% {_source(m)} "
+            f"{quoted(m.get('economic_assessment', ''))}")
 
 
 def wildcard_verdict(m: dict[str, Any]) -> str:
@@ -76,12 +79,12 @@ def wildcard_verdict(m: dict[str, Any]) -> str:
     rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}
     worst = max((str(r.get("severity", "low")) for r in risks), key=lambda s: rank.get(s, 0),
                 default="low")
-    first = f": {risks[0].get('description')}" if risks else ""
-    return f"{m.get('symbol')} risk {worst}, {len(risks)} risk(s) {_source(m)}{first}"
+    first = f": {quoted(risks[0].get('description'))}" if risks else ""
+    return f"{ident(m.get('symbol'))} risk {worst}, {len(risks)} risk(s) {_source(m)}{first}"
 
 
 def market_snapshot(m: dict[str, Any]) -> str:
-    return (f"{m.get('symbol')} {_num(m.get('price'))} HOD {_num(m.get('hod'))} "
+    return (f"{ident(m.get('symbol'))} {_num(m.get('price'))} HOD {_num(m.get('hod'))} "
             f"LOD {_num(m.get('lod'))} VWAP {_num(m.get('vwap'))} "
             f"ATR30 {_num(m.get('atr_30d'))} {m.get('market_status')}")
 
@@ -89,12 +92,13 @@ def market_snapshot(m: dict[str, Any]) -> str:
 def bars(m: dict[str, Any]) -> str:
     items = _list(m.get("bars"))
     last = _dict(items[-1]) if items else {}
-    return (f"{m.get('bot_id') or '?'} {m.get('symbol')} {len(items)} bar(s), "
+    return (f"{ident(m.get('bot_id') or '?')} {ident(m.get('symbol'))} {len(items)} bar(s), "
             f"last close {_num(last.get('close'))}")
 
 
 def plan_request(m: dict[str, Any]) -> str:
-    return (f"{m.get('bot_id') or '?'} {m.get('request_id')} {m.get('symbol')} "
+    return (f"{ident(m.get('bot_id') or '?')} {ident(m.get('request_id'))} "
+            f"{ident(m.get('symbol'))} "
             f"{m.get('style') or 'configured style'}")
 
 

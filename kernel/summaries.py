@@ -1,5 +1,10 @@
 """One-line, human summaries of bus messages, for ``kernel tap`` and logs.
 
+Text from outside (a bot's ids, symbols and output, a reason the LLM or a person
+wrote) is shown through :mod:`kernel.untrusted`: names bare when they are plain
+words, free text in quotes, and every summary is one line with control
+characters shown, so no message can forge a line or colour a terminal.
+
 Works on the decoded builtins (a dict with a ``type``) rather than on Structs,
 so a viewer can show messages from newer kernels or remote actors it does not
 know the types of. Severity follows the same rule: a type we do not know is
@@ -18,6 +23,7 @@ from kernel._moderator_summaries import status_lines as status_lines
 from kernel._plan_summaries import PLAN_SUMMARIES
 from kernel.event_format import SEVERITIES as EVENT_SEVERITIES
 from kernel.event_format import severity as event_severity
+from kernel.untrusted import ident, one_line, quoted
 
 Summary = Callable[[dict[str, Any]], str]
 
@@ -55,19 +61,20 @@ def _secs(value: Any) -> str:
 
 def _heartbeat(m: dict[str, Any]) -> str:
     pnl = (m.get("realized_pnl") or 0) + (m.get("unrealized_pnl") or 0)
-    return (f"{m.get('bot_id')} #{m.get('seq')} equity {_money(m.get('equity'))} "
+    return (f"{ident(m.get('bot_id'))} #{m.get('seq')} equity {_money(m.get('equity'))} "
             f"pnl {pnl:+,.2f} positions {len(m.get('positions') or [])} "
             f"up {m.get('uptime_s', 0):.0f}s")
 
 
 def _order_request(m: Mapping[str, Any]) -> str:
     flags = " reduce-only" if m.get("reduce_only") else ""
-    return (f"{m.get('bot_id')} {m.get('request_id')} {m.get('side')} {m.get('qty')} "
-            f"{m.get('symbol')} @ {_price(m.get('price'))}{flags}")
+    return (f"{ident(m.get('bot_id'))} {ident(m.get('request_id'))} {m.get('side')} "
+            f"{m.get('qty')} {ident(m.get('symbol'))} @ {_price(m.get('price'))}{flags}")
 
 
 def _order_decision(m: dict[str, Any]) -> str:
-    return f"{m.get('verdict')} {m.get('request_id')} [{m.get('code')}] {m.get('reason')}"
+    return (f"{m.get('verdict')} {ident(m.get('request_id'))} [{ident(m.get('code'))}] "
+            f"{m.get('reason')}")
 
 
 def summarize_decision(decision: Mapping[str, Any], request: Mapping[str, Any] | None) -> str:
@@ -76,29 +83,39 @@ def summarize_decision(decision: Mapping[str, Any], request: Mapping[str, Any] |
     if request is None:
         return _order_decision(dict(decision))
     flags = " reduce-only" if request.get("reduce_only") else ""
-    code = "" if decision.get("verdict") == "ALLOW" else f" [{decision.get('code')}]"
-    return (f"{decision.get('verdict')} {request.get('side')} {request.get('qty')} "
-            f"{request.get('symbol')} @ {_price(request.get('price'))}{flags}{code}: "
-            f"{decision.get('reason')}")
+    code = "" if decision.get("verdict") == "ALLOW" else f" [{ident(decision.get('code'))}]"
+    return one_line(f"{decision.get('verdict')} {request.get('side')} {request.get('qty')} "
+                    f"{ident(request.get('symbol'))} @ {_price(request.get('price'))}{flags}"
+                    f"{code}: {decision.get('reason')}")
+
+
+def _params(m: Mapping[str, Any]) -> str:
+    """A command's parameters, ``minutes=30 reason="..."``: a reason may be the LLM's."""
+    params = m.get("params")
+    if not isinstance(params, dict) or not params:
+        return ""
+    return " " + " ".join(f"{ident(k)}={v if isinstance(v, int | float) else quoted(v)}"
+                          for k, v in params.items())
 
 
 def _fill(m: dict[str, Any]) -> str:
-    return (f"{m.get('bot_id')} {m.get('side')} {m.get('qty')} {m.get('symbol')} "
+    return (f"{ident(m.get('bot_id'))} {m.get('side')} {m.get('qty')} {ident(m.get('symbol'))} "
             f"@ {_price(m.get('price'))} fee {_price(m.get('fee'))}")
 
 
 def _order_update(m: dict[str, Any]) -> str:
     left = m.get("remaining_qty")
-    venue = f" venue {m['venue_order_id']}" if m.get("venue_order_id") else ""
-    return (f"{m.get('bot_id')} {m.get('request_id')} {m.get('status')}{venue}"
+    return (f"{ident(m.get('bot_id'))} {ident(m.get('request_id'))} {m.get('status')}"
+            + (f" venue {ident(m['venue_order_id'])}" if m.get("venue_order_id") else "")
             + (f" remaining {left}" if left is not None else "")
-            + (f": {m['reason']}" if m.get("reason") else ""))
+            + (f": {quoted(m['reason'])}" if m.get("reason") else ""))
 
 
 def _bot_state(m: dict[str, Any]) -> str:
     age = m.get("last_heartbeat_age_s")
     beat = f" beat {age:.1f}s ago" if isinstance(age, int | float) else ""
-    line = (f"{m.get('bot_id') or '?'} {m.get('state')} {m.get('mode')} pid {m.get('pid')} "
+    line = (f"{ident(m.get('bot_id') or '?')} {m.get('state')} {m.get('mode')} "
+            f"pid {m.get('pid')} "
             f"up {_secs(m.get('uptime_s'))}{beat} equity {_money(m.get('equity'))} "
             f"restarts {m.get('restarts', 0)}")
     return line + (f": {m['detail']}" if m.get("state") != "running" and m.get("detail") else "")
@@ -134,13 +151,13 @@ def _manual_close(m: dict[str, Any]) -> str:
     positions = m.get("positions") or {}
     if not isinstance(positions, dict):
         positions = {}
-    held = ", ".join(f"{k} {v}" for k, v in positions.items())
+    held = ", ".join(f"{ident(k)} {v}" for k, v in positions.items())
     return f"MANUAL CLOSE NEEDED: {m.get('reason')}" + (f" (open: {held})" if held else "")
 
 
 def _bot_exited(m: dict[str, Any]) -> str:
     lines = m.get("last_lines") or []
-    tail = f"; last output: {lines[-1]}" if lines else ""
+    tail = f"; last output: {quoted(lines[-1])}" if lines else ""
     how = "stopped" if m.get("expected") else "exited unexpectedly"
     return (f"pid {m.get('pid')} {how} ({m.get('description')}, code {m.get('exit_code')}) "
             f"after {_secs(m.get('uptime_s'))}{tail}")
@@ -163,30 +180,34 @@ _SUMMARIES: dict[str, Summary] = {
     "fill": _fill,
     "order_update": _order_update,
     "orders_released": lambda m: f"{len(m.get('request_ids') or ())} unconfirmed orders no "
-                                 f"longer reserve exposure: {m.get('reason')}",
-    "hello": lambda m: f"{m.get('bot_id')} mode={m.get('mode')} pid={m.get('pid')}",
-    "command_ack": lambda m: f"{m.get('command_id')} ok={m.get('ok')} {m.get('detail', '')}",
-    "command": lambda m: f"{m.get('action')} {m.get('command_id')} {m.get('params') or ''}",
+                                 f"longer reserve exposure: {quoted(m.get('reason'))}",
+    "hello": lambda m: f"{ident(m.get('bot_id'))} mode={m.get('mode')} pid={m.get('pid')}",
+    "command_ack": lambda m: f"{ident(m.get('command_id'))} ok={m.get('ok')} "
+                             f"{quoted(m.get('detail', ''))}",
+    "command": lambda m: f"{m.get('action')} {ident(m.get('command_id'))}{_params(m)}",
     "error": lambda m: f"[{m.get('code')}] {m.get('reason')}",
-    "anomaly": lambda m: f"{m.get('severity')} {m.get('kind')} ({m.get('source')}): "
+    "anomaly": lambda m: f"{m.get('severity')} {m.get('kind')} ({ident(m.get('source'))}): "
                          f"{m.get('detail', '')}",
     "actor_status": lambda m: f"{m.get('actor')} {m.get('state')} {m.get('detail', '')}".strip(),
     "kernel_state": lambda m: f"{m.get('state')} {m.get('reason', '')}".strip(),
-    "bot_lifecycle": lambda m: f"{m.get('bot_id')} {m.get('state')} {m.get('detail', '')}".strip(),
+    "bot_lifecycle": lambda m: f"{ident(m.get('bot_id'))} {m.get('state')} "
+                               f"{m.get('detail', '')}".strip(),
     "bot_state": _bot_state,
     "bot_exited": _bot_exited,
     "mode_changed": lambda m: f"mode {m.get('previous')} -> {m.get('mode')} by "
-                              f"{m.get('requested_by')}: {m.get('reason')}",
+                              f"{ident(m.get('requested_by'))}: {quoted(m.get('reason'))}",
     "mode_change_requested": lambda m: f"mode -> {m.get('mode')} asked by "
-                                       f"{m.get('requested_by')}: {m.get('reason')}",
+                                       f"{ident(m.get('requested_by'))}: "
+                                       f"{quoted(m.get('reason'))}",
     "trading_halt_requested": lambda m: f"halt asked by {m.get('source')} "
                                         f"[{m.get('code')}]: {m.get('reason')}",
-    "operator_command": lambda m: f"{m.get('action')} by {m.get('user')}: {m.get('reason')}"
+    "operator_command": lambda m: f"{m.get('action')} by {ident(m.get('user'))}: "
+                                  f"{quoted(m.get('reason'))}"
                                   + (" (confirmed)" if m.get("confirmed") else ""),
-    "operator_command_refused": lambda m: f"{m.get('action')} by {m.get('user')} refused: "
-                                          f"{m.get('reason')}",
-    "operator_answer": lambda m: f"{m.get('action')} {m.get('request_id')} {m.get('outcome')}: "
-                                 f"{m.get('detail')}",
+    "operator_command_refused": lambda m: f"{m.get('action')} by {ident(m.get('user'))} "
+                                          f"refused: {m.get('reason')}",
+    "operator_answer": lambda m: f"{m.get('action')} {ident(m.get('request_id'))} "
+                                 f"{m.get('outcome')}: {m.get('detail')}",
     "risk_snapshot": _risk_snapshot,
     "trading_state_changed": _trading_state_changed,
     "limit_tripped": _limit_tripped,
@@ -195,12 +216,12 @@ _SUMMARIES: dict[str, Summary] = {
     "flat_confirmed": lambda m: "flat: no open position",
     "day_rolled": lambda m: f"new trading day {m.get('day')} (was {m.get('previous_day')})",
     "risk_multiplier_changed": lambda m: f"risk multiplier {m.get('previous')} -> "
-                                         f"{m.get('current')}: {m.get('reason')}"
+                                         f"{m.get('current')}: {quoted(m.get('reason'))}"
                                          + (f"; {m['until']}" if m.get("until") else ""),
     "risk_anomaly": lambda m: f"{m.get('kind')}: {m.get('detail')}",
     "daily_audit": lambda m: _daily_audit(m),
-    "trade_closed": lambda m: f"{m.get('bot_id')} {m.get('direction')} {m.get('qty')} "
-                              f"{m.get('symbol')} {_money(m.get('entry_price'))} -> "
+    "trade_closed": lambda m: f"{ident(m.get('bot_id'))} {m.get('direction')} {m.get('qty')} "
+                              f"{ident(m.get('symbol'))} {_money(m.get('entry_price'))} -> "
                               f"{_money(m.get('exit_price'))}: {_money(m.get('pnl'))} USDT",
     **PLAN_SUMMARIES,
     **MODERATOR_SUMMARIES,
@@ -211,16 +232,16 @@ _SUMMARIES: dict[str, Summary] = {
 def summarize(body: Any) -> str:
     """The best one-line summary we know for a decoded payload."""
     if not isinstance(body, dict):
-        return repr(body)[:200]
+        return one_line(repr(body), 200)
     kind = body.get("type")
     summary = _SUMMARIES.get(kind) if isinstance(kind, str) else None
     if summary is not None:
         try:
-            return summary(body)
+            return one_line(summary(body))
         except (TypeError, ValueError, AttributeError, KeyError, IndexError):
             pass  # a malformed body still gets the generic form below
-    fields = " ".join(f"{k}={v}" for k, v in body.items() if k != "type")
-    return f"{kind or '?'} {fields}"[:300]
+    fields = " ".join(f"{ident(k)}={v!r}" for k, v in body.items() if k != "type")
+    return one_line(f"{ident(kind or '?')} {fields}", 300)
 
 
 SEVERITIES = EVENT_SEVERITIES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -36,7 +37,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                  watchdog: Mapping[str, object] | None = None,
                  risk_yaml: str | None = None, planner_yaml: str | None = None,
                  llm_yaml: str = QUIET_LLM, moderator_yaml: str = QUIET_MODERATOR,
-                 audit_yaml: str | None = None, meta_yaml: str = QUIET_META) -> Path:
+                 audit_yaml: str | None = None, meta_yaml: str = QUIET_META,
+                 bot_env: Mapping[str, str] | None = None) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
@@ -74,6 +76,7 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
         bot:
           command: {bot_command}
           cwd: "{Path(__file__).resolve().parents[1].as_posix()}"
+          env: {json.dumps(dict(bot_env or {}))}
         data_dir: data
         log_dir: logs
         reports_dir: reports

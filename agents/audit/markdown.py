@@ -3,6 +3,10 @@
 Pure: the audit in, text out. Times are shown in the trading day's own offset
 (the one the figures were cut by), money with two decimals, and a figure that
 could not be known is shown as ``n/a`` rather than as a zero that would lie.
+Text from the journal (a reason, a bot's detail, a symbol) is put on one line
+with its control characters shown (:func:`kernel.untrusted.one_line`), so a
+newline in it cannot forge a heading or a table row, nor an ANSI escape colour
+the terminal the report is printed on.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from agents.audit.messages import DailyAuditCompleted, Moment
+from kernel.untrusted import one_line
 from risk.limits import utc_offset_seconds
+
+CELL_LIMIT = 1000
 
 
 def money(value: Decimal | None) -> str:
@@ -28,11 +35,11 @@ def clock(ts: float, zone: str, *, date: bool = False) -> str:
 
 def table(head: Sequence[str], rows: Iterable[Sequence[object]], *,
           right: Sequence[int] = ()) -> list[str]:
-    """A GitHub-flavoured table; cells have their pipes escaped."""
+    """A GitHub-flavoured table; each cell on one line, its pipes escaped."""
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join("---:" if i in right else "---" for i in range(len(head))) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ")
+        lines.append("| " + " | ".join(one_line(c, CELL_LIMIT).replace("|", "\\|")
                                        for c in row) + " |")
     return lines
 
@@ -40,8 +47,8 @@ def table(head: Sequence[str], rows: Iterable[Sequence[object]], *,
 def render(audit: DailyAuditCompleted) -> str:
     """The whole report."""
     a = audit
-    lines = [f"# Daily audit: {a.day} ({a.timezone})", "", _headline(a), ""]
-    lines += [f"> {note}" for note in a.notes] + ([""] if a.notes else [])
+    lines = [one_line(f"# Daily audit: {a.day} ({a.timezone})"), "", one_line(_headline(a)), ""]
+    lines += [f"> {one_line(note)}" for note in a.notes] + ([""] if a.notes else [])
     lines += _pnl(a) + _trades(a) + _orders(a)
     lines += _moments("Limits fired", a.limits_fired, a.timezone, "Limit")
     lines += _moments("Trading state and halts", a.halts, a.timezone, "State")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from agents.meta.config import CodeAuditConfig
+from kernel.child_env import child_environment
 
 GIT_OUTPUT_MAX: Final = 16_000
 """Characters kept of one git command's output."""
@@ -114,7 +115,7 @@ def _git(root: Path, config: CodeAuditConfig,
 
 
 def _run_git(root: Path, config: CodeAuditConfig, notes: list[str], *args: str) -> str | None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+    env = child_environment({"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
                               timeout=config.git_timeout_s, env=env, check=False,

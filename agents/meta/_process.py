@@ -42,6 +42,7 @@ import psutil
 
 from agents.audit.files import OutputUnwritable, write_text
 from agents.meta.messages import Outcome
+from kernel.child_env import child_environment
 from kernel.config import python_command
 
 _SAFE_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -73,8 +74,8 @@ async def run_external(command: list[str], *, cwd: Path, task_path: Path, task_i
     """Run the command on one task and collect its report; never raises for its failures."""
     report = outbox / f"{task_id}.md"
     argv = _argv(command, task=task_path, outbox=outbox, task_id=task_id)
-    env = {**os.environ, "SUPERVISOR_TASK": str(task_path), "SUPERVISOR_TASK_ID": task_id,
-           "SUPERVISOR_REPORT": str(report), "SUPERVISOR_OUTBOX": str(outbox)}
+    env = child_environment({"SUPERVISOR_TASK": str(task_path), "SUPERVISOR_TASK_ID": task_id,
+                             "SUPERVISOR_REPORT": str(report), "SUPERVISOR_OUTBOX": str(outbox)})
     started = time.monotonic()
     try:
         # a plain Popen waited on by polling: asyncio subprocesses need the proactor loop

@@ -6,7 +6,9 @@ made durable before it is acted on: the risk engine owns the multiplier
 (``risk.multiplier_request``), the watchdog the mode (``kernel.mode``), and the
 bot pauses itself on a ``pause`` command over the link. The pause is the
 moderator's own, so it also ends it (``resume`` when ``pause_minutes`` have
-passed); a bot that restarts meanwhile is told again.
+passed); a bot that restarts meanwhile is told again. The reason a bot is given
+may be the LLM's words: it goes cleaned of control characters, on one line, and
+bounded (:func:`kernel.untrusted.clean`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from bus.protocol import Command, CommandAction
 from kernel.actor import ActorContext
 from kernel.events import ModeChangeRequested, RiskMultiplierChangeRequested
 from kernel.journal_newest import newest_row
+from kernel.untrusted import clean, one_line
 
 log = logging.getLogger("agents.moderator.actor")
 _pause_decoder = msgspec.msgpack.Decoder(PauseStarted | PauseEnded)
+BOT_REASON_LIMIT = 500
+"""Characters of a reason sent to the bot with a command."""
 
 
 class Effects:
@@ -62,14 +67,15 @@ class Effects:
         self.pause_until, self.pause_id = until, request_id
         await self._ctx.publish_durable(PauseStarted(request_id=request_id, minutes=minutes,
                                                      until_ts=until, ts=now))
-        sent = self.command("pause", {"minutes": minutes, "reason": why[:1000]})
+        sent = self.command("pause", {"minutes": minutes, "reason": clean(why, BOT_REASON_LIMIT)})
         return f"pause sent to {sent} bot(s) until ts {until:.0f} ({minutes} min)"
 
     async def end_pause(self, detail: str) -> None:
         now = self._ctx.clock()
         request_id, self.pause_until, self.pause_id = self.pause_id, 0.0, ""
         await self._ctx.publish_durable(PauseEnded(request_id=request_id, ts=now))
-        self.command("resume", {"reason": f"moderator pause ended: {detail}"[:1000]})
+        self.command("resume", {"reason": clean(f"moderator pause ended: {detail}",
+                                                BOT_REASON_LIMIT)})
 
     def resend_pause(self) -> None:
         """A bot that (re)started during our pause is told to pause too."""
@@ -83,7 +89,8 @@ class Effects:
                       params=params)
         sent = self._ctx.services.send_command(cmd)
         self._ctx.publish(cmd)  # journaled: what was sent, and why
-        log.warning("moderator sent %s to %d bot(s): %s", action, sent, params.get("reason"))
+        log.warning("moderator sent %s to %d bot(s): %s", action, sent,
+                    one_line(params.get("reason"), BOT_REASON_LIMIT))
         return sent
 
     async def restore(self) -> None:

@@ -9,6 +9,12 @@ Why it looks like this:
 * **Every call journaled** as an :class:`LlmCallMade` (purpose, model, prompt
   hash, tokens, latency, outcome), refusals for the budget included, followed
   by the day's :class:`LlmBudgetReported` for ``kernel status``.
+* **Usage is not taken on trust.** An answer is charged what the endpoint
+  reports, but never more than the request could cost: ``max_tokens`` out, and
+  in the prompt's measured ceiling (:func:`token_ceiling`). A report above that,
+  or none that can be read, is charged the ceiling, journaled on the call
+  (``usage_clamped``) and as an ``llm_usage_clamped`` anomaly, so one answer
+  cannot spend the day's budget.
 * **Errors told apart** (rate limited, overloaded, timeout, auth, server,
   connection, bad request, bad response) and raised as :class:`LlmFailure`, so
   each caller ends in its own journaled fallback, never a silent default.
@@ -27,20 +33,37 @@ import os
 import time
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 import msgspec
 
 from agents.moderator.llm_budget import TokenBudget
 from agents.moderator.llm_config import LlmConfig
-from agents.moderator.llm_text import Tool, estimate_tokens, prompt_hash, quote_data, tool_schema
+from agents.moderator.llm_text import (
+    Tool,
+    estimate_tokens,
+    prompt_hash,
+    quote_data,
+    token_ceiling,
+    tool_schema,
+)
 from agents.moderator.messages import LlmCallMade, Outcome
 from bus.protocol import Message
+from kernel.events import AnomalyDetected
 
 __all__ = ["KEY_ENV", "LlmClient", "LlmFailure", "LlmReply", "LlmUnavailable", "Tool"]
 
 T = TypeVar("T")
 KEY_ENV: Final = "ANTHROPIC_API_KEY"
+_MAX_REPORTED: Final = 2**62
+"""A reported count is kept up to this (it must fit a journal row)."""
+
+
+class Usage(NamedTuple):
+    """Tokens in and out of one call."""
+
+    input: int
+    output: int
 
 
 class LlmFailure(Exception):
@@ -122,6 +145,8 @@ class LlmClient:
                       f"({self.budget.used} of {self.budget.daily_tokens} used)")
             self._journal(purpose, fingerprint, "budget_exhausted", 0.0, detail, request_id)
             raise LlmUnavailable("budget_exhausted", detail)
+        ceiling = Usage(token_ceiling(system, prompt, schema_text, tool.name, tool.description),
+                        self.config.max_tokens)
         try:
             sdk = await self._client()
         except ImportError as exc:
@@ -135,7 +160,7 @@ class LlmClient:
                           exc.detail, request_id)
             raise
         return self._decode(response, answer_type, tool, purpose, fingerprint, started,
-                            request_id)
+                            request_id, ceiling)
 
     async def close(self) -> None:
         if self._sdk is not None:
@@ -197,11 +222,14 @@ class LlmClient:
         return "bad_response", detail  # the SDK could not parse what came back
 
     def _decode(self, response: Any, answer_type: type[T], tool: Tool, purpose: str,
-                fingerprint: str, started: float, request_id: str) -> LlmReply[T]:
+                fingerprint: str, started: float, request_id: str,
+                ceiling: Usage) -> LlmReply[T]:
         latency = self._since(started)
         usage = getattr(response, "usage", None)
-        tokens_in = _count(getattr(usage, "input_tokens", 0))
-        tokens_out = _count(getattr(usage, "output_tokens", 0))
+        reported = Usage(_count(getattr(usage, "input_tokens", None)),
+                         _count(getattr(usage, "output_tokens", None)))
+        tokens_in, tokens_out = _charged(reported, ceiling)
+        clamped = None if (tokens_in, tokens_out) == reported else reported
         model = str(getattr(response, "model", "") or self.config.model)
         try:
             raw = _tool_input(response, tool.name)
@@ -209,10 +237,10 @@ class LlmClient:
         except (LlmFailure, msgspec.ValidationError) as exc:
             detail = exc.detail if isinstance(exc, LlmFailure) else f"invalid answer: {exc}"
             self._journal(purpose, fingerprint, "bad_response", latency, detail, request_id,
-                          tokens_in, tokens_out, model)
+                          tokens_in, tokens_out, model, clamped)
             raise LlmFailure("bad_response", detail) from exc
         self._journal(purpose, fingerprint, "ok", latency, "", request_id, tokens_in, tokens_out,
-                      model)
+                      model, clamped)
         return LlmReply(value=value, raw=raw, model=model, input_tokens=tokens_in,
                         output_tokens=tokens_out, latency_ms=latency, prompt_hash=fingerprint)
 
@@ -220,7 +248,9 @@ class LlmClient:
 
     def _journal(self, purpose: str, fingerprint: str, outcome: Outcome, latency_ms: float,
                  detail: str, request_id: str, tokens_in: int = 0, tokens_out: int = 0,
-                 model: str = "") -> None:
+                 model: str = "", clamped: Usage | None = None) -> None:
+        """Journal one call; ``clamped``: what the endpoint reported, when it was more
+        than the call was charged (or not readable, -1)."""
         now = self._clock()
         if outcome != "budget_exhausted":
             self.budget.spend(tokens_in + tokens_out, now)
@@ -228,7 +258,17 @@ class LlmClient:
             purpose=purpose, model=model or self.config.model, prompt_hash=fingerprint,
             outcome=outcome, ts=now, input_tokens=tokens_in, output_tokens=tokens_out,
             latency_ms=round(latency_ms, 3), detail=self._redact(detail)[:4096],
-            request_id=request_id[:64]))
+            request_id=request_id[:64], usage_clamped=clamped is not None,
+            reported_input_tokens=None if clamped is None or clamped.input < 0 else clamped.input,
+            reported_output_tokens=None if clamped is None or clamped.output < 0
+            else clamped.output))
+        if clamped is not None:
+            self._publish(AnomalyDetected(
+                kind="llm_usage_clamped", severity="warning", ts=now, source=f"llm:{purpose}",
+                detail=f"the endpoint reported {_shown(clamped.input)} tokens in and "
+                       f"{_shown(clamped.output)} out for one {purpose} answer (call "
+                       f"#{fingerprint}); charged {tokens_in} + {tokens_out}, the most the "
+                       f"request could cost (max_tokens {self.config.max_tokens})"))
         self.report_budget()
 
     def _redact(self, text: str) -> str:
@@ -239,7 +279,21 @@ class LlmClient:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    """A reported token count; -1 when there is none that can be read."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return min(value, _MAX_REPORTED)
+    return -1
+
+
+def _charged(reported: Usage, ceiling: Usage) -> tuple[int, int]:
+    """What a call costs the budget: the report, within what the request could cost;
+    the ceiling when the report is missing or unreadable."""
+    return (ceiling.input if reported.input < 0 else min(reported.input, ceiling.input),
+            ceiling.output if reported.output < 0 else min(reported.output, ceiling.output))
+
+
+def _shown(count: int) -> str:
+    return "no readable count of" if count < 0 else f"{count:,}"
 
 
 def _tool_input(response: Any, name: str) -> dict[str, Any]:

@@ -21,6 +21,9 @@ _ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
 _schemas: dict[type[Any], dict[str, Any]] = {}
 CHARS_PER_TOKEN = 3.5
 """A conservative average for JSON-heavy English text (a tokenizer is not bundled)."""
+REQUEST_OVERHEAD_TOKENS = 1000
+"""What the endpoint adds to a request around our text: the message framing and its
+own instructions for tool use (a few hundred tokens), with room to spare."""
 
 
 class Tool(msgspec.Struct, frozen=True):
@@ -45,6 +48,13 @@ def data_block(value: Any) -> str:
 def estimate_tokens(*texts: str) -> int:
     """An upper-leaning estimate of the tokens of ``texts`` (no network, no tokenizer)."""
     return math.ceil(sum(len(t) for t in texts) / CHARS_PER_TOKEN)
+
+
+def token_ceiling(*texts: str) -> int:
+    """The most input tokens a request made of ``texts`` can be charged: a token covers
+    at least one byte of UTF-8, plus :data:`REQUEST_OVERHEAD_TOKENS`. Generous on
+    purpose: it bounds a usage report that lies, it is not an estimate."""
+    return sum(len(t.encode()) for t in texts) + REQUEST_OVERHEAD_TOKENS
 
 
 def prompt_hash(*parts: str) -> str:

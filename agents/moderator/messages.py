@@ -84,7 +84,12 @@ class PauseEnded(Message, frozen=True, tag="moderator_pause_ended"):
 
 
 class LlmCallMade(Message, frozen=True, tag="llm_call"):
-    """One call to the endpoint (or one refused for the budget). Never holds the key."""
+    """One call to the endpoint (or one refused for the budget). Never holds the key.
+
+    ``input_tokens`` and ``output_tokens`` are what the call was charged against the
+    budget: what the endpoint reported, but never more than the request could cost
+    (``max_tokens`` out, the prompt's measured ceiling in). When the report was
+    more, ``usage_clamped`` is set and ``reported_*`` keep what it said."""
 
     topic: ClassVar[str] = "llm.call"
     purpose: str
@@ -97,6 +102,9 @@ class LlmCallMade(Message, frozen=True, tag="llm_call"):
     latency_ms: float = 0.0
     detail: Text = ""
     request_id: RequestId = ""
+    usage_clamped: bool = False
+    reported_input_tokens: int | None = None
+    reported_output_tokens: int | None = None
 
 
 class LlmBudgetReported(Message, frozen=True, tag="llm_budget"):

@@ -17,6 +17,7 @@ from agents.planner.llm import (
     deterministic,
     fallback,
     planner_prompt,
+    unknown_keys,
 )
 from planner.messages import TradePlan
 
@@ -32,4 +33,4 @@ async def refine_plan(client: LlmClient, plan: TradePlan, inputs: PlanInputs,
                                  answer_type=PlanRefinement, tool=TOOL, request_id=request_id)
     except LlmFailure as exc:
         return fallback(plan, inputs, f"{exc.outcome}: {exc.detail}")
-    return apply_refinement(plan, reply.value, inputs, cfg)
+    return apply_refinement(plan, reply.value, inputs, cfg, unknown=unknown_keys(reply.raw))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import Sequence
 from typing import ClassVar, NamedTuple
@@ -32,6 +31,7 @@ from agents.watchdog.policy import Action, Failure, Health
 from agents.watchdog.slice import WatchdogSlice
 from bus.protocol import BotMode, Command, Heartbeat, Hello, Message
 from kernel.actor import Actor, ActorContext
+from kernel.child_env import child_environment
 from kernel.config import python_command
 from kernel.events import ModeChangeRequested, Severity
 from kernel.gate import ClosedGate
@@ -174,7 +174,7 @@ class Watchdog(Actor):
     async def _start_bot(self, mode: BotMode) -> None:
         config = self._config
         argv = policy.bot_argv(python_command(list(config.bot_command)), mode, self._endpoint)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **config.bot_env}
+        env = child_environment({"PYTHONUNBUFFERED": "1", **config.bot_env})
         assert self._output is not None
         try:
             bot = BotProcess.spawn(argv, cwd=config.bot_cwd, env=env,

@@ -31,6 +31,7 @@ from kernel.console._dashboard_parts import (
     risk_from_snapshot,
 )
 from kernel.summaries import severity, summarize, summarize_decision
+from kernel.untrusted import ident, one_line
 
 QUIET_TYPES = frozenset({"heartbeat", "bot_state", "risk_snapshot", "order_request", "bars",
                          "market_snapshot"})
@@ -96,9 +97,11 @@ class DashboardModel:
 
     def note(self, text: str, level: str, now: float) -> None:
         """The tap's own news (unreachable, back, snapshot failed) in the event list."""
-        self._events.append(EventView(ts=now, topic="tap", text=text, severity=level))
+        self._events.append(EventView(ts=now, topic="tap", text=one_line(text),
+                                      severity=level))
 
     def set_link(self, state: str, now: float, detail: str = "") -> None:
+        detail = one_line(detail, 500)
         if state != self._link.state or detail != self._link.detail:
             since = self._link.since if state == self._link.state else now
             self._link = LinkView(state=state, since=since, detail=detail)
@@ -134,7 +137,8 @@ class DashboardModel:
             text = summarize_decision(body, request)
         else:
             text = summarize(body)
-        event = EventView(ts=_ts(body, now), topic=topic, text=text, severity=severity(body),
+        event = EventView(ts=_ts(body, now), topic=ident(topic), text=text,
+                          severity=severity(body),
                           replayed=replay)
         if not replay:
             self._events.append(event)
@@ -154,14 +158,15 @@ class DashboardModel:
     def _on_bot_state(self, body: dict[str, Any], now: float, replay: bool) -> None:
         self._bot = bot_from_state(body, now, previous=self._bot)
         if self._kernel is not None and isinstance(body.get("mode"), str):
-            self._kernel = replace(self._kernel, mode=body["mode"])
+            self._kernel = replace(self._kernel, mode=ident(body["mode"]))
 
     def _on_heartbeat(self, body: dict[str, Any], now: float, replay: bool) -> None:
-        bot = self._bot or BotView(bot_id=str(body.get("bot_id") or ""), state="connected")
-        if bot.bot_id and body.get("bot_id") not in (None, bot.bot_id):
+        beating = ident(body["bot_id"]) if body.get("bot_id") else ""
+        bot = self._bot or BotView(bot_id=beating, state="connected")
+        if bot.bot_id and beating and beating != bot.bot_id:
             return  # another bot on the link: the panel follows the supervised one
         self._bot = replace(
-            bot, bot_id=bot.bot_id or str(body.get("bot_id") or ""), heartbeat_at=now,
+            bot, bot_id=bot.bot_id or beating, heartbeat_at=now,
             heartbeat_age_s=0.0, equity=number(body.get("equity")),
             realized_pnl=number(body.get("realized_pnl")),
             unrealized_pnl=number(body.get("unrealized_pnl")),
@@ -173,7 +178,7 @@ class DashboardModel:
         self._set_trading_state(self._risk.trading_state)
 
     def _on_trading_state(self, body: dict[str, Any], now: float, replay: bool) -> None:
-        current = str(body.get("current") or "?")
+        current = ident(body.get("current") or "?")
         self._set_trading_state(current)
         if self._risk is not None and (not replay or body.get("ts", 0) >= self._risk.ts):
             reasons = tuple(r for r in body.get("reasons") or () if isinstance(r, dict))
@@ -205,11 +210,11 @@ class DashboardModel:
 
     def _on_kernel_state(self, body: dict[str, Any], now: float, replay: bool) -> None:
         if self._kernel is not None:
-            self._kernel = replace(self._kernel, state=str(body.get("state") or "?"))
+            self._kernel = replace(self._kernel, state=ident(body.get("state") or "?"))
 
     def _on_mode_changed(self, body: dict[str, Any], now: float, replay: bool) -> None:
         if self._kernel is not None and isinstance(body.get("mode"), str):
-            self._kernel = replace(self._kernel, mode=body["mode"])
+            self._kernel = replace(self._kernel, mode=ident(body["mode"]))
 
     def _set_trading_state(self, state: str) -> None:
         if self._kernel is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from kernel.console._dashboard_parts import BotView, Gauge, RiskView
+from kernel.untrusted import ident, one_line
 
 STATE_STYLES = {
     "running": "green", "ACTIVE": "green", "connected": "green",
@@ -147,8 +148,8 @@ def risk_lines(risk: RiskView | None, width: int) -> list[Line]:
         lines.append(Line(Text("close-all sent; waiting for the bot to be flat",
                                style="yellow"), 1))
     for reason in risk.reasons:  # the why of a halt deserves a second line when there is room
-        level = str(reason.get("level") or "")
-        words = str(reason.get("text") or reason.get("code") or "")
+        level = ident(reason.get("level") or "")
+        words = one_line(reason.get("text") or reason.get("code") or "", 500)
         first, *rest = textwrap.wrap(f"{level} {words}", max(10, width)) or [level]
         text = Text(first[:len(level)], style=STATE_STYLES.get(level, "yellow"))
         text.append(first[len(level):])

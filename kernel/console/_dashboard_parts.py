@@ -5,7 +5,9 @@ changes) so each stays small. Parsers read decoded builtins defensively: a
 field that is missing or of the wrong type shows as unknown rather than
 stopping the viewer, because the tap may watch a kernel newer or older than
 itself. Money arrives as strings (``Decimal`` on the wire) or floats; both
-become floats here, which is precise enough to draw.
+become floats here, which is precise enough to draw. Every string that came from
+outside (a bot id, a symbol, a state word, a detail) is made safe here, once, with
+:mod:`kernel.untrusted`: the panels draw plain values.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+from kernel.untrusted import ident, one_line
 
 WARN_AT, DANGER_AT = 0.5, 0.8
 """A gauge turns yellow at half its limit and red at four fifths."""
@@ -215,7 +219,8 @@ class SlidingCounter:
 
 def positions_from_heartbeat(raw: Any) -> tuple[PositionView, ...]:
     items = raw if isinstance(raw, list) else []
-    return tuple(PositionView(symbol=str(p.get("symbol", "?")), qty=number(p.get("qty")) or 0.0,
+    return tuple(PositionView(symbol=ident(p.get("symbol", "?")),
+                              qty=number(p.get("qty")) or 0.0,
                               avg_price=number(p.get("avg_price")),
                               mark_price=number(p.get("mark_price")))
                  for p in items if isinstance(p, dict))
@@ -223,7 +228,8 @@ def positions_from_heartbeat(raw: Any) -> tuple[PositionView, ...]:
 
 def bot_from_state(body: Mapping[str, Any], now: float, *,
                    previous: BotView | None) -> BotView:
-    bot_id = str(body.get("bot_id") or (previous.bot_id if previous else ""))
+    bot_id = ident(body["bot_id"]) if body.get("bot_id") else \
+        (previous.bot_id if previous else "")
     same = previous is not None and previous.bot_id == bot_id
     count = int(number(body.get("positions")) or 0)
     age = number(body.get("last_heartbeat_age_s"))
@@ -232,14 +238,16 @@ def bot_from_state(body: Mapping[str, Any], now: float, *,
         age = seen if age is None or (seen is not None and seen < age) else age
     pid = body.get("pid")
     return BotView(
-        bot_id=bot_id, state=str(body.get("state") or "?"), mode=str(body.get("mode") or ""),
+        bot_id=bot_id, state=ident(body.get("state") or "?"),
+        mode=ident(body["mode"]) if body.get("mode") else "",
         pid=pid if isinstance(pid, int) else None, uptime_s=number(body.get("uptime_s")),
         heartbeat_age_s=age, at=now, heartbeat_at=now, equity=number(body.get("equity")),
         realized_pnl=number(body.get("realized_pnl")),
         unrealized_pnl=number(body.get("unrealized_pnl")), position_count=count,
         positions=previous.positions if same and previous is not None and count else (),
         restarts=int(number(body.get("restarts")) or 0),
-        last_exit=str(body.get("last_exit") or ""), detail=str(body.get("detail") or ""))
+        last_exit=one_line(body.get("last_exit") or "", 500),
+        detail=one_line(body.get("detail") or "", 500))
 
 
 def kernel_from_status(status: Mapping[str, Any], now: float, *,
@@ -248,14 +256,14 @@ def kernel_from_status(status: Mapping[str, Any], now: float, *,
     anomalies = status.get("anomalies")
     pid = status.get("pid")
     return KernelView(
-        version=str(status.get("version") or "?"), pid=pid if isinstance(pid, int) else None,
-        mode=str(status.get("mode") or "?"),
-        trading_state=str(status.get("trading_state") or "?"),
+        version=ident(status.get("version") or "?"), pid=pid if isinstance(pid, int) else None,
+        mode=ident(status.get("mode") or "?"),
+        trading_state=ident(status.get("trading_state") or "?"),
         state=previous.state if previous is not None else "running",
         uptime_s=number(status.get("uptime_s")), at=now,
         actors_running=sum(a.get("state") == "RUNNING" for a in actors),
         actors_total=len(actors),
-        faulted=tuple(str(a.get("name")) for a in actors if a.get("state") == "FAULTED"),
+        faulted=tuple(ident(a.get("name")) for a in actors if a.get("state") == "FAULTED"),
         bot_sessions=len(status.get("bots") or ()),
         anomalies=int(sum(v for v in anomalies.values() if isinstance(v, int)))
         if isinstance(anomalies, dict) else 0)
@@ -266,7 +274,8 @@ def risk_from_snapshot(body: Mapping[str, Any]) -> RiskView:
     raw_notional = body.get("notional")
     notional: dict[Any, Any] = raw_notional if isinstance(raw_notional, dict) else {}
     return RiskView(
-        ts=number(body.get("ts")) or 0.0, trading_state=str(body.get("trading_state") or "?"),
+        ts=number(body.get("ts")) or 0.0,
+        trading_state=ident(body.get("trading_state") or "?"),
         reasons=tuple(r for r in body.get("reasons") or () if isinstance(r, dict)),
         manual_close_needed=bool(body.get("manual_close_needed")),
         close_requested=bool(body.get("close_requested")), equity=equity,
@@ -276,7 +285,7 @@ def risk_from_snapshot(body: Mapping[str, Any]) -> RiskView:
         trailing_drawdown=_gauge(body, "trailing_drawdown", "max_trailing_drawdown"),
         leverage=_gauge(body, "leverage", "max_leverage"),
         losing_streak=_gauge(body, "consecutive_losses", "max_consecutive_losses"),
-        notional=tuple(sorted(((str(k), v) for k, raw in notional.items()
+        notional=tuple(sorted(((ident(k), v) for k, raw in notional.items()
                                if (v := number(raw)) is not None),
                               key=lambda item: -abs(item[1]))),
         open_orders=int(number(body.get("open_orders")) or 0),

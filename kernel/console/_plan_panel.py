@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from kernel.untrusted import ident
 from planner.contracts import OptionsBlock
 from planner.messages import TradePlan
 from planner.parts import Entry, PositionPlan, Range, StopLoss, Synthesis, Target
@@ -31,7 +32,7 @@ def render(plan: TradePlan, console: Console) -> None:
 
 
 def panel(plan: TradePlan) -> Panel:
-    title = f"{plan.symbol} · {plan.style} · {plan.asset_class}"
+    title = f"{ident(plan.symbol)} · {plan.style} · {plan.asset_class}"
     if plan.options is not None:
         title += " · options"
     body: list[RenderableType] = [_headline(plan), Text(plan.confidence_explanation)]
@@ -42,7 +43,7 @@ def panel(plan: TradePlan) -> Panel:
         rows.add_row(label, Text(value) if isinstance(value, str) else value)
     body += [Text(""), rows]
     colour = "green" if plan.decision == "TRADE" else "yellow"
-    return Panel(Group(*body), title=title, title_align="left", border_style=colour)
+    return Panel(Group(*body), title=Text(title), title_align="left", border_style=colour)
 
 
 def _headline(plan: TradePlan) -> Text:

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from kernel.control_protocol import SnapshotReply
 from kernel.summaries import severity, summarize
+from kernel.untrusted import ident, one_line
 
 STYLES = {"debug": "dim", "info": "", "warning": "yellow", "error": "red", "critical": "bold red"}
 _json = msgspec.json.Encoder()
@@ -85,17 +86,19 @@ class StreamSink(Sink):
         self.console, self.topics, self.bus = console, topics, bus
 
     def __enter__(self) -> Sink:
-        where = f" topics {', '.join(self.topics)}" if self.topics else ""
-        self.console.print(f"tapping {self.bus}{where} (Ctrl-C to stop)", style="dim")
+        where = f" topics {', '.join(map(ident, self.topics))}" if self.topics else ""
+        self.console.print(Text(one_line(f"tapping {ident(self.bus)}{where} (Ctrl-C to stop)"),
+                                style="dim"))
         return self
 
     def snapshot(self, reply: SnapshotReply, *, show: bool, now: float) -> None:
         if not show:
             return
         s = reply.status
-        self.console.print(f"current state: kernel {s.version} pid {s.pid}, up {s.uptime_s:.0f} s,"
-                           f" mode {s.mode}, trading {s.trading_state}, "
-                           f"{len(s.bots)} bot link session(s)", style="bold")
+        self.console.print(Text(one_line(
+            f"current state: kernel {ident(s.version)} pid {s.pid}, up {s.uptime_s:.0f} s, "
+            f"mode {ident(s.mode)}, trading {ident(s.trading_state)}, "
+            f"{len(s.bots)} bot link session(s)"), style="bold"))
         for topic, body in decode_latest(reply):
             if selected(topic, self.topics):
                 self._line(topic, body, message_ts(body, now))
@@ -105,11 +108,11 @@ class StreamSink(Sink):
 
     def note(self, text: str, level: str, now: float) -> None:
         line = Text(f"{_clock(now)} {'tap':<16} ", style="dim")
-        line.append(text, style=STYLES.get(level, ""))
+        line.append(one_line(text), style=STYLES.get(level, ""))
         self.console.print(line)
 
     def _line(self, topic: str, body: Any, when: float) -> None:
-        line = Text(f"{_clock(when)} {topic:<16} ", style="dim")
+        line = Text(f"{_clock(when)} {ident(topic):<16} ", style="dim")
         line.append(summarize(body), style=STYLES.get(severity(body), ""))
         self.console.print(line)
 
@@ -134,7 +137,7 @@ class JsonSink(Sink):
                      "body": body})
 
     def note(self, text: str, level: str, now: float) -> None:
-        self.err.write(f"tap: {text}\n")
+        self.err.write(f"tap: {one_line(text)}\n")
         self.err.flush()
 
     def _write(self, record: dict[str, Any]) -> None:

@@ -21,11 +21,13 @@ Exit codes (also in README.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from kernel import __version__
 from kernel.config import ConfigError
@@ -44,11 +46,13 @@ from kernel.console.control_client import Controller, controller_for
 from kernel.keys import KeysMissing
 from kernel.microkernel import EXIT_CONFIG
 from kernel.settings import Settings, load_settings
+from kernel.untrusted import one_line
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_what_the_console_cannot_show()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -57,14 +61,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(Text.assemble(("configuration error:", "red"), " ", one_line(exc)))
         return EXIT_CONFIG
     except KeysMissing as exc:
-        err.print(f"[red]keys missing:[/red] {exc}")
+        err.print(Text.assemble(("keys missing:", "red"), " ", one_line(exc)))
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _escape_what_the_console_cannot_show() -> None:
+    """A character the console's code page lacks (cp1252 on Windows) is written as an
+    escape instead of stopping the command with ``UnicodeEncodeError``. Outside text is
+    already shown within cp1252 (kernel/untrusted.py); this covers everything else."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                reconfigure(errors="backslashreplace")
 
 
 def _parser() -> argparse.ArgumentParser:

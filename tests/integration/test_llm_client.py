@@ -16,6 +16,7 @@ from agents.moderator.llm_config import LlmConfig
 from agents.moderator.messages import LlmBudgetReported, LlmCallMade
 from agents.moderator.parts import ModeratorAnswer
 from bus.protocol import Message
+from kernel.events import AnomalyDetected
 from scripts._bench_support import free_ports
 from tests.support.messages_api import (
     MessagesApi,
@@ -173,6 +174,47 @@ async def test_the_budget_stops_calls_before_they_are_made(api: MessagesApi) -> 
     budget = [e for e in harness.events if isinstance(e, LlmBudgetReported)][-1]
     assert budget.exhausted and not budget.available and budget.used_tokens == 800
     assert "budget is spent" in harness.client.offline_reason()
+
+
+async def test_one_answer_cannot_charge_more_than_its_request_could_cost(
+        api: MessagesApi) -> None:
+    """An endpoint that reports 50 million tokens for one small answer: the call is
+    charged the request's ceiling (max_tokens out, the prompt's measured size in),
+    the clamp is journaled on the call and as an anomaly, and the day goes on."""
+    harness = Harness(api, daily_token_budget=100_000, max_tokens=1024)
+    api.script(tool_answer(OK, usage=(50_000_000, 9_000_000)), tool_answer(OK, usage=(700, 90)))
+    try:
+        await harness.ask()
+        await harness.ask()
+    finally:
+        await harness.client.close()
+    clamped, normal = harness.calls()
+    sent = len(SYSTEM.encode()) + len(b"state: calm")
+    assert clamped.usage_clamped and clamped.output_tokens == 1024
+    assert sent < clamped.input_tokens < sent + 20_000  # the prompt, its schema, the framing
+    assert (clamped.reported_input_tokens, clamped.reported_output_tokens) == (
+        50_000_000, 9_000_000)
+    assert not normal.usage_clamped and (normal.input_tokens, normal.output_tokens) == (700, 90)
+    (anomaly,) = [e for e in harness.events if isinstance(e, AnomalyDetected)]
+    assert (anomaly.kind, anomaly.severity, anomaly.source) == (
+        "llm_usage_clamped", "warning", "llm:moderator")
+    assert "reported 50,000,000 tokens in and 9,000,000 out" in anomaly.detail
+    budget = [e for e in harness.events if isinstance(e, LlmBudgetReported)][-1]
+    assert budget.used_tokens == clamped.input_tokens + 1024 + 790 and budget.available
+
+
+async def test_an_answer_without_a_usable_count_is_charged_the_ceiling(api: MessagesApi) -> None:
+    body = msgspec.json.decode(tool_answer(OK, name=TOOL.name).body)
+    body["usage"] = {"input_tokens": "many", "output_tokens": -5}
+    harness = Harness(api, max_tokens=512)
+    api.script(Reply(body=msgspec.json.encode(body)))
+    try:
+        await harness.ask()
+    finally:
+        await harness.client.close()
+    (call,) = harness.calls()
+    assert call.usage_clamped and call.output_tokens == 512 and call.input_tokens > 1000
+    assert call.reported_input_tokens is None and call.reported_output_tokens is None
 
 
 async def test_the_key_goes_to_the_endpoint_and_nowhere_else(llm: Harness) -> None:

@@ -149,3 +149,73 @@ async def test_an_api_failure_keeps_the_deterministic_plan(client: LlmClient,
 async def test_disabled_it_asks_nothing(client: LlmClient, api: MessagesApi) -> None:
     plan = await refine_plan(client, PLAN, INPUTS, PlannerLlmConfig(enabled=False))
     assert plan == PLAN and not api.requests
+
+
+async def test_swapped_targets_are_caught_in_the_final_review(client: LlmClient,
+                                                              api: MessagesApi) -> None:
+    """Both prices are levels in the data and above the entry: only the order is wrong."""
+    plan = await refine(client, api, {"targets": targets((102.9, 103.0), (101.9, 102.0))})
+    assert ("final review: TP1 $102.90-$103.00 is not before TP2 $101.90-$102.00"
+            in fell_back(plan))
+    assert plan.targets == PLAN.targets
+
+
+async def test_a_target_too_close_for_the_styles_reward_is_caught(client: LlmClient,
+                                                                  api: MessagesApi) -> None:
+    """TP1 at the price itself pays half the risk; the DAY style asks for 1R."""
+    plan = await refine(client, api, {"targets": targets((99.9, 100.0), (102.9, 103.0))})
+    assert "TP1 $99.90-$100.00 pays 0.50R from the entry's middle $99.60, below the DAY " \
+           "minimum of 1R" in fell_back(plan)
+
+
+async def test_a_moved_target_gets_its_own_chance_and_rationale(client: LlmClient,
+                                                                api: MessagesApi) -> None:
+    plan = await refine(client, api, {"targets": targets((101.9, 102.0), (103.8, 104.0))})
+    assert not [w for w in plan.warnings if w.startswith(FALLBACK)], plan.warnings
+    tp1, tp2 = plan.targets
+    assert tp1 == PLAN.targets[0]  # not moved: as the planner made it
+    assert tp2.price_range.low == 103.8 and tp2.probability.high < PLAN.targets[1].probability.high
+    assert tp2.rationale.startswith("TP2 moved by the LLM adviser to $103.80-$104.00 (the "
+                                    "planner had $102.90-$103.00: TP2 at resistance")
+    assert any(w.startswith("Targets refined by the LLM adviser; checked against") and
+               "target order and distances" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    ({"stop_loss": {"low": 90.0, "high": 91.0}}, "stop_loss"),
+    ({"targets": [{"low": 101.9, "high": 102.0, "probability": 99},
+                  {"low": 102.9, "high": 103.0}]}, "targets[0].probability"),
+    ({"entry_zone": {"low": 99.5, "mid": 99.55, "high": 99.6, "size": "MAX"}},
+     "entry_zone.size"),
+])
+async def test_an_answer_with_keys_outside_its_schema_is_not_used(
+        client: LlmClient, api: MessagesApi, extra: dict[str, Any], named: str) -> None:
+    plan = await refine(client, api, extra)
+    assert f"the answer has keys that are not part of it: {named}" in fell_back(plan)
+    assert plan.entry == PLAN.entry and plan.targets == PLAN.targets
+
+
+async def test_no_trade_is_taken_and_its_unknown_keys_are_noted(client: LlmClient,
+                                                                api: MessagesApi) -> None:
+    api.script(tool_answer({"decision": "NO_TRADE", "narrative": "Earnings.",
+                            "halt_trading": True}))
+    plan = await refine_plan(client, PLAN, INPUTS, ON)
+    assert plan.decision == "NO_TRADE"
+    assert "the answer has keys that are not part of it: halt_trading" in plan.warnings
+
+
+async def test_the_narrative_reaches_the_plan_clean_and_bounded(client: LlmClient,
+                                                               api: MessagesApi) -> None:
+    narrative = "Buy\x1b[31m the\nretest\u202e " + "x" * 1900  # within the answer's 2,000
+    api.script(tool_answer({"decision": "TRADE", "narrative": narrative}))
+    plan = await refine_plan(client, PLAN, INPUTS, ON)
+    assert plan.entry is not None
+    said = plan.entry.strategy.split("Adviser: ", 1)[1]
+    assert said.startswith("Buy[31m the retest x") and len(said) <= 600
+    assert not any(ord(c) < 32 or c == "\u202e" for c in plan.entry.strategy)
+    assert "Narrative by the LLM adviser; no price was changed" in plan.warnings
+    api.script(tool_answer({"decision": "NO_TRADE", "narrative": "Halt\x07\nnow " * 200}))
+    stopped = await refine_plan(client, PLAN, INPUTS, ON)
+    (reason,) = stopped.no_trade_reasons
+    assert reason.startswith("LLM review advises no trade: Halt now Halt now")
+    assert len(reason) <= 650 and "\x07" not in reason and "\n" not in reason

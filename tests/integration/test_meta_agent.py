@@ -72,6 +72,22 @@ async def test_success_collects_the_report_and_makes_pending_proposals(tmp_path:
     assert written_by_us(tmp_path, before) == set()
 
 
+async def test_the_meta_agent_gets_no_secret_of_the_supervisor(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LLM key is the SDK's alone: the Meta-Agent's environment is the kernel's
+    without the deny-list (kernel/child_env.py); everything else is passed on."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "anthropic_base_url",
+                 "CLAUDE_CODE_OAUTH_TOKEN"):
+        monkeypatch.setenv(name, "sk-must-not-leak")
+    monkeypatch.setenv("SUPERVISOR_TEST_SETTING", "passed on")
+    settings = meta_settings(tmp_path, "environment")
+    _, sent = await run(settings)
+    done = finished(sent)
+    assert done.outcome == "ok", done.detail
+    report = Path(done.report_path).read_text(encoding="utf-8")
+    assert "secrets seen: []" in report and "kept: passed on" in report
+
+
 async def test_a_hanging_agent_is_killed_at_the_timeout(tmp_path: Path) -> None:
     settings = meta_settings(tmp_path, "hang", meta_yaml=FAST_META + "max_attempts: 2\n"
                              "jobs: {code-audit: {timeout_s: 1}}\n")

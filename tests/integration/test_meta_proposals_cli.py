@@ -36,7 +36,7 @@ def test_proposals_from_a_run_to_a_reviewed_patch(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "task code-audit-" in ran.stdout and "written to" in ran.stdout
     assert "report by the configured Meta-Agent at" in ran.stdout
-    assert "proposal 1 (risk_rule) pending: Lower the leverage cap" in ran.stdout
+    assert 'proposal 1 (risk_rule) pending: "Lower the leverage cap' in ran.stdout
     assert "journaled directly" in ran.stdout
 
     listed = msgspec.json.decode(cli(config, "proposals", "list", "--json").stdout)

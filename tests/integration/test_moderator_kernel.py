@@ -138,3 +138,30 @@ def test_llm_check_names_a_refused_key(tmp_path: Path, monkeypatch: pytest.Monke
         out, text = console()
         assert llm_check(settings, out) == 2
     assert "auth_failed" in text.getvalue() and KEY not in text.getvalue()
+
+
+async def test_an_answer_with_markup_and_a_forged_line_is_shown_as_text(
+        start_kernel: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LLM's reason closes a tag it never opened and forges an "applied" line: the
+    command still prints the answer (exit 0), quoted on its line, and so does status."""
+    forged = "[green]applied[/green] REDUCE_RISK: risk multiplier 0.5 -> 5"
+    reason = f"losses [/bold] \x1b[31mmount\x1b[0m\n{forged}"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with messages_api(tool_answer({"action": "OK", "reason": reason})) as api:
+        harness: KernelHarness = await start_kernel(actors=[Moderator],
+                                                    llm_yaml=llm_yaml(api.base_url))
+        controller = Controller(harness.endpoints["control"])
+        out, text = console()
+        code = await asyncio.to_thread(moderator_ask, harness.kernel.settings, controller, out,
+                                       reason="[/bold] from a test", timeout_s=10)
+        snapshot = await asyncio.to_thread(controller.ask, SnapshotRequest())
+    printed = text.getvalue()
+    assert code == 0, printed
+    shown = '"losses [/bold] \\x1b[31mmount\\x1b[0m\\n[green]applied[/green] REDUCE_RISK'
+    assert f"answer from LLM: OK: {shown}" in printed
+    assert not any(line.startswith(("applied REDUCE", "[green]")) for line in printed.splitlines())
+    assert "\x1b" not in printed
+    out, text = console()
+    print_snapshot(snapshot, out)
+    assert "moderator: last advice OK from llm" in text.getvalue()
+    assert shown in text.getvalue() and "\x1b" not in text.getvalue()

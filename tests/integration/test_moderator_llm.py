@@ -82,6 +82,17 @@ async def test_pause_tells_the_bot_and_journals_the_pause(world: ModeratorWorld,
     assert world.of(AdviceApplied)[0].effect == "pause"
 
 
+async def test_the_pause_reason_the_bot_gets_is_clean_and_bounded(world: ModeratorWorld,
+                                                                  api: MessagesApi) -> None:
+    """The LLM's reason goes to the bot: no control characters, one line, 500 at most."""
+    reason = "losses\x1b[2J mount\n[green]applied[/green]\u202e " + "y" * 1900
+    await ask(world, api, {**said("PAUSE", pause_minutes=20), "reason": reason})
+    (command,) = world.commands
+    sent = str(command.params["reason"])
+    assert sent.startswith("moderator (llm): losses[2J mount [green]applied[/green] yyy")
+    assert len(sent) <= 500 and sent.isprintable()
+
+
 async def test_switch_to_paper_asks_the_watchdog(world: ModeratorWorld, api: MessagesApi) -> None:
     await ask(world, api, said("SWITCH_TO_PAPER"))
     (request,) = world.of(ModeChangeRequested)

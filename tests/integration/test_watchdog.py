@@ -50,6 +50,29 @@ async def test_the_bot_starts_in_the_kernel_mode_and_stops_on_the_shutdown_comma
     assert not (harness.settings.data_dir / "bot.pid").exists()
 
 
+async def test_the_bot_gets_no_secret_of_the_supervisor_but_its_configured_env(
+    start_watchdog: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The LLM key goes to the SDK and nothing else (kernel/child_env.py): the bot's
+    environment is the kernel's without the deny-list, plus ``bot.env`` as written."""
+    names = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
+             "EXCHANGE_API_KEY", "BOT_SETTING", "PYTHONUNBUFFERED")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "must-not-leak")
+    monkeypatch.setenv("CLAUDE_CODE_OAUTH_TOKEN", "must-not-leak")
+    monkeypatch.setenv("EXCHANGE_API_KEY", "the bot's own")
+    harness: WatchdogKernel = await start_watchdog(
+        command("steady", "--show-env", ",".join(names)), bot_env={"BOT_SETTING": "from yaml"})
+    await harness.wait_state("running")
+    log = bot_log(harness)
+    assert "must-not-leak" not in log
+    for name in names[:3]:
+        assert f"env {name} unset" in log
+    assert "env EXCHANGE_API_KEY=the bot's own" in log
+    assert "env BOT_SETTING=from yaml" in log and "env PYTHONUNBUFFERED=1" in log
+    await harness.stop()
+
+
 async def test_a_crashed_bot_is_restarted_within_a_second_plus_backoff(
     start_watchdog: Any,
 ) -> None:

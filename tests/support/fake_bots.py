@@ -11,7 +11,9 @@ Behaviours:
   stale      beats with a market tick ``--tick-age`` seconds old
   gap        beats three times, pauses ``--pause`` seconds, beats again
   family     like steady, with a child process (its pid goes to ``--child-pid-file``)
-Every bot prints one line with its arguments first, so tests can see them.
+Every bot prints one line with its arguments first, so tests can see them;
+``--show-env NAME,NAME`` then prints ``env NAME=<value>`` (or ``env NAME unset``)
+for each name, so a test can see what the watchdog passed on.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pause", type=float, default=1.0)
     parser.add_argument("--tick-age", type=float, default=100.0)
     parser.add_argument("--child-pid-file", default="")
+    parser.add_argument("--show-env", default="")
     return parser.parse_args(argv)
 
 
@@ -51,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(sys.argv[1:] if argv is None else argv)
     print(f"fake bot {args.behaviour} pid={os.getpid()} mode={args.mode} "
           f"gateway={args.gateway}", flush=True)
+    for name in filter(None, args.show_env.split(",")):
+        value = os.environ.get(name)
+        print(f"env {name} unset" if value is None else f"env {name}={value}", flush=True)
     if args.behaviour == "crash_now":
         print("fatal: cannot load the strategy (deliberate)", file=sys.stderr, flush=True)
         return 1

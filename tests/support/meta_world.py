@@ -4,7 +4,7 @@ The program reads the task it is given (the path is its last argument), finds
 where to answer in the task's front matter, and then behaves as asked by its
 ``--behaviour`` argument: answers properly (with two proposals), hangs, fails,
 writes garbage, writes nothing, writes a huge report, names a report outside
-the outbox, or prints the report on stdout.
+the outbox, prints the report on stdout, or reports the secrets it was given.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ elif behaviour == "absolute":
     print(f"report: {outside}")
 elif behaviour == "stdout":
     sys.stdout.write(report)
+elif behaviour == "environment":
+    seen = sorted(k for k in os.environ if k.upper().startswith(("ANTHROPIC_", "CLAUDE_")))
+    answer.write_text(report + f"\\nsecrets seen: {seen}\\nkept: "
+                      f"{os.environ.get('SUPERVISOR_TEST_SETTING')}\\n", encoding="utf-8")
 elif behaviour == "chatty":
     sys.stderr.write("e" * 1_000_000)
     answer.write_text(report, encoding="utf-8")

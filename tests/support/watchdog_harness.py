@@ -115,11 +115,11 @@ async def start_watchdog(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     async def start(bot_command: str, *, mode: str = "paper",
                     watchdog: Mapping[str, object] | None = None, kernel_extra: str = "",
                     actors: Sequence[ActorSpec] = (), root: Path | None = None,
-                    ports: dict[str, int] | None = None, wait_ready: bool = True
-                    ) -> WatchdogKernel:
+                    ports: dict[str, int] | None = None, wait_ready: bool = True,
+                    bot_env: Mapping[str, str] | None = None) -> WatchdogKernel:
         ports = ports or dict(zip(("link", "pub", "sub", "control"), free_ports(4), strict=True))
         config = write_config(root or tmp_path, ports=ports, mode=mode, bot_command=bot_command,
-                              watchdog=watchdog, kernel_extra=kernel_extra)
+                              watchdog=watchdog, kernel_extra=kernel_extra, bot_env=bot_env)
         settings = load_settings(config)
         kernel = Kernel(settings, [bind_actor(spec, settings) for spec in [Watchdog, *actors]])
         harness = WatchdogKernel(kernel, asyncio.create_task(kernel.run()))

@@ -28,7 +28,7 @@ def test_each_event_travels_the_bus_and_reads_as_one_line() -> None:
                                        "retried in the next off-market window")
     created = ProposalCreated(proposal_id=3, kind="risk_rule", title="Lower leverage",
                               job="risk-report", task_id="t", source="external", ts=3.0)
-    assert summarize(body(created)) == ("proposal 3 (risk_rule) pending: Lower leverage "
+    assert summarize(body(created)) == ('proposal 3 (risk_rule) pending: "Lower leverage" '
                                         "[from risk-report, external]")
     refused = ProposalRefused(proposal_id=3, action="approve", by="ana", reason="already",
                               ts=4.0)

@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.text import Text
 
 from kernel.console.commands.operator import add_timeout, print_answer
 from kernel.console.control_client import (
@@ -44,8 +45,11 @@ from kernel.control_protocol import (
 )
 from kernel.journal import read_journal
 from kernel.settings import Settings, load_settings
+from kernel.untrusted import ident, one_line, quoted
 
 EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_NO_ANSWER = 2, 3, 5
+ANSWER_LIMIT = 5000
+"""The whole of an answer's reason (2,000 characters at most), escapes included."""
 
 
 def add_llm_commands(sub: Any, config_dir: Callable[[argparse.Namespace], Path]) -> None:
@@ -96,7 +100,7 @@ def _risk_multiplier(args: argparse.Namespace, config_dir: Path) -> int:
             value=args.value, reason=args.reason, user=user, wait_s=args.timeout),
             timeout_s=args.timeout + 2.0)
     except (KernelUnreachable, ControlRefused) as exc:
-        out.print(f"[red]not sent:[/red] {exc}")
+        out.print(Text.assemble(("not sent:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE if isinstance(exc, KernelUnreachable) else 1
     return print_answer(reply, out, user)
 
@@ -109,10 +113,10 @@ def moderator_ask(settings: Settings, kernel: Controller, out: Console, *, reaso
         accepted: ActionAccepted = kernel.ask(ModeratorAskRequest(
             request_id=request_id, reason=reason, user=_user()))
     except KernelUnreachable as exc:
-        out.print(f"[red]kernel not running:[/red] {exc}")
+        out.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE
     except ControlRefused as exc:
-        out.print(f"[red]refused:[/red] {exc}")
+        out.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
     rows = _wait_rows(settings.journal_path, accepted.seq, request_id, timeout_s)
     if as_json:
@@ -149,26 +153,34 @@ def _finished(rows: list[dict[str, Any]]) -> bool:
 
 
 def _print_rows(rows: list[dict[str, Any]], out: Console) -> None:
+    """Each row as one line of rich ``Text``: the answer's words are the LLM's, quoted,
+    so a reason can neither break the output nor print a line that looks like ours."""
     for body in rows:
         kind = body.get("type")
         if kind == "moderator_advice":
             if body.get("source") == "llm" or not any(
                     r.get("type") == "moderator_advice" for r in rows[:rows.index(body)]):
-                out.print(f"[bold]summary sent[/bold] ({body.get('request_id')}): "
-                          f"{_summary_line(body.get('summary') or {})}")
+                out.print(_styled("summary sent", "bold", f"({ident(body.get('request_id'))}): "
+                                  f"{_summary_line(body.get('summary') or {})}"))
             answer = body.get("answer") or {}
             who = "LLM" if body.get("source") == "llm" else \
                 f"offline rules ({body.get('fallback_reason')})"
             extra = "".join(f" {k} {answer[k]}" for k in ("risk_multiplier", "pause_minutes")
                             if answer.get(k) is not None)
-            out.print(f"[bold]answer[/bold] from {who}: {answer.get('action')}{extra}: "
-                      f"{answer.get('reason')}")
+            out.print(_styled("answer", "bold", f"from {who}: {ident(answer.get('action'))}"
+                              f"{extra}: {quoted(answer.get('reason'), ANSWER_LIMIT)}"))
         elif kind == "moderator_advice_applied":
             how = "would apply (apply: false)" if body.get("dry_run") else "applied"
-            out.print(f"[green]{how}[/green] {body.get('action')}: {body.get('detail')}")
+            out.print(_styled(how, "green", f"{ident(body.get('action'))}: "
+                                            f"{body.get('detail')}"))
         elif kind == "moderator_advice_refused":
-            out.print(f"[yellow]refused[/yellow] {body.get('action')} ({body.get('source')}): "
-                      f"{body.get('reason')}")
+            out.print(_styled("refused", "yellow", f"{ident(body.get('action'))} "
+                                                   f"({body.get('source')}): {body.get('reason')}"))
+
+
+def _styled(head: str, style: str, rest: str) -> Text:
+    """``head`` in ``style``, then the rest as plain text on the same line."""
+    return Text.assemble((head, style), " ", one_line(rest, ANSWER_LIMIT + 2000))
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
@@ -197,10 +209,12 @@ def llm_check(settings: Settings, out: Console) -> int:
     result = asyncio.run(probe(settings.llm))
     endpoint = settings.llm.base_url or "the SDK default (or $ANTHROPIC_BASE_URL)"
     if result.error:
-        out.print(f"[red]not reached:[/red] {endpoint}: {result.error}")
+        out.print(Text.assemble(("not reached:", "red"), " ",
+                                one_line(f"{endpoint}: {result.error}")))
         return EXIT_CONFIG if result.outcome in ("unavailable", "auth_failed") else \
             EXIT_UNREACHABLE
     note = "" if settings.llm.enabled else " (llm.yaml: enabled: false, the kernel stays offline)"
-    out.print(f"reached {endpoint}: model {result.model}, {result.latency_ms:.0f} ms, "
-              f"{result.tokens} tokens (not journaled, not counted in the daily budget){note}")
+    out.print(Text(one_line(
+        f"reached {endpoint}: model {ident(result.model)}, {result.latency_ms:.0f} ms, "
+        f"{result.tokens} tokens (not journaled, not counted in the daily budget){note}")))
     return 0

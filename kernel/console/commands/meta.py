@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.text import Text
 
 from agents.meta.config import JOB_NAMES
 from agents.meta.pipeline import JobResult, RunRequest, run_job
@@ -41,6 +42,7 @@ from kernel.journal_file import connect_readonly
 from kernel.lockfile import DataDirLock, LockHeld
 from kernel.messages import decode_message
 from kernel.settings import Settings
+from kernel.untrusted import ident, one_line, quoted
 
 EXIT_JOB_FAILED, EXIT_MARKET_OPEN = 8, 9
 _STATE_TOPICS = ("kernel.mode", "risk.state", "risk.halt", "moderator.pause", "bot.state")
@@ -78,8 +80,8 @@ def meta_run(args: argparse.Namespace, settings: Settings) -> int:
             when = next_off_market(now, offset, cfg.trading_hours)
             at = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M UTC") if when \
                 else "not within a week"
-            err.print(f"[yellow]not run:[/yellow] {why}; the market is off from {at}. "
-                      "Add --now to run it anyway.")
+            err.print(Text.assemble(("not run:", "yellow"), " ", one_line(
+                f"{why}; the market is off from {at}. Add --now to run it anyway.")))
             return EXIT_MARKET_OPEN
     hand_off = JournalHandOff(settings)
     request = RunRequest(args.job, "manual", period_key(cfg.cadence(args.job), now, offset),
@@ -111,26 +113,34 @@ async def _run(request: RunRequest, settings: Settings, hand_off: JournalHandOff
 
 
 def _print(result: JobResult, hand_off: JournalHandOff, out: Console) -> None:
+    """The Meta-Agent wrote the details, notes, titles and stderr: each is printed as
+    rich ``Text`` on its own line (kernel/untrusted.py)."""
     done = result.finished
     if done.task_path:
-        out.print(f"task {done.task_id} written to {done.task_path}")
+        out.print(Text(one_line(f"task {ident(done.task_id, 200)} written to "
+                                f"{ident(done.task_path, 500)}")))
     who = {"external": "the configured Meta-Agent", "builtin-llm": "the built-in Meta-Agent "
            "(LLM)", "builtin-offline": "the built-in Meta-Agent (offline rules)",
            "none": "nobody"}[done.agent]
     if done.outcome == "ok":
-        out.print(f"report by {who} at {done.report_path}: {done.detail}")
+        out.print(Text(one_line(f"report by {who} at {ident(done.report_path, 500)}: "
+                                f"{done.detail}")))
     else:
-        out.print(f"[red]failed ({done.outcome})[/red] with {who}: {done.detail}")
+        out.print(Text.assemble((f"failed ({done.outcome})", "red"),
+                                one_line(f" with {who}: {done.detail}")))
         if done.stderr_tail.strip():
-            out.print("stderr (last lines):\n" + "\n".join(done.stderr_tail.splitlines()[-5:]))
+            out.print("stderr (last lines):")
+            for line in done.stderr_tail.splitlines()[-5:]:
+                out.print(Text(one_line(line, 1000)))
     for note in done.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(Text.assemble(("note:", "yellow"), " ", one_line(note)))
     for proposal in result.proposals:
-        out.print(f"proposal {proposal.id} ({proposal.draft.kind}) pending: "
-                  f"{proposal.draft.title}  -> kernel proposals show {proposal.id}")
+        out.print(Text(one_line(f"proposal {proposal.id} ({ident(proposal.draft.kind)}) "
+                                f"pending: {quoted(proposal.draft.title)}  -> kernel "
+                                f"proposals show {proposal.id}")))
     if hand_off.failures:
         for failure in hand_off.failures:
-            err.print(f"[red]not journaled:[/red] {failure}")
+            err.print(Text.assemble(("not journaled:", "red"), " ", one_line(failure)))
     else:
         where = "through the running kernel" if hand_off.via_kernel else "directly"
         out.print(f"journaled {where}")

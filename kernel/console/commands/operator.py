@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from kernel.console.control_client import Controller, ControlRefused, KernelUnreachable
 from kernel.control_protocol import (
@@ -36,6 +36,7 @@ from kernel.control_protocol import (
     SnapshotReply,
     SnapshotRequest,
 )
+from kernel.untrusted import ident, one_line
 
 EXIT_UNREACHABLE = 3
 EXIT_DECLINED = 5
@@ -75,10 +76,10 @@ def run_operator_command(args: argparse.Namespace, kernel: Controller, console: 
         reply: ActionAccepted | ActionAnswered = kernel.ask(
             request, timeout_s=getattr(request, "wait_s", 0.0) + _TRANSPORT_S)
     except KernelUnreachable as exc:
-        console.print(f"[red]kernel not running:[/red] {exc}")
+        console.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE
     except ControlRefused as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+        console.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
     return print_answer(reply, console, user)
 
@@ -98,18 +99,18 @@ def _wait_seconds(text: str) -> float:
 
 def print_answer(reply: ActionAccepted | ActionAnswered, console: Console, user: str) -> int:
     """Print what became of the command; the exit code says it to scripts."""
-    where = f"(journal #{reply.seq}, by {user})"
+    said = one_line(f"{reply.detail} (journal #{reply.seq}, by {ident(user)})")
     if isinstance(reply, ActionAccepted):
-        console.print(f"{escape(reply.detail)} {where}")
+        console.print(Text(said))
         return 0
     if reply.outcome == "applied":
-        console.print(f"[green]{reply.action} done:[/green] {escape(reply.detail)} {where}")
+        console.print(Text.assemble((f"{reply.action} done: ", "green"), said))
         return 0
     if reply.outcome == "refused":
-        console.print(f"[red]{reply.action} refused by the risk engine:[/red] "
-                      f"{escape(reply.detail)} {where}")
+        console.print(Text.assemble((f"{reply.action} refused by the risk engine: ", "red"),
+                                    said))
         return EXIT_REFUSED
-    console.print(f"[red]{reply.action} not confirmed:[/red] {escape(reply.detail)} {where}")
+    console.print(Text.assemble((f"{reply.action} not confirmed: ", "red"), said))
     return EXIT_UNANSWERED
 
 
@@ -133,7 +134,7 @@ def _confirm_resume(kernel: Controller, console: Console) -> bool:
     if risk.get("trading_state") != "HALTED" or not limits:
         return True
     reasons = "; ".join(str(r.get("text", r)) for r in limits)
-    console.print(f"trading is halted by a limit: {reasons}")
+    console.print(Text(one_line(f"trading is halted by a limit: {reasons}")))
     if not sys.stdin.isatty():
         return False
     answer = console.input("resume trading anyway? [y/N] ")

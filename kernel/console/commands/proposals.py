@@ -19,18 +19,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from agents.meta.pipeline import proposal_store
 from agents.meta.proposal_review import approve, reject
-from agents.meta.proposals import STATUSES, Proposal, ProposalError
+from agents.meta.proposals import STATUSES, HistoryEntry, Proposal, ProposalError
 from agents.meta.risk_patch import PatchRefused, patch_risk_yaml, unified_diff
 from kernel.console._meta_record import JournalHandOff
 from kernel.settings import Settings
+from kernel.untrusted import ident, one_line, quoted
 
 EXIT_PROPOSAL = 10
+TEXT_LIMIT = 20_000
+"""A proposal's rationale or details, shown in full up to this many characters."""
 err = Console(stderr=True, highlight=False)
 SettingsOf = Callable[[argparse.Namespace], Settings]
 
@@ -64,7 +67,7 @@ def _guarded(command: Callable[[argparse.Namespace, Settings], int], args: argpa
     try:
         return command(args, settings)
     except ProposalError as exc:
-        err.print(f"[red]refused:[/red] {exc}")
+        err.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return EXIT_PROPOSAL
 
 
@@ -86,8 +89,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     table = Table("id", "status", "kind", "title", "from", "created (UTC)", "decided by")
     for p in found:
-        table.add_row(str(p.id), p.status, p.draft.kind, p.draft.title, f"{p.job} ({p.source})",
-                      _utc(p.created), p.decided_by or "")
+        table.add_row(str(p.id), p.status, Text(ident(p.draft.kind)), Text(quoted(p.draft.title)),
+                      Text(one_line(f"{ident(p.job)} ({ident(p.source)})")), _utc(p.created),
+                      Text(ident(p.decided_by or "")))
     out.print(table)
     return 0
 
@@ -99,24 +103,39 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         body = {**msgspec.to_builtins(proposal), "history": msgspec.to_builtins(history)}
         sys.stdout.write(msgspec.json.encode(body).decode() + "\n")
         return 0
-    out, draft = Console(highlight=False), proposal.draft
-    out.print(f"[bold]proposal {proposal.id}[/bold] ({draft.kind}): {draft.title}")
-    out.print(f"status {proposal.status}; from {proposal.job} task {proposal.task_id} "
-              f"({proposal.source}), created {_utc(proposal.created)} UTC")
+    _print_proposal(proposal, history, settings, Console(highlight=False))
+    return 0
+
+
+def _print_proposal(proposal: Proposal, history: list[HistoryEntry], settings: Settings,
+                    out: Console) -> None:
+    """Everything in a proposal was written by the Meta-Agent: each value is shown
+    quoted on its own line, as rich ``Text`` (kernel/untrusted.py); the diff, which
+    spans lines by nature, is printed line by line with control characters shown."""
+    draft = proposal.draft
+    out.print(Text.assemble((f"proposal {proposal.id}", "bold"),
+                            one_line(f" ({ident(draft.kind)}): {quoted(draft.title)}")))
+    out.print(Text(one_line(f"status {proposal.status}; from {ident(proposal.job)} task "
+                            f"{ident(proposal.task_id, 200)} ({ident(proposal.source)}), "
+                            f"created {_utc(proposal.created)} UTC")))
     for label, value in (("rationale", draft.rationale), ("target", draft.target),
                          ("details", draft.details)):
         if value:
-            out.print(f"{label}: {value}", markup=False)
+            out.print(Text(f"{label}: {quoted(value, TEXT_LIMIT)}"))
     if draft.changes:
-        out.print("changes:\n" + yaml.safe_dump(draft.changes, sort_keys=False).rstrip(),
-                  markup=False)
+        out.print("changes:")
+        for key, value in draft.changes.items():
+            shown = quoted(value) if isinstance(value, str) else \
+                one_line(msgspec.json.encode(value).decode(), 500)
+            out.print(Text(one_line(f"  {ident(key, 200)}: {shown}")))
     if proposal.status == "pending" and draft.kind == "risk_rule":
-        out.print(_preview(proposal, settings), markup=False)
+        for line in _preview(proposal, settings).splitlines():
+            out.print(Text(one_line(line)))
     for entry in history:
-        out.print(f"{_utc(entry.ts)} {entry.status} by {entry.by}: {entry.reason}", markup=False)
+        out.print(Text(one_line(f"{_utc(entry.ts)} {entry.status} by {ident(entry.by)}: "
+                                f"{quoted(entry.reason)}")))
     for path in proposal.artefacts:
-        out.print(f"written: {path}")
-    return 0
+        out.print(Text(one_line(f"written: {ident(path, 500)}")))
 
 
 def _preview(proposal: Proposal, settings: Settings) -> str:
@@ -137,7 +156,7 @@ def _approve(args: argparse.Namespace, settings: Settings) -> int:
     out = Console(highlight=False)
     out.print(f"proposal {args.id} approved (journaled). Nothing was applied.")
     for path in reviewed.artefacts:
-        out.print(f"written: {path}")
+        out.print(Text(one_line(f"written: {ident(path, 500)}")))
     if reviewed.artefacts:
         out.print("To apply: read the diff, copy risk.yaml.proposed over risk.yaml, run "
                   "`kernel check`, then restart the kernel.")

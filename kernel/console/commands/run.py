@@ -13,13 +13,16 @@ import selectors
 import sys
 from typing import Any
 
+from rich.console import Console
 from rich.logging import RichHandler
+from rich.text import Text
 
 from kernel.console._args import config_dir, err
 from kernel.journal import JournalError
 from kernel.microkernel import EXIT_START_FAILED, Kernel
 from kernel.settings import load_settings
 from kernel.spin import SpinningSelector
+from kernel.untrusted import one_line
 
 
 def add_run_command(sub: Any) -> None:
@@ -28,9 +31,29 @@ def add_run_command(sub: Any) -> None:
     run.set_defaults(handler=run_kernel)
 
 
+class OneLine(logging.Filter):
+    """Each record of the console log on one line, control characters shown: a log
+    message may quote a bot, the LLM or a config file (kernel/untrusted.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # logging reports a malformed record itself
+        record.msg, record.args = one_line(message), None
+        return True
+
+
+def console_log_handler(console: Console) -> logging.Handler:
+    """The console log of ``kernel run``: rich, without markup, one line per record."""
+    handler = RichHandler(console=console, show_path=False, markup=False)
+    handler.addFilter(OneLine())
+    return handler
+
+
 def run_kernel(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(message)s", datefmt="%H:%M:%S",
-                        handlers=[RichHandler(console=err, show_path=False)])
+                        handlers=[console_log_handler(err)])
     settings = load_settings(config_dir(args))
     from kernel.registry import LINK_FRAMES, default_actors  # late: actors pull their domains
 
@@ -49,12 +72,13 @@ def run_kernel(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=new_loop) as runner:
             code = runner.run(kernel.run())
     except JournalError as exc:  # the journal would not open: no trading without a record
-        err.print(f"[red]could not start:[/red] {exc}")
+        err.print(Text.assemble(("could not start:", "red"), " ", one_line(exc)))
         return EXIT_START_FAILED
     if kernel.start_error:
-        err.print(f"[red]could not start:[/red] {kernel.start_error}")
+        err.print(Text.assemble(("could not start:", "red"), " ", one_line(kernel.start_error)))
     elif kernel.halt_reason:
-        err.print(f"[bold red]trading halted, kernel stopped:[/bold red] {kernel.halt_reason}")
+        err.print(Text.assemble(("trading halted, kernel stopped:", "bold red"), " ",
+                                one_line(kernel.halt_reason)))
     else:
         err.print(f"kernel stopped (exit {code})")
     return code

@@ -26,6 +26,7 @@ from kernel.messages import decode_message
 from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings
 from kernel.summaries import status_lines
+from kernel.untrusted import ident, one_line, quoted
 
 
 def add_status_command(sub: Any) -> None:
@@ -41,10 +42,10 @@ def show_status(args: argparse.Namespace) -> int:
         reply: SnapshotReply = controller_for(settings).ask(SnapshotRequest(),
                                                             timeout_s=args.timeout)
     except KernelUnreachable as exc:
-        err.print(f"[red]kernel not running:[/red] {exc}")
+        err.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_START_FAILED
     except ControlRefused as exc:
-        err.print(f"[red]refused:[/red] {exc}")
+        err.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
     if args.json:
         sys.stdout.write(_JSON.encode(snapshot_as_builtins(reply)).decode() + "\n")
@@ -87,39 +88,50 @@ def _num(value: Any, fmt: str = ",.2f") -> str:
         return "—"
 
 
+def _line(text: str) -> Text:
+    """One printed line: never markup, never more than one line (kernel/untrusted.py)."""
+    return Text(one_line(text))
+
+
 def print_snapshot(reply: SnapshotReply, out: Console) -> None:
+    """Every value in the snapshot may hold outside text (a bot id, a reason, a config
+    value): each line is printed as rich ``Text``, with such values shown safely."""
     status = reply.status
-    out.print(f"kernel {status.version} pid {status.pid}, up {status.uptime_s:.0f} s, "
-              f"mode {status.mode}, trading {status.trading_state} ({status.gate})")
+    out.print(_line(f"kernel {ident(status.version)} pid {status.pid}, up "
+                    f"{status.uptime_s:.0f} s, mode {ident(status.mode)}, trading "
+                    f"{ident(status.trading_state)} ({status.gate})"))
     for name, endpoint in status.endpoints.items():
-        out.print(f"  {name:<14} {endpoint}")
+        out.print(_line(f"  {ident(name):<14} {ident(endpoint, 300)}"))
     _print_bot(_decode(reply.latest["bot.state"]) if "bot.state" in reply.latest else None, out)
     _print_risk(_decode(reply.latest["risk.state"]) if "risk.state" in reply.latest else None,
                 out)
     for line in status_lines(*(_decode(reply.latest[t]) if t in reply.latest else None
                                for t in ("llm.budget", "moderator.advice"))):
-        out.print(line)
+        out.print(_line(line))
     actors = Table("actor", "state", "restarts", "last error", title="actors")
     for actor in status.actors:
-        actors.add_row(actor.name, actor.state, str(actor.restarts), actor.last_error)
+        actors.add_row(_line(ident(actor.name)), _line(ident(actor.state)),
+                       str(actor.restarts), _line(actor.last_error))
     out.print(actors)
     bots = Table("bot", "pid", "mode", "connected", "last seen", title="bot link sessions")
     for bot in status.bots:
-        bots.add_row(bot.bot_id, str(bot.pid), bot.mode, f"{bot.connected_s:.0f} s",
-                     f"{bot.last_seen_s_ago:.1f} s ago")
+        bots.add_row(_line(ident(bot.bot_id)), str(bot.pid), _line(ident(bot.mode)),
+                     f"{bot.connected_s:.0f} s", f"{bot.last_seen_s_ago:.1f} s ago")
     out.print(bots)
-    out.print(f"journal {status.journal_path} (last seq {status.journal_last_seq}), "
-              f"decisions {status.decisions}, anomalies {sum(status.anomalies.values())}")
+    out.print(_line(f"journal {ident(status.journal_path, 300)} (last seq "
+                    f"{status.journal_last_seq}), decisions {status.decisions}, anomalies "
+                    f"{sum(status.anomalies.values())}"))
 
 
 def _print_bot(bot: Any, out: Console) -> None:
     if not isinstance(bot, dict):
         out.print("bot: no state reported yet")
         return
-    out.print(f"bot {bot.get('bot_id') or '?'}: {bot.get('state')} pid {bot.get('pid')}, "
-              f"mode {bot.get('mode')}, up {_num(bot.get('uptime_s'), '.0f')} s, "
-              f"last heartbeat {_num(bot.get('last_heartbeat_age_s'), '.1f')} s ago, "
-              f"restarts {bot.get('restarts', 0)}, equity {_num(bot.get('equity'))}")
+    out.print(_line(f"bot {ident(bot.get('bot_id') or '?')}: {ident(bot.get('state'))} pid "
+                    f"{bot.get('pid')}, mode {ident(bot.get('mode'))}, up "
+                    f"{_num(bot.get('uptime_s'), '.0f')} s, last heartbeat "
+                    f"{_num(bot.get('last_heartbeat_age_s'), '.1f')} s ago, restarts "
+                    f"{_num(bot.get('restarts', 0), '.0f')}, equity {_num(bot.get('equity'))}"))
 
 
 def _print_risk(risk: Any, out: Console) -> None:
@@ -128,23 +140,24 @@ def _print_risk(risk: Any, out: Console) -> None:
         return
     reasons = "; ".join(str(r.get("text")) for r in risk.get("reasons", [])
                         if isinstance(r, dict)) or "no reasons"
-    out.print(f"risk: {risk.get('trading_state')} ({reasons}); daily loss "
-              f"{_num(risk.get('daily_loss'))} of {_num(risk.get('max_daily_loss'))}, drawdown "
-              f"{_num(risk.get('drawdown'))} of {_num(risk.get('max_drawdown'))}, leverage "
-              f"{_num(risk.get('leverage'))} of {_num(risk.get('max_leverage'))}"
-              + (", MANUAL CLOSE NEEDED" if risk.get("manual_close_needed") else ""))
+    out.print(_line(
+        f"risk: {ident(risk.get('trading_state'))} ({reasons}); daily loss "
+        f"{_num(risk.get('daily_loss'))} of {_num(risk.get('max_daily_loss'))}, drawdown "
+        f"{_num(risk.get('drawdown'))} of {_num(risk.get('max_drawdown'))}, leverage "
+        f"{_num(risk.get('leverage'))} of {_num(risk.get('max_leverage'))}"
+        + (", MANUAL CLOSE NEEDED" if risk.get("manual_close_needed") else "")))
     out.print(multiplier_line(risk))
 
 
 def multiplier_line(risk: dict[str, Any]) -> Text:
     """The risk multiplier, who set it, why and how it ends: a cut must never be silent."""
     value = _num(risk.get("risk_multiplier"), "g")
-    by = str(risk.get("risk_multiplier_by") or "unknown")
-    line = Text(f"risk multiplier x{value} set by {by}")
+    by = ident(risk.get("risk_multiplier_by") or "unknown")
+    line = Text(one_line(f"risk multiplier x{value} set by {by}"))
     if risk.get("risk_multiplier_reason"):
-        line.append(f": {risk['risk_multiplier_reason']}")
+        line.append(one_line(f": {quoted(risk['risk_multiplier_reason'])}"))
     if risk.get("risk_multiplier_until"):
-        line.append(f"; {risk['risk_multiplier_until']}")
+        line.append(one_line(f"; {risk['risk_multiplier_until']}"))
     if value not in ("1", "—"):
         line.stylize("yellow")
     return line

@@ -1,0 +1,20 @@
+"""The environment of a child process: the kernel's, without the kernel's secrets."""
+
+from __future__ import annotations
+
+from kernel.child_env import child_environment, is_secret
+
+
+def test_the_deny_list_removes_the_supervisors_secrets_and_nothing_else() -> None:
+    kernel = {"ANTHROPIC_API_KEY": "sk", "Anthropic_Auth_Token": "t", "ANTHROPIC_BASE_URL": "u",
+              "CLAUDE_CODE_OAUTH_TOKEN": "c", "PATH": "/bin", "EXCHANGE_API_KEY": "own",
+              "MY_ANTHROPIC_NOTE": "kept"}
+    env = child_environment({"PYTHONUNBUFFERED": "1"}, environ=kernel)
+    assert env == {"PATH": "/bin", "EXCHANGE_API_KEY": "own", "MY_ANTHROPIC_NOTE": "kept",
+                   "PYTHONUNBUFFERED": "1"}
+    assert is_secret("anthropic_api_key") and not is_secret("PATH")
+
+
+def test_what_the_operator_configured_is_passed_as_written() -> None:
+    env = child_environment({"PATH": "/opt/bot/bin", "BOT_KEY": "k"}, environ={"PATH": "/bin"})
+    assert env == {"PATH": "/opt/bot/bin", "BOT_KEY": "k"}
