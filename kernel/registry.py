@@ -134,5 +134,6 @@ def watchdog_slice(settings: Settings) -> WatchdogSlice:
         watchdog=settings.watchdog, mode=settings.kernel.mode,
         gateway_endpoint=settings.kernel.gateway.endpoint, bot_command=tuple(bot.command),
         bot_cwd=settings.resolve(bot.cwd), bot_env=dict(bot.env),
-        pid_file=settings.data_dir / "bot.pid", log_dir=settings.log_dir,
+        data_dir=settings.data_dir, pid_file=settings.data_dir / "bot.pid",
+        log_dir=settings.log_dir,
         shutdown_timeout_s=settings.kernel.supervision.shutdown_timeout_s)

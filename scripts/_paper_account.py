@@ -185,12 +185,52 @@ class PaperVenue:
     miss_rate: float = 0.0
     seed: int = 0
     _rng: random.Random = field(init=False)
-    _count: int = 0
+    placed: int = 0
+    """Orders placed so far (kept across sessions, so that venue ids never repeat)."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     def place(self) -> tuple[str, bool]:
         """The venue's id for a new order, and True when it fills at once (in full)."""
-        self._count += 1
-        return f"PAPER-{self._count:08d}", self._rng.random() >= self.miss_rate
+        self.placed += 1
+        return f"PAPER-{self.placed:08d}", self._rng.random() >= self.miss_rate
+
+
+ACCOUNT_FORMAT = 1
+"""Version of the saved paper account; a file of another version is not read."""
+
+
+def account_state(account: PaperAccount, orders_placed: int) -> dict[str, object]:
+    """What the paper exchange keeps between sessions, as plain JSON-able data.
+
+    The venue fills IOC market orders at once, so no order is ever left open and
+    there is nothing else to keep: positions, cash (start equity plus realised
+    PnL), fees, and how many orders were placed (so venue ids never repeat).
+    """
+    return {"format": ACCOUNT_FORMAT, "start_equity": account.start_equity,
+            "realized_pnl": account.realized_pnl, "fees": account.fees,
+            "orders_placed": orders_placed, "open_orders": [],
+            "books": {s: {"qty": b.qty, "avg_price": b.avg_price}
+                      for s, b in sorted(account.open_books().items())}}
+
+
+def restore_account(data: object) -> tuple[PaperAccount, int]:
+    """The account and order count saved by :func:`account_state`; ``ValueError``
+    says what is wrong with a file that cannot be trusted."""
+    if not isinstance(data, dict) or data.get("format") != ACCOUNT_FORMAT:
+        raise ValueError(f"not a paper account of format {ACCOUNT_FORMAT}")
+    try:
+        books = {str(s): Book(qty=float(b["qty"]), avg_price=float(b["avg_price"]))
+                 for s, b in dict(data["books"]).items()}
+        account = PaperAccount(start_equity=float(data["start_equity"]),
+                               realized_pnl=float(data["realized_pnl"]),
+                               fees=float(data["fees"]), books=books)
+        placed = int(data["orders_placed"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"damaged paper account: {exc!r}") from exc
+    numbers = [account.start_equity, account.realized_pnl, account.fees,
+               *(v for b in books.values() for v in (b.qty, b.avg_price))]
+    if not all(math.isfinite(n) for n in numbers) or placed < 0:
+        raise ValueError("damaged paper account: a number is not finite")
+    return account, placed

@@ -19,7 +19,9 @@ Exit codes: 0 stopped (shutdown command, Ctrl-C, SIGTERM); 2 bad arguments;
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -48,13 +50,18 @@ from scripts._paper_account import (
     PaperVenue,
     RandomWalk,
     Scalper,
+    account_state,
     closing_intents,
     fee_for,
+    restore_account,
 )
 from scripts._paper_bars import BarMaker, walk_atr
 
 VERSION = "ref-1.0"
 EXIT_OK, EXIT_ORPHANED = 0, 3
+DATA_DIR_ENV = "QUANTUMEDGE_DATA_DIR"
+"""Where the paper account is kept when ``--data-dir`` is not given; the watchdog
+sets it to ``data_dir`` of paths.yaml."""
 STATUS_EVERY = 10
 """Log a status line every this many heartbeats (each heartbeat would drown the log)."""
 VOLATILITY = 0.0008
@@ -72,12 +79,15 @@ class Bot:
     def __init__(self, args: argparse.Namespace, link: BotLink) -> None:
         self.args, self.link = args, link
         self.account = PaperAccount(args.start_equity)
+        self.store = AccountFile.for_args(args)
         self.feed = RandomWalk(args.symbols, seed=args.seed, volatility=VOLATILITY)
         self.bars = BarMaker(args.symbols, ticks_per_bar=args.bar_ticks)
         self.bars.backfill(self.feed.prices, bars=args.history_bars, now=time.time(),
                            seed=args.seed + 1, volatility=VOLATILITY)
         self.strategy = Scalper()
         self.venue = PaperVenue(miss_rate=args.miss_rate, seed=args.seed + 2)
+        if self.store is not None:
+            self.account, self.venue.placed = self.store.load(self.account)
         self.missed = False
         self.marks = dict(self.feed.prices)
         self.paused = False
@@ -174,6 +184,7 @@ class Bot:
             log.info("DENY  %s: %s [%s]", what, decision.reason, decision.code)
             return False
         venue_id, filled = self.venue.place()
+        self.save()
         self.update(order, "accepted", venue_id)
         if not filled:
             self.update(order, "cancelled", venue_id, "IOC: no liquidity at the expected price")
@@ -182,11 +193,16 @@ class Bot:
             return False
         fee = fee_for(intent.qty, price)
         pnl = self.account.apply_fill(intent.symbol, intent.side, intent.qty, price, fee)
+        self.save()  # the exchange books the fill whether or not the kernel hears of it
         self.link.report_fill(Fill(request_id=order.request_id, symbol=intent.symbol,
                                    side=intent.side, qty=intent.qty, price=price, fee=fee,
                                    ts=time.time()))
         log.info("FILL  %s fee %.4f pnl %+.2f", what, fee, pnl)
         return True
+
+    def save(self) -> None:
+        if self.store is not None:
+            self.store.save(account_state(self.account, self.venue.placed))
 
     def update(self, order: OrderRequest, status: str, venue_id: str, reason: str = "") -> None:
         """Tell the kernel what the venue did with an allowed order (before its fill)."""
@@ -273,6 +289,53 @@ class Bot:
         return False
 
 
+class AccountFile:
+    """The paper exchange's memory: one JSON file per bot and mode, replaced whole.
+
+    A real bot finds its positions at its exchange after a restart; the paper bot
+    finds them here, so a restarted bot (or kernel) reconciles instead of
+    disagreeing with the kernel's ledger.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def for_args(cls, args: argparse.Namespace) -> AccountFile | None:
+        folder = args.data_dir if args.data_dir is not None else os.environ.get(DATA_DIR_ENV)
+        if not folder:
+            log.warning("no --data-dir (nor %s): the paper account is not kept, so a "
+                        "restart starts flat", DATA_DIR_ENV)
+            return None
+        return cls(Path(folder) / f"paper-account-{args.bot_id}-{args.mode}.json")
+
+    def load(self, fresh: PaperAccount) -> tuple[PaperAccount, int]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            log.info("paper account: new, %.2f USDT (kept in %s)", fresh.start_equity,
+                     self.path)
+            return fresh, 0
+        try:
+            account, placed = restore_account(json.loads(text))
+        except ValueError as exc:  # json.JSONDecodeError is one
+            raise SystemExit(f"paper account {self.path} cannot be read ({exc}). Fix: move "
+                             "it away to start a new account.") from exc
+        books = ", ".join(f"{s} {b.qty:g}" for s, b in account.open_books().items())
+        log.info("paper account restored from %s: realized %+.2f, positions %s", self.path,
+                 account.realized_pnl, books or "none")
+        return account, placed
+
+    def save(self, state: dict[str, object]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        with partial.open("w", encoding="utf-8") as out:
+            json.dump(state, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, self.path)
+
+
 def _bot_mode(text: str) -> BotMode:
     return "demo" if text == "demo" else "paper"
 
@@ -328,7 +391,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "each welcome (0 to 1000)")
     parser.add_argument("--orphan-timeout", type=_positive, default=10.0,
                         help="exit (code 3) when the kernel is unreachable this long")
-    parser.add_argument("--start-equity", type=_positive, default=10_000.0, help="USDT")
+    parser.add_argument("--start-equity", type=_positive, default=10_000.0,
+                        help="USDT of a new paper account")
+    parser.add_argument("--data-dir", default=None, help="where the paper account is kept "
+                        f"between runs (default: ${DATA_DIR_ENV}; neither: not kept)")
     parser.add_argument("--decision-timeout", type=_positive, default=1.0,
                         help="seconds to wait for ALLOW/DENY before treating it as DENY")
     parser.add_argument("--miss-rate", type=_fraction, default=0.0,

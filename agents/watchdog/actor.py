@@ -174,7 +174,8 @@ class Watchdog(Actor):
     async def _start_bot(self, mode: BotMode) -> None:
         config = self._config
         argv = policy.bot_argv(python_command(list(config.bot_command)), mode, self._endpoint)
-        env = child_environment({"PYTHONUNBUFFERED": "1", **config.bot_env})
+        data = {} if config.data_dir is None else {"QUANTUMEDGE_DATA_DIR": str(config.data_dir)}
+        env = child_environment({"PYTHONUNBUFFERED": "1", **data, **config.bot_env})
         assert self._output is not None
         try:
             bot = BotProcess.spawn(argv, cwd=config.bot_cwd, env=env,

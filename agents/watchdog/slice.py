@@ -27,6 +27,9 @@ class WatchdogSlice:
     """``paths.yaml`` ``bot.command``, with its ``{python}`` placeholder."""
     bot_cwd: Path
     bot_env: Mapping[str, str]
+    data_dir: Path | None = None
+    """``paths.yaml`` ``data_dir``, given to the bot as ``QUANTUMEDGE_DATA_DIR`` (where the
+    reference bot keeps its paper account)."""
     pid_file: Path
     """Where the running bot is recorded (``<data_dir>/bot.pid``)."""
     log_dir: Path

@@ -259,6 +259,33 @@ def test_a_restarted_kernel_is_greeted_again_and_trading_goes_on(
         restarted.stop()
 
 
+def test_a_bot_killed_with_9_restarts_with_its_paper_account(
+        kernel: Kernel, start_bot: Callable[..., BotProcess], tmp_path: Path) -> None:
+    """The paper exchange remembers positions and realised PnL, as a real one does."""
+    data = str(tmp_path / "data")
+    bot = start_bot(kernel.endpoint, "--data-dir", data)
+    for attempt in range(40):  # pause while holding something
+        kernel.wait(lambda: any(b.positions for b in kernel.all(Heartbeat)))
+        assert kernel.command(f"pause-{attempt}", "pause").ok
+        before = kernel.next_heartbeat()
+        if before.positions:
+            break
+        assert kernel.command(f"resume-{attempt}", "resume").ok
+    assert before.positions, "the bot never held a position while paused"
+    bot.proc.send_signal(signal.SIGKILL)
+    bot.proc.wait(5)
+    seen = len(kernel.all(Heartbeat))
+    again = start_bot(kernel.endpoint, "--data-dir", data, "--start-equity", "5")
+    kernel.wait(lambda: len(kernel.all(Heartbeat)) > seen)
+    after = kernel.all(Heartbeat)[seen]
+    assert [(p.symbol, p.qty, p.avg_price) for p in after.positions] == [
+        (p.symbol, p.qty, p.avg_price) for p in before.positions]
+    assert after.realized_pnl == before.realized_pnl
+    assert "paper account restored" in again.output()
+    assert kernel.command("stop", "shutdown").ok
+    assert again.exit_code() == 0
+
+
 def test_exits_with_code_3_when_no_kernel_answers(start_bot: Callable[..., BotProcess]) -> None:
     probe: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
     probe.bind("tcp://127.0.0.1:*")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import scripts._paper_account as paper
@@ -99,3 +101,24 @@ def test_closing_intents_flatten_every_position() -> None:
     intents = paper.closing_intents(account, "close_all")
     assert [(i.symbol, i.side, i.qty, i.reduce_only) for i in intents] == [
         ("BTCUSDT", "sell", 0.1, True), ("ETHUSDT", "buy", 2.0, True)]
+
+
+def test_the_account_survives_a_round_trip_through_its_saved_form() -> None:
+    account = paper.PaperAccount(10_000.0)
+    account.apply_fill("ETHUSDT", "buy", 0.166331, 3_000.0, 0.2)
+    account.apply_fill("BTCUSDT", "sell", 0.01, 60_000.0, 0.24)
+    account.apply_fill("BTCUSDT", "buy", 0.01, 59_000.0, 0.236)
+    saved = json.loads(json.dumps(paper.account_state(account, 7)))
+    restored, placed = paper.restore_account(saved)
+    assert placed == 7 and saved["open_orders"] == []
+    assert restored.open_books() == account.open_books()
+    assert (restored.realized_pnl, restored.fees) == (account.realized_pnl, account.fees)
+    assert restored.equity({"ETHUSDT": 3_100.0}) == account.equity({"ETHUSDT": 3_100.0})
+
+
+@pytest.mark.parametrize("data", [None, {}, {"format": 1}, {"format": 99, "books": {}},
+                                  {"format": 1, "start_equity": "nan", "realized_pnl": 0,
+                                   "fees": 0, "orders_placed": 0, "books": {}}])
+def test_a_damaged_account_is_refused_not_guessed(data: object) -> None:
+    with pytest.raises(ValueError, match="paper account"):
+        paper.restore_account(data)
