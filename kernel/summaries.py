@@ -14,6 +14,7 @@ know the types of. Severity follows the same rule: a type we do not know is
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -122,9 +123,27 @@ def _bot_state(m: dict[str, Any]) -> str:
 
 
 def _reasons(m: Mapping[str, Any]) -> str:
-    texts = [str(r.get("text") or r.get("code")) for r in m.get("reasons") or ()
-             if isinstance(r, dict)]
+    texts = [reason_line(r) for r in m.get("reasons") or () if isinstance(r, dict)]
     return f": {'; '.join(texts)}" if texts else ""
+
+
+def _clock(ts: object) -> str:
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def reason_line(reason: Mapping[str, Any]) -> str:
+    """Why trading is held, since when, and the way out (the command, or when it lifts
+    itself): every screen that shows a non-ACTIVE state says all three."""
+    line = str(reason.get("text") or reason.get("code"))
+    if reason.get("since") is not None:
+        line += f" (since {_clock(reason['since'])})"
+    if reason.get("way_out"):
+        line += f"; way out: {reason['way_out']}"
+    if reason.get("lifts_at") is not None:
+        line += f" (at {_clock(reason['lifts_at'])})"
+    return line
 
 
 def _risk_snapshot(m: dict[str, Any]) -> str:

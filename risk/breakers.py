@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
+from risk.days import day_ends
 from risk.lifecycle import Step, roll_day
 from risk.limits import RiskLimits
 from risk.measures import loss_measures
@@ -69,7 +70,8 @@ def _revalue(state: RiskState) -> RiskState:
 def _trip(state: RiskState, code: str, text: str, value: Decimal, limit: Decimal, scope: str,
           limits: RiskLimits, now: float) -> Step:
     level_scope: Scope = "day" if scope == "day" else "sticky"
-    state = add_reason(state, "HALTED", code, text, now, level_scope)
+    until = day_ends(state.day, limits.utc_offset_s) if level_scope == "day" else None
+    state = add_reason(state, "HALTED", code, text, now, level_scope, until=until)
     action = limits.on_loss_halt if not state.is_flat else "halt"
     events: list[RiskEvent] = [LimitTripped(code=code, reason=text, value=value, limit=limit,
                                             action=action, ts=now)]

@@ -26,3 +26,9 @@ def day_of(now: float, utc_offset_s: int) -> str:
 def _iso_day(days: int) -> str:
     """Cached: the gate asks for today's date on every order, and it changes once a day."""
     return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+
+
+def day_ends(day: str, utc_offset_s: int) -> float:
+    """The Unix time at which trading day ``day`` (``2024-05-01``) ends."""
+    days = date.fromisoformat(day).toordinal() - _EPOCH_ORDINAL + 1
+    return float(days * _DAY_S - utc_offset_s)

@@ -27,6 +27,12 @@ class ReasonView(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["HALTED", "REDUCING"]
     code: str
     text: str
+    since: float | None = None
+    """When the reason came into force."""
+    way_out: str = ""
+    """What lifts it: the exact command, or that (and when) it lifts itself."""
+    lifts_at: float | None = None
+    """When it lifts itself, when that is known (a day rollover)."""
 
 
 class TradingStateChanged(Message, frozen=True, tag="trading_state_changed"):

@@ -8,6 +8,7 @@ transition reports a ``TradingStateChanged`` when the derived state moved.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 import msgspec
 
@@ -16,11 +17,12 @@ from risk.state import Level, RiskState, Scope, StateReason
 
 
 def add_reason(state: RiskState, level: Level, code: str, text: str, now: float,
-               scope: Scope) -> RiskState:
+               scope: Scope, *, until: float | None = None) -> RiskState:
     """Add a reason unless one with the same code is already in force."""
     if code in state.reason_codes():
         return state
-    reason = StateReason(level=level, code=code, text=text, ts=now, day=state.day, scope=scope)
+    reason = StateReason(level=level, code=code, text=text, ts=now, day=state.day, scope=scope,
+                         until=until)
     return msgspec.structs.replace(state, reasons=(*state.reasons, reason))
 
 
@@ -45,7 +47,41 @@ def expire_day_reasons(state: RiskState) -> RiskState:
 
 
 def views(state: RiskState) -> tuple[ReasonView, ...]:
-    return tuple(ReasonView(level=r.level, code=r.code, text=r.text) for r in state.reasons)
+    return tuple(ReasonView(level=r.level, code=r.code, text=r.text, since=r.ts,
+                            way_out=way_out(r), lifts_at=r.until if r.scope == "day" else None)
+                 for r in state.reasons)
+
+
+RESUME: Final = 'kernel resume --reason "<why>"'
+"""The operator command that ends every halt and hand-set REDUCING."""
+
+
+_BOT_DOWN: Final = frozenset({"bot_gave_up", "bot_hung"})
+"""The watchdog's halts: the bot is left down, so a resume alone trades nothing."""
+
+
+def way_out(reason: StateReason) -> str:
+    """How trading gets out of this reason, in words a person can act on at once.
+
+    Waiting for a heartbeat lifts itself; a day-scoped limit lifts itself at the
+    rollover (or a person resumes now); everything else waits for ``kernel resume``,
+    with ``--yes`` where the command would otherwise ask (a limit re-armed).
+    """
+    confirm = "" if reason.code.startswith("manual_") or reason.level != "HALTED" else " --yes"
+    command = f"{RESUME}{confirm}"
+    if reason.scope == "heartbeat":
+        return ("lifts itself at the bot's next heartbeat that reconciles (if the bot is "
+                "not running, see kernel status)")
+    if reason.scope == "day":
+        return f"lifts itself at the day rollover once the bot is flat; to trade sooner: {command}"
+    if reason.code == "ledger_mismatch":
+        return f"check the bot's positions at its venue, then: {command}"
+    if reason.code.startswith("manual_"):
+        return command
+    if reason.code in _BOT_DOWN:
+        return (f"fix the bot (its log, paths.yaml bot:), start it with kernel mode paper "
+                f'--reason "<why>", then: {command}')
+    return f"once the cause is fixed: {command}"
 
 
 def state_change(before: RiskState, after: RiskState, now: float, by: Actor,

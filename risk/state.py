@@ -36,6 +36,8 @@ class StateReason(msgspec.Struct, frozen=True, kw_only=True):
     ts: float
     day: str
     scope: Scope
+    until: float | None = None
+    """When a day-scoped reason lifts itself (the next day rollover); None: unknown."""
 
 
 class PositionState(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from kernel.console._dashboard_parts import BotView, Gauge, RiskView
+from kernel.summaries import reason_line
 from kernel.untrusted import ident, one_line
 
 STATE_STYLES = {
@@ -149,7 +150,7 @@ def risk_lines(risk: RiskView | None, width: int) -> list[Line]:
                                style="yellow"), 1))
     for reason in risk.reasons:  # the why of a halt deserves a second line when there is room
         level = ident(reason.get("level") or "")
-        words = one_line(reason.get("text") or reason.get("code") or "", 500)
+        words = one_line(reason_line(reason), 700)
         first, *rest = textwrap.wrap(f"{level} {words}", max(10, width)) or [level]
         text = Text(first[:len(level)], style=STATE_STYLES.get(level, "yellow"))
         text.append(first[len(level):])

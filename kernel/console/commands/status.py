@@ -25,7 +25,7 @@ from kernel.control_protocol import SnapshotReply, SnapshotRequest
 from kernel.messages import decode_message
 from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings
-from kernel.summaries import status_lines
+from kernel.summaries import reason_line, status_lines
 from kernel.untrusted import ident, one_line, quoted
 
 
@@ -138,7 +138,7 @@ def _print_risk(risk: Any, out: Console) -> None:
     if not isinstance(risk, dict):
         out.print("risk: no state reported yet")
         return
-    reasons = "; ".join(str(r.get("text")) for r in risk.get("reasons", [])
+    reasons = "; ".join(reason_line(r) for r in risk.get("reasons", [])
                         if isinstance(r, dict)) or "no reasons"
     out.print(_line(
         f"risk: {ident(risk.get('trading_state'))} ({reasons}); daily loss "
