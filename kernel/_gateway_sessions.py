@@ -23,6 +23,8 @@ class BotSession:
     """The bot spoke JSON in its hello: kernel-initiated messages go as JSON too."""
     connected_at: float
     last_seen: float
+    marks_taken: bool = False
+    """The gate has taken this session's first heartbeat's marks (``MarkTaker``)."""
 
 
 class SessionTable:

@@ -8,9 +8,16 @@ the gate when it starts; until then, and whenever it is gone, the
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
-from bus.protocol import DecisionCode, OrderDecision, OrderRequest, TradingState, make_decision
+from bus.protocol import (
+    DecisionCode,
+    Heartbeat,
+    OrderDecision,
+    OrderRequest,
+    TradingState,
+    make_decision,
+)
 
 
 class MultiplierNote(NamedTuple):
@@ -35,6 +42,20 @@ class OrderGate(Protocol):
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """Answer one order; must not block and should not raise."""
+        ...
+
+
+@runtime_checkable
+class MarkTaker(Protocol):
+    """A gate that can take a heartbeat's marks synchronously (the risk engine).
+
+    The gateway hands it the first heartbeat of each link before the heartbeat goes
+    to the bus, so that a new session's first order is judged on that session's
+    marks rather than on the marks of a bot that went away (``stale_feed``).
+    """
+
+    def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
+        """Put the marks in force; must not block and should not raise."""
         ...
 
 

@@ -54,7 +54,7 @@ from kernel._gateway_sessions import BotSession, SessionTable, identity_refusal
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, MultiplierNote, OrderGate, deny
+from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
 from kernel.plan_service import PlanService, PlanUnavailable
 
 log = logging.getLogger("kernel.gateway")
@@ -206,7 +206,10 @@ class Gateway:
             case OrderRequest():
                 self._on_order(identity, message, as_json)
             case Heartbeat():
-                self.sessions.seen(identity, self._clock())
+                session = self.sessions.seen(identity, self._clock())
+                if session is not None and not session.marks_taken:
+                    session.marks_taken = True
+                    self._take_marks(message)
                 self._emitter.emit(message)
             case Hello():
                 self._on_hello(identity, message, as_json)
@@ -220,6 +223,17 @@ class Gateway:
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
                 self.sessions.seen(identity, self._clock())
                 self._emitter.emit(message)
+
+    def _take_marks(self, heartbeat: Heartbeat) -> None:
+        """A session's first heartbeat reaches the gate before the link's next order,
+        which is read after it from the same socket (later beats go by the bus only)."""
+        gate = self._gate
+        if not isinstance(gate, MarkTaker):
+            return
+        try:
+            gate.take_marks(heartbeat, self._clock())
+        except Exception:  # the full heartbeat still reaches the engine over the bus
+            log.exception("order gate failed to take the first heartbeat's marks")
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()

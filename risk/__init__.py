@@ -12,7 +12,7 @@ from risk.breakers import check_limits
 from risk.decision import CODES, Decision, order_decision
 from risk.engine import apply_decision, decide, evaluate
 from risk.fills import apply_fill, apply_mark
-from risk.heartbeat import apply_heartbeat
+from risk.heartbeat import apply_heartbeat, take_marks
 from risk.lifecycle import (
     Step,
     after_restart,
@@ -61,4 +61,5 @@ __all__ = [
     "roll_day",
     "set_risk_multiplier",
     "snapshot",
+    "take_marks",
 ]

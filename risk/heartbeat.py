@@ -52,6 +52,19 @@ def apply_heartbeat(state: RiskState, hb: Heartbeat, limits: RiskLimits, now: fl
     return state, events + more
 
 
+def take_marks(state: RiskState, hb: Heartbeat) -> RiskState:
+    """Only the marks and tick times of a heartbeat, for the gateway to put in force
+    synchronously before the link's next order (the full heartbeat follows over the
+    bus and takes the same marks again). A beat :func:`apply_heartbeat` would refuse
+    changes nothing here either."""
+    if _problem(hb) is not None:
+        return state
+    last_tick = hb.last_tick_ts if hb.last_tick_ts is not None else state.last_tick_ts
+    return msgspec.structs.replace(
+        state, positions=with_marks(state.positions, hb.positions, hb.last_tick_ts, hb.marks),
+        last_tick_ts=last_tick)
+
+
 def _problem(hb: Heartbeat) -> str | None:
     numbers = [("equity", hb.equity), ("realized_pnl", hb.realized_pnl),
                ("unrealized_pnl", hb.unrealized_pnl)]

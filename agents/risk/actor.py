@@ -55,6 +55,7 @@ from risk import (
     order_decision,
     replay,
     snapshot,
+    take_marks,
 )
 from risk.messages import (
     CloseAllRequested,
@@ -119,6 +120,11 @@ class RiskEngine(Actor):
         """The pure decision and the state it leaves; the pure core never raises."""
         decision, self._state = decide(order, self._state, self._limits, now)
         return order_decision(order, decision, self._state.trading_state)
+
+    def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
+        """A link's first heartbeat, handed over by the gateway before its next order
+        is decided (the whole heartbeat follows on the bus)."""
+        self._state = take_marks(self._state, heartbeat)
 
     # --- lifecycle ------------------------------------------------------------------
 

@@ -111,3 +111,21 @@ async def test_an_order_left_unconfirmed_is_reported_once_and_keeps_counting(
         assert (await ask(bot, "over", qty=0.015)).code == "notional_limit"
     finally:
         bot.close()
+
+
+async def test_a_new_sessions_first_beat_marks_are_in_force_for_its_first_order(
+    harness: KernelHarness, engines: Engines,
+) -> None:
+    """Issue 15 item 6: hello, first heartbeat, order at once; no ``stale_feed``
+    from the marks of the bot that went before (the beat reaches the engine by bus)."""
+    old = await ready_bot(harness, engines, heartbeat(1, tick_age_s=60))
+    assert (await ask(old, "stale", qty=0.01)).code == "stale_feed"
+    old.close()
+    new = RawBot(harness.endpoints["bot_link"])
+    try:
+        await new.greet()
+        await new.send(heartbeat(1))
+        decision = await ask(new, "first", qty=0.01)  # sent right behind the beat
+        assert decision.verdict == "ALLOW", f"{decision.code}: {decision.reason}"
+    finally:
+        new.close()
