@@ -49,7 +49,8 @@ class Auditor(Actor):
 
     name: ClassVar[str] = "auditor"
     subscriptions: ClassVar[tuple[str, ...]] = (
-        "order.request", "order.decision", "order.fill", "bot.heartbeat", "bot.lifecycle",
+        "order.request", "order.decision", "order.fill", "bot.hello", "bot.heartbeat",
+        "bot.lifecycle",
         "kernel.actor", "anomaly")
 
     def __init__(self, *, config: AuditSlice, tick_s: float = 1.0) -> None:

@@ -27,7 +27,7 @@ from agents.audit.messages import (
     TradeStats,
 )
 from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
-from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
+from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest
 from kernel.events import (
     ActorStatusChanged,
     AnomalyDetected,
@@ -82,13 +82,25 @@ def book_fills(book: Book, fills: Iterable[Fill],
     return book, results
 
 
+def anchor(book: Book, beat: Heartbeat) -> Book:
+    """A bot's session starts (its ``hello``): its first heartbeat's positions replace
+    what the fills had booked for it. The bot's own account is the truth at that
+    boundary (a bot that restarted flat, or with its venue's positions, trades on
+    from there), so later fills are priced against what it really holds."""
+    out = {key: pos for key, pos in book.items() if key[0] != beat.bot_id}
+    for p in beat.positions:
+        if p.qty:
+            out[(beat.bot_id, p.symbol)] = PositionState(qty=dec(p.qty),
+                                                         avg_price=dec(p.avg_price))
+    return out
+
+
 def daily_audit(day: str, timezone: str, events: Iterable[Event], *, opening: Book, now: float,
                 complete: bool, chain: Chain, undecodable: int = 0) -> DailyAuditCompleted:
     """Every figure of one day's audit."""
     events = list(events)
     messages = [e.message for e in events]
-    fills = [m for m in messages if isinstance(m, Fill)]
-    pnl, trades = _money(fills, [m for m in messages if isinstance(m, Heartbeat)], opening)
+    pnl, trades = _money(messages, opening)
     orders = _orders(messages)
     traded = orders.requested > 0 or trades.fills > 0
     notes = _notes(traded=traded, complete=complete, opening=opening, undecodable=undecodable)
@@ -104,21 +116,38 @@ def daily_audit(day: str, timezone: str, events: Iterable[Event], *, opening: Bo
         anomalies=_anomalies(events), limits_in_force=_in_force(messages), notes=tuple(notes))
 
 
-def _money(fills: list[Fill], beats: list[Heartbeat],
-           opening: Book) -> tuple[PnlSummary, TradeStats]:
-    _, results = book_fills(opening, fills)
+def _money(messages: list[Message], opening: Book) -> tuple[PnlSummary, TradeStats]:
+    """Fills booked in journal order; each bot session (``hello``) re-anchors that
+    bot's book at its first heartbeat (:func:`anchor`)."""
+    book, results, fills = dict(opening), [], []
+    beats: list[tuple[Heartbeat, bool]] = []
+    starting: set[str] = set()
+    for m in messages:
+        if isinstance(m, Hello):
+            starting.add(m.bot_id)
+        elif isinstance(m, Heartbeat):
+            starts = m.bot_id in starting
+            if starts:
+                starting.discard(m.bot_id)
+                book = anchor(book, m)
+            beats.append((m, starts))
+        elif isinstance(m, Fill):
+            book, done = book_fills(book, [m])
+            results += done
+            fills.append(m)
     with localcontext(EXACT):
         realized = sum((cash for cash, _ in results), ZERO)
         fees = sum((dec(f.fee) for f in fills), ZERO)
         closed = [pnl for _, pnl in results if pnl is not None]
-        start, end, unrealized, drawdown, peak = _equity(beats)
+        equity = _equity(beats)
     wins = [p for p in closed if p > 0]
     losses = [p for p in closed if p < 0]
     pnl = PnlSummary(
-        start_equity=start, end_equity=end, realized_pnl=realized, fees=fees,
-        unrealized_pnl=unrealized, max_drawdown=drawdown,
-        max_drawdown_pct=(drawdown * HUNDRED / peak).quantize(Decimal("0.01"))
-        if peak and peak > 0 else None)
+        start_equity=equity.start, end_equity=equity.end, realized_pnl=realized, fees=fees,
+        unrealized_pnl=equity.open_pnl, max_drawdown=equity.drawdown,
+        max_drawdown_pct=(equity.drawdown * HUNDRED / equity.peak).quantize(Decimal("0.01"))
+        if equity.peak and equity.peak > 0 else None,
+        sessions=equity.sessions, equity_reset=equity.reset)
     trades = TradeStats(
         fills=len(fills), trades=len(closed), wins=len(wins), losses=len(losses),
         win_rate_pct=(Decimal(len(wins)) * HUNDRED / len(closed)).quantize(Decimal("0.01"))
@@ -129,19 +158,38 @@ def _money(fills: list[Fill], beats: list[Heartbeat],
     return pnl, trades
 
 
-def _equity(beats: list[Heartbeat]) -> tuple[Decimal | None, Decimal | None, Decimal | None,
-                                             Decimal, Decimal | None]:
-    """Start, end, end-of-day open PnL, max drawdown and the peak it fell from.
+class _Equity(NamedTuple):
+    start: Decimal | None
+    end: Decimal | None
+    open_pnl: Decimal | None
+    drawdown: Decimal
+    peak: Decimal | None
+    sessions: int
+    reset: Decimal
 
-    With several bots the equity is the sum of each bot's latest report.
+
+def _equity(beats: list[tuple[Heartbeat, bool]]) -> _Equity:
+    """Start, end, end-of-day open PnL, max drawdown and the peak it fell from, the
+    bot sessions seen and the equity jumps at their boundaries.
+
+    With several bots the equity is the sum of each bot's latest report. A beat
+    flagged True begins a session (see :func:`_money`); when the bot's equity
+    jumps there (a bot that lost its account), the jump is counted apart and kept
+    out of the drawdown, so that the change of the day adds up to what was traded.
     """
     first: dict[str, Decimal] = {}
     latest: dict[str, Decimal] = {}
     open_pnl: dict[str, Decimal] = {}
     peak: Decimal | None = None
-    drawdown, drawdown_peak = ZERO, None
-    for beat in beats:
+    drawdown, drawdown_peak, reset, sessions = ZERO, None, ZERO, 0
+    for beat, starts in beats:
         equity = dec(beat.equity)
+        if starts or beat.bot_id not in first:
+            sessions += 1
+        if starts and beat.bot_id in latest:
+            jump = equity - latest[beat.bot_id]
+            reset += jump
+            peak = None if peak is None else peak + jump
         first.setdefault(beat.bot_id, equity)
         latest[beat.bot_id] = equity
         open_pnl[beat.bot_id] = dec(beat.unrealized_pnl)
@@ -150,9 +198,9 @@ def _equity(beats: list[Heartbeat]) -> tuple[Decimal | None, Decimal | None, Dec
         if peak - total > drawdown:
             drawdown, drawdown_peak = peak - total, peak
     if not beats:
-        return None, None, None, ZERO, None
-    return (sum(first.values(), ZERO), sum(latest.values(), ZERO),
-            sum(open_pnl.values(), ZERO), drawdown, drawdown_peak)
+        return _Equity(None, None, None, ZERO, None, 0, ZERO)
+    return _Equity(sum(first.values(), ZERO), sum(latest.values(), ZERO),
+                   sum(open_pnl.values(), ZERO), drawdown, drawdown_peak, sessions, reset)
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:

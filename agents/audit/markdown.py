@@ -71,13 +71,17 @@ def _headline(a: DailyAuditCompleted) -> str:
 def _pnl(a: DailyAuditCompleted) -> list[str]:
     p = a.pnl
     change = (None if p.start_equity is None or p.end_equity is None
-              else p.end_equity - p.start_equity)
+              else p.end_equity - p.start_equity - p.equity_reset)
     drawdown = money(p.max_drawdown) + (f" ({p.max_drawdown_pct} % of its peak)"
                                         if p.max_drawdown_pct is not None else "")
     rows = [("Start equity", money(p.start_equity)), ("End equity", money(p.end_equity)),
             ("Change", money(change)), ("Realised PnL, net of fees", money(p.realized_pnl)),
             ("Fees paid", money(p.fees)), ("Unrealised PnL at the end", money(p.unrealized_pnl)),
             ("Max drawdown of the day", drawdown)]
+    if p.sessions > 1:  # the boundary is part of the record, not hidden in the change
+        rows.insert(3, ("Bot sessions (a hello begins one)", str(p.sessions)))
+        rows.insert(4, ("Equity jump at session starts, not in Change",
+                        money(p.equity_reset)))
     return ["## PnL (USDT)", "", *table(("Figure", "Value"), rows, right=(1,)), ""]
 
 

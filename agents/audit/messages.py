@@ -37,6 +37,11 @@ class PnlSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Largest fall of equity from its running peak within the day (from heartbeats)."""
     max_drawdown_pct: Decimal | None = None
     """``max_drawdown`` as a percent of the peak it fell from."""
+    sessions: int = 0
+    """Bot sessions seen that day (a ``hello`` begins one; summed over bots)."""
+    equity_reset: Decimal = Decimal(0)
+    """How far the bots' equity jumped at their session boundaries (a bot that came
+    back with another account); kept out of the traded change and the drawdown."""
 
 
 class TradeStats(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,9 +26,9 @@ from decimal import Decimal
 import msgspec
 
 from agents.audit.config import AuditConfig, Burst
-from agents.audit.figures import Book, book_fills
+from agents.audit.figures import Book, anchor, book_fills
 from agents.audit.messages import TradeClosed
-from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest
+from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged, Severity
 from risk.money import ZERO, dec
 from risk.state import PositionState
@@ -121,6 +121,8 @@ class AnomalyRules:
         self._bots: dict[str, _Bot] = {}
         self._book: Book = {}
         self._realized: dict[str, Decimal] = {}
+        self._starting: set[str] = set()
+        """Bots that said hello and have not sent a heartbeat since: a session begins."""
 
     def observe(self, message: Message, now: float) -> Sequence[Observation]:
         match message:
@@ -130,6 +132,8 @@ class AnomalyRules:
                     self._pending.popitem(last=False)
             case OrderDecision():
                 return self._decided(message, now)
+            case Hello():
+                self._starting.add(message.bot_id)
             case Heartbeat():
                 return self._beat(message, now)
             case Fill():
@@ -195,7 +199,11 @@ class AnomalyRules:
         cfg, subject = self._cfg, f"bot {beat.bot_id}"
         bot = self._bots.get(beat.bot_id)
         realized = self._realized.get(beat.bot_id, ZERO)
-        if bot is None or beat.uptime_s < bot.uptime_s or beat.seq < bot.seq:  # a new session
+        hello = beat.bot_id in self._starting
+        if hello:  # the session's truth is the bot's account: fills go on from its positions
+            self._starting.discard(beat.bot_id)
+            self._book = anchor(self._book, beat)
+        if bot is None or hello or beat.uptime_s < bot.uptime_s or beat.seq < bot.seq:
             self._bots[beat.bot_id] = _Bot(last_at=now, seq=beat.seq, uptime_s=beat.uptime_s,
                                            bot_base=dec(beat.realized_pnl), ledger_base=realized)
             return self._tick(self._bots[beat.bot_id], beat, subject, now)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from agents.audit.figures import Book, Chain, Event, daily_audit
 from agents.audit.messages import DailyAuditCompleted
 from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
-from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
+from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest, Side
 from kernel.events import (
     ActorStatusChanged,
     AnomalyDetected,
@@ -183,3 +183,25 @@ def test_a_day_in_progress_is_marked_so() -> None:
     audit = daily_audit(DAY, "UTC", [], opening={}, now=T0, complete=False, chain=NO_CHAIN)
     assert not audit.complete
     assert any("not over" in note for note in audit.notes)
+
+
+def test_a_bot_that_restarts_flat_begins_a_session_and_the_figures_add_up() -> None:
+    """Issue 15 item 3: the long bought before the restart is gone with the old bot's
+    account; the new session's buy opens a position, it does not close the old one."""
+    d = Day()
+    d.add(Hello(bot_id="qe", mode="paper", pid=1))
+    d.beat(10_000)
+    d.order("a", "buy", 0.1, 60_000, fee=0.0)
+    d.beat(9_990, unrealized=-10)  # then killed -9: its account is lost
+    d.add(Hello(bot_id="qe", mode="paper", pid=2))
+    d.beat(10_000)  # restarted flat with a fresh account
+    d.order("b", "buy", 0.1, 61_000, fee=0.0)
+    d.order("c", "sell", 0.1, 61_050, fee=0.0)
+    d.add(Heartbeat(bot_id="qe", seq=99, ts=T0, uptime_s=9.0, equity=10_005,
+                    realized_pnl=5.0, unrealized_pnl=0.0))
+    p = d.audit().pnl
+    assert p.realized_pnl == Decimal(5)  # b opened, c closed: +5, nothing of the old long
+    assert (p.sessions, p.equity_reset) == (2, Decimal(10))
+    assert (p.start_equity, p.end_equity) == (Decimal(10_000), Decimal(10_005))
+    assert Decimal(10_005) - 10_000 - p.equity_reset == Decimal(-5)  # -10 open, then +5
+    assert p.max_drawdown == Decimal(10)  # the jump back up is not a new peak to fall from

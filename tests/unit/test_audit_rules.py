@@ -7,7 +7,7 @@ from decimal import Decimal
 from agents.audit.config import AuditConfig, Burst
 from agents.audit.messages import TradeClosed
 from agents.audit.rules import AnomalyRules, Finding
-from bus.protocol import Fill, Heartbeat, Message, OrderDecision, OrderRequest, Side
+from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest, Side
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged
 
 CFG = AuditConfig(decision_latency_ms=250, clock_skew_s=2, decode_errors=Burst(count=5,
@@ -168,3 +168,23 @@ def test_restart_storms_of_the_bot_and_of_an_actor() -> None:
     actor = feed(rules, crashed(2))
     assert kinds(actor) == ["restart_storm"] and actor[0].subject == "actor planner"
     assert feed(AnomalyRules(CFG), restarting(0), restarting(400), restarting(800)) == []
+
+
+def test_a_restarted_bot_is_a_new_session_from_its_hello_not_a_missing_fill() -> None:
+    """Issue 15 item 3: the old bot held a long; the new one restarted flat, so its buy
+    opens a position. Booked against the old long it would "realise" PnL the bot never
+    had, and pnl_mismatch fired after every restart."""
+    rules = AnomalyRules(CFG)
+    steps: list[tuple[Message, float]] = [
+        (Hello(bot_id="qe", mode="paper", pid=1), 0.0), (beat(1), 0.0),
+        (fill("buy", 0.1, 60_000), 0.5), (beat(2), 1.0),
+        (Hello(bot_id="qe", mode="paper", pid=2), 2.0),
+        (beat(5, uptime=5.0), 3.0),  # its first beat: flat (uptime and seq both look older)
+        (fill("buy", 0.1, 61_000), 3.5), (fill("sell", 0.1, 60_990), 3.6)]
+    assert feed(rules, *steps) == []
+    for second in range(4, 20):
+        assert feed(rules, (beat(2 + second, uptime=5.0 + second, realized=-1.0),
+                            float(second))) == []
+    found = feed(rules, *[(beat(100 + t, uptime=100.0 + t, realized=-9.0), float(t))
+                          for t in range(20, 28, 2)])
+    assert kinds(found) == ["pnl_mismatch"]  # a real disagreement still fires
