@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import msgspec
+from rich.console import Console
+
+from bus.codec import encode
+from kernel.console._dashboard_panels import risk_lines
+from kernel.console._dashboard_parts import risk_from_snapshot
+from kernel.console.commands.status import _print_risk
 from kernel.summaries import reason_line, summarize
-from risk import apply_heartbeat, halt, initial_state, reduce
+from risk import apply_heartbeat, halt, initial_state, reduce, snapshot
 from risk.reasons import views
 from tests.unit.risk.risk_world import MIDNIGHT, NOW, heartbeat, limits, ready
 
@@ -52,3 +59,15 @@ def test_the_console_line_of_a_state_change_names_the_way_out() -> None:
         "reasons": [{"text": r.text, "since": r.since, "way_out": r.way_out} for r in
                     event.reasons]})
     assert 'way out: kernel resume --reason "<why>"' in line and "since 2024-05-01" in line
+
+
+def test_kernel_status_and_the_dashboard_print_why_since_and_the_way_out() -> None:
+    state, _ = halt(ready(), "lunch", NOW)
+    body = msgspec.msgpack.decode(encode(snapshot(state, limits(), NOW)))
+    out = Console(record=True, width=400, color_system=None)
+    _print_risk(body, out)
+    printed = out.export_text()
+    assert "halted by hand: lunch (since 2024-05-01 12:00:00 UTC)" in printed
+    assert 'way out: kernel resume --reason "<why>"' in printed
+    shown = " ".join(line.text.plain for line in risk_lines(risk_from_snapshot(body), 400))
+    assert 'way out: kernel resume --reason "<why>"' in shown and "since 2024-05-01" in shown
