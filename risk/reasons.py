@@ -79,7 +79,7 @@ def way_out(reason: StateReason) -> str:
     if reason.code.startswith("manual_"):
         return command
     if reason.code in _BOT_DOWN:
-        return (f"fix the bot (its log, paths.yaml bot:), start it with kernel mode paper "
+        return (f"fix the bot (its log, paths.yaml bot:), start it with kernel mode paper|demo "
                 f'--reason "<why>", then: {command}')
     return f"once the cause is fixed: {command}"
 
