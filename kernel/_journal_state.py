@@ -34,6 +34,20 @@ class JournalWriteError(JournalError):
     """A commit failed; ``__cause__`` is the SQLite (or OS) error."""
 
 
+class JournalDamaged(JournalError):
+    """The journal cannot go on: its file is damaged, or its writer stopped for good.
+
+    Neither a retry nor an actor's restart can mend that, so the kernel stops
+    (exit 3) with the file named; ``who`` met it (an actor, the writer) and
+    ``cause`` is the error it met.
+    """
+
+    def __init__(self, who: str, cause: BaseException) -> None:
+        super().__init__(f"{who}: {cause}")
+        self.who = who
+        self.cause = cause
+
+
 def check_entry(entry: Any) -> None:
     """Refuse here what SQLite would refuse later, so one bad entry cannot stall the writer."""
     if not (isinstance(entry.payload, bytes) and isinstance(entry.topic, str)

@@ -75,6 +75,9 @@ class JournalConfig(_Config, frozen=True):
     batch_max_rows: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
     batch_max_delay_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
     jsonl: bool = True
+    integrity_check: Literal["quick", "off"] = "quick"
+    """``quick``: SQLite's ``quick_check`` reads every page at start (about a second
+    per gigabyte), so a damaged file stops ``kernel run`` before it trades."""
 
 
 class ActorConfig(_Config, frozen=True):

@@ -47,6 +47,7 @@ from kernel import hashchain
 from kernel._journal_state import (
     Item,
     JournalClosedError,
+    JournalDamaged,
     JournalError,
     JournalWriteError,
     WriterState,
@@ -65,8 +66,8 @@ from kernel.journal_file import (
 )
 
 __all__ = [
-    "Journal", "JournalClosedError", "JournalEntry", "JournalError", "JournalRow",
-    "JournalWriteError", "read_journal",
+    "Journal", "JournalClosedError", "JournalDamaged", "JournalEntry", "JournalError",
+    "JournalRow", "JournalWriteError", "read_journal",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class Journal:
         self._close_task: asyncio.Task[None] | None = None
         self._failures = 0
         """Failed attempts at the current batch; the writer alone retries while > 0."""
+        self._stopped: asyncio.Future[BaseException] = self._loop.create_future()
+        """Set to the error when the writer stops for good before close()."""
         self._writer = self._loop.create_task(self._run(), name=f"journal writer {path.name}")
         self._writer.add_done_callback(self._writer_done)
         self._checkpointer = (self._loop.create_task(self._checkpoints(),
@@ -110,7 +113,7 @@ class Journal:
     async def open(
         cls, path: Path, *, jsonl_dir: Path | None = None, synchronous: Synchronous = "normal",
         batch_max_rows: int = 256, batch_max_delay_ms: float = 2.0, busy_timeout_s: float = 1.0,
-        hash_chain: bool = True,
+        hash_chain: bool = True, integrity_check: bool = True,
     ) -> Journal:
         """Open (creating or migrating) the journal at ``path`` and start its writer.
 
@@ -118,6 +121,8 @@ class Journal:
         holding the write lock before it counts as failed (and is retried).
         ``hash_chain=False`` writes rows without their link; it exists to measure
         the chain's cost (``scripts/bench_journal.py``), never for a kernel.
+        ``integrity_check`` reads every page first (``PRAGMA quick_check``), so a
+        damaged file is refused at open (see :func:`kernel.journal_file.prepare`).
         """
         if synchronous not in ("normal", "full"):
             raise ValueError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
@@ -125,7 +130,8 @@ class Journal:
             raise ValueError("batch_max_rows must be >= 1, the delay and timeout >= 0")
         batch_rows = schema.max_batch_rows(batch_max_rows)
         db, last_seq, head = await prepare(path, synchronous=synchronous, batch_rows=batch_rows,
-                                           busy_timeout_s=busy_timeout_s, hash_chain=hash_chain)
+                                           busy_timeout_s=busy_timeout_s, hash_chain=hash_chain,
+                                           integrity_check=integrity_check)
         jsonl = JsonlCopy(jsonl_dir) if jsonl_dir is not None else None
         inline = (connect_inline_writer(path, busy_timeout_s=busy_timeout_s)
                   if synchronous == "normal" else None)
@@ -397,12 +403,20 @@ class Journal:
             except sqlite3.Error as exc:
                 log.warning("journal %s: checkpoint failed, retried later: %s", self.path, exc)
 
+    async def stopped(self) -> JournalDamaged:
+        """Wait until the writer stops for good (a damaged file, an error no retry
+        mends); the kernel watches this to stop rather than run without a record."""
+        error = await asyncio.shield(self._stopped)
+        return JournalDamaged(f"the journal writer ({self.path})", error)
+
     def _writer_done(self, task: asyncio.Task[None]) -> None:
         """A writer that ends before close() is a fault: fail everyone, say so."""
         error = (JournalError("the journal writer was cancelled") if task.cancelled()
                  else task.exception())
         if error is not None:
             self._state.fault_all(error)
+            if not self._stopped.done():
+                self._stopped.set_result(error)
 
     async def _shutdown(self) -> None:
         if self._checkpointer is not None:

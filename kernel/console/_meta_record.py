@@ -25,7 +25,7 @@ from bus.protocol import Message
 from kernel.console._audit_publish import publish_via_bus
 from kernel.emitter import tag_of
 from kernel.journal import Journal, JournalEntry, JournalError
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import DataDirLock, DataDirUnusable, LockHeld
 from kernel.settings import Settings
 
 SOURCE = "kernel-meta"
@@ -45,8 +45,8 @@ class JournalHandOff:
             lock = DataDirLock.acquire(self._settings.data_dir)
         except LockHeld:
             failure = self._via_bus(message)
-        except OSError as exc:
-            failure = f"the data directory {self._settings.data_dir} is not usable: {exc}"
+        except DataDirUnusable as exc:
+            failure = str(exc)
         else:
             with lock:
                 failure = self._direct(message)

@@ -34,7 +34,7 @@ from agents.audit.task import task_id as make_task_id
 from kernel.console._audit_publish import publish_via_bus
 from kernel.console.chain_verify import ChainReport, verify_journal
 from kernel.journal_file import JournalRow, open_failure
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import kernel_running
 from kernel.settings import Settings
 from kernel.summaries import summarize
 
@@ -176,7 +176,7 @@ def _archive_dir(settings: Settings) -> Path:
 
 
 def _hand_over(settings: Settings, audit: DailyAuditCompleted) -> None:
-    if not _kernel_running(settings):
+    if not kernel_running(settings.data_dir):
         err.print("kernel not running: the audit was computed read-only, not stored")
         return
     bus = settings.kernel.bus
@@ -186,14 +186,6 @@ def _hand_over(settings: Settings, audit: DailyAuditCompleted) -> None:
     else:
         err.print(f"[yellow]the running kernel did not take the audit[/yellow] (bus "
                   f"{bus.publish_endpoint} silent for 2 s): printed and written only")
-
-
-def _kernel_running(settings: Settings) -> bool:
-    try:
-        DataDirLock.acquire(settings.data_dir).release()
-    except LockHeld:
-        return True
-    return False
 
 
 def _meta_task(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,8 +16,7 @@ from typing import Any
 from rich.logging import RichHandler
 
 from kernel.console._args import config_dir, err
-from kernel.journal import JournalError
-from kernel.microkernel import EXIT_START_FAILED, Kernel
+from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 from kernel.spin import SpinningSelector
 
@@ -45,14 +44,13 @@ def run_kernel(args: argparse.Namespace) -> int:
         # the selector loop on every platform: pyzmq's asyncio support needs it on Windows
         return asyncio.SelectorEventLoop(SpinningSelector(selectors.DefaultSelector(), spin_s))
 
-    try:
-        with asyncio.Runner(loop_factory=new_loop) as runner:
-            code = runner.run(kernel.run())
-    except JournalError as exc:  # the journal would not open: no trading without a record
-        err.print(f"[red]could not start:[/red] {exc}")
-        return EXIT_START_FAILED
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        code = runner.run(kernel.run())
     if kernel.start_error:
         err.print(f"[red]could not start:[/red] {kernel.start_error}")
+    elif kernel.journal_error:
+        err.print(f"[bold red]journal unusable, trading halted, kernel stopped:[/bold red] "
+                  f"{kernel.journal_error}")
     elif kernel.halt_reason:
         err.print(f"[bold red]trading halted, kernel stopped:[/bold red] {kernel.halt_reason}")
     else:
