@@ -64,6 +64,7 @@ from kernel.journal_file import (
     prepare,
     read_journal,
 )
+from kernel.journal_tail import HeadWriter
 
 __all__ = [
     "Journal", "JournalClosedError", "JournalDamaged", "JournalEntry", "JournalError",
@@ -84,13 +85,16 @@ class Journal:
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, last_seq: int,
                  batch_rows: int, delay_s: float, jsonl: JsonlCopy | None,
-                 head: bytes | None, inline: sqlite3.Connection | None = None) -> None:
+                 head: bytes | None, inline: sqlite3.Connection | None = None,
+                 head_file: HeadWriter | None = None) -> None:
         """Private: use :meth:`open`, which prepares the file first."""
         self.path = path
         self._db = db
         self._inline = inline
         """Set with ``synchronous=normal``: batches are written from the loop itself."""
         self._jsonl = jsonl
+        self._head_file = head_file
+        """Keeps ``<journal>.head`` up to date (see :mod:`kernel.journal_tail`)."""
         self._head = head
         """The chain hash of the last committed row; None: write without the chain."""
         self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
@@ -136,7 +140,8 @@ class Journal:
         inline = (connect_inline_writer(path, busy_timeout_s=busy_timeout_s)
                   if synchronous == "normal" else None)
         return cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
-                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline)
+                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline,
+                   head_file=HeadWriter(path) if head is not None else None)
 
     @property
     def last_seq(self) -> int:
@@ -194,11 +199,11 @@ class Journal:
         while state.pending:
             batch = list(islice(state.pending, state.batch_rows))
             try:
-                severities, head = self._write_inline(batch, self._inline)
+                severities, links = self._write_inline(batch, self._inline)
             except Exception:  # the writer tries again, then retries or stops, and logs
                 state.wake.set()
                 return False
-            self._committed(batch, severities, head)
+            self._committed(batch, severities, links)
         return True
 
     async def flush(self) -> None:
@@ -298,7 +303,7 @@ class Journal:
             if not batch:  # commit_now took everything while the writer was waking
                 continue
             try:
-                severities, head = await self._insert(batch)
+                severities, links = await self._insert(batch)
             except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O
                 self._failures += 1
                 state.failed(batch, exc, attempt=self._failures, giving_up=self._closing)
@@ -310,15 +315,18 @@ class Journal:
                 log.warning("journal %s: writing again after %d failed attempts",
                             self.path, self._failures)
                 self._failures = 0
-            self._committed(batch, severities, head)
+            self._committed(batch, severities, links)
 
-    def _committed(self, batch: list[Item], severities: list[str], head: bytes | None) -> None:
+    def _committed(self, batch: list[Item], severities: list[str], links: list[bytes]) -> None:
         state = self._state
         state.committed(batch)
-        self._head = head
+        if links:
+            self._head = links[-1]
+            if self._head_file is not None:
+                self._head_file.note(state.last_seq, links[-1])
         if self._jsonl is not None:
             self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
-                            severities)
+                            severities, links)
 
     @property
     def _closing(self) -> bool:
@@ -347,42 +355,45 @@ class Journal:
         finally:
             timer.cancel()
 
-    async def _insert(self, batch: list[Item]) -> tuple[list[str], bytes | None]:
+    async def _insert(self, batch: list[Item]) -> tuple[list[str], list[bytes]]:
         """One statement, one transaction, one thread hop for the whole batch.
 
-        Returns the rows' severities and the new chain head; the head is taken
+        Returns the rows' severities and chain links; the head is taken from them
         only once the commit succeeded, so a failed batch is re-linked on retry.
         """
         if self._inline is not None:  # no fsync at NORMAL: cheaper than a thread hop
             return self._write_inline(batch, self._inline)
-        sql, params, severities, head = self._bind(batch)
+        sql, params, severities, links = self._bind(batch)
         await self._db.execute(sql, params)
-        return severities, head
+        return severities, links
 
     def _write_inline(self, batch: list[Item], inline: sqlite3.Connection
-                      ) -> tuple[list[str], bytes | None]:
-        sql, params, severities, head = self._bind(batch)
+                      ) -> tuple[list[str], list[bytes]]:
+        sql, params, severities, links = self._bind(batch)
         inline.execute(sql, params)
-        return severities, head
+        return severities, links
 
-    def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], bytes | None]:
-        """The statement and parameters for ``batch``, each row severity-tagged and chained."""
+    def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], list[bytes]]:
+        """The statement and parameters for ``batch``, each row severity-tagged and chained
+        (its links are empty when the journal writes without the chain)."""
         size = self._sizes[bisect_left(self._sizes, len(batch))]
         seq, head = self._state.last_seq, self._head
         link = hashchain.link
         params: list[object] = []
         severities: list[str] = []
+        links: list[bytes] = []
         for _, entry, _future in batch:
             seq += 1
             severity = entry.severity or severity_of(entry.kind, entry.payload)
             if head is not None:
                 head = link(head, seq, entry.ts, entry.topic, entry.source, entry.kind,
                             severity, entry.payload)
+                links.append(head)
             params += (seq, entry.ts, entry.topic, entry.source, entry.kind, entry.payload,
                        severity, head)
             severities.append(severity)
         params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
-        return self._sql[size], params, severities, head
+        return self._sql[size], params, severities, links
 
     async def _checkpoints(self) -> None:
         """Move the WAL into the file now and then, on aiosqlite's thread.
@@ -428,6 +439,8 @@ class Journal:
         finally:
             if self._jsonl is not None:
                 await self._jsonl.aclose()
+            if self._head_file is not None:
+                await self._head_file.aclose()
             if self._inline is not None:
                 self._inline.close()
             await self._db.close()

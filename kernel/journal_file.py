@@ -21,6 +21,7 @@ import msgspec
 from kernel import _journal_schema as schema
 from kernel import hashchain
 from kernel._journal_state import JournalError
+from kernel.journal_tail import HeadUnreadable, cut_from_the_end, head_path, read_head
 
 Synchronous: TypeAlias = Literal["normal", "full"]
 DEFAULT_READ_LIMIT: Final = 1000
@@ -84,6 +85,8 @@ async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
                 f"the journal {path} has schema version {found}, newer than this kernel's "
                 f"{schema.SCHEMA_VERSION}; run the newer kernel, or move the file aside.")
         last_seq, head = await _chain_head(db, hash_chain)
+        if hash_chain:
+            await _check_head_file(path, db, last_seq)
     except sqlite3.Error as exc:
         await db.close()
         raise JournalError(open_failure(path, exc)) from exc
@@ -91,6 +94,30 @@ async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
         await db.close()
         raise
     return db, last_seq, head
+
+
+async def _check_head_file(path: Path, db: aiosqlite.Connection, last_seq: int) -> None:
+    """Refuse a journal that ends before the head its writer last recorded outside it."""
+    record = head_path(path)
+    try:
+        head = read_head(path)
+    except (HeadUnreadable, OSError) as exc:
+        raise JournalError(
+            f"{exc}. The kernel does not start without knowing that the journal still ends "
+            f"where it did. Fix: restore the file from a backup; or, if you know why it is "
+            f"damaged, move it aside (`mv {record} {record}.bad`) and start again.") from exc
+    if head is None:
+        return
+    rows = list(await db.execute_fetchall("SELECT hash FROM journal WHERE seq = ?",
+                                          (head.seq,)))
+    found = bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+    problem = cut_from_the_end(path, head, last_seq, found)
+    if problem:
+        raise JournalError(
+            f"{problem}. The kernel does not start on a journal that lost rows: the state it "
+            "would restore could miss a halt or a loss. Fix: restore the journal from a "
+            "backup; or, to go on without those rows, keep both files as evidence, move the "
+            f"head file aside (`mv {record} {record}.lost`) and start again.")
 
 
 async def _quick_check(db: aiosqlite.Connection) -> None:

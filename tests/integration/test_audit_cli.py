@@ -39,7 +39,7 @@ class Setup:
         return code, out, " ".join(err.split())
 
 
-async def journal_a_trade(path: Path, ts: float) -> None:
+async def journal_a_trade(path: Path, ts: float, *, jsonl_dir: Path | None = None) -> None:
     messages: list[Message] = [
         Heartbeat(bot_id="qe", seq=1, ts=ts, uptime_s=1, equity=10_000, realized_pnl=0,
                   unrealized_pnl=0),
@@ -60,7 +60,7 @@ async def journal_a_trade(path: Path, ts: float) -> None:
         OrderDecision(request_id="c", verdict="DENY", reason="daily loss", code="daily_loss_limit",
                       trading_state="HALTED", bot_id="qe"),
     ]
-    async with await Journal.open(path) as journal:
+    async with await Journal.open(path, jsonl_dir=jsonl_dir) as journal:
         for n, message in enumerate(messages):
             journal.append(JournalEntry(ts + n, message.topic, "gateway", tag_of(message),
                                         encode(message)))

@@ -100,8 +100,10 @@ def _guarded(command: Callable[[argparse.Namespace, Settings], int], args: argpa
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     window = day_bounds(args.day, settings.risk.utc_offset_s) if args.day else None
-    folder = _archive_dir(settings) if args.archives else None
-    report = verify_journal(settings.journal_path, window=window, archive_dir=folder)
+    folder = _archive_dir(settings)
+    report = verify_journal(settings.journal_path, window=window,
+                            archive_dir=folder if args.archives else None, anchor_dir=folder,
+                            log_dir=settings.log_dir, reports_dir=settings.reports_dir)
     if args.json:
         sys.stdout.write(msgspec.json.encode(_verify_json(report)).decode() + "\n")
     else:
@@ -118,12 +120,31 @@ def _print_verify(report: ChainReport, day: str | None, out: Console) -> None:
               f"head {rows.head.hex()[:16]}…")
     out.print(f"anchor: seq {report.anchor.seq:,} ({report.anchor.reason})")
     out.print(f"audits whose recorded head was checked: {report.audits_checked}")
+    out.print(f"the journal ends at seq {report.last_seq:,}; {_tail_summary(report)}")
     if report.archived_rows is not None:
         out.print(f"archived rows checked: {report.archived_rows:,}")
+    for note in report.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
     if report.ok:
-        out.print("[green]the chain holds[/green]: no row was changed, removed or inserted")
+        out.print("[green]the chain holds[/green]: no row after the anchor was changed, removed "
+                  "or inserted, and every record of the tail kept outside the file agrees "
+                  "(docs/audit.md says what this can and cannot prove)")
     for problem in report.problems:
         out.print(f"[bold red]BROKEN[/bold red] {problem}")
+
+
+def _tail_summary(report: ChainReport) -> str:
+    """How many outside records of the tail were held against the journal, by kind."""
+    if not report.tail:
+        return "no record of its tail outside the file to hold it against"
+    counts: dict[str, list[int]] = {}
+    for check in report.tail:
+        seen = counts.setdefault(check.kind, [0, 0, 0])
+        seen[("agrees", "archived", "disagrees").index(check.verdict)] += 1
+    parts = [f"{sum(n)} {kind} record(s): {n[0]} agree"
+             + (f", {n[1]} archived" if n[1] else "") + (f", {n[2]} DISAGREE" if n[2] else "")
+             for kind, n in counts.items()]
+    return "its tail was held against " + "; ".join(parts)
 
 
 def _verify_json(report: ChainReport) -> dict[str, object]:
@@ -133,7 +154,9 @@ def _verify_json(report: ChainReport) -> dict[str, object]:
             "anchor": {"seq": report.anchor.seq, "hash": report.anchor.hash.hex(),
                        "reason": report.anchor.reason},
             "broken": msgspec.to_builtins(rows.broken), "audits_checked": report.audits_checked,
-            "archived_rows": report.archived_rows, "problems": list(report.problems)}
+            "last_seq_in_journal": report.last_seq, "tail": msgspec.to_builtins(report.tail),
+            "archived_rows": report.archived_rows, "problems": list(report.problems),
+            "notes": list(report.notes)}
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
