@@ -29,6 +29,7 @@ from kernel._advice_desk import register_advice_requests
 from kernel._link_frames import LinkFrames
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
+from kernel._record_desk import register_record_requests
 from kernel._recorder import BusRecorder
 from kernel._runner import ActorGaveUp, ActorRunner, ActorStartFailed
 from kernel._shutdown import install_stop_signals
@@ -306,6 +307,7 @@ class Kernel:
         control.register(ModeRequest, desk.mode)
         register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
                                  self._clock)
+        register_record_requests(control, journal, emitter.publisher, self._clock)
 
     def _journal_lost(self, gateway: Gateway, damaged: BaseException) -> None:
         """The journal cannot go on: close the gate, say where and what to do, stop.

@@ -31,13 +31,14 @@ from agents.audit.messages import DailyAuditCompleted
 from agents.audit.retention import read_archive
 from agents.audit.task import EXCERPT_TOPICS, TASK_KINDS, ExcerptRow, TaskHeader, render_task
 from agents.audit.task import task_id as make_task_id
-from kernel.console._audit_publish import publish_via_bus
+from kernel.console._kernel_record import record_via_kernel
 from kernel.console.chain_verify import ChainReport, verify_journal
 from kernel.journal_file import JournalRow, open_failure
 from kernel.lockfile import kernel_running
 from kernel.settings import Settings
 from kernel.summaries import summarize
 
+REPORT_SOURCE = "kernel-report"
 EXIT_NO_JOURNAL = 3
 EXIT_BROKEN = 6
 EXIT_UNWRITABLE = 7
@@ -202,13 +203,13 @@ def _hand_over(settings: Settings, audit: DailyAuditCompleted) -> None:
     if not kernel_running(settings.data_dir):
         err.print("kernel not running: the audit was computed read-only, not stored")
         return
-    bus = settings.kernel.bus
-    if publish_via_bus(audit, publish_endpoint=bus.publish_endpoint,
-                       subscribe_endpoint=bus.subscribe_endpoint):
-        err.print("handed to the running kernel: journaled and published on audit.daily")
+    seq, failure = record_via_kernel(settings, audit, source=REPORT_SOURCE)
+    if failure:
+        err.print(f"[yellow]the running kernel did not journal the audit[/yellow] ({failure}): "
+                  "printed and written only")
     else:
-        err.print(f"[yellow]the running kernel did not take the audit[/yellow] (bus "
-                  f"{bus.publish_endpoint} silent for 2 s): printed and written only")
+        err.print(f"handed to the running kernel: journaled as #{seq} and published on "
+                  "audit.daily")
 
 
 def _meta_task(args: argparse.Namespace, settings: Settings) -> int:
