@@ -44,6 +44,7 @@ import aiosqlite
 
 from kernel import _journal_schema as schema
 from kernel import hashchain
+from kernel._journal_aside import KeptAside, aside_path, replay_aside
 from kernel._journal_state import (
     Item,
     JournalClosedError,
@@ -86,7 +87,7 @@ class Journal:
     def __init__(self, db: aiosqlite.Connection, path: Path, *, last_seq: int,
                  batch_rows: int, delay_s: float, jsonl: JsonlCopy | None,
                  head: bytes | None, inline: sqlite3.Connection | None = None,
-                 head_file: HeadWriter | None = None) -> None:
+                 head_file: HeadWriter | None = None, aside: KeptAside | None = None) -> None:
         """Private: use :meth:`open`, which prepares the file first."""
         self.path = path
         self._db = db
@@ -95,6 +96,8 @@ class Journal:
         self._jsonl = jsonl
         self._head_file = head_file
         """Keeps ``<journal>.head`` up to date (see :mod:`kernel.journal_tail`)."""
+        self._aside = aside or KeptAside(aside_path(path), sync=False)
+        """Rows the journal could not commit, on disk (see :mod:`kernel._journal_aside`)."""
         self._head = head
         """The chain hash of the last committed row; None: write without the chain."""
         self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
@@ -139,9 +142,12 @@ class Journal:
         jsonl = JsonlCopy(jsonl_dir) if jsonl_dir is not None else None
         inline = (connect_inline_writer(path, busy_timeout_s=busy_timeout_s)
                   if synchronous == "normal" else None)
-        return cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
-                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline,
-                   head_file=HeadWriter(path) if head is not None else None)
+        journal = cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
+                      delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline,
+                      head_file=HeadWriter(path) if head is not None else None,
+                      aside=KeptAside(aside_path(path), sync=synchronous == "full"))
+        await replay_aside(journal, journal._aside)
+        return journal
 
     @property
     def last_seq(self) -> int:
@@ -205,6 +211,22 @@ class Journal:
                 return False
             self._committed(batch, severities, links)
         return True
+
+    def set_aside(self, entry: JournalEntry) -> bool:
+        """Keep ``entry`` although the journal cannot commit now: in the fallback file
+        at once (it survives a kill) and, while the writer runs, in the queue too.
+
+        For what was already acted on, such as a DENY sent because its decision
+        could not be journaled. False when even the fallback file refused it (the
+        log then holds the row). See :mod:`kernel._journal_aside`.
+        """
+        check_entry(entry)
+        kept = self._aside.keep(entry, entry.severity or severity_of(entry.kind, entry.payload))
+        if self._refusal() is None:
+            self._state.enqueue(entry, None)
+        elif kept:
+            self._aside.pending.pop(id(entry), None)  # the file alone has it now
+        return kept
 
     async def flush(self) -> None:
         """Wait until everything appended so far is committed; raise if a commit fails."""
@@ -327,6 +349,8 @@ class Journal:
         if self._jsonl is not None:
             self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
                             severities, links)
+        if self._aside.pending:
+            self._aside.committed(item[1] for item in batch)
 
     @property
     def _closing(self) -> bool:
@@ -425,7 +449,10 @@ class Journal:
         error = (JournalError("the journal writer was cancelled") if task.cancelled()
                  else task.exception())
         if error is not None:
-            self._state.fault_all(error)
+            kept, _ = self._aside.spill(
+                [entry for _, entry, future in self._state.pending if future is None],
+                severity_of)
+            self._state.fault_all(error, kept=kept, aside=self._aside.path)
             if not self._stopped.done():
                 self._stopped.set_result(error)
 
@@ -444,9 +471,13 @@ class Journal:
             if self._inline is not None:
                 self._inline.close()
             await self._db.close()
-        if self._state.fault is not None:
+            self._aside.close()
+        state = self._state
+        if state.fault is not None:
             raise JournalWriteError(
-                f"the journal {self.path} closed after a write error; entries were lost "
-                "(see the log)") from self._state.fault
+                f"the journal {self.path} closed after a write error ({state.fault}); "
+                f"{state.kept} queued entries were kept aside in {self._aside.path}, to be "
+                f"journaled at the next start, {state.lost} lost (see the log)"
+            ) from state.fault
 
 
