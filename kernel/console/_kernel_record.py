@@ -17,15 +17,12 @@ from kernel.control_protocol import Recorded, RecordRequest
 from kernel.keys import KeysMissing
 from kernel.settings import Settings
 
-TIMEOUT_S = 10.0
-"""A durable commit answers in milliseconds; a failing one at its first attempt."""
-
 
 def record_via_kernel(settings: Settings, message: Message, *, source: str) -> tuple[int, str]:
     """(journal seq, "") once the running kernel committed ``message``; (0, why) if not."""
     request = RecordRequest(payload=encode(message), source=source)
     try:
-        reply = controller_for(settings).ask(request, timeout_s=TIMEOUT_S)
+        reply = controller_for(settings).ask(request)  # an action: it waits for the commit
     except (KernelUnreachable, ControlRefused, KeysMissing) as exc:
         return 0, f"the running kernel did not journal it: {exc}"
     if not isinstance(reply, Recorded):

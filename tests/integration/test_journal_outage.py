@@ -77,6 +77,11 @@ async def test_a_decision_the_journal_cannot_commit_is_not_taken(
         assert "could not commit" in said and "database is locked" in said
         assert "rejected (journaled)" not in said
         assert store.get(proposal.id).status == "pending"
+        mode = harness.kernel.mode
+        code, said = await cli(harness, capsys, "mode", "paper" if mode == "off" else "off",
+                               "--reason", "while the journal is locked")
+        assert code == 1 and "refused" in said and "could not commit" in said, said
+        assert harness.kernel.mode == mode  # an operator's command takes effect once on disk
     code, said = await cli(harness, capsys, "proposals", "reject", str(proposal.id),
                            "--reason", "not now")
     assert code == 0 and "rejected (journaled)" in said, said
