@@ -134,6 +134,19 @@ def test_a_meta_task_lands_in_the_inbox_complete(setup: Setup,
     assert "### Trades" in text and "## Expected answer" in text
 
 
+def test_two_tasks_in_the_same_second_get_their_own_files(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kernel.console.commands.audit.time.time", lambda: NOW)
+    for _ in range(2):
+        code, _, _ = setup.run(capsys, "meta", "task", "daily-logs", "--day", TODAY)
+        assert code == 0
+    tasks = list((setup.root / "meta" / "inbox").glob("daily-logs-*.md"))
+    ids = {yaml.safe_load(t.read_text().split("---\n")[1])["task_id"] for t in tasks}
+    assert len(tasks) == 2 and len(ids) == 2
+    assert {t.stem for t in tasks} == ids
+
+
 async def test_a_day_moved_to_the_archive_is_still_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -13,6 +13,7 @@ could not be written.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sqlite3
 import sys
 import time
@@ -220,7 +221,7 @@ def _meta_task(args: argparse.Namespace, settings: Settings) -> int:
                    limit=cfg.excerpt_rows)
     quoted = [ExcerptRow(r.seq, r.ts, r.severity, r.topic, r.source, _summary(r)) for r in rows]
     meta = settings.paths.meta_agent
-    name = make_task_id(args.kind, audit.day, now)
+    name = make_task_id(args.kind, audit.day, now, secrets.token_hex(3))
     header = TaskHeader(task_id=name, kind=args.kind, created=now,
                         deadline=now + cfg.task_deadline_h * 3600,
                         answer=str(settings.resolve(meta.outbox) / f"{name}.md"))
