@@ -24,8 +24,9 @@ from kernel.emitter import Emitter
 from kernel.journal import Journal
 from kernel.messages import decode_message
 
-RECORDABLE: Final = ("meta.", "audit.daily", "anomaly")
-"""Topic prefixes a tool may journal this way: its jobs, proposals, audits, anomalies."""
+RECORDABLE: Final = ("meta.", "audit.daily", "anomaly", "llm.")
+"""Topic prefixes a tool may journal this way: its jobs, proposals, audits, anomalies,
+and the LLM calls of the built-in Meta-Agent (counted against the daily budget)."""
 
 
 def register_record_requests(control: ControlServer, journal: Journal, publisher: Publisher,

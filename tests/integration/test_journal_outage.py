@@ -17,9 +17,13 @@ import pytest
 from agents.audit.journal import build_audit
 from agents.meta.pipeline import proposal_store
 from agents.meta.report import ProposalDraft
+from bus.codec import encode
 from bus.protocol import OrderDecision
 from kernel._journal_aside import aside_path, read_aside
 from kernel.console.cli import main
+from kernel.console.control_client import ControlRefused, ask
+from kernel.control_protocol import Recorded, RecordRequest
+from kernel.events import AnomalyDetected, OperatorCommandIssued
 from kernel.journal import Journal, read_journal
 from risk.days import day_of
 from tests.conftest import KernelHarness, write_config
@@ -151,3 +155,23 @@ async def test_rows_queued_when_the_kernel_stops_on_a_failing_journal_are_kept_a
     audit = build_audit(path, day_of(time.time(), 0), zone="UTC", utc_offset_s=0,
                         now=time.time())
     assert (audit.orders.denied, audit.orders.unanswered) == (1, 0)
+
+
+async def test_a_tool_may_record_its_own_topics_only(start_kernel: Any) -> None:
+    """The record request is for the tools' jobs, proposals, audits and LLM calls: it
+    cannot be used to slip an operator's command past the operator desk."""
+    harness: KernelHarness = await start_kernel()
+    endpoint = harness.endpoints["control"]
+    forged = OperatorCommandIssued(action="resume", reason="r", user="u", ts=time.time())
+    with pytest.raises(ControlRefused, match=r"topic 'operator\.command' cannot be recorded"):
+        await asyncio.to_thread(ask, endpoint, RecordRequest(payload=encode(forged),
+                                                              source="kernel-meta"))
+    with pytest.raises(ControlRefused, match="not a message this kernel knows"):
+        await asyncio.to_thread(ask, endpoint, RecordRequest(payload=b"\x80", source="x"))
+    note = AnomalyDetected(kind="meta_job_failed", severity="error", ts=time.time(),
+                           source="meta", detail="d")
+    reply = await asyncio.to_thread(ask, endpoint, RecordRequest(payload=encode(note),
+                                                                  source="kernel-meta"))
+    assert isinstance(reply, Recorded) and reply.topic == "anomaly"
+    rows = read_journal(harness.kernel.settings.journal_path, after_seq=reply.seq - 1, limit=1)
+    assert rows[0].source == "control:kernel-meta" and rows[0].kind == "anomaly"
