@@ -238,7 +238,7 @@ class Gateway:
         try:
             self._emitter.emit(order)
         except Exception as exc:  # no request row, no decision: deny without deciding
-            self._emitter.set_aside(order)
+            self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
                               as_json, journal=False)
             return
@@ -334,8 +334,15 @@ class Gateway:
             request_id=request_id, verdict="DENY", code="journal_unavailable",
             reason="the decision could not be journaled, so it is denied",
             trading_state=self._gate.trading_state, bot_id=bot_id)
-        self._emitter.set_aside(denial)
+        self._keep_aside(denial)
         return denial
+
+    def _keep_aside(self, message: Message) -> None:
+        """Keep what was acted on though the journal refused it; never in the way of a reply."""
+        try:
+            self._emitter.set_aside(message)
+        except Exception:
+            log.exception("%s could not be kept aside either", type(message).__name__)
 
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
