@@ -27,7 +27,12 @@ Why it is built this way:
   pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
   locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
   with backoff; any other error stops the journal (it is a fault the kernel
-  must see), after which appends raise.
+  must see, :meth:`Journal.stopped`), after which appends raise.
+* Nothing acted on is lost to a failing file: rows the writer cannot commit
+  but must keep (a DENY already sent, the queue when the writer stops) go to a
+  fallback file and are journaled at the next open (:mod:`kernel._journal_aside`);
+  the newest row's seq and hash are kept beside the file, so a cut from the end
+  is found (:mod:`kernel.journal_tail`).
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ async def test_the_kernel_refuses_a_journal_that_ends_before_its_head_file(
     await rows(path, 12, logs=tmp_path / "logs")
     tamper(path, "DROP TRIGGER journal_delete_archived_only", "DELETE FROM journal WHERE seq > 7")
     with pytest.raises(JournalError) as refused:
-        await Journal.open(path)
+        await (await Journal.open(path)).close()  # closed if it ever opened
     text = str(refused.value)
     assert f"the journal {path} ends at seq 7, but its head file {head_path(path)}" in text
     assert "rows 8-12 were cut from the end" in text
@@ -130,7 +130,7 @@ async def test_a_rewritten_tail_disagrees_with_the_head_file_too(tmp_path: Path)
     assert not report.ok
     assert any("head file" in p and "the history was rewritten" in p for p in report.problems)
     with pytest.raises(JournalError, match="the rows up to it were rewritten"):
-        await Journal.open(path)
+        await (await Journal.open(path)).close()
 
 
 async def test_rows_cut_from_the_start_behind_a_forged_anchor_are_found(
