@@ -75,6 +75,9 @@ class JournalConfig(_Config, frozen=True):
     batch_max_rows: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
     batch_max_delay_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
     jsonl: bool = True
+    integrity_check: Literal["quick", "off"] = "quick"
+    """``quick``: SQLite's ``quick_check`` reads every page at start (about a second
+    per gigabyte), so a damaged file stops ``kernel run`` before it trades."""
 
 
 class ActorConfig(_Config, frozen=True):
@@ -157,17 +160,34 @@ def load_yaml(path: Path, schema: type[T]) -> T:
     try:
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(path, str(exc), schema)) from exc
+        raise ConfigError(_explain(path, str(exc), schema, raw)) from exc
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$")
+_NOTHING: Any = object()
 
 
-def _explain(path: Path, message: str, schema: Any = None) -> str:
+def _value_at(raw: Any, where: str) -> Any:
+    """The value msgspec refused, from its path (``a.b[0].c``); _NOTHING when unknown."""
+    if not where:
+        return _NOTHING
+    value = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        try:
+            value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return _NOTHING
+    return value if isinstance(value, str | int | float | bool) or value is None else _NOTHING
+
+
+def _explain(path: Path, message: str, schema: Any = None, raw: Any = None) -> str:
     """Turn msgspec's "Expected `int`, got `str` - at `$.a.b`" into a fix-it line."""
     match = _AT.match(message)
     assert match is not None  # the pattern matches any string
     what, where = match["what"], (match["where"] or "").lstrip(".")
+    found = _value_at(raw, where)
+    if found is not _NOTHING and not what.startswith("Object") and repr(found) not in what:
+        what += f", found {found!r}"
     if what.startswith("Object contains unknown field"):
         field = what.split("`")[1]
         place = f"{where}.{field}" if where else field

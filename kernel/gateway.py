@@ -252,6 +252,7 @@ class Gateway:
         try:
             self._emitter.emit(order)
         except Exception as exc:  # no request row, no decision: deny without deciding
+            self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
                               as_json, journal=False)
             return
@@ -344,13 +345,24 @@ class Gateway:
             self._drain.after_send()
 
     def _unjournaled(self, request_id: str, bot_id: str, exc: BaseException) -> OrderDecision:
-        """The DENY for an order whose rows the journal could not keep (it stays unsent)."""
+        """The DENY for an order whose rows the journal could not keep (the decision
+        made stays unsent). The DENY is sent, so it is kept aside: in the journal's
+        fallback file at once, journaled as soon as the journal commits again."""
         log.error("journal failed for order %s: %s", request_id, exc)
         self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
-        return make_decision(
+        denial = make_decision(
             request_id=request_id, verdict="DENY", code="journal_unavailable",
             reason="the decision could not be journaled, so it is denied",
             trading_state=self._gate.trading_state, bot_id=bot_id)
+        self._keep_aside(denial)
+        return denial
+
+    def _keep_aside(self, message: Message) -> None:
+        """Keep what was acted on though the journal refused it; never in the way of a reply."""
+        try:
+            self._emitter.set_aside(message)
+        except Exception:
+            log.exception("%s could not be kept aside either", type(message).__name__)
 
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError

@@ -15,8 +15,9 @@ boundary as the daily loss limit) and then:
 A failure in any step is an ``anomaly`` of severity ``error`` naming the file
 and the reason, never a crash: an audit that cannot be written must not take
 trading down with it (the journal's own failures already fail trading closed,
-in the gateway). On start it catches up the previous day if the kernel was down
-at midnight but ran that day.
+in the gateway). The exception is a damaged journal file: the actor re-raises
+it, and the kernel stops (exit 3) naming the file. On start it catches up the
+previous day if the kernel was down at midnight but ran that day.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected, Severity
 from kernel.journal import JournalError
+from kernel.journal_file import corruption_in
 from risk.days import day_of
 
 log = logging.getLogger("agents.audit.actor")
@@ -99,6 +101,7 @@ class Auditor(Actor):
                                             zone=config.timezone,
                                             utc_offset_s=config.utc_offset_s, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             self._trouble("audit_failed", "error", f"the audit of {day} could not be made "
                           f"from {ctx.journal.path}: {exc}")
             return None
@@ -127,6 +130,7 @@ class Auditor(Actor):
             done = await retain(ctx.journal, archive_dir=folder, cutoff_ts=cutoff,
                                 utc_offset_s=offset, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             self._trouble("retention_failed", "error", f"rows older than {days} days could "
                           f"not be archived to {folder}: {exc}")
             return
@@ -141,6 +145,7 @@ class Auditor(Actor):
         try:
             return await asyncio.to_thread(missed_audit, ctx.journal.path, day, start, end)
         except (sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             log.error("could not check for a missed audit of %s: %s", day, exc)
             return False
 
@@ -151,3 +156,10 @@ class Auditor(Actor):
         log.error("%s: %s", kind, detail)
         self.ctx.publish(AnomalyDetected(kind=kind, severity=severity, ts=self.ctx.clock(),
                                          source=self.name, detail=detail[:4096]))
+
+
+def _raise_if_damaged(exc: BaseException) -> None:
+    """A damaged journal file is not the audit's trouble alone: crash, so that the
+    kernel stops and names the file (an anomaly could not even be journaled)."""
+    if corruption_in(exc) is not None:
+        raise exc

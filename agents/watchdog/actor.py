@@ -81,7 +81,7 @@ class Watchdog(Actor):
         # here, not in the constructor: a link with no fixed port is a failed start
         self._endpoint = policy.connect_endpoint(self._config.gateway_endpoint)
         self._report = Reporter(ctx, self._config.mode, self._now)
-        self._output = BotOutput(self._config.log_dir)
+        self._output = BotOutput(self._config.log_dir, self._cfg.output_log)
 
     # --- messages (from the bus) ------------------------------------------------------
 
@@ -168,6 +168,27 @@ class Watchdog(Actor):
             if self._run is not None:
                 self._run.bot.descendants()  # remember the tree while it is still attached
             self.ctx.publish(self._report.summary(self._run))
+            self._report_dropped_output()
+
+    def _report_dropped_output(self) -> None:
+        """Output not kept on disk since the last report: said once per report period."""
+        if self._output is None:
+            return
+        lines, size, files, removed = self._output.take_dropped()
+        if not (lines or files):
+            return
+        cfg = self._cfg.output_log
+        said = []
+        if lines:
+            said.append(f"{lines:,} lines ({size / 2**20:.1f} MB) not written: the bot printed "
+                        f"more than output_log.max_kb_per_s ({cfg.max_kb_per_s:g} KB/s)")
+        if files:
+            said.append(f"{files} old bot log files ({removed / 2**20:.1f} MB) deleted to keep "
+                        f"output_log.files_kept ({cfg.files_kept})")
+        self.ctx.publish(self._report.anomaly(  # rotation alone is routine: info
+            "bot_output_dropped", "warning" if lines else "info",
+            f"bot output in {self._config.log_dir}: "
+            + "; ".join(said) + " (watchdog.yaml)"))
 
     # --- starting, failing, stopping ------------------------------------------------------
 
