@@ -223,6 +223,11 @@ class Gateway:
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
+        other = self.sessions.other_live_bot(hello.bot_id, identity, now,
+                                             within_s=5 * self._heartbeat_interval_s)
+        if other is not None:
+            self._refuse_second_bot(identity, hello, other, as_json)
+            return
         replaced = self.sessions.register(
             BotSession(identity=identity, bot_id=hello.bot_id, mode=hello.mode, pid=hello.pid,
                        version=hello.version, json=as_json, connected_at=now, last_seen=now)
@@ -245,6 +250,16 @@ class Gateway:
             detail += " (replaces an earlier connection with the same bot_id)"
         self._emitter.emit(BotLifecycleChanged(bot_id=hello.bot_id, state="connected", ts=now,
                                                detail=detail, pid=hello.pid))
+
+    def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
+                           as_json: bool) -> None:
+        """One bot at a time: the kernel keeps one ledger, so a second bot's positions
+        would be read as the first one's (both end in REDUCING within seconds)."""
+        reason = (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
+                  f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
+                  "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
+                  "first, or set `bot.command` in paths.yaml to start yours")
+        self._reply_error(identity, as_json, reason, "second_bot")  # journaled as an anomaly
 
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()

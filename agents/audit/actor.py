@@ -8,8 +8,11 @@ boundary as the daily loss limit) and then:
 
 1. makes the day's audit from the journal (:func:`agents.audit.journal.build_audit`,
    read-only, in a worker thread, after a flush so the day's last rows are in);
-2. publishes it on ``audit.daily``, which also stores it in the journal;
-3. writes it as Markdown to the reports directory;
+2. writes it as Markdown to the reports directory;
+3. publishes it on ``audit.daily``, which also stores it in the journal: after the
+   file, so whoever reacts to the message (a person, the Meta-Agent) finds the
+   report there; a report that could not be written is an anomaly, and the
+   audit is published all the same;
 4. applies retention (:mod:`agents.audit.retention`).
 
 A failure in any step is an ``anomaly`` of severity ``error`` naming the file
@@ -85,15 +88,18 @@ class Auditor(Actor):
                 await self.close_day(previous)
 
     async def close_day(self, day: str) -> DailyAuditCompleted | None:
-        """Audit ``day``, store and publish it, write the report, apply retention."""
+        """Audit ``day``, write the report, then store and publish it; apply retention."""
         audit = await self.audit(day)
         if audit is not None:
             await self.write(audit)
+            await self.ctx.publish_durable(audit)
+            log.info("audit of %s: %d trades, realised PnL %s USDT, %d orders denied", day,
+                     audit.trades.trades, audit.pnl.realized_pnl, audit.orders.denied)
         await self._retain()
         return audit
 
     async def audit(self, day: str) -> DailyAuditCompleted | None:
-        """Make, publish and journal the audit of ``day``; None (and an anomaly) on failure."""
+        """Make the audit of ``day`` from the journal; None (and an anomaly) on failure."""
         ctx, config = self.ctx, self._config
         try:
             await ctx.journal.flush()
@@ -105,9 +111,6 @@ class Auditor(Actor):
             self._trouble("audit_failed", "error", f"the audit of {day} could not be made "
                           f"from {ctx.journal.path}: {exc}")
             return None
-        await ctx.publish_durable(audit)
-        log.info("audit of %s: %d trades, realised PnL %s USDT, %d orders denied", day,
-                 audit.trades.trades, audit.pnl.realized_pnl, audit.orders.denied)
         return audit
 
     async def write(self, audit: DailyAuditCompleted) -> None:

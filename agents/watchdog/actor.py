@@ -55,6 +55,11 @@ class _Wake(NamedTuple):
 
 _Event = _Exited | _ModeRequest | _Wake
 
+_NOT_RUNNING_OURS = frozenset({"off", "stopped", "external"})
+"""States in which a bot's hello cannot be the watchdog's own: it was started by hand.
+After ``gave_up`` or ``halted`` the state stays what it is: that trading is halted and
+why matters more than a bot a person started to look into it."""
+
 
 class Watchdog(Actor):
     """Keeps exactly one bot running in the kernel's mode, or says loudly why not."""
@@ -95,8 +100,12 @@ class Watchdog(Actor):
                     "bot_unrecognised", "warning", f"hello from {message.bot_id} (pid "
                     f"{message.pid}), which is not the bot the watchdog started (pid "
                     f"{run.bot.pid}); its heartbeats do not count as the supervised bot's")]
+            case Hello() if run is None and self._report.state in _NOT_RUNNING_OURS:
+                self._report.external(message)
             case Heartbeat() if run is not None and message.bot_id == run.bot_id:
                 return self._on_heartbeat(run, message)
+            case Heartbeat() if run is None and self._report.is_external(message.bot_id):
+                self._report.external_beat(message)
             case ModeChangeRequested():
                 self._events.put_nowait(_ModeRequest(message))
         return ()
