@@ -48,6 +48,16 @@ class SessionTable:
             session.last_seen = now
         return session
 
+    def other_live_bot(self, bot_id: str, identity: bytes, now: float, *,
+                       within_s: float) -> BotSession | None:
+        """A session of another ``bot_id`` heard from within ``within_s``, if any. A link
+        silent longer is a bot that went away (ZeroMQ does not say when a peer leaves)."""
+        for session in self._by_identity.values():
+            if session.bot_id != bot_id and session.identity != identity \
+                    and now - session.last_seen <= within_s:
+                return session
+        return None
+
     def by_bot_id(self, bot_id: str) -> list[BotSession]:
         return [s for s in self._by_identity.values() if s.bot_id == bot_id]
 

@@ -129,8 +129,8 @@ async def chain_head(db: aiosqlite.Connection) -> tuple[int, bytes | None]:
     rows = list(await db.execute_fetchall(
         "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"))
     anchor_seq, anchor_hash = (int(anchors[0][0]), bytes(anchors[0][1])) if anchors else (0, None)
-    if not rows or int(rows[0][0]) <= anchor_seq:
-        return (int(rows[0][0]) if rows else 0), anchor_hash
+    if not rows or int(rows[0][0]) <= anchor_seq:  # every row archived: go on after the anchor
+        return anchor_seq, anchor_hash
     seq, head = int(rows[0][0]), rows[0][1]
     return seq, None if head is None else bytes(head)
 

@@ -34,6 +34,20 @@ class JournalWriteError(JournalError):
     """A commit failed; ``__cause__`` is the SQLite (or OS) error."""
 
 
+class JournalDamaged(JournalError):
+    """The journal cannot go on: its file is damaged, or its writer stopped for good.
+
+    Neither a retry nor an actor's restart can mend that, so the kernel stops
+    (exit 3) with the file named; ``who`` met it (an actor, the writer) and
+    ``cause`` is the error it met.
+    """
+
+    def __init__(self, who: str, cause: BaseException) -> None:
+        super().__init__(f"{who}: {cause}")
+        self.who = who
+        self.cause = cause
+
+
 def check_entry(entry: Any) -> None:
     """Refuse here what SQLite would refuse later, so one bad entry cannot stall the writer."""
     if not (isinstance(entry.payload, bytes) and isinstance(entry.topic, str)
@@ -54,6 +68,10 @@ class WriterState:
         self.commits = 0
         self.fault: BaseException | None = None
         """Set when the writer stopped for good; appends are refused from then on."""
+        self.kept = 0
+        """Entries of the queue written to the fallback file when the writer stopped."""
+        self.lost = 0
+        """Entries of the queue in neither the journal nor the fallback file."""
         self.pending: deque[Item] = deque()
         self.wake = asyncio.Event()
         """Set when the writer should look again: work arrived, or it became urgent."""
@@ -121,19 +139,33 @@ class WriterState:
         log.error("%s (attempt %d; %d durable appends failed; %s)", message, attempt,
                   durable, plan, exc_info=error if attempt == 1 else None)
 
-    def fault_all(self, error: BaseException) -> None:
-        """The writer stopped for good: fail every waiter, drop the queue, say so."""
+    def fault_all(self, error: BaseException, *, kept: int = 0, aside: Path | None = None
+                  ) -> None:
+        """The writer stopped for good: fail every waiter, drop the queue, say so.
+
+        ``kept`` of the queued fire-and-forget entries were written to the fallback
+        file ``aside`` first (journaled at the next open); the durable ones are
+        failed to their callers, who decide (a decision becomes a DENY).
+        """
         self.fault = error
         message = f"the journal {self.path} stopped: {error}"
-        lost = len(self.pending)
+        queued = len(self.pending)
+        refused = 0
         for _, _, future in self.pending:
             if future is not None:
+                refused += 1
                 _fail(future, message, error)
         self.pending.clear()
         self._durable = 0
         self._fail_flushes(message, error)
         self.wake.set()
-        log.critical("%s; %d queued entries were not written", message, lost, exc_info=error)
+        lost = queued - refused - kept
+        where = f"{kept} kept aside in {aside} (journaled at the next start)" if aside else ""
+        log.critical("%s; %d queued entries were not written to the journal: %s%s%d refused "
+                     "to their callers, %d lost", message, queued, where,
+                     ", " if where else "", refused, lost, exc_info=error)
+        self.lost = lost
+        self.kept = kept
 
     def _fail_flushes(self, message: str, error: BaseException) -> None:
         while self._flushes:

@@ -9,9 +9,12 @@ reading the file cannot tell 50 ms. A failure to write the copy is
 logged loudly and does not stop the journal. Rows committed in the last instant
 before a crash may be missing from the copy; the SQLite file has them.
 
-One line per row: ``{"seq", "ts", "topic", "source", "kind", "severity", "body"}`` where
-``body`` is the msgpack payload as plain JSON. A payload that is not msgpack (or
-has no JSON form, such as extension types) is written as base64 with a ``note``.
+One line per row: ``{"seq", "ts", "topic", "source", "kind", "severity", "body", "hash"}``
+where ``body`` is the msgpack payload as plain JSON and ``hash`` the row's link in
+the chain (hex). A payload that is not msgpack (or has no JSON form, such as
+extension types) is written as base64 with a ``note``. The hash lets
+``kernel audit verify`` hold the database's tail against this copy: rows cut
+from the end of the database are still here (:mod:`kernel.journal_tail`).
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ class EntryLike(Protocol):
     def payload(self) -> bytes: ...
 
 
-Chunk = tuple[int, Sequence[EntryLike], Sequence[str]]
-"""A committed batch: the seq of its first row, its entries in seq order, their severities."""
+Chunk = tuple[int, Sequence[EntryLike], Sequence[str], Sequence[bytes]]
+"""A committed batch: the seq of its first row, its entries in seq order, their
+severities and their chain hashes (empty when written without the chain)."""
 
 
 class _Line(msgspec.Struct, omit_defaults=True):
@@ -61,6 +65,7 @@ class _Line(msgspec.Struct, omit_defaults=True):
     severity: str
     body: Any
     note: str | None = None
+    hash: str | None = None
 
 
 def file_name(ts: float) -> str:
@@ -78,28 +83,31 @@ def _day_file(day: int) -> str:
 
 
 def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
-                severity: str = "info") -> bytes:
+                severity: str = "info", link: bytes | None = None) -> bytes:
     """One JSON line (newline included) for one journal row."""
     head = (seq, entry.ts, entry.topic, entry.source, entry.kind, severity)
+    hex_link = link.hex() if link is not None else None
     try:
-        return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload))) + b"\n"
+        return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload),
+                                    hash=hex_link)) + b"\n"
     except (msgspec.DecodeError, TypeError) as exc:
         note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
         body = base64.b64encode(entry.payload).decode("ascii")
-        return encoder.encode(_Line(*head, body, note)) + b"\n"
+        return encoder.encode(_Line(*head, body, note, hash=hex_link)) + b"\n"
 
 
 def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
     """Append the lines of ``chunks`` to their day files, one write per file."""
     encoder = msgspec.json.Encoder()  # one per call: calls may run in parallel threads
     files: dict[str, bytearray] = {}
-    for first_seq, entries, severities in chunks:
+    for first_seq, entries, severities, links in chunks:
         for offset, (entry, severity) in enumerate(zip(entries, severities, strict=True)):
             name = file_name(entry.ts)
             data = files.get(name)
             if data is None:
                 data = files[name] = bytearray()
-            data += encode_line(first_seq + offset, entry, encoder, severity)
+            data += encode_line(first_seq + offset, entry, encoder, severity,
+                                links[offset] if links else None)
     for name, data in files.items():
         with open(directory / name, "ab") as file:
             file.write(data)
@@ -120,9 +128,10 @@ class JsonlCopy:
         self._task = self._loop.create_task(
             self._run(), name=f"journal jsonl {directory}")
 
-    def add(self, first_seq: int, entries: Sequence[EntryLike], severities: Sequence[str]) -> None:
+    def add(self, first_seq: int, entries: Sequence[EntryLike], severities: Sequence[str],
+            links: Sequence[bytes] = ()) -> None:
         """Queue a committed batch; cheap, so the writer can call it after every commit."""
-        self._chunks.append((first_seq, entries, severities))
+        self._chunks.append((first_seq, entries, severities, links))
         self._wake.set()
 
     async def aclose(self) -> None:
@@ -146,7 +155,7 @@ class JsonlCopy:
             except Exception:
                 # The copy is secondary: say so loudly, keep the journal running.
                 self.failures += 1
-                rows = sum(len(entries) for _, entries, _ in chunks)
+                rows = sum(len(chunk[1]) for chunk in chunks)
                 log.exception("journal JSONL copy: %d rows not copied to %s", rows, self.directory)
 
     async def _linger(self) -> None:

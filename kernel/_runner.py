@@ -24,6 +24,8 @@ from bus.pubsub import LocalSubscription, Publisher
 from kernel.actor import Actor, ActorContext
 from kernel.emitter import Emitter
 from kernel.events import ActorState, ActorStatusChanged
+from kernel.journal import JournalDamaged
+from kernel.journal_file import corruption_in
 from kernel.messages import decode_message
 from kernel.supervision import RestartPolicy, decide_restart
 
@@ -84,7 +86,7 @@ class ActorRunner:
             try:
                 await self._run_once(self._factory(), ready)
                 return  # a source whose run() ended, with nothing to listen to
-            except (asyncio.CancelledError, ActorStartFailed):
+            except (asyncio.CancelledError, ActorStartFailed, JournalDamaged):
                 raise
             except Exception as exc:
                 await self._on_crash(exc)
@@ -95,6 +97,7 @@ class ActorRunner:
         self.last_error = "".join(traceback.format_exception_only(exc)).strip()
         log.error("actor %s crashed: %s", self.name, self.last_error,
                   exc_info=(type(exc), exc, exc.__traceback__))
+        self._stop_if_the_journal_is_damaged(exc)
         decision = decide_restart(self._history, self._clock(), self._policy)
         self._history = decision.history
         self._set_state("FAULTED", f"{self.last_error}; {decision.reason}")
@@ -102,6 +105,15 @@ class ActorRunner:
             raise ActorGaveUp(self.name, f"{decision.reason}; last error: {self.last_error}")
         self.restarts += 1
         await asyncio.sleep(decision.delay_s)
+
+    def _stop_if_the_journal_is_damaged(self, exc: BaseException) -> None:
+        """A damaged journal file is no crash to restart from: the next start meets
+        the same pages. The kernel stops instead, naming the file."""
+        damage = corruption_in(exc)
+        if damage is not None:
+            raise JournalDamaged(f"actor {self.name}", damage) from exc
+        if isinstance(exc, JournalDamaged):
+            raise exc
 
     async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
         # live at once (frames are handed over in-process): nothing published
@@ -118,6 +130,7 @@ class ActorRunner:
                 log.error("actor %s failed to start: %s", self.name, self.last_error,
                           exc_info=(type(exc), exc, exc.__traceback__))
                 self._set_state("FAULTED", f"failed to start: {self.last_error}")
+                self._stop_if_the_journal_is_damaged(exc)
                 raise ActorStartFailed(self.name, self.last_error) from exc
             self._started_once = True
             self._set_state("RUNNING")

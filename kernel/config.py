@@ -8,6 +8,7 @@ the field, what was expected, what was found, and what to do.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
@@ -75,6 +76,9 @@ class JournalConfig(_Config, frozen=True):
     batch_max_rows: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
     batch_max_delay_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
     jsonl: bool = True
+    integrity_check: Literal["quick", "off"] = "quick"
+    """``quick``: SQLite's ``quick_check`` reads every page at start (about a second
+    per gigabyte), so a damaged file stops ``kernel run`` before it trades."""
 
 
 class ActorConfig(_Config, frozen=True):
@@ -137,6 +141,24 @@ _Yaml12Loader.add_implicit_resolver(
     list("tTfF"))
 
 
+def require_config_dir(config_dir: Path) -> None:
+    """Refuse a config folder that is not there, once, naming where it was looked for.
+
+    Without this, a wrong ``--config-dir`` (or a command run from another folder,
+    where ``./config`` does not exist) gave one "file not found" line per file.
+    """
+    if config_dir.is_dir():
+        return
+    where = config_dir.resolve()
+    how = ("--config-dir" if config_dir != default_config_dir()
+           else f"${CONFIG_DIR_ENV}" if os.environ.get(CONFIG_DIR_ENV)
+           else "the default ./config, relative to the current folder")
+    kind = "is not a folder" if config_dir.exists() else "does not exist"
+    raise ConfigError(f"config folder {where} {kind} (from {how}). Fix: run the command from "
+                      f"the project folder (the one holding config/), or pass --config-dir "
+                      f"DIR (or set ${CONFIG_DIR_ENV}) to the folder holding kernel.yaml.")
+
+
 def load_yaml(path: Path, schema: type[T]) -> T:
     """Read one YAML file into ``schema``; a missing file means all defaults."""
     if not path.exists():
@@ -145,8 +167,9 @@ def load_yaml(path: Path, schema: type[T]) -> T:
     try:
         raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)}). "
-                          "Fix: correct the syntax at the line shown.") from exc
+        raise ConfigError(f"{path}: not valid YAML{_yaml_where(exc)}. "
+                          "Fix: correct the syntax there (quote a value holding "
+                          "`:`, `#`, `[` or `{`).") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from exc
     if raw is None:
@@ -157,22 +180,44 @@ def load_yaml(path: Path, schema: type[T]) -> T:
     try:
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(path, str(exc), schema)) from exc
+        raise ConfigError(_explain(path, str(exc), schema, raw)) from exc
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$")
+_NOTHING: Any = object()
 
 
-def _explain(path: Path, message: str, schema: Any = None) -> str:
+def _value_at(raw: Any, where: str) -> Any:
+    """The value msgspec refused, from its path (``a.b[0].c``); _NOTHING when unknown."""
+    if not where:
+        return _NOTHING
+    value = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        try:
+            value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return _NOTHING
+    return value if isinstance(value, str | int | float | bool) or value is None else _NOTHING
+
+
+def _explain(path: Path, message: str, schema: Any = None, raw: Any = None) -> str:
     """Turn msgspec's "Expected `int`, got `str` - at `$.a.b`" into a fix-it line."""
     match = _AT.match(message)
     assert match is not None  # the pattern matches any string
     what, where = match["what"], (match["where"] or "").lstrip(".")
+    found = _value_at(raw, where)
+    if found is not _NOTHING and not what.startswith("Object") and repr(found) not in what:
+        what += f", found {found!r}"
     if what.startswith("Object contains unknown field"):
         field = what.split("`")[1]
         place = f"{where}.{field}" if where else field
+        near = difflib.get_close_matches(field, _field_names(schema, where), n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]}? Otherwise " if near else ""
         return (f"{path}: field `{place}` is not a known setting. "
-                "Fix: check its spelling against the documented keys, or remove it.")
+                f"Fix: {hint}check its spelling against the documented keys, or remove it.")
+    first = what.split(" ", 1)[0]
+    if not where and first in _field_names(schema, ""):  # a __post_init__ naming its field
+        where = first
     field = where or "(top level)"
     if what.startswith("Object missing required field"):
         missing = what.split("`")[1]
@@ -189,24 +234,53 @@ def _allowed_words(schema: Any, where: str) -> list[str]:
     """The allowed values of a Literal field at a dotted path, if it is one."""
     if schema is None or not where:
         return []
-    info: Any = msgspec.inspect.type_info(schema)
-    for name in where.split("."):
-        if isinstance(info, msgspec.inspect.DictType):
-            info = info.value_type
-            continue
-        fields = {f.encode_name: f for f in getattr(info, "fields", ())}
-        if name not in fields:
-            return []
-        info = fields[name].type
-        while isinstance(info, msgspec.inspect.UnionType) and len(info.types) == 1:
-            info = info.types[0]
+    info = _type_at(schema, where)
     if isinstance(info, msgspec.inspect.LiteralType):
         return [str(v) for v in info.values]
     return []
 
 
+def _field_names(schema: Any, where: str) -> list[str]:
+    """The keys a Struct at a dotted path accepts (for "did you mean ...?")."""
+    if schema is None:
+        return []
+    info = _type_at(schema, where)
+    while isinstance(info, msgspec.inspect.UnionType):  # `X | None`: the Struct in it
+        info = next((t for t in info.types if hasattr(t, "fields")), None)
+    return [f.encode_name for f in getattr(info, "fields", ())]
+
+
+def _type_at(schema: Any, where: str) -> Any:
+    info: Any = msgspec.inspect.type_info(schema)
+    for name in filter(None, where.split(".")):
+        if isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+            continue
+        fields = {f.encode_name: f for f in getattr(info, "fields", ())}
+        if name not in fields:
+            return None
+        info = fields[name].type
+        while isinstance(info, msgspec.inspect.UnionType) and len(info.types) == 1:
+            info = info.types[0]
+    return info
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    """`` at line 8, column 3: expected ',' or ']'``: the file is named by the caller,
+    so PyYAML's ``"<unicode string>"`` stand-in never reaches a person."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return f" ({_one_line(exc)})"
+    text = f" at line {mark.line + 1}, column {mark.column + 1}: "
+    text += getattr(exc, "problem", None) or "syntax error"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None:
+        text += f" ({context} at line {start.line + 1})"
+    return text
+
+
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    return " ".join(str(exc).split()).replace('"<unicode string>", ', "")
 
 
 def python_command(command: list[str]) -> list[str]:

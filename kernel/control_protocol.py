@@ -123,6 +123,28 @@ class ModeratorAskRequest(OperatorRequest, frozen=True, tag="moderator_ask"):
     request_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
+class RecordRequest(ControlMessage, frozen=True, tag="record"):
+    """Journal one message for a tool (``kernel proposals``, ``kernel meta run``,
+    ``kernel report``) and answer only once its row is committed.
+
+    The bus would echo a message before the journal commits it, so a decision
+    could be reported "journaled" and then be lost with a failing journal; this
+    waits for the durable commit. Only the topics of those tools are taken.
+    """
+
+    payload: Annotated[bytes, msgspec.Meta(max_length=1_048_576)]
+    """The message's msgpack bytes (``bus.codec.encode``)."""
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """Who asks (journaled as ``control:<source>``)."""
+
+
+class Recorded(ControlMessage, frozen=True, tag="recorded"):
+    """The message is committed in the journal as row ``seq``, and published."""
+
+    seq: int
+    topic: str
+
+
 class ActionAccepted(ControlMessage, frozen=True, tag="accepted"):
     """The action is journaled (``seq``) and handed to the actor that owns it."""
 
@@ -153,8 +175,8 @@ class ControlError(ControlMessage, frozen=True, tag="control_error"):
 
 ControlRequest: TypeAlias = (
     StatusRequest | SnapshotRequest | HaltRequest | ResumeRequest | CloseAllRequest | ModeRequest
-    | RiskMultiplierRequest | ModeratorAskRequest
+    | RiskMultiplierRequest | ModeratorAskRequest | RecordRequest
 )
 ControlReply: TypeAlias = (
-    StatusReply | SnapshotReply | ActionAccepted | ActionAnswered | ControlError
+    StatusReply | SnapshotReply | ActionAccepted | ActionAnswered | Recorded | ControlError
 )

@@ -73,6 +73,15 @@ class Emitter:
         """Commit what is queued in the journal now, if it can (see ``Journal.commit_now``)."""
         return self._journal.commit_now()
 
+    def set_aside(self, message: Message) -> bool:
+        """Keep ``message`` although the journal cannot commit it now (see
+        ``Journal.set_aside``), and publish it: for what was acted on regardless."""
+        topic = message.topic
+        payload = encode(message)
+        kept = self._journal.set_aside(self._entry(message, topic, payload))
+        self._publisher.send_raw(topic, payload, header=self._header)
+        return kept
+
     def publish(self, staged: Staged) -> None:
         """Put a staged (and committed) message on the bus."""
         self._publisher.send_raw(staged.topic, staged.payload, header=self._header)

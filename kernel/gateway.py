@@ -237,6 +237,11 @@ class Gateway:
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
+        other = self.sessions.other_live_bot(hello.bot_id, identity, now,
+                                             within_s=5 * self._heartbeat_interval_s)
+        if other is not None:
+            self._refuse_second_bot(identity, hello, other, as_json)
+            return
         replaced = self.sessions.register(
             BotSession(identity=identity, bot_id=hello.bot_id, mode=hello.mode, pid=hello.pid,
                        version=hello.version, json=as_json, connected_at=now, last_seen=now)
@@ -260,12 +265,23 @@ class Gateway:
         self._emitter.emit(BotLifecycleChanged(bot_id=hello.bot_id, state="connected", ts=now,
                                                detail=detail, pid=hello.pid))
 
+    def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
+                           as_json: bool) -> None:
+        """One bot at a time: the kernel keeps one ledger, so a second bot's positions
+        would be read as the first one's (both end in REDUCING within seconds)."""
+        reason = (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
+                  f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
+                  "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
+                  "first, or set `bot.command` in paths.yaml to start yours")
+        self._reply_error(identity, as_json, reason, "second_bot")  # journaled as an anomaly
+
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         session = self.sessions.seen(identity, now)
         try:
             self._emitter.emit(order)
         except Exception as exc:  # no request row, no decision: deny without deciding
+            self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
                               as_json, journal=False)
             return
@@ -358,13 +374,24 @@ class Gateway:
             self._drain.after_send()
 
     def _unjournaled(self, request_id: str, bot_id: str, exc: BaseException) -> OrderDecision:
-        """The DENY for an order whose rows the journal could not keep (it stays unsent)."""
+        """The DENY for an order whose rows the journal could not keep (the decision
+        made stays unsent). The DENY is sent, so it is kept aside: in the journal's
+        fallback file at once, journaled as soon as the journal commits again."""
         log.error("journal failed for order %s: %s", request_id, exc)
         self.faults.report("journal_error", "critical", f"{type(exc).__name__}: {exc}")
-        return make_decision(
+        denial = make_decision(
             request_id=request_id, verdict="DENY", code="journal_unavailable",
             reason="the decision could not be journaled, so it is denied",
             trading_state=self._gate.trading_state, bot_id=bot_id)
+        self._keep_aside(denial)
+        return denial
+
+    def _keep_aside(self, message: Message) -> None:
+        """Keep what was acted on though the journal refused it; never in the way of a reply."""
+        try:
+            self._emitter.set_aside(message)
+        except Exception:
+            log.exception("%s could not be kept aside either", type(message).__name__)
 
     def _on_undecodable(
         self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError

@@ -27,7 +27,12 @@ Why it is built this way:
   pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
   locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
   with backoff; any other error stops the journal (it is a fault the kernel
-  must see), after which appends raise.
+  must see, :meth:`Journal.stopped`), after which appends raise.
+* Nothing acted on is lost to a failing file: rows the writer cannot commit
+  but must keep (a DENY already sent, the queue when the writer stops) go to a
+  fallback file and are journaled at the next open (:mod:`kernel._journal_aside`);
+  the newest row's seq and hash are kept beside the file, so a cut from the end
+  is found (:mod:`kernel.journal_tail`).
 """
 
 from __future__ import annotations
@@ -44,9 +49,11 @@ import aiosqlite
 
 from kernel import _journal_schema as schema
 from kernel import hashchain
+from kernel._journal_aside import KeptAside, aside_path, replay_aside
 from kernel._journal_state import (
     Item,
     JournalClosedError,
+    JournalDamaged,
     JournalError,
     JournalWriteError,
     WriterState,
@@ -63,10 +70,11 @@ from kernel.journal_file import (
     prepare,
     read_journal,
 )
+from kernel.journal_tail import HeadWriter
 
 __all__ = [
-    "Journal", "JournalClosedError", "JournalEntry", "JournalError", "JournalRow",
-    "JournalWriteError", "read_journal",
+    "Journal", "JournalClosedError", "JournalDamaged", "JournalEntry", "JournalError",
+    "JournalRow", "JournalWriteError", "read_journal",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,13 +91,18 @@ class Journal:
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, last_seq: int,
                  batch_rows: int, delay_s: float, jsonl: JsonlCopy | None,
-                 head: bytes | None, inline: sqlite3.Connection | None = None) -> None:
+                 head: bytes | None, inline: sqlite3.Connection | None = None,
+                 head_file: HeadWriter | None = None, aside: KeptAside | None = None) -> None:
         """Private: use :meth:`open`, which prepares the file first."""
         self.path = path
         self._db = db
         self._inline = inline
         """Set with ``synchronous=normal``: batches are written from the loop itself."""
         self._jsonl = jsonl
+        self._head_file = head_file
+        """Keeps ``<journal>.head`` up to date (see :mod:`kernel.journal_tail`)."""
+        self._aside = aside or KeptAside(aside_path(path), sync=False)
+        """Rows the journal could not commit, on disk (see :mod:`kernel._journal_aside`)."""
         self._head = head
         """The chain hash of the last committed row; None: write without the chain."""
         self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
@@ -100,6 +113,8 @@ class Journal:
         self._close_task: asyncio.Task[None] | None = None
         self._failures = 0
         """Failed attempts at the current batch; the writer alone retries while > 0."""
+        self._stopped: asyncio.Future[BaseException] = self._loop.create_future()
+        """Set to the error when the writer stops for good before close()."""
         self._writer = self._loop.create_task(self._run(), name=f"journal writer {path.name}")
         self._writer.add_done_callback(self._writer_done)
         self._checkpointer = (self._loop.create_task(self._checkpoints(),
@@ -110,7 +125,7 @@ class Journal:
     async def open(
         cls, path: Path, *, jsonl_dir: Path | None = None, synchronous: Synchronous = "normal",
         batch_max_rows: int = 256, batch_max_delay_ms: float = 2.0, busy_timeout_s: float = 1.0,
-        hash_chain: bool = True,
+        hash_chain: bool = True, integrity_check: bool = True,
     ) -> Journal:
         """Open (creating or migrating) the journal at ``path`` and start its writer.
 
@@ -118,6 +133,8 @@ class Journal:
         holding the write lock before it counts as failed (and is retried).
         ``hash_chain=False`` writes rows without their link; it exists to measure
         the chain's cost (``scripts/bench_journal.py``), never for a kernel.
+        ``integrity_check`` reads every page first (``PRAGMA quick_check``), so a
+        damaged file is refused at open (see :func:`kernel.journal_file.prepare`).
         """
         if synchronous not in ("normal", "full"):
             raise ValueError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
@@ -125,12 +142,17 @@ class Journal:
             raise ValueError("batch_max_rows must be >= 1, the delay and timeout >= 0")
         batch_rows = schema.max_batch_rows(batch_max_rows)
         db, last_seq, head = await prepare(path, synchronous=synchronous, batch_rows=batch_rows,
-                                           busy_timeout_s=busy_timeout_s, hash_chain=hash_chain)
+                                           busy_timeout_s=busy_timeout_s, hash_chain=hash_chain,
+                                           integrity_check=integrity_check)
         jsonl = JsonlCopy(jsonl_dir) if jsonl_dir is not None else None
         inline = (connect_inline_writer(path, busy_timeout_s=busy_timeout_s)
                   if synchronous == "normal" else None)
-        return cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
-                   delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline)
+        journal = cls(db, path, last_seq=last_seq, batch_rows=batch_rows,
+                      delay_s=batch_max_delay_ms / 1000, jsonl=jsonl, head=head, inline=inline,
+                      head_file=HeadWriter(path) if head is not None else None,
+                      aside=KeptAside(aside_path(path), sync=synchronous == "full"))
+        await replay_aside(journal, journal._aside)
+        return journal
 
     @property
     def last_seq(self) -> int:
@@ -188,12 +210,28 @@ class Journal:
         while state.pending:
             batch = list(islice(state.pending, state.batch_rows))
             try:
-                severities, head = self._write_inline(batch, self._inline)
+                severities, links = self._write_inline(batch, self._inline)
             except Exception:  # the writer tries again, then retries or stops, and logs
                 state.wake.set()
                 return False
-            self._committed(batch, severities, head)
+            self._committed(batch, severities, links)
         return True
+
+    def set_aside(self, entry: JournalEntry) -> bool:
+        """Keep ``entry`` although the journal cannot commit now: in the fallback file
+        at once (it survives a kill) and, while the writer runs, in the queue too.
+
+        For what was already acted on, such as a DENY sent because its decision
+        could not be journaled. False when even the fallback file refused it (the
+        log then holds the row). See :mod:`kernel._journal_aside`.
+        """
+        check_entry(entry)
+        kept = self._aside.keep(entry, entry.severity or severity_of(entry.kind, entry.payload))
+        if self._refusal() is None:
+            self._state.enqueue(entry, None)
+        elif kept:
+            self._aside.pending.pop(id(entry), None)  # the file alone has it now
+        return kept
 
     async def flush(self) -> None:
         """Wait until everything appended so far is committed; raise if a commit fails."""
@@ -292,7 +330,7 @@ class Journal:
             if not batch:  # commit_now took everything while the writer was waking
                 continue
             try:
-                severities, head = await self._insert(batch)
+                severities, links = await self._insert(batch)
             except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O
                 self._failures += 1
                 state.failed(batch, exc, attempt=self._failures, giving_up=self._closing)
@@ -304,15 +342,20 @@ class Journal:
                 log.warning("journal %s: writing again after %d failed attempts",
                             self.path, self._failures)
                 self._failures = 0
-            self._committed(batch, severities, head)
+            self._committed(batch, severities, links)
 
-    def _committed(self, batch: list[Item], severities: list[str], head: bytes | None) -> None:
+    def _committed(self, batch: list[Item], severities: list[str], links: list[bytes]) -> None:
         state = self._state
         state.committed(batch)
-        self._head = head
+        if links:
+            self._head = links[-1]
+            if self._head_file is not None:
+                self._head_file.note(state.last_seq, links[-1])
         if self._jsonl is not None:
             self._jsonl.add(state.last_seq - len(batch) + 1, [item[1] for item in batch],
-                            severities)
+                            severities, links)
+        if self._aside.pending:
+            self._aside.committed(item[1] for item in batch)
 
     @property
     def _closing(self) -> bool:
@@ -341,42 +384,45 @@ class Journal:
         finally:
             timer.cancel()
 
-    async def _insert(self, batch: list[Item]) -> tuple[list[str], bytes | None]:
+    async def _insert(self, batch: list[Item]) -> tuple[list[str], list[bytes]]:
         """One statement, one transaction, one thread hop for the whole batch.
 
-        Returns the rows' severities and the new chain head; the head is taken
+        Returns the rows' severities and chain links; the head is taken from them
         only once the commit succeeded, so a failed batch is re-linked on retry.
         """
         if self._inline is not None:  # no fsync at NORMAL: cheaper than a thread hop
             return self._write_inline(batch, self._inline)
-        sql, params, severities, head = self._bind(batch)
+        sql, params, severities, links = self._bind(batch)
         await self._db.execute(sql, params)
-        return severities, head
+        return severities, links
 
     def _write_inline(self, batch: list[Item], inline: sqlite3.Connection
-                      ) -> tuple[list[str], bytes | None]:
-        sql, params, severities, head = self._bind(batch)
+                      ) -> tuple[list[str], list[bytes]]:
+        sql, params, severities, links = self._bind(batch)
         inline.execute(sql, params)
-        return severities, head
+        return severities, links
 
-    def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], bytes | None]:
-        """The statement and parameters for ``batch``, each row severity-tagged and chained."""
+    def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], list[bytes]]:
+        """The statement and parameters for ``batch``, each row severity-tagged and chained
+        (its links are empty when the journal writes without the chain)."""
         size = self._sizes[bisect_left(self._sizes, len(batch))]
         seq, head = self._state.last_seq, self._head
         link = hashchain.link
         params: list[object] = []
         severities: list[str] = []
+        links: list[bytes] = []
         for _, entry, _future in batch:
             seq += 1
             severity = entry.severity or severity_of(entry.kind, entry.payload)
             if head is not None:
                 head = link(head, seq, entry.ts, entry.topic, entry.source, entry.kind,
                             severity, entry.payload)
+                links.append(head)
             params += (seq, entry.ts, entry.topic, entry.source, entry.kind, entry.payload,
                        severity, head)
             severities.append(severity)
         params += [None] * (len(schema.COLUMNS) * (size - len(batch)))
-        return self._sql[size], params, severities, head
+        return self._sql[size], params, severities, links
 
     async def _checkpoints(self) -> None:
         """Move the WAL into the file now and then, on aiosqlite's thread.
@@ -397,12 +443,23 @@ class Journal:
             except sqlite3.Error as exc:
                 log.warning("journal %s: checkpoint failed, retried later: %s", self.path, exc)
 
+    async def stopped(self) -> JournalDamaged:
+        """Wait until the writer stops for good (a damaged file, an error no retry
+        mends); the kernel watches this to stop rather than run without a record."""
+        error = await asyncio.shield(self._stopped)
+        return JournalDamaged(f"the journal writer ({self.path})", error)
+
     def _writer_done(self, task: asyncio.Task[None]) -> None:
         """A writer that ends before close() is a fault: fail everyone, say so."""
         error = (JournalError("the journal writer was cancelled") if task.cancelled()
                  else task.exception())
         if error is not None:
-            self._state.fault_all(error)
+            kept, _ = self._aside.spill(
+                [entry for _, entry, future in self._state.pending if future is None],
+                severity_of)
+            self._state.fault_all(error, kept=kept, aside=self._aside.path)
+            if not self._stopped.done():
+                self._stopped.set_result(error)
 
     async def _shutdown(self) -> None:
         if self._checkpointer is not None:
@@ -414,12 +471,18 @@ class Journal:
         finally:
             if self._jsonl is not None:
                 await self._jsonl.aclose()
+            if self._head_file is not None:
+                await self._head_file.aclose()
             if self._inline is not None:
                 self._inline.close()
             await self._db.close()
-        if self._state.fault is not None:
+            self._aside.close()
+        state = self._state
+        if state.fault is not None:
             raise JournalWriteError(
-                f"the journal {self.path} closed after a write error; entries were lost "
-                "(see the log)") from self._state.fault
+                f"the journal {self.path} closed after a write error ({state.fault}); "
+                f"{state.kept} queued entries were kept aside in {self._aside.path}, to be "
+                f"journaled at the next start, {state.lost} lost (see the log)"
+            ) from state.fault
 
 

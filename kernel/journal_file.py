@@ -8,7 +8,9 @@ SQL without pulling in the writer's machinery.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 from contextlib import closing
 from pathlib import Path
 from typing import Final, Literal, TypeAlias
@@ -19,6 +21,7 @@ import msgspec
 from kernel import _journal_schema as schema
 from kernel import hashchain
 from kernel._journal_state import JournalError
+from kernel.journal_tail import HeadUnreadable, cut_from_the_end, head_path, read_head
 
 Synchronous: TypeAlias = Literal["normal", "full"]
 DEFAULT_READ_LIMIT: Final = 1000
@@ -54,17 +57,27 @@ class JournalRow(msgspec.Struct, frozen=True):
 
 
 async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
-                  busy_timeout_s: float, hash_chain: bool,
+                  busy_timeout_s: float, hash_chain: bool, integrity_check: bool = True,
                   ) -> tuple[aiosqlite.Connection, int, bytes | None]:
-    """Connect, configure and migrate; return the connection, last seq and chain head.
+    """Connect, check, configure and migrate; return the connection, last seq and chain head.
 
-    Every failure closes the connection and is raised as :class:`JournalError`
-    saying what failed, where, and what to do.
+    ``integrity_check`` runs SQLite's ``quick_check`` first (every page is read
+    once, about a second per gigabyte when cached): a file with damaged pages is
+    refused here, before anything trades on it, rather than found by the first
+    actor that reads the damaged rows. Every failure closes the connection and
+    is raised as :class:`JournalError` saying what failed, where, and what to do.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JournalError(f"cannot create the folder of the journal {path}: "
+                           f"{exc.strerror or exc}. Fix: make the data directory writable, "
+                           "or set data_dir in paths.yaml to a writable folder.") from exc
     db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s,
                                  cached_statements=len(schema.statement_sizes(batch_rows)) + 32)
     try:
+        if integrity_check:
+            await _quick_check(db)
         await schema.configure(db, synchronous)
         found = await schema.migrate(db)
         if found > schema.SCHEMA_VERSION:
@@ -72,6 +85,8 @@ async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
                 f"the journal {path} has schema version {found}, newer than this kernel's "
                 f"{schema.SCHEMA_VERSION}; run the newer kernel, or move the file aside.")
         last_seq, head = await _chain_head(db, hash_chain)
+        if hash_chain:
+            await _check_head_file(path, db, last_seq)
     except sqlite3.Error as exc:
         await db.close()
         raise JournalError(open_failure(path, exc)) from exc
@@ -79,6 +94,61 @@ async def prepare(path: Path, *, synchronous: Synchronous, batch_rows: int,
         await db.close()
         raise
     return db, last_seq, head
+
+
+async def _check_head_file(path: Path, db: aiosqlite.Connection, last_seq: int) -> None:
+    """Refuse a journal that ends before the head its writer last recorded outside it."""
+    record = head_path(path)
+    try:
+        head = read_head(path)
+    except (HeadUnreadable, OSError) as exc:
+        raise JournalError(
+            f"{exc}. The kernel does not start without knowing that the journal still ends "
+            f"where it did. Fix: restore the file from a backup; or, if you know why it is "
+            f"damaged, move it aside (`mv {record} {record}.bad`) and start again.") from exc
+    if head is None:
+        return
+    rows = list(await db.execute_fetchall("SELECT hash FROM journal WHERE seq = ?",
+                                          (head.seq,)))
+    found = bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+    problem = cut_from_the_end(path, head, last_seq, found)
+    if problem:
+        raise JournalError(
+            f"{problem}. The kernel does not start on a journal that lost rows: the state it "
+            "would restore could miss a halt or a loss. Fix: restore the journal from a "
+            "backup; or, to go on without those rows, keep both files as evidence, move the "
+            f"head file aside (`mv {record} {record}.lost`) and start again.")
+
+
+async def _quick_check(db: aiosqlite.Connection) -> None:
+    found = [str(row[0]) for row in await db.execute_fetchall("PRAGMA quick_check(5)")]
+    if found != ["ok"]:
+        raise sqlite3.DatabaseError("database disk image is malformed (quick_check: "
+                                    + "; ".join(found)[:500] + ")")
+
+
+def corruption_in(exc: BaseException | None) -> sqlite3.DatabaseError | None:
+    """The SQLite error saying the file is damaged, anywhere in ``exc``'s causes.
+
+    Retrying cannot help such an error, and neither can restarting the actor that
+    met it: the kernel stops instead, naming the file (exit 3).
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.DatabaseError) and (
+                getattr(exc, "sqlite_errorcode", None) in _DAMAGED
+                or any(word in str(exc) for word in ("malformed", "not a database"))):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
+            continue
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+_DAMAGED: Final = frozenset({11, 26})
+"""SQLITE_CORRUPT and SQLITE_NOTADB."""
 
 
 async def _chain_head(db: aiosqlite.Connection, hash_chain: bool) -> tuple[int, bytes | None]:
@@ -98,8 +168,9 @@ def open_failure(path: Path, exc: sqlite3.Error) -> str:
     """What failed, where, and what a person can do about it."""
     text = str(exc)
     if "not a database" in text or "malformed" in text:
-        fix = ("the file is damaged or is not a journal: move it aside (keep it for "
-               "inspection) and start again; `sqlite3 FILE .recover` may save its rows")
+        fix = (f"the file is damaged or is not a journal: move it aside with its companions "
+               f"(`mv {path}* <somewhere safe>`: keep them for inspection) and start again; "
+               "`sqlite3 FILE .recover` may save its rows")
     elif "locked" in text or "busy" in text:
         fix = ("another process holds the file's write lock: stop it (another kernel, an "
                "open sqlite3 shell with a transaction) and start again")
@@ -112,10 +183,54 @@ def open_failure(path: Path, exc: sqlite3.Error) -> str:
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection: it never takes the write lock, so a running kernel
-    is not held up, and nothing a reader does can change the record."""
+    is not held up, and nothing a reader does can change the record.
+
+    It works on a read-only copy too (evidence on a read-only disk): a WAL file
+    needs a writable folder for its index, so there the file is opened
+    ``immutable`` when it has no WAL content, and otherwise the file and its WAL
+    are read from a private temporary copy (removed on close). The original is
+    never written either way.
+    """
     if not path.exists():
         raise FileNotFoundError(f"no journal at {path}; check the data directory in paths.yaml")
-    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(uri + "?mode=ro", uri=True)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # opening is lazy: this reads
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if not any(word in str(exc) for word in ("unable to open", "readonly", "read-only")):
+            raise
+        return _connect_unwritable_folder(path)
+    return db
+
+
+class _PrivateCopy(sqlite3.Connection):
+    """A connection to a temporary copy of a journal; closing it removes the copy."""
+
+    folder = ""
+
+    def close(self) -> None:
+        super().close()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _connect_unwritable_folder(path: Path) -> sqlite3.Connection:
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists() or wal.stat().st_size == 0:  # everything is in the file itself
+        return sqlite3.connect(path.resolve().as_uri() + "?immutable=1", uri=True)
+    folder = tempfile.mkdtemp(prefix="journal-copy-")
+    try:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        db = sqlite3.connect(copy.as_uri() + "?mode=ro", uri=True, factory=_PrivateCopy)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    db.folder = folder
+    return db
 
 
 def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,

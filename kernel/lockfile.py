@@ -48,6 +48,22 @@ class LockHeld(Exception):
             f"one will not start. Fix: {stop}, or set a different data_dir in paths.yaml.")
 
 
+class DataDirUnusable(Exception):
+    """The data directory cannot hold the lock (read-only, missing rights, disk full)."""
+
+    def __init__(self, data_dir: Path, error: OSError) -> None:
+        self.data_dir = data_dir
+        self.error = error
+        where = f" ({error.filename})" if error.filename else ""
+        super().__init__(
+            f"cannot use the data directory {data_dir}: {error.strerror or error}{where}. The "
+            "kernel keeps its lock, its journal and the journal's head file there, and does "
+            "not trade without them. Fix: make the folder writable for this user (remount "
+            "the disk read-write, free some space), or set data_dir in paths.yaml to a "
+            "writable folder. To only read a copy of a journal, `kernel audit verify` and "
+            "`kernel report` work on a read-only folder.")
+
+
 class PidRecord(msgspec.Struct, frozen=True, kw_only=True):
     """Who a process is: pid plus what makes the pid unambiguous."""
 
@@ -91,14 +107,27 @@ class DataDirLock:
 
     @classmethod
     def acquire(cls, data_dir: Path) -> DataDirLock:
-        """Take the lock or raise :class:`LockHeld` naming the holder; never waits."""
-        data_dir.mkdir(parents=True, exist_ok=True)
+        """Take the lock or raise :class:`LockHeld` naming the holder; never waits.
+
+        A folder that cannot hold the lock (read-only, no rights, full) raises
+        :class:`DataDirUnusable` naming it and the fix, never a bare ``OSError``.
+        """
         pid_file = PidFile(data_dir / "kernel.pid")
-        handle = open(data_dir / "kernel.lock", "a+b")  # noqa: SIM115  (held for the kernel's life)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(data_dir / "kernel.lock", "a+b")  # noqa: SIM115  (held for life)
+        except OSError as exc:
+            raise DataDirUnusable(data_dir, exc) from exc
         if not _try_lock(handle):
             handle.close()
             raise LockHeld(data_dir, _read_holder(pid_file))
-        pid_file.write(PidRecord(pid=os.getpid(), argv=list(sys.argv), started_at=time.time()))
+        try:
+            pid_file.write(PidRecord(pid=os.getpid(), argv=list(sys.argv),
+                                     started_at=time.time()))
+        except OSError as exc:
+            _unlock(handle)
+            handle.close()
+            raise DataDirUnusable(data_dir, exc) from exc
         return cls(handle, pid_file)
 
     @property
@@ -124,6 +153,25 @@ class DataDirLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def kernel_running(data_dir: Path) -> bool:
+    """Whether a kernel holds the data directory now, without writing anything there.
+
+    The lock file is opened read-only, so this works on a read-only copy of a
+    data directory too (no lock file: no kernel ever ran there).
+    """
+    try:
+        handle = open(data_dir / "kernel.lock", "rb")  # noqa: SIM115  (closed below)
+    except OSError:
+        return False
+    try:
+        if not _try_lock(handle):
+            return True
+        _unlock(handle)
+        return False
+    finally:
+        handle.close()
 
 
 def _read_holder(pid_file: PidFile) -> PidRecord | None:

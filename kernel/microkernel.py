@@ -11,6 +11,7 @@ stops with exit code :data:`EXIT_HALTED`, never silently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from kernel._advice_desk import register_advice_requests
 from kernel._link_frames import LinkFrames
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
+from kernel._record_desk import register_record_requests
 from kernel._recorder import BusRecorder
 from kernel._runner import ActorGaveUp, ActorRunner, ActorStartFailed
 from kernel._shutdown import install_stop_signals
@@ -50,9 +52,10 @@ from kernel.emitter import Emitter
 from kernel.events import KernelStateChanged
 from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
-from kernel.journal import Journal
+from kernel.journal import Journal, JournalDamaged, JournalError
+from kernel.journal_file import corruption_in, open_failure
 from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import DataDirLock, DataDirUnusable, LockHeld
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
 
@@ -94,6 +97,8 @@ class Kernel:
         self.endpoints: dict[str, str] = {}
         self.halt_reason = ""
         self.start_error = ""
+        self.journal_error = ""
+        """Set when the journal became unusable while running (exit 3)."""
         self.services: KernelServices | None = None
         self.mode: str = settings.kernel.mode
 
@@ -110,32 +115,47 @@ class Kernel:
         try:
             try:  # then one kernel per data directory, so never two bots
                 lock = DataDirLock.acquire(self.settings.data_dir)
-            except LockHeld as exc:
-                self.start_error = str(exc)
-                log.error("%s", exc)
-                return EXIT_START_FAILED
+            except (LockHeld, DataDirUnusable) as exc:
+                return self._start_failed(str(exc))
             try:
                 return await self._run_locked()
+            except JournalError as exc:  # the journal would not open: no trading without it
+                return self._start_failed(str(exc))
             finally:
                 lock.release()
         finally:
             remove_signals()
 
+    def _start_failed(self, error: str) -> int:
+        self.start_error = error
+        log.error("%s", error)
+        return EXIT_START_FAILED
+
     async def _run_locked(self) -> int:
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return self._start_failed(
+                f"cannot create the log directory {settings.log_dir}: {exc.strerror or exc}. "
+                "Fix: make it writable, or set log_dir in paths.yaml to a writable folder.")
         jcfg = settings.kernel.journal
         journal = await Journal.open(
             settings.journal_path, jsonl_dir=settings.log_dir if jcfg.jsonl else None,
             synchronous=jcfg.synchronous, batch_max_rows=jcfg.batch_max_rows,
-            batch_max_delay_ms=jcfg.batch_max_delay_ms)
+            batch_max_delay_ms=jcfg.batch_max_delay_ms,
+            integrity_check=jcfg.integrity_check == "quick")
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         try:
-            return await self._run_with(journal, context)
+            code = await self._run_with(journal, context)
         finally:
-            await journal.close()
+            lost = await _close(journal)
             context.destroy(linger=0)
+        if lost and not self.journal_error:
+            self.journal_error = lost
+            log.critical("%s", lost)
+            return EXIT_START_FAILED
+        return code
 
     async def _run_with(self, journal: Journal, context: zmq.Context[zmq.Socket[bytes]]) -> int:
         cfg = self.settings.kernel
@@ -200,9 +220,11 @@ class Kernel:
                     recorder.stop()
                 cache.stop()
                 narrator.stop()
-                emitter.emit(KernelStateChanged(state="stopped", ts=self._clock(),
-                                                reason=self.halt_reason or self._stop_reason))
-                await journal.flush()
+                with contextlib.suppress(JournalError):  # the close says what was lost
+                    emitter.emit(KernelStateChanged(
+                        state="stopped", ts=self._clock(),
+                        reason=self.halt_reason or self.journal_error or self._stop_reason))
+                    await journal.flush()
             finally:
                 publisher.close()
                 proxy.stop()
@@ -240,6 +262,7 @@ class Kernel:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(control.serve())
+                group.create_task(_watch(journal))
                 for runner in self._runners:
                     ready = asyncio.Event()
                     group.create_task(runner.supervise(ready))
@@ -261,7 +284,9 @@ class Kernel:
             log.error("%s", self.start_error)
         except* ActorGaveUp as group_error:
             self._halt(gateway, emitter, str(group_error.exceptions[0]))
-        if self.start_error:
+        except* JournalDamaged as group_error:
+            self._journal_lost(gateway, group_error.exceptions[0])
+        if self.start_error or self.journal_error:
             return EXIT_START_FAILED
         return EXIT_HALTED if self.halt_reason else EXIT_OK
 
@@ -282,6 +307,27 @@ class Kernel:
         control.register(ModeRequest, desk.mode)
         register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
                                  self._clock)
+        register_record_requests(control, journal, emitter.publisher, self._clock)
+
+    def _journal_lost(self, gateway: Gateway, damaged: BaseException) -> None:
+        """The journal cannot go on: close the gate, say where and what to do, stop.
+
+        Nothing is journaled about it (there is no journal); the console log and
+        the exit code (3) carry it, and the gate denies ``journal_unavailable``.
+        """
+        assert isinstance(damaged, JournalDamaged)
+        path = self.settings.journal_path
+        found = corruption_in(damaged.cause)
+        text = (open_failure(path, found) if found is not None else
+                f"the journal {path} cannot write any more: {damaged.cause}. Fix: read the "
+                "error above; check the file with `kernel audit verify`; if it is damaged, "
+                f"move it aside with its companions (`mv {path}* <somewhere safe>`), then "
+                "start again")
+        self.journal_error = f"{text} (met by {damaged.who})"
+        gateway.set_gate(ClosedGate(code="journal_unavailable",
+                                    reason="the journal is unusable, so nothing can be "
+                                    "decided; the kernel is stopping"))
+        log.critical("trading halted and kernel stopping: %s", self.journal_error)
 
     def _set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -290,7 +336,8 @@ class Kernel:
         """Close the gate and record why; the caller then stops the kernel."""
         self.halt_reason = reason
         gateway.set_gate(ClosedGate(code="kernel_halted", reason=f"trading halted: {reason}"))
-        emitter.emit(KernelStateChanged(state="halted", ts=self._clock(), reason=reason))
+        with contextlib.suppress(JournalError):  # a journal that fails is named at close
+            emitter.emit(KernelStateChanged(state="halted", ts=self._clock(), reason=reason))
         log.critical("trading halted and kernel stopping: %s", reason)
 
     def _emitter(self, source: str, journal: Journal, publisher: Publisher) -> Emitter:
@@ -310,6 +357,20 @@ class Kernel:
                   for s in gateway.sessions.all()],
             journal_path=str(self.settings.journal_path), journal_last_seq=journal.last_seq,
             decisions=gateway.decisions, anomalies=dict(gateway.faults.counts))
+
+
+async def _close(journal: Journal) -> str:
+    """Close the journal; what it could not keep, said, or empty."""
+    try:
+        await journal.close()
+    except JournalError as exc:
+        return str(exc)
+    return ""
+
+
+async def _watch(journal: Journal) -> None:
+    """End the kernel's task group when the journal's writer stops for good."""
+    raise await journal.stopped()
 
 
 class _Stopping(Exception):

@@ -15,7 +15,8 @@ from agents.audit.config import AuditConfig
 from agents.meta.config import MetaConfig
 from agents.moderator.llm_config import LlmConfig, ModeratorConfig
 from agents.watchdog.config import WatchdogConfig
-from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml
+from kernel._config_checks import whole_config_problems
+from kernel.config import ConfigError, KernelConfig, PathsConfig, load_yaml, require_config_dir
 from planner.config import PlannerConfig
 from planner.events import EventCalendar
 from planner.options_config import OptionsConfig
@@ -79,6 +80,7 @@ class Settings:
 
 def load_settings(config_dir: Path) -> Settings:
     """Load every config file; raise ConfigError naming the first bad one."""
+    require_config_dir(config_dir)
     return Settings(
         config_dir=config_dir,
         kernel=load_yaml(config_dir / "kernel.yaml", KernelConfig),
@@ -96,11 +98,18 @@ def load_settings(config_dir: Path) -> Settings:
 
 
 def check_all(config_dir: Path) -> list[str]:
-    """Validate every known config file; return one message per problem."""
+    """Validate every known config file, then the files together (what can be checked
+    without starting anything: kernel/_config_checks.py); one message per problem."""
+    try:
+        require_config_dir(config_dir)
+    except ConfigError as exc:
+        return [str(exc)]
     problems: list[str] = []
     for name, schema in CONFIG_FILES.items():
         try:
             load_yaml(config_dir / name, schema)
         except ConfigError as exc:
             problems.append(str(exc))
-    return problems
+    if problems:
+        return problems
+    return whole_config_problems(load_settings(config_dir))

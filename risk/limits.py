@@ -80,7 +80,8 @@ class MultiplierBounds(_Limits, frozen=True):
 
     def __post_init__(self) -> None:
         if not self.min <= self.default <= self.max:
-            raise ValueError("need min <= default <= max")
+            raise ValueError(f"need min <= default <= max, found min {self.min:g}, "
+                             f"default {self.default:g}, max {self.max:g}")
 
 
 class ReconcileLimits(_Limits, frozen=True):
@@ -96,7 +97,8 @@ class ReconcileLimits(_Limits, frozen=True):
 class RiskLimits(_Limits, frozen=True):
     """Every global limit of the risk engine; see ``docs/risk.md`` for each."""
 
-    timezone: Annotated[str, msgspec.Meta(pattern=_TIMEZONE.pattern)] = "UTC"
+    timezone: str = "UTC"
+    """Checked in ``__post_init__`` so a wrong zone gets words, not the regex."""
     max_daily_loss: LossLimit = LossLimit(pct=3)
     max_drawdown: LossLimit = LossLimit(pct=5)
     max_trailing_drawdown: LossLimit = LossLimit(pct=10)
@@ -146,7 +148,9 @@ def utc_offset_seconds(timezone: str) -> int:
     """Parse ``UTC``, ``UTC+03:00`` or ``UTC-05:30``; anything else is a ``ValueError``."""
     match = _TIMEZONE.match(timezone)
     if match is None:
-        raise ValueError(f"timezone {timezone!r}: expected UTC or UTC+HH:MM")
+        raise ValueError(f"timezone {timezone!r}: expected UTC or a fixed offset UTC+HH:MM / "
+                         "UTC-HH:MM (zone names such as EST or Europe/Paris are not read: "
+                         "EST is UTC-05:00)")
     if match["sign"] is None:
         return 0
     hours, minutes = int(match["h"]), int(match["m"])

@@ -8,15 +8,19 @@ boundary as the daily loss limit) and then:
 
 1. makes the day's audit from the journal (:func:`agents.audit.journal.build_audit`,
    read-only, in a worker thread, after a flush so the day's last rows are in);
-2. publishes it on ``audit.daily``, which also stores it in the journal;
-3. writes it as Markdown to the reports directory;
+2. writes it as Markdown to the reports directory;
+3. publishes it on ``audit.daily``, which also stores it in the journal: after the
+   file, so whoever reacts to the message (a person, the Meta-Agent) finds the
+   report there; a report that could not be written is an anomaly, and the
+   audit is published all the same;
 4. applies retention (:mod:`agents.audit.retention`).
 
 A failure in any step is an ``anomaly`` of severity ``error`` naming the file
 and the reason, never a crash: an audit that cannot be written must not take
 trading down with it (the journal's own failures already fail trading closed,
-in the gateway). On start it catches up the previous day if the kernel was down
-at midnight but ran that day.
+in the gateway). The exception is a damaged journal file: the actor re-raises
+it, and the kernel stops (exit 3) naming the file. On start it catches up the
+previous day if the kernel was down at midnight but ran that day.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected, Severity
 from kernel.journal import JournalError
+from kernel.journal_file import corruption_in
 from risk.days import day_of
 
 log = logging.getLogger("agents.audit.actor")
@@ -84,15 +89,18 @@ class Auditor(Actor):
                 await self.close_day(previous)
 
     async def close_day(self, day: str) -> DailyAuditCompleted | None:
-        """Audit ``day``, store and publish it, write the report, apply retention."""
+        """Audit ``day``, write the report, then store and publish it; apply retention."""
         audit = await self.audit(day)
         if audit is not None:
             await self.write(audit)
+            await self.ctx.publish_durable(audit)
+            log.info("audit of %s: %d trades, realised PnL %s USDT, %d orders denied", day,
+                     audit.trades.trades, audit.pnl.realized_pnl, audit.orders.denied)
         await self._retain()
         return audit
 
     async def audit(self, day: str) -> DailyAuditCompleted | None:
-        """Make, publish and journal the audit of ``day``; None (and an anomaly) on failure."""
+        """Make the audit of ``day`` from the journal; None (and an anomaly) on failure."""
         ctx, config = self.ctx, self._config
         try:
             await ctx.journal.flush()
@@ -100,12 +108,10 @@ class Auditor(Actor):
                                             zone=config.timezone,
                                             utc_offset_s=config.utc_offset_s, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             self._trouble("audit_failed", "error", f"the audit of {day} could not be made "
                           f"from {ctx.journal.path}: {exc}")
             return None
-        await ctx.publish_durable(audit)
-        log.info("audit of %s: %d trades, realised PnL %s USDT, %d orders denied", day,
-                 audit.trades.trades, audit.pnl.realized_pnl, audit.orders.denied)
         return audit
 
     async def write(self, audit: DailyAuditCompleted) -> None:
@@ -128,6 +134,7 @@ class Auditor(Actor):
             done = await retain(ctx.journal, archive_dir=folder, cutoff_ts=cutoff,
                                 utc_offset_s=offset, now=ctx.clock())
         except (JournalError, sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             self._trouble("retention_failed", "error", f"rows older than {days} days could "
                           f"not be archived to {folder}: {exc}")
             return
@@ -142,6 +149,7 @@ class Auditor(Actor):
         try:
             return await asyncio.to_thread(missed_audit, ctx.journal.path, day, start, end)
         except (sqlite3.Error, OSError) as exc:
+            _raise_if_damaged(exc)
             log.error("could not check for a missed audit of %s: %s", day, exc)
             return False
 
@@ -152,3 +160,10 @@ class Auditor(Actor):
         log.error("%s: %s", kind, detail)
         self.ctx.publish(AnomalyDetected(kind=kind, severity=severity, ts=self.ctx.clock(),
                                          source=self.name, detail=detail[:4096]))
+
+
+def _raise_if_damaged(exc: BaseException) -> None:
+    """A damaged journal file is not the audit's trouble alone: crash, so that the
+    kernel stops and names the file (an anomaly could not even be journaled)."""
+    if corruption_in(exc) is not None:
+        raise exc

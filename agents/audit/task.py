@@ -90,9 +90,12 @@ class TaskHeader(NamedTuple):
     """Where the answer is expected (the Meta-Agent's outbox)."""
 
 
-def task_id(kind: TaskKind, day: str, created: float) -> str:
+def task_id(kind: str, label: str, created: float, unique: str) -> str:
+    """``<kind>-<day or period>-<UTC second>-<unique>``: ``unique`` (a few random hex
+    digits from the caller) tells apart two tasks made in the same second, which
+    would otherwise share the task file in the inbox and the report in the outbox."""
     stamp = datetime.fromtimestamp(created, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{kind}-{day}-{stamp}"
+    return f"{kind}-{label}-{stamp}-{unique}"
 
 
 def render_task(header: TaskHeader, audit: DailyAuditCompleted,

@@ -18,9 +18,10 @@ Meta-Agent's offline rules need not parse the text back.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -37,6 +38,7 @@ from agents.audit.task import (
     iso,
     render_task,
 )
+from agents.audit.task import task_id as make_task_id
 from agents.meta import _task_text as text
 from agents.meta._code_snapshot import CodeSnapshot, snapshot
 from agents.meta._task_text import ModelFile
@@ -84,7 +86,7 @@ def build_task(job: JobName, config: MetaSlice, now: float, *, day: str | None =
     cfg = config.meta
     label = ((day or previous_day(now, offset)) if job in ("daily-logs", "risk-report")
              else period_key(cfg.cadence(job), now, offset))
-    task_id = f"{job}-{label}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    task_id = make_task_id(job, label, now, secrets.token_hex(3))
     inbox, outbox = config.inbox, config.outbox
     header = TaskHeader(task_id=task_id, kind="daily-logs", created=now,
                         deadline=now + cfg.timeout(job), answer=str(outbox / f"{task_id}.md"))

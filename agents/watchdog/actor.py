@@ -55,6 +55,11 @@ class _Wake(NamedTuple):
 
 _Event = _Exited | _ModeRequest | _Wake
 
+_NOT_RUNNING_OURS = frozenset({"off", "stopped", "external"})
+"""States in which a bot's hello cannot be the watchdog's own: it was started by hand.
+After ``gave_up`` or ``halted`` the state stays what it is: that trading is halted and
+why matters more than a bot a person started to look into it."""
+
 
 class Watchdog(Actor):
     """Keeps exactly one bot running in the kernel's mode, or says loudly why not."""
@@ -81,7 +86,7 @@ class Watchdog(Actor):
         # here, not in the constructor: a link with no fixed port is a failed start
         self._endpoint = policy.connect_endpoint(self._config.gateway_endpoint)
         self._report = Reporter(ctx, self._config.mode, self._now)
-        self._output = BotOutput(self._config.log_dir)
+        self._output = BotOutput(self._config.log_dir, self._cfg.output_log)
 
     # --- messages (from the bus) ------------------------------------------------------
 
@@ -95,8 +100,12 @@ class Watchdog(Actor):
                     "bot_unrecognised", "warning", f"hello from {message.bot_id} (pid "
                     f"{message.pid}), which is not the bot the watchdog started (pid "
                     f"{run.bot.pid}); its heartbeats do not count as the supervised bot's")]
+            case Hello() if run is None and self._report.state in _NOT_RUNNING_OURS:
+                self._report.external(message)
             case Heartbeat() if run is not None and message.bot_id == run.bot_id:
                 return self._on_heartbeat(run, message)
+            case Heartbeat() if run is None and self._report.is_external(message.bot_id):
+                self._report.external_beat(message)
             case ModeChangeRequested():
                 self._events.put_nowait(_ModeRequest(message))
         return ()
@@ -168,6 +177,27 @@ class Watchdog(Actor):
             if self._run is not None:
                 self._run.bot.descendants()  # remember the tree while it is still attached
             self.ctx.publish(self._report.summary(self._run))
+            self._report_dropped_output()
+
+    def _report_dropped_output(self) -> None:
+        """Output not kept on disk since the last report: said once per report period."""
+        if self._output is None:
+            return
+        lines, size, files, removed = self._output.take_dropped()
+        if not (lines or files):
+            return
+        cfg = self._cfg.output_log
+        said = []
+        if lines:
+            said.append(f"{lines:,} lines ({size / 2**20:.1f} MB) not written: the bot printed "
+                        f"more than output_log.max_kb_per_s ({cfg.max_kb_per_s:g} KB/s)")
+        if files:
+            said.append(f"{files} old bot log files ({removed / 2**20:.1f} MB) deleted to keep "
+                        f"output_log.files_kept ({cfg.files_kept})")
+        self.ctx.publish(self._report.anomaly(  # rotation alone is routine: info
+            "bot_output_dropped", "warning" if lines else "info",
+            f"bot output in {self._config.log_dir}: "
+            + "; ".join(said) + " (watchdog.yaml)"))
 
     # --- starting, failing, stopping ------------------------------------------------------
 

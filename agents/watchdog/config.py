@@ -18,6 +18,23 @@ Seconds = Annotated[float, msgspec.Meta(ge=0, le=3600)]
 """A delay that may be zero (no backoff, no grace period)."""
 
 
+class OutputLogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How much of the bot's output is kept on disk (``<log_dir>/bot-*.log``).
+
+    The log dir is often on the journal's disk, and a looping bot can print tens of
+    megabytes a second: the disk used stays under ``max_file_mb * files_kept``, and
+    what is not kept is said (docs/watchdog.md, "The bot's output").
+    """
+
+    max_file_mb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 20.0
+    """A file that reaches this size is closed and the next part begun."""
+    files_kept: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 10
+    """The newest files kept, all days together; older ones are deleted."""
+    max_kb_per_s: Annotated[float, msgspec.Meta(ge=0, le=10_000_000)] = 1024.0
+    """At most this much output is written per second (one second of burst); lines
+    beyond it are counted and not written. 0: no limit."""
+
+
 class WatchdogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the watchdog judges the bot's health and how it restarts or stops it."""
 
@@ -46,6 +63,8 @@ class WatchdogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """A ``bot.state`` summary is published this often, and on every change."""
     tail_lines: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 50
     """Lines of the bot's output kept in memory for the exit event."""
+    output_log: OutputLogConfig = OutputLogConfig()
+    """Bounds of the bot's output on disk."""
 
     def __post_init__(self) -> None:
         if self.backoff_initial_s > self.backoff_max_s:

@@ -18,8 +18,10 @@ from bus.protocol import Message, Mode, Text, Timestamp
 
 BotState: TypeAlias = Literal[
     "off", "starting", "running", "hung", "restarting", "stopping", "stopped", "gave_up",
-    "halted",
+    "halted", "external",
 ]
+"""``external``: the watchdog's own bot is not running and a bot started by hand said
+hello; the watchdog shows it but neither restarts nor stops it."""
 """``off``: the mode is off. ``gave_up``: too many failures, or the bot cannot be
 started at all. ``halted``: hung with ``on_hang: halt``. Both leave the bot down
 and trading halted until a person acts (a mode change tries again)."""

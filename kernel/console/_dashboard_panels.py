@@ -20,6 +20,7 @@ from kernel.untrusted import ident, one_line
 STATE_STYLES = {
     "running": "green", "ACTIVE": "green", "connected": "green",
     "starting": "yellow", "restarting": "yellow", "REDUCING": "yellow", "stopping": "yellow",
+    "external": "yellow",
     "hung": "bold red", "gave_up": "bold red", "halted": "bold red", "HALTED": "bold red",
     "crashed": "bold red", "off": "dim", "stopped": "dim",
 }

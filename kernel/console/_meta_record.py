@@ -4,8 +4,9 @@ The journal has one writer (it owns the hash chain), so a second process must
 never write beside a running kernel. Each message therefore goes one of two
 ways, decided by the data directory's lock at that moment:
 
-* a kernel holds the lock: the message is published on the kernel's bus and its
-  recorder journals it (source ``bus:kernel-meta``), as ``kernel report`` does;
+* a kernel holds the lock: the kernel journals it over its control socket and
+  answers only once the row is committed (source ``control:kernel-meta``,
+  :mod:`kernel.console._kernel_record`); a bus echo would come before the commit;
 * no kernel runs: this process takes the lock for the moment of one append,
   opens the journal (continuing its chain), commits durably and lets go, so a
   kernel started meanwhile simply waits for nothing.
@@ -22,10 +23,10 @@ import time
 
 from bus.codec import encode
 from bus.protocol import Message
-from kernel.console._audit_publish import publish_via_bus
+from kernel.console._kernel_record import record_via_kernel
 from kernel.emitter import tag_of
 from kernel.journal import Journal, JournalEntry, JournalError
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import DataDirLock, DataDirUnusable, LockHeld
 from kernel.settings import Settings
 
 SOURCE = "kernel-meta"
@@ -44,9 +45,9 @@ class JournalHandOff:
         try:
             lock = DataDirLock.acquire(self._settings.data_dir)
         except LockHeld:
-            failure = self._via_bus(message)
-        except OSError as exc:
-            failure = f"the data directory {self._settings.data_dir} is not usable: {exc}"
+            failure = self._via_kernel(message)
+        except DataDirUnusable as exc:
+            failure = str(exc)
         else:
             with lock:
                 failure = self._direct(message)
@@ -58,14 +59,9 @@ class JournalHandOff:
         """For the pipeline, which goes on when a progress message is lost (it is noted)."""
         self(message)
 
-    def _via_bus(self, message: Message) -> str:
+    def _via_kernel(self, message: Message) -> str:
         self.via_kernel = True
-        bus = self._settings.kernel.bus
-        if publish_via_bus(message, publish_endpoint=bus.publish_endpoint,
-                           subscribe_endpoint=bus.subscribe_endpoint, source=self._source):
-            return ""
-        return (f"a kernel runs but did not take the message (bus {bus.publish_endpoint} "
-                "silent for 2 s)")
+        return record_via_kernel(self._settings, message, source=self._source)[1]
 
     def _direct(self, message: Message) -> str:
         entry = JournalEntry(ts=time.time(), topic=message.topic, source=f"cli:{self._source}",

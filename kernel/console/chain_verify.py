@@ -1,15 +1,22 @@
 """``kernel audit verify``: recompute the journal's hash chain, read-only, and say where it breaks.
 
-Three checks, each naming the first thing that does not hold:
+Checks, each naming the first thing that does not hold and where it was found:
 
 * the rows in the file, from the newest anchor (or, with a day, the rows of that
   day, starting from the stored hash of the row before them);
 * the audits journaled so far: each recorded the chain head when it was made,
   and that row must still carry that hash (a history re-hashed after an edit
   fails here, and against any copy of a report kept elsewhere);
-* with ``archives``, every archived row, anchor by anchor: each anchor must equal
-  the hash recomputed up to its seq, so rows cannot be swapped in the archive
-  either.
+* the tail: every record of the journal kept outside it (the head file, the
+  last line of each JSONL copy, each daily report's chain head) must still be
+  a row of the journal with that hash, so rows cut off the end are found
+  (:mod:`kernel.console._chain_tail`);
+* the newest anchor must be backed: its row is still in the file or in an
+  archive, with the anchor's hash, so rows cannot be deleted behind a forged
+  anchor;
+* with ``archive_dir``, every archived row, anchor by anchor: every row that
+  left the journal must be in the archive, each anchor must equal the hash
+  recomputed up to its seq, so rows cannot be dropped or swapped there either.
 """
 
 from __future__ import annotations
@@ -22,17 +29,14 @@ from pathlib import Path
 import msgspec
 
 from agents.audit.journal import stored_audits
-from agents.audit.retention import archived_rows
 from kernel import hashchain
+from kernel.console._chain_anchors import Anchor, anchor_backed, describe, verify_archives
+from kernel.console._chain_tail import TailCheck
+from kernel.console._chain_tail import check as check_tail
+from kernel.console._chain_tail import claims as tail_claims
 from kernel.journal_file import JournalRow, connect_readonly
 
 _ROW = "seq, ts, topic, source, kind, payload, severity, hash"
-
-
-class Anchor(msgspec.Struct, frozen=True):
-    seq: int
-    hash: bytes
-    reason: str
 
 
 class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,9 +45,14 @@ class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     anchor: Anchor
     rows: hashchain.Verdict
+    last_seq: int = 0
+    """The journal's last row (or its newest anchor when no row is left)."""
     audits_checked: int = 0
+    tail: tuple[TailCheck, ...] = ()
     archived_rows: int | None = None
     problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What could not be checked, for people (never a failure by itself)."""
 
     @property
     def ok(self) -> bool:
@@ -51,8 +60,15 @@ class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def verify_journal(path: Path, *, window: tuple[float, float] | None = None,
-                   archive_dir: Path | None = None) -> ChainReport:
-    """Check the chain of the journal at ``path``; ``window``: only rows in [start, end)."""
+                   archive_dir: Path | None = None, anchor_dir: Path | None = None,
+                   log_dir: Path | None = None, reports_dir: Path | None = None) -> ChainReport:
+    """Check the chain of the journal at ``path``; ``window``: only rows in [start, end).
+
+    ``archive_dir`` checks every archived row; ``anchor_dir`` (where the archives
+    are) checks only the newest anchor against them. ``log_dir`` and
+    ``reports_dir`` are where the JSONL copy and the daily reports are, the tail's
+    records outside the file (the head file beside it is always read).
+    """
     with closing(connect_readonly(path)) as db:
         anchors = _anchors(db)
         anchor = anchors[-1]
@@ -63,39 +79,25 @@ def verify_journal(path: Path, *, window: tuple[float, float] | None = None,
                                    else hashchain.Verdict(checked=0, first_seq=None,
                                                           last_seq=None, head=start,
                                                           broken=broken))
-        problems = [_describe(rows.broken)] if rows.broken is not None else []
+        problems = [describe(rows.broken)] if rows.broken is not None else []
         audits, audit_problems = _check_audits(db, anchor.seq)
-    problems += audit_problems
+        found, notes, claim_problems = tail_claims(path, log_dir=log_dir,
+                                                   reports_dir=reports_dir)
+        tail, tail_problems = check_tail(db, found, anchor_seq=anchor.seq)
+        first_seq, last_seq = db.execute("SELECT MIN(seq), MAX(seq) FROM journal").fetchone()
+        folder = archive_dir or anchor_dir
+        if archive_dir is None and folder is not None:
+            problems += anchor_backed(db, anchor, folder)
+    problems += audit_problems + claim_problems + tail_problems
     archived = None
     if archive_dir is not None:
-        archived, archive_problems = verify_archives(archive_dir, anchors)
+        archived, archive_problems = verify_archives(archive_dir, anchors,
+                                                     first_in_journal=first_seq)
         problems += archive_problems
-    return ChainReport(path=str(path), anchor=anchor, rows=rows, audits_checked=audits,
-                       archived_rows=archived, problems=tuple(problems))
-
-
-def verify_archives(archive_dir: Path, anchors: list[Anchor]) -> tuple[int, list[str]]:
-    """Recompute the archived rows' chain; each anchor is a checkpoint (or a restart)."""
-    rows = archived_rows(archive_dir) if archive_dir.exists() else []
-    if not rows:
-        return 0, []
-    by_seq = {a.seq: a for a in anchors}
-    first = anchors[0]
-    head, prev = first.hash, first.seq
-    for row in rows:
-        if row.seq <= first.seq:
-            continue  # written before the chain began: nothing to check it against
-        verdict = hashchain.verify([row], after_seq=prev, start=head)
-        if verdict.broken is not None:
-            return len(rows), [f"archive in {archive_dir}: " + _describe(verdict.broken)]
-        head, prev = verdict.head, row.seq
-        mark = by_seq.get(row.seq)
-        if mark is not None and mark.hash not in (head, hashchain.GENESIS):
-            return len(rows), [f"anchor at seq {row.seq} holds {mark.hash.hex()[:16]}…, but "
-                               f"the archived rows hash to {head.hex()[:16]}…"]
-        if mark is not None and mark.hash == hashchain.GENESIS:
-            head = hashchain.GENESIS  # the chain started again here (recorded in the anchor)
-    return len(rows), []
+    return ChainReport(path=str(path), anchor=anchor, rows=rows,
+                       last_seq=max(int(last_seq or 0), anchor.seq), audits_checked=audits,
+                       tail=tuple(tail), archived_rows=archived, problems=tuple(problems),
+                       notes=tuple(notes))
 
 
 def _anchors(db: sqlite3.Connection) -> list[Anchor]:
@@ -152,8 +154,3 @@ def _check_audits(db: sqlite3.Connection, anchor_seq: int) -> tuple[int, list[st
                 f"at seq {audit.chain_seq}; the journal now has "
                 f"{(found or 'no row')[:16]}…: the history was rewritten after it was made")
     return checked, problems
-
-
-def _describe(broken: hashchain.Break) -> str:
-    where = f" ({broken.topic})" if broken.topic else ""
-    return f"first broken row: seq {broken.seq}{where}: {broken.problem}"

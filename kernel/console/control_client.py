@@ -7,9 +7,21 @@ from typing import Any, Final
 import msgspec
 import zmq
 
-from kernel.control_protocol import ControlError, ControlMessage, ControlReply
+from kernel.control_protocol import (
+    ControlError,
+    ControlMessage,
+    ControlReply,
+    OperatorRequest,
+    RecordRequest,
+)
 from kernel.keys import ClientKeys, load_client, make_curve_client
 from kernel.settings import Settings
+
+QUERY_TIMEOUT_S: Final = 2.0
+ACTION_TIMEOUT_S: Final = 10.0
+"""An action is answered once its journal row is committed; a failing journal says so
+within about two seconds (a retry's backoff plus the busy timeout), so a caller
+that gave up sooner would wrongly report the kernel gone."""
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(ControlReply)
@@ -23,9 +35,16 @@ class ControlRefused(Exception):
     """The kernel answered with a ControlError."""
 
 
-def ask(endpoint: str, request: ControlMessage, *, timeout_s: float = 2.0,
+def ask(endpoint: str, request: ControlMessage, *, timeout_s: float | None = None,
         keys: ClientKeys | None = None) -> Any:
-    """Send one request and return the typed reply; raise on silence or refusal."""
+    """Send one request and return the typed reply; raise on silence or refusal.
+
+    By default a query waits :data:`QUERY_TIMEOUT_S`, an action (an operator's
+    request, a record) :data:`ACTION_TIMEOUT_S`.
+    """
+    if timeout_s is None:
+        timeout_s = (ACTION_TIMEOUT_S if isinstance(request, OperatorRequest | RecordRequest)
+                     else QUERY_TIMEOUT_S)
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.REQ)
     sock.linger = 0
     monitor = None
@@ -61,7 +80,7 @@ class Controller:
         self.endpoint = endpoint
         self.keys = keys
 
-    def ask(self, request: ControlMessage, *, timeout_s: float = 2.0) -> Any:
+    def ask(self, request: ControlMessage, *, timeout_s: float | None = None) -> Any:
         return ask(self.endpoint, request, timeout_s=timeout_s, keys=self.keys)
 
 

@@ -106,7 +106,7 @@ def test_the_report_of_a_session_equals_its_journaled_fills(kernel: KernelProces
     closed = bodies(kernel.journal_path, "audit.trade")  # the auditor may miss the last ones
     assert 1 <= len(closed) <= trades and all(c["type"] == "trade_closed" for c in closed)
     published = list(read_journal(kernel.journal_path, topic_prefix="audit.daily"))
-    assert [r.source for r in published] == ["bus:kernel-report"]
+    assert [r.source for r in published] == ["control:kernel-report"]
     verify = kernel.cli("audit", "verify", "--day", day)
     assert verify.returncode == 0 and b"the chain holds" in verify.stdout
     assert (kernel.root / "reports" / f"audit-{day}.md").exists()

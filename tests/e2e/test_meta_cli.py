@@ -68,4 +68,4 @@ def test_manual_runs_and_decisions_go_through_the_running_kernel(tmp_path: Path)
     assert [r.kind for r in rows] == ["meta_job_started", "proposal_created",
                                       "proposal_created", "meta_job_finished",
                                       "proposal_decided"]
-    assert {r.source for r in rows} == {"bus:kernel-meta"}
+    assert {r.source for r in rows} == {"control:kernel-meta"}

@@ -7,6 +7,7 @@ They skip, saying why, where tmux is not installed.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -35,6 +36,12 @@ COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[0-9;]+)m")
 """A foreground colour in ``capture-pane -e`` output (tmux's resets, 39, do not count)."""
 
 
+_OWN_TERMINAL_ENV = {name: value for name, value in os.environ.items()
+                     if name not in ("COLUMNS", "LINES", "TMUX", "TMUX_PANE")}
+"""The private server's environment: run inside tmux (or a shell that exported its size),
+COLUMNS and LINES would reach the tap, and rich trusts them over the 80x24 terminal."""
+
+
 class Terminal:
     """A private tmux server with one 80×24 window running a command."""
 
@@ -52,7 +59,7 @@ class Terminal:
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True,
-                                text=True, timeout=10)
+                                text=True, timeout=10, env=_OWN_TERMINAL_ENV)
         assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
         return result.stdout
 

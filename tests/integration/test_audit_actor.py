@@ -43,10 +43,15 @@ class Wire:
 
     def __init__(self) -> None:
         self.topics: list[str] = []
+        self.watch: Path | None = None
+        self.seen_with_file: list[bool] = []
+        """For each ``audit.daily`` sent: did ``watch`` exist at that moment?"""
 
     def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False,
                  header: bytes | None = None) -> None:
         self.topics.append(topic)
+        if topic == "audit.daily" and self.watch is not None:
+            self.seen_with_file.append(self.watch.exists())
 
 
 class World:
@@ -152,6 +157,14 @@ async def test_midnight_is_noticed_by_the_timer(tmp_path: Path) -> None:
         assert "No trading" in (tmp_path / "reports" / "audit-2024-05-01.md").read_text()
     finally:
         await w.journal.close()
+
+
+async def test_the_report_is_written_before_the_audit_is_published(world: World) -> None:
+    """Whoever reacts to ``audit.daily`` (a person, the Meta-Agent, a test) finds the file."""
+    world.wire.watch = world.root / "reports" / "audit-2024-05-01.md"
+    await trade_on_may_1st(world)
+    assert await world.actor.close_day("2024-05-01") is not None
+    assert world.wire.seen_with_file == [True]
 
 
 async def test_a_day_missed_while_down_is_audited_on_start(world: World) -> None:

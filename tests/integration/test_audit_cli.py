@@ -39,7 +39,7 @@ class Setup:
         return code, out, " ".join(err.split())
 
 
-async def journal_a_trade(path: Path, ts: float) -> None:
+async def journal_a_trade(path: Path, ts: float, *, jsonl_dir: Path | None = None) -> None:
     messages: list[Message] = [
         Heartbeat(bot_id="qe", seq=1, ts=ts, uptime_s=1, equity=10_000, realized_pnl=0,
                   unrealized_pnl=0),
@@ -60,7 +60,7 @@ async def journal_a_trade(path: Path, ts: float) -> None:
         OrderDecision(request_id="c", verdict="DENY", reason="daily loss", code="daily_loss_limit",
                       trading_state="HALTED", bot_id="qe"),
     ]
-    async with await Journal.open(path) as journal:
+    async with await Journal.open(path, jsonl_dir=jsonl_dir) as journal:
         for n, message in enumerate(messages):
             journal.append(JournalEntry(ts + n, message.topic, "gateway", tag_of(message),
                                         encode(message)))
@@ -132,6 +132,19 @@ def test_a_meta_task_lands_in_the_inbox_complete(setup: Setup,
     assert front["answer_to"].endswith(f"meta/outbox/{front['task_id']}.md")
     assert "DENY c [daily_loss_limit]" in text  # the denial is quoted from the journal
     assert "### Trades" in text and "## Expected answer" in text
+
+
+def test_two_tasks_in_the_same_second_get_their_own_files(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kernel.console.commands.audit.time.time", lambda: NOW)
+    for _ in range(2):
+        code, _, _ = setup.run(capsys, "meta", "task", "daily-logs", "--day", TODAY)
+        assert code == 0
+    tasks = list((setup.root / "meta" / "inbox").glob("daily-logs-*.md"))
+    ids = {yaml.safe_load(t.read_text().split("---\n")[1])["task_id"] for t in tasks}
+    assert len(tasks) == 2 and len(ids) == 2
+    assert {t.stem for t in tasks} == ids
 
 
 async def test_a_day_moved_to_the_archive_is_still_reported(

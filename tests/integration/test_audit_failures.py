@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
+from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from bus.protocol import OrderDecision
-from kernel.journal import Journal, JournalError
+from bus.protocol import Message, OrderDecision
+from kernel.actor import Actor
+from kernel.journal import Journal, JournalError, read_journal
+from kernel.microkernel import EXIT_START_FAILED
+from tests.conftest import KernelHarness
+from tests.integration.test_audit_chain import entry
+from tests.integration.test_kernel import beat
 from tests.support.link import RawBot, order
 from tests.support.processes import ROOT
 
@@ -84,3 +92,68 @@ async def test_a_corrupt_file_is_refused_at_open_with_the_fix(tmp_path: Path) ->
         await Journal.open(path)
     text = str(refused.value)
     assert str(path) in text and "not a database" in text and "move it aside" in text
+
+
+class ReadsEverything(Actor):
+    """Reads the whole journal on each heartbeat, as an audit of a long day would."""
+
+    name: ClassVar[str] = "reader"
+    subscriptions: ClassVar[tuple[str, ...]] = ("bot.heartbeat",)
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        await asyncio.to_thread(read_journal, self.ctx.journal.path, limit=10**7)
+        return []
+
+
+def damage_pages_in_the_middle(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as db:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    with open(path, "r+b") as file:
+        for page in range(pages // 3, pages // 3 + 3):
+            file.seek(page * size)
+            file.write(os.urandom(size))
+
+
+async def test_a_damaged_page_met_while_running_stops_the_kernel_with_exit_3(
+    start_kernel: Any, tmp_path: Path,
+) -> None:
+    """Not four crashes and exit 4: the first actor that meets the damage stops the
+    kernel, which names the file and the fix and closes the gate."""
+    path = tmp_path / "data" / "journal.sqlite3"
+    async with await Journal.open(path) as journal:
+        for n in range(20_000):
+            journal.append(entry(n))
+    harness: KernelHarness = await start_kernel(actors=[ReadsEverything])
+    damage_pages_in_the_middle(path)
+    bot = RawBot(harness.endpoints["bot_link"])
+    try:
+        await bot.send(beat(1))
+        code = await asyncio.wait_for(harness.task, 15)
+    finally:
+        bot.close()
+    error = harness.kernel.journal_error
+    assert code == 3 == EXIT_START_FAILED, error
+    assert f"cannot open the journal {path}" in error and "malformed" in error
+    assert "move it aside" in error
+    assert harness.kernel.halt_reason == ""  # not an actor that gave up after restarts
+
+
+async def test_a_writer_that_stops_for_good_stops_the_kernel_with_exit_3(
+    start_kernel: Any,
+) -> None:
+    harness: KernelHarness = await start_kernel()
+    path = harness.kernel.settings.journal_path
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:  # an error no retry mends
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.topic = "
+                   "'bot.heartbeat' BEGIN SELECT RAISE(ABORT, 'refused by a test'); END")
+    bot = RawBot(harness.endpoints["bot_link"])
+    try:
+        await bot.send(beat(1))
+        code = await asyncio.wait_for(harness.task, 15)
+    finally:
+        bot.close()
+    error = harness.kernel.journal_error
+    assert code == 3, error
+    assert f"the journal {path} cannot write any more" in error
+    assert "refused by a test" in error and "Fix:" in error

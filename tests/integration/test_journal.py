@@ -173,10 +173,12 @@ async def test_jsonl_copy_has_one_line_per_row_in_the_utc_day_file(tmp_path: Pat
     first, second = (
         [json.loads(line) for line in (logs / name).read_text().splitlines()]
         for name in ("journal-2026-01-01.jsonl", "journal-2026-01-02.jsonl"))
+    rows = read_journal(tmp_path / "journal.sqlite3")
     assert first == [{"seq": 1, "ts": late, "topic": "order.decision", "source": "gateway",
                       "kind": "order_decision", "severity": "warning",
-                      "body": msgspec.to_builtins(decision) | {"type": "order_decision"}}]
-    assert len(second) == 1
+                      "body": msgspec.to_builtins(decision) | {"type": "order_decision"},
+                      "hash": (rows[0].hash or b"").hex()}]  # the tail verify holds it to
+    assert len(second) == 1 and second[0]["hash"] == (rows[1].hash or b"").hex()
     assert (second[0]["seq"], second[0]["severity"]) == (2, "warning")
     assert base64.b64decode(second[0]["body"]) == b"\xc1\x00"
     assert "base64" in second[0]["note"]

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from bus.codec import encode
-from bus.protocol import Hello, OrderDecision, Welcome
+from bus.protocol import Error, Hello, OrderDecision, Welcome
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import RISK_YAML, Engines, ready_bot
@@ -115,3 +115,25 @@ async def test_a_newer_connection_with_the_same_bot_id_takes_the_identity_over(
     old = await bot.recv()
     assert isinstance(old, OrderDecision)
     assert (old.verdict, old.code) == ("DENY", "identity_mismatch")
+
+
+async def test_a_second_bot_with_another_bot_id_is_refused_at_hello(
+    harness: KernelHarness, bot: RawBot,
+) -> None:
+    """One ledger, one bot: a second bot would have its positions read as the first's."""
+    second = RawBot(harness.endpoints["bot_link"])
+    try:
+        await second.send(Hello(bot_id="by-hand", mode="paper", pid=99))
+        refusal = await second.recv()
+        await second.send(order("from-second", bot_id="by-hand", qty=0.001))
+        denied = await second.recv()
+    finally:
+        second.close()
+    assert isinstance(refusal, Error) and refusal.code == "second_bot"
+    assert "'by-hand' (pid 99) refused" in refusal.reason and "'qe-1'" in refusal.reason
+    assert "kernel mode off" in refusal.reason
+    assert isinstance(denied, OrderDecision) and denied.code == "identity_mismatch"
+    await bot.send(order("still-first", qty=0.001))  # the first bot keeps its link
+    assert (await bot.recv()).code == "allowed"
+    anomalies = journaled(harness, "anomaly")
+    assert any(a["kind"] == "second_bot" and "by-hand" in a["detail"] for a in anomalies)

@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from agents.meta.jobs import build_task
 from agents.meta.messages import MetaJobFinished, MetaJobStarted, ProposalCreated
 from agents.meta.pipeline import JobResult, RunRequest, proposal_store, run_job
 from bus.codec import encode
@@ -213,3 +214,14 @@ async def test_a_daily_task_is_the_audit_of_the_chosen_day_with_its_journal_rows
     assert "Analyse the day's logs" in text
     assert "the last tick is 12 s old" in text  # the journal excerpt
     assert "## Proposals (optional)" in text
+
+
+async def test_two_runs_in_the_same_second_have_their_own_task_and_report(
+    tmp_path: Path,
+) -> None:
+    settings = meta_settings(tmp_path, "ok")
+    now = datetime(2026, 11, 22, 23, 0, tzinfo=UTC).timestamp()
+    first, second = (build_task("code-audit", meta_slice(settings), now) for _ in range(2))
+    assert first.task_id != second.task_id
+    assert first.path != second.path and first.answer != second.answer
+    assert first.task_id.startswith("code-audit-2026-W47-20261122T230000Z-")

@@ -91,7 +91,7 @@ async def test_a_multiplier_within_the_bounds_is_applied_and_the_bot_told_who_an
     assert "until a person changes it" in str(command.params["until"])
     later = RawBot(harness.endpoints["bot_link"])  # a bot that connects now is told too
     try:
-        welcome = await later.greet("qe-2")
+        welcome = await later.greet()  # one bot at a time: the same bot (qe-1) reconnecting
     finally:
         later.close()
     assert (welcome.risk_multiplier, welcome.risk_multiplier_by) == (0.5, "operator:ana")

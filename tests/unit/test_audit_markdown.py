@@ -49,7 +49,7 @@ def test_times_are_shown_in_the_days_offset() -> None:
 def test_a_task_is_self_contained_with_front_matter_and_the_answer_shape() -> None:
     audit = a_day_of_trading().audit()
     created = datetime(2024, 5, 2, 8, 0, tzinfo=UTC).timestamp()
-    name = task_id("risk-report", audit.day, created)
+    name = task_id("risk-report", audit.day, created, "3f9a1c")
     header = TaskHeader(task_id=name, kind="risk-report", created=created,
                         deadline=created + 86_400, answer=f"meta/outbox/{name}.md")
     rows = [ExcerptRow(12, NOON, "warning", "order.decision", "gateway",
@@ -57,7 +57,8 @@ def test_a_task_is_self_contained_with_front_matter_and_the_answer_shape() -> No
     text = render_task(header, audit, rows, excerpt_limit=60)
     front = text.split("---\n")[1]
     meta = yaml.safe_load(front)
-    assert meta["task_id"] == name == "risk-report-2024-05-01-20240502T080000Z"
+    assert meta["task_id"] == name == "risk-report-2024-05-01-20240502T080000Z-3f9a1c"
+    assert task_id("risk-report", audit.day, created, "0b11e2") != name  # same second
     assert (meta["kind"], meta["day"]) == ("risk-report", "2024-05-01")
     assert meta["created"] == "2024-05-02T08:00:00Z" and meta["deadline"] == "2024-05-03T08:00:00Z"
     assert "## The question" in text and "risk engine" in text

@@ -95,3 +95,97 @@ def test_mode_off_unquoted_is_the_word_not_false(tmp_path: Path) -> None:
     assert load_yaml(write(tmp_path, "mode: off\n"), KernelConfig).mode == "off"
     config = load_yaml(write(tmp_path, "journal:\n  jsonl: false\n"), KernelConfig)
     assert config.journal.jsonl is False
+
+
+def copy_config(tmp_path: Path, *, script: bool = True) -> Path:
+    """The shipped config in ``tmp_path/config``, its bot script present or not."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    for source in SHIPPED.glob("*.yaml"):
+        (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    if script:
+        (tmp_path / "scripts").mkdir()
+        (tmp_path / "scripts" / "run_bot.py").write_text("", encoding="utf-8")
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_copy_with_its_bot_script_is_valid(tmp_path: Path) -> None:
+    assert check_all(copy_config(tmp_path)) == []
+
+
+def test_check_finds_a_bot_script_that_does_not_exist(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    edit(folder / "paths.yaml", "scripts/run_bot.py", "scripts/run_bott.py")
+    [problem] = check_all(folder)
+    assert str(folder / "paths.yaml") in problem
+    assert "`bot.command`" in problem and "'scripts/run_bott.py' does not exist" in problem
+    assert "Fix:" in problem
+
+
+def test_check_finds_a_bot_executable_that_does_not_exist(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    edit(folder / "paths.yaml", '["{python}", ', '["/no/such/python3", ')
+    [problem] = check_all(folder)
+    assert "the executable '/no/such/python3' was not found" in problem
+
+
+def test_check_refuses_an_empty_allow_list_in_a_trading_mode(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    with (folder / "risk.yaml").open("a", encoding="utf-8") as risk:
+        risk.write("symbols: {}\n")  # a later key wins in YAML: the list is now empty
+    [problem] = check_all(folder)
+    assert "risk.yaml: field `symbols` is empty" in problem and "allowed: none" in problem
+    edit(folder / "kernel.yaml", "mode: paper", "mode: off")
+    assert check_all(folder) == []
+
+
+def test_an_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    edit(folder / "risk.yaml", "max_leverage: 2", "max_leverge: 2")
+    [problem] = check_all(folder)
+    assert "`max_leverge` is not a known setting. Fix: did you mean max_leverage?" in problem
+    nested = write(tmp_path, "gateway:\n  endpont: tcp://127.0.0.1:1\n")
+    with pytest.raises(ConfigError, match="did you mean endpoint"):
+        load_yaml(nested, KernelConfig)
+
+
+def test_a_zone_name_is_explained_not_answered_with_a_regex(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    edit(folder / "risk.yaml", "timezone: UTC", "timezone: EST")
+    [problem] = check_all(folder)
+    assert "field `timezone`: timezone 'EST'" in problem and "EST is UTC-05:00" in problem
+    assert "(?P<" not in problem
+
+
+def test_a_bound_and_min_max_quote_the_values_found(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    edit(folder / "risk.yaml", "max_price_deviation_pct: 1.5", "max_price_deviation_pct: 150")
+    [problem] = check_all(folder)
+    assert "`max_price_deviation_pct`: expected `float` <= 100.0, found 150" in problem
+    edit(folder / "risk.yaml", "max_price_deviation_pct: 150", "max_price_deviation_pct: 1.5")
+    edit(folder / "risk.yaml", "  min: 0.1", "  min: 2")
+    [problem] = check_all(folder)
+    assert "`risk_multiplier`: need min <= default <= max, found min 2, default 1" in problem
+
+
+def test_broken_yaml_names_the_file_not_a_unicode_string(tmp_path: Path) -> None:
+    path = write(tmp_path, "mode: paper\nbus:\n  x: [1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(path, KernelConfig)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid YAML at line 4")
+    assert "flow sequence at line 3" in message and "<unicode string>" not in message
+
+
+def test_a_missing_config_folder_is_one_error_naming_where_it_looked(tmp_path: Path) -> None:
+    [problem] = check_all(tmp_path / "nope")
+    assert f"config folder {tmp_path / 'nope'} does not exist" in problem
+    assert "--config-dir" in problem
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope")

@@ -51,9 +51,10 @@ def test_a_payload_without_json_form_is_kept_as_base64_with_a_note() -> None:
 
 def test_chunks_are_appended_to_their_day_files_in_seq_order(tmp_path: Path) -> None:
     one = msgspec.msgpack.encode(1)
-    write_chunks(tmp_path, [(1, [entry(one, ts=MIDNIGHT - 1), entry(one)], ["info", "info"])])
-    write_chunks(tmp_path, [(3, [entry(one)], ["info"]),
-                            (4, [entry(one, ts=MIDNIGHT - 1)], ["warning"])])
+    write_chunks(tmp_path, [(1, [entry(one, ts=MIDNIGHT - 1), entry(one)], ["info", "info"],
+                             [])])
+    write_chunks(tmp_path, [(3, [entry(one)], ["info"], [bytes(32)]),
+                            (4, [entry(one, ts=MIDNIGHT - 1)], ["warning"], [])])
     seqs = {path.name: [json.loads(text)["seq"] for text in path.read_text().splitlines()]
             for path in tmp_path.iterdir()}
     assert seqs == {"journal-2026-02-28.jsonl": [1, 4], "journal-2026-03-01.jsonl": [2, 3]}

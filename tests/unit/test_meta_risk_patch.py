@@ -53,3 +53,14 @@ def test_a_change_that_would_not_load_is_refused(changes: dict[str, object], why
 def test_check_names_what_is_wrong() -> None:
     assert check_risk_yaml(SHIPPED) == ""
     assert "not valid YAML" in check_risk_yaml("a: [")
+
+
+def test_the_example_proposal_in_the_docs_applies_to_the_shipped_limits() -> None:
+    """docs/meta-agent.md shows a risk-rule proposal; a person copying it must get a
+    risk.yaml that loads (a max below the default multiplier would not)."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "meta-agent.md"
+    line = next(text for text in docs.read_text(encoding="utf-8").splitlines()
+                if text.strip().startswith("changes: {"))
+    changes = yaml.safe_load(line.split("#")[0])["changes"]
+    assert "risk_multiplier.max" in changes
+    assert check_risk_yaml(patch_risk_yaml(SHIPPED, changes, note="the docs' example")) == ""

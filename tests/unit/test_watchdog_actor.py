@@ -110,3 +110,21 @@ async def test_mode_requests_are_queued_for_the_owning_task(watchdog: Any) -> No
                                   ts=time.time())
     assert await actor.handle(request) == ()
     assert actor._events.get_nowait().request == request
+
+
+async def test_a_bot_started_by_hand_while_ours_is_off_is_shown_as_external(
+    watchdog: Any,
+) -> None:
+    actor, emitter = watchdog
+    actor._run = None
+    actor._report.set_state("off", "mode is off: the bot is not started", None)
+    assert await actor.handle(Hello(bot_id="qe-1", mode="paper", pid=99, version="")) == ()
+    shown = emitter.messages[-1]
+    assert (shown.state, shown.bot_id, shown.pid) == ("external", "qe-1", 99)
+    assert "started outside the watchdog" in shown.detail
+    assert await actor.handle(beat()) == ()
+    summary = actor._report.summary(None)
+    assert (summary.state, summary.equity, summary.pid) == ("external", 9_990.0, 99)
+    assert summary.last_heartbeat_age_s is not None
+    actor._report.set_state("starting", "mode paper", None)  # ours again: external forgotten
+    assert actor._report.summary(None).pid is None

@@ -36,6 +36,9 @@ def test_a_missing_watchdog_yaml_is_an_error_not_silent_defaults(tmp_path: Path)
     ("heartbeat_timeout_s: 0\n", "field `heartbeat_timeout_s`"),
     ("max_restarts: -1\n", "field `max_restarts`"),
     ("backoff_initial_s: 10\nbackoff_max_s: 1\n", "must not exceed backoff_max_s"),
+    ("output_log: {files_kept: 0}\n", "field `output_log.files_kept`"),
+    ("output_log: {max_file_mb: 0}\n", "field `output_log.max_file_mb`"),
+    ("output_log: {max_kb_per_sec: 5}\n", "`output_log.max_kb_per_sec` is not a known setting"),
 ])
 def test_bad_values_name_the_field(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "watchdog.yaml"

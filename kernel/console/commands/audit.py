@@ -13,6 +13,7 @@ could not be written.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sqlite3
 import sys
 import time
@@ -31,13 +32,14 @@ from agents.audit.messages import DailyAuditCompleted
 from agents.audit.retention import read_archive
 from agents.audit.task import EXCERPT_TOPICS, TASK_KINDS, ExcerptRow, TaskHeader, render_task
 from agents.audit.task import task_id as make_task_id
-from kernel.console._audit_publish import publish_via_bus
+from kernel.console._kernel_record import record_via_kernel
 from kernel.console.chain_verify import ChainReport, verify_journal
 from kernel.journal_file import JournalRow, open_failure
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import kernel_running
 from kernel.settings import Settings
 from kernel.summaries import summarize
 
+REPORT_SOURCE = "kernel-report"
 EXIT_NO_JOURNAL = 3
 EXIT_BROKEN = 6
 EXIT_UNWRITABLE = 7
@@ -100,8 +102,10 @@ def _guarded(command: Callable[[argparse.Namespace, Settings], int], args: argpa
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     window = day_bounds(args.day, settings.risk.utc_offset_s) if args.day else None
-    folder = _archive_dir(settings) if args.archives else None
-    report = verify_journal(settings.journal_path, window=window, archive_dir=folder)
+    folder = _archive_dir(settings)
+    report = verify_journal(settings.journal_path, window=window,
+                            archive_dir=folder if args.archives else None, anchor_dir=folder,
+                            log_dir=settings.log_dir, reports_dir=settings.reports_dir)
     if args.json:
         sys.stdout.write(msgspec.json.encode(_verify_json(report)).decode() + "\n")
     else:
@@ -118,12 +122,31 @@ def _print_verify(report: ChainReport, day: str | None, out: Console) -> None:
               f"head {rows.head.hex()[:16]}…")
     out.print(f"anchor: seq {report.anchor.seq:,} ({report.anchor.reason})")
     out.print(f"audits whose recorded head was checked: {report.audits_checked}")
+    out.print(f"the journal ends at seq {report.last_seq:,}; {_tail_summary(report)}")
     if report.archived_rows is not None:
         out.print(f"archived rows checked: {report.archived_rows:,}")
+    for note in report.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
     if report.ok:
-        out.print("[green]the chain holds[/green]: no row was changed, removed or inserted")
+        out.print("[green]the chain holds[/green]: no row after the anchor was changed, removed "
+                  "or inserted, and every record of the tail kept outside the file agrees "
+                  "(docs/audit.md says what this can and cannot prove)")
     for problem in report.problems:
         out.print(f"[bold red]BROKEN[/bold red] {problem}")
+
+
+def _tail_summary(report: ChainReport) -> str:
+    """How many outside records of the tail were held against the journal, by kind."""
+    if not report.tail:
+        return "no record of its tail outside the file to hold it against"
+    counts: dict[str, list[int]] = {}
+    for check in report.tail:
+        seen = counts.setdefault(check.kind, [0, 0, 0])
+        seen[("agrees", "archived", "disagrees").index(check.verdict)] += 1
+    parts = [f"{sum(n)} {kind} record(s): {n[0]} agree"
+             + (f", {n[1]} archived" if n[1] else "") + (f", {n[2]} DISAGREE" if n[2] else "")
+             for kind, n in counts.items()]
+    return "its tail was held against " + "; ".join(parts)
 
 
 def _verify_json(report: ChainReport) -> dict[str, object]:
@@ -133,7 +156,9 @@ def _verify_json(report: ChainReport) -> dict[str, object]:
             "anchor": {"seq": report.anchor.seq, "hash": report.anchor.hash.hex(),
                        "reason": report.anchor.reason},
             "broken": msgspec.to_builtins(rows.broken), "audits_checked": report.audits_checked,
-            "archived_rows": report.archived_rows, "problems": list(report.problems)}
+            "last_seq_in_journal": report.last_seq, "tail": msgspec.to_builtins(report.tail),
+            "archived_rows": report.archived_rows, "problems": list(report.problems),
+            "notes": list(report.notes)}
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,24 +201,16 @@ def _archive_dir(settings: Settings) -> Path:
 
 
 def _hand_over(settings: Settings, audit: DailyAuditCompleted) -> None:
-    if not _kernel_running(settings):
+    if not kernel_running(settings.data_dir):
         err.print("kernel not running: the audit was computed read-only, not stored")
         return
-    bus = settings.kernel.bus
-    if publish_via_bus(audit, publish_endpoint=bus.publish_endpoint,
-                       subscribe_endpoint=bus.subscribe_endpoint):
-        err.print("handed to the running kernel: journaled and published on audit.daily")
+    seq, failure = record_via_kernel(settings, audit, source=REPORT_SOURCE)
+    if failure:
+        err.print(f"[yellow]the running kernel did not journal the audit[/yellow] ({failure}): "
+                  "printed and written only")
     else:
-        err.print(f"[yellow]the running kernel did not take the audit[/yellow] (bus "
-                  f"{bus.publish_endpoint} silent for 2 s): printed and written only")
-
-
-def _kernel_running(settings: Settings) -> bool:
-    try:
-        DataDirLock.acquire(settings.data_dir).release()
-    except LockHeld:
-        return True
-    return False
+        err.print(f"handed to the running kernel: journaled as #{seq} and published on "
+                  "audit.daily")
 
 
 def _meta_task(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,7 +221,7 @@ def _meta_task(args: argparse.Namespace, settings: Settings) -> int:
                    limit=cfg.excerpt_rows)
     quoted = [ExcerptRow(r.seq, r.ts, r.severity, r.topic, r.source, _summary(r)) for r in rows]
     meta = settings.paths.meta_agent
-    name = make_task_id(args.kind, audit.day, now)
+    name = make_task_id(args.kind, audit.day, now, secrets.token_hex(3))
     header = TaskHeader(task_id=name, kind=args.kind, created=now,
                         deadline=now + cfg.task_deadline_h * 3600,
                         answer=str(settings.resolve(meta.outbox) / f"{name}.md"))

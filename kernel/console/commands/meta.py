@@ -39,7 +39,7 @@ from agents.moderator.messages import LlmBudgetReported
 from kernel.console._meta_record import JournalHandOff
 from kernel.console.commands.proposals import add_proposal_commands
 from kernel.journal_file import connect_readonly
-from kernel.lockfile import DataDirLock, LockHeld
+from kernel.lockfile import kernel_running
 from kernel.messages import decode_message
 from kernel.settings import Settings
 from kernel.untrusted import ident, one_line, quoted
@@ -149,11 +149,7 @@ def _print(result: JobResult, hand_off: JournalHandOff, out: Console) -> None:
 def current_activity(settings: Settings) -> Activity:
     """The bot's activity as the journal last recorded it; idle when no kernel runs."""
     activity = Activity(mode=settings.kernel.mode)
-    try:
-        DataDirLock.acquire(settings.data_dir).release()
-    except LockHeld:
-        pass
-    else:
+    if not kernel_running(settings.data_dir):
         return Activity(mode=activity.mode, bot_state="stopped")  # no kernel, no bot
     try:
         with closing(connect_readonly(settings.journal_path)) as db:

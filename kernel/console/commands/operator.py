@@ -24,7 +24,12 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
-from kernel.console.control_client import Controller, ControlRefused, KernelUnreachable
+from kernel.console.control_client import (
+    ACTION_TIMEOUT_S,
+    Controller,
+    ControlRefused,
+    KernelUnreachable,
+)
 from kernel.control_protocol import (
     DEFAULT_WAIT_S,
     ActionAccepted,
@@ -45,7 +50,9 @@ EXIT_REFUSED = 6
 EXIT_UNANSWERED = 7
 """Journaled, but the risk engine did not answer in time: the outcome is unknown."""
 _TRANSPORT_S = 2.0
-"""The control socket's own allowance on top of the wait for the engine."""
+"""The control socket's own allowance on top of the wait for the engine; never less than
+:data:`ACTION_TIMEOUT_S` in all, which leaves a failing journal time to answer with its
+refusal (its retries take about two seconds) before the command says "not running"."""
 
 
 def add_operator_commands(sub: Any, handler_for: Any) -> None:
@@ -73,8 +80,8 @@ def run_operator_command(args: argparse.Namespace, kernel: Controller, console: 
             console.print("not resumed: a limit halt needs confirmation (answer y, or --yes)")
             return EXIT_DECLINED
         request = _request(args, user)
-        reply: ActionAccepted | ActionAnswered = kernel.ask(
-            request, timeout_s=getattr(request, "wait_s", 0.0) + _TRANSPORT_S)
+        wait_s = max(ACTION_TIMEOUT_S, getattr(request, "wait_s", 0.0) + _TRANSPORT_S)
+        reply: ActionAccepted | ActionAnswered = kernel.ask(request, timeout_s=wait_s)
     except KernelUnreachable as exc:
         console.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE

@@ -18,8 +18,7 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from kernel.console._args import config_dir, err
-from kernel.journal import JournalError
-from kernel.microkernel import EXIT_START_FAILED, Kernel
+from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 from kernel.spin import SpinningSelector
 from kernel.untrusted import one_line
@@ -68,14 +67,13 @@ def run_kernel(args: argparse.Namespace) -> int:
         # the selector loop on every platform: pyzmq's asyncio support needs it on Windows
         return asyncio.SelectorEventLoop(SpinningSelector(selectors.DefaultSelector(), spin_s))
 
-    try:
-        with asyncio.Runner(loop_factory=new_loop) as runner:
-            code = runner.run(kernel.run())
-    except JournalError as exc:  # the journal would not open: no trading without a record
-        err.print(Text.assemble(("could not start:", "red"), " ", one_line(exc)))
-        return EXIT_START_FAILED
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        code = runner.run(kernel.run())
     if kernel.start_error:
         err.print(Text.assemble(("could not start:", "red"), " ", one_line(kernel.start_error)))
+    elif kernel.journal_error:
+        err.print(Text.assemble(("journal unusable, trading halted, kernel stopped:", "bold red"),
+                                " ", one_line(kernel.journal_error)))
     elif kernel.halt_reason:
         err.print(Text.assemble(("trading halted, kernel stopped:", "bold red"), " ",
                                 one_line(kernel.halt_reason)))

@@ -1,0 +1,97 @@
+"""What ``kernel check`` can prove about a whole config without starting anything.
+
+Each file alone may be well-formed and the whole still unable to work: a bot
+command whose script is not there crashes the bot until the watchdog gives up
+and halts trading; an empty allow-list in a trading mode refuses every order
+("allowed: none"). Each message names the file, the field, the value and a fix.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from kernel.config import KernelConfig, PathsConfig, python_command
+
+
+class _AllowList(Protocol):
+    """``risk.limits.RiskLimits`` as far as these checks go (the runtime may not import it)."""
+
+    @property
+    def symbols(self) -> Mapping[str, object]: ...
+
+
+class _Whole(Protocol):
+    """The part of ``Settings`` the checks read (kept narrow so tests build it easily)."""
+
+    @property
+    def config_dir(self) -> Path: ...
+    @property
+    def kernel(self) -> KernelConfig: ...
+    @property
+    def paths(self) -> PathsConfig: ...
+    @property
+    def risk(self) -> _AllowList: ...
+
+    def resolve(self, path: str) -> Path: ...
+
+
+def whole_config_problems(settings: _Whole) -> list[str]:
+    """Every problem across files; empty when the config can run as written."""
+    return [*_bot_command_problems(settings), *_allow_list_problems(settings)]
+
+
+def _bot_command_problems(settings: _Whole) -> list[str]:
+    paths_file = settings.config_dir / "paths.yaml"
+    if settings.kernel.mode == "off":
+        return []
+    cwd = settings.resolve(settings.paths.bot.cwd)
+    if not cwd.is_dir():
+        return [f"{paths_file}: field `bot.cwd`: the folder {str(cwd)!r} does not exist. "
+                "Fix: set it to the folder the bot runs in (relative paths are relative "
+                "to the project root, the folder holding config/)."]
+    command = python_command(list(settings.paths.bot.command))
+    executable, problems = command[0], []
+    if _find_executable(executable, cwd) is None:
+        problems.append(
+            f"{paths_file}: field `bot.command`: the executable {executable!r} was not found "
+            f"(looked in {str(cwd)!r} and on PATH). Fix: write its full path, or "
+            "\"{python}\" for the interpreter running the kernel.")
+    script = _script_of(command)
+    if script is not None and not (cwd / script).is_file():
+        problems.append(
+            f"{paths_file}: field `bot.command`: the script {script!r} does not exist in "
+            f"{str(cwd)!r}; the bot would crash at every start until the watchdog halts "
+            "trading. Fix: correct the path (relative to `bot.cwd`), or set "
+            "`mode: off` in kernel.yaml to run without a bot.")
+    return problems
+
+
+def _find_executable(executable: str, cwd: Path) -> str | None:
+    if "/" in executable or "\\" in executable:
+        path = Path(executable).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        return str(path) if path.is_file() else None
+    return shutil.which(executable)
+
+
+def _script_of(command: list[str]) -> str | None:
+    """The script a Python command runs: its first argument that is not an option."""
+    name = Path(command[0]).name.lower()
+    if not name.startswith(("python", "py")):
+        return None
+    rest = command[1:]
+    if rest[:1] == ["-m"] or not rest or rest[0].startswith("-"):
+        return None  # `python -m package`: a module, not a file to check
+    return rest[0]
+
+
+def _allow_list_problems(settings: _Whole) -> list[str]:
+    if settings.kernel.mode == "off" or settings.risk.symbols:
+        return []
+    return [f"{settings.config_dir / 'risk.yaml'}: field `symbols` is empty while "
+            f"{settings.config_dir / 'kernel.yaml'} has `mode: {settings.kernel.mode}`: "
+            "every order would be refused (\"allowed: none\"). Fix: list the symbols the "
+            "bot trades, e.g. `symbols: {BTCUSDT: {}}`, or set `mode: off`."]
