@@ -83,7 +83,9 @@ def _escape_what_the_console_cannot_show() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kernel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="kernel", description=__doc__.splitlines()[0],
+                                     epilog=_exit_codes(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"kernel {__version__}")
     parser.add_argument("--config-dir", type=Path, default=None,
                         help="folder holding kernel.yaml, paths.yaml, ... (default: ./config "
@@ -100,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     add_keys_commands(sub)
     add_check_command(sub)
     return parser
+
+
+def _exit_codes() -> str:
+    """The exit-code list of this module's docstring, so ``--help`` and the code agree."""
+    codes = __doc__.split("Exit codes (also in README.md):\n", 1)[1]
+    return "Exit codes:\n" + codes.replace("``", "").rstrip()
 
 
 def _settings(args: argparse.Namespace) -> Settings:

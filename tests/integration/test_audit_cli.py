@@ -188,3 +188,12 @@ def test_a_bad_day_is_refused_by_the_parser(setup: Setup,
         setup.run(capsys, "report", "--day", "01/05/2024")
     assert exit_.value.code == 2
     assert "expected a day as YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_meta_task_without_day_takes_the_last_complete_day_like_meta_run(
+    setup: Setup, capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, _ = setup.run(capsys, "meta", "task", "daily-logs")
+    task = next((setup.root / "meta" / "inbox").glob("daily-logs-*.md"))
+    front = yaml.safe_load(task.read_text().split("---\n")[1])
+    assert code == 0 and front["day"] == day_of(NOW - 86400, 0)

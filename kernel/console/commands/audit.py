@@ -32,6 +32,7 @@ from agents.audit.messages import DailyAuditCompleted
 from agents.audit.retention import read_archive
 from agents.audit.task import EXCERPT_TOPICS, TASK_KINDS, ExcerptRow, TaskHeader, render_task
 from agents.audit.task import task_id as make_task_id
+from agents.meta.schedule import previous_day
 from kernel.console._kernel_record import record_via_kernel
 from kernel.console.chain_verify import ChainReport, verify_journal
 from kernel.journal_file import JournalRow, open_failure
@@ -75,7 +76,8 @@ def add_audit_commands(sub: Any, settings_of: SettingsOf) -> Any:
     meta_sub = meta.add_subparsers(dest="meta_command", required=True)
     task = meta_sub.add_parser("task", help="write a self-contained task into its inbox")
     task.add_argument("kind", choices=TASK_KINDS)
-    task.add_argument("--day", type=_day, help="YYYY-MM-DD (default: today so far)")
+    task.add_argument("--day", type=_day, help="the day to analyse, YYYY-MM-DD (default: the "
+                      "last complete day, as for meta run and the scheduler)")
     task.set_defaults(handler=bind(_meta_task))
     return meta_sub
 
@@ -214,7 +216,8 @@ def _hand_over(settings: Settings, audit: DailyAuditCompleted) -> None:
 
 
 def _meta_task(args: argparse.Namespace, settings: Settings) -> int:
-    audit = _audit(settings, args.day)
+    # The same default as ``meta run`` and the scheduler: a finished day, not a partial one.
+    audit = _audit(settings, args.day or previous_day(time.time(), settings.risk.utc_offset_s))
     cfg, now = settings.audit, time.time()
     start, end = day_bounds(audit.day, settings.risk.utc_offset_s)
     rows = excerpt(settings.journal_path, start, end, topics=EXCERPT_TOPICS[args.kind],

@@ -68,7 +68,9 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
         add_timeout(parser)
         parser.set_defaults(handler=handler_for(run_operator_command), action=name)
     mode = sub.add_parser("mode", help="switch the bot's mode: paper | demo | off")
-    mode.add_argument("mode", choices=["paper", "demo", "off"])
+    mode.add_argument("mode", choices=["paper", "demo", "off"],
+                      help="paper or demo: restart the bot trading against that account; "
+                           "off: stop the bot and keep it stopped")
     mode.add_argument("--reason", required=True, help="why (journaled)")
     mode.set_defaults(handler=handler_for(run_operator_command), action="mode")
 

@@ -26,7 +26,8 @@ from kernel.untrusted import one_line
 
 def add_run_command(sub: Any) -> None:
     run = sub.add_parser("run", help="run the supervisor in the foreground")
-    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"],
+                     help="the least severe line the console log shows (default: INFO)")
     run.set_defaults(handler=run_kernel)
 
 
