@@ -177,9 +177,10 @@ def _manual_close(m: dict[str, Any]) -> str:
 def _bot_exited(m: dict[str, Any]) -> str:
     lines = m.get("last_lines") or []
     tail = f"; last output: {quoted(lines[-1])}" if lines else ""
-    how = "stopped" if m.get("expected") else "exited unexpectedly"
-    return (f"pid {m.get('pid')} {how} ({m.get('description')}, code {m.get('exit_code')}) "
-            f"after {_secs(m.get('uptime_s'))}{tail}")
+    how = "stopped as asked" if m.get("expected") else "ended unexpectedly"
+    # The watchdog's description already names the code or the signal: say it once.
+    why = m.get("description") or f"exit code {m.get('exit_code')}"
+    return f"pid {m.get('pid')} {how} ({one_line(why)}) after {_secs(m.get('uptime_s'))}{tail}"
 
 
 def _daily_audit(m: dict[str, Any]) -> str:
