@@ -39,7 +39,7 @@ class FaultReporter:
         if suppressed:
             detail = f"{detail} (+{suppressed} more of this kind not itemised)"
         self._window[kind] = (second, sent + 1, 0)
-        log.warning("%s: %s", kind, detail)
+        # Not logged here: the console log tells every journaled anomaly once (_narrator.py).
         try:
             self._emitter.emit(AnomalyDetected(kind=kind, severity=severity, ts=now,
                                                source=self._emitter.source,

@@ -127,8 +127,8 @@ class Kernel:
             remove_signals()
 
     def _start_failed(self, error: str) -> int:
+        # Not logged: ``start_error`` is the caller's to show, once (kernel run prints it).
         self.start_error = error
-        log.error("%s", error)
         return EXIT_START_FAILED
 
     async def _run_locked(self) -> int:
@@ -210,9 +210,7 @@ class Kernel:
             return await self._serve(journal, context, publisher, emitter, gateway, control,
                                      services)
         except StartFailed as exc:
-            self.start_error = str(exc)
-            log.error("%s", exc)
-            return EXIT_START_FAILED
+            return self._start_failed(str(exc))
         finally:
             try:
                 await gateway.stop()
@@ -280,8 +278,7 @@ class Kernel:
         except* _Stopping:
             pass
         except* (StartFailed, ActorStartFailed) as group_error:
-            self.start_error = str(group_error.exceptions[0])
-            log.error("%s", self.start_error)
+            self._start_failed(str(group_error.exceptions[0]))
         except* ActorGaveUp as group_error:
             self._halt(gateway, emitter, str(group_error.exceptions[0]))
         except* JournalDamaged as group_error:

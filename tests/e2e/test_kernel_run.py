@@ -150,3 +150,26 @@ def test_run_with_broken_config_exits_2_without_a_traceback(tmp_path: Path) -> N
 
 def test_free_ports_are_distinct() -> None:
     assert len(set(free_ports(4))) == 4
+
+
+def test_an_anomaly_is_told_once_in_the_console_log(kernel: KernelProcess) -> None:
+    bot = dealer(kernel.endpoint("link"))
+    try:
+        bot.send(b'{"type": "no such message"')
+        assert bot.poll(5000)  # the gateway answered with an error: the anomaly is journaled
+    finally:
+        bot.close()
+    time.sleep(0.3)  # the narrator is a subscriber: give it the event
+    assert kernel.stop(signal.SIGINT) == 0
+    kinds = [msgspec.msgpack.decode(r.payload)["kind"]
+             for r in read_journal(kernel.journal_path, topic_prefix="anomaly")]
+    assert len(kinds) == 1
+    told = [line for line in kernel.stderr().splitlines() if kinds[0] in line]
+    assert len(told) == 1, told
+
+
+def test_a_second_kernel_on_the_same_data_dir_says_so_once(kernel: KernelProcess) -> None:
+    second = kernel.cli("run", timeout_s=30)
+    text = second.stderr.decode()
+    assert second.returncode == 3
+    assert text.count("already running on the data directory") == 1, text
