@@ -58,6 +58,9 @@ class SessionTable:
                 return session
         return None
 
+    def get(self, identity: bytes) -> BotSession | None:
+        return self._by_identity.get(identity)
+
     def by_bot_id(self, bot_id: str) -> list[BotSession]:
         return [s for s in self._by_identity.values() if s.bot_id == bot_id]
 

@@ -56,6 +56,7 @@ from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
 from kernel.plan_service import PlanService, PlanUnavailable
+from kernel.untrusted import ident
 
 log = logging.getLogger("kernel.gateway")
 
@@ -176,9 +177,24 @@ class Gateway:
             send_frames(sock, (identity, body), NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
             self.faults.report("reply_undelivered", "warning",
-                               f"{type(message).__name__} not delivered: {exc.strerror}")
+                               f"{self._what(message)} for {self._whom(identity)} not "
+                               f"delivered: {exc.strerror}")
             return False
         return True
+
+    @staticmethod
+    def _what(message: Message) -> str:
+        """The message a person would recognise: the command's action, the order's id."""
+        if isinstance(message, Command):
+            return f"command {message.action} ({ident(message.command_id)})"
+        if isinstance(message, OrderDecision):
+            return f"decision {message.verdict} on order {ident(message.request_id)}"
+        return type(message).__name__
+
+    def _whom(self, identity: bytes) -> str:
+        session = self.sessions.get(identity)
+        return f"bot {ident(session.bot_id)}" if session is not None \
+            else "a link that never said hello"
 
     # --- inbound ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import zmq.asyncio
 
 from bus.codec import encode
 from bus.protocol import (
+    Command,
     Error,
     Heartbeat,
     Hello,
@@ -246,3 +247,22 @@ async def test_with_a_journal_that_syncs_each_commit_bursts_wait_for_its_writer(
     assert sorted(d["request_id"] for d in textual) == sorted(f"j-{i}" for i in range(200))
     rows = journal_rows(harness, "order.decision")  # every reply waited for its row
     assert len({msgspec.msgpack.decode(r.payload)["request_id"] for r in rows}) == 400
+
+
+async def test_an_undelivered_command_names_the_bot_and_the_command(
+    harness: KernelHarness,
+) -> None:
+    gone = RawBot(harness.endpoints["bot_link"])
+    await gone.greet("qe-gone")
+    gone.sock.close(linger=0)
+    services = harness.kernel.services
+    assert services is not None
+    for _ in range(200):  # until the ROUTER has noticed the peer left
+        if not services.send_command(Command(command_id="c-9", action="close_all"),
+                                     bot_id="qe-gone"):
+            break
+        await asyncio.sleep(0.01)
+    rows = await eventually_rows(harness, "anomaly")
+    details = [msgspec.msgpack.decode(r.payload)["detail"] for r in rows]
+    assert any(d.startswith("command close_all (c-9) for bot qe-gone not delivered")
+               for d in details), details
