@@ -40,7 +40,7 @@ def register_advice_requests(control: ControlServer, emitter: Emitter,
             request_id=request.request_id, requested_by=f"operator:{request.user}",
             reason=request.reason, ts=clock()))
         return ActionAccepted(action="moderator_ask", seq=seq, detail=(
-            f"moderation {request.request_id} requested (journal #{seq})"))
+            f"moderation {request.request_id} requested"))  # the console adds the seq
 
     control.register(RiskMultiplierRequest, risk_multiplier)
     control.register(ModeratorAskRequest, moderator_ask)

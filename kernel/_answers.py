@@ -60,7 +60,8 @@ def answered(request: EngineRequest, action: EngineAction, seq: int, request_id:
              answer: OperatorCommandAnswered | None) -> ActionAnswered:
     """The control reply: what the engine said, or plainly that it said nothing."""
     if answer is None:
-        detail = (f"{action} journaled as #{seq} and handed to the risk engine, but it did not "
+        # No seq here: the console prints it once beside every answer (print_answer).
+        detail = (f"{action} journaled and handed to the risk engine, but it did not "
                   f"answer within {request.wait_s:g} s: it may be down or restarting, so the "
                   f"{action} may not have been carried out. Check `kernel status`, then run it "
                   "again")
