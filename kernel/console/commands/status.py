@@ -127,8 +127,14 @@ def _print_bot(bot: Any, out: Console) -> None:
     if not isinstance(bot, dict):
         out.print("bot: no state reported yet")
         return
-    out.print(_line(f"bot {ident(bot.get('bot_id') or '?')}: {ident(bot.get('state'))} pid "
-                    f"{bot.get('pid')}, mode {ident(bot.get('mode'))}, up "
+    name = f"bot {ident(bot['bot_id'])}" if bot.get("bot_id") else "bot"
+    if bot.get("state") == "off":  # no process, no heartbeat, no equity: say why instead
+        why = bot.get("detail") or "mode off"
+        out.print(_line(f"{name}: off (stopped on purpose: {why}); restarts "
+                        f"{_num(bot.get('restarts', 0), '.0f')}"))
+        return
+    pid = f" pid {bot['pid']}" if bot.get("pid") is not None else ""
+    out.print(_line(f"{name}: {ident(bot.get('state'))}{pid}, mode {ident(bot.get('mode'))}, up "
                     f"{_num(bot.get('uptime_s'), '.0f')} s, last heartbeat "
                     f"{_num(bot.get('last_heartbeat_age_s'), '.1f')} s ago, restarts "
                     f"{_num(bot.get('restarts', 0), '.0f')}, equity {_num(bot.get('equity'))}"))
