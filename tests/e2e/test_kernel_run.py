@@ -173,3 +173,19 @@ def test_a_second_kernel_on_the_same_data_dir_says_so_once(kernel: KernelProcess
     text = second.stderr.decode()
     assert second.returncode == 3
     assert text.count("already running on the data directory") == 1, text
+
+
+@pytest.mark.parametrize("delay_s", [0.05, 0.15, 0.3])
+def test_ctrl_c_while_the_command_still_imports_exits_130_quietly(
+    tmp_path: Path, delay_s: float,
+) -> None:
+    """The console script's entry (kernel/console/_entry.py), as ``scripts/run`` starts it."""
+    config_dir = KernelProcess(tmp_path).config_dir
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernel.console._entry", "--config-dir", str(config_dir), "run"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(delay_s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert b"Traceback" not in err, err.decode()
+    assert proc.returncode in (130, 0)  # 0: it was already running and stopped in order
