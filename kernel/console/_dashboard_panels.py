@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from kernel.console._dashboard_parts import BotView, Gauge, RiskView
+from kernel.console._dashboard_parts import STOPPED_ON_PURPOSE, BotView, Gauge, RiskView
 from kernel.summaries import reason_line
 from kernel.untrusted import ident, one_line
 
@@ -91,8 +91,11 @@ def bot_lines(bot: BotView | None, *, pnl_today: float | None, mode: str) -> lis
     lines = [Line(head, 0)]
     beat = Text(f"up {duration(bot.uptime_s)}  beat ")
     age = bot.heartbeat_age_s
-    beat.append("—" if age is None else f"{age:.1f}s ago",
-                style="" if age is None or age < 3 else "yellow" if age < 10 else "bold red")
+    if bot.state in STOPPED_ON_PURPOSE:
+        beat.append("— (stopped on purpose)", style="dim")
+    else:
+        beat.append("—" if age is None else f"{age:.1f}s ago",
+                    style="" if age is None or age < 3 else "yellow" if age < 10 else "bold red")
     beat.append(f"  restarts {bot.restarts}", style="" if bot.restarts == 0 else "yellow")
     lines.append(Line(beat, 1))
     lines.append(Line(Text(f"equity {money(bot.equity)}"), 0))

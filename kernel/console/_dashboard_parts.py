@@ -72,6 +72,10 @@ class PositionView:
         return (self.mark_price - self.avg_price) * self.qty
 
 
+STOPPED_ON_PURPOSE = frozenset({"off", "stopped"})
+"""Bot states a person asked for (``kernel mode off``, a stop): no heartbeat is expected."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class BotView:
     """The supervised bot as the watchdog reports it, refined by its own heartbeats."""
@@ -233,7 +237,9 @@ def bot_from_state(body: Mapping[str, Any], now: float, *,
     same = previous is not None and previous.bot_id == bot_id
     count = int(number(body.get("positions")) or 0)
     age = number(body.get("last_heartbeat_age_s"))
-    if same and previous is not None and previous.heartbeat_age_s is not None:
+    if body.get("state") in STOPPED_ON_PURPOSE:
+        age = None  # no beat is due from a bot stopped on purpose: an age would only alarm
+    elif same and previous is not None and previous.heartbeat_age_s is not None:
         seen = previous.aged(now).heartbeat_age_s
         age = seen if age is None or (seen is not None and seen < age) else age
     pid = body.get("pid")

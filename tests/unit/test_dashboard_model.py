@@ -141,6 +141,15 @@ def test_a_stopped_bot_does_not_age_its_uptime() -> None:
     assert bot.restarts == 4
 
 
+def test_a_bot_switched_off_has_no_heartbeat_age_to_count() -> None:
+    m = model()
+    m.apply("bot.heartbeat", heartbeat(), T0)
+    m.apply("bot.state", bot_state(state="off", pid=None, uptime_s=None,
+                                   last_heartbeat_age_s=2.0), T0 + 1)
+    bot = m.view(T0 + 600).bot
+    assert bot is not None and bot.state == "off" and bot.heartbeat_age_s is None
+
+
 def test_heartbeats_refresh_money_positions_and_the_beat_age() -> None:
     m = model()
     m.apply("bot.state", bot_state(last_heartbeat_age_s=4.0), T0)

@@ -154,3 +154,12 @@ def test_a_moved_risk_multiplier_shows_who_set_it_and_how_it_ends() -> None:
     screen = "\n".join(lines_of(render(m.view(T0), 80, 24)))
     assert "risk x0.5 by moderator:offline" in screen
     assert "until the next trading day" in screen
+
+
+def test_a_bot_switched_off_shows_no_growing_beat_age() -> None:
+    m = DashboardModel(started=T0)
+    m.load_status(status(), T0)
+    m.apply("bot.heartbeat", heartbeat(), T0)
+    m.apply("bot.state", bot_state(state="off", pid=None, last_heartbeat_age_s=1.0), T0 + 1)
+    text = " ".join(render(m.view(T0 + 300), 120, 30).split())
+    assert "beat — (stopped on purpose)" in text and "s ago restarts" not in text
