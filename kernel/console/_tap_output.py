@@ -99,12 +99,17 @@ class StreamSink(Sink):
             f"current state: kernel {ident(s.version)} pid {s.pid}, up {s.uptime_s:.0f} s, "
             f"mode {ident(s.mode)}, trading {ident(s.trading_state)}, "
             f"{len(s.bots)} bot link session(s)"), style="bold"))
-        for topic, body in decode_latest(reply):
-            if selected(topic, self.topics):
-                self._line(topic, body, message_ts(body, now))
+        # Each state as of its own time, oldest first: the topics' order is not time's.
+        latest = [(message_ts(body, now), topic, body) for topic, body in decode_latest(reply)
+                  if selected(topic, self.topics)]
+        for when, topic, body in sorted(latest, key=lambda item: item[0]):
+            self._line(topic, body, min(when, now))
 
     def message(self, topic: str, source: str, body: Any, now: float) -> None:
-        self._line(topic, body, message_ts(body, now))
+        # Stamped when the tap received it, not with the sender's ``ts``: bots and actors
+        # stamp with their own clocks and moments, so those stamps would step back and
+        # forth; the line order is the bus's, and the times now agree with it.
+        self._line(topic, body, now)
 
     def note(self, text: str, level: str, now: float) -> None:
         line = Text(f"{_clock(now)} {'tap':<16} ", style="dim")
