@@ -12,6 +12,7 @@ the alternate screen (like ``top``), so the shell is left as it was on exit.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +37,8 @@ from kernel.console._tap_output import STYLES, Sink, decode_latest
 from kernel.control_protocol import SnapshotReply
 
 SIDE_BY_SIDE_WIDTH = 72
+TOPIC_MAX = 20
+"""The event list's topic column at its widest; a longer topic ends with an ellipsis."""
 MARKS = {"warning": "!", "error": "!!", "critical": "!!"}
 LINK = {"connected": ("● live", "green"), "connecting": ("○ connecting", "yellow"),
         "unreachable": ("✖ UNREACHABLE", ALARM)}
@@ -62,7 +65,8 @@ def compose(view: DashboardView, *, width: int, height: int, now: float,
     if view.link.state == "unreachable":
         alert = (f"KERNEL UNREACHABLE for {duration(now - view.link.since)}: last known "
                  f"state below, retrying. Is `kernel run` running? ({view.link.detail})")
-        top.append(_line(Text(alert, style=ALARM), width))
+        top += [_line(Text(line, style=ALARM), width)
+                for line in _wrapped(alert, width, 3 if height >= 20 else 1)]
     avail = height - len(top) - 1
     pnl = view.risk.pnl_today if view.risk is not None else None
     mode = view.kernel.mode if view.kernel is not None else ""
@@ -93,7 +97,15 @@ def compose(view: DashboardView, *, width: int, height: int, now: float,
             body.append(_events(view.events, avail - used, width))
             used = avail
     filler = [Text("")] * max(0, avail - used)
-    return [*top, *body, *filler, _line(_footer(view), width)]
+    return [*top, *body, *filler, _line(_footer(view, width), width)]
+
+
+def _wrapped(text: str, width: int, lines: int) -> list[str]:
+    """``text`` on at most ``lines`` lines of ``width``; the last one is cut if it must be."""
+    wrapped = textwrap.wrap(text, max(1, width), break_on_hyphens=False) or [""]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[:lines - 1], " ".join(wrapped[lines - 1:])]
+    return wrapped
 
 
 def _line(text: Text, width: int) -> Text:
@@ -151,38 +163,51 @@ def _risk_title(view: DashboardView) -> Text:
 def _events(events: tuple[EventView, ...], height: int, width: int) -> Panel:
     rows = height - 2
     inner = width - 4
-    shown = [_event_line(e, inner) for e in events[-rows:]] if rows > 0 else []
+    last = events[-rows:] if rows > 0 else ()
+    # As wide as the longest topic shown (``moderator.advice`` is 16), within reason.
+    topic_width = min(TOPIC_MAX, max((len(e.topic) for e in last), default=0))
+    shown = [_event_line(e, inner, topic_width) for e in last]
     if not events:
         shown = [Text("orders, lifecycle, anomalies and plans appear here", style="dim")]
     return Panel(Group(*shown), title=Text("events", style="bold"), title_align="left",
                  width=width, height=height, padding=(0, 1))
 
 
-def _event_line(event: EventView, width: int) -> Text:
+def _event_line(event: EventView, width: int, topic_width: int) -> Text:
     when = dt.datetime.fromtimestamp(event.ts).strftime("%H:%M:%S")
     text = Text(f"{when} ", style="dim")
     text.append(f"{MARKS.get(event.severity, ''):<2} ", style=STYLES.get(event.severity, ""))
     if width >= 60:
-        text.append(f"{event.topic[:15]:<15} ", style="dim")
+        topic = event.topic if len(event.topic) <= topic_width \
+            else event.topic[:topic_width - 1] + "…"
+        text.append(f"{topic:<{topic_width}} ", style="dim")
     text.append(event.text, style="dim" if event.replayed else STYLES.get(event.severity, ""))
     return _line(text, width)
 
 
-def _footer(view: DashboardView) -> Text:
+def _footer(view: DashboardView, width: int) -> Text:
+    """Segments by importance, as the header: the rates and the way out stay longest."""
     c = view.counters
-    text = Text(f"orders {c.orders_per_s:.1f}/s  deny ")
+    deny = Text("deny ")
     if c.deny_rate is None:
-        text.append("—")
+        deny.append("—")
     else:
-        text.append(f"{c.deny_rate * 100:.0f}%", style="yellow" if c.denies else "")
-        text.append(f" of {c.decisions}")
-    text.append(f" ({c.window_s:.0f}s)  fills {c.fills}  bus {c.messages_per_s:.0f}/s")
+        deny.append(f"{c.deny_rate * 100:.0f}%", style="yellow" if c.denies else "")
+        deny.append(f" of {c.decisions}")
+    deny.append(f" ({c.window_s:.0f}s)")
+    segments: list[tuple[int, Text]] = [
+        (0, Text(f"orders {c.orders_per_s:.1f}/s")), (0, deny), (2, Text(f"fills {c.fills}")),
+        (2, Text(f"bus {c.messages_per_s:.0f}/s"))]
     kernel = view.kernel
     if kernel is not None:
-        text.append(f"  actors {kernel.actors_running}/{kernel.actors_total}",
-                    style="red" if kernel.faulted else "")
-    text.append("  Ctrl-C quits", style="dim")
-    return text
+        segments.append((1, Text(f"actors {kernel.actors_running}/{kernel.actors_total}",
+                                 style="red" if kernel.faulted else "")))
+    segments.append((0, Text("Ctrl-C quits", style="dim")))
+    for drop in (2, 1):
+        if sum(len(t) + 2 for _, t in segments) - 2 <= width:
+            break
+        segments = [(p, t) for p, t in segments if p < drop]
+    return Text("  ").join(t for _, t in segments)
 
 
 class DashboardSink(Sink):

@@ -163,3 +163,26 @@ def test_a_bot_switched_off_shows_no_growing_beat_age() -> None:
     m.apply("bot.state", bot_state(state="off", pid=None, last_heartbeat_age_s=1.0), T0 + 1)
     text = " ".join(render(m.view(T0 + 300), 120, 30).split())
     assert "beat — (stopped on purpose)" in text and "s ago restarts" not in text
+
+
+def test_at_80x24_long_topics_big_counters_and_the_unreachable_hint_are_whole() -> None:
+    from dataclasses import replace
+
+    from kernel.console._dashboard_parts import Counters
+
+    m = DashboardModel(started=T0)
+    m.load_status(status(), T0)
+    m.apply("bot.state", bot_state(), T0)
+    m.apply("moderator.advice", {"type": "moderation_advice", "ts": T0 + 1}, T0 + 1)
+    m.apply("operator.command", {"type": "operator_command", "ts": T0 + 2}, T0 + 2)
+    detail = "no messages on tcp://127.0.0.1:7712 and no answer on tcp://127.0.0.1:7713"
+    m.set_link("unreachable", T0 + 31, detail)
+    busy = Counters(window_s=60, orders_per_s=123.4, deny_rate=1.0, decisions=12345,
+                    denies=12345, fills=123456, messages_per_s=1234)
+    lines = lines_of(render(replace(m.view(T0 + 32), counters=busy), 80, 24))
+    screen = " ".join(" ".join(lines).split())
+    assert "moderator.advice" in screen and "operator.command" in screen
+    assert "Is `kernel run` running?" in screen and detail in screen
+    footer = lines[-1]
+    assert "…" not in footer and footer.endswith("Ctrl-C quits")
+    assert "orders 123.4/s" in footer and "deny 100% of 12345 (60s)" in footer
