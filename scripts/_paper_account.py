@@ -201,23 +201,27 @@ ACCOUNT_FORMAT = 1
 """Version of the saved paper account; a file of another version is not read."""
 
 
-def account_state(account: PaperAccount, orders_placed: int) -> dict[str, object]:
+def account_state(account: PaperAccount, orders_placed: int,
+                  marks: dict[str, float] | None = None) -> dict[str, object]:
     """What the paper exchange keeps between sessions, as plain JSON-able data.
 
     The venue fills IOC market orders at once, so no order is ever left open and
     there is nothing else to keep: positions, cash (start equity plus realised
-    PnL), fees, and how many orders were placed (so venue ids never repeat).
+    PnL), fees, how many orders were placed (so venue ids never repeat), and the
+    last marks, so that the market goes on from where it was rather than jumping
+    back to its opening prices under the restored positions.
     """
     return {"format": ACCOUNT_FORMAT, "start_equity": account.start_equity,
             "realized_pnl": account.realized_pnl, "fees": account.fees,
-            "orders_placed": orders_placed, "open_orders": [],
+            "orders_placed": orders_placed, "open_orders": [], "marks": dict(marks or {}),
             "books": {s: {"qty": b.qty, "avg_price": b.avg_price}
                       for s, b in sorted(account.open_books().items())}}
 
 
 def restore_account(data: object) -> tuple[PaperAccount, int]:
     """The account and order count saved by :func:`account_state`; ``ValueError``
-    says what is wrong with a file that cannot be trusted."""
+    says what is wrong with a file that cannot be trusted (:func:`restore_marks`
+    reads the marks)."""
     if not isinstance(data, dict) or data.get("format") != ACCOUNT_FORMAT:
         raise ValueError(f"not a paper account of format {ACCOUNT_FORMAT}")
     try:
@@ -234,3 +238,15 @@ def restore_account(data: object) -> tuple[PaperAccount, int]:
     if not all(math.isfinite(n) for n in numbers) or placed < 0:
         raise ValueError("damaged paper account: a number is not finite")
     return account, placed
+
+
+def restore_marks(data: object) -> dict[str, float]:
+    """The last marks of a saved account (positive and finite ones only)."""
+    marks = data.get("marks") if isinstance(data, dict) else None
+    if not isinstance(marks, dict):
+        return {}
+    out: dict[str, float] = {}
+    for symbol, price in marks.items():
+        if isinstance(price, int | float) and math.isfinite(price) and price > 0:
+            out[str(symbol)] = float(price)
+    return out

@@ -54,6 +54,7 @@ from scripts._paper_account import (
     closing_intents,
     fee_for,
     restore_account,
+    restore_marks,
 )
 from scripts._paper_bars import BarMaker, walk_atr
 
@@ -78,16 +79,20 @@ class Bot:
 
     def __init__(self, args: argparse.Namespace, link: BotLink) -> None:
         self.args, self.link = args, link
-        self.account = PaperAccount(args.start_equity)
+        marks: dict[str, float] = {}
+        self.account, placed = PaperAccount(args.start_equity), 0
         self.store = AccountFile.for_args(args)
-        self.feed = RandomWalk(args.symbols, seed=args.seed, volatility=VOLATILITY)
+        if self.store is not None:
+            self.account, placed, marks = self.store.load(self.account)
+        # a restored market goes on from its last marks, on a new path (not a replay)
+        self.feed = RandomWalk(args.symbols, seed=args.seed + placed, volatility=VOLATILITY)
+        self.feed.prices.update({s: p for s, p in marks.items() if s in self.feed.prices})
         self.bars = BarMaker(args.symbols, ticks_per_bar=args.bar_ticks)
         self.bars.backfill(self.feed.prices, bars=args.history_bars, now=time.time(),
                            seed=args.seed + 1, volatility=VOLATILITY)
         self.strategy = Scalper()
         self.venue = PaperVenue(miss_rate=args.miss_rate, seed=args.seed + 2)
-        if self.store is not None:
-            self.account, self.venue.placed = self.store.load(self.account)
+        self.venue.placed = placed
         self.missed = False
         self.marks = dict(self.feed.prices)
         self.paused = False
@@ -202,7 +207,7 @@ class Bot:
 
     def save(self) -> None:
         if self.store is not None:
-            self.store.save(account_state(self.account, self.venue.placed))
+            self.store.save(account_state(self.account, self.venue.placed, self.marks))
 
     def update(self, order: OrderRequest, status: str, venue_id: str, reason: str = "") -> None:
         """Tell the kernel what the venue did with an allowed order (before its fill)."""
@@ -309,22 +314,23 @@ class AccountFile:
             return None
         return cls(Path(folder) / f"paper-account-{args.bot_id}-{args.mode}.json")
 
-    def load(self, fresh: PaperAccount) -> tuple[PaperAccount, int]:
+    def load(self, fresh: PaperAccount) -> tuple[PaperAccount, int, dict[str, float]]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             log.info("paper account: new, %.2f USDT (kept in %s)", fresh.start_equity,
                      self.path)
-            return fresh, 0
+            return fresh, 0, {}
         try:
-            account, placed = restore_account(json.loads(text))
+            data = json.loads(text)
+            account, placed = restore_account(data)
         except ValueError as exc:  # json.JSONDecodeError is one
             raise SystemExit(f"paper account {self.path} cannot be read ({exc}). Fix: move "
                              "it away to start a new account.") from exc
         books = ", ".join(f"{s} {b.qty:g}" for s, b in account.open_books().items())
         log.info("paper account restored from %s: realized %+.2f, positions %s", self.path,
                  account.realized_pnl, books or "none")
-        return account, placed
+        return account, placed, restore_marks(data)
 
     def save(self, state: dict[str, object]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,13 +25,18 @@ from tests.support.processes import KernelProcess
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows"),
               pytest.mark.timeout(240)]
 
+ROOT = Path(__file__).resolve().parents[2]
+RISK_YAML = (ROOT / "config" / "risk.yaml").read_text(encoding="utf-8").replace(
+    "max_consecutive_losses: 6", "max_consecutive_losses: 1000")
+"""The limits users get, but a run of losing scalps (a real halt, kept on purpose
+across restarts) must not be what stops this test's trading."""
 BOT = json.dumps(["{python}", "scripts/run_bot.py", "--orphan-timeout", "2",
                   "--bot-id", "qe-day", "--tick-interval", "0.1"])
 
 
 def start(root: Path) -> KernelProcess:
     process = KernelProcess(root)
-    write_config(root, ports=process.ports, mode="paper", bot_command=BOT)
+    write_config(root, ports=process.ports, mode="paper", bot_command=BOT, risk_yaml=RISK_YAML)
     return process.start(timeout_s=30)
 
 
@@ -86,6 +91,7 @@ def kernels() -> Iterator[list[KernelProcess]]:
 def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(
     tmp_path: Path, kernels: list[KernelProcess],
 ) -> None:
+    assert "max_consecutive_losses: 1000" in RISK_YAML
     kernel = start(tmp_path)
     kernels.append(kernel)
     wait_until(lambda: trades_on(tmp_path, 0), "first trades")
@@ -128,5 +134,6 @@ def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(
     raised = [a for _, a in rows(tmp_path, "anomaly") if a.get("kind") in false_alarms]
     assert raised == [], raised
     reasons = [r for _, s in rows(tmp_path, "risk.") for r in s.get("reasons") or ()]
-    assert not [r for r in reasons if r.get("code") == "ledger_mismatch"]
+    assert {r.get("level") for r in reasons} <= {"REDUCING"}  # never a halt
+    assert {r.get("code") for r in reasons} <= {"awaiting_heartbeat", "awaiting_reconciliation"}
     assert kernel.stop(signal.SIGINT) == 0

@@ -281,6 +281,9 @@ def test_a_bot_killed_with_9_restarts_with_its_paper_account(
     assert [(p.symbol, p.qty, p.avg_price) for p in after.positions] == [
         (p.symbol, p.qty, p.avg_price) for p in before.positions]
     assert after.realized_pnl == before.realized_pnl
+    assert after.marks.keys() == before.marks.keys()
+    for symbol, price in before.marks.items():  # the market goes on from where it was
+        assert abs(after.marks[symbol] / price - 1) < 0.05
     assert "paper account restored" in again.output()
     assert kernel.command("stop", "shutdown").ok
     assert again.exit_code() == 0

@@ -108,9 +108,10 @@ def test_the_account_survives_a_round_trip_through_its_saved_form() -> None:
     account.apply_fill("ETHUSDT", "buy", 0.166331, 3_000.0, 0.2)
     account.apply_fill("BTCUSDT", "sell", 0.01, 60_000.0, 0.24)
     account.apply_fill("BTCUSDT", "buy", 0.01, 59_000.0, 0.236)
-    saved = json.loads(json.dumps(paper.account_state(account, 7)))
+    saved = json.loads(json.dumps(paper.account_state(account, 7, {"ETHUSDT": 3_050.5})))
     restored, placed = paper.restore_account(saved)
     assert placed == 7 and saved["open_orders"] == []
+    assert paper.restore_marks(saved) == {"ETHUSDT": 3_050.5}
     assert restored.open_books() == account.open_books()
     assert (restored.realized_pnl, restored.fees) == (account.realized_pnl, account.fees)
     assert restored.equity({"ETHUSDT": 3_100.0}) == account.equity({"ETHUSDT": 3_100.0})
