@@ -113,8 +113,8 @@ def prepare(endpoint: str, bot_id: str) -> BotLink:
 
 def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> list[float]:
     """Round trips at 1 in flight; the orders end in batches between them (``ENDED_EVERY``)."""
-    link = prepare(endpoint, "bench-sync")
-    orders = [make_order("sync", i, "bench-sync") for i in range(samples + 500)]
+    link = prepare(endpoint, "bench")
+    orders = [make_order("sync", i, "bench") for i in range(samples + 500)]
     timings: list[float] = []
     open_ones: list[OrderRequest] = []
     try:
@@ -129,7 +129,7 @@ def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> lis
                 for ended in open_ones:
                     link.report_order_update(cancelled(ended))
                 time.sleep(SETTLE_S)
-                awake = make_order("sync-awake", i, "bench-sync")  # untimed
+                awake = make_order("sync-awake", i, "bench")  # untimed
                 link.can_execute(awake, timeout_s=5)
                 open_ones = [awake]
     finally:
@@ -140,11 +140,11 @@ def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> lis
 async def link_pipelined(endpoint: str, total: int,
                          verdicts: Counter[str]) -> tuple[float, list[float]]:
     """Decisions/s with WINDOW requests always in flight, and each one's latency."""
-    prepare(endpoint, "bench-async").close()  # marks and equity are the engine's, not per link
+    prepare(endpoint, "bench").close()  # marks and equity are the engine's, not per link
     timings: list[float] = []
-    async with AsyncBotLink(endpoint, bot_id="bench-async", version="bench") as link:
+    async with AsyncBotLink(endpoint, bot_id="bench", version="bench") as link:
         await link.hello(timeout_s=10)
-        orders = [make_order("async", i, "bench-async") for i in range(total)]
+        orders = [make_order("async", i, "bench") for i in range(total)]
 
         async def worker(share: list[OrderRequest]) -> None:
             for order in share:
@@ -162,7 +162,7 @@ async def link_pipelined(endpoint: str, total: int,
 
 def dealer_orders(prefix: str, count: int) -> tuple[list[bytes], list[bytes]]:
     """A bare DEALER's order frames and, for each, the update that ends it."""
-    orders = [make_order(prefix, i, "bench-dealer") for i in range(count)]
+    orders = [make_order(prefix, i, "bench") for i in range(count)]
     return [encode(o) for o in orders], [encode(cancelled(o)) for o in orders]
 
 
@@ -171,7 +171,7 @@ def dealer_round_trips(endpoint: str, samples: int) -> list[float]:
     round trips, as in :func:`link_round_trips`."""
     orders, updates = dealer_orders("dealer", samples + 500)
     awake, awake_updates = dealer_orders("dealer-awake", samples // ENDED_EVERY + 20)
-    sock = dealer(endpoint, hello_as="bench-dealer")
+    sock = dealer(endpoint, hello_as="bench")
     timings: list[float] = []
     open_ones: list[bytes] = []
     try:
@@ -199,7 +199,7 @@ def dealer_pipelined(endpoint: str, total: int) -> float:
     """``pipelined`` of bench_gateway, sending each order's update after its reply
     (the gateway answers one DEALER in order, so the n-th reply is the n-th order's)."""
     orders, updates = dealer_orders("dealer-flight", total)
-    sock: zmq.Socket[bytes] = dealer(endpoint, hello_as="bench-dealer")
+    sock: zmq.Socket[bytes] = dealer(endpoint, hello_as="bench")
     sent = received = 0
     start = time.perf_counter()
     try:
@@ -223,13 +223,13 @@ def main() -> None:
                         "0 lets its loop sleep at once, as the raw echo server does)")
     args = parser.parse_args()
     total = 4 * args.samples
-    payload_size = len(encode(make_order("raw", 0, "bench-raw")))
+    payload_size = len(encode(make_order("raw", 0, "bench")))
 
     echo_endpoint = f"tcp://127.0.0.1:{free_ports(1)[0]}"
     echo = start_script(ECHO_SERVER, echo_endpoint)
     try:
         def raw_payload(i: int) -> bytes:
-            return encode(make_order("raw", i, "bench-raw"))
+            return encode(make_order("raw", i, "bench"))
 
         raw = percentiles(round_trips(echo_endpoint, raw_payload, args.samples))
         raw_rate = pipelined(echo_endpoint, raw_payload, total, WINDOW)
@@ -243,10 +243,10 @@ def main() -> None:
         link_lat = percentiles(link_round_trips(kernel.link, args.samples, sync_verdicts))
         rate, timings = asyncio.run(link_pipelined(kernel.link, total, async_verdicts))
         flight = percentiles(timings)
-        prepare(kernel.link, "bench-dealer").close()
+        prepare(kernel.link, "bench").close()
 
         def dealer_payload(i: int) -> bytes:
-            return encode(make_order("dealer", i, "bench-dealer"))
+            return encode(make_order("dealer", i, "bench"))
 
         bare = percentiles(dealer_round_trips(kernel.link, args.samples))
         bare_rate = dealer_pipelined(kernel.link, total)
@@ -255,9 +255,9 @@ def main() -> None:
     # journaled before the reply. The difference is what the risk engine costs.
     with running_kernel(kernel_extra=NO_RISK_ENGINE, spin_us=args.spin_us) as kernel:
         closed = percentiles(round_trips(kernel.link, dealer_payload, args.samples,
-                                         hello_as="bench-dealer"))
+                                         hello_as="bench"))
         closed_rate = pipelined(kernel.link, lambda i: dealer_payload(10**7 + i), total,
-                                WINDOW, hello_as="bench-dealer")
+                                WINDOW, hello_as="bench")
 
     spin = "as shipped" if args.spin_us is None else f"{args.spin_us} µs"
     print(f"order gate through kernel run (risk engine, journal synchronous=normal, "
