@@ -144,7 +144,7 @@ def kill_trials(tap: Tap, link: str, trials: int, *, spawn_events: bool
     for _ in range(trials):
         time.sleep(0.3)  # let it settle into its loop
         killed = time.perf_counter()
-        os.kill(pid, signal.SIGKILL)
+        psutil.Process(pid).kill()
         if spawn_events:
             started, _ = tap.until(lambda t, b: t == "bot.lifecycle" and b["state"] == "starting")
             out["started"].append(started - killed)
@@ -160,7 +160,7 @@ def hang_trials(tap: Tap, link: str, trials: int) -> list[float]:
     for _ in range(trials):
         tap.until(lambda t, b: t == "bot.heartbeat")
         stopped = time.perf_counter()
-        os.kill(pid, signal.SIGSTOP)
+        psutil.Process(pid).suspend()
         hung, _ = tap.until(lambda t, b: t == "bot.lifecycle" and b["state"] == "hung")
         found.append(hung - stopped)
         _, _, pid = tap.beating_pid(other_than=pid)  # killed and replaced by the watchdog

@@ -17,7 +17,7 @@ from bus.codec import encode, kernel_frame_decoder
 from bus.protocol import Heartbeat, OrderDecision
 from kernel.journal import read_journal
 from tests.support.link import order
-from tests.support.processes import ROOT, KernelProcess, free_ports, kernel_command
+from tests.support.processes import KILLED, ROOT, KernelProcess, free_ports, kernel_command
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 
@@ -101,10 +101,10 @@ def test_every_acknowledged_decision_survives_kill_9(kernel: KernelProcess) -> N
             acknowledged.append(decision.request_id)
             if i == 150:
                 assert kernel.proc is not None
-                kernel.proc.send_signal(signal.SIGKILL)  # mid-stream, no warning
+                kernel.proc.kill()  # mid-stream, no warning
     finally:
         bot.close()
-    assert kernel.proc is not None and kernel.proc.wait(10) == -signal.SIGKILL
+    assert kernel.proc is not None and kernel.proc.wait(10) == KILLED
     journaled = {msgspec.msgpack.decode(r.payload)["request_id"]
                  for r in read_journal(kernel.journal_path, topic_prefix="order.decision",
                                        limit=10_000)}

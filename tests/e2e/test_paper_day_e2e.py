@@ -114,7 +114,7 @@ def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(
     wait_until(lambda: holding(tmp_path, newest_seq(tmp_path) - 1), "a position to keep")
     second = bot_pid(tmp_path, 0)  # 3. kill -9 of the kernel and the bot together
     assert kernel.proc is not None
-    kernel.proc.send_signal(signal.SIGKILL)
+    kernel.proc.kill()
     psutil.Process(second).kill()
     kernel.proc.wait(10)
     mark = newest_seq(tmp_path)

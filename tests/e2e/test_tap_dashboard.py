@@ -11,7 +11,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -160,7 +159,7 @@ def test_the_dashboard_says_the_kernel_is_unreachable_and_recovers(
     try:
         term.wait_screen(panels_live(first), 20, "the panels")
         assert kernel.proc is not None
-        kernel.proc.send_signal(signal.SIGKILL)
+        kernel.proc.kill()
         kernel.proc.wait(10)
         lost = term.wait_screen(lambda s: "KERNEL UNREACHABLE" in s, 15, "the unreachable alert")
         assert "✖ UNREACHABLE" in lost and f"bot {BOT_ID}" in lost  # last known state stays

@@ -108,7 +108,7 @@ def test_a_killed_kernel_leaves_no_bot_and_the_next_run_comes_up_clean(
     kernels.append(kernel)
     bot = running_bot(tmp_path)
     assert kernel.proc is not None
-    kernel.proc.send_signal(signal.SIGKILL)
+    kernel.proc.kill()
     kernel.proc.wait(10)
     killed_at = time.monotonic()
     psutil.Process(bot).wait(2.0 + 10)  # the bot notices and leaves by itself (code 3)
@@ -129,7 +129,7 @@ def test_a_bot_left_by_a_killed_kernel_is_stopped_not_duplicated(
     kernels.append(kernel)
     old = running_bot(tmp_path)
     assert kernel.proc is not None
-    kernel.proc.send_signal(signal.SIGKILL)
+    kernel.proc.kill()
     kernel.proc.wait(10)
     assert alive(old)  # still there: its orphan timeout is long
 

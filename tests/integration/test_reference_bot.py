@@ -272,7 +272,7 @@ def test_a_bot_killed_with_9_restarts_with_its_paper_account(
             break
         assert kernel.command(f"resume-{attempt}", "resume").ok
     assert before.positions, "the bot never held a position while paused"
-    bot.proc.send_signal(signal.SIGKILL)
+    bot.proc.kill()
     bot.proc.wait(5)
     seen = len(kernel.all(Heartbeat))
     again = start_bot(kernel.endpoint, "--data-dir", data, "--start-equity", "5")

@@ -4,7 +4,6 @@ first heartbeat to check the positions before it trusts them again."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import textwrap
 import time
@@ -31,7 +30,7 @@ from bus.protocol import (
 from kernel.journal import read_journal
 from tests.integration._risk_link import RISK_YAML, heartbeat
 from tests.support.link import order
-from tests.support.processes import KernelProcess
+from tests.support.processes import KILLED, KernelProcess
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
               pytest.mark.timeout(60)]
@@ -102,8 +101,8 @@ def journaled(kernel: KernelProcess, topic: str, match: Callable[[dict[str, Any]
 def kill_9_and_restart(kernel: KernelProcess, bot: Bot) -> Bot:
     assert kernel.proc is not None
     bot.close()
-    kernel.proc.send_signal(signal.SIGKILL)
-    assert kernel.proc.wait(10) == -signal.SIGKILL
+    kernel.proc.kill()
+    assert kernel.proc.wait(10) == KILLED
     kernel.start()
     return Bot(kernel.endpoint("link"))
 
@@ -203,8 +202,8 @@ def test_every_decision_a_bot_received_is_in_the_journal_after_kill_9(
         if isinstance(reply, OrderDecision):
             received[reply.request_id] = reply.verdict
     assert kernel.proc is not None
-    kernel.proc.send_signal(signal.SIGKILL)
-    assert kernel.proc.wait(10) == -signal.SIGKILL
+    kernel.proc.kill()
+    assert kernel.proc.wait(10) == KILLED
     while bot.sock.poll(200):  # what was already on its way counts as received
         reply = kernel_frame_decoder.decode(bot.sock.recv())
         if isinstance(reply, OrderDecision):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import time
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.support.fake_bots import command
@@ -25,7 +24,7 @@ async def freeze_running_bot(harness: WatchdogKernel) -> tuple[int, float]:
     """SIGSTOP the running bot just after a heartbeat; return its pid and the time."""
     (event,) = await harness.wait_state("running")
     await harness.wait_for(lambda: len(harness.events("bot.heartbeat")) >= 3)
-    os.kill(event["pid"], signal.SIGSTOP)
+    psutil.Process(event["pid"]).suspend()  # SIGSTOP; NtSuspendProcess on Windows
     return event["pid"], time.time()
 
 

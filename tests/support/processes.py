@@ -15,6 +15,9 @@ from scripts._bench_support import free_ports  # one helper for tests and benchm
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
+KILLED = 1 if sys.platform == "win32" else -9
+"""The exit status of a process stopped by ``Popen.kill()``: SIGKILL on POSIX,
+``TerminateProcess(handle, 1)`` on Windows."""
 
 
 def kernel_command(*args: str) -> list[str]:

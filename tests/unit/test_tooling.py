@@ -30,3 +30,9 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean_for_windows() -> None:
+    """The user runs Windows: no POSIX-only call without a Windows path type-checks."""
+    result = run("mypy", "--platform", "win32")
+    assert result.returncode == 0, result.stdout + result.stderr
