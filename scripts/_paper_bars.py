@@ -2,7 +2,7 @@
 
 The bot's market runs faster than the clock: one bar is one simulated minute,
 ``ticks_per_bar`` ticks long (10 s of wall time at the defaults), stamped with the
-wall-clock time it opened. So a plan shows up within seconds of ``scripts/run``:
+wall-clock time it opened. So a plan shows up within seconds of ``python scripts/run.py``:
 the bot first sends a history of bars (made by walking the same market
 backwards in time from its starting prices) and then each bar as it closes.
 

@@ -12,7 +12,7 @@ so the ratios hold even where the absolute numbers differ between machines:
 * the journal with its daily JSONL copy on (64 durable producers),
 * the latency of a lone ``append_durable`` (nothing else in flight).
 
-Run from the project root with the project installed (``scripts/test`` sets the
+Run from the project root with the project installed (``python scripts/test.py`` sets the
 venv up), e.g. ``.venv/bin/python scripts/bench_journal.py``; about 15 s.
 """
 

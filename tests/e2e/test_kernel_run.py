@@ -179,7 +179,7 @@ def test_a_second_kernel_on_the_same_data_dir_says_so_once(kernel: KernelProcess
 def test_ctrl_c_while_the_command_still_imports_exits_130_quietly(
     tmp_path: Path, delay_s: float,
 ) -> None:
-    """The console script's entry (kernel/console/_entry.py), as ``scripts/run`` starts it.
+    """The console script's entry (kernel/console/_entry.py), as ``scripts/run.py`` starts it.
 
     The Ctrl-C comes ``delay_s`` after the entry module is loaded (it says so on stdout),
     so it lands in the command's own imports whatever the machine's load; a Ctrl-C while

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Run the test suite, setting up .venv with the test extras first.
+
+    python scripts/test.py [pytest options]         (Windows: py scripts\\test.py)
+
+Needs only Python 3.11 or newer (scripts/_bootstrap.py). Extra arguments go to
+pytest, e.g. ``python scripts/test.py tests/unit``; the exit code is pytest's.
+The suite includes ruff, mypy and ``mypy --platform win32`` (tests/unit/test_tooling.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts._bootstrap import main  # after the line above: the project root is on the path
+
+if __name__ == "__main__":
+    sys.exit(main("test", ["-m", "pytest"], sys.argv[1:]))
