@@ -21,7 +21,6 @@ Exit codes (also in README.md):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from rich.text import Text
 from kernel import __version__
 from kernel.config import ConfigError
 from kernel.console._args import config_dir, err
+from kernel.console._entry import keep_output_printable
 from kernel.console.commands.audit import add_audit_commands
 from kernel.console.commands.check import add_check_command
 from kernel.console.commands.keys import add_keys_commands
@@ -52,7 +52,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _escape_what_the_console_cannot_show()
+    keep_output_printable()  # again: tests and `python -m kernel.console.cli` start here
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -69,17 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
-
-
-def _escape_what_the_console_cannot_show() -> None:
-    """A character the console's code page lacks (cp1252 on Windows) is written as an
-    escape instead of stopping the command with ``UnicodeEncodeError``. Outside text is
-    already shown within cp1252 (kernel/untrusted.py); this covers everything else."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            with contextlib.suppress(ValueError, OSError, TypeError):
-                reconfigure(errors="backslashreplace")
 
 
 def _parser() -> argparse.ArgumentParser:
