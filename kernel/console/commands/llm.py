@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 import time
 import uuid
@@ -30,6 +29,7 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
+from kernel.console._args import operator_name
 from kernel.console.commands.operator import add_timeout, print_answer
 from kernel.console.control_client import (
     Controller,
@@ -79,12 +79,6 @@ def _out() -> Console:
     return Console(highlight=False)
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser() or "unknown"
-    except (OSError, KeyError):
-        return "unknown"
-
 
 def _moderator_ask(args: argparse.Namespace, config_dir: Path) -> int:
     settings = load_settings(config_dir)
@@ -94,7 +88,7 @@ def _moderator_ask(args: argparse.Namespace, config_dir: Path) -> int:
 
 
 def _risk_multiplier(args: argparse.Namespace, config_dir: Path) -> int:
-    settings, out, user = load_settings(config_dir), _out(), _user()
+    settings, out, user = load_settings(config_dir), _out(), operator_name()
     try:
         reply: ActionAnswered = controller_for(settings).ask(RiskMultiplierRequest(
             value=args.value, reason=args.reason, user=user, wait_s=args.timeout),
@@ -111,7 +105,7 @@ def moderator_ask(settings: Settings, kernel: Controller, out: Console, *, reaso
     request_id = f"ask-{uuid.uuid4().hex[:12]}"
     try:
         accepted: ActionAccepted = kernel.ask(ModeratorAskRequest(
-            request_id=request_id, reason=reason, user=_user()))
+            request_id=request_id, reason=reason, user=operator_name()))
     except KernelUnreachable as exc:
         out.print(Text.assemble(("kernel not running:", "red"), " ", one_line(exc)))
         return EXIT_UNREACHABLE

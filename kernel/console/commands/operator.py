@@ -16,7 +16,6 @@ watchdog has it.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import Any
 
@@ -24,6 +23,7 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
+from kernel.console._args import operator_name
 from kernel.console.control_client import (
     ACTION_TIMEOUT_S,
     Controller,
@@ -76,7 +76,7 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
 
 
 def run_operator_command(args: argparse.Namespace, kernel: Controller, console: Console) -> int:
-    user = _user()
+    user = operator_name()
     try:
         if args.action == "resume" and not args.yes and not _confirm_resume(kernel, console):
             console.print("not resumed: a limit halt needs confirmation (answer y, or --yes)")
@@ -149,9 +149,3 @@ def _confirm_resume(kernel: Controller, console: Console) -> bool:
     answer = console.input("resume trading anyway? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser() or "unknown"
-    except (OSError, KeyError):  # no login name (some services, containers)
-        return "unknown"

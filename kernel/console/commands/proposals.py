@@ -11,7 +11,6 @@ the exact change before saying yes.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from agents.meta.pipeline import proposal_store
 from agents.meta.proposal_review import approve, reject
 from agents.meta.proposals import STATUSES, HistoryEntry, Proposal, ProposalError
 from agents.meta.risk_patch import PatchRefused, patch_risk_yaml, unified_diff
+from kernel.console._args import operator_name
 from kernel.console._meta_record import JournalHandOff
 from kernel.settings import Settings
 from kernel.untrusted import ident, one_line, quoted
@@ -70,12 +70,6 @@ def _guarded(command: Callable[[argparse.Namespace, Settings], int], args: argpa
         err.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return EXIT_PROPOSAL
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser() or "unknown"
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -151,7 +145,7 @@ def _preview(proposal: Proposal, settings: Settings) -> str:
 
 def _approve(args: argparse.Namespace, settings: Settings) -> int:
     reviewed = approve(proposal_store(settings.data_dir), args.id,
-                       risk_path=settings.config_dir / "risk.yaml", by=_user(),
+                       risk_path=settings.config_dir / "risk.yaml", by=operator_name(),
                        reason=args.reason, now=time.time(), journal=JournalHandOff(settings))
     out = Console(highlight=False)
     out.print(f"proposal {args.id} approved (journaled). Nothing was applied.")
@@ -164,7 +158,7 @@ def _approve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reject(args: argparse.Namespace, settings: Settings) -> int:
-    reject(proposal_store(settings.data_dir), args.id, by=_user(), reason=args.reason,
+    reject(proposal_store(settings.data_dir), args.id, by=operator_name(), reason=args.reason,
            now=time.time(), journal=JournalHandOff(settings))
     Console(highlight=False).print(f"proposal {args.id} rejected (journaled)")
     return 0
