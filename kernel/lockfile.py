@@ -40,12 +40,30 @@ class LockHeld(Exception):
         if holder is not None and holder.started_at:
             when = time.localtime(holder.started_at)
             since = f", started {time.strftime('%Y-%m-%d %H:%M:%S', when)}"
-        stop = (f"stop it first (Ctrl-C in its window, or `kill {holder.pid}`)"
-                if holder is not None else "stop the other kernel first")
+        stop = stop_advice(holder.pid if holder is not None else None)
         super().__init__(
             f"another kernel ({who}{since}) is already running on the data directory "
             f"{data_dir}. Two kernels would start two bots and race on one journal, so this "
             f"one will not start. Fix: {stop}, or set a different data_dir in paths.yaml.")
+
+
+def stop_advice(pid: int | None, platform: str | None = None) -> str:
+    """How to stop the kernel holding the lock, in the words of the OS this runs on.
+
+    POSIX: SIGTERM (``kill``) is as polite as Ctrl-C. Windows has no such signal:
+    ``taskkill`` without ``/F`` cannot close a console program, and with ``/F`` it
+    kills outright (the journal survives that, as it survives ``kill -9``, but the
+    bot is killed instead of stopped: ``/T`` so that none is left trading
+    unsupervised), so Ctrl-C in the kernel's window, or stopping the service or
+    scheduled task that runs it, comes first.
+    """
+    if pid is None:
+        return "stop the other kernel first"
+    if (platform or sys.platform) == "win32":
+        return (f"stop it first: Ctrl-C in its window, or stop the service or scheduled task "
+                f"that runs it (docs/windows.md); as a last resort `taskkill /F /T /PID {pid}`, "
+                "which kills it and its bot without a clean stop")
+    return f"stop it first (Ctrl-C in its window, or `kill {pid}`)"
 
 
 class DataDirUnusable(Exception):
