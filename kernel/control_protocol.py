@@ -108,6 +108,11 @@ class ModeRequest(OperatorRequest, frozen=True, tag="mode"):
     mode: Mode
 
 
+class StopRequest(OperatorRequest, frozen=True, tag="stop"):
+    """Stop the kernel in order, as Ctrl-C in its window would: for a kernel with no
+    window to press it in (a Windows service or scheduled task, docs/windows.md)."""
+
+
 class RiskMultiplierRequest(EngineRequest, frozen=True, tag="risk_multiplier"):
     """Set the risk multiplier (the risk engine checks it against risk.yaml bounds).
 
@@ -148,7 +153,8 @@ class Recorded(ControlMessage, frozen=True, tag="recorded"):
 class ActionAccepted(ControlMessage, frozen=True, tag="accepted"):
     """The action is journaled (``seq``) and handed to the actor that owns it."""
 
-    action: Literal["halt", "resume", "close_all", "mode", "risk_multiplier", "moderator_ask"]
+    action: Literal["halt", "resume", "close_all", "mode", "risk_multiplier", "moderator_ask",
+                    "stop"]
     detail: str
     seq: int
 
@@ -175,7 +181,7 @@ class ControlError(ControlMessage, frozen=True, tag="control_error"):
 
 ControlRequest: TypeAlias = (
     StatusRequest | SnapshotRequest | HaltRequest | ResumeRequest | CloseAllRequest | ModeRequest
-    | RiskMultiplierRequest | ModeratorAskRequest | RecordRequest
+    | RiskMultiplierRequest | ModeratorAskRequest | RecordRequest | StopRequest
 )
 ControlReply: TypeAlias = (
     StatusReply | SnapshotReply | ActionAccepted | ActionAnswered | Recorded | ControlError

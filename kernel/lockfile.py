@@ -50,20 +50,21 @@ class LockHeld(Exception):
 def stop_advice(pid: int | None, platform: str | None = None) -> str:
     """How to stop the kernel holding the lock, in the words of the OS this runs on.
 
-    POSIX: SIGTERM (``kill``) is as polite as Ctrl-C. Windows has no such signal:
+    ``kernel stop`` asks the kernel itself, over its control socket. POSIX: SIGTERM
+    (``kill``) is as polite as Ctrl-C. Windows has no such signal:
     ``taskkill`` without ``/F`` cannot close a console program, and with ``/F`` it
     kills outright (the journal survives that, as it survives ``kill -9``, but the
     bot is killed instead of stopped: ``/T`` so that none is left trading
-    unsupervised), so Ctrl-C in the kernel's window, or stopping the service or
-    scheduled task that runs it, comes first.
+    unsupervised), so the polite ways come first.
     """
     if pid is None:
         return "stop the other kernel first"
     if (platform or sys.platform) == "win32":
-        return (f"stop it first: Ctrl-C in its window, or stop the service or scheduled task "
-                f"that runs it (docs/windows.md); as a last resort `taskkill /F /T /PID {pid}`, "
-                "which kills it and its bot without a clean stop")
-    return f"stop it first (Ctrl-C in its window, or `kill {pid}`)"
+        return (f"stop it first: Ctrl-C in its window, or `kernel stop --reason R` from another, "
+                "or stop the service or scheduled task that runs it (docs/windows.md); as a "
+                f"last resort `taskkill /F /T /PID {pid}`, which kills it and its bot without "
+                "a clean stop")
+    return f"stop it first (Ctrl-C in its window, `kernel stop --reason R`, or `kill {pid}`)"
 
 
 class DataDirUnusable(Exception):

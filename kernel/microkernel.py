@@ -47,6 +47,7 @@ from kernel.control_protocol import (
     SnapshotRequest,
     StatusReply,
     StatusRequest,
+    StopRequest,
 )
 from kernel.emitter import Emitter
 from kernel.events import KernelStateChanged
@@ -91,6 +92,7 @@ class Kernel:
         self._clock = clock
         self._stop = asyncio.Event()
         self._stop_reason = ""
+        self._stop_journaled = False
         self._started_at = 0.0
         self._runners: list[ActorRunner] = []
         self.ready = asyncio.Event()
@@ -102,9 +104,11 @@ class Kernel:
         self.services: KernelServices | None = None
         self.mode: str = settings.kernel.mode
 
-    def request_stop(self, reason: str = "stop requested") -> None:
+    def request_stop(self, reason: str = "stop requested", *, journaled: bool = False) -> None:
+        """Stop in order; ``journaled``: the caller already recorded the stopping, and why."""
         if not self._stop.is_set():
             self._stop_reason = reason
+            self._stop_journaled = journaled
             self._stop.set()
 
     async def run(self) -> int:
@@ -272,8 +276,9 @@ class Kernel:
                 self.ready.set()
                 await self._stop.wait()
                 log.info("stopping: %s", self._stop_reason)
-                emitter.emit(KernelStateChanged(state="stopping", ts=self._clock(),
-                                                reason=self._stop_reason))
+                if not self._stop_journaled:  # `kernel stop` journaled it with who and why
+                    emitter.emit(KernelStateChanged(state="stopping", ts=self._clock(),
+                                                    reason=self._stop_reason))
                 raise _Stopping
         except* _Stopping:
             pass
@@ -290,7 +295,7 @@ class Kernel:
     def _register_control(self, control: ControlServer, gateway: Gateway, journal: Journal,
                           cache: StateCache, emitter: Emitter) -> None:
         desk = OperatorDesk(self._emitter("operator", journal, emitter.publisher), self._clock,
-                            on_mode=self._set_mode)
+                            on_mode=self._set_mode, on_stop=self.request_stop)
 
         async def snapshot(_: SnapshotRequest) -> SnapshotReply:
             return SnapshotReply(status=await self._status(gateway, journal, cache),
@@ -302,6 +307,7 @@ class Kernel:
         control.register(ResumeRequest, desk.resume)
         control.register(CloseAllRequest, desk.close_all)
         control.register(ModeRequest, desk.mode)
+        control.register(StopRequest, desk.stop)
         register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
                                  self._clock)
         register_record_requests(control, journal, emitter.publisher, self._clock)

@@ -15,7 +15,7 @@ Exit codes (also in README.md):
   6 the risk engine refused the operator's command (halt, resume, close-all,
     risk-multiplier); its reason is printed
   7 the risk engine did not answer the operator's command in time: journaled,
-    but whether it took effect is unknown
+    but whether it took effect is unknown; for stop: still stopping after --timeout
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from kernel.console.commands.operator import add_operator_commands
 from kernel.console.commands.plan import add_plan_command
 from kernel.console.commands.run import add_run_command
 from kernel.console.commands.status import add_status_command
+from kernel.console.commands.stop import add_stop_command
 from kernel.console.commands.tap import add_tap_command
 from kernel.console.control_client import Controller, controller_for
 from kernel.keys import KeysMissing
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     add_run_command(sub)
     add_status_command(sub)
+    add_stop_command(sub)
     add_tap_command(sub)
     add_operator_commands(sub, _operator)
     meta_sub = add_audit_commands(sub, _settings)

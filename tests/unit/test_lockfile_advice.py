@@ -11,14 +11,16 @@ from kernel.lockfile import LockHeld, PidRecord, stop_advice
 
 
 def test_posix_is_told_kill_which_stops_the_kernel_as_politely_as_ctrl_c() -> None:
-    assert stop_advice(4321, "linux") == "stop it first (Ctrl-C in its window, or `kill 4321`)"
+    assert stop_advice(4321, "linux") == (
+        "stop it first (Ctrl-C in its window, `kernel stop --reason R`, or `kill 4321`)")
     assert "kill 4321" in stop_advice(4321, "darwin")
 
 
 def test_windows_is_told_ctrl_c_or_its_service_first_and_taskkill_last() -> None:
     advice = stop_advice(4321, "win32")
     assert "kill 4321" not in advice.replace("taskkill", "")  # no POSIX command on Windows
-    assert advice.index("Ctrl-C") < advice.index("service") < advice.index("taskkill")
+    assert (advice.index("Ctrl-C") < advice.index("kernel stop") < advice.index("service")
+            < advice.index("taskkill"))
     assert "`taskkill /F /T /PID 4321`" in advice and "without a clean stop" in advice
     assert "docs/windows.md" in advice
 
