@@ -107,6 +107,7 @@ def ensure_venv(venv: Path, base_python: str) -> Path:
     """The venv's python, making the venv first when there is none."""
     python = venv_python(venv)
     if python.exists():
+        _check_runs(python, venv)
         return python
     print(f"creating {venv} with {base_python}", file=sys.stderr, flush=True)
     made = subprocess.run([base_python, "-m", "venv", str(venv)], check=False)
@@ -116,6 +117,22 @@ def ensure_venv(venv: Path, base_python: str) -> Path:
             "on Debian or Ubuntu install the python3-venv package; elsewhere check that the "
             "folder is writable, or set SUPERVISOR_VENV to a folder that is.")
     return python
+
+
+def _check_runs(python: Path, venv: Path) -> None:
+    """A venv outlives the Python it was made with (uninstalled, upgraded, moved): say so."""
+    try:
+        code = subprocess.run([str(python), "-c", ""], capture_output=True, check=False,
+                              timeout=60).returncode
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        code, detail = -1, str(exc)
+    else:
+        detail = f"exit {code}"
+    if code != 0:
+        raise SetupFailed(
+            f"the venv's python {python} does not start ({detail}): the Python it was made "
+            f"with has probably been removed, upgraded or moved. Fix: delete the folder {venv} "
+            "and run this command again; it makes a new one.")
 
 
 def ensure_installed(python: Path, root: Path, venv: Path, extras: str) -> None:
@@ -136,20 +153,27 @@ def ensure_installed(python: Path, root: Path, venv: Path, extras: str) -> None:
 
 
 def wait_for(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:
-    """Run ``argv`` as a child and return its exit code; a Ctrl-C here waits for it to stop.
+    """Run ``argv`` as a child and return its exit code; Ctrl-C here waits for it to stop.
 
     The console delivers Ctrl-C (and Ctrl-Break) to every process attached to it, so
     the child has it too and stops in its own, orderly way: leaving first would hand
-    the prompt back while the kernel is still closing its bot.
+    the prompt back while the kernel is still closing its bot. The handlers are
+    no-ops rather than "ignore", because an ignored signal would be the child's too;
+    they are in place before the child starts, so an early Ctrl-C cannot slip past.
     """
-    if hasattr(signal, "SIGBREAK"):
-        signal.signal(signal.SIGBREAK, lambda signum, frame: None)
-    child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env))
-    while True:
-        try:
-            return exit_status(child.wait())
-        except KeyboardInterrupt:
-            continue
+    names = ("SIGINT", "SIGBREAK")
+    previous = {sig: signal.signal(sig, _let_the_child_handle_it)
+                for sig in (getattr(signal, name) for name in names if hasattr(signal, name))}
+    try:
+        child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env))
+        return exit_status(child.wait())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _let_the_child_handle_it(signum: int, frame: object) -> None:
+    """The console's Ctrl-C reached the child as well; this process only waits."""
 
 
 def hand_over(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:

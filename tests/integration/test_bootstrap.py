@@ -89,8 +89,8 @@ def test_the_windows_way_waits_through_a_ctrl_c_for_the_command_and_passes_its_c
     does, to the whole group: the child stops its way (exit 130), the parent waits for it."""
     child = textwrap.dedent("""
         import sys, time
-        print("ready", flush=True)
         try:
+            print("ready", flush=True)
             time.sleep(60)
         except KeyboardInterrupt:
             time.sleep(0.3)  # an orderly stop takes a moment; the parent must wait
@@ -110,3 +110,15 @@ def test_the_windows_way_waits_through_a_ctrl_c_for_the_command_and_passes_its_c
         proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a venv's python is a symlink on POSIX")
+def test_a_venv_whose_python_no_longer_starts_is_named_with_the_fix(tmp_path: Path) -> None:
+    venv = bridged_venv(tmp_path / "venv")
+    python = boot.venv_python(venv)
+    python.unlink()  # the base interpreter is gone: what is left no longer runs
+    python.write_text("#!/bin/sh\nexit 127\n", encoding="utf-8")
+    python.chmod(0o755)
+    done = run_script("test.py", venv, "--version")
+    assert done.returncode == boot.EXIT_SETUP_FAILED
+    assert "does not start (exit 127)" in done.stderr and f"delete the folder {venv}" in done.stderr
