@@ -63,8 +63,8 @@ def keep_output_printable() -> None:
 
 
 def main() -> int:
-    keep_output_printable()
     try:
+        keep_output_printable()  # inside: a Ctrl-C can land here too
         from kernel.console.cli import main as cli_main  # late: the point of this module
 
         return cli_main()
