@@ -5,7 +5,6 @@ and down; a full disk or a corrupt journal fails trading closed, saying where.""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -90,7 +89,7 @@ def test_the_report_of_a_session_equals_its_journaled_fills(kernel: KernelProces
     assert b"handed to the running kernel" in live.stderr
     assert kernel.cli("audit", "verify").returncode == 0
     assert kernel.cli("meta", "task", "daily-logs").returncode == 0
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
 
     fills = bodies(kernel.journal_path, "order.fill")
     trades, realized = by_hand(fills)

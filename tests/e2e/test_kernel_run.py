@@ -49,7 +49,7 @@ def test_status_reports_a_running_kernel_and_ctrl_c_stops_it_cleanly(
     assert status["status"]["endpoints"]["bot_link"] == kernel.endpoint("link")  # type: ignore[index]
     plain = kernel.cli("status")
     assert plain.returncode == 0 and b"bot_link" in plain.stdout
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
     assert "Traceback" not in kernel.stderr()
     states = [msgspec.msgpack.decode(r.payload)["state"]
               for r in read_journal(kernel.journal_path, topic_prefix="kernel.state")]
@@ -160,7 +160,7 @@ def test_an_anomaly_is_told_once_in_the_console_log(kernel: KernelProcess) -> No
     finally:
         bot.close()
     time.sleep(0.3)  # the narrator is a subscriber: give it the event
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
     kinds = [msgspec.msgpack.decode(r.payload)["kind"]
              for r in read_journal(kernel.journal_path, topic_prefix="anomaly")]
     assert len(kinds) == 1

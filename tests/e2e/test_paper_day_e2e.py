@@ -7,7 +7,6 @@ alarm (position or PnL mismatch, denial storm) is raised."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -96,7 +95,7 @@ def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(
     kernels.append(kernel)
     wait_until(lambda: trades_on(tmp_path, 0), "first trades")
     wait_until(lambda: holding(tmp_path, newest_seq(tmp_path) - 1), "a position to keep")
-    assert kernel.stop(signal.SIGINT) == 0  # 1. Ctrl-C, start again
+    assert kernel.stop() == 0  # 1. Ctrl-C, start again
 
     mark = newest_seq(tmp_path)
     kernel = start(tmp_path)
@@ -136,4 +135,4 @@ def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(
     reasons = [r for _, s in rows(tmp_path, "risk.") for r in s.get("reasons") or ()]
     assert {r.get("level") for r in reasons} <= {"REDUCING"}  # never a halt
     assert {r.get("code") for r in reasons} <= {"awaiting_heartbeat", "awaiting_reconciliation"}
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from bus.codec import decode_header
 from kernel.journal import read_journal
 from planner.messages import TradePlan
 from tests.conftest import write_config
-from tests.support.processes import ROOT, free_ports, kernel_command
+from tests.support.processes import NEW_GROUP, ROOT, free_ports, interrupt, kernel_command
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 EXPECTED = {"stock_day_long": ("TRADE", "LONG"), "crypto_scalp_short": ("TRADE", "SHORT"),
@@ -84,14 +83,15 @@ def test_kernel_run_with_the_reference_bot_publishes_plans(tmp_path: Path) -> No
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     with open(tmp_path / "kernel.stderr", "wb") as stderr:
         kernel = subprocess.Popen(kernel_command("--config-dir", str(config), "run"), cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+                                  stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+                                  **NEW_GROUP)
     try:
         got = watcher.poll(30_000)  # the history on welcome, or the next bar at the latest
         assert got, (tmp_path / "kernel.stderr").read_text(errors="replace")
         topic, payload, header = watcher.recv_multipart()
     finally:
         watcher.close()
-        kernel.send_signal(signal.SIGINT)
+        interrupt(kernel)
         try:
             kernel.wait(20)
         except subprocess.TimeoutExpired:
