@@ -24,10 +24,10 @@ from kernel.journal import read_journal
 from risk.days import day_of
 from tests.conftest import write_config
 from tests.support.link import order
+from tests.support.platforms import FULL_DISK
 from tests.support.processes import ROOT, KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals and rlimits differ"),
-              pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 FILLS_WANTED = 6
 
@@ -124,6 +124,7 @@ def test_a_corrupt_journal_keeps_the_kernel_from_starting(tmp_path: Path) -> Non
     assert "file is not a database" in said and "move it aside" in said
 
 
+@FULL_DISK
 def test_a_full_disk_fails_trading_closed(tmp_path: Path) -> None:
     """The kernel runs with a file-size limit (RLIMIT_FSIZE): once the journal cannot
     grow, decisions are denied with journal_unavailable and the log names the file."""

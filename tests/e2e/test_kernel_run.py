@@ -17,9 +17,8 @@ from bus.codec import encode, kernel_frame_decoder
 from bus.protocol import Heartbeat, OrderDecision
 from kernel.journal import read_journal
 from tests.support.link import order
+from tests.support.platforms import CTRL_C_WHILE_IMPORTING, SENDS_SIGTERM, SIGNALS_THE_TAP
 from tests.support.processes import KILLED, ROOT, KernelProcess, free_ports, kernel_command
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 
 
 @pytest.fixture
@@ -56,10 +55,12 @@ def test_status_reports_a_running_kernel_and_ctrl_c_stops_it_cleanly(
     assert states == ["starting", "running", "stopping", "stopped"]
 
 
+@SENDS_SIGTERM
 def test_sigterm_stops_cleanly(kernel: KernelProcess) -> None:
     assert kernel.stop(signal.SIGTERM) == 0
 
 
+@SIGNALS_THE_TAP
 def test_tap_shows_a_bots_heartbeats(kernel: KernelProcess) -> None:
     tap = subprocess.Popen(
         kernel_command("--config-dir", str(kernel.config_dir), "tap", "--json",
@@ -175,6 +176,7 @@ def test_a_second_kernel_on_the_same_data_dir_says_so_once(kernel: KernelProcess
     assert text.count("already running on the data directory") == 1, text
 
 
+@CTRL_C_WHILE_IMPORTING
 @pytest.mark.parametrize("delay_s", [0.0, 0.1, 0.3])
 def test_ctrl_c_while_the_command_still_imports_exits_130_quietly(
     tmp_path: Path, delay_s: float,

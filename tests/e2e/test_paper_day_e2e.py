@@ -7,7 +7,6 @@ alarm (position or PnL mismatch, denial storm) is raised."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,7 @@ from kernel.journal import read_journal
 from tests.conftest import write_config
 from tests.support.processes import KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows"),
-              pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 
 ROOT = Path(__file__).resolve().parents[2]
 RISK_YAML = (ROOT / "config" / "risk.yaml").read_text(encoding="utf-8").replace(

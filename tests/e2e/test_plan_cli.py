@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -70,7 +69,6 @@ def test_schema_prints_the_trade_plan_json_schema() -> None:
         schema["$defs"]["TradePlan"]["properties"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 def test_kernel_run_with_the_reference_bot_publishes_plans(tmp_path: Path) -> None:
     """The live path: the watchdog starts the bot, its bars become plans on plan.trade."""
     link, pub, sub, control = free_ports(4)

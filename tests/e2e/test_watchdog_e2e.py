@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,8 @@ import pytest
 
 from kernel.journal import read_journal
 from tests.conftest import write_config
+from tests.support.platforms import SIGNALS_THE_TAP
 from tests.support.processes import ROOT, KernelProcess, kernel_command
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 
 
 def reference_bot(orphan_timeout_s: float) -> str:
@@ -73,6 +71,7 @@ def kernels() -> Iterator[list[KernelProcess]]:
         process.kill()
 
 
+@SIGNALS_THE_TAP
 def test_kill_9_of_the_bot_shows_a_restart_in_the_tap_and_ctrl_c_leaves_nothing(
     tmp_path: Path, kernels: list[KernelProcess],
 ) -> None:
