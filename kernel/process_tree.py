@@ -113,7 +113,10 @@ def console_shared(api: Kernel32 | None = None) -> bool:
 
 def spawn_options(api: Kernel32 | None = None) -> dict[str, Any]:
     """``Popen`` options that give the child its own group: a Ctrl-C meant for the
-    kernel does not reach it, and the whole group can be stopped at once."""
+    kernel does not reach it, and the whole group can be stopped at once.
+
+    Given an ``api`` (a test's fake), the Windows options on any platform.
+    """
     if sys.platform != "win32" and api is None:
         return {"start_new_session": True}
     flags = CREATE_NEW_PROCESS_GROUP
