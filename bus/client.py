@@ -151,8 +151,13 @@ class AsyncBotLink(LinkCore):
 
     Frames are read as soon as they arrive and matched to their waiting
     ``can_execute`` by ``request_id``, so any number of orders can be in flight.
-    Needs a loop with ``add_reader`` (any selector loop; on Windows set
-    ``asyncio.WindowsSelectorEventLoopPolicy``). Use it from one loop only.
+    Needs a loop with ``add_reader``: any selector loop. Windows' default loop (the
+    proactor) has none, so start yours through a loop factory, not a policy::
+
+        with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+            runner.run(main())  # Python 3.12+: asyncio.run(main(), loop_factory=...)
+
+    (``bus.loops.run(main())`` does the same.) Use it from one loop only.
     """
 
     def __init__(
@@ -256,9 +261,11 @@ class AsyncBotLink(LinkCore):
                 loop.add_reader(self._socket.FD, self._pump)
                 loop.add_reader(self._monitor.FD, self._pump)
             except NotImplementedError as exc:
-                raise LinkError("AsyncBotLink needs an event loop with add_reader: on Windows "
-                                "call asyncio.set_event_loop_policy("
-                                "asyncio.WindowsSelectorEventLoopPolicy()) first") from exc
+                raise LinkError("AsyncBotLink needs an event loop with add_reader, and "
+                                "Windows' default loop has none: run your code with "
+                                "asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) "
+                                "(Python 3.12+: asyncio.run(main(), loop_factory="
+                                "asyncio.SelectorEventLoop))") from exc
             self._loop = loop
         return loop
 

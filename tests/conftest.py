@@ -11,10 +11,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bus.loops import loop_mode, selector_loop
 from kernel.microkernel import Kernel
 from kernel.registry import LINK_FRAMES
 from kernel.settings import load_settings
 from tests.support.actors import ActorSpec, bind_actor
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config,
+                                  item: pytest.Item) -> dict[str, Callable[[], object]]:
+    """Every async test runs on the loop ``kernel run`` uses: a selector loop (on Windows
+    too, where pyzmq needs it), over ``select()`` itself under ``QE_LOOP=select``, the
+    selector of Windows' ``SelectorEventLoop`` (bus/loops.py, docs/windows.md)."""
+    return {loop_mode(): selector_loop}
+
 
 WATCHDOG_TEST_TIMINGS: dict[str, object] = {
     "heartbeat_timeout_s": 1.5, "start_timeout_s": 5, "stale_tick_s": 2, "heartbeat_gap_s": 0.6,

@@ -13,6 +13,9 @@ Why it is built like this:
   selector loop on Windows, which cannot run subprocesses (see
   ``agents/watchdog/_bot_process.py``). The wait polls ``Popen.poll`` with an
   ``asyncio.sleep``, so the loop stays free and a cancelled wait kills the tree.
+* **Its whole tree**: it runs in its own process group, and on Windows in a Job
+  Object with kill-on-close (:mod:`kernel.process_tree`); a timeout or a
+  cancellation kills the group or the job and every descendant psutil finds.
 * **Everything bounded**: stdout and stderr are drained to the end (a full pipe
   would hang the child) but only a head and a tail are kept; the report is read
   up to ``report_max_bytes`` and noted as truncated beyond.
@@ -29,14 +32,12 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Final, NamedTuple
+from typing import IO, Final, NamedTuple
 
 import psutil
 
@@ -44,6 +45,7 @@ from agents.audit.files import OutputUnwritable, write_text
 from agents.meta.messages import Outcome
 from kernel.child_env import child_environment
 from kernel.config import python_command
+from kernel.process_tree import ProcessTree, spawn_options
 
 _SAFE_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _REPORT_LINE: Final = re.compile(rb"^report:\s*(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -81,17 +83,27 @@ async def run_external(command: list[str], *, cwd: Path, task_path: Path, task_i
         # a plain Popen waited on by polling: asyncio subprocesses need the proactor loop
         # on Windows, and the kernel runs the selector loop there (pyzmq needs it)
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # noqa: ASYNC220
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **_own_group())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                **spawn_options())
     except OSError as exc:
         return AgentRun("start_failed", f"the Meta-Agent command {argv[0]!r} could not be "
                         f"started in {cwd}: {exc.strerror or exc}. Fix: meta_agent.command "
                         "and cwd in paths.yaml")
+    tree = ProcessTree(proc.pid)  # at once: before it starts children of its own
+    try:
+        return await _supervised(proc, tree, limits, poll_s, outbox, task_id, started)
+    finally:
+        tree.close()  # Windows: kill-on-close ends what it left in its job
+
+
+async def _supervised(proc: subprocess.Popen[bytes], tree: ProcessTree, limits: Limits,
+                      poll_s: float, outbox: Path, task_id: str, started: float) -> AgentRun:
     out = _Capture(proc.stdout, head=limits.report_max_bytes, tail=limits.capture_max_bytes)
     err = _Capture(proc.stderr, head=0, tail=limits.capture_max_bytes)
     try:
-        code = await _wait(proc, limits.timeout_s, poll_s)
+        code = await _wait(proc, tree, limits.timeout_s, poll_s)
     except BaseException:
-        _kill_tree(proc)  # cancelled (the kernel stops): never leave it running
+        _kill_tree(proc, tree)  # cancelled (the kernel stops): never leave it running
         raise
     out.join()
     err.join()
@@ -204,12 +216,13 @@ def _argv(command: list[str], *, task: Path, outbox: Path, task_id: str) -> list
     return argv if "{task}" in command else [*argv, str(task)]
 
 
-async def _wait(proc: subprocess.Popen[bytes], timeout_s: float, poll_s: float) -> int | None:
+async def _wait(proc: subprocess.Popen[bytes], tree: ProcessTree, timeout_s: float,
+                poll_s: float) -> int | None:
     """The exit status, or None after killing a process that outlived ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while (code := proc.poll()) is None:
         if time.monotonic() >= deadline:
-            _kill_tree(proc)
+            _kill_tree(proc, tree)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 await asyncio.to_thread(proc.wait, 5)
             return None
@@ -217,22 +230,13 @@ async def _wait(proc: subprocess.Popen[bytes], timeout_s: float, poll_s: float) 
     return code
 
 
-def _own_group() -> dict[str, Any]:
-    """Its own process group, so the whole tree can be killed and Ctrl-C is ours to give."""
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+def _kill_tree(proc: subprocess.Popen[bytes], tree: ProcessTree) -> None:
     kids: list[psutil.Process] = []
     with contextlib.suppress(psutil.Error):
         kids = psutil.Process(proc.pid).children(recursive=True)
     with contextlib.suppress(OSError):
         proc.kill()
-    if sys.platform != "win32":
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    tree.kill()  # the group (POSIX) or the job (Windows)
     for kid in kids:
         with contextlib.suppress(psutil.Error):
             kid.kill()

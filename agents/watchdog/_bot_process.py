@@ -8,11 +8,12 @@ watcher does on POSIX anyway; another reads the merged stdout/stderr into the
 daily log file and a short in-memory tail for the exit event.
 
 The bot starts in its own process group (a new session on POSIX,
-``CREATE_NEW_PROCESS_GROUP`` on Windows), so a Ctrl-C meant for the kernel does
-not reach it: the watchdog decides how it stops. Stopping covers the whole tree
-(the group, and every descendant psutil has seen), and a process is only ever
-signalled through an identity that checks its start time, so a reused pid is
-never hit.
+``CREATE_NEW_PROCESS_GROUP`` on Windows) and, on Windows, in a Job Object with
+kill-on-close (:mod:`kernel.process_tree`), so a Ctrl-C meant for the kernel does
+not reach it (the watchdog decides how it stops) and its whole tree ends with it,
+and with the kernel. Stopping covers the whole tree (the group or the job, and
+every descendant psutil has seen), and a process is only ever signalled through an
+identity that checks its start time, so a reused pid is never hit.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from agents.watchdog._bot_output import BotOutput
 from kernel.lockfile import PidRecord
+from kernel.process_tree import ProcessTree, spawn_options
 
 _MAX_LINE = 64 * 1024
 _TAIL_WAIT_S = 0.1
@@ -59,6 +60,7 @@ class BotProcess:
         self.argv = argv
         self.returncode: int | None = None
         self._popen = popen
+        self._tree = ProcessTree(popen.pid)  # at once: before the bot starts children
         self._output = output
         self._on_exit = on_exit
         self._loop = asyncio.get_running_loop()
@@ -86,7 +88,7 @@ class BotProcess:
         try:
             popen = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     **_own_group())
+                                     **spawn_options())
         except FileNotFoundError:
             raise SpawnError(f"command {argv[0]!r} not found {where}. Fix: install it, or "
                              "correct the path in paths.yaml.", permanent=True) from None
@@ -100,6 +102,9 @@ class BotProcess:
         bot = cls(popen, argv, output, tail_lines, on_exit)
         _LIVE.add(bot)
         output.write(bot.pid, f"--- started: {' '.join(argv)}")
+        if bot._tree.job_error:
+            output.write(bot.pid, f"--- not in a Job Object ({bot._tree.job_error}): its "
+                         "children are stopped only as far as they can be found")
         bot._reader.start()
         threading.Thread(target=bot._wait_exit, name=f"bot-{bot.pid}-wait", daemon=True).start()
         return bot
@@ -141,8 +146,9 @@ class BotProcess:
             kids = self.descendants()
             how = "exited"
             if self.returncode is None:
-                self._terminate(kids)
-                how = "terminated" if await self.wait_exit(terminate_wait_s) else "killed"
+                asked = self._terminate(kids)
+                how = ("terminated" if asked and await self.wait_exit(terminate_wait_s)
+                       else "killed")
             self.kill_now()  # the root and any descendant still there
             await self.wait_exit(kill_wait_s)
             return how
@@ -151,26 +157,31 @@ class BotProcess:
             raise
 
     def kill_now(self) -> None:
-        """Kill the process, its group and every known descendant, without waiting."""
+        """Kill the process, its group or job and every known descendant, without waiting."""
         kids = self.descendants()
         if self.returncode is None:
             with contextlib.suppress(OSError):
                 self._popen.kill()  # Popen never signals a pid it has already reaped
-        _signal_group(self.pid, "kill")
+        self._tree.kill()
         for kid in kids:
             with contextlib.suppress(psutil.Error):
                 kid.kill()
 
-    def _terminate(self, kids: list[psutil.Process]) -> None:
+    def _terminate(self, kids: list[psutil.Process]) -> bool:
+        """The polite signal; False when there is none (Windows without a shared console).
+
+        On Windows Ctrl-Break reaches the whole group, and ``terminate()`` would be a
+        hard kill there, so the descendants are left to the group's signal.
+        """
+        if sys.platform == "win32":
+            return self._tree.ask_to_stop()
         with contextlib.suppress(OSError):
-            if sys.platform == "win32":
-                os.kill(self.pid, signal.CTRL_BREAK_EVENT)  # its group's polite stop
-            else:
-                self._popen.send_signal(signal.SIGTERM)
-        _signal_group(self.pid, "terminate")
+            self._popen.send_signal(signal.SIGTERM)
+        self._tree.ask_to_stop()
         for kid in kids:
             with contextlib.suppress(psutil.Error):
                 kid.terminate()
+        return True
 
     def _read_output(self) -> None:
         stream = self._popen.stdout
@@ -198,6 +209,7 @@ class BotProcess:
 
     def _exited(self, code: int) -> None:
         self.returncode = code
+        self._tree.close()  # kill-on-close: what it left in its job ends with it
         _LIVE.discard(self)
         if not self._done.done():
             self._done.set_result(code)
@@ -277,22 +289,6 @@ async def _gone(proc: psutil.Process, timeout_s: float) -> bool:
         if loop.time() >= deadline:
             return False
         await asyncio.sleep(0.02)
-
-
-def _own_group() -> dict[str, Any]:
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def _signal_group(pgid: int, how: str) -> None:
-    """POSIX: signal the bot's process group (its session), catching re-parented orphans.
-
-    Safe against reuse: Linux does not hand out a pid that is still some group's id.
-    """
-    if sys.platform != "win32":
-        with contextlib.suppress(OSError):
-            os.killpg(pgid, signal.SIGKILL if how == "kill" else signal.SIGTERM)
 
 
 @atexit.register

@@ -17,10 +17,10 @@ which decides whether to go on (a job's progress) or refuse (a decision).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import time
 
+from bus import loops
 from bus.codec import encode
 from bus.protocol import Message
 from kernel.console._kernel_record import record_via_kernel
@@ -69,7 +69,7 @@ class JournalHandOff:
         # Its own thread and loop: the caller may be inside a running event loop.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             try:
-                pool.submit(asyncio.run, self._append(entry)).result()
+                pool.submit(loops.run, self._append(entry)).result()
             except (JournalError, OSError) as exc:
                 return f"the journal {self._settings.journal_path} refused it: {exc}"
         return ""

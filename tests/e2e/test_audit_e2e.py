@@ -5,7 +5,6 @@ and down; a full disk or a corrupt journal fails trading closed, saying where.""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -25,10 +24,10 @@ from kernel.journal import read_journal
 from risk.days import day_of
 from tests.conftest import write_config
 from tests.support.link import order
+from tests.support.platforms import FULL_DISK
 from tests.support.processes import ROOT, KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals and rlimits differ"),
-              pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 FILLS_WANTED = 6
 
@@ -90,7 +89,7 @@ def test_the_report_of_a_session_equals_its_journaled_fills(kernel: KernelProces
     assert b"handed to the running kernel" in live.stderr
     assert kernel.cli("audit", "verify").returncode == 0
     assert kernel.cli("meta", "task", "daily-logs").returncode == 0
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
 
     fills = bodies(kernel.journal_path, "order.fill")
     trades, realized = by_hand(fills)
@@ -125,6 +124,7 @@ def test_a_corrupt_journal_keeps_the_kernel_from_starting(tmp_path: Path) -> Non
     assert "file is not a database" in said and "move it aside" in said
 
 
+@FULL_DISK
 def test_a_full_disk_fails_trading_closed(tmp_path: Path) -> None:
     """The kernel runs with a file-size limit (RLIMIT_FSIZE): once the journal cannot
     grow, decisions are denied with journal_unavailable and the log names the file."""

@@ -15,11 +15,11 @@ import pytest
 
 from kernel.journal import Journal
 from tests.integration.test_audit_chain import entry
+from tests.support.platforms import READ_ONLY_FOLDER
 from tests.support.processes import ROOT, KernelProcess, kernel_command
 from tests.support.readonly import read_only
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes and mounts"),
-              pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 WRITE_AND_DIE = """
 import asyncio, os, sys
@@ -56,6 +56,7 @@ def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "NO_COLOR": "1", "COLUMNS": "300"})
 
 
+@READ_ONLY_FOLDER
 def test_a_read_only_data_dir_stops_kernel_run_with_exit_3_naming_it(tmp_path: Path) -> None:
     process = KernelProcess(tmp_path)
     data = tmp_path / "data"
@@ -69,6 +70,7 @@ def test_a_read_only_data_dir_stops_kernel_run_with_exit_3_naming_it(tmp_path: P
     assert "Fix: make the folder writable" in said
 
 
+@READ_ONLY_FOLDER
 @pytest.mark.parametrize("killed", [False, True], ids=["closed", "killed-with-wal"])
 def test_verify_reads_a_read_only_evidence_copy(tmp_path: Path, killed: bool) -> None:
     process = KernelProcess(tmp_path)

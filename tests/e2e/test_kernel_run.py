@@ -17,9 +17,8 @@ from bus.codec import encode, kernel_frame_decoder
 from bus.protocol import Heartbeat, OrderDecision
 from kernel.journal import read_journal
 from tests.support.link import order
+from tests.support.platforms import CTRL_C_WHILE_IMPORTING, SENDS_SIGTERM, SIGNALS_THE_TAP
 from tests.support.processes import KILLED, ROOT, KernelProcess, free_ports, kernel_command
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 
 
 @pytest.fixture
@@ -49,17 +48,19 @@ def test_status_reports_a_running_kernel_and_ctrl_c_stops_it_cleanly(
     assert status["status"]["endpoints"]["bot_link"] == kernel.endpoint("link")  # type: ignore[index]
     plain = kernel.cli("status")
     assert plain.returncode == 0 and b"bot_link" in plain.stdout
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
     assert "Traceback" not in kernel.stderr()
     states = [msgspec.msgpack.decode(r.payload)["state"]
               for r in read_journal(kernel.journal_path, topic_prefix="kernel.state")]
     assert states == ["starting", "running", "stopping", "stopped"]
 
 
+@SENDS_SIGTERM
 def test_sigterm_stops_cleanly(kernel: KernelProcess) -> None:
     assert kernel.stop(signal.SIGTERM) == 0
 
 
+@SIGNALS_THE_TAP
 def test_tap_shows_a_bots_heartbeats(kernel: KernelProcess) -> None:
     tap = subprocess.Popen(
         kernel_command("--config-dir", str(kernel.config_dir), "tap", "--json",
@@ -160,7 +161,7 @@ def test_an_anomaly_is_told_once_in_the_console_log(kernel: KernelProcess) -> No
     finally:
         bot.close()
     time.sleep(0.3)  # the narrator is a subscriber: give it the event
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0
     kinds = [msgspec.msgpack.decode(r.payload)["kind"]
              for r in read_journal(kernel.journal_path, topic_prefix="anomaly")]
     assert len(kinds) == 1
@@ -175,6 +176,7 @@ def test_a_second_kernel_on_the_same_data_dir_says_so_once(kernel: KernelProcess
     assert text.count("already running on the data directory") == 1, text
 
 
+@CTRL_C_WHILE_IMPORTING
 @pytest.mark.parametrize("delay_s", [0.0, 0.1, 0.3])
 def test_ctrl_c_while_the_command_still_imports_exits_130_quietly(
     tmp_path: Path, delay_s: float,

@@ -8,7 +8,6 @@ journal through the running kernel (its bus recorder), never by a second writer.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from tests.conftest import write_config
 from tests.support.meta_world import add_meta_agent
 from tests.support.processes import KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows"),
-              pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 WHOLE_DAY = "enabled: false\ntrading_hours: [{start: '00:00', end: '00:00'}]\n"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,8 +17,6 @@ from bus.codec import encode, encode_header
 from kernel.journal import read_journal
 from risk.messages import ReasonView, RiskStateSnapshot
 from tests.support.processes import ROOT, KernelProcess, kernel_command
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process handling")
 
 
 @pytest.fixture

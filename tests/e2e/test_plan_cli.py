@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -17,7 +15,7 @@ from bus.codec import decode_header
 from kernel.journal import read_journal
 from planner.messages import TradePlan
 from tests.conftest import write_config
-from tests.support.processes import ROOT, free_ports, kernel_command
+from tests.support.processes import NEW_GROUP, ROOT, free_ports, interrupt, kernel_command
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 EXPECTED = {"stock_day_long": ("TRADE", "LONG"), "crypto_scalp_short": ("TRADE", "SHORT"),
@@ -71,7 +69,6 @@ def test_schema_prints_the_trade_plan_json_schema() -> None:
         schema["$defs"]["TradePlan"]["properties"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 def test_kernel_run_with_the_reference_bot_publishes_plans(tmp_path: Path) -> None:
     """The live path: the watchdog starts the bot, its bars become plans on plan.trade."""
     link, pub, sub, control = free_ports(4)
@@ -84,14 +81,15 @@ def test_kernel_run_with_the_reference_bot_publishes_plans(tmp_path: Path) -> No
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     with open(tmp_path / "kernel.stderr", "wb") as stderr:
         kernel = subprocess.Popen(kernel_command("--config-dir", str(config), "run"), cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+                                  stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+                                  **NEW_GROUP)
     try:
         got = watcher.poll(30_000)  # the history on welcome, or the next bar at the latest
         assert got, (tmp_path / "kernel.stderr").read_text(errors="replace")
         topic, payload, header = watcher.recv_multipart()
     finally:
         watcher.close()
-        kernel.send_signal(signal.SIGINT)
+        interrupt(kernel)
         try:
             kernel.wait(20)
         except subprocess.TimeoutExpired:

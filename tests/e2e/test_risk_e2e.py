@@ -21,8 +21,7 @@ import pytest
 from kernel.journal import read_journal
 from tests.support.processes import ROOT, KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows"),
-              pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 TIGHT_LIMITS = """\
     max_daily_loss: {usdt: 1}

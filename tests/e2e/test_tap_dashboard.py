@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import TMUX
 from tests.support.processes import ROOT, KernelProcess, kernel_command
 from tests.support.tap_process import BOT_ID, kernel_with_bot, wait_bot_running
 
 pytestmark = [
-    pytest.mark.skipif(sys.platform == "win32", reason="tmux and signals: POSIX only"),
+    TMUX,
     pytest.mark.skipif(shutil.which("tmux") is None,
                        reason="tmux is not installed (apt-get install tmux / brew install tmux);"
                               " the dashboard is tested in a real terminal through it"),

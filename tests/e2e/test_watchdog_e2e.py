@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,8 @@ import pytest
 
 from kernel.journal import read_journal
 from tests.conftest import write_config
+from tests.support.platforms import SIGNALS_THE_TAP
 from tests.support.processes import ROOT, KernelProcess, kernel_command
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows")
 
 
 def reference_bot(orphan_timeout_s: float) -> str:
@@ -73,6 +71,7 @@ def kernels() -> Iterator[list[KernelProcess]]:
         process.kill()
 
 
+@SIGNALS_THE_TAP
 def test_kill_9_of_the_bot_shows_a_restart_in_the_tap_and_ctrl_c_leaves_nothing(
     tmp_path: Path, kernels: list[KernelProcess],
 ) -> None:
@@ -91,7 +90,7 @@ def test_kill_9_of_the_bot_shows_a_restart_in_the_tap_and_ctrl_c_leaves_nothing(
         assert json.loads(first_line)["topic"].startswith("bot.")
         psutil.Process(first).kill()
         second = running_bot(tmp_path, other_than=first)
-        assert kernel.stop(signal.SIGINT) == 0
+        assert kernel.stop() == 0
     finally:
         tap.send_signal(signal.SIGINT)
         out = tap.communicate(timeout=10)[0]
@@ -117,7 +116,7 @@ def test_a_killed_kernel_leaves_no_bot_and_the_next_run_comes_up_clean(
     again = with_bot(tmp_path, orphan_timeout_s=2.0).start()
     kernels.append(again)
     second = running_bot(tmp_path, other_than=bot)
-    assert again.stop(signal.SIGINT) == 0
+    assert again.stop() == 0
     assert not alive(second)
     assert [a for a in journal(tmp_path, "anomaly") if a["kind"] == "bot_left_running"] == []
 
@@ -139,7 +138,7 @@ def test_a_bot_left_by_a_killed_kernel_is_stopped_not_duplicated(
     assert not alive(old)
     (note,) = [a for a in journal(tmp_path, "anomaly") if a["kind"] == "bot_left_running"]
     assert f"pid {old}" in note["detail"]
-    assert again.stop(signal.SIGINT) == 0
+    assert again.stop() == 0
     assert not alive(new)
 
 
@@ -156,4 +155,4 @@ def test_a_second_kernel_run_on_the_same_data_dir_is_refused_naming_the_pid(
     assert "Traceback" not in text
     starts = [e for e in journal(tmp_path, "bot.lifecycle") if e["state"] == "starting"]
     assert len(starts) == 1
-    assert kernel.stop(signal.SIGINT) == 0
+    assert kernel.stop() == 0

@@ -21,6 +21,7 @@ from tests.conftest import KernelHarness
 from tests.integration.test_audit_chain import entry
 from tests.integration.test_kernel import beat
 from tests.support.link import RawBot, order
+from tests.support.platforms import FULL_DISK
 from tests.support.processes import ROOT
 
 
@@ -70,7 +71,7 @@ asyncio.run(main(Path(sys.argv[1])))
 """
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@FULL_DISK
 async def test_a_full_disk_fails_the_durable_append_and_names_the_file(tmp_path: Path) -> None:
     """A file-size limit on a child process stands in for a full disk, whichever
     connection the journal writes with."""

@@ -33,6 +33,7 @@ from bus.protocol import (
     OrderUpdate,
     Welcome,
 )
+from tests.support.platforms import SIGNALS_THE_BOT
 
 ROOT = Path(__file__).resolve().parents[2]
 M = TypeVar("M")
@@ -299,7 +300,7 @@ def test_exits_with_code_3_when_no_kernel_answers(start_bot: Callable[..., BotPr
     assert "no kernel" in bot.output()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@SIGNALS_THE_BOT
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_it_cleanly(kernel: Kernel, start_bot: Callable[..., BotProcess],
                                    signum: signal.Signals) -> None:

@@ -4,7 +4,6 @@ first heartbeat to check the positions before it trusts them again."""
 
 from __future__ import annotations
 
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -32,8 +31,7 @@ from tests.integration._risk_link import RISK_YAML, heartbeat
 from tests.support.link import order
 from tests.support.processes import KILLED, KernelProcess
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
-              pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 HELD = ("BTCUSDT", 0.1, 50_000.0)
 

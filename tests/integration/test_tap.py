@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import zmq
 
 from bus.codec import encode
 from tests.support.link import order
+from tests.support.platforms import BASH_PIPE, SIGNALS_THE_TAP
 from tests.support.processes import ROOT, KernelProcess, kernel_command
 from tests.support.tap_process import (
     ANSI,
@@ -30,8 +30,7 @@ from tests.support.tap_process import (
     wait_bot_running,
 )
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="signals differ on Windows"),
-              pytest.mark.timeout(90)]
+pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +58,7 @@ def send_denied_order(kernel: KernelProcess) -> str:
     return request_id
 
 
+@SIGNALS_THE_TAP
 def test_json_starts_with_the_current_state_then_follows_the_bus(kernel: KernelProcess) -> None:
     tap = TapProcess(kernel.config_dir, "--json")
     try:
@@ -82,6 +82,7 @@ def test_json_starts_with_the_current_state_then_follows_the_bus(kernel: KernelP
     assert all(line.startswith("{") for line in tap.lines)
 
 
+@SIGNALS_THE_TAP
 def test_topic_filters_apply_to_the_snapshot_and_the_bus(kernel: KernelProcess) -> None:
     tap = TapProcess(kernel.config_dir, "--json", "--topic", "order.decision", "--topic",
                      "risk.st")
@@ -95,6 +96,7 @@ def test_topic_filters_apply_to_the_snapshot_and_the_bus(kernel: KernelProcess) 
     assert topics <= {"order.decision", "risk.state"}, topics
 
 
+@SIGNALS_THE_TAP
 def test_stream_prints_plain_lines_state_first(kernel: KernelProcess) -> None:
     tap = TapProcess(kernel.config_dir, "--stream")
     try:
@@ -114,6 +116,7 @@ def test_stream_prints_plain_lines_state_first(kernel: KernelProcess) -> None:
     assert "Traceback" not in tap.stderr
 
 
+@SIGNALS_THE_TAP
 def test_no_tty_means_stream_and_no_colour_even_without_the_flag(kernel: KernelProcess) -> None:
     tap = TapProcess(kernel.config_dir, env={"FORCE_COLOR": ""})
     try:
@@ -123,6 +126,7 @@ def test_no_tty_means_stream_and_no_colour_even_without_the_flag(kernel: KernelP
     assert not any(ANSI.search(line) for line in tap.lines)
 
 
+@BASH_PIPE
 def test_a_reader_that_goes_away_ends_the_tap_quietly(
     kernel: KernelProcess, tmp_path: Path,
 ) -> None:
@@ -137,6 +141,7 @@ def test_a_reader_that_goes_away_ends_the_tap_quietly(
     assert "Traceback" not in err.read_text() and "BrokenPipe" not in err.read_text()
 
 
+@SIGNALS_THE_TAP
 def test_unreachable_then_back_when_the_kernel_starts(tmp_path: Path) -> None:
     kernel = KernelProcess(tmp_path)  # configured, not started yet
     tap = TapProcess(kernel.config_dir, "--stream")
@@ -153,6 +158,7 @@ def test_unreachable_then_back_when_the_kernel_starts(tmp_path: Path) -> None:
     assert code == 0 and "Traceback" not in tap.stderr
 
 
+@SIGNALS_THE_TAP
 def test_a_remote_bus_without_control_does_not_borrow_the_local_control(
     kernel: KernelProcess,
 ) -> None:

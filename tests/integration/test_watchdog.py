@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from kernel.microkernel import EXIT_OK
@@ -56,7 +57,7 @@ async def test_the_bot_gets_no_secret_of_the_supervisor_but_its_configured_env(
     """The LLM key goes to the SDK and nothing else (kernel/child_env.py): the bot's
     environment is the kernel's without the deny-list, plus ``bot.env`` as written."""
     names = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
-             "EXCHANGE_API_KEY", "BOT_SETTING", "PYTHONUNBUFFERED")
+             "EXCHANGE_API_KEY", "BOT_SETTING", "PYTHONUNBUFFERED", "PYTHONUTF8")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "must-not-leak")
     monkeypatch.setenv("CLAUDE_CODE_OAUTH_TOKEN", "must-not-leak")
@@ -70,6 +71,18 @@ async def test_the_bot_gets_no_secret_of_the_supervisor_but_its_configured_env(
         assert f"env {name} unset" in log
     assert "env EXCHANGE_API_KEY=the bot's own" in log
     assert "env BOT_SETTING=from yaml" in log and "env PYTHONUNBUFFERED=1" in log
+    assert "env PYTHONUTF8=1" in log  # its output is read as UTF-8 (kernel/child_env.py)
+    await harness.stop()
+
+
+async def test_the_bots_config_env_can_turn_utf8_mode_off(
+    start_watchdog: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONUTF8", "1")
+    harness: WatchdogKernel = await start_watchdog(
+        command("steady", "--show-env", "PYTHONUTF8"), bot_env={"PYTHONUTF8": "0"})
+    await harness.wait_state("running")
+    assert "env PYTHONUTF8=0" in bot_log(harness)
     await harness.stop()
 
 
@@ -160,17 +173,56 @@ async def test_a_bot_that_ignores_shutdown_and_sigterm_is_killed_in_time(
     assert "killed" in exited["description"] and exited["expected"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the child is found through its group")
 async def test_stopping_the_bot_stops_its_whole_process_tree(
     start_watchdog: Any, tmp_path: Path,
 ) -> None:
+    """The group (POSIX) or the Job Object (Windows) holds the bot's child too."""
     child_file = tmp_path / "child.pid"
     harness = await start_watchdog(command("family", "--child-pid-file", str(child_file)))
     await harness.wait_state("running")
     child = int(child_file.read_text())
     assert running(child)
     await harness.stop()
-    assert not running(child)
+    assert await gone(child)
+
+
+async def test_a_killed_bots_grandchild_outside_its_group_dies_with_it(
+    start_watchdog: Any, tmp_path: Path,
+) -> None:
+    """A bot that ignores the shutdown command and SIGTERM is killed; its child, which
+    left the bot's process group for a session of its own, is found and killed too."""
+    child_file = tmp_path / "child.pid"
+    harness = await start_watchdog(command("stubborn_family", "--child-pid-file",
+                                           str(child_file)))
+    (event,) = await harness.wait_state("running")
+    child = int(child_file.read_text())
+    assert running(child) and running(event["pid"])
+    assert await harness.stop() == EXIT_OK
+    assert "killed" in harness.events("bot.exit")[0]["description"]
+    assert not running(event["pid"]) and await gone(child)
+
+
+async def test_a_crashed_bots_grandchild_does_not_outlive_it(
+    start_watchdog: Any, tmp_path: Path,
+) -> None:
+    child_file = tmp_path / "child.pid"
+    harness = await start_watchdog(command("family", "--child-pid-file", str(child_file)))
+    await harness.wait_state("running")
+    child = int(child_file.read_text())
+    bot = harness.lifecycle("running")[0]["pid"]
+    psutil.Process(bot).kill()  # the bot dies; the watchdog must sweep what it left
+    await harness.wait_for(lambda: harness.events("bot.exit"))
+    assert await gone(child)
+    await harness.stop()
+
+
+async def gone(pid: int, timeout_s: float = 10.0) -> bool:
+    """Whether ``pid`` ends within a generous ``timeout_s`` (a kill is asynchronous)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if not running(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return not running(pid)
 
 
 async def test_the_watchdog_can_be_left_out(start_watchdog: Any) -> None:

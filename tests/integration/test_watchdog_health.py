@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
@@ -17,7 +16,6 @@ __all__ = ["start_watchdog"]  # the fixture, used by name
 TIMEOUT = 1.5  # heartbeat_timeout_s in the test timings (tests/conftest.py)
 QUIET = {"state_interval_s": 60}
 """No periodic report to wake the watchdog by chance: the hang deadline alone must."""
-posix_only = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX only")
 
 
 async def freeze_running_bot(harness: WatchdogKernel) -> tuple[int, float]:
@@ -28,7 +26,6 @@ async def freeze_running_bot(harness: WatchdogKernel) -> tuple[int, float]:
     return event["pid"], time.time()
 
 
-@posix_only
 async def test_a_hung_bot_is_detected_in_time_killed_and_restarted(start_watchdog: Any) -> None:
     harness = await start_watchdog(command("steady"), watchdog=QUIET)
     pid, frozen_at = await freeze_running_bot(harness)
@@ -43,7 +40,6 @@ async def test_a_hung_bot_is_detected_in_time_killed_and_restarted(start_watchdo
     assert exited["description"].startswith("killed: no heartbeat") and exited["expected"]
 
 
-@posix_only
 async def test_a_hung_bot_halts_trading_when_the_policy_says_halt(start_watchdog: Any) -> None:
     harness = await start_watchdog(command("steady"), watchdog={"on_hang": "halt", **QUIET})
     pid, frozen_at = await freeze_running_bot(harness)

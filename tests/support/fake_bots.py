@@ -11,6 +11,9 @@ Behaviours:
   stale      beats with a market tick ``--tick-age`` seconds old
   gap        beats three times, pauses ``--pause`` seconds, beats again
   family     like steady, with a child process (its pid goes to ``--child-pid-file``)
+  stubborn_family  stubborn, with a child that left the bot's process group (its own
+             session on POSIX): only the watchdog's tree sweep (POSIX) or the Job
+             Object (Windows) can stop it
 Every bot prints one line with its arguments first, so tests can see them;
 ``--show-env NAME,NAME`` then prints ``env NAME=<value>`` (or ``env NAME unset``)
 for each name, so a test can see what the watchdog passed on.
@@ -27,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-BEHAVIOURS = ("steady", "crash", "crash_now", "silent", "stubborn", "stale", "gap", "family")
+BEHAVIOURS = ("steady", "crash", "crash_now", "silent", "stubborn", "stale", "gap", "family",
+              "stubborn_family")
 
 
 def command(behaviour: str, *extra: str) -> str:
@@ -63,10 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.behaviour == "silent":
         time.sleep(3600)
         return 0
-    if args.behaviour == "stubborn":
+    if args.behaviour in ("stubborn", "stubborn_family"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if args.behaviour == "family":
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    if args.behaviour in ("family", "stubborn_family"):
+        own_session = args.behaviour == "stubborn_family" and sys.platform != "win32"
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"],
+                                 start_new_session=own_session)
         Path(args.child_pid_file).write_text(str(child.pid), encoding="utf-8")
     return _beat(args)
 
@@ -92,7 +98,7 @@ def _beat(args: argparse.Namespace) -> int:
                 print("boom: deliberate crash", file=sys.stderr, flush=True)
                 return 1
             for cmd in link.poll_commands(timeout_s=welcome.heartbeat_interval_s):
-                if cmd.action == "shutdown" and args.behaviour != "stubborn":
+                if cmd.action == "shutdown" and "stubborn" not in args.behaviour:
                     link.ack(cmd.command_id, True, "bye")
                     print("shutting down on command", flush=True)
                     return 0

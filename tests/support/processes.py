@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -18,6 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 KILLED = 1 if sys.platform == "win32" else -9
 """The exit status of a process stopped by ``Popen.kill()``: SIGKILL on POSIX,
 ``TerminateProcess(handle, 1)`` on Windows."""
+
+NEW_GROUP: dict[str, Any] = {}
+"""``Popen`` options for a child that :func:`interrupt` must reach on its own: on
+Windows a console event goes to a process group, never to a single process."""
+if sys.platform == "win32":
+    NEW_GROUP["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+
+
+def interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc`` as a person at its console would: Ctrl-C on POSIX (SIGINT); on
+    Windows Ctrl-Break to its group (started with :data:`NEW_GROUP`), since Windows
+    cannot send Ctrl-C to one group alone. The kernel treats both alike."""
+    if sys.platform == "win32":
+        proc.send_signal(signal.CTRL_BREAK_EVENT)
+    else:
+        proc.send_signal(signal.SIGINT)
 
 
 def kernel_command(*args: str) -> list[str]:
@@ -47,12 +64,15 @@ class KernelProcess:
     def journal_path(self) -> Path:
         return self.root / "data" / "journal.sqlite3"
 
-    def start(self, *, wait_ready: bool = True, timeout_s: float = 15.0) -> KernelProcess:
+    def start(self, *, wait_ready: bool = True, timeout_s: float = 15.0,
+              env: dict[str, str] | None = None) -> KernelProcess:
+        """``env`` adds to (or overrides) the test's own environment."""
         with open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
                 kernel_command("--config-dir", str(self.config_dir), "run"),
                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
-                env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+                env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})},
+                **NEW_GROUP)
         if wait_ready:
             self.wait_ready(timeout_s)
         return self
@@ -76,10 +96,14 @@ class KernelProcess:
                               cwd=ROOT, capture_output=True, timeout=timeout_s,
                               env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
 
-    def stop(self, sig: int = signal.SIGINT, timeout_s: float = 15.0) -> int:
+    def stop(self, sig: int | None = None, timeout_s: float = 15.0) -> int:
+        """Ctrl-C (:func:`interrupt`) unless another signal is named; the exit status."""
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig is None:
+                interrupt(self.proc)
+            else:
+                self.proc.send_signal(sig)
         return self.proc.wait(timeout_s)
 
     def kill(self) -> None:

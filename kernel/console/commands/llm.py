@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 import uuid
@@ -29,6 +28,7 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
+from bus import loops
 from kernel.console._args import operator_name
 from kernel.console.commands.operator import add_timeout, print_answer
 from kernel.console.control_client import (
@@ -200,7 +200,7 @@ def llm_check(settings: Settings, out: Console) -> int:
     """Reach the endpoint once; 0 when a valid structured answer came back."""
     from kernel.console._llm_probe import probe  # late: pulls in the SDK (about a second)
 
-    result = asyncio.run(probe(settings.llm))
+    result = loops.run(probe(settings.llm))
     endpoint = settings.llm.base_url or "the SDK default (or $ANTHROPIC_BASE_URL)"
     if result.error:
         out.print(Text.assemble(("not reached:", "red"), " ",

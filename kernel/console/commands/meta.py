@@ -17,7 +17,6 @@ journaled).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sqlite3
 import sys
 import time
@@ -36,6 +35,7 @@ from agents.meta.schedule import Activity, next_off_market, observe, off_market,
 from agents.moderator.llm_budget import TokenBudget
 from agents.moderator.llm_client import LlmClient
 from agents.moderator.messages import LlmBudgetReported
+from bus import loops
 from kernel.console._meta_record import JournalHandOff
 from kernel.console.commands.proposals import add_proposal_commands
 from kernel.journal_file import connect_readonly
@@ -86,7 +86,7 @@ def meta_run(args: argparse.Namespace, settings: Settings) -> int:
     hand_off = JournalHandOff(settings)
     request = RunRequest(args.job, "manual", period_key(cfg.cadence(args.job), now, offset),
                          day=args.day)
-    result = asyncio.run(_run(request, settings, hand_off))
+    result = loops.run(_run(request, settings, hand_off))
     if args.json:
         body = {"result": msgspec.to_builtins(result.finished),
                 "journal": hand_off.failures or "ok"}

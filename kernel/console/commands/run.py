@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import selectors
 import sys
 from typing import Any
 
@@ -17,6 +16,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
+from bus.loops import LoopModeError, loop_mode, new_selector
+from kernel.config import ConfigError
 from kernel.console._args import config_dir, err
 from kernel.microkernel import Kernel
 from kernel.settings import load_settings
@@ -55,6 +56,12 @@ def run_kernel(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(message)s", datefmt="%H:%M:%S",
                         handlers=[console_log_handler(err)])
     settings = load_settings(config_dir(args))
+    try:  # a mistyped QE_LOOP is said before anything starts
+        if loop_mode() == "select":
+            logging.getLogger("kernel.run").info(
+                "event loop on select(), the selector Windows uses (QE_LOOP=select)")
+    except LoopModeError as exc:
+        raise ConfigError(str(exc)) from None
     from kernel.registry import LINK_FRAMES, default_actors  # late: actors pull their domains
 
     kernel = Kernel(settings, default_actors(settings), link_frames=LINK_FRAMES)
@@ -65,8 +72,9 @@ def run_kernel(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
 
     def new_loop() -> asyncio.AbstractEventLoop:
-        # the selector loop on every platform: pyzmq's asyncio support needs it on Windows
-        return asyncio.SelectorEventLoop(SpinningSelector(selectors.DefaultSelector(), spin_s))
+        # the selector loop on every platform: pyzmq's asyncio support needs it on Windows;
+        # QE_LOOP=select runs it on select() as Windows does (bus/loops.py)
+        return asyncio.SelectorEventLoop(SpinningSelector(new_selector(), spin_s))
 
     with asyncio.Runner(loop_factory=new_loop) as runner:
         code = runner.run(kernel.run())
