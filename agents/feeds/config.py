@@ -103,3 +103,22 @@ class FeedsConfig(_Config, frozen=True):
             else:
                 out[name] = "on"
         return out
+
+    def standing(self, *, key_present: bool, option_symbols: list[str]) -> dict[str, str]:
+        """:meth:`feeds` with what the environment and options.yaml decide: the Massive key
+        and the option chains' underlyings. Pure, so ``kernel check`` can say it offline."""
+        out = self.feeds()
+        massive = self.massive
+        if out["massive"] == "on" and not key_present:
+            out["massive"] = (f"off: no key (set ${massive.key_env} or $POLYGON_API_KEY "
+                              "in the kernel's environment)")
+        if out["massive"] != "on":
+            out["chains"] = "off (with massive)"
+        elif not massive.options.enabled:
+            out["chains"] = "off (feeds.yaml massive.options.enabled: false)"
+        elif not (massive.options.underlyings or option_symbols):
+            out["chains"] = ("off: no underlying to follow (set massive.options.underlyings "
+                             "or options.yaml live.symbols)")
+        else:
+            out["chains"] = "on"
+        return out

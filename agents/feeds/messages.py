@@ -32,12 +32,3 @@ class FeedsState(Message, frozen=True, tag="feeds_state"):
 
 FeedsEvent: TypeAlias = FeedsState
 
-
-def state_line(body: object) -> str:
-    """``feeds: crypto ok (…); massive off (…)`` from a decoded ``feeds_state``."""
-    if not isinstance(body, dict) or not isinstance(body.get("feeds"), list):
-        return "feeds: no state reported yet (is the feeds actor running?)"
-    parts = [f"{f.get('name')} {f.get('condition')}"
-             + (f" ({f.get('detail')})" if f.get("detail") else "")
-             for f in body["feeds"] if isinstance(f, dict)]
-    return "feeds: " + ("; ".join(parts) or "none configured")

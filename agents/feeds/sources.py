@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agents.feeds._ccxt_source import CryptoSource
-from agents.feeds._massive_source import FALLBACK_KEY_ENV, MassiveSource, massive_key
+from agents.feeds._massive_source import MassiveSource
+from agents.feeds._massive_source import massive_key as massive_key
 from agents.feeds.config import FeedsConfig
 from agents.feeds.parsing import CrossParts
 from bus.protocol import Bars
@@ -69,26 +70,14 @@ class Sources:
 def open_sources(cfg: FeedsConfig, env: dict[str, str] | None = None,
                  option_symbols: Iterable[str] = ()) -> Sources:
     """The clients of the feeds that are on (blocking: ccxt's import takes a while)."""
-    sources = Sources(cfg=cfg)
-    for name, why in cfg.feeds().items():
-        if why != "on":
-            sources.off[name] = why
-    timeout, closes = cfg.timeout_s, cfg.daily_closes
-    if CRYPTO not in sources.off:
-        sources.crypto = CryptoSource(cfg.crypto, timeout_s=timeout, daily_closes=closes)
-    if MASSIVE in sources.off:
-        return sources
     key = massive_key(cfg.massive, env)
-    if key is None:
-        sources.off[MASSIVE] = (f"off: no key (set ${cfg.massive.key_env} or "
-                                f"${FALLBACK_KEY_ENV} in the kernel's environment)")
-        return sources
-    sources.massive = MassiveSource(cfg.massive, timeout_s=timeout, daily_closes=closes, key=key)
-    opts = cfg.massive.options
-    sources.chains = opts.enabled and bool(opts.underlyings or list(option_symbols))
-    if not sources.chains:
-        sources.off[CHAINS] = ("off (feeds.yaml massive.options.enabled: false)"
-                               if not opts.enabled else
-                               "off: no underlying to follow (set massive.options.underlyings "
-                               "or options.yaml live.symbols)")
+    standing = cfg.standing(key_present=key is not None, option_symbols=list(option_symbols))
+    sources = Sources(cfg=cfg, off={n: why for n, why in standing.items() if why != "on"})
+    if standing[CRYPTO] == "on":
+        sources.crypto = CryptoSource(cfg.crypto, timeout_s=cfg.timeout_s,
+                                      daily_closes=cfg.daily_closes)
+    if standing[MASSIVE] == "on" and key is not None:
+        sources.massive = MassiveSource(cfg.massive, timeout_s=cfg.timeout_s,
+                                        daily_closes=cfg.daily_closes, key=key)
+    sources.chains = standing[CHAINS] == "on"
     return sources
