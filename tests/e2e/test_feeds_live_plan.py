@@ -108,7 +108,8 @@ async def test_live_plans_use_the_fed_macro_data_and_option_chain(
     assert block["status"] == "SELECTED", block
     assert block["symbol"] in tickers and chain["source"] == "massive"
     assert status is not None
-    feeds = status["latest"]["feeds.state"]["feeds"]
+    latest: Any = status["latest"]
+    feeds = latest["feeds.state"]["feeds"]
     assert {f["name"]: f["condition"] for f in feeds} == {
         "crypto": "ok", "massive": "ok", "chains": "ok"}
     journal = b"".join(r.payload for r in read_journal(kernel.journal_path, limit=100_000))
