@@ -14,7 +14,9 @@ import msgspec
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 Ticker = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Url = Annotated[str, msgspec.Meta(max_length=512, pattern=r"^$|^https?://[^\s]+$")]
-EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^(MASSIVE|POLYGON)_[A-Z0-9_]{1,56}$")]
+"""Only names the child-process deny-list covers (kernel/child_env.py): the key never
+reaches the bot."""
 
 
 class _Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

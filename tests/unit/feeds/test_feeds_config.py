@@ -33,6 +33,7 @@ def test_each_feed_says_why_it_is_off() -> None:
     ("crypto: {exchange: mtgox}", "`crypto.exchange`: invalid enum value"),
     ("massive: {key: abc}", "`massive.key` is not a known setting"),
     ("massive: {key_env: 'my key'}", "`massive.key_env`"),
+    ("massive: {key_env: BOT_KEY}", "`massive.key_env`"),
     ("massive: {base_url: 'ftp://x'}", "`massive.base_url`"),
     ("interval_s: 1", "`interval_s`"),
     ("massive: {options: {page_limit: 1000}}", "`massive.options.page_limit`"),
