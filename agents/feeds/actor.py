@@ -114,7 +114,7 @@ class FeedsActor(Actor):
             self.ctx.publish(cross)
 
     def _chain_wanted(self, symbol: str) -> None:
-        if symbol not in self.underlyings or self.sources.massive is None:
+        if symbol not in self.underlyings or not self.sources.chains:
             return
         now = self.ctx.clock()
         fresh = now - self.chain_at.get(symbol, -1e18) < self.cfg.massive.options.cache_age_s

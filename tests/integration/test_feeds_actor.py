@@ -188,3 +188,16 @@ async def test_an_empty_chain_is_not_published_and_is_journaled(
     (degraded,) = world.recorder.anomalies("feed_degraded")
     assert "SPY chain holds no contracts" in degraded.detail
     assert world.recorder.of(OptionChain) == []
+
+
+async def test_with_chains_off_a_due_plan_fetches_nothing(world: World,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    config = world.config(massive={"enabled": True, "base_url": world.vendor.base,
+                                   "options": {"enabled": False, "underlyings": ["SPY"]}})
+    actor = await world.start(config, monkeypatch)
+    assert await actor.handle(spy_snapshot(world.now)) == ()
+    await asyncio.sleep(0.2)
+    assert world.vendor.count("/v3/snapshot/options") == 0
+    state = world.recorder.of(FeedsState)[-1]
+    assert {f.name: f.detail for f in state.feeds}["chains"] == (
+        "off (feeds.yaml massive.options.enabled: false)")

@@ -114,4 +114,4 @@ def test_without_a_key_massive_is_off_and_says_how_to_turn_it_on(vendor: Vendor)
 def test_feeds_off_open_nothing(vendor: Vendor) -> None:
     sources = open_sources(FeedsConfig(), {"MASSIVE_API_KEY": KEY})
     assert sources.running() == [] and vendor.requests == []
-    assert set(sources.off) == {CRYPTO, MASSIVE}
+    assert set(sources.off) == {CRYPTO, MASSIVE, CHAINS}
