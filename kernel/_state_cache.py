@@ -19,7 +19,7 @@ from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 _PROBE: Final = "_sync.state_cache"
 STATE_TOPICS: Final = (
     "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
-    "kernel.state", "plan.trade", "llm.budget", "moderator.advice",
+    "kernel.state", "plan.trade", "llm.budget", "moderator.advice", "feeds.state",
 )
 
 

@@ -21,7 +21,9 @@ case because Windows names are not case-sensitive:
 * ``ANTHROPIC_*``: the LLM's key and the SDK's other credentials and settings
   (``ANTHROPIC_AUTH_TOKEN``, ``ANTHROPIC_BASE_URL``): the LLM is the supervisor's;
 * ``CLAUDE_*``: Claude credentials of the account the kernel runs under
-  (``CLAUDE_CODE_OAUTH_TOKEN``).
+  (``CLAUDE_CODE_OAUTH_TOKEN``);
+* ``MASSIVE_*``, ``POLYGON_*``: the market-data vendor's key (``MASSIVE_API_KEY``,
+  ``POLYGON_API_KEY``), read by the feeds (docs/feeds.md) and by nothing else.
 
 A feature that reads a secret of its own from the environment (a chat token)
 adds its prefix here. A bot's own secrets (an exchange key) are not the
@@ -36,7 +38,7 @@ from typing import Final
 
 __all__ = ["CHILD_DEFAULTS", "SECRET_PREFIXES", "child_environment", "is_secret"]
 
-SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_")
+SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_", "MASSIVE_", "POLYGON_")
 CHILD_DEFAULTS: Final = {"PYTHONUTF8": "1"}
 """Set for every child over the inherited environment, under the configured one."""
 

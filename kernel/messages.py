@@ -17,6 +17,7 @@ from typing import TypeAlias, get_args
 import msgspec
 
 from agents.audit.messages import AuditEvent
+from agents.feeds.messages import FeedsEvent
 from agents.meta.messages import MetaEvent
 from agents.moderator.messages import LlmEvent
 from agents.watchdog.messages import WatchdogEvent
@@ -27,7 +28,7 @@ from risk.messages import RiskEvent
 
 BusMessage: TypeAlias = (
     LinkBusMessage | KernelEvent | RiskEvent | PlannerMessage | WatchdogEvent | AuditEvent
-    | LlmEvent | MetaEvent
+    | LlmEvent | MetaEvent | FeedsEvent
 )
 """Every message that travels the bus and is journaled."""
 

@@ -19,6 +19,8 @@ from typing import Any, TypeVar, cast
 
 from agents.audit.actor import Auditor
 from agents.audit.slice import AuditSlice
+from agents.feeds.actor import FeedsActor
+from agents.feeds.slice import FeedsSlice
 from agents.meta.actor import MetaRunner
 from agents.meta.slice import MetaSlice
 from agents.moderator.actor import Moderator
@@ -56,6 +58,7 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The auditor listens before any other actor or the bot speaks, so its record is whole.
     # The Meta-Agent scheduler hears the watchdog's first report; it runs nothing within
     # meta.yaml's start_delay_s, and only off-market.
+    # The feeds publish market data, so they start after everything that consumes it.
     verdicts = verdict_slice(settings)
     return [partial(RiskEngine, config=risk_slice(settings)),
             partial(Auditor, config=audit_slice(settings)),
@@ -66,6 +69,7 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
             partial(MacroAdapter, config=verdicts),
             partial(WildCardAdapter, config=wildcard_slice(settings)),
             partial(TechnicalAdapter, config=verdicts),
+            partial(FeedsActor, config=feeds_slice(settings)),
             partial(Watchdog, config=watchdog_slice(settings))]
 
 
@@ -126,6 +130,11 @@ def verdict_slice(settings: Settings) -> VerdictSlice:
 
 def wildcard_slice(settings: Settings) -> WildCardSlice:
     return WildCardSlice(planner=settings.planner, events=settings.events)
+
+
+def feeds_slice(settings: Settings) -> FeedsSlice:
+    return FeedsSlice(feeds=settings.feeds,
+                      option_symbols=tuple(settings.options.live.symbols))
 
 
 def watchdog_slice(settings: Settings) -> WatchdogSlice:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.audit.config import AuditConfig
+from agents.feeds.config import FeedsConfig
 from agents.meta.config import MetaConfig
 from agents.moderator.llm_config import LlmConfig, ModeratorConfig
 from agents.watchdog.config import WatchdogConfig
@@ -34,6 +35,7 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "moderator.yaml": ModeratorConfig,
     "audit.yaml": AuditConfig,
     "meta.yaml": MetaConfig,
+    "feeds.yaml": FeedsConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 
@@ -52,6 +54,7 @@ class Settings:
     moderator: ModeratorConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
     meta: MetaConfig = field(default_factory=MetaConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
 
     @property
     def root(self) -> Path:
@@ -94,6 +97,7 @@ def load_settings(config_dir: Path) -> Settings:
         moderator=load_yaml(config_dir / "moderator.yaml", ModeratorConfig),
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
         meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
+        feeds=load_yaml(config_dir / "feeds.yaml", FeedsConfig),
     )
 
 

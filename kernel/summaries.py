@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel._feeds_summaries import FEEDS_SUMMARIES
+from kernel._feeds_summaries import feeds_line as feeds_line
 from kernel._meta_summaries import META_SUMMARIES
 from kernel._moderator_summaries import MODERATOR_SUMMARIES
 from kernel._moderator_summaries import status_lines as status_lines
@@ -246,6 +248,7 @@ _SUMMARIES: dict[str, Summary] = {
     **PLAN_SUMMARIES,
     **MODERATOR_SUMMARIES,
     **META_SUMMARIES,
+    **FEEDS_SUMMARIES,
 }
 
 

@@ -144,6 +144,12 @@ class CrossAssetSnapshot(Message, frozen=True, tag="cross_asset_snapshot"):
     btc_closes: Closes = msgspec.field(default_factory=list)
     funding_rate: Change | None = None
     """Perpetual funding per 8 hours as a fraction (0.0001 is 0.01 %)."""
+    source: Label = ""
+    """Who measured it (``ccxt:binance+massive``); empty from older publishers."""
+    as_of: Timestamp | None = None
+    """The time of the oldest part's newest point: ``ts`` is when it was looked at."""
+    stale: bool = False
+    """Set by the publisher when ``as_of`` is too old; the Macro analysis then ignores it."""
 
 
 class TradePlan(Message, frozen=True, tag="trade_plan"):

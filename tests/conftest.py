@@ -40,6 +40,8 @@ QUIET_MODERATOR = ("interval_s: 0\n"
 """Tests run offline and the moderator speaks only when asked (shipped files differ)."""
 QUIET_META = "enabled: false\n"
 """No Meta-Agent job is scheduled in a test kernel unless the test asks (``meta_yaml``)."""
+QUIET_FEEDS = "enabled: false\n"
+"""No market-data feed runs in a test kernel unless the test asks (``feeds_yaml``)."""
 
 
 def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | None = None,
@@ -48,7 +50,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                  risk_yaml: str | None = None, planner_yaml: str | None = None,
                  llm_yaml: str = QUIET_LLM, moderator_yaml: str = QUIET_MODERATOR,
                  audit_yaml: str | None = None, meta_yaml: str = QUIET_META,
-                 bot_env: Mapping[str, str] | None = None) -> Path:
+                 bot_env: Mapping[str, str] | None = None,
+                 feeds_yaml: str = QUIET_FEEDS) -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
@@ -111,6 +114,7 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
         audit_yaml = (shipped / "audit.yaml").read_text(encoding="utf-8")
     (config / "audit.yaml").write_text(textwrap.dedent(audit_yaml), encoding="utf-8")
     (config / "meta.yaml").write_text(textwrap.dedent(meta_yaml), encoding="utf-8")
+    (config / "feeds.yaml").write_text(textwrap.dedent(feeds_yaml), encoding="utf-8")
     return config
 
 

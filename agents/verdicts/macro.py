@@ -4,7 +4,8 @@ Macro differs by asset class (crypto weighs BTC and funding, stocks the index
 and the VIX), so the verdict is kept per asset class seen on
 ``market.snapshot``. The built-in analysis reads the latest cross-asset
 snapshot (``market.cross_asset``) while it is younger than
-``live.cross_asset_max_age_s``, and otherwise has no data (NEUTRAL at 0 %). An
+``live.cross_asset_max_age_s`` and not marked ``stale`` by its publisher, and
+otherwise has no data (NEUTRAL at 0 %). An
 external verdict on ``verdict.macro`` names its ``asset_class``, or none to
 apply to all; a specific one beats a general one, and either beats the
 built-in one while fresh.
@@ -67,7 +68,8 @@ class MacroAdapter(VerdictAdapter[MacroVerdict]):
     def _analyse(self, asset_class: AssetClass) -> None:
         now = self.now()
         cross = self._cross
-        if cross is None or now - cross.ts > self.live.cross_asset_max_age_s:
+        if (cross is None or cross.stale
+                or now - cross.ts > self.live.cross_asset_max_age_s):
             cross = CrossAssetSnapshot(ts=now)
         verdict = analyze_macro(cross, asset_class, self.planner.macro)
         self.set_builtin(asset_class, msgspec.structs.replace(verdict, asset_class=asset_class))

@@ -34,6 +34,7 @@ from kernel.console._args import config_dir, err
 from kernel.console._entry import keep_output_printable
 from kernel.console.commands.audit import add_audit_commands
 from kernel.console.commands.check import add_check_command
+from kernel.console.commands.feeds import add_feeds_commands
 from kernel.console.commands.keys import add_keys_commands
 from kernel.console.commands.llm import add_llm_commands
 from kernel.console.commands.meta import add_meta_commands
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     add_plan_command(sub)
     add_keys_commands(sub)
     add_check_command(sub)
+    add_feeds_commands(sub, config_dir)
     return parser
 
 

@@ -234,6 +234,20 @@ async def test_macro_reads_cross_asset_data_and_prefers_a_specific_external_one(
     assert world.recorder.on("verdict.current.macro")[-1].source == "crypto-desk"
 
 
+async def test_macro_ignores_cross_asset_data_its_publisher_marked_stale(world: World) -> None:
+    adapter = await world.start(MacroAdapter)
+    await adapter.handle(snapshot())
+    closes = [b.close for b in BARS]
+    await adapter.handle(CrossAssetSnapshot(ts=NOW, btc_closes=closes, index_closes=closes,
+                                            source="ccxt:binance", as_of=NOW - 9 * 86_400,
+                                            stale=True))
+    (verdict,) = world.recorder.on("verdict.current.macro")
+    assert (verdict.direction, verdict.confidence) == ("NEUTRAL", 0.0)  # as with no data
+    await adapter.handle(CrossAssetSnapshot(ts=NOW, btc_closes=closes, index_closes=closes,
+                                            source="ccxt:binance", as_of=NOW - 3600))
+    assert world.recorder.on("verdict.current.macro")[-1].regime == "risk_on"
+
+
 async def test_wildcard_scans_each_snapshot_with_the_calendar(world: World) -> None:
     adapter = await world.start(WildCardAdapter)
     await adapter.handle(snapshot())

@@ -13,6 +13,7 @@ def test_the_deny_list_removes_the_supervisors_secrets_and_nothing_else() -> Non
     assert env == {"PATH": "/bin", "EXCHANGE_API_KEY": "own", "MY_ANTHROPIC_NOTE": "kept",
                    "PYTHONUTF8": "1", "PYTHONUNBUFFERED": "1"}
     assert is_secret("anthropic_api_key") and not is_secret("PATH")
+    assert is_secret("MASSIVE_API_KEY") and is_secret("polygon_api_key")
 
 
 def test_what_the_operator_configured_is_passed_as_written() -> None:

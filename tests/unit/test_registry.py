@@ -27,7 +27,7 @@ from kernel.settings import Settings, load_settings
 from tests.conftest import write_config
 
 START_ORDER = ["risk", "auditor", "options_selector", "planner", "moderator", "meta",
-               "macro_adapter", "wildcard_adapter", "technical_adapter", "watchdog"]
+               "macro_adapter", "wildcard_adapter", "technical_adapter", "feeds", "watchdog"]
 
 
 @pytest.fixture

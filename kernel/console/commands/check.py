@@ -8,9 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from agents.feeds.sources import massive_key
 from kernel.console._args import config_dir, err
 from kernel.microkernel import EXIT_CONFIG
-from kernel.settings import check_all
+from kernel.settings import check_all, load_settings
 from kernel.untrusted import ident, one_line
 
 
@@ -26,5 +27,12 @@ def check_config(args: argparse.Namespace) -> int:
         err.print(Text.assemble(("error:", "red"), " ", one_line(problem)))
     if problems:
         return EXIT_CONFIG
-    Console(highlight=False).print(Text(f"config in {ident(str(folder), 500)} is valid"))
+    out = Console(highlight=False)
+    out.print(Text(f"config in {ident(str(folder), 500)} is valid"))
+    settings = load_settings(folder)
+    feeds = settings.feeds
+    key = massive_key(feeds.massive)
+    for name, why in feeds.standing(key_present=key is not None,
+                                    option_symbols=list(settings.options.live.symbols)).items():
+        out.print(Text(one_line(f"feed {name}: {why}")))
     return 0

@@ -25,7 +25,7 @@ from kernel.control_protocol import SnapshotReply, SnapshotRequest
 from kernel.messages import decode_message
 from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings
-from kernel.summaries import reason_line, status_lines
+from kernel.summaries import feeds_line, reason_line, status_lines
 from kernel.untrusted import ident, one_line, quoted
 
 
@@ -108,6 +108,8 @@ def print_snapshot(reply: SnapshotReply, out: Console) -> None:
     for line in status_lines(*(_decode(reply.latest[t]) if t in reply.latest else None
                                for t in ("llm.budget", "moderator.advice"))):
         out.print(_line(line))
+    out.print(_line(feeds_line(_decode(reply.latest["feeds.state"])
+                               if "feeds.state" in reply.latest else None)))
     actors = Table("actor", "state", "restarts", "last error", title="actors")
     for actor in status.actors:
         actors.add_row(_line(ident(actor.name)), _line(ident(actor.state)),
