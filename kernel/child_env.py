@@ -12,7 +12,9 @@ case because Windows names are not case-sensitive:
 * ``ANTHROPIC_*``: the LLM's key and the SDK's other credentials and settings
   (``ANTHROPIC_AUTH_TOKEN``, ``ANTHROPIC_BASE_URL``): the LLM is the supervisor's;
 * ``CLAUDE_*``: Claude credentials of the account the kernel runs under
-  (``CLAUDE_CODE_OAUTH_TOKEN``).
+  (``CLAUDE_CODE_OAUTH_TOKEN``);
+* ``TELEGRAM_*`` and ``APPRISE_*``: the alerts' secrets (``config/alerts.yaml``
+  ``${VAR}`` values: the command bot's token, tokens inside Apprise URLs).
 
 A feature that reads a secret of its own from the environment (a chat token)
 adds its prefix here. A bot's own secrets (an exchange key) are not the
@@ -27,7 +29,7 @@ from typing import Final
 
 __all__ = ["SECRET_PREFIXES", "child_environment", "is_secret"]
 
-SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_")
+SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_", "TELEGRAM_", "APPRISE_")
 
 
 def is_secret(name: str) -> bool:

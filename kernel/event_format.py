@@ -42,6 +42,7 @@ FIXED: Final[dict[str, str]] = {
     "risk_anomaly": "warning", "operator_command": "warning",
     "operator_command_refused": "warning", "mode_changed": "warning", "orders_released": "warning",
     "mode_change_requested": "warning",
+    "alert_failed": "warning", "alerts_dropped": "warning", "chat_refused": "warning",
     **MODERATOR_SEVERITIES,
     **META_SEVERITIES,
 }

@@ -16,6 +16,7 @@ from typing import TypeAlias, get_args
 
 import msgspec
 
+from agents.alerts.messages import AlertsEvent
 from agents.audit.messages import AuditEvent
 from agents.meta.messages import MetaEvent
 from agents.moderator.messages import LlmEvent
@@ -27,7 +28,7 @@ from risk.messages import RiskEvent
 
 BusMessage: TypeAlias = (
     LinkBusMessage | KernelEvent | RiskEvent | PlannerMessage | WatchdogEvent | AuditEvent
-    | LlmEvent | MetaEvent
+    | LlmEvent | MetaEvent | AlertsEvent
 )
 """Every message that travels the bus and is journaled."""
 

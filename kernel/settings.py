@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.alerts.config import AlertsConfig
 from agents.audit.config import AuditConfig
 from agents.meta.config import MetaConfig
 from agents.moderator.llm_config import LlmConfig, ModeratorConfig
@@ -34,8 +35,11 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "moderator.yaml": ModeratorConfig,
     "audit.yaml": AuditConfig,
     "meta.yaml": MetaConfig,
+    "alerts.yaml": AlertsConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
+OPTIONAL_FILES: frozenset[str] = frozenset({"alerts.yaml"})
+"""Files whose absence means "all defaults": alerts are off unless a person sets them up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Settings:
     moderator: ModeratorConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
     meta: MetaConfig = field(default_factory=MetaConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     @property
     def root(self) -> Path:
@@ -94,7 +99,12 @@ def load_settings(config_dir: Path) -> Settings:
         moderator=load_yaml(config_dir / "moderator.yaml", ModeratorConfig),
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
         meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
+        alerts=_optional(config_dir / "alerts.yaml", AlertsConfig),
     )
+
+
+def _optional(path: Path, schema: type[Any]) -> Any:
+    return load_yaml(path, schema) if path.exists() else schema()
 
 
 def check_all(config_dir: Path) -> list[str]:
@@ -106,6 +116,8 @@ def check_all(config_dir: Path) -> list[str]:
         return [str(exc)]
     problems: list[str] = []
     for name, schema in CONFIG_FILES.items():
+        if name in OPTIONAL_FILES and not (config_dir / name).exists():
+            continue
         try:
             load_yaml(config_dir / name, schema)
         except ConfigError as exc:

@@ -47,6 +47,8 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.audit.rules", "agents.audit.figures", "agents.audit.markdown",
     "agents.audit.messages", "agents.audit.config", "agents.audit.task",
     "agents.meta.schedule", "agents.verdicts._bars", "agents.verdicts._selection",
+    "agents.alerts.config", "agents.alerts.messages", "agents.alerts.mapping",
+    "agents.alerts.fatigue",
 })
 """Decision logic that has its home in a feature folder: no I/O, no clock."""
 PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config",

@@ -31,6 +31,7 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "agents.audit.messages": ("agents.audit.messages", "AuditEvent"),
     "agents.moderator.messages": ("agents.moderator.messages", "LlmEvent"),
     "agents.meta.messages": ("agents.meta.messages", "MetaEvent"),
+    "agents.alerts.messages": ("agents.alerts.messages", "AlertsEvent"),
 }
 """Module that defines messages -> the module and name of the alias that lists them."""
 

@@ -1,0 +1,58 @@
+"""Secrets in config values as ``${VAR}``: filled in from the environment when used.
+
+A URL such as ``tgram://${TELEGRAM_TOKEN}/${TELEGRAM_CHAT}`` is kept as written;
+only the sender fills it in, and any text that could carry a filled-in value (an
+error from Apprise, say) passes :func:`redact` before it is logged or journaled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MASK = "***"
+
+
+class MissingSecret(Exception):
+    """A ``${VAR}`` names a variable the environment does not set."""
+
+
+def names(value: str) -> list[str]:
+    return _VAR.findall(value)
+
+
+def expand(value: str, env: Mapping[str, str] | None = None) -> str:
+    """``value`` with each ``${VAR}`` replaced; MissingSecret names the first unset one."""
+    source = os.environ if env is None else env
+
+    def fill(match: re.Match[str]) -> str:
+        found = source.get(match.group(1))
+        if not found:
+            raise MissingSecret(f"the environment variable {match.group(1)} is not set")
+        return found
+
+    return _VAR.sub(fill, value)
+
+
+def secret_values(templates: Iterable[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """The values the ``${VAR}`` of ``templates`` stand for (to be masked in any text)."""
+    source = os.environ if env is None else env
+    found = {source.get(name, "") for t in templates for name in names(t)}
+    return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def shown(template: str) -> str:
+    """How a URL is shown to a person: the scheme and the ``${VAR}`` names, no values."""
+    scheme, _, rest = template.partition("://")
+    if not rest:
+        return MASK
+    return f"{scheme}://{MASK}" if not names(template) else \
+        f"{scheme}://(uses {', '.join('$' + n for n in names(template))})"
