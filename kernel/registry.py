@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 from agents.alerts.actor import Notifier
+from agents.alerts.health import HealthServer
 from agents.alerts.slice import AlertsSlice
 from agents.audit.actor import Auditor
 from agents.audit.slice import AuditSlice
@@ -80,6 +81,8 @@ def alert_actors(settings: Settings) -> list[Callable[[], Actor]]:
     found: list[Callable[[], Actor]] = []
     if config.alerts.targets:
         found.append(partial(Notifier, config=config))
+    if config.alerts.health.enabled:
+        found.append(partial(HealthServer, config=config))
     return found
 
 
