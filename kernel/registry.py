@@ -20,6 +20,7 @@ from typing import Any, TypeVar, cast
 from agents.alerts.actor import Notifier
 from agents.alerts.health import HealthServer
 from agents.alerts.slice import AlertsSlice
+from agents.alerts.telegram_bot import TelegramBot
 from agents.audit.actor import Auditor
 from agents.audit.slice import AuditSlice
 from agents.meta.actor import MetaRunner
@@ -81,6 +82,8 @@ def alert_actors(settings: Settings) -> list[Callable[[], Actor]]:
     found: list[Callable[[], Actor]] = []
     if config.alerts.targets:
         found.append(partial(Notifier, config=config))
+    if config.alerts.telegram.enabled:
+        found.append(partial(TelegramBot, config=config))
     if config.alerts.health.enabled:
         found.append(partial(HealthServer, config=config))
     return found

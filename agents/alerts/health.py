@@ -24,8 +24,8 @@ import logging
 from collections.abc import Sequence
 from typing import ClassVar
 
+from agents.alerts.envvars import MissingSecret, expand
 from agents.alerts.metrics import Metrics
-from agents.alerts.secrets import MissingSecret, expand
 from agents.alerts.slice import AlertsSlice
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext

@@ -20,9 +20,9 @@ from typing import Any
 import apprise
 
 from agents.alerts.config import Retry, Target
+from agents.alerts.envvars import MissingSecret, expand, redact, secret_values, shown
 from agents.alerts.mapping import Alert
 from agents.alerts.messages import AlertFailed
-from agents.alerts.secrets import MissingSecret, expand, redact, secret_values, shown
 from bus.protocol import Message
 from kernel.untrusted import one_line
 

@@ -6,9 +6,9 @@ import msgspec
 import pytest
 
 from agents.alerts.config import AlertsConfig, Target, wants
+from agents.alerts.envvars import MissingSecret, expand, redact, secret_values, shown
 from agents.alerts.fatigue import Fatigue
 from agents.alerts.mapping import Alert
-from agents.alerts.secrets import MissingSecret, expand, redact, secret_values, shown
 
 
 def alert(key: str = "crash_loop/actor risk", kind: str = "crash_loop",

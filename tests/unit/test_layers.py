@@ -48,7 +48,7 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.audit.messages", "agents.audit.config", "agents.audit.task",
     "agents.meta.schedule", "agents.verdicts._bars", "agents.verdicts._selection",
     "agents.alerts.config", "agents.alerts.messages", "agents.alerts.mapping",
-    "agents.alerts.fatigue",
+    "agents.alerts.fatigue", "agents.alerts.commands",
 })
 """Decision logic that has its home in a feature folder: no I/O, no clock."""
 PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config",

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from agents.alerts.secrets import shown
+from agents.alerts.envvars import shown
 from agents.alerts.sender import send_now
 from kernel.settings import Settings, load_settings
 from kernel.untrusted import ident, one_line

@@ -1,0 +1,312 @@
+"""The Telegram command bot: the operator's commands from a phone, with the terminal's rules.
+
+python-telegram-bot's ``Application`` runs in the kernel's own loop with long polling
+(no webhook server, nothing listening). Only chats on ``allowed_chats`` are answered;
+any other chat gets no answer at all (not even "not allowed", which would confirm the
+bot exists) and is journaled as ``chat_refused``. Every command goes through the
+control socket's own handlers (``KernelServices.ask_control``), so it is journaled
+the same way as ``kernel halt`` at the terminal, with ``telegram:<chat>:<user>`` as the
+user, and meets the same rules: the risk engine answers it, and a resume after a
+limit halt is refused without its confirmation. Answers are plain text (no
+``parse_mode``): markup or HTML in a reason arrives as the characters typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import msgspec
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from agents.alerts.commands import (
+    CONFIRMED,
+    HELP,
+    Command,
+    Confirmations,
+    Pending,
+    Refused,
+    describe,
+    parse,
+)
+from agents.alerts.envvars import MissingSecret, expand
+from agents.alerts.messages import ChatRefused
+from agents.alerts.slice import AlertsSlice
+from agents.watchdog.messages import BotStateReported
+from bus.protocol import Message
+from kernel.actor import Actor, ActorContext
+from kernel.control_protocol import (
+    ActionAccepted,
+    ActionAnswered,
+    CloseAllRequest,
+    ControlError,
+    ControlMessage,
+    HaltRequest,
+    ModeRequest,
+    ResumeRequest,
+    SnapshotReply,
+    SnapshotRequest,
+)
+from kernel.untrusted import ident, one_line, quoted
+from risk.messages import RiskStateSnapshot
+
+log = logging.getLogger("agents.alerts.telegram_bot")
+ANSWER_LIMIT = 3500
+"""Characters of one answer (Telegram takes 4,096)."""
+
+
+class TelegramStartError(Exception):
+    """The bot cannot start as configured (no token, say)."""
+
+
+def telegram_user(chat_id: int, name: str) -> str:
+    """Who asked, as the journal records it (the control protocol's ``user``)."""
+    return one_line(f"telegram:{chat_id}:{name or '?'}", 128)[:128]
+
+
+def operator_request(command: Command, user: str, *, confirmed: bool) -> ControlMessage:
+    """The control request the terminal would send for ``command``.
+
+    ``command.bot`` is checked against the bots the kernel knows before this; requests
+    carry no bot scope yet (one bot per kernel), so a named bot's command acts on it as
+    on every bot; once they carry one, it goes in here and nowhere else."""
+    match command.verb:
+        case "halt":
+            return HaltRequest(reason=command.reason, user=user)
+        case "resume":
+            return ResumeRequest(reason=command.reason, user=user, confirmed=confirmed)
+        case "closeall":
+            return CloseAllRequest(reason=command.reason, user=user)
+    return ModeRequest(mode=command.mode, reason=command.reason, user=user)  # type: ignore[arg-type]
+
+
+def said(reply: ControlMessage, command: Command) -> str:
+    """The kernel's answer in words for the chat."""
+    match reply:
+        case ActionAnswered(outcome="applied", detail=detail, seq=seq):
+            return one_line(f"done: {describe(command)}. {detail} (journal #{seq})")
+        case ActionAnswered(outcome="refused", detail=detail, seq=seq):
+            return one_line(f"REFUSED by the risk engine: {detail} (journal #{seq})")
+        case ActionAnswered(detail=detail, seq=seq):
+            return one_line(f"NOT CONFIRMED: {detail} (journal #{seq}); check /status")
+        case ActionAccepted(detail=detail, seq=seq):
+            return one_line(f"{detail} (journal #{seq})")
+        case ControlError(reason=reason):
+            return one_line(f"not done: {reason}")
+    return one_line(f"unexpected answer {type(reply).__name__}")
+
+
+class TelegramBot(Actor):
+    name: ClassVar[str] = "telegram"
+    subscriptions: ClassVar[tuple[str, ...]] = ("bot.state",)
+
+    def __init__(self, *, config: AlertsSlice, clock: Callable[[], float] | None = None) -> None:
+        """``clock``: for the confirmation window only (a test's); the kernel's by default."""
+        super().__init__()
+        self._clock = clock
+        self._config = config.alerts.telegram
+        self._where = config.config_path
+        self._allowed = frozenset(self._config.allowed_chats)
+        self._confirmations = Confirmations(timeout_s=self._config.confirm_timeout_s)
+        self._bots: set[str] = set()
+        self._app: Any = None
+
+    async def start(self, ctx: ActorContext) -> None:
+        await super().start(ctx)
+        cfg = self._config
+        try:
+            token = expand(cfg.token)
+        except MissingSecret as exc:
+            raise TelegramStartError(f"{self._where}: telegram.token: {exc}. Fix: set it to "
+                                     "the token @BotFather gave, or telegram.enabled: "
+                                     "false") from None
+        builder = Application.builder().token(token)
+        if cfg.base_url:
+            builder = builder.base_url(f"{cfg.base_url.rstrip('/')}/bot")
+        app = builder.get_updates_read_timeout(cfg.poll_timeout_s + 10).build()
+        app.add_handler(MessageHandler(filters.ALL, self._on_message))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_error_handler(self._on_error)
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=int(cfg.poll_timeout_s),
+                                        allowed_updates=["message", "callback_query"])
+        self._app = app
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+        except Exception as exc:  # a failing stop must not hide why we stop
+            log.warning("telegram bot did not stop cleanly: %s", exc)
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        if isinstance(message, BotStateReported) and message.bot_id:
+            self._bots.add(message.bot_id)
+        return ()
+
+    # --- updates ----------------------------------------------------------------------
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        user = update.effective_user
+        name = (user.username or user.full_name) if user is not None else ""
+        if not self._admitted(chat.id, name, message.text or ""):
+            return
+        answer = await self._answer(message.text or "", chat.id, telegram_user(chat.id, name))
+        await self._say(chat.id, *answer)
+
+    async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        name = query.from_user.username or query.from_user.full_name
+        if not self._admitted(chat.id, name, f"button {query.data}"):
+            return
+        await query.answer()
+        verb, _, code = str(query.data or "").partition(":")
+        text = f"/{verb} {code}" if verb in ("confirm", "cancel") else "/help"
+        answer = await self._answer(text, chat.id, telegram_user(chat.id, name))
+        await self._say(chat.id, *answer)
+
+    async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.warning("telegram: %s", one_line(context.error))
+
+    def _admitted(self, chat_id: int, name: str, text: str) -> bool:
+        if chat_id in self._allowed:
+            return True
+        log.warning("telegram: chat %d (%s) is not on the allow-list; ignored", chat_id,
+                    ident(name))
+        try:
+            self.ctx.publish(ChatRefused(chat_id=chat_id, user=name[:128], text=text[:500],
+                                         ts=self.ctx.clock()))
+        except Exception:
+            log.exception("could not journal chat_refused")
+        return False
+
+    async def _say(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+                   ) -> None:
+        """Plain text, never ``parse_mode``: outside text cannot format our answer."""
+        await self._app.bot.send_message(chat_id=chat_id, text=text[:ANSWER_LIMIT],
+                                         reply_markup=markup)
+
+    # --- answers ----------------------------------------------------------------------
+
+    async def _answer(self, text: str, chat_id: int, user: str
+                      ) -> tuple[str, InlineKeyboardMarkup | None]:
+        snapshot = await self._snapshot()
+        known = frozenset(self._bots | {b.bot_id for b in snapshot.status.bots}) \
+            if snapshot is not None else frozenset(self._bots)
+        parsed = parse(text, known)
+        if isinstance(parsed, Refused):
+            return parsed.answer, None
+        now = (self._clock or self.ctx.clock)()
+        match parsed.verb:
+            case "help":
+                return HELP, None
+            case "status" | "bots" | "report":
+                return self._query(parsed.verb, snapshot), None
+            case "confirm":
+                taken = self._confirmations.take(parsed.code, chat_id, now)
+                if isinstance(taken, Refused):
+                    return taken.answer, None
+                return await self._carry_out(taken), None
+            case "cancel":
+                gone = self._confirmations.cancel(parsed.code, chat_id)
+                return ("cancelled; nothing was done" if gone else
+                        f"no command waits for code {ident(parsed.code)}"), None
+        if parsed.verb in CONFIRMED:
+            return self._ask_confirmation(parsed, chat_id, user, now, snapshot)
+        return await self._carry_out(Pending(parsed, chat_id, user, now)), None
+
+    def _ask_confirmation(self, command: Command, chat_id: int, user: str, now: float,
+                          snapshot: SnapshotReply | None
+                          ) -> tuple[str, InlineKeyboardMarkup]:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        self._confirmations.ask(code, command, chat_id, user, now)
+        limits = _limit_halts(snapshot) if command.verb == "resume" else ""
+        text = one_line(f"{limits}To {describe(command)}, send /confirm {code} within "
+                        f"{self._config.confirm_timeout_s:g} s, or press Confirm.")
+        buttons = InlineKeyboardMarkup([[
+            InlineKeyboardButton("Confirm", callback_data=f"confirm:{code}"),
+            InlineKeyboardButton("Cancel", callback_data=f"cancel:{code}")]])
+        return text, buttons
+
+    async def _carry_out(self, pending: Pending) -> str:
+        ask = self.ctx.services.ask_control
+        if ask is None:
+            return "not done: this kernel has no control path"
+        request = operator_request(pending.command, pending.user, confirmed=True)
+        try:
+            reply = await ask(request)
+        except Exception as exc:
+            return one_line(f"not done: {type(exc).__name__}: {exc}")
+        return said(reply, pending.command)
+
+    async def _snapshot(self) -> SnapshotReply | None:
+        ask = self.ctx.services.ask_control
+        if ask is None:
+            return None
+        reply = await ask(SnapshotRequest())
+        return reply if isinstance(reply, SnapshotReply) else None
+
+    def _query(self, verb: str, snapshot: SnapshotReply | None) -> str:
+        if snapshot is None:
+            return "the kernel's status could not be read"
+        status, risk = snapshot.status, _risk(snapshot)
+        if verb == "bots":
+            if not status.bots:
+                return "no bot connected"
+            return "\n".join(one_line(f"{ident(b.bot_id)} {b.mode} pid {b.pid}, last seen "
+                                      f"{b.last_seen_s_ago:.0f} s ago") for b in status.bots)
+        if verb == "status":
+            lines = [f"trading {status.trading_state}, gate {status.gate}, mode {status.mode}",
+                     f"bots: {', '.join(ident(b.bot_id) for b in status.bots) or 'none'}",
+                     f"decisions {status.decisions}, journal #{status.journal_last_seq}"]
+            if risk is not None:
+                lines += [one_line(f"{r.level} {r.code}: {quoted(r.text, 200)}; "
+                                   f"to lift it: {r.way_out}") for r in risk.reasons]
+            return "\n".join(lines)
+        if risk is None:
+            return "no risk figures yet (no heartbeat from the bot today)"
+        return "\n".join([
+            f"day {risk.day}: trading {risk.trading_state}",
+            f"equity {risk.equity}, start {risk.start_equity}",
+            f"daily loss {risk.daily_loss} of {risk.max_daily_loss}",
+            f"drawdown {risk.drawdown} of {risk.max_drawdown}",
+            f"realised PnL {risk.realized_pnl}, open PnL {risk.unrealized_pnl}",
+            f"risk multiplier {risk.risk_multiplier:g}, open orders {risk.open_orders}"])
+
+
+def _risk(snapshot: SnapshotReply | None) -> RiskStateSnapshot | None:
+    payload = snapshot.latest.get("risk.state") if snapshot is not None else None
+    if not payload:
+        return None
+    try:
+        return msgspec.msgpack.decode(payload, type=RiskStateSnapshot)
+    except msgspec.DecodeError:
+        return None
+
+
+def _limit_halts(snapshot: SnapshotReply | None) -> str:
+    """What a resume would lift that a limit set (so it re-arms from today's equity)."""
+    risk = _risk(snapshot)
+    if risk is None or risk.trading_state != "HALTED":
+        return ""
+    limits = [r for r in risk.reasons if r.level == "HALTED" and not r.code.startswith("manual_")]
+    if not limits:
+        return ""
+    texts = "; ".join(f"{r.code}: {quoted(r.text, 200)}" for r in limits)
+    return (f"Trading is halted by a limit ({texts}); resuming re-arms it from the equity "
+            "now. ")
