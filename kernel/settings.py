@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.alerts.config import AlertsConfig
+from agents.alerts.envvars import inherited
 from agents.audit.config import AuditConfig
 from agents.meta.config import MetaConfig
 from agents.moderator.llm_config import LlmConfig, ModeratorConfig
@@ -124,4 +125,6 @@ def check_all(config_dir: Path) -> list[str]:
             problems.append(str(exc))
     if problems:
         return problems
-    return whole_config_problems(load_settings(config_dir))
+    settings = load_settings(config_dir)
+    return whole_config_problems(settings) + [
+        f"{config_dir / problem}" for problem in inherited(settings.alerts)]

@@ -7,6 +7,7 @@ endpoint; a person turns on what they set up (docs/alerts.md).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, TypeAlias
 
 import msgspec
@@ -22,6 +23,17 @@ ALERT_KINDS: frozenset[str] = frozenset({
 """Every kind of alert this version sends; a target may ask for some of them only."""
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+EnvRef = Annotated[str, msgspec.Meta(max_length=256)]
+"""A secret named, never written: ``${VAR}``, read from the environment when used."""
+_ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+def _named_only(field: str, value: str) -> None:
+    """Refuse a secret written into the file; the error never repeats the value."""
+    if value and not _ENV_REF.match(value):
+        raise ValueError(f"{field} must name an environment variable as ${{VAR}} (e.g. "
+                         "${TELEGRAM_TOKEN}), not hold the secret itself; put the value in "
+                         "that variable")
 Url = Annotated[str, msgspec.Meta(min_length=3, max_length=2048)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -57,7 +69,7 @@ class TelegramConfig(_Config, frozen=True):
     """The command bot: long polling, answering the allowed chats only."""
 
     enabled: bool = False
-    token: Annotated[str, msgspec.Meta(max_length=256)] = "${TELEGRAM_TOKEN}"
+    token: EnvRef = "${TELEGRAM_TOKEN}"
     """The bot's token, as ``${VAR}`` (never the token itself in a file)."""
     allowed_chats: Annotated[list[int], msgspec.Meta(max_length=100)] = msgspec.field(
         default_factory=list)
@@ -65,6 +77,9 @@ class TelegramConfig(_Config, frozen=True):
     base_url: Annotated[str, msgspec.Meta(max_length=512)] = ""
     """Bot API address; empty: Telegram's own. Tests point it at a local server."""
     poll_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 10.0
+
+    def __post_init__(self) -> None:
+        _named_only("token", self.token)
 
 
 class HealthConfig(_Config, frozen=True):
@@ -74,8 +89,11 @@ class HealthConfig(_Config, frozen=True):
     bind: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 9108
     """0: any free port (tests)."""
-    auth_token: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    auth_token: EnvRef = ""
     """Bearer token (``${VAR}``); required to bind beyond loopback."""
+
+    def __post_init__(self) -> None:
+        _named_only("auth_token", self.auth_token)
 
 
 class AlertsConfig(_Config, frozen=True):

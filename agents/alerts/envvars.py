@@ -11,6 +11,9 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
+from agents.alerts.config import AlertsConfig
+from kernel.child_env import is_secret
+
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MASK = "***"
 
@@ -56,3 +59,19 @@ def shown(template: str) -> str:
         return MASK
     return f"{scheme}://{MASK}" if not names(template) else \
         f"{scheme}://(uses {', '.join('$' + n for n in names(template))})"
+
+
+def inherited(config: AlertsConfig) -> list[str]:
+    """Problems: ``${VAR}`` secrets of ``alerts.yaml`` that the bot would inherit.
+
+    The bot's environment is the kernel's minus the deny-list of ``kernel/child_env.py``
+    (``TELEGRAM_*``, ``APPRISE_*`` among them); a secret under another name would reach
+    the bot and every child the supervisor starts."""
+    found = [(f"targets[{i}].urls", name) for i, target in enumerate(config.targets)
+             for url in target.urls for name in names(url)]
+    found += [("telegram.token", n) for n in names(config.telegram.token)]
+    found += [("health.auth_token", n) for n in names(config.health.auth_token)]
+    return [f"alerts.yaml: field `{where}`: ${{{name}}} would be passed on to the bot's "
+            f"environment. Fix: rename the variable to TELEGRAM_{name} or APPRISE_{name} "
+            "(those names are kept from the bot)"
+            for where, name in found if not is_secret(name)]

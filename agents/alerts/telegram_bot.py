@@ -32,7 +32,7 @@ from agents.alerts.commands import (
     describe,
     parse,
 )
-from agents.alerts.envvars import MissingSecret, expand
+from agents.alerts.envvars import MASK, MissingSecret, expand
 from agents.alerts.messages import ChatRefused
 from agents.alerts.slice import AlertsSlice
 from agents.watchdog.messages import BotStateReported
@@ -60,6 +60,36 @@ ANSWER_LIMIT = 3500
 
 class TelegramStartError(Exception):
     """The bot cannot start as configured (no token, say)."""
+
+
+class Redact(logging.Filter):
+    """Masks the token in every record of the Telegram and HTTP libraries' loggers: the
+    Bot API puts it in each URL, and httpx logs URLs (``HTTP Request: POST .../bot<token>/``)."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if self._secret in text:
+            record.msg, record.args = text.replace(self._secret, MASK), None
+        if record.exc_info and record.exc_info[1] is not None \
+                and self._secret in str(record.exc_info[1]):
+            record.exc_info, record.exc_text = None, None  # its text would show the token
+        return True
+
+
+LOGGED_BY = ("telegram", "httpx", "httpcore", "agents.alerts")
+"""Loggers (and every logger below them) whose records pass :class:`Redact`."""
+
+
+def _loggers() -> list[logging.Logger]:
+    """Each existing logger under :data:`LOGGED_BY` (a logger's filter does not apply to
+    its children's records, so each gets its own; the libraries made theirs at import)."""
+    names = [n for n in list(logging.root.manager.loggerDict)
+             if any(n == p or n.startswith(p + ".") for p in LOGGED_BY)]
+    return [logging.getLogger(n) for n in {*names, *LOGGED_BY}]
 
 
 def telegram_user(chat_id: int, name: str) -> str:
@@ -113,6 +143,7 @@ class TelegramBot(Actor):
         self._confirmations = Confirmations(timeout_s=self._config.confirm_timeout_s)
         self._bots: set[str] = set()
         self._app: Any = None
+        self._redact = Redact("\x00")
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
@@ -123,6 +154,11 @@ class TelegramBot(Actor):
             raise TelegramStartError(f"{self._where}: telegram.token: {exc}. Fix: set it to "
                                      "the token @BotFather gave, or telegram.enabled: "
                                      "false") from None
+        self._redact = Redact(token)
+        for logger in _loggers():
+            logger.addFilter(self._redact)
+        logging.getLogger("httpx").setLevel(max(logging.WARNING,
+                                                logging.getLogger("httpx").level))
         builder = Application.builder().token(token)
         if cfg.base_url:
             builder = builder.base_url(f"{cfg.base_url.rstrip('/')}/bot")
@@ -141,6 +177,13 @@ class TelegramBot(Actor):
         app, self._app = self._app, None
         if app is None:
             return
+        try:
+            await self._stop_app(app)
+        finally:
+            for logger in _loggers():
+                logger.removeFilter(self._redact)
+
+    async def _stop_app(self, app: Any) -> None:
         try:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()

@@ -8,6 +8,7 @@ journal shows them as the terminal's commands are shown, with the chat as the us
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from functools import partial
@@ -42,7 +43,11 @@ class Clock:
 
 
 @pytest.fixture
-async def world(start_kernel: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+async def world(start_kernel: Any, monkeypatch: pytest.MonkeyPatch,
+                caplog: pytest.LogCaptureFixture) -> Any:
+    """A kernel with the bot polling the fake server; afterwards, no log line held the
+    token (httpx logs every request's URL, and the Bot API puts the token in it)."""
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
     clock = Clock()
     with fake_telegram() as api:
@@ -54,6 +59,10 @@ async def world(start_kernel: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         harness = await start_kernel(actors=[RiskEngine, bot])
         yield harness, api, clock
         await harness.stop()
+    assert "getUpdates" in caplog.text  # the libraries did log their requests...
+    assert TOKEN not in caplog.text  # ...with the token masked
+    journal = read_journal(harness.kernel.settings.journal_path, limit=100_000)
+    assert not any(TOKEN.encode() in r.payload for r in journal)
 
 
 async def reply(api: FakeTelegram, chat: int, text: str, needle: str) -> Any:

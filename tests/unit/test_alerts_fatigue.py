@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
 from agents.alerts.config import AlertsConfig, Target, wants
-from agents.alerts.envvars import MissingSecret, expand, redact, secret_values, shown
+from agents.alerts.envvars import (
+    MissingSecret,
+    expand,
+    inherited,
+    redact,
+    secret_values,
+    shown,
+)
 from agents.alerts.fatigue import Fatigue
 from agents.alerts.mapping import Alert
+from kernel.config import ConfigError, load_yaml
 
 
 def alert(key: str = "crash_loop/actor risk", kind: str = "crash_loop",
@@ -91,3 +101,30 @@ def test_secrets_come_from_the_environment_and_are_masked() -> None:
     assert redact("failed tgram://123:abc-secret/42", secrets) == "failed tgram://***/42"
     assert shown(url) == "tgram://(uses $TELEGRAM_TOKEN, $CHAT)"
     assert shown("json://host/path") == "json://***"
+
+
+def test_a_secret_written_into_the_file_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text('telegram:\n  enabled: true\n  token: "123456:SECRET-VALUE"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(path, AlertsConfig)
+    assert "token must name an environment variable as ${VAR}" in str(caught.value)
+    assert "SECRET-VALUE" not in str(caught.value)
+    path.write_text('health:\n  auth_token: "plain"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="auth_token must name an environment variable"):
+        load_yaml(path, AlertsConfig)
+
+
+def test_secrets_the_bot_would_inherit_are_named() -> None:
+    config = msgspec.convert({
+        "targets": [{"name": "d", "urls": ["discord://${DISCORD_HOOK}",
+                                           "json://h/${APPRISE_PATH}"]}],
+        "telegram": {"token": "${TELEGRAM_TOKEN}"},
+        "health": {"auth_token": "${METRICS_TOKEN}"}}, AlertsConfig)
+    problems = inherited(config)
+    assert len(problems) == 2
+    assert "`targets[0].urls`: ${DISCORD_HOOK} would be passed on" in problems[0]
+    assert "APPRISE_DISCORD_HOOK" in problems[0]
+    assert "`health.auth_token`: ${METRICS_TOKEN}" in problems[1]
+    assert inherited(AlertsConfig()) == []
