@@ -23,9 +23,10 @@ from agents.alerts.slice import AlertsSlice
 from agents.alerts.telegram_bot import TelegramBot
 from agents.risk.actor import RiskEngine
 from kernel.console.control_client import ask
-from kernel.control_protocol import StatusReply, StatusRequest
+from kernel.control_protocol import SnapshotReply, SnapshotRequest, StatusReply, StatusRequest
 from kernel.journal_file import read_journal
 from tests.conftest import KernelHarness
+from tests.integration._risk_link import RISK_YAML, Engines, beat, heartbeat, ready_bot
 from tests.support.fake_telegram import TOKEN, FakeTelegram, fake_telegram
 
 ALLOWED, STRANGER = 111, 999
@@ -176,3 +177,48 @@ async def test_queries_and_help(world: Any) -> None:
     await reply(api, ALLOWED, "/help", "/confirm CODE")
     await reply(api, ALLOWED, "/mode demo", "demo is switched at the terminal")
     await reply(api, ALLOWED, "/frobnicate", "unknown command")
+
+
+async def test_a_resume_after_a_limit_halt_says_so_and_is_sent_confirmed(
+    start_kernel: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The terminal asks y/N here (or takes --yes); the chat's confirmation is that."""
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    engines = Engines()
+    with fake_telegram() as api:
+        config = AlertsConfig(telegram=TelegramConfig(
+            enabled=True, allowed_chats=[ALLOWED], base_url=api.base_url, poll_timeout_s=0.5))
+        bot = partial(TelegramBot, config=AlertsSlice(alerts=config,
+                                                      config_path=Path("alerts.yaml")))
+        harness = await start_kernel(actors=[engines, bot], risk_yaml=RISK_YAML)
+        raw = await ready_bot(harness, engines, heartbeat(
+            1, positions=[("BTCUSDT", 0.1, 50_000.0, 50_000.0)]))
+        try:
+            await beat(raw, engines, heartbeat(2, equity=9_650.0, marks={"BTCUSDT": 46_500.0},
+                                               positions=[("BTCUSDT", 0.1, 50_000.0,
+                                                           46_500.0)]))
+            assert engines.current.state.trading_state == "HALTED"  # 350 USDT down
+            await until_snapshot_halted(harness)
+            prompt = await reply(api, ALLOWED, "/resume reviewed the loss", "/confirm")
+            assert "halted by a limit" in prompt.text and "daily_loss" in prompt.text
+            assert engines.current.state.trading_state == "HALTED"
+            done = await reply(api, ALLOWED, f"/confirm {code_in(prompt.text)}", "done")
+            assert "trading ACTIVE" in done.text
+            resume = commands(harness)[-1]
+            assert (resume["action"], resume["confirmed"]) == ("resume", True)
+        finally:
+            raw.close()
+            await harness.stop()
+
+
+async def until_snapshot_halted(harness: KernelHarness) -> None:
+    """The state cache (what /resume reads) has the engine's HALTED snapshot."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        reply_: SnapshotReply = await asyncio.to_thread(ask, harness.endpoints["control"],
+                                                        SnapshotRequest())
+        payload = reply_.latest.get("risk.state")
+        if payload and msgspec.msgpack.decode(payload)["trading_state"] == "HALTED":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("no HALTED risk snapshot in the state cache")
