@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel._alert_summaries import ALERT_SUMMARIES
 from kernel._meta_summaries import META_SUMMARIES
 from kernel._moderator_summaries import MODERATOR_SUMMARIES
 from kernel._moderator_summaries import status_lines as status_lines
@@ -246,6 +247,7 @@ _SUMMARIES: dict[str, Summary] = {
     **PLAN_SUMMARIES,
     **MODERATOR_SUMMARIES,
     **META_SUMMARIES,
+    **ALERT_SUMMARIES,
 }
 
 

@@ -145,3 +145,33 @@ def test_kernel_alerts_test_reports_each_target(tmp_path: Path,
         assert "FAILED bad" in text
         assert "FAILED unset" in text and "APPRISE_MISSING is not set" in text
         assert good.posts[0].body["title"] == "QuantumEdge Supervisor: test alert"
+
+
+async def test_a_failing_journal_is_one_alert_however_many_orders_it_denies(
+    start_kernel: Any,
+) -> None:
+    import sqlite3
+
+    from bus.protocol import OrderDecision
+    from tests.support.link import RawBot, order
+
+    with webhook() as hook:
+        harness = await start_kernel(actors=[RiskEngine, notifier(target(hook))])
+        bot = RawBot(harness.endpoints["bot_link"])
+        await bot.greet()
+        blocker = sqlite3.connect(harness.kernel.settings.journal_path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            for n in range(3):
+                await bot.send(order(f"locked-{n}"))
+                reply = await bot.recv(timeout_s=15)
+                assert isinstance(reply, OrderDecision) and reply.code == "journal_unavailable"
+            blocker.execute("ROLLBACK")
+        finally:
+            blocker.close()
+            bot.close()
+        await asyncio.to_thread(hook.wait_for, "Journal unavailable")
+        await asyncio.sleep(0.5)
+        with hook.lock:
+            titles = [p.body["title"] for p in hook.posts]
+        assert titles.count("Journal unavailable: orders denied") == 1, titles

@@ -63,3 +63,19 @@ def test_decisions_latency_anomalies_tokens_restarts_and_failed_alerts() -> None
 
 def _request(request_id: str, ts: float) -> OrderRequest:
     return order(request_id, ts=ts)
+
+
+def test_the_feature_events_have_one_line_summaries_and_are_warnings() -> None:
+    from kernel.event_format import severity
+    from kernel.summaries import summarize
+
+    failed = {"type": "alert_failed", "target": "phone", "kind": "halt", "attempts": 4,
+              "error": "HTTP 500\nretry", "ts": 1.0}
+    refused = {"type": "chat_refused", "chat_id": 9, "user": "eve [x]", "text": "/halt\nnow",
+               "ts": 1.0}
+    assert summarize(failed) == 'alert halt to phone failed after 4 attempts: "HTTP 500\\nretry"'
+    assert summarize(refused) == ('chat 9 ("eve [x]") is not on the allow-list, ignored: '
+                                  '"/halt\\nnow"')
+    assert summarize({"type": "alerts_dropped", "count": 3, "last_kind": "crash_loop",
+                      "ts": 1.0}).startswith("3 alerts dropped")
+    assert severity(failed) == severity(refused) == "warning"
