@@ -102,5 +102,8 @@ class Notifier(Actor):
 
     async def stop(self) -> None:
         """Give the last alerts (the kernel stopping) a bounded time to go out."""
-        if self._outbox is not None and not await self._outbox.flush(STOP_DRAIN_S):
+        if self._outbox is None:
+            return
+        if not await self._outbox.flush(STOP_DRAIN_S):
             log.warning("some alerts were not sent at stop (within %g s)", STOP_DRAIN_S)
+        self._report_drops()

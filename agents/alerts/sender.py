@@ -31,6 +31,8 @@ logging.getLogger("apprise").setLevel(logging.CRITICAL)
 """Apprise's own log lines could name a service's address; its errors reach the
 journal through ``alert_failed`` instead, masked."""
 SEND_TIMEOUT_S = 15.0
+FLUSH_NEWEST = 3
+"""At stop, the queued alerts each target may still send: the newest (the stop's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +102,19 @@ class Outbox:
                 group.create_task(self._work(target))
 
     async def flush(self, timeout_s: float) -> bool:
-        """Send what is still queued, one attempt each, all targets at once; bounded.
+        """Send the newest few still queued, one attempt each, all targets at once; bounded.
 
         For the stop: the workers are gone by then (an alert they were sending goes
-        on in its thread), and the last alert (the kernel stopping) must still leave."""
+        on in its thread), and the last alert (the kernel stopping) must still leave.
+        Only the newest :data:`FLUSH_NEWEST` per target are tried, so a long queue to a
+        dead service cannot keep threads (and the process's exit) busy; the rest are
+        counted as dropped."""
         pending = []
         for target in self._targets:
             queue = self._queues[target.name]
-            while not queue.empty():
-                pending.append((target, queue.get_nowait()))
+            queued = [queue.get_nowait() for _ in range(queue.qsize())]
+            self.dropped += max(0, len(queued) - FLUSH_NEWEST)
+            pending += [(target, alert) for alert in queued[-FLUSH_NEWEST:]]
         if not pending:
             return True
         sends = [asyncio.to_thread(self._send, t.urls, a.title, a.body) for t, a in pending]
