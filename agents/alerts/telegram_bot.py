@@ -13,6 +13,7 @@ limit halt is refused without its confirmation. Answers are plain text (no
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -54,6 +55,8 @@ from kernel.untrusted import ident, one_line, quoted
 from risk.messages import RiskStateSnapshot
 
 log = logging.getLogger("agents.alerts.telegram_bot")
+CONNECT_RETRY_S = 5.0
+CONNECT_RETRY_MAX_S = 300.0
 ANSWER_LIMIT = 3500
 """Characters of one answer (Telegram takes 4,096)."""
 
@@ -133,9 +136,12 @@ class TelegramBot(Actor):
     name: ClassVar[str] = "telegram"
     subscriptions: ClassVar[tuple[str, ...]] = ("bot.state",)
 
-    def __init__(self, *, config: AlertsSlice, clock: Callable[[], float] | None = None) -> None:
-        """``clock``: for the confirmation window only (a test's); the kernel's by default."""
+    def __init__(self, *, config: AlertsSlice, clock: Callable[[], float] | None = None,
+                 retry_s: float = CONNECT_RETRY_S) -> None:
+        """``clock``: for the confirmation window only (a test's); the kernel's by default.
+        ``retry_s``: the first pause before trying to reach Telegram again."""
         super().__init__()
+        self._retry_s = retry_s
         self._clock = clock
         self._config = config.alerts.telegram
         self._where = config.config_path
@@ -143,6 +149,7 @@ class TelegramBot(Actor):
         self._confirmations = Confirmations(timeout_s=self._config.confirm_timeout_s)
         self._bots: set[str] = set()
         self._app: Any = None
+        self._connected = False
         self._redact = Redact("\x00")
 
     async def start(self, ctx: ActorContext) -> None:
@@ -166,19 +173,39 @@ class TelegramBot(Actor):
         app.add_handler(MessageHandler(filters.ALL, self._on_message))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_error_handler(self._on_error)
-        await app.initialize()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=int(cfg.poll_timeout_s),
-                                        allowed_updates=["message", "callback_query"])
         self._app = app
 
-    async def stop(self) -> None:
-        app, self._app = self._app, None
-        if app is None:
-            return
+    async def run(self) -> None:
+        """Reach Telegram, retrying with a growing pause: an unreachable Telegram (or a
+        token it refuses) must not keep the supervisor from starting; then serve."""
+        pause = self._retry_s
+        while not await self._connect():
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, CONNECT_RETRY_MAX_S)
+        await asyncio.Event().wait()  # the Application's own tasks answer from here on
+
+    async def _connect(self) -> bool:
+        app = self._app
         try:
+            await app.initialize()
+            await app.start()
+            await app.updater.start_polling(timeout=int(self._config.poll_timeout_s),
+                                            allowed_updates=["message", "callback_query"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("telegram: cannot reach the Bot API (%s); trying again",
+                        one_line(exc, 300))
             await self._stop_app(app)
+            return False
+        self._connected = True
+        log.info("telegram: polling as @%s", app.bot.username)
+        return True
+
+    async def stop(self) -> None:
+        try:
+            if self._app is not None:
+                await self._stop_app(self._app)
         finally:
             for logger in _loggers():
                 logger.removeFilter(self._redact)
@@ -187,7 +214,8 @@ class TelegramBot(Actor):
         try:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
-            await app.stop()
+            if app.running:
+                await app.stop()
             await app.shutdown()
         except Exception as exc:  # a failing stop must not hide why we stop
             log.warning("telegram bot did not stop cleanly: %s", exc)

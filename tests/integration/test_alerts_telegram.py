@@ -28,6 +28,7 @@ from kernel.journal_file import read_journal
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import RISK_YAML, Engines, beat, heartbeat, ready_bot
 from tests.support.fake_telegram import TOKEN, FakeTelegram, fake_telegram
+from tests.support.processes import free_ports
 
 ALLOWED, STRANGER = 111, 999
 INJECTED = '<b>CPI</b> *now* [x](http://evil.example) `code` _u_'
@@ -222,3 +223,22 @@ async def until_snapshot_halted(harness: KernelHarness) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("no HALTED risk snapshot in the state cache")
+
+
+async def test_an_unreachable_telegram_does_not_stop_the_kernel_and_is_retried(
+    start_kernel: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    (port,) = free_ports(1)
+    config = AlertsConfig(telegram=TelegramConfig(
+        enabled=True, allowed_chats=[ALLOWED], base_url=f"http://127.0.0.1:{port}",
+        poll_timeout_s=0.5))
+    bot = partial(TelegramBot, config=AlertsSlice(alerts=config, config_path=Path("a.yaml")),
+                  retry_s=0.2)
+    harness = await start_kernel(actors=[RiskEngine, bot])  # ready although nobody answers
+    try:
+        assert await trading_state(harness) in {"ACTIVE", "REDUCING"}
+        with fake_telegram(port) as api:  # Telegram is back
+            await reply(api, ALLOWED, "/status", "trading")
+    finally:
+        await harness.stop()

@@ -36,7 +36,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeTelegram:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.updates: list[dict[str, Any]] = []
         self.sent: list[Sent] = []
         self.calls: list[str] = []
@@ -63,7 +63,7 @@ class FakeTelegram:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         daemon=True, name="fake-telegram")
@@ -156,8 +156,8 @@ class FakeTelegram:
 
 
 @contextmanager
-def fake_telegram() -> Iterator[FakeTelegram]:
-    api = FakeTelegram()
+def fake_telegram(port: int = 0) -> Iterator[FakeTelegram]:
+    api = FakeTelegram(port)
     api._thread.start()
     try:
         yield api
