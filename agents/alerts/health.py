@@ -79,7 +79,13 @@ class HealthServer(Actor):
                 "health.auth_token is empty, so anyone who reaches it could read the "
                 'metrics. Fix: bind 127.0.0.1, or set auth_token: "${APPRISE_HEALTH_TOKEN}" '
                 "and that variable")
-        self._server = await asyncio.start_server(self._serve, cfg.bind, cfg.port)
+        try:
+            self._server = await asyncio.start_server(self._serve, cfg.bind, cfg.port)
+        except OSError as exc:
+            raise HealthRefused(
+                f"{where}: health.bind {cfg.bind} port {cfg.port}: cannot listen "
+                f"({exc.strerror or exc}). Fix: another program (another kernel?) holds it; "
+                "choose another health.port, or stop that program") from None
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("health and metrics on http://%s:%d/", cfg.bind, self.port)
 

@@ -33,7 +33,7 @@ class Health:
     """A factory that keeps the instance, so the test knows the port it bound."""
 
     def __init__(self, **options: Any) -> None:
-        config = AlertsConfig(health=HealthConfig(enabled=True, port=0, **options))
+        config = AlertsConfig(health=HealthConfig(enabled=True, **{"port": 0, **options}))
         self.slice = AlertsSlice(alerts=config, config_path=Path("config/alerts.yaml"))
         self.actor: HealthServer | None = None
 
@@ -155,3 +155,17 @@ async def test_with_a_token_every_request_needs_it(start_kernel: Any,
     assert code == 401
     code, raw = await asyncio.to_thread(get, f"{server.url}/metrics", "t0ken-for-metrics")
     assert code == 200 and b"qe_journal_rows" in raw
+
+
+async def test_a_port_in_use_is_a_start_failure_that_names_the_field(start_kernel: Any) -> None:
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        with pytest.raises(AssertionError, match=r"health.bind 127.0.0.1 port \d+: cannot "
+                                                 r"listen .*choose another health.port"):
+            await start_kernel(actors=[Health(port=holder.getsockname()[1])])
+    finally:
+        holder.close()
