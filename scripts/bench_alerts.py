@@ -32,7 +32,7 @@ from agents.alerts.actor import Notifier
 from agents.alerts.config import AlertsConfig, Retry, Target
 from agents.alerts.sender import Outcome
 from agents.alerts.slice import AlertsSlice
-from bus.protocol import OrderDecision
+from bus.protocol import make_decision
 from kernel.actor import ActorContext
 from kernel.events import BotLifecycleChanged
 from scripts._bench_support import percentiles, row
@@ -79,7 +79,7 @@ async def main(calls: int, alerts: int, send_ms: float) -> None:
                        clock=time.time, services=None)  # type: ignore[arg-type]
     await notifier.start(ctx)
     runner = asyncio.create_task(notifier.run())
-    allow = OrderDecision(request_id="r", verdict="ALLOW", reason="", code="ok",
+    allow = make_decision(request_id="r", verdict="ALLOW", reason="", code="allowed",
                           trading_state="ACTIVE")
 
     async def floor(_n: int) -> None:
