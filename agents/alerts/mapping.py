@@ -94,7 +94,8 @@ def near_limits(snapshot: RiskStateSnapshot, fraction: float,
                 "limit_near", "warning", name, f"{name} at {used * 100:.0f} % of its limit",
                 [f"{name} {value} of {limit} ({snapshot.day}); at 100 % trading halts"],
                 snapshot.ts))
-    return alerts, frozenset(above)
+    others = {a for a in armed if a not in {name for name, _, _ in _LIMITS}}
+    return alerts, frozenset(above | others)
 
 
 def lifecycle_alert(event: BotLifecycleChanged) -> Alert | None:
@@ -146,6 +147,18 @@ def daily_alert(event: DailyAuditCompleted) -> Alert | None:
     ], event.ts)
 
 
+def budget_alert(report: LlmBudgetReported,
+                 armed: frozenset[str]) -> tuple[list[Alert], frozenset[str]]:
+    """Once per day that the budget runs out (the reports that follow say it again)."""
+    mark = f"llm budget {report.day}"
+    if not report.exhausted or mark in armed:
+        return [], armed
+    kept = frozenset(a for a in armed if not a.startswith("llm budget "))
+    return [_alert("llm_budget_exhausted", "warning", report.day, "LLM budget spent",
+                   [f"{report.used_tokens} of {report.daily_tokens} tokens on {report.day}; "
+                    "the offline rules answer until the next day"], report.ts)], kept | {mark}
+
+
 def other_alert(message: object, now: float) -> Alert | None:
     """The events that map one to one (no state, no choice of words)."""
     match message:
@@ -163,11 +176,6 @@ def other_alert(message: object, now: float) -> Alert | None:
         case AdviceApplied(dry_run=False, action=action, detail=detail, ts=ts):
             return _alert("moderator_applied", "warning", f"{action}/{ts}",
                           f"Moderator applied {ident(action)}", [quoted(detail, 300)], ts)
-        case LlmBudgetReported(exhausted=True, day=day, used_tokens=used,
-                               daily_tokens=daily, ts=ts):
-            return _alert("llm_budget_exhausted", "warning", day, "LLM budget spent",
-                          [f"{used} of {daily} tokens on {day}; the offline rules answer "
-                           "until the next day"], ts)
     return None
 
 
@@ -177,6 +185,8 @@ def alerts_for(message: object, *, now: float, fraction: float,
     match message:
         case RiskStateSnapshot():
             return near_limits(message, fraction, armed)
+        case LlmBudgetReported():
+            return budget_alert(message, armed)
         case TradingStateChanged():
             found = state_alert(message)
         case BotLifecycleChanged():

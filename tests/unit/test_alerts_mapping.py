@@ -153,10 +153,20 @@ def test_moderator_changes_but_not_dry_runs() -> None:
                                   detail="d", ts=NOW, dry_run=True))
 
 
-def test_an_exhausted_llm_budget() -> None:
+def test_an_exhausted_llm_budget_once_a_day() -> None:
     budget = LlmBudgetReported(day="2027-01-04", used_tokens=100, daily_tokens=100, calls=3,
                                exhausted=True, available=False, ts=NOW)
     assert one(budget).kind == "llm_budget_exhausted"
+    alerts, armed = alerts_for(budget, now=NOW, fraction=0.8, armed=frozenset({"drawdown"}))
+    assert len(alerts) == 1 and armed == {"drawdown", "llm budget 2027-01-04"}
+    again, armed = alerts_for(budget, now=NOW, fraction=0.8, armed=armed)
+    assert again == []
+    _calm, armed = alerts_for(snapshot(), now=NOW, fraction=0.8, armed=armed)
+    assert armed == {"llm budget 2027-01-04"}  # a snapshot re-arms limits only
+    tomorrow = LlmBudgetReported(day="2027-01-05", used_tokens=100, daily_tokens=100,
+                                 calls=3, exhausted=True, available=False, ts=NOW)
+    alerts, armed = alerts_for(tomorrow, now=NOW, fraction=0.8, armed=armed)
+    assert len(alerts) == 1 and armed == {"llm budget 2027-01-05"}
     assert none_for(LlmBudgetReported(day="d", used_tokens=1, daily_tokens=100, calls=1,
                                       exhausted=False, available=True, ts=NOW))
 
