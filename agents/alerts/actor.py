@@ -18,10 +18,11 @@ from typing import ClassVar
 
 from agents.alerts.config import wants
 from agents.alerts.fatigue import Fatigue
-from agents.alerts.mapping import Alert, alerts_for
+from agents.alerts.mapping import Alert, alerts_for, with_bots
 from agents.alerts.messages import AlertsDropped
 from agents.alerts.sender import Outbox, Send, send_now
 from agents.alerts.slice import AlertsSlice
+from agents.watchdog.messages import BotStateReported
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 
@@ -36,7 +37,7 @@ class Notifier(Actor):
     name: ClassVar[str] = "notifier"
     subscriptions: ClassVar[tuple[str, ...]] = (
         "risk.halt", "risk.state", "bot.lifecycle", "kernel.state", "anomaly",
-        "order.decision", "moderator.applied", "llm.budget", "audit.daily",
+        "order.decision", "moderator.applied", "llm.budget", "audit.daily", "bot.state",
     )
 
     def __init__(self, *, config: AlertsSlice, send: Send = send_now) -> None:
@@ -47,6 +48,7 @@ class Notifier(Actor):
         self._armed: frozenset[str] = frozenset()
         self._outbox: Outbox | None = None
         self._reported_drops = 0
+        self._bots: set[str] = set()
 
     @property
     def outbox(self) -> Outbox:
@@ -61,12 +63,14 @@ class Notifier(Actor):
 
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
+        if isinstance(message, BotStateReported) and message.bot_id:
+            self._bots.add(message.bot_id)
         alerts, self._armed = alerts_for(message, now=now,
                                          fraction=self._config.limit_warning_fraction,
                                          armed=self._armed)
         for alert in alerts:
             if self._fatigue.admit(alert, now):
-                self.route(alert)
+                self.route(with_bots(alert, sorted(self._bots)))
         return ()
 
     def route(self, alert: Alert) -> int:

@@ -179,6 +179,19 @@ def other_alert(message: object, now: float) -> Alert | None:
     return None
 
 
+SCOPED_KINDS = frozenset({"halt", "reducing", "resume", "limit_near", "manual_close_needed",
+                          "journal_unavailable", "kernel_stopping", "kernel_halted"})
+"""Alerts about trading as a whole: they name the bots it concerns."""
+
+
+def with_bots(alert: Alert, bots: Sequence[str]) -> Alert:
+    """``alert`` naming the bots it concerns (those the kernel supervises now)."""
+    if alert.kind not in SCOPED_KINDS:
+        return alert
+    names = ", ".join(ident(b) for b in sorted(bots)) or "none connected"
+    return msgspec.structs.replace(alert, body=f"bots: {names}\n{alert.body}"[:BODY_LIMIT])
+
+
 def alerts_for(message: object, *, now: float, fraction: float,
                armed: frozenset[str]) -> tuple[list[Alert], frozenset[str]]:
     """The alerts one message makes, and the limits above ``fraction`` now."""

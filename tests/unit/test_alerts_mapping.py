@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from agents.alerts.mapping import Alert, alerts_for
+from agents.alerts.mapping import Alert, alerts_for, with_bots
 from agents.audit.messages import AnomalyCount, DailyAuditCompleted, Moment
 from agents.moderator.messages import AdviceApplied, LlmBudgetReported
 from agents.watchdog.messages import BotStateReported
@@ -183,3 +183,12 @@ def test_the_daily_all_clear_and_a_day_that_needs_a_look() -> None:
     assert rough.title.endswith("needs a look") and rough.severity == "warning"
     assert none_for(DailyAuditCompleted(day="d", timezone="UTC", ts=NOW, complete=False,
                                         traded=False, rows=0))
+
+
+def test_alerts_about_trading_name_the_bots_and_others_are_left_alone() -> None:
+    halt = with_bots(one(halted()), ["qe-2", "qe-1"])
+    assert halt.body.startswith("bots: qe-1, qe-2\n")
+    alone = with_bots(one(halted()), [])
+    assert alone.body.startswith("bots: none connected\n")
+    hung = one(BotLifecycleChanged(bot_id="qe-1", state="hung", ts=NOW))
+    assert with_bots(hung, ["qe-1"]) == hung  # it names its bot already
