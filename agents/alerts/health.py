@@ -137,9 +137,10 @@ class HealthServer(Actor):
         except Exception as exc:  # a bug answers 500, never ends the actor
             log.exception("health request failed")
             code, kind, payload = 500, "text/plain", f"{type(exc).__name__}\n".encode()
+        body = b"" if head.startswith(b"HEAD ") else payload
         writer.write(f"HTTP/1.1 {code} {_REASONS.get(code, 'Error')}\r\n"
                      f"Content-Type: {kind}\r\nContent-Length: {len(payload)}\r\n"
-                     "Connection: close\r\n\r\n".encode() + payload)
+                     "Connection: close\r\n\r\n".encode() + body)
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()
@@ -148,8 +149,8 @@ class HealthServer(Actor):
         lines = head.decode("latin-1").split("\r\n")
         method, _, rest = lines[0].partition(" ")
         path = rest.partition(" ")[0].partition("?")[0]
-        if method != "GET":
-            return 405, "text/plain", b"GET only\n"
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain", b"GET or HEAD only\n"
         if self._token and not self._authorized(lines[1:]):
             return 401, "text/plain", b"Authorization: Bearer <token> needed\n"
         if path == "/health":

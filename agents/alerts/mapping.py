@@ -168,7 +168,8 @@ def other_alert(message: object, now: float) -> Alert | None:
                           "Close positions by hand", [quoted(reason, 300),
                                                       f"open: {held or 'see kernel status'}"], ts)
         case AnomalyDetected(kind="restart_storm", detail=detail, ts=ts, source=source):
-            return _alert("crash_loop", "error", detail[:40], "Crash loop",
+            subject = detail.partition(":")[0][:80]  # the auditor's "bot qe-1: 3 restarts ..."
+            return _alert("crash_loop", "error", subject, "Crash loop",
                           [quoted(detail, 300), f"seen by {ident(source)}"], ts)
         case OrderDecision(code="journal_unavailable", reason=reason):
             return _alert("journal_unavailable", "critical", "journal",

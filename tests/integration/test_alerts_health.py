@@ -76,6 +76,9 @@ async def test_healthy_then_metrics_count_a_decision(start_kernel: Any) -> None:
     code, body = await health(server)
     assert code == 200, body
     assert body["status"] == "ok" and body["problems"] == []
+    request = urllib.request.Request(f"{server.url}/health", method="HEAD")
+    with await asyncio.to_thread(urllib.request.urlopen, request, timeout=10) as head:
+        assert head.status == 200 and head.read() == b""  # for monitors that only knock
     assert body["gate"] != "ClosedGate" and body["trading_state"] in {"ACTIVE", "REDUCING"}
     bot = RawBot(kernel.endpoints["bot_link"])
     try:
