@@ -26,6 +26,7 @@ from agents.alerts.health import HealthServer
 from agents.alerts.slice import AlertsSlice
 from agents.risk.actor import RiskEngine
 from bus.protocol import OrderDecision
+from tests.integration._risk_link import heartbeat
 from tests.support.link import RawBot, order
 
 
@@ -83,6 +84,7 @@ async def test_healthy_then_metrics_count_a_decision(start_kernel: Any) -> None:
     bot = RawBot(kernel.endpoints["bot_link"])
     try:
         await bot.greet()
+        await bot.send(heartbeat(1))
         await bot.send(order("m1"))
         decision = await bot.recv(timeout_s=15)
         assert isinstance(decision, OrderDecision)
@@ -94,7 +96,7 @@ async def test_healthy_then_metrics_count_a_decision(start_kernel: Any) -> None:
         found = samples(raw.decode())
         decided = [s for s in found.get("qe_decisions_total", [])
                    if s.labels == {"verdict": decision.verdict, "code": decision.code}]
-        if decided or time.monotonic() > deadline:
+        if (decided and "qe_heartbeat_age_seconds" in found) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
     assert code == 200 and decided and decided[0].value == 1
@@ -102,6 +104,8 @@ async def test_healthy_then_metrics_count_a_decision(start_kernel: Any) -> None:
     assert next(s.value for s in found["qe_journal_commit_seconds_count"]) > 0
     assert any(s.labels.get("scope") == "global" for s in found["qe_trading_state"])
     assert "qe_decision_latency_seconds_bucket" in found
+    (age,) = found["qe_heartbeat_age_seconds"]
+    assert age.labels == {"bot": "qe-1"} and 0 <= age.value < 60
 
 
 async def test_the_health_is_503_with_the_journal_failing_and_recovers(start_kernel: Any) -> None:
