@@ -75,6 +75,10 @@ class WriterState:
         self.pending: deque[Item] = deque()
         self.wake = asyncio.Event()
         """Set when the writer should look again: work arrived, or it became urgent."""
+        self.failing = ""
+        """Why the last commit failed, until one succeeds again ("" while they succeed)."""
+        self.commit_times: deque[float] = deque(maxlen=10_000)
+        """Seconds each recent commit took; ``/metrics`` takes them (kernel/journal.py)."""
         self._appended = 0
         self._durable = 0
         self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()
@@ -110,6 +114,7 @@ class WriterState:
                     future.set_result(seq)
         self.last_seq = seq
         self.commits += 1
+        self.failing = ""
         done_upto = self.pending[0][0] - 1 if self.pending else self._appended
         while self._flushes and self._flushes[0][0] <= done_upto:
             flush = self._flushes.popleft()[1]
@@ -130,6 +135,7 @@ class WriterState:
         durable = len(batch) - len(kept)
         self._durable -= durable
         message = f"the journal {self.path} could not commit {len(batch)} rows: {error}"
+        self.failing = message
         for _, _, future in batch:
             if future is not None:
                 _fail(future, message, error)

@@ -16,12 +16,13 @@ zero-argument factories. The context carries no configuration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from bus.protocol import Message
 
 if TYPE_CHECKING:
+    from kernel.control_protocol import ControlMessage
     from kernel.emitter import Emitter
     from kernel.gate import OrderGate
     from kernel.journal import Journal
@@ -38,6 +39,7 @@ class KernelServices:
         send_command: Callable[..., int],
         request_stop: Callable[[str], None],
         set_planner: Callable[[PlanService | None], None] | None = None,
+        ask_control: Callable[[ControlMessage], Awaitable[ControlMessage]] | None = None,
     ) -> None:
         self.set_gate = set_gate
         """Install (or, with None, withdraw) the order gate the bot link uses."""
@@ -48,6 +50,10 @@ class KernelServices:
         """Send a ``command`` over the bot link: ``send_command(cmd, bot_id="")``."""
         self.request_stop = request_stop
         """Ask the kernel to stop, with a reason."""
+        self.ask_control = ask_control
+        """Answer a control request (``kernel/control_protocol.py``) as the control socket
+        would: the operator's commands from elsewhere take the terminal's path. None
+        where no control socket runs (tests that build services by hand)."""
 
 
 class ActorContext:

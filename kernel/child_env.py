@@ -24,6 +24,8 @@ case because Windows names are not case-sensitive:
   (``CLAUDE_CODE_OAUTH_TOKEN``);
 * ``MASSIVE_*``, ``POLYGON_*``: the market-data vendor's key (``MASSIVE_API_KEY``,
   ``POLYGON_API_KEY``), read by the feeds (docs/feeds.md) and by nothing else.
+* ``TELEGRAM_*`` and ``APPRISE_*``: the alerts' secrets (``config/alerts.yaml``
+  ``${VAR}`` values: the command bot's token, tokens inside Apprise URLs).
 
 A feature that reads a secret of its own from the environment (a chat token)
 adds its prefix here. A bot's own secrets (an exchange key) are not the
@@ -38,7 +40,8 @@ from typing import Final
 
 __all__ = ["CHILD_DEFAULTS", "SECRET_PREFIXES", "child_environment", "is_secret"]
 
-SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_", "MASSIVE_", "POLYGON_")
+SECRET_PREFIXES: Final = ("ANTHROPIC_", "CLAUDE_", "MASSIVE_", "POLYGON_", "TELEGRAM_",
+                              "APPRISE_")
 CHILD_DEFAULTS: Final = {"PYTHONUTF8": "1"}
 """Set for every child over the inherited environment, under the configured one."""
 

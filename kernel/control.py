@@ -91,6 +91,12 @@ class ControlServer:
             request = _decoder.decode(frame)
         except msgspec.DecodeError as exc:
             return ControlError(reason=f"unknown or malformed request: {exc}")
+        return await self.answer(request)
+
+    async def answer(self, request: ControlMessage) -> ControlMessage:
+        """Answer a typed request as if it came over the socket: the same handler, the
+        same journaling and rules. For actors in the kernel that take an operator's
+        commands from elsewhere (the Telegram bot), through :class:`KernelServices`."""
         handler = self._handlers.get(type(request))
         if handler is None:
             return ControlError(reason=f"{type(request).__name__} is not supported by this kernel")

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
+from kernel._alert_summaries import ALERT_SEVERITIES
 from kernel._meta_summaries import META_SEVERITIES
 from kernel._moderator_summaries import MODERATOR_SEVERITIES
 
@@ -42,6 +43,7 @@ FIXED: Final[dict[str, str]] = {
     "risk_anomaly": "warning", "operator_command": "warning",
     "operator_command_refused": "warning", "mode_changed": "warning", "orders_released": "warning",
     "mode_change_requested": "warning",
+    **ALERT_SEVERITIES,
     **MODERATOR_SEVERITIES,
     **META_SEVERITIES,
 }

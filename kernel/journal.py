@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from bisect import bisect_left
 from itertools import islice
 from pathlib import Path
@@ -106,6 +107,8 @@ class Journal:
         self._head = head
         """The chain hash of the last committed row; None: write without the chain."""
         self._state = WriterState(path, last_seq=last_seq, batch_rows=batch_rows)
+        self.commit_times = self._state.commit_times
+        """Seconds each recent commit took; a reader may take them (``/metrics``)."""
         self._sizes = schema.statement_sizes(batch_rows)
         self._sql = {size: schema.insert_sql(size) for size in self._sizes}
         self._delay_s = delay_s
@@ -168,6 +171,11 @@ class Journal:
     def pending(self) -> int:
         """Entries appended but not committed yet."""
         return len(self._state.pending)
+
+    @property
+    def problem(self) -> str:
+        """Why the journal does not write now, or "" when it does (``/health``)."""
+        return str(self._refusal() or "") or self._state.failing
 
     @property
     def commits(self) -> int:
@@ -393,13 +401,17 @@ class Journal:
         if self._inline is not None:  # no fsync at NORMAL: cheaper than a thread hop
             return self._write_inline(batch, self._inline)
         sql, params, severities, links = self._bind(batch)
+        started = time.perf_counter()
         await self._db.execute(sql, params)
+        self._state.commit_times.append(time.perf_counter() - started)
         return severities, links
 
     def _write_inline(self, batch: list[Item], inline: sqlite3.Connection
                       ) -> tuple[list[str], list[bytes]]:
         sql, params, severities, links = self._bind(batch)
+        started = time.perf_counter()
         inline.execute(sql, params)
+        self._state.commit_times.append(time.perf_counter() - started)
         return severities, links
 
     def _bind(self, batch: list[Item]) -> tuple[str, list[object], list[str], list[bytes]]:

@@ -16,6 +16,7 @@ from typing import TypeAlias, get_args
 
 import msgspec
 
+from agents.alerts.messages import AlertsEvent
 from agents.audit.messages import AuditEvent
 from agents.feeds.messages import FeedsEvent
 from agents.meta.messages import MetaEvent
@@ -28,7 +29,7 @@ from risk.messages import RiskEvent
 
 BusMessage: TypeAlias = (
     LinkBusMessage | KernelEvent | RiskEvent | PlannerMessage | WatchdogEvent | AuditEvent
-    | LlmEvent | MetaEvent | FeedsEvent
+    | LlmEvent | MetaEvent | FeedsEvent | AlertsEvent
 )
 """Every message that travels the bus and is journaled."""
 

@@ -209,7 +209,8 @@ class Kernel:
             await cache.wait_live(publisher)
             services = KernelServices(set_gate=gateway.set_gate, request_stop=self.request_stop,
                                       send_command=gateway.send_command,
-                                      set_planner=gateway.set_planner)
+                                      set_planner=gateway.set_planner,
+                                      ask_control=control.answer)
             self.services = services
             return await self._serve(journal, context, publisher, emitter, gateway, control,
                                      services)

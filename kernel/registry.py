@@ -17,6 +17,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from agents.alerts.actor import Notifier
+from agents.alerts.health import HealthServer
+from agents.alerts.slice import AlertsSlice
+from agents.alerts.telegram_bot import TelegramBot
 from agents.audit.actor import Auditor
 from agents.audit.slice import AuditSlice
 from agents.feeds.actor import FeedsActor
@@ -59,9 +63,12 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The Meta-Agent scheduler hears the watchdog's first report; it runs nothing within
     # meta.yaml's start_delay_s, and only off-market.
     # The feeds publish market data, so they start after everything that consumes it.
+    # The notifier (only with a target in alerts.yaml) listens as early as the auditor,
+    # so the first halt or hang is heard.
     verdicts = verdict_slice(settings)
     return [partial(RiskEngine, config=risk_slice(settings)),
             partial(Auditor, config=audit_slice(settings)),
+            *alert_actors(settings),
             partial(OptionsSelector, config=options_slice(settings)),
             partial(PlannerActor, config=planner_slice(settings)),
             partial(Moderator, config=moderator_slice(settings)),
@@ -71,6 +78,19 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
             partial(TechnicalAdapter, config=verdicts),
             partial(FeedsActor, config=feeds_slice(settings)),
             partial(Watchdog, config=watchdog_slice(settings))]
+
+
+def alert_actors(settings: Settings) -> list[Callable[[], Actor]]:
+    """The alerts feature's actors that ``config/alerts.yaml`` turns on (none as shipped)."""
+    config = alerts_slice(settings)
+    found: list[Callable[[], Actor]] = []
+    if config.alerts.targets:
+        found.append(partial(Notifier, config=config))
+    if config.alerts.telegram.enabled:
+        found.append(partial(TelegramBot, config=config))
+    if config.alerts.health.enabled:
+        found.append(partial(HealthServer, config=config))
+    return found
 
 
 def actor_factory(kind: type[A], settings: Settings, **options: Any) -> Callable[[], A]:
@@ -122,6 +142,10 @@ def meta_slice(settings: Settings) -> MetaSlice:
         outbox=settings.resolve(agent.outbox), bot_cwd=settings.resolve(settings.paths.bot.cwd),
         journal_path=settings.journal_path, data_dir=settings.data_dir,
         risk_yaml=settings.config_dir / "risk.yaml")
+
+
+def alerts_slice(settings: Settings) -> AlertsSlice:
+    return AlertsSlice(alerts=settings.alerts, config_path=settings.config_dir / "alerts.yaml")
 
 
 def verdict_slice(settings: Settings) -> VerdictSlice:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.alerts.config import AlertsConfig
+from agents.alerts.envvars import inherited
 from agents.audit.config import AuditConfig
 from agents.feeds.config import FeedsConfig
 from agents.meta.config import MetaConfig
@@ -36,8 +38,11 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "audit.yaml": AuditConfig,
     "meta.yaml": MetaConfig,
     "feeds.yaml": FeedsConfig,
+    "alerts.yaml": AlertsConfig,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
+OPTIONAL_FILES: frozenset[str] = frozenset({"alerts.yaml"})
+"""Files whose absence means "all defaults": alerts are off unless a person sets them up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class Settings:
     audit: AuditConfig = field(default_factory=AuditConfig)
     meta: MetaConfig = field(default_factory=MetaConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     @property
     def root(self) -> Path:
@@ -98,7 +104,12 @@ def load_settings(config_dir: Path) -> Settings:
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
         meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
         feeds=load_yaml(config_dir / "feeds.yaml", FeedsConfig),
+        alerts=_optional(config_dir / "alerts.yaml", AlertsConfig),
     )
+
+
+def _optional(path: Path, schema: type[Any]) -> Any:
+    return load_yaml(path, schema) if path.exists() else schema()
 
 
 def check_all(config_dir: Path) -> list[str]:
@@ -110,10 +121,14 @@ def check_all(config_dir: Path) -> list[str]:
         return [str(exc)]
     problems: list[str] = []
     for name, schema in CONFIG_FILES.items():
+        if name in OPTIONAL_FILES and not (config_dir / name).exists():
+            continue
         try:
             load_yaml(config_dir / name, schema)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:
         return problems
-    return whole_config_problems(load_settings(config_dir))
+    settings = load_settings(config_dir)
+    return whole_config_problems(settings) + [
+        f"{config_dir / problem}" for problem in inherited(settings.alerts)]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel._alert_summaries import ALERT_SUMMARIES
 from kernel._feeds_summaries import FEEDS_SUMMARIES
 from kernel._feeds_summaries import feeds_line as feeds_line
 from kernel._meta_summaries import META_SUMMARIES
@@ -249,6 +250,7 @@ _SUMMARIES: dict[str, Summary] = {
     **MODERATOR_SUMMARIES,
     **META_SUMMARIES,
     **FEEDS_SUMMARIES,
+    **ALERT_SUMMARIES,
 }
 
 

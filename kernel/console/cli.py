@@ -32,6 +32,7 @@ from kernel import __version__
 from kernel.config import ConfigError
 from kernel.console._args import config_dir, err
 from kernel.console._entry import keep_output_printable
+from kernel.console.commands.alerts import add_alerts_commands
 from kernel.console.commands.audit import add_audit_commands
 from kernel.console.commands.check import add_check_command
 from kernel.console.commands.feeds import add_feeds_commands
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_keys_commands(sub)
     add_check_command(sub)
     add_feeds_commands(sub, config_dir)
+    add_alerts_commands(sub, config_dir)
     return parser
 
 

@@ -49,6 +49,8 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.meta.schedule", "agents.verdicts._bars", "agents.verdicts._selection",
     "agents.feeds.config", "agents.feeds.parsing", "agents.feeds.health",
     "agents.feeds.messages",
+    "agents.alerts.config", "agents.alerts.messages", "agents.alerts.mapping",
+    "agents.alerts.fatigue", "agents.alerts.commands",
 })
 """Decision logic that has its home in a feature folder: no I/O, no clock."""
 PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config",

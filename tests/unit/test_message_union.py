@@ -32,6 +32,7 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "agents.moderator.messages": ("agents.moderator.messages", "LlmEvent"),
     "agents.meta.messages": ("agents.meta.messages", "MetaEvent"),
     "agents.feeds.messages": ("agents.feeds.messages", "FeedsEvent"),
+    "agents.alerts.messages": ("agents.alerts.messages", "AlertsEvent"),
 }
 """Module that defines messages -> the module and name of the alias that lists them."""
 
