@@ -1,8 +1,8 @@
 """Crypto data through ccxt's public REST API: BTC daily closes, funding, and bars.
 
-Blocking (ccxt's synchronous client): the actor calls it through
-``asyncio.to_thread``. No key is given to the client, so only public endpoints
-can be reached. ``base_url`` points every API url of the exchange at another
+Blocking (ccxt's synchronous client): the actor calls it in a worker thread
+(``_threads.py``). No key is given to the client, so only public endpoints can
+be reached. ``base_url`` points every API url of the exchange at another
 host (keeping each path), which is how the tests aim it at a local server.
 Only spot and linear markets are loaded (the funding rate is a linear
 perpetual's), which halves the start-up requests.

@@ -1,6 +1,6 @@
 """Massive (formerly Polygon.io) through its official client: closes, yields, option chains.
 
-Blocking (the client is urllib3): the actor calls it through ``asyncio.to_thread``.
+Blocking (the client is urllib3): the actor calls it in a worker thread (``_threads.py``).
 The key is read from the environment variable the config names (then
 ``POLYGON_API_KEY``), handed to the client and to nothing else; every error
 text is scrubbed of it. The client's own retries are replaced by one attempt

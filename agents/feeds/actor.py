@@ -8,9 +8,9 @@ for it is due, so its chain is fetched unless one younger than
 ``cache_age_s`` is at hand, at most one chain request per ``min_interval_s``,
 and published on ``market.options_chain``.
 
-The vendors' clients block, so every fetch runs in a thread
-(``asyncio.to_thread``) bounded by ``timeout_s``: a hanging vendor costs a
-thread for that long, never the loop or the gate. Failures back off and are
+The vendors' clients block, so every fetch runs in a daemon thread
+(``_threads.py``) bounded by ``timeout_s``: a hanging vendor costs a thread
+for that long, never the loop, the gate or a prompt stop. Failures back off and are
 journaled as ``feed_degraded`` / ``feed_recovered`` (``health.py``); the
 standing of every feed is published on ``feeds.state`` for ``kernel status``
 and the dashboard. With the feeds off nothing is imported or opened.
@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar, TypeVar
 
 from agents.feeds._source import FeedError
+from agents.feeds._threads import off_loop
 from agents.feeds.config import FeedsConfig
 from agents.feeds.health import Backoff, FeedHealth, describe, failed, succeeded
 from agents.feeds.messages import FeedCondition, FeedLine, FeedsState
@@ -81,19 +82,21 @@ class FeedsActor(Actor):
         return ()
 
     async def run(self) -> None:
-        polled = [n for n in self.sources.running() if n != CHAINS]
-        if not polled:
-            return
-        next_poll = {name: 0.0 for name in polled}
+        """One loop per polled feed, so a feed that hangs never delays another."""
+        async with asyncio.TaskGroup() as group:
+            for name in self.sources.running():
+                if name != CHAINS:
+                    group.create_task(self._poll_loop(name))
+
+    async def _poll_loop(self, name: str) -> None:
+        next_poll = 0.0
         while True:
             now = self.ctx.clock()
-            for name in polled:
-                if now >= next_poll[name] and self.health[name].due(now):
-                    await self.poll(name)
-                    next_poll[name] = self.ctx.clock() + self.cfg.interval_s
-            now = self.ctx.clock()
-            wake = min(max(next_poll[n], self.health[n].retry_at) for n in polled)
-            await asyncio.sleep(min(max(wake - now, 0.05), self.cfg.interval_s))
+            if now >= next_poll and self.health[name].due(now):
+                await self.poll(name)
+                next_poll = self.ctx.clock() + self.cfg.interval_s
+            wake = max(next_poll, self.health[name].retry_at) - self.ctx.clock()
+            await asyncio.sleep(min(max(wake, 0.05), self.cfg.interval_s))
 
     async def poll(self, name: str) -> None:
         """One fetch of a polled feed, its messages published, its standing updated."""
@@ -144,7 +147,7 @@ class FeedsActor(Actor):
         """Run a blocking fetch off the loop within the timeout; a failure is journaled."""
         timeout = self.cfg.timeout_s
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(fetch), timeout + 1.0)
+            result = await asyncio.wait_for(off_loop(fetch, name=name), timeout + 1.0)
             if isinstance(result, OptionChain) and not result.contracts:
                 raise FeedError(f"massive: the {subject} chain holds no contracts "
                                 f"({'; '.join(result.notes) or 'empty'})")

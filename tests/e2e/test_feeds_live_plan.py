@@ -114,3 +114,28 @@ async def test_live_plans_use_the_fed_macro_data_and_option_chain(
         "crypto": "ok", "massive": "ok", "chains": "ok"}
     journal = b"".join(r.payload for r in read_journal(kernel.journal_path, limit=100_000))
     assert KEY.encode() not in journal
+
+
+def test_a_hanging_vendor_holds_neither_the_kernel_nor_its_stop(
+        tmp_path: Path, vendor: Vendor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MASSIVE_API_KEY", KEY)
+    vendor.faults.update({"/api/v3/exchangeInfo": "hang", "/v2/aggs": "hang"})
+    kernel = KernelProcess(tmp_path)
+    (kernel.config_dir / "feeds.yaml").write_text(
+        feeds_yaml(vendor.base).replace("timeout_s: 5", "timeout_s: 60"), encoding="utf-8")
+    kernel.start(timeout_s=30)
+    try:
+        deadline = time.monotonic() + 30
+        while not (vendor.count("/api/v3/exchangeInfo") and vendor.count("/v2/aggs")):
+            assert time.monotonic() < deadline, "the feeds never asked"
+            time.sleep(0.1)
+        status = kernel.status()  # the control socket answers while both requests hang
+    finally:
+        started = time.monotonic()
+        code = kernel.stop()
+    stopped_in = time.monotonic() - started
+    assert code == 0 and stopped_in < 15  # not held for the 60 s the requests may take
+    assert status is not None
+    latest: Any = status["latest"]
+    conditions = {f["name"]: f["condition"] for f in latest["feeds.state"]["feeds"]}
+    assert conditions["crypto"] == "waiting" and conditions["massive"] == "waiting"
