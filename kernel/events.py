@@ -77,6 +77,8 @@ class ModeChangeRequested(Message, frozen=True, tag="mode_change_requested"):
     requested_by: str
     reason: Text
     ts: Timestamp
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """The one bot whose mode changes; "": every bot."""
 
 
 class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):

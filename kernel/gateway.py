@@ -50,7 +50,13 @@ from bus.protocol import (
 )
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
-from kernel._gateway_sessions import BotSession, SessionTable, identity_refusal
+from kernel._gateway_sessions import (
+    BotSession,
+    SessionTable,
+    claim_refusal,
+    hello_refusal,
+    identity_refusal,
+)
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
@@ -87,8 +93,12 @@ class Gateway:
         heartbeat_interval_s: float = 1.0,
         max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
+        fleet: frozenset[str] | None = None,
     ) -> None:
+        """``fleet``: the bot ids of ``paths.yaml`` ``bots:``, the only ones admitted at
+        hello (several at once); None: the one-bot shorthand (any id, one at a time)."""
         self._context = context
+        self._fleet = fleet
         self._extra = extra_frames or LinkFrames()
         self._decoder = self._extra.decoder()
         self._endpoint = endpoint
@@ -223,6 +233,8 @@ class Gateway:
                 self._on_order(identity, message, as_json)
             case Heartbeat():
                 session = self.sessions.seen(identity, self._clock())
+                if self._refused_claim(identity, session, message, as_json):
+                    return
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
                     self._take_marks(message)
@@ -231,6 +243,8 @@ class Gateway:
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
                 session = self.sessions.seen(identity, self._clock())
+                if self._refused_claim(identity, session, message, as_json):
+                    return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
@@ -239,6 +253,16 @@ class Gateway:
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
                 self.sessions.seen(identity, self._clock())
                 self._emitter.emit(message)
+
+    def _refused_claim(self, identity: bytes, session: BotSession | None,
+                       message: Heartbeat | Fill | OrderUpdate | CommandAck | Bars,
+                       as_json: bool) -> bool:
+        """Refuse (an ``error`` reply and an anomaly) a frame that speaks for another bot."""
+        refusal = claim_refusal(session, message.topic, message.bot_id,
+                                fleet=self._fleet is not None)
+        if refusal is not None:
+            self._reply_error(identity, as_json, refusal, "identity_mismatch")
+        return refusal is not None
 
     def _take_marks(self, heartbeat: Heartbeat) -> None:
         """A session's first heartbeat reaches the gate before the link's next order,
@@ -253,8 +277,12 @@ class Gateway:
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
-        other = self.sessions.other_live_bot(hello.bot_id, identity, now,
-                                             within_s=5 * self._heartbeat_interval_s)
+        unknown = hello_refusal(self._fleet, hello)
+        if unknown is not None:
+            self._reply_error(identity, as_json, unknown, "unknown_bot")  # journaled
+            return
+        other = None if self._fleet is not None else self.sessions.other_live_bot(
+            hello.bot_id, identity, now, within_s=5 * self._heartbeat_interval_s)
         if other is not None:
             self._refuse_second_bot(identity, hello, other, as_json)
             return

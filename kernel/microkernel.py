@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import zmq
 import zmq.asyncio
@@ -35,6 +35,7 @@ from kernel._runner import ActorGaveUp, ActorRunner, ActorStartFailed
 from kernel._shutdown import install_stop_signals
 from kernel._state_cache import StateCache
 from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.config import ActorConfig
 from kernel.control import ControlServer
 from kernel.control_protocol import (
     ActorInfo,
@@ -169,7 +170,9 @@ class Kernel:
                           emitter=self._emitter("gateway", journal, publisher),
                           heartbeat_interval_s=cfg.gateway.heartbeat_interval_s,
                           max_frame_bytes=cfg.gateway.max_frame_bytes,
-                          extra_frames=self._link_frames)
+                          extra_frames=self._link_frames,
+                          fleet=frozenset(b.id for b in self.settings.paths.bots)
+                          if self.settings.paths.fleet else None)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context)
@@ -256,7 +259,7 @@ class Kernel:
             for factory in self._factories
         ]
         self._runners = [r for r in self._runners
-                         if enabled.get(r.name) is None or enabled[r.name].enabled]
+                         if _enabled(enabled, r.name)]
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(control.serve())
@@ -381,3 +384,10 @@ async def _wait_ready(runner: ActorRunner, ready: asyncio.Event) -> None:
         raise StartFailed(f"actor {runner.name} did not start within {_READY_TIMEOUT_S:g} s "
                           f"(state {runner.state}: {runner.last_error or 'no error'})") from None
 
+
+
+def _enabled(actors: Mapping[str, ActorConfig], name: str) -> bool:
+    """``actors:`` in kernel.yaml by name; a fleet's ``watchdog.<bot id>`` also obeys
+    the entry of its kind (``watchdog``)."""
+    entry = actors.get(name) or actors.get(name.partition(".")[0])
+    return entry is None or entry.enabled

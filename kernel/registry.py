@@ -36,6 +36,7 @@ from agents.watchdog.actor import Watchdog
 from agents.watchdog.slice import WatchdogSlice
 from kernel._link_frames import LinkFrames
 from kernel.actor import Actor
+from kernel.config import BotConfig
 from kernel.settings import Settings
 from planner.messages import MacroVerdict, TechnicalVerdict, WildCardVerdict
 
@@ -66,7 +67,22 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
             partial(MacroAdapter, config=verdicts),
             partial(WildCardAdapter, config=wildcard_slice(settings)),
             partial(TechnicalAdapter, config=verdicts),
-            partial(Watchdog, config=watchdog_slice(settings))]
+            *watchdogs(settings)]
+
+
+def watchdogs(settings: Settings) -> list[Callable[[], Actor]]:
+    """One watchdog per bot (``watchdog.<id>`` in a fleet, ``watchdog`` for the one bot)."""
+    if not settings.paths.fleet:
+        return [partial(Watchdog, config=watchdog_slice(settings))]
+    return [partial(per_bot(Watchdog, bot.id), config=fleet_watchdog_slice(settings, bot))
+            for bot in settings.paths.bot_list()]
+
+
+def per_bot(kind: type[A], bot_id: str) -> type[A]:
+    """``kind`` under the name ``<name>.<bot id>``: the kernel supervises, reports and
+    journals each bot's actor apart (an actor's name is a class attribute)."""
+    return cast(type[A], type(f"{kind.__name__}_{bot_id}", (kind,),
+                              {"name": f"{kind.name}.{bot_id}", "__module__": kind.__module__}))
 
 
 def actor_factory(kind: type[A], settings: Settings, **options: Any) -> Callable[[], A]:
@@ -126,6 +142,19 @@ def verdict_slice(settings: Settings) -> VerdictSlice:
 
 def wildcard_slice(settings: Settings) -> WildCardSlice:
     return WildCardSlice(planner=settings.planner, events=settings.events)
+
+
+def fleet_watchdog_slice(settings: Settings, bot: BotConfig) -> WatchdogSlice:
+    """A fleet bot's watchdog: its own pid file and log folder, so two bots never read
+    each other's leftovers or output."""
+    return WatchdogSlice(
+        watchdog=settings.watchdog, mode=bot.mode or settings.kernel.mode,
+        gateway_endpoint=settings.kernel.gateway.endpoint, bot_command=tuple(bot.command),
+        bot_cwd=settings.resolve(bot.cwd), bot_env=dict(bot.env),
+        data_dir=settings.data_dir, pid_file=settings.data_dir / f"bot-{bot.id}.pid",
+        log_dir=settings.log_dir / "bots" / bot.id,
+        shutdown_timeout_s=settings.kernel.supervision.shutdown_timeout_s,
+        bot_id=bot.id, external=bot.external)
 
 
 def watchdog_slice(settings: Settings) -> WatchdogSlice:
