@@ -21,6 +21,8 @@ class _AllowList(Protocol):
 
     @property
     def symbols(self) -> Mapping[str, object]: ...
+    @property
+    def bots(self) -> Mapping[str, object]: ...
 
 
 class _Whole(Protocol):
@@ -40,7 +42,18 @@ class _Whole(Protocol):
 
 def whole_config_problems(settings: _Whole) -> list[str]:
     """Every problem across files; empty when the config can run as written."""
-    return [*_bot_command_problems(settings), *_allow_list_problems(settings)]
+    return [*_bot_command_problems(settings), *_allow_list_problems(settings),
+            *_risk_bots_problems(settings)]
+
+
+def _risk_bots_problems(settings: _Whole) -> list[str]:
+    """A per-bot override for an id the fleet does not have would silently not apply."""
+    known = {bot.id for bot in settings.paths.bots}
+    return [f"{settings.config_dir / 'risk.yaml'}: field `bots.{name}`: no bot {name!r} in "
+            f"{settings.config_dir / 'paths.yaml'} `bots:` (has: "
+            f"{', '.join(sorted(known)) or 'none, the one-bot `bot:` shorthand'}), so these "
+            "limits would apply to nothing. Fix: correct the id, or remove the entry."
+            for name in settings.risk.bots if name not in known]
 
 
 def _bot_command_problems(settings: _Whole) -> list[str]:

@@ -27,6 +27,7 @@ from agents.planner.actor import PlannerActor
 from agents.planner.options_selector import OptionsSelector
 from agents.planner.slice import OptionsSlice, PlannerSlice
 from agents.risk.actor import RiskEngine
+from agents.risk.fleet import FleetGate
 from agents.risk.slice import RiskSlice
 from agents.verdicts.macro import MacroAdapter
 from agents.verdicts.slice import VerdictSlice, WildCardSlice
@@ -58,7 +59,7 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The Meta-Agent scheduler hears the watchdog's first report; it runs nothing within
     # meta.yaml's start_delay_s, and only off-market.
     verdicts = verdict_slice(settings)
-    return [partial(RiskEngine, config=risk_slice(settings)),
+    return [*risk_engines(settings),
             partial(Auditor, config=audit_slice(settings)),
             partial(OptionsSelector, config=options_slice(settings)),
             partial(PlannerActor, config=planner_slice(settings)),
@@ -68,6 +69,18 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
             partial(WildCardAdapter, config=wildcard_slice(settings)),
             partial(TechnicalAdapter, config=verdicts),
             *watchdogs(settings)]
+
+
+def risk_engines(settings: Settings) -> list[Callable[[], Actor]]:
+    """One risk engine (``risk``), or in a fleet one per bot (``risk.<id>``), all joined
+    in one gate that also holds the portfolio's limits (agents/risk/fleet.py)."""
+    if not settings.paths.fleet:
+        return [partial(RiskEngine, config=risk_slice(settings))]
+    bots = settings.paths.bot_list()
+    fleet = FleetGate(accounts={b.id: b.account for b in bots}, limits=settings.risk.portfolio)
+    return [partial(per_bot(RiskEngine, b.id),
+                    config=RiskSlice(limits=settings.risk.for_bot(b.id), bot_id=b.id,
+                                     fleet=fleet)) for b in bots]
 
 
 def watchdogs(settings: Settings) -> list[Callable[[], Actor]]:

@@ -167,6 +167,8 @@ class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     risk_multiplier_until: str = ""
     """How it ends, in words: at the next trading day (an adviser's cut), or when a
     person changes it."""
+    bot_id: str = ""
+    """In a fleet, the bot whose ledger this is; "": the one bot."""
 
 
 class OperatorCommandRefused(Message, frozen=True, tag="operator_command_refused"):

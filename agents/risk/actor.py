@@ -23,6 +23,8 @@ import uuid
 from collections.abc import Sequence
 from typing import ClassVar
 
+import msgspec
+
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
 from agents.risk.slice import RiskSlice
@@ -85,6 +87,8 @@ class RiskEngine(Actor):
                  save_every_s: float = 5.0, refresh_every_s: float = 600.0) -> None:
         super().__init__()
         self._limits = config.limits
+        self._bot_id = config.bot_id
+        self._fleet = config.fleet
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -117,8 +121,17 @@ class RiskEngine(Actor):
         return MultiplierNote(by=who.by, reason=who.reason, until=until(self._state, self._limits))
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
-        """The pure decision and the state it leaves; the pure core never raises."""
-        decision, self._state = decide(order, self._state, self._limits, now)
+        """The pure decision and the state it leaves; the pure core never raises. In a
+        fleet the portfolio has a veto, and a DENY names its scope (``bot:ID``)."""
+        fleet = self._fleet
+        if fleet is None:
+            decision, self._state = decide(order, self._state, self._limits, now)
+            return order_decision(order, decision, self._state.trading_state)
+        decision, self._state = decide(order, self._state, self._limits, now,
+                                       lambda ctx: fleet.veto(self._bot_id, ctx))
+        if not decision.allowed and not decision.reason.startswith(("portfolio:", "account:")):
+            decision = msgspec.structs.replace(
+                decision, reason=f"bot:{self._bot_id}: {decision.reason}")
         return order_decision(order, decision, self._state.trading_state)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
@@ -130,12 +143,13 @@ class RiskEngine(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock)
+        self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock,
+                                bot_id=self._bot_id)
         now = ctx.clock()
         self._state, events = await self._restore(now)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
-        ctx.services.set_gate(self)
+        self._open_gate()
         log.info("risk engine ready: trading %s (%s)", self._state.trading_state,
                  "; ".join(r.text for r in self._state.reasons) or "no reasons")
 
@@ -143,7 +157,10 @@ class RiskEngine(Actor):
         """Close the gate before anything else, then keep the last state (best effort)."""
         if self._ctx is None:
             return
-        self.ctx.services.set_gate(None)
+        if self._fleet is not None:
+            self._fleet.detach(self._bot_id, self)
+        else:
+            self.ctx.services.set_gate(None)
         if hasattr(self, "_state"):
             try:
                 await self._save_if_due(self.ctx.clock(), force=True)
@@ -159,7 +176,7 @@ class RiskEngine(Actor):
             self._state, events = check_limits(self._state, self._limits, now)
             out = await self._settle(events, now)
             if not out and now >= next_publish:
-                out = [snapshot(self._state, self._limits, now)]
+                out = [self._snapshot(now)]
             if out:
                 next_publish = now + self._publish_every_s
             for message in out:
@@ -167,8 +184,32 @@ class RiskEngine(Actor):
 
     # --- messages -------------------------------------------------------------------
 
+    def _open_gate(self) -> None:
+        """Take the orders: as the gate itself, or as one bot's engine in the fleet's."""
+        if self._fleet is None:
+            self.ctx.services.set_gate(self)
+            return
+        self._fleet.attach(self._bot_id, self)
+        self.ctx.services.set_gate(self._fleet)
+
+    def _snapshot(self, now: float) -> Message:
+        view = snapshot(self._state, self._limits, now)
+        return msgspec.structs.replace(view, bot_id=self._bot_id) if self._bot_id else view
+
+    def _not_mine(self, message: Message) -> bool:
+        """In a fleet, a bot's facts go to its own engine only; a request without a bot
+        id (an operator's, the moderator's) goes to every engine."""
+        if not self._bot_id:
+            return False
+        bot_id = getattr(message, "bot_id", "")
+        if isinstance(message, Heartbeat | Fill | OrderUpdate):
+            return bool(bot_id) and bot_id != self._bot_id
+        return bot_id not in ("", self._bot_id)
+
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
+        if self._not_mine(message):
+            return ()
         match message:
             case Heartbeat():
                 self._state, events = apply_heartbeat(self._state, message, self._limits, now)
@@ -185,7 +226,7 @@ class RiskEngine(Actor):
                 self._state, events = halt(
                     self._state, f"{message.reason} (asked by {message.source})", now,
                     code=message.code, by="watchdog")
-                self.ctx.services.set_gate(self)  # halted, yet reduce-only orders pass again
+                self._open_gate()  # halted, yet reduce-only orders pass again
             case _:
                 return ()
         return await self._settle(events, now)
@@ -226,7 +267,7 @@ class RiskEngine(Actor):
                           action="set_risk_multiplier",
                           params={"risk_multiplier": event.current, "by": event.by[:200],
                                   "reason": event.reason[:1000], "until": event.until[:200]})
-        self.ctx.services.send_command(command)
+        self.ctx.services.send_command(command, bot_id=self._bot_id)
         self.ctx.publish(command)
 
     def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
@@ -262,7 +303,7 @@ class RiskEngine(Actor):
             elif isinstance(event, RiskMultiplierChanged):
                 self._tell_multiplier(event)
         if out or saved:
-            out.append(snapshot(self._state, self._limits, now))
+            out.append(self._snapshot(now))
         return out
 
     async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
@@ -307,7 +348,7 @@ class RiskEngine(Actor):
     def _close_all(self, reason: str) -> None:
         command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}", action="close_all",
                           params={"reason": reason[:1000]})
-        sent = self.ctx.services.send_command(command)
+        sent = self.ctx.services.send_command(command, bot_id=self._bot_id)
         self._closes_sent += sent
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)

@@ -106,3 +106,17 @@ def test_a_fleet_watchdog_hears_its_own_bot_only() -> None:
 
 def test_a_bot_is_in_the_main_account_unless_it_says() -> None:
     assert BotConfig(id="x").account == "main"
+
+
+def test_check_refuses_risk_overrides_for_a_bot_not_in_the_fleet(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    (folder / "paths.yaml").write_text(TWO, encoding="utf-8")
+    with (folder / "risk.yaml").open("a", encoding="utf-8") as risk:
+        risk.write("bots:\n  grid-btc: {max_leverage: 1}\n  grid-bt: {max_leverage: 1}\n"
+                   "portfolio: {max_leverage: 1.5, max_daily_loss: {pct: 2}}\n")
+    [problem] = check_all(folder)
+    assert "field `bots.grid-bt`: no bot 'grid-bt'" in problem
+    assert "(has: far.eth_2, grid-btc)" in problem and "Fix:" in problem
+    settings = load_settings(folder)
+    assert settings.risk.for_bot("grid-btc").max_leverage == 1
+    assert settings.risk.for_bot("far.eth_2").max_leverage == settings.risk.max_leverage
