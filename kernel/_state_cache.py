@@ -17,6 +17,8 @@ from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 
 _PROBE: Final = "_sync.state_cache"
+PER_BOT: Final = frozenset({"risk.state", "bot.state"})
+"""Kept per bot too, as ``<topic>/<bot id>``: in a fleet each bot has its own (docs/fleet.md)."""
 STATE_TOPICS: Final = (
     "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
     "kernel.state", "plan.trade", "llm.budget", "moderator.advice",
@@ -65,3 +67,16 @@ class StateCache:
             self._live = True
             return
         self.latest[frame.topic] = frame.payload
+        if frame.topic in PER_BOT:
+            bot_id = _bot_id(frame.payload)
+            if bot_id:
+                self.latest[f"{frame.topic}/{bot_id}"] = frame.payload
+
+
+def _bot_id(payload: bytes) -> str:
+    try:
+        body = msgspec.msgpack.decode(payload)
+    except msgspec.DecodeError:
+        return ""
+    found = body.get("bot_id") if isinstance(body, dict) else None
+    return found if isinstance(found, str) else ""

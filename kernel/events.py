@@ -98,6 +98,8 @@ class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
     request_id: RequestId = ""
     """Set by the control socket: the risk engine answers it with an
     :class:`OperatorCommandAnswered` of the same id, which the operator waits for."""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """In a fleet, the one bot whose engine carries it out ("": every engine)."""
 
 
 class ModerationRequested(Message, frozen=True, tag="moderation_requested"):

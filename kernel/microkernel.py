@@ -293,7 +293,8 @@ class Kernel:
     def _register_control(self, control: ControlServer, gateway: Gateway, journal: Journal,
                           cache: StateCache, emitter: Emitter) -> None:
         desk = OperatorDesk(self._emitter("operator", journal, emitter.publisher), self._clock,
-                            on_mode=self._set_mode)
+                            on_mode=self._set_mode,
+                            bots=[b.id for b in self.settings.paths.bots])
 
         async def snapshot(_: SnapshotRequest) -> SnapshotReply:
             return SnapshotReply(status=await self._status(gateway, journal, cache),

@@ -95,6 +95,60 @@ def sums(group: Sequence[Member], symbol: str, bot_id: str, after: Exposure) -> 
     return Sums(equity, start, high, gross, on_symbol, unpriced)
 
 
+class Reading(NamedTuple):
+    """One scope's figure against one limit, for warnings and the timer's halts."""
+
+    scope: str
+    code: str
+    value: Decimal
+    limit: Decimal
+    text: str
+
+    @property
+    def reached(self) -> bool:
+        return reached(self.value, self.limit)
+
+
+WARN_AT = Decimal("0.8")
+"""A warning is said at 80 % of a limit."""
+HALTS = frozenset({"portfolio_loss_limit", "portfolio_drawdown_limit"})
+"""Readings that halt every bot of their scope when reached (the others only deny)."""
+
+
+def all_scopes(members: Sequence[Member]) -> list[tuple[str, list[Member]]]:
+    """The portfolio, and each account when there are several."""
+    found = [("portfolio", list(members))]
+    accounts = sorted({m.account for m in members})
+    if len(accounts) > 1:
+        found += [(f"account:{a}", [m for m in members if m.account == a]) for a in accounts]
+    return found
+
+
+def readings(members: Sequence[Member], limits: PortfolioLimits) -> list[Reading]:
+    """Every set limit of every scope, measured now (no order)."""
+    found: list[Reading] = []
+    for scope, group in all_scopes(members):
+        s = sums(group, "", "", Exposure(ZERO, ZERO))
+        for code, name, value, base, rule in (
+                ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
+                 limits.max_daily_loss),
+                ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
+                 limits.max_drawdown)):
+            if rule is not None and base > ZERO:
+                most = rule.amount(base)
+                found.append(Reading(scope, code, value, most,
+                                     f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
+        if limits.max_gross_notional is not None:
+            cap = dec(limits.max_gross_notional)
+            found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
+                                 f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
+        if limits.max_leverage is not None and s.equity > ZERO:
+            most, lev = dec(limits.max_leverage), s.gross / s.equity
+            found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
+                                 f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
+    return found
+
+
 def check_portfolio(members: Sequence[Member], bot_id: str, symbol: str, after: Exposure,
                     limits: PortfolioLimits) -> Decision | None:
     """The first portfolio limit the order would break, in any of its scopes, or None."""

@@ -21,6 +21,7 @@ import logging
 import math
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import ClassVar
 
 import msgspec
@@ -59,13 +60,17 @@ from risk import (
     snapshot,
     take_marks,
 )
+from risk.breakers import trip
+from risk.measures import loss_measures
 from risk.messages import (
     CloseAllRequested,
+    LimitWarning,
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
 )
 from risk.multiplier import setting, until
+from risk.portfolio import WARN_AT, Reading
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -89,6 +94,8 @@ class RiskEngine(Actor):
         self._limits = config.limits
         self._bot_id = config.bot_id
         self._fleet = config.fleet
+        self._warned: set[tuple[str, str]] = set()
+        """(day, code) of this bot's limits already warned of at 80 %."""
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -174,7 +181,8 @@ class RiskEngine(Actor):
             await asyncio.sleep(self._tick_s)
             now = self.ctx.clock()
             self._state, events = check_limits(self._state, self._limits, now)
-            out = await self._settle(events, now)
+            more = self._fleet_tick(now) if self._fleet is not None else []
+            out = await self._settle([*events, *more], now)
             if not out and now >= next_publish:
                 out = [self._snapshot(now)]
             if out:
@@ -183,6 +191,30 @@ class RiskEngine(Actor):
                 self.ctx.publish(message)
 
     # --- messages -------------------------------------------------------------------
+
+    def _fleet_tick(self, now: float) -> list[Message]:
+        """In a fleet: halt for a portfolio loss reached in this bot's scopes, and warn at
+        80 % of a limit, the bot's own (``bot:ID``) and the portfolio's."""
+        assert self._fleet is not None
+        out: list[Message] = []
+        for reading in self._fleet.tripped(self._bot_id):
+            text = (f"{reading.text}: reached, so every bot of {reading.scope} halts until "
+                    "the day rollover (or kernel resume)")
+            self._state, events = trip(self._state, reading.code, text, reading.value,
+                                       reading.limit, self._limits, now)
+            out += events
+        fresh = self._fleet.new_warnings(self._state.day)
+        for measure in loss_measures(self._state, self._limits):
+            key = (self._state.day, measure.code)
+            if not measure.breached and measure.value >= WARN_AT * measure.limit \
+                    and key not in self._warned:
+                self._warned.add(key)
+                fresh.append(Reading(f"bot:{self._bot_id}", measure.code, measure.value,
+                                     measure.limit, f"bot:{self._bot_id}: {measure.label}"))
+        out += [LimitWarning(scope=r.scope, code=r.code, value=r.value, limit=r.limit,
+                             ratio=(r.value / r.limit).quantize(Decimal("0.01")),
+                             text=r.text, ts=now) for r in fresh]
+        return out
 
     def _open_gate(self) -> None:
         """Take the orders: as the gate itself, or as one bot's engine in the fleet's."""

@@ -20,7 +20,16 @@ from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, m
 from kernel.gate import MultiplierNote
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
-from risk.portfolio import Exposure, Member, check_portfolio
+from risk.portfolio import (
+    HALTS,
+    WARN_AT,
+    Exposure,
+    Member,
+    Reading,
+    all_scopes,
+    check_portfolio,
+    readings,
+)
 from risk.rules import OrderContext
 
 if TYPE_CHECKING:
@@ -38,6 +47,8 @@ class FleetGate:
         self.limits = limits
         self._engines: dict[str, RiskEngine] = {}
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
+        self._warned: set[tuple[str, str, str]] = set()
+        """(day, scope, code) already warned of: each warning is said once a day."""
 
     def attach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine has its state restored: its orders are decided from now on."""
@@ -103,3 +114,31 @@ class FleetGate:
         gross, notional = ctx.__dict__["exposure_after"]
         return check_portfolio(members, bot_id, ctx.order.symbol, Exposure(gross, notional),
                                self.limits)
+
+    # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
+
+    def _members(self) -> list[Member]:
+        return [Member(b, self.accounts[b], e.state) for b, e in self._engines.items()]
+
+    def tripped(self, bot_id: str) -> list[Reading]:
+        """Loss and drawdown limits reached in a scope ``bot_id`` is in: each halts every
+        bot of the scope (each engine halts its own bot on its own tick)."""
+        if not self._checked:
+            return []
+        members = self._members()
+        mine = {scope for scope, group in all_scopes(members)
+                if any(m.bot_id == bot_id for m in group)}
+        return [r for r in readings(members, self.limits)
+                if r.code in HALTS and r.scope in mine and r.reached]
+
+    def new_warnings(self, day: str) -> list[Reading]:
+        """Readings at 80 % or more of their limit not yet said today."""
+        if not self._checked:
+            return []
+        fresh = []
+        for reading in readings(self._members(), self.limits):
+            key = (day, reading.scope, reading.code)
+            if reading.value >= WARN_AT * reading.limit and key not in self._warned:
+                self._warned.add(key)
+                fresh.append(reading)
+        return fresh
