@@ -92,11 +92,14 @@ class Watchdog(Actor):
         self._history: tuple[float, ...] = ()
         self._restart_at: float | None = None
         self._next_report = 0.0
+        self._silent = False
+        """An external bot's silence has been reported and it was not heard since."""
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
         # here, not in the constructor: a link with no fixed port is a failed start
-        self._endpoint = policy.connect_endpoint(self._config.gateway_endpoint)
+        self._endpoint = "" if self._config.external else \
+            policy.connect_endpoint(self._config.gateway_endpoint)  # external: never started
         self._report = Reporter(ctx, self._config.mode, self._now)
         self._output = BotOutput(self._config.log_dir, self._cfg.output_log)
 
@@ -120,6 +123,10 @@ class Watchdog(Actor):
                 return self._on_heartbeat(run, message)
             case Heartbeat() if run is None and self._report.is_external(message.bot_id):
                 self._report.external_beat(message)
+                if self._silent:
+                    self._silent = False
+                    return [self._report.anomaly("bot_heard_again", "info",
+                                                 f"{message.bot_id}: heartbeats are back")]
             case ModeChangeRequested():
                 self._events.put_nowait(_ModeRequest(message))
         return ()
@@ -142,6 +149,7 @@ class Watchdog(Actor):
     async def run(self) -> None:
         await self._stop_leftovers()
         mode = self._report.mode
+        self._report.fleet_id = self._config.bot_id
         if self._config.external:
             self._report.bot_id = self._config.bot_id
             self._report.set_state("off", "an external bot (no command in paths.yaml): the "
@@ -186,6 +194,7 @@ class Watchdog(Actor):
         run = self._run
         if run is not None and (silent := policy.hang_check(run.health, now, self._cfg)):
             await self._on_silence(run, *silent)
+        self._watch_external(now)
         mode = self._report.mode
         if self._restart_at is not None and now >= self._restart_at and mode != "off":
             self._restart_at = None
@@ -196,6 +205,18 @@ class Watchdog(Actor):
                 self._run.bot.descendants()  # remember the tree while it is still attached
             self.ctx.publish(self._report.summary(self._run))
             self._report_dropped_output()
+
+    def _watch_external(self, now: float) -> None:
+        """A bot the kernel does not run cannot be restarted, but its silence is said
+        (once, until it is heard again): its orders then meet stale marks."""
+        silence = self._report.external_silence_s() if self._config.bot_id else None
+        if silence is None or self._silent or silence <= self._cfg.heartbeat_timeout_s:
+            return
+        self._silent = True
+        self.ctx.publish(self._report.anomaly(
+            "bot_silent", "error", f"{self._report.bot_id}: no heartbeat for {silence:.1f} s "
+            f"(heartbeat_timeout_s {self._cfg.heartbeat_timeout_s:g}); the kernel does not run "
+            "this bot, so it cannot restart it: check the bot's host"))
 
     def _report_dropped_output(self) -> None:
         """Output not kept on disk since the last report: said once per report period."""

@@ -102,3 +102,14 @@ async def ask(bot: RawBot, bot_id: str, request_id: str, **fields: Any) -> Order
 
 def now() -> float:
     return time.time()
+
+
+class Shipped:
+    """One of the actors ``make(settings)`` ships (``kernel/registry.py``), by index."""
+
+    def __init__(self, make: Callable[[Settings], list[Callable[[], Actor]]],
+                 index: int) -> None:
+        self._make, self._index = make, index
+
+    def bind(self, settings: Settings) -> Callable[[], Actor]:
+        return self._make(settings)[self._index]
