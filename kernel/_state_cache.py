@@ -17,16 +17,19 @@ from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 
 _PROBE: Final = "_sync.state_cache"
-PER_BOT: Final = frozenset({"risk.state", "bot.state"})
-"""Kept per bot too, as ``<topic>/<bot id>``: in a fleet each bot has its own (docs/fleet.md)."""
+PER_KEY: Final = {"risk.state": "bot_id", "bot.state": "bot_id", "risk.warning": "scope"}
+"""In a fleet also kept per bot (per scope for warnings), as ``<topic>/<key>``: each bot
+has its own state (docs/fleet.md)."""
 STATE_TOPICS: Final = (
     "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
-    "kernel.state", "plan.trade", "llm.budget", "moderator.advice",
+    "kernel.state", "plan.trade", "llm.budget", "moderator.advice", "risk.warning",
 )
 
 
 class StateCache:
-    def __init__(self, context: zmq.Context[Any]) -> None:
+    def __init__(self, context: zmq.Context[Any], *, fleet: bool = False) -> None:
+        """``fleet``: also keep each bot's state apart (``paths.yaml`` ``bots:``)."""
+        self._fleet = fleet
         self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, (*STATE_TOPICS, _PROBE),
                                       self._keep)
         self.latest: dict[str, bytes] = {}
@@ -67,16 +70,16 @@ class StateCache:
             self._live = True
             return
         self.latest[frame.topic] = frame.payload
-        if frame.topic in PER_BOT:
-            bot_id = _bot_id(frame.payload)
-            if bot_id:
-                self.latest[f"{frame.topic}/{bot_id}"] = frame.payload
+        if self._fleet and frame.topic in PER_KEY:
+            key = _field(frame.payload, PER_KEY[frame.topic])
+            if key:
+                self.latest[f"{frame.topic}/{key}"] = frame.payload
 
 
-def _bot_id(payload: bytes) -> str:
+def _field(payload: bytes, name: str) -> str:
     try:
         body = msgspec.msgpack.decode(payload)
     except msgspec.DecodeError:
         return ""
-    found = body.get("bot_id") if isinstance(body, dict) else None
+    found = body.get(name) if isinstance(body, dict) else None
     return found if isinstance(found, str) else ""

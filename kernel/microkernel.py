@@ -175,7 +175,7 @@ class Kernel:
                           if self.settings.paths.fleet else None)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
-        cache = StateCache(context)
+        cache = StateCache(context, fleet=self.settings.paths.fleet)
         narrator = Narrator(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
