@@ -43,7 +43,23 @@ class _Whole(Protocol):
 def whole_config_problems(settings: _Whole) -> list[str]:
     """Every problem across files; empty when the config can run as written."""
     return [*_bot_command_problems(settings), *_allow_list_problems(settings),
-            *_risk_bots_problems(settings)]
+            *_risk_bots_problems(settings), *_bot_key_problems(settings)]
+
+
+def _bot_key_problems(settings: _Whole) -> list[str]:
+    """``gateway.curve`` needs a fleet and a key per bot, or those bots cannot connect."""
+    if not settings.kernel.gateway.curve:
+        return []
+    kernel_file = settings.config_dir / "kernel.yaml"
+    if not settings.paths.fleet:
+        return [f"{kernel_file}: field `gateway.curve` is on, but paths.yaml has no `bots:`: "
+                "keys are given per bot id. Fix: list the bots under `bots:`, or turn "
+                "gateway.curve off (and bind the bot link to 127.0.0.1)."]
+    folder = settings.resolve(settings.kernel.control.keys_dir) / "bots"
+    return [f"{kernel_file}: field `gateway.curve` is on, but bot {bot.id!r} has no key "
+            f"({folder / (bot.id + '.key')} is missing), so it cannot connect. Fix: run "
+            f"`kernel keys generate --bot {bot.id}`."
+            for bot in settings.paths.bots if not (folder / f"{bot.id}.key").exists()]
 
 
 def _risk_bots_problems(settings: _Whole) -> list[str]:

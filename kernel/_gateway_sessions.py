@@ -112,3 +112,14 @@ def claim_refusal(session: BotSession | None, kind: str, bot_id: str, *,
         return (f"the {kind} names bot_id {bot_id!r} but this connection said hello as "
                 f"{session.bot_id!r}: a link speaks for its own bot only")
     return None
+
+
+def key_refusal(user: str, hello: Hello) -> str | None:
+    """Under CurveZMQ a link may say hello only as the bot whose key it holds (``user``:
+    the ZAP handler's name for the connection, ``bot:<id>``)."""
+    if user == f"bot:{hello.bot_id}":
+        return None
+    holder = user[4:] if user.startswith("bot:") else "no configured bot"
+    return (f"bot {ident(hello.bot_id)} (pid {hello.pid}) refused: this connection's "
+            f"CurveZMQ key is {ident(holder)}'s, not {ident(hello.bot_id)}'s. Fix: give "
+            f"the bot its own key (kernel keys generate --bot {ident(hello.bot_id)})")

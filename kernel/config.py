@@ -50,6 +50,9 @@ class GatewayConfig(_Config, frozen=True):
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     spin_us: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 300
     """After work, the kernel's loop polls this long before it sleeps (kernel/spin.py)."""
+    curve: bool = False
+    """Authenticate bots with CurveZMQ, one key per bot (``kernel keys generate --bot ID``,
+    in ``control.keys_dir``); required to bind the bot link beyond loopback."""
 
 
 class ControlConfig(_Config, frozen=True):

@@ -31,7 +31,7 @@ import zmq
 
 from bus.codec import encode, encode_json, is_json
 from bus.drain import SocketDrain
-from bus.frames import NOBLOCK, send_frames
+from bus.frames import NOBLOCK, recv_frames, recv_frames_as, send_frames
 from bus.protocol import (
     Bars,
     Command,
@@ -56,11 +56,13 @@ from kernel._gateway_sessions import (
     claim_refusal,
     hello_refusal,
     identity_refusal,
+    key_refusal,
 )
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
 from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
+from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
 from kernel.plan_service import PlanService, PlanUnavailable
 from kernel.untrusted import ident
 
@@ -99,6 +101,10 @@ class Gateway:
         hello (several at once); None: the one-bot shorthand (any id, one at a time)."""
         self._context = context
         self._fleet = fleet
+        self.curve: ServerKeys | None = None
+        """Set before :meth:`start` to authenticate bots with CurveZMQ (``gateway.curve``)."""
+        self._user = ""
+        """Under CurveZMQ: who the ZAP handler said sent the last message read."""
         self._extra = extra_frames or LinkFrames()
         self._decoder = self._extra.decoder()
         self._endpoint = endpoint
@@ -127,13 +133,17 @@ class Gateway:
         sock.router_mandatory = True  # a vanished bot raises instead of silently dropping
         sock.maxmsgsize = _HARD_FRAME_CAP
         sock.sndhwm = sock.rcvhwm = 100_000
+        if self.curve is not None:
+            make_curve_server(sock, self.curve)
+            sock.zap_domain = BOT_DOMAIN.encode()
         try:
             self.bound_endpoint = bind_checked(sock, self._endpoint)
         except BaseException:
             sock.close(linger=0)
             raise
         self._sock = sock
-        self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst)
+        self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
+                                  receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
 
@@ -281,6 +291,10 @@ class Gateway:
         if unknown is not None:
             self._reply_error(identity, as_json, unknown, "unknown_bot")  # journaled
             return
+        wrong_key = self._key_refusal(hello)
+        if wrong_key is not None:
+            self._reply_error(identity, as_json, wrong_key, "identity_mismatch")
+            return
         other = None if self._fleet is not None else self.sessions.other_live_bot(
             hello.bot_id, identity, now, within_s=5 * self._heartbeat_interval_s)
         if other is not None:
@@ -308,6 +322,14 @@ class Gateway:
             detail += " (replaces an earlier connection with the same bot_id)"
         self._emitter.emit(BotLifecycleChanged(bot_id=hello.bot_id, state="connected", ts=now,
                                                detail=detail, pid=hello.pid))
+
+    def _recv_as(self, sock: zmq.Socket[bytes], flags: int) -> list[bytes]:
+        """Read one message and who sent it (the ZAP handler's ``User-Id``)."""
+        frames, self._user = recv_frames_as(sock, flags)
+        return frames
+
+    def _key_refusal(self, hello: Hello) -> str | None:
+        return None if self.curve is None else key_refusal(self._user, hello)
 
     def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
                            as_json: bool) -> None:

@@ -55,7 +55,13 @@ from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal, JournalDamaged, JournalError
 from kernel.journal_file import corruption_in, open_failure
-from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
+from kernel.keys import (
+    KeysMissing,
+    ServerKeys,
+    load_bot_keys,
+    load_server,
+    start_authenticator,
+)
 from kernel.lockfile import DataDirLock, DataDirUnusable, LockHeld
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
@@ -182,8 +188,9 @@ class Kernel:
         try:
             try:
                 keys = self._control_keys()
-                if keys is not None:
-                    authenticator = start_authenticator(context, keys)
+                bot_keys = self._bot_keys(gateway)
+                if keys is not None or bot_keys is not None:
+                    authenticator = start_authenticator(context, keys, bots=bot_keys)
                 control = ControlServer(zmq.asyncio.Context.shadow(context),
                                         cfg.control.endpoint, keys=keys)
                 intake.start()
@@ -232,6 +239,20 @@ class Kernel:
                 intake.stop()
                 if authenticator is not None:
                     authenticator.stop()
+
+    def _bot_keys(self, gateway: Gateway) -> dict[bytes, str] | None:
+        """With ``gateway.curve``: the server keys for the bot link, and each bot's public
+        key (``kernel keys generate --bot ID``); None without."""
+        if not self.settings.kernel.gateway.curve:
+            return None
+        folder = self.settings.resolve(self.settings.kernel.control.keys_dir)
+        gateway.curve = load_server(folder)
+        bots = load_bot_keys(folder, [b.id for b in self.settings.paths.bots])
+        if not bots:
+            raise KeysMissing(f"gateway.curve is on but {folder / 'bots'} holds no key of a "
+                              "bot in paths.yaml `bots:`, so no bot could connect. Fix: run "
+                              "`kernel keys generate --bot ID` for each bot")
+        return bots
 
     def _control_keys(self) -> ServerKeys | None:
         """The control socket's CurveZMQ keys when ``control.curve`` is on."""

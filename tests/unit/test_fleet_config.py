@@ -14,6 +14,7 @@ from agents.watchdog.actor import Watchdog, _for_another_bot
 from bus.protocol import Heartbeat, Hello
 from kernel.config import BotConfig, ConfigError, PathsConfig, load_yaml
 from kernel.events import ModeChangeRequested
+from kernel.keys import generate_bot
 from kernel.registry import default_actors
 from kernel.settings import check_all, load_settings
 from tests.conftest import write_config
@@ -120,3 +121,13 @@ def test_check_refuses_risk_overrides_for_a_bot_not_in_the_fleet(tmp_path: Path)
     settings = load_settings(folder)
     assert settings.risk.for_bot("grid-btc").max_leverage == 1
     assert settings.risk.for_bot("far.eth_2").max_leverage == settings.risk.max_leverage
+
+
+def test_check_wants_a_key_per_bot_with_gateway_curve(tmp_path: Path) -> None:
+    folder = copy_config(tmp_path)
+    (folder / "paths.yaml").write_text(TWO, encoding="utf-8")
+    edit(folder / "kernel.yaml", "gateway:\n", "gateway:\n  curve: true\n")
+    generate_bot(tmp_path / "keys", "grid-btc")
+    [problem] = check_all(folder)
+    assert "bot 'far.eth_2' has no key" in problem
+    assert "kernel keys generate --bot far.eth_2" in problem
