@@ -61,7 +61,7 @@ from kernel._gateway_sessions import (
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
+from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, PerBotGate, deny
 from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
 from kernel.plan_service import PlanService, PlanUnavailable
 from kernel.untrusted import ident
@@ -305,6 +305,8 @@ class Gateway:
                        version=hello.version, json=as_json, connected_at=now, last_seen=now)
         )
         gate = self._gate
+        if isinstance(gate, PerBotGate):
+            gate = gate.for_bot(hello.bot_id)
         try:
             note = gate.risk_multiplier_note
         except Exception:  # the welcome goes out without the words rather than not at all

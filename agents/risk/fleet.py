@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
-from kernel.gate import MultiplierNote
+from kernel.gate import ClosedGate, MultiplierNote, OrderGate
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
 from risk.portfolio import (
@@ -92,6 +92,13 @@ class FleetGate:
                 "its orders cannot be checked; they are refused until it is",
                 trading_state="HALTED", bot_id=order.bot_id)
         return engine.decide(order, now)
+
+    def for_bot(self, bot_id: str) -> OrderGate:
+        """What ``bot_id``'s welcome says: its own engine's state and multiplier."""
+        engine = self._engines.get(bot_id)
+        if engine is not None:
+            return engine
+        return ClosedGate(reason=f"bot:{bot_id}: the risk engine of this bot is not running")
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         engine = self._engines.get(heartbeat.bot_id)

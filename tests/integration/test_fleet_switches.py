@@ -168,3 +168,18 @@ async def _command(bot: RawBot) -> Command:
         if isinstance(reply, Command):
             return reply
         assert not isinstance(reply, OrderDecision)
+
+
+async def test_a_welcome_tells_the_bots_own_state(start_kernel: Any) -> None:
+    harness, _fleet, one, two = await start(start_kernel)
+    one.close()
+    two.close()
+    await control(harness, HaltRequest(reason="only qe-1", user="ana", bot_id="qe-1"))
+    again = {b: RawBot(harness.endpoints["bot_link"]) for b in ("qe-1", "qe-2")}
+    try:
+        welcomes = {b: await bot.greet(b) for b, bot in again.items()}
+    finally:
+        for bot in again.values():
+            bot.close()
+    assert welcomes["qe-1"].trading_state == "HALTED"
+    assert welcomes["qe-2"].trading_state == "ACTIVE"
