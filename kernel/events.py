@@ -126,6 +126,8 @@ class RiskMultiplierChangeRequested(Message, frozen=True, tag="risk_multiplier_r
     ts: Timestamp
     request_id: RequestId = ""
     """Set for an operator's request: answered with :class:`OperatorCommandAnswered`."""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """In a fleet, the one bot whose multiplier changes ("": every bot's)."""
 
 
 class OperatorCommandAnswered(Message, frozen=True, tag="operator_answer"):

@@ -328,7 +328,7 @@ class Kernel:
         control.register(CloseAllRequest, desk.close_all)
         control.register(ModeRequest, desk.mode)
         register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
-                                 self._clock)
+                                 self._clock, [b.id for b in self.settings.paths.bots])
         register_record_requests(control, journal, emitter.publisher, self._clock)
 
     def _journal_lost(self, gateway: Gateway, damaged: BaseException) -> None:

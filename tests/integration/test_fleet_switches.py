@@ -23,6 +23,7 @@ from kernel.control_protocol import (
     HaltRequest,
     ModeRequest,
     ResumeRequest,
+    RiskMultiplierRequest,
 )
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
@@ -183,3 +184,16 @@ async def test_a_welcome_tells_the_bots_own_state(start_kernel: Any) -> None:
             bot.close()
     assert welcomes["qe-1"].trading_state == "HALTED"
     assert welcomes["qe-2"].trading_state == "ACTIVE"
+
+
+async def test_the_risk_multiplier_of_one_bot(start_kernel: Any) -> None:
+    harness, fleet, one, two = await start(start_kernel)
+    one.close()
+    two.close()
+    reply = await control(harness, RiskMultiplierRequest(value=0.5, reason="calmer",
+                                                         user="ana", bot_id="qe-2"))
+    assert reply.outcome == "applied"
+    assert (fleet["qe-1"].risk_multiplier, fleet["qe-2"].risk_multiplier) == (1.0, 0.5)
+    with pytest.raises(ControlRefused, match="--bot qe-9: no such bot"):
+        await control(harness, RiskMultiplierRequest(value=0.5, reason="x", user="ana",
+                                                     bot_id="qe-9"))
