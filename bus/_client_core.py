@@ -83,6 +83,28 @@ class LinkStats:
     """Fills or acks dropped because too many piled up while the kernel was away."""
 
 
+@dataclass(frozen=True, slots=True)
+class CurveKeys:
+    """A bot's CurveZMQ keys, for a kernel whose bot link requires them (``gateway.curve``):
+    its own key pair and the kernel's public key."""
+
+    public: bytes
+    secret: bytes
+    server_public: bytes
+
+    @classmethod
+    def from_files(cls, key_secret: str, server_key: str) -> CurveKeys:
+        """Read ``bots/<id>.key_secret`` and ``server.key`` as ``kernel keys generate
+        --bot ID`` wrote them."""
+        import zmq.auth  # late: only bots on other hosts need it
+
+        public, secret = zmq.auth.load_certificate(key_secret)
+        server, _ = zmq.auth.load_certificate(server_key)
+        if not secret:
+            raise ValueError(f"{key_secret} holds no secret key")
+        return cls(public, secret, server)
+
+
 class LinkCore:
     """Socket, encoding and bookkeeping; subclasses add waiting (blocking or asyncio).
 
@@ -100,6 +122,7 @@ class LinkCore:
         context: zmq.Context[zmq.Socket[bytes]] | None,
         zmtp_heartbeat_s: float,
         clock: Callable[[], float],
+        curve: CurveKeys | None = None,
     ) -> None:
         if encoding not in ("msgpack", "json"):
             raise ValueError(f"encoding must be 'msgpack' or 'json', not {encoding!r}")
@@ -119,6 +142,10 @@ class LinkCore:
         self._clock = clock
         self._socket = dealer(context or zmq.Context.instance(), zmtp_heartbeat_s)
         self._monitor = self._socket.get_monitor_socket(MONITORED)
+        if curve is not None:
+            self._socket.curve_secretkey = curve.secret
+            self._socket.curve_publickey = curve.public
+            self._socket.curve_serverkey = curve.server_public
         self._socket.connect(endpoint)
         self._reach = Reachability(clock())
         self._hello: Hello | None = None

@@ -34,13 +34,22 @@ from typing import Self
 
 import zmq
 
-from bus._client_core import DEFAULT_ENDPOINT, Encoding, LinkCore, LinkError, LinkStats, LinkTimeout
+from bus._client_core import (
+    DEFAULT_ENDPOINT,
+    CurveKeys,
+    Encoding,
+    LinkCore,
+    LinkError,
+    LinkStats,
+    LinkTimeout,
+)
 from bus.protocol import BotMode, Command, OrderDecision, OrderRequest, Welcome
 
 __all__ = [
     "DEFAULT_ENDPOINT",
     "AsyncBotLink",
     "BotLink",
+    "CurveKeys",
     "Encoding",
     "LinkError",
     "LinkStats",
@@ -74,10 +83,11 @@ class BotLink(LinkCore):
         context: Context | None = None,
         zmtp_heartbeat_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        curve: CurveKeys | None = None,
     ) -> None:
         super().__init__(endpoint, bot_id=bot_id, mode=mode, version=version,
                          encoding=encoding, context=context,
-                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock)
+                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock, curve=curve)
         self._poller = zmq.Poller()
         self._poller.register(self._socket, zmq.POLLIN)
         self._poller.register(self._monitor, zmq.POLLIN)
@@ -171,10 +181,11 @@ class AsyncBotLink(LinkCore):
         context: Context | None = None,
         zmtp_heartbeat_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        curve: CurveKeys | None = None,
     ) -> None:
         super().__init__(endpoint, bot_id=bot_id, mode=mode, version=version,
                          encoding=encoding, context=context,
-                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock)
+                         zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock, curve=curve)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
         self._pump_scheduled = False

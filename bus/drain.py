@@ -27,14 +27,19 @@ import zmq
 from bus.frames import NOBLOCK, recv_frames
 
 OnMessage = Callable[[list[bytes]], None]
+Receive = Callable[[zmq.Socket[Any], int], list[bytes]]
 
 
 class SocketDrain:
     """Calls ``on_message(frames)`` in the loop for every message on ``sock``."""
 
     def __init__(self, sock: zmq.Socket[Any], on_message: OnMessage, *, batch: int = 512,
-                 on_batch_end: Callable[[], None] | None = None) -> None:
+                 on_batch_end: Callable[[], None] | None = None,
+                 receive: Receive = recv_frames) -> None:
+        """``receive``: how one message is read (the bot link under CurveZMQ also
+        reads who sent it)."""
         self._sock = sock
+        self._receive = receive
         self._on_message = on_message
         self._on_batch_end = on_batch_end
         self._batch = batch
@@ -66,12 +71,12 @@ class SocketDrain:
         self._scheduled = False
         if self._loop is None:
             return
-        sock, handle = self._sock, self._on_message
+        sock, handle, receive = self._sock, self._on_message, self._receive
         handled = 0
         try:
             while handled < self._batch:
                 try:
-                    frames = recv_frames(sock, NOBLOCK)
+                    frames = receive(sock, NOBLOCK)
                 except zmq.Again:
                     return
                 handled += 1

@@ -27,6 +27,16 @@ def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = 0) 
         sock.send(frame, more if index < last else flags)
 
 
+def recv_frames_as(sock: zmq.Socket[Any], flags: int = 0) -> tuple[list[bytes], str]:
+    """Every part of one message, and its ``User-Id`` (who the ZAP handler said sent it;
+    "" without authentication)."""
+    parts = [sock.recv(flags, copy=False)]
+    while parts[-1].more:
+        parts.append(sock.recv(flags, copy=False))
+    user = parts[-1].get("User-Id")
+    return [p.bytes for p in parts], user if isinstance(user, str) else ""
+
+
 def recv_frames(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
     """Receive every part of one message as bytes."""
     frames: list[bytes] = [sock.recv(flags)]

@@ -61,7 +61,8 @@ RiskCode: TypeAlias = Literal[
     "stale_feed", "daily_loss_limit", "drawdown_limit", "trailing_drawdown_limit",
     "consecutive_losses", "leverage_limit", "fat_finger_qty", "fat_finger_notional",
     "price_collar", "open_orders_limit", "rate_limit", "notional_limit", "internal_error",
-    "reduce_only_exceeds_position",
+    "reduce_only_exceeds_position", "portfolio_loss_limit", "portfolio_drawdown_limit",
+    "portfolio_gross_limit", "portfolio_leverage_limit", "portfolio_notional_limit",
 ]
 """The risk engine's: ``allowed`` for every ALLOW, one code per rule for a DENY."""
 KernelCode: TypeAlias = Literal[

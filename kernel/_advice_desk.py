@@ -10,9 +10,10 @@ command that asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kernel._answers import answered, ask_engine, new_request_id
+from kernel._operator import UnknownBot
 from kernel.control import ControlServer
 from kernel.control_protocol import (
     ActionAccepted,
@@ -25,14 +26,19 @@ from kernel.events import ModerationRequested, RiskMultiplierChangeRequested
 
 
 def register_advice_requests(control: ControlServer, emitter: Emitter,
-                             clock: Callable[[], float]) -> None:
-    """Install the handlers of :class:`RiskMultiplierRequest` and :class:`ModeratorAskRequest`."""
+                             clock: Callable[[], float], bots: Sequence[str] = ()) -> None:
+    """Install the handlers of :class:`RiskMultiplierRequest` and :class:`ModeratorAskRequest`.
+    ``bots``: a fleet's ids, which ``--bot`` must name (docs/fleet.md)."""
 
     async def risk_multiplier(request: RiskMultiplierRequest) -> ActionAnswered:
+        if request.bot_id and request.bot_id not in bots:
+            raise UnknownBot(f"--bot {request.bot_id}: no such bot in paths.yaml `bots:` (has: "
+                             f"{', '.join(bots) or 'none, the one-bot `bot:` shorthand'})")
         request_id = new_request_id()
         seq, answer = await ask_engine(emitter, RiskMultiplierChangeRequested(
             value=request.value, requested_by=f"operator:{request.user}", reason=request.reason,
-            ts=clock(), request_id=request_id), request_id=request_id, wait_s=request.wait_s)
+            ts=clock(), request_id=request_id, bot_id=request.bot_id), request_id=request_id,
+            wait_s=request.wait_s)
         return answered(request, "risk_multiplier", seq, request_id, answer)
 
     async def moderator_ask(request: ModeratorAskRequest) -> ActionAccepted:

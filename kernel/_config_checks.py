@@ -21,6 +21,8 @@ class _AllowList(Protocol):
 
     @property
     def symbols(self) -> Mapping[str, object]: ...
+    @property
+    def bots(self) -> Mapping[str, object]: ...
 
 
 class _Whole(Protocol):
@@ -40,31 +42,69 @@ class _Whole(Protocol):
 
 def whole_config_problems(settings: _Whole) -> list[str]:
     """Every problem across files; empty when the config can run as written."""
-    return [*_bot_command_problems(settings), *_allow_list_problems(settings)]
+    return [*_bot_command_problems(settings), *_allow_list_problems(settings),
+            *_risk_bots_problems(settings), *_bot_key_problems(settings)]
+
+
+def _bot_key_problems(settings: _Whole) -> list[str]:
+    """``gateway.curve`` needs a fleet and a key per bot, or those bots cannot connect."""
+    if not settings.kernel.gateway.curve:
+        return []
+    kernel_file = settings.config_dir / "kernel.yaml"
+    if not settings.paths.fleet:
+        return [f"{kernel_file}: field `gateway.curve` is on, but paths.yaml has no `bots:`: "
+                "keys are given per bot id. Fix: list the bots under `bots:`, or turn "
+                "gateway.curve off (and bind the bot link to 127.0.0.1)."]
+    folder = settings.resolve(settings.kernel.control.keys_dir) / "bots"
+    return [f"{kernel_file}: field `gateway.curve` is on, but bot {bot.id!r} has no key "
+            f"({folder / (bot.id + '.key')} is missing), so it cannot connect. Fix: run "
+            f"`kernel keys generate --bot {bot.id}`."
+            for bot in settings.paths.bots if not (folder / f"{bot.id}.key").exists()]
+
+
+def _risk_bots_problems(settings: _Whole) -> list[str]:
+    """A per-bot override for an id the fleet does not have would silently not apply."""
+    known = {bot.id for bot in settings.paths.bots}
+    return [f"{settings.config_dir / 'risk.yaml'}: field `bots.{name}`: no bot {name!r} in "
+            f"{settings.config_dir / 'paths.yaml'} `bots:` (has: "
+            f"{', '.join(sorted(known)) or 'none, the one-bot `bot:` shorthand'}), so these "
+            "limits would apply to nothing. Fix: correct the id, or remove the entry."
+            for name in settings.risk.bots if name not in known]
 
 
 def _bot_command_problems(settings: _Whole) -> list[str]:
+    """Each bot the kernel starts (an external bot has no command to check)."""
+    problems: list[str] = []
+    for number, bot in enumerate(settings.paths.bot_list()):
+        mode = bot.mode or settings.kernel.mode
+        if mode == "off" or bot.external:
+            continue
+        field = f"bots[{number}]" if settings.paths.fleet else "bot"
+        problems += _command_problems(settings, field, bot.cwd, bot.command)
+    return problems
+
+
+def _command_problems(settings: _Whole, field: str, cwd_text: str,
+                      command_text: list[str]) -> list[str]:
     paths_file = settings.config_dir / "paths.yaml"
-    if settings.kernel.mode == "off":
-        return []
-    cwd = settings.resolve(settings.paths.bot.cwd)
+    cwd = settings.resolve(cwd_text)
     if not cwd.is_dir():
-        return [f"{paths_file}: field `bot.cwd`: the folder {str(cwd)!r} does not exist. "
+        return [f"{paths_file}: field `{field}.cwd`: the folder {str(cwd)!r} does not exist. "
                 "Fix: set it to the folder the bot runs in (relative paths are relative "
                 "to the project root, the folder holding config/)."]
-    command = python_command(list(settings.paths.bot.command))
+    command = python_command(list(command_text))
     executable, problems = command[0], []
     if _find_executable(executable, cwd) is None:
         problems.append(
-            f"{paths_file}: field `bot.command`: the executable {executable!r} was not found "
+            f"{paths_file}: field `{field}.command`: the executable {executable!r} was not found "
             f"(looked in {str(cwd)!r} and on PATH). Fix: write its full path, or "
             "\"{python}\" for the interpreter running the kernel.")
     script = _script_of(command)
     if script is not None and not (cwd / script).is_file():
         problems.append(
-            f"{paths_file}: field `bot.command`: the script {script!r} does not exist in "
+            f"{paths_file}: field `{field}.command`: the script {script!r} does not exist in "
             f"{str(cwd)!r}; the bot would crash at every start until the watchdog halts "
-            "trading. Fix: correct the path (relative to `bot.cwd`), or set "
+            f"trading. Fix: correct the path (relative to `{field}.cwd`), or set "
             "`mode: off` in kernel.yaml to run without a bot.")
     return problems
 

@@ -2,14 +2,17 @@
 
 A link's identity is bound at ``hello``: the ROUTER identity of the connection maps
 to the ``bot_id`` it said hello with, one connection per ``bot_id`` (a reconnecting
-bot replaces its old connection). :func:`identity_refusal` holds every order to it.
+bot replaces its old connection). :func:`identity_refusal` holds every order to it,
+:func:`claim_refusal` every heartbeat, fill, update and ack, and in a fleet
+(``paths.yaml`` ``bots:``) :func:`hello_refusal` admits only the configured ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bus.protocol import OrderRequest
+from bus.protocol import Hello, OrderRequest
+from kernel.untrusted import ident
 
 
 @dataclass(slots=True)
@@ -82,3 +85,41 @@ def identity_refusal(session: BotSession | None, order: OrderRequest) -> str | N
         return (f"the order names bot_id {order.bot_id!r} but this connection said hello as "
                 f"{session.bot_id!r}: every order must carry its connection's bot_id")
     return None
+
+
+def hello_refusal(fleet: frozenset[str] | None, hello: Hello) -> str | None:
+    """Why a ``hello`` is refused in a fleet (its id is not configured), or None. With the
+    one-bot shorthand (``fleet`` None) every id may say hello (one bot at a time)."""
+    if fleet is None or hello.bot_id in fleet:
+        return None
+    known = ", ".join(ident(b) for b in sorted(fleet))
+    return (f"bot {ident(hello.bot_id)} (pid {hello.pid}) refused: it is not one of the bots "
+            f"in paths.yaml `bots:` ({known}). Fix: start the bot with one of those ids "
+            "(--bot-id), or add an entry for it to `bots:` and restart the kernel")
+
+
+def claim_refusal(session: BotSession | None, kind: str, bot_id: str, *,
+                  fleet: bool) -> str | None:
+    """Why a heartbeat, fill, update or ack is refused, or None: it may not claim another
+    bot's id than its link's hello (it would move that bot's ledger), and in a fleet a
+    link must say hello first. An empty ``bot_id`` is the link's own."""
+    if session is None:
+        if not fleet:
+            return None  # the one-bot shorthand, as before: the bus takes it as it is
+        return (f"{kind} from a connection that has not said hello: send hello with the "
+                "bot's id first")
+    if bot_id and bot_id != session.bot_id:
+        return (f"the {kind} names bot_id {bot_id!r} but this connection said hello as "
+                f"{session.bot_id!r}: a link speaks for its own bot only")
+    return None
+
+
+def key_refusal(user: str, hello: Hello) -> str | None:
+    """Under CurveZMQ a link may say hello only as the bot whose key it holds (``user``:
+    the ZAP handler's name for the connection, ``bot:<id>``)."""
+    if user == f"bot:{hello.bot_id}":
+        return None
+    holder = user[4:] if user.startswith("bot:") else "no configured bot"
+    return (f"bot {ident(hello.bot_id)} (pid {hello.pid}) refused: this connection's "
+            f"CurveZMQ key is {ident(holder)}'s, not {ident(hello.bot_id)}'s. Fix: give "
+            f"the bot its own key (kernel keys generate --bot {ident(hello.bot_id)})")

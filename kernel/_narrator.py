@@ -20,7 +20,8 @@ from kernel.summaries import severity, summarize
 log = logging.getLogger("kernel.events")
 
 NARRATED_TOPICS: Final = (
-    "bot.lifecycle", "bot.exit", "risk.halt", "risk.limit", "risk.day", "kernel.mode",
+    "bot.lifecycle", "bot.exit", "risk.halt", "risk.limit", "risk.warning", "risk.day",
+    "kernel.mode",
     "operator.command", "anomaly", "kernel.actor",
 )
 _LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,

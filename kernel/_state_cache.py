@@ -17,14 +17,20 @@ from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
 
 _PROBE: Final = "_sync.state_cache"
+PER_KEY: Final = {"risk.state": "bot_id", "bot.state": "bot_id", "risk.warning": "scope"}
+"""In a fleet also kept per bot (per scope for warnings), as ``<topic>/<key>``: each bot
+has its own state (docs/fleet.md)."""
 STATE_TOPICS: Final = (
     "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
     "kernel.state", "plan.trade", "llm.budget", "moderator.advice", "feeds.state",
+    "risk.warning",
 )
 
 
 class StateCache:
-    def __init__(self, context: zmq.Context[Any]) -> None:
+    def __init__(self, context: zmq.Context[Any], *, fleet: bool = False) -> None:
+        """``fleet``: also keep each bot's state apart (``paths.yaml`` ``bots:``)."""
+        self._fleet = fleet
         self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, (*STATE_TOPICS, _PROBE),
                                       self._keep)
         self.latest: dict[str, bytes] = {}
@@ -65,3 +71,16 @@ class StateCache:
             self._live = True
             return
         self.latest[frame.topic] = frame.payload
+        if self._fleet and frame.topic in PER_KEY:
+            key = _field(frame.payload, PER_KEY[frame.topic])
+            if key:
+                self.latest[f"{frame.topic}/{key}"] = frame.payload
+
+
+def _field(payload: bytes, name: str) -> str:
+    try:
+        body = msgspec.msgpack.decode(payload)
+    except msgspec.DecodeError:
+        return ""
+    found = body.get(name) if isinstance(body, dict) else None
+    return found if isinstance(found, str) else ""

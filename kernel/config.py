@@ -50,6 +50,9 @@ class GatewayConfig(_Config, frozen=True):
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
     spin_us: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 300
     """After work, the kernel's loop polls this long before it sleeps (kernel/spin.py)."""
+    curve: bool = False
+    """Authenticate bots with CurveZMQ, one key per bot (``kernel keys generate --bot ID``,
+    in ``control.keys_dir``); required to bind the bot link beyond loopback."""
 
 
 class ControlConfig(_Config, frozen=True):
@@ -103,6 +106,32 @@ class BotProcessConfig(_Config, frozen=True):
     env: dict[str, str] = {}
 
 
+BOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""A bot id is a safe name: it becomes a file name (pid file, log folder, paper account)
+and a scope (``bot:ID``) on Windows too, so letters, digits, ``_ . -`` only."""
+RESERVED_BOT_IDS = frozenset({"all", "portfolio", "kernel"})
+"""Words that name a scope rather than a bot (``--bot all`` would be ambiguous)."""
+
+
+class BotConfig(_Config, frozen=True):
+    """One bot of the fleet (``paths.yaml`` ``bots:``); docs/fleet.md."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    command: list[str] = []
+    """Empty: an *external* bot. The kernel does not start it, but gates, watches and
+    journals it like the others (it may run on another host)."""
+    cwd: str = "."
+    env: dict[str, str] = {}
+    mode: Mode | None = None
+    """The mode the kernel starts this bot in; None: ``kernel.yaml`` ``mode``."""
+    account: Annotated[str, msgspec.Meta(pattern=BOT_ID_PATTERN)] = "main"
+    """Bots naming one account share the portfolio's per-account limits (docs/risk.md)."""
+
+    @property
+    def external(self) -> bool:
+        return not self.command
+
+
 class MetaAgentConfig(_Config, frozen=True):
     command: list[str] = []
     """Empty: use the built-in Meta-Agent."""
@@ -113,10 +142,44 @@ class MetaAgentConfig(_Config, frozen=True):
 
 class PathsConfig(_Config, frozen=True):
     bot: BotProcessConfig = BotProcessConfig()
+    """The one-bot shorthand: used when ``bots`` is empty (any bot id, one at a time)."""
+    bots: list[BotConfig] = []
+    """Several bots under one supervisor, each with its own id, ledger and limits."""
     meta_agent: MetaAgentConfig = MetaAgentConfig()
     data_dir: str = "data"
     log_dir: str = "logs"
     reports_dir: str = "reports"
+
+    def __post_init__(self) -> None:
+        seen: dict[str, str] = {}
+        for number, bot in enumerate(self.bots, 1):
+            if not re.match(BOT_ID_PATTERN, bot.id):
+                raise ValueError(f"bots entry {number}: id {bot.id!r} is not a safe name; use "
+                                 "letters, digits, `_`, `.` and `-` (starting with a letter "
+                                 "or digit), e.g. `grid-btc`")
+            key = bot.id.lower()  # file names on Windows ignore case
+            if key in RESERVED_BOT_IDS:
+                raise ValueError(f"bots id {bot.id!r} is a reserved word (it names a scope); "
+                                 "choose another id")
+            if key in seen:
+                raise ValueError(f"bots ids must be unique (case aside): {seen[key]!r} and "
+                                 f"{bot.id!r}; give each bot its own id")
+            seen[key] = bot.id
+        if self.bots and self.bot != BotProcessConfig():
+            raise ValueError("bot and bots are both set: `bot:` is the one-bot shorthand; "
+                             "with `bots:` move its command into a `bots:` entry and remove `bot:`")
+
+    @property
+    def fleet(self) -> bool:
+        """True when ``bots:`` lists the bots (ids are then checked at hello)."""
+        return bool(self.bots)
+
+    def bot_list(self) -> tuple[BotConfig, ...]:
+        """Every bot, the shorthand as one bot with id "" (any id, one at a time)."""
+        if self.bots:
+            return tuple(self.bots)
+        return (BotConfig(id="", command=list(self.bot.command), cwd=self.bot.cwd,
+                          env=dict(self.bot.env)),)  # a Struct built here is not validated
 
 
 def default_config_dir() -> Path:

@@ -78,6 +78,8 @@ class OperatorRequest(ControlMessage, frozen=True, kw_only=True):
 
     reason: Reason
     user: User
+    bot_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    """``--bot ID``: one bot of a fleet; "": every bot (the portfolio)."""
 
 
 class EngineRequest(OperatorRequest, frozen=True, kw_only=True):

@@ -38,7 +38,7 @@ ROUTINE: Final = frozenset({"heartbeat", "bot_state", "risk_snapshot", "risk_sav
                             "market_snapshot"})
 """Periodic state reports: ``debug``, so that news stands out in a stream."""
 FIXED: Final[dict[str, str]] = {
-    "limit_tripped": "error", "manual_close_flagged": "error",
+    "limit_tripped": "error", "manual_close_flagged": "error", "limit_warning": "warning",
     "trading_halt_requested": "error", "error": "warning", "close_all_requested": "warning",
     "risk_anomaly": "warning", "operator_command": "warning",
     "operator_command_refused": "warning", "mode_changed": "warning", "orders_released": "warning",

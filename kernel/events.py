@@ -77,6 +77,8 @@ class ModeChangeRequested(Message, frozen=True, tag="mode_change_requested"):
     requested_by: str
     reason: Text
     ts: Timestamp
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """The one bot whose mode changes; "": every bot."""
 
 
 class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
@@ -96,6 +98,8 @@ class OperatorCommandIssued(Message, frozen=True, tag="operator_command"):
     request_id: RequestId = ""
     """Set by the control socket: the risk engine answers it with an
     :class:`OperatorCommandAnswered` of the same id, which the operator waits for."""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """In a fleet, the one bot whose engine carries it out ("": every engine)."""
 
 
 class ModerationRequested(Message, frozen=True, tag="moderation_requested"):
@@ -122,6 +126,8 @@ class RiskMultiplierChangeRequested(Message, frozen=True, tag="risk_multiplier_r
     ts: Timestamp
     request_id: RequestId = ""
     """Set for an operator's request: answered with :class:`OperatorCommandAnswered`."""
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """In a fleet, the one bot whose multiplier changes ("": every bot's)."""
 
 
 class OperatorCommandAnswered(Message, frozen=True, tag="operator_answer"):

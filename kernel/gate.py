@@ -59,6 +59,16 @@ class MarkTaker(Protocol):
         ...
 
 
+@runtime_checkable
+class PerBotGate(Protocol):
+    """A gate of several bots (the fleet's): a bot's ``welcome`` tells its own trading
+    state and multiplier, not the fleet's."""
+
+    def for_bot(self, bot_id: str) -> OrderGate:
+        """The gate as ``bot_id`` sees it; must not raise."""
+        ...
+
+
 class ClosedGate:
     """Denies every order with a fixed code and reason: the fail-closed default."""
 

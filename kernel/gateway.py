@@ -31,7 +31,7 @@ import zmq
 
 from bus.codec import encode, encode_json, is_json
 from bus.drain import SocketDrain
-from bus.frames import NOBLOCK, send_frames
+from bus.frames import NOBLOCK, recv_frames, recv_frames_as, send_frames
 from bus.protocol import (
     Bars,
     Command,
@@ -50,11 +50,19 @@ from bus.protocol import (
 )
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
-from kernel._gateway_sessions import BotSession, SessionTable, identity_refusal
+from kernel._gateway_sessions import (
+    BotSession,
+    SessionTable,
+    claim_refusal,
+    hello_refusal,
+    identity_refusal,
+    key_refusal,
+)
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
+from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, PerBotGate, deny
+from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
 from kernel.plan_service import PlanService, PlanUnavailable
 from kernel.untrusted import ident
 
@@ -87,8 +95,16 @@ class Gateway:
         heartbeat_interval_s: float = 1.0,
         max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
+        fleet: frozenset[str] | None = None,
     ) -> None:
+        """``fleet``: the bot ids of ``paths.yaml`` ``bots:``, the only ones admitted at
+        hello (several at once); None: the one-bot shorthand (any id, one at a time)."""
         self._context = context
+        self._fleet = fleet
+        self.curve: ServerKeys | None = None
+        """Set before :meth:`start` to authenticate bots with CurveZMQ (``gateway.curve``)."""
+        self._user = ""
+        """Under CurveZMQ: who the ZAP handler said sent the last message read."""
         self._extra = extra_frames or LinkFrames()
         self._decoder = self._extra.decoder()
         self._endpoint = endpoint
@@ -117,13 +133,17 @@ class Gateway:
         sock.router_mandatory = True  # a vanished bot raises instead of silently dropping
         sock.maxmsgsize = _HARD_FRAME_CAP
         sock.sndhwm = sock.rcvhwm = 100_000
+        if self.curve is not None:
+            make_curve_server(sock, self.curve)
+            sock.zap_domain = BOT_DOMAIN.encode()
         try:
             self.bound_endpoint = bind_checked(sock, self._endpoint)
         except BaseException:
             sock.close(linger=0)
             raise
         self._sock = sock
-        self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst)
+        self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
+                                  receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
 
@@ -223,6 +243,8 @@ class Gateway:
                 self._on_order(identity, message, as_json)
             case Heartbeat():
                 session = self.sessions.seen(identity, self._clock())
+                if self._refused_claim(identity, session, message, as_json):
+                    return
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
                     self._take_marks(message)
@@ -231,6 +253,8 @@ class Gateway:
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
                 session = self.sessions.seen(identity, self._clock())
+                if self._refused_claim(identity, session, message, as_json):
+                    return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
@@ -239,6 +263,16 @@ class Gateway:
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
                 self.sessions.seen(identity, self._clock())
                 self._emitter.emit(message)
+
+    def _refused_claim(self, identity: bytes, session: BotSession | None,
+                       message: Heartbeat | Fill | OrderUpdate | CommandAck | Bars,
+                       as_json: bool) -> bool:
+        """Refuse (an ``error`` reply and an anomaly) a frame that speaks for another bot."""
+        refusal = claim_refusal(session, message.topic, message.bot_id,
+                                fleet=self._fleet is not None)
+        if refusal is not None:
+            self._reply_error(identity, as_json, refusal, "identity_mismatch")
+        return refusal is not None
 
     def _take_marks(self, heartbeat: Heartbeat) -> None:
         """A session's first heartbeat reaches the gate before the link's next order,
@@ -253,8 +287,16 @@ class Gateway:
 
     def _on_hello(self, identity: bytes, hello: Hello, as_json: bool) -> None:
         now = self._clock()
-        other = self.sessions.other_live_bot(hello.bot_id, identity, now,
-                                             within_s=5 * self._heartbeat_interval_s)
+        unknown = hello_refusal(self._fleet, hello)
+        if unknown is not None:
+            self._reply_error(identity, as_json, unknown, "unknown_bot")  # journaled
+            return
+        wrong_key = self._key_refusal(hello)
+        if wrong_key is not None:
+            self._reply_error(identity, as_json, wrong_key, "identity_mismatch")
+            return
+        other = None if self._fleet is not None else self.sessions.other_live_bot(
+            hello.bot_id, identity, now, within_s=5 * self._heartbeat_interval_s)
         if other is not None:
             self._refuse_second_bot(identity, hello, other, as_json)
             return
@@ -263,6 +305,8 @@ class Gateway:
                        version=hello.version, json=as_json, connected_at=now, last_seen=now)
         )
         gate = self._gate
+        if isinstance(gate, PerBotGate):
+            gate = gate.for_bot(hello.bot_id)
         try:
             note = gate.risk_multiplier_note
         except Exception:  # the welcome goes out without the words rather than not at all
@@ -280,6 +324,14 @@ class Gateway:
             detail += " (replaces an earlier connection with the same bot_id)"
         self._emitter.emit(BotLifecycleChanged(bot_id=hello.bot_id, state="connected", ts=now,
                                                detail=detail, pid=hello.pid))
+
+    def _recv_as(self, sock: zmq.Socket[bytes], flags: int) -> list[bytes]:
+        """Read one message and who sent it (the ZAP handler's ``User-Id``)."""
+        frames, self._user = recv_frames_as(sock, flags)
+        return frames
+
+    def _key_refusal(self, hello: Hello) -> str | None:
+        return None if self.curve is None else key_refusal(self._user, hello)
 
     def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
                            as_json: bool) -> None:

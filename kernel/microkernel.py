@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import zmq
 import zmq.asyncio
@@ -35,6 +35,7 @@ from kernel._runner import ActorGaveUp, ActorRunner, ActorStartFailed
 from kernel._shutdown import install_stop_signals
 from kernel._state_cache import StateCache
 from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.config import ActorConfig
 from kernel.control import ControlServer
 from kernel.control_protocol import (
     ActorInfo,
@@ -55,7 +56,13 @@ from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal, JournalDamaged, JournalError
 from kernel.journal_file import corruption_in, open_failure
-from kernel.keys import KeysMissing, ServerKeys, load_server, start_authenticator
+from kernel.keys import (
+    KeysMissing,
+    ServerKeys,
+    load_bot_keys,
+    load_server,
+    start_authenticator,
+)
 from kernel.lockfile import DataDirLock, DataDirUnusable, LockHeld
 from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
@@ -173,18 +180,21 @@ class Kernel:
                           emitter=self._emitter("gateway", journal, publisher),
                           heartbeat_interval_s=cfg.gateway.heartbeat_interval_s,
                           max_frame_bytes=cfg.gateway.max_frame_bytes,
-                          extra_frames=self._link_frames)
+                          extra_frames=self._link_frames,
+                          fleet=frozenset(b.id for b in self.settings.paths.bots)
+                          if self.settings.paths.fleet else None)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
-        cache = StateCache(context)
+        cache = StateCache(context, fleet=self.settings.paths.fleet)
         narrator = Narrator(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
         try:
             try:
                 keys = self._control_keys()
-                if keys is not None:
-                    authenticator = start_authenticator(context, keys)
+                bot_keys = self._bot_keys(gateway)
+                if keys is not None or bot_keys is not None:
+                    authenticator = start_authenticator(context, keys, bots=bot_keys)
                 control = ControlServer(zmq.asyncio.Context.shadow(context),
                                         cfg.control.endpoint, keys=keys)
                 intake.start()
@@ -235,6 +245,20 @@ class Kernel:
                 if authenticator is not None:
                     authenticator.stop()
 
+    def _bot_keys(self, gateway: Gateway) -> dict[bytes, str] | None:
+        """With ``gateway.curve``: the server keys for the bot link, and each bot's public
+        key (``kernel keys generate --bot ID``); None without."""
+        if not self.settings.kernel.gateway.curve:
+            return None
+        folder = self.settings.resolve(self.settings.kernel.control.keys_dir)
+        gateway.curve = load_server(folder)
+        bots = load_bot_keys(folder, [b.id for b in self.settings.paths.bots])
+        if not bots:
+            raise KeysMissing(f"gateway.curve is on but {folder / 'bots'} holds no key of a "
+                              "bot in paths.yaml `bots:`, so no bot could connect. Fix: run "
+                              "`kernel keys generate --bot ID` for each bot")
+        return bots
+
     def _control_keys(self) -> ServerKeys | None:
         """The control socket's CurveZMQ keys when ``control.curve`` is on."""
         if not self.settings.kernel.control.curve:
@@ -261,7 +285,7 @@ class Kernel:
             for factory in self._factories
         ]
         self._runners = [r for r in self._runners
-                         if enabled.get(r.name) is None or enabled[r.name].enabled]
+                         if _enabled(enabled, r.name)]
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(control.serve())
@@ -296,7 +320,8 @@ class Kernel:
     def _register_control(self, control: ControlServer, gateway: Gateway, journal: Journal,
                           cache: StateCache, emitter: Emitter) -> None:
         desk = OperatorDesk(self._emitter("operator", journal, emitter.publisher), self._clock,
-                            on_mode=self._set_mode, on_stop=self.request_stop)
+                            on_mode=self._set_mode, on_stop=self.request_stop,
+                            bots=[b.id for b in self.settings.paths.bots])
 
         async def snapshot(_: SnapshotRequest) -> SnapshotReply:
             return SnapshotReply(status=await self._status(gateway, journal, cache),
@@ -310,7 +335,7 @@ class Kernel:
         control.register(ModeRequest, desk.mode)
         control.register(StopRequest, desk.stop)
         register_advice_requests(control, self._emitter("operator", journal, emitter.publisher),
-                                 self._clock)
+                                 self._clock, [b.id for b in self.settings.paths.bots])
         register_record_requests(control, journal, emitter.publisher, self._clock)
 
     def _journal_lost(self, gateway: Gateway, damaged: BaseException) -> None:
@@ -388,3 +413,10 @@ async def _wait_ready(runner: ActorRunner, ready: asyncio.Event) -> None:
         raise StartFailed(f"actor {runner.name} did not start within {_READY_TIMEOUT_S:g} s "
                           f"(state {runner.state}: {runner.last_error or 'no error'})") from None
 
+
+
+def _enabled(actors: Mapping[str, ActorConfig], name: str) -> bool:
+    """``actors:`` in kernel.yaml by name; a fleet's ``watchdog.<bot id>`` also obeys
+    the entry of its kind (``watchdog``)."""
+    entry = actors.get(name) or actors.get(name.partition(".")[0])
+    return entry is None or entry.enabled

@@ -33,6 +33,7 @@ from agents.planner.actor import PlannerActor
 from agents.planner.options_selector import OptionsSelector
 from agents.planner.slice import OptionsSlice, PlannerSlice
 from agents.risk.actor import RiskEngine
+from agents.risk.fleet import FleetGate
 from agents.risk.slice import RiskSlice
 from agents.verdicts.macro import MacroAdapter
 from agents.verdicts.slice import VerdictSlice, WildCardSlice
@@ -42,6 +43,7 @@ from agents.watchdog.actor import Watchdog
 from agents.watchdog.slice import WatchdogSlice
 from kernel._link_frames import LinkFrames
 from kernel.actor import Actor
+from kernel.config import BotConfig
 from kernel.settings import Settings
 from planner.messages import MacroVerdict, TechnicalVerdict, WildCardVerdict
 
@@ -66,7 +68,7 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
     # The notifier (only with a target in alerts.yaml) listens as early as the auditor,
     # so the first halt or hang is heard.
     verdicts = verdict_slice(settings)
-    return [partial(RiskEngine, config=risk_slice(settings)),
+    return [*risk_engines(settings),
             partial(Auditor, config=audit_slice(settings)),
             *alert_actors(settings),
             partial(OptionsSelector, config=options_slice(settings)),
@@ -77,7 +79,34 @@ def default_actors(settings: Settings) -> list[Callable[[], Actor]]:
             partial(WildCardAdapter, config=wildcard_slice(settings)),
             partial(TechnicalAdapter, config=verdicts),
             partial(FeedsActor, config=feeds_slice(settings)),
-            partial(Watchdog, config=watchdog_slice(settings))]
+            *watchdogs(settings)]
+
+
+def risk_engines(settings: Settings) -> list[Callable[[], Actor]]:
+    """One risk engine (``risk``), or in a fleet one per bot (``risk.<id>``), all joined
+    in one gate that also holds the portfolio's limits (agents/risk/fleet.py)."""
+    if not settings.paths.fleet:
+        return [partial(RiskEngine, config=risk_slice(settings))]
+    bots = settings.paths.bot_list()
+    fleet = FleetGate(accounts={b.id: b.account for b in bots}, limits=settings.risk.portfolio)
+    return [partial(per_bot(RiskEngine, b.id),
+                    config=RiskSlice(limits=settings.risk.for_bot(b.id), bot_id=b.id,
+                                     fleet=fleet)) for b in bots]
+
+
+def watchdogs(settings: Settings) -> list[Callable[[], Actor]]:
+    """One watchdog per bot (``watchdog.<id>`` in a fleet, ``watchdog`` for the one bot)."""
+    if not settings.paths.fleet:
+        return [partial(Watchdog, config=watchdog_slice(settings))]
+    return [partial(per_bot(Watchdog, bot.id), config=fleet_watchdog_slice(settings, bot))
+            for bot in settings.paths.bot_list()]
+
+
+def per_bot(kind: type[A], bot_id: str) -> type[A]:
+    """``kind`` under the name ``<name>.<bot id>``: the kernel supervises, reports and
+    journals each bot's actor apart (an actor's name is a class attribute)."""
+    return cast(type[A], type(f"{kind.__name__}_{bot_id}", (kind,),
+                              {"name": f"{kind.name}.{bot_id}", "__module__": kind.__module__}))
 
 
 def alert_actors(settings: Settings) -> list[Callable[[], Actor]]:
@@ -159,6 +188,19 @@ def wildcard_slice(settings: Settings) -> WildCardSlice:
 def feeds_slice(settings: Settings) -> FeedsSlice:
     return FeedsSlice(feeds=settings.feeds,
                       option_symbols=tuple(settings.options.live.symbols))
+
+
+def fleet_watchdog_slice(settings: Settings, bot: BotConfig) -> WatchdogSlice:
+    """A fleet bot's watchdog: its own pid file and log folder, so two bots never read
+    each other's leftovers or output."""
+    return WatchdogSlice(
+        watchdog=settings.watchdog, mode=bot.mode or settings.kernel.mode,
+        gateway_endpoint=settings.kernel.gateway.endpoint, bot_command=tuple(bot.command),
+        bot_cwd=settings.resolve(bot.cwd), bot_env=dict(bot.env),
+        data_dir=settings.data_dir, pid_file=settings.data_dir / f"bot-{bot.id}.pid",
+        log_dir=settings.log_dir / "bots" / bot.id,
+        shutdown_timeout_s=settings.kernel.supervision.shutdown_timeout_s,
+        bot_id=bot.id, external=bot.external)
 
 
 def watchdog_slice(settings: Settings) -> WatchdogSlice:

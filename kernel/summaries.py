@@ -169,6 +169,14 @@ def _limit_tripped(m: dict[str, Any]) -> str:
             f"{_money(m.get('limit'))}), then {m.get('action')}")
 
 
+def _limit_warning(m: dict[str, Any]) -> str:
+    try:
+        share = f"{float(m.get('ratio') or 0) * 100:.0f}%"
+    except (TypeError, ValueError):
+        share = "?"
+    return f"{m.get('scope')} {m.get('code')} at {share} of its limit: {m.get('text')}"
+
+
 def _manual_close(m: dict[str, Any]) -> str:
     positions = m.get("positions") or {}
     if not isinstance(positions, dict):
@@ -234,6 +242,7 @@ _SUMMARIES: dict[str, Summary] = {
     "risk_snapshot": _risk_snapshot,
     "trading_state_changed": _trading_state_changed,
     "limit_tripped": _limit_tripped,
+    "limit_warning": _limit_warning,
     "close_all_requested": lambda m: f"close all: {m.get('reason')}",
     "manual_close_flagged": _manual_close,
     "flat_confirmed": lambda m: "flat: no open position",

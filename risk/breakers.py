@@ -67,6 +67,17 @@ def _revalue(state: RiskState) -> RiskState:
     return msgspec.structs.replace(state, high_water=high, peak=peak)
 
 
+def trip(state: RiskState, code: str, text: str, value: Decimal, limit: Decimal,
+         limits: RiskLimits, now: float) -> Step:
+    """Halt for a loss limit reached in a wider scope (the portfolio's, in a fleet): as
+    the bot's own daily loss does, until the day rollover, closing per ``on_loss_halt``."""
+    if code in state.reason_codes():
+        return state, []
+    before = state
+    state, events = _trip(state, code, text, value, limit, "day", limits, now)
+    return state, [*events, *state_change(before, state, now, "limits", code)]
+
+
 def _trip(state: RiskState, code: str, text: str, value: Decimal, limit: Decimal, scope: str,
           limits: RiskLimits, now: float) -> Step:
     level_scope: Scope = "day" if scope == "day" else "sticky"

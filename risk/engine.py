@@ -10,7 +10,7 @@ and is documented in ``docs/risk.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeAlias
 
 import msgspec
 
@@ -130,14 +130,26 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
     return carry_pending(state, after, order.symbol, order.side, size)
 
 
-def decide(order: OrderRequest, state: RiskState, limits: RiskLimits,
-           now: float) -> tuple[Decision, RiskState]:
+Veto: TypeAlias = Callable[[OrderContext], Decision | None]
+"""A further check of an allowed opening order (the portfolio's, ``risk.portfolio``)."""
+
+
+def decide(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float,
+           veto: Veto | None = None) -> tuple[Decision, RiskState]:
     """``evaluate`` then ``apply_decision``: what the gate calls for each request.
 
-    Recording can only fail on a state the rules already refused to trust; then
-    the answer turns into a DENY and the state is left as it was.
+    ``veto`` may turn an allowed opening order into a DENY before it is recorded (a
+    reduce-only order is never vetoed: closing must always be possible). Recording
+    can only fail on a state the rules already refused to trust; then the answer
+    turns into a DENY and the state is left as it was.
     """
     decision, ctx = _evaluate_closed(order, state, limits, now)
+    if veto is not None and ctx is not None and decision.allowed:
+        try:
+            decision = veto(ctx) or decision
+        except Exception as exc:  # fail closed, as the rules do
+            decision = deny("internal_error", f"the portfolio check failed unexpectedly "
+                            f"({type(exc).__name__}); the order is denied to stay safe")
     try:
         return decision, _record(state, order, decision, limits, now, ctx)
     except Exception as exc:  # fail closed: an allowed order that was not recorded is denied

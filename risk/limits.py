@@ -94,6 +94,42 @@ class ReconcileLimits(_Limits, frozen=True):
     """A disagreement must last this long: a fill and a heartbeat may cross."""
 
 
+class BotOverrides(_Limits, frozen=True):
+    """One bot's own values of the per-bot limits (``risk.yaml`` ``bots: {ID: {...}}``);
+    a key left out keeps the value of the top level."""
+
+    max_daily_loss: LossLimit | None = None
+    max_drawdown: LossLimit | None = None
+    max_trailing_drawdown: LossLimit | None = None
+    max_consecutive_losses: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+    on_loss_halt: LossAction | None = None
+    max_notional_per_symbol: Usdt | None = None
+    max_leverage: Annotated[float, msgspec.Meta(gt=0, le=1000)] | None = None
+    max_order_notional: Usdt | None = None
+    max_orders_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] | None = None
+    max_open_orders: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+    symbols: dict[SymbolName, SymbolLimits] | None = None
+    """Replaces the whole allow-list for this bot (a bot may trade fewer symbols)."""
+
+
+class PortfolioLimits(_Limits, frozen=True):
+    """Limits across every bot (and across the bots of each account), on the sums of
+    their ledgers; an unset limit is not checked (docs/risk.md, "Scopes")."""
+
+    max_daily_loss: LossLimit | None = None
+    """Of the combined start-of-day equity (``pct``) or a fixed amount (``usdt``)."""
+    max_drawdown: LossLimit | None = None
+    """From the sum of the bots' high-water marks of the day."""
+    max_gross_notional: Usdt | None = None
+    """Gross notional held plus the reserved notional of pending opening orders plus the
+    new order, in USDT."""
+    max_leverage: Annotated[float, msgspec.Meta(gt=0, le=1000)] | None = None
+    """The same gross notional over the combined equity: gross + pending + new <=
+    equity x max_leverage."""
+    max_notional_per_symbol: Usdt | None = None
+    """One symbol's worst-case notional summed over the bots."""
+
+
 class RiskLimits(_Limits, frozen=True):
     """Every global limit of the risk engine; see ``docs/risk.md`` for each."""
 
@@ -119,9 +155,21 @@ class RiskLimits(_Limits, frozen=True):
     reconcile: ReconcileLimits = ReconcileLimits()
     price_decimals: Decimals = 8
     """Places an average entry price is kept at (a division: never exact)."""
+    bots: dict[SymbolName, BotOverrides] = {}
+    """Per-bot values of the limits above, by bot id (a fleet: docs/fleet.md)."""
+    portfolio: PortfolioLimits = PortfolioLimits()
+    """Limits across all bots; none is checked unless set."""
 
     def __post_init__(self) -> None:
         utc_offset_seconds(self.timezone)  # refuse UTC+25:00 at load time, not at midnight
+
+    def for_bot(self, bot_id: str) -> RiskLimits:
+        """The limits one bot's ledger is held to: the top level with its overrides."""
+        own = self.bots.get(bot_id)
+        if own is None:
+            return self
+        changed = {f: v for f in own.__struct_fields__ if (v := getattr(own, f)) is not None}
+        return msgspec.structs.replace(self, **changed)
 
     @property
     def utc_offset_s(self) -> int:

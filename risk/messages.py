@@ -59,6 +59,20 @@ class LimitTripped(Message, frozen=True, tag="limit_tripped"):
     ts: float
 
 
+class LimitWarning(Message, frozen=True, tag="limit_warning"):
+    """A limit is at ``ratio`` (80 % or more) of what trips it, in ``scope``
+    (``bot:ID``, ``portfolio``, ``account:X``); said once per scope, limit and day."""
+
+    topic: ClassVar[str] = "risk.warning"
+    scope: str
+    code: str
+    value: Decimal
+    limit: Decimal
+    ratio: Decimal
+    text: str
+    ts: float
+
+
 class CloseAllRequested(Message, frozen=True, tag="close_all_requested"):
     """The engine wants the bot flat: the gate sends it a ``close_all`` command."""
 
@@ -167,6 +181,8 @@ class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     risk_multiplier_until: str = ""
     """How it ends, in words: at the next trading day (an adviser's cut), or when a
     person changes it."""
+    bot_id: str = ""
+    """In a fleet, the bot whose ledger this is; "": the one bot."""
 
 
 class OperatorCommandRefused(Message, frozen=True, tag="operator_command_refused"):
@@ -199,5 +215,6 @@ RiskEvent: TypeAlias = (
     TradingStateChanged | LimitTripped | CloseAllRequested | ManualCloseFlagged
     | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
     | OrdersReleased | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
+    | LimitWarning
 )
 """Every event the risk engine emits; the kernel composes it into the bus union."""

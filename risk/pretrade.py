@@ -129,6 +129,7 @@ def check_exposure(ctx: OrderContext) -> Decision:
         limit = scaled("max_leverage", most, mult, "x")
         return deny("leverage_limit", f"gross leverage would be {ratio(gross / equity)} "
                     f"({usdt(gross)} / equity {usdt(equity)}), over {limit}")
+    ctx.__dict__["exposure_after"] = (gross, notional)  # for the portfolio (risk.portfolio)
     symbol_cap, leverage_cap = _caps(cap, most, mult)
     return allow(f"{symbol} notional {usdt(notional)} within {symbol_cap} USDT; gross "
                  f"leverage {ratio(gross / equity)} within {leverage_cap}")

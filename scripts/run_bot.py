@@ -32,7 +32,7 @@ from types import FrameType
 if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script: only
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # its own folder is on it
 
-from bus.client import BotLink, LinkError, new_request_id
+from bus.client import BotLink, CurveKeys, LinkError, new_request_id
 from bus.protocol import (
     Bars,
     BotMode,
@@ -386,6 +386,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mode", choices=["paper", "demo"], default="paper")
     parser.add_argument("--gateway", default="tcp://127.0.0.1:7710", help="kernel bot link")
     parser.add_argument("--bot-id", default="quantumedge-1")
+    parser.add_argument("--curve-secret", metavar="FILE",
+                        help="this bot's CurveZMQ key (keys/bots/ID.key_secret), for a kernel "
+                             "with gateway.curve (docs/fleet.md)")
+    parser.add_argument("--curve-server", metavar="FILE", default="keys/server.key",
+                        help="the kernel's public key (default keys/server.key)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"])
     parser.add_argument("--tick-interval", type=_positive, default=0.5, help="seconds")
@@ -422,7 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(getattr(signal, name), _raise_stop)
     log.info("QuantumEdge %s %s mode, %s, gateway %s (fills are simulated)",
              VERSION, args.mode, ",".join(args.symbols), args.gateway)
-    link = BotLink(args.gateway, bot_id=args.bot_id, mode=args.mode, version=VERSION)
+    curve = None if args.curve_secret is None else \
+        CurveKeys.from_files(args.curve_secret, args.curve_server)
+    link = BotLink(args.gateway, bot_id=args.bot_id, mode=args.mode, version=VERSION,
+                   curve=curve)
     try:
         code = Bot(args, link).run()
     except (KeyboardInterrupt, Stop) as exc:

@@ -51,7 +51,7 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
                  llm_yaml: str = QUIET_LLM, moderator_yaml: str = QUIET_MODERATOR,
                  audit_yaml: str | None = None, meta_yaml: str = QUIET_META,
                  bot_env: Mapping[str, str] | None = None,
-                 feeds_yaml: str = QUIET_FEEDS) -> Path:
+                 feeds_yaml: str = QUIET_FEEDS, bots: str = "") -> Path:
     """A complete config/ folder under ``root``; ports default to ``*`` (any free).
 
     ``mode`` defaults to ``off`` so that a test kernel starts no bot unless it asks
@@ -62,6 +62,8 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
     are always copied);
     ``llm_yaml`` and ``moderator_yaml`` default to an offline, quiet moderator
     (no API use even with a key in the environment, no periodic or triggered asks).
+    ``bots``, when given, is the YAML of a ``bots:`` list that replaces the ``bot:``
+    shorthand in paths.yaml (a fleet, docs/fleet.md).
     """
     port = {"link": "*", "pub": "*", "sub": "*", "control": "*"}
     port.update({k: str(v) for k, v in (ports or {}).items()})
@@ -85,11 +87,14 @@ def write_config(root: Path, *, kernel_extra: str = "", ports: dict[str, int] | 
           backoff_max_s: 0.05
           shutdown_timeout_s: 2
         """) + textwrap.dedent(kernel_extra), encoding="utf-8")
-    (config / "paths.yaml").write_text(textwrap.dedent(f"""\
+    bot_part = "bots:\n" + textwrap.indent(textwrap.dedent(bots), "  ") if bots else \
+        textwrap.dedent(f"""\
         bot:
           command: {bot_command}
           cwd: "{Path(__file__).resolve().parents[1].as_posix()}"
           env: {json.dumps(dict(bot_env or {}))}
+        """)
+    (config / "paths.yaml").write_text(bot_part + textwrap.dedent("""\
         data_dir: data
         log_dir: logs
         reports_dir: reports
@@ -149,10 +154,10 @@ async def start_kernel(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
     async def start(actors: Sequence[ActorSpec] = (), kernel_extra: str = "",
                     wait_ready: bool = True, risk_yaml: str | None = None,
                     planner_yaml: str | None = None, llm_yaml: str = QUIET_LLM,
-                    moderator_yaml: str = QUIET_MODERATOR) -> KernelHarness:
+                    moderator_yaml: str = QUIET_MODERATOR, bots: str = "") -> KernelHarness:
         config = write_config(tmp_path, kernel_extra=kernel_extra, risk_yaml=risk_yaml,
                               planner_yaml=planner_yaml, llm_yaml=llm_yaml,
-                              moderator_yaml=moderator_yaml)
+                              moderator_yaml=moderator_yaml, bots=bots)
         settings = load_settings(config)
         kernel = Kernel(settings, [bind_actor(spec, settings) for spec in actors],
                         link_frames=LINK_FRAMES)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from agents.audit.messages import (
     AnomalyCount,
     BotEvents,
+    BotSection,
     DailyAuditCompleted,
     Moment,
     OrderStats,
@@ -113,7 +114,23 @@ def daily_audit(day: str, timezone: str, events: Iterable[Event], *, opening: Bo
                                   f"{m.requested_by}: {m.reason}")
                            for e in events if isinstance(m := e.message, ModeChanged)),
         operator_commands=tuple(_operator(events)), bots=_bots(messages),
-        anomalies=_anomalies(events), limits_in_force=_in_force(messages), notes=tuple(notes))
+        anomalies=_anomalies(events), limits_in_force=_in_force(messages), notes=tuple(notes),
+        per_bot=_per_bot(messages, opening))
+
+
+def _per_bot(messages: list[Message], opening: Book) -> dict[str, BotSection]:
+    """Each bot's own figures, when the day had two bots or more (a fleet)."""
+    ids = sorted({bot for m in messages
+                  if isinstance(m, Hello | Heartbeat | Fill | OrderRequest)
+                  and (bot := m.bot_id)})
+    if len(ids) < 2:
+        return {}
+    sections = {}
+    for bot_id in ids:
+        own = [m for m in messages if getattr(m, "bot_id", None) == bot_id]
+        pnl, trades = _money(own, {k: p for k, p in opening.items() if k[0] == bot_id})
+        sections[bot_id] = BotSection(pnl=pnl, trades=trades, orders=_orders(own))
+    return sections
 
 
 def _money(messages: list[Message], opening: Book) -> tuple[PnlSummary, TradeStats]:

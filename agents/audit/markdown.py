@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from agents.audit.messages import DailyAuditCompleted, Moment
-from kernel.untrusted import one_line
+from kernel.untrusted import ident, one_line
 from risk.limits import utc_offset_seconds
 
 CELL_LIMIT = 1000
@@ -49,7 +49,7 @@ def render(audit: DailyAuditCompleted) -> str:
     a = audit
     lines = [one_line(f"# Daily audit: {a.day} ({a.timezone})"), "", one_line(_headline(a)), ""]
     lines += [f"> {one_line(note)}" for note in a.notes] + ([""] if a.notes else [])
-    lines += _pnl(a) + _trades(a) + _orders(a)
+    lines += _pnl(a) + _trades(a) + _orders(a) + _per_bot(a)
     lines += _moments("Limits fired", a.limits_fired, a.timezone, "Limit")
     lines += _moments("Trading state and halts", a.halts, a.timezone, "State")
     lines += _moments("Mode changes", a.mode_changes, a.timezone, "Mode")
@@ -94,6 +94,22 @@ def _trades(a: DailyAuditCompleted) -> list[str]:
     head = ("Fills", "Trades", "Wins", "Losses", "Win rate", "Avg win", "Avg loss",
             "Largest win", "Largest loss", "Trades PnL")
     return ["## Trades", "", *table(head, rows, right=range(len(head))), ""]
+
+
+def _per_bot(a: DailyAuditCompleted) -> list[str]:
+    """With several bots: a row each (the sections above are the portfolio's total)."""
+    if not a.per_bot:
+        return []
+    head = ("Bot", "Start equity", "End equity", "Realised", "Fees", "Trades", "Win rate",
+            "Orders", "Denied")
+    rows = []
+    for bot_id, s in a.per_bot.items():
+        rate = "-" if s.trades.win_rate_pct is None else f"{s.trades.win_rate_pct}%"
+        rows.append((ident(bot_id), money(s.pnl.start_equity), money(s.pnl.end_equity),
+                     money(s.pnl.realized_pnl), money(s.pnl.fees), s.trades.trades, rate,
+                     s.orders.requested, s.orders.denied))
+    return ["## Per bot (the figures above are the portfolio's total)", "",
+            *table(head, rows, right=range(1, len(head))), ""]
 
 
 def _orders(a: DailyAuditCompleted) -> list[str]:

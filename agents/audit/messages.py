@@ -118,6 +118,14 @@ class TradeClosed(Message, frozen=True, tag="trade_closed"):
     ts: float
 
 
+class BotSection(msgspec.Struct, frozen=True, kw_only=True):
+    """One bot's own money, trades and orders, in a day with several bots."""
+
+    pnl: PnlSummary = PnlSummary()
+    trades: TradeStats = TradeStats()
+    orders: OrderStats = OrderStats()
+
+
 class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):
     """The audit of one trading day (local midnight at the risk config's offset)."""
 
@@ -149,6 +157,9 @@ class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):
     anomalies: tuple[AnomalyCount, ...] = ()
     limits_in_force: dict[str, str] = msgspec.field(default_factory=dict)
     """From the day's last risk snapshot: each limit as the engine applied it."""
+    per_bot: dict[str, BotSection] = msgspec.field(default_factory=dict)
+    """With several bots that day, each bot's own figures; the figures above are then
+    the portfolio's total (docs/fleet.md)."""
     notes: tuple[str, ...] = ()
     format: int = AUDIT_FORMAT
 

@@ -84,10 +84,14 @@ def marks_of(state: RiskState) -> tuple[object, ...]:
 class RiskStore:
     """Reads and writes :class:`RiskStateSaved` rows through the kernel's journal."""
 
-    def __init__(self, journal: Journal, *, source: str, clock: Callable[[], float]) -> None:
+    def __init__(self, journal: Journal, *, source: str, clock: Callable[[], float],
+                 bot_id: str = "") -> None:
         self._journal = journal
         self._source = source
         self._clock = clock
+        self._bot_id = bot_id
+        """In a fleet, the bot whose ledger this is: only saves this engine wrote (its
+        ``source``) are loaded, and only the bot's own order facts replayed."""
         self.loaded_seq = 0
         """Journal seq of the save :meth:`load` found (0: none); facts after it replay."""
 
@@ -133,9 +137,11 @@ class RiskStore:
                                                 topic_prefix=ORDER_TOPICS):
             for row in rows:
                 try:
-                    found.append((row.ts, _fact_decoder.decode(row.payload)))
+                    fact = _fact_decoder.decode(row.payload)
                 except msgspec.DecodeError:
                     continue
+                if not self._bot_id or fact.bot_id == self._bot_id:
+                    found.append((row.ts, fact))
             after_seq = rows[-1].seq
             if len(rows) < _FACTS_PAGE:
                 break
@@ -155,8 +161,9 @@ class RiskStore:
         last: JournalRow | None = None
         while rows := await self._journal.read(after_seq=after_seq, limit=_PAGE,
                                                 topic_prefix=TOPIC):
-            last = rows[-1]
-            after_seq = last.seq
+            mine = rows if not self._bot_id else [r for r in rows if r.source == self._source]
+            last = mine[-1] if mine else last
+            after_seq = rows[-1].seq
             if len(rows) < _PAGE:
                 break
         return last

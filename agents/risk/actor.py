@@ -21,7 +21,10 @@ import logging
 import math
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import ClassVar
+
+import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
@@ -57,13 +60,17 @@ from risk import (
     snapshot,
     take_marks,
 )
+from risk.breakers import trip
+from risk.measures import loss_measures
 from risk.messages import (
     CloseAllRequested,
+    LimitWarning,
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
 )
 from risk.multiplier import setting, until
+from risk.portfolio import WARN_AT, Reading
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -85,6 +92,10 @@ class RiskEngine(Actor):
                  save_every_s: float = 5.0, refresh_every_s: float = 600.0) -> None:
         super().__init__()
         self._limits = config.limits
+        self._bot_id = config.bot_id
+        self._fleet = config.fleet
+        self._warned: set[tuple[str, str]] = set()
+        """(day, code) of this bot's limits already warned of at 80 %."""
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -117,8 +128,17 @@ class RiskEngine(Actor):
         return MultiplierNote(by=who.by, reason=who.reason, until=until(self._state, self._limits))
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
-        """The pure decision and the state it leaves; the pure core never raises."""
-        decision, self._state = decide(order, self._state, self._limits, now)
+        """The pure decision and the state it leaves; the pure core never raises. In a
+        fleet the portfolio has a veto, and a DENY names its scope (``bot:ID``)."""
+        fleet = self._fleet
+        if fleet is None:
+            decision, self._state = decide(order, self._state, self._limits, now)
+            return order_decision(order, decision, self._state.trading_state)
+        decision, self._state = decide(order, self._state, self._limits, now,
+                                       lambda ctx: fleet.veto(self._bot_id, ctx))
+        if not decision.allowed and not decision.reason.startswith(("portfolio:", "account:")):
+            decision = msgspec.structs.replace(
+                decision, reason=f"bot:{self._bot_id}: {decision.reason}")
         return order_decision(order, decision, self._state.trading_state)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
@@ -130,12 +150,13 @@ class RiskEngine(Actor):
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
-        self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock)
+        self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock,
+                                bot_id=self._bot_id)
         now = ctx.clock()
         self._state, events = await self._restore(now)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
-        ctx.services.set_gate(self)
+        self._open_gate()
         log.info("risk engine ready: trading %s (%s)", self._state.trading_state,
                  "; ".join(r.text for r in self._state.reasons) or "no reasons")
 
@@ -143,7 +164,10 @@ class RiskEngine(Actor):
         """Close the gate before anything else, then keep the last state (best effort)."""
         if self._ctx is None:
             return
-        self.ctx.services.set_gate(None)
+        if self._fleet is not None:
+            self._fleet.detach(self._bot_id, self)
+        else:
+            self.ctx.services.set_gate(None)
         if hasattr(self, "_state"):
             try:
                 await self._save_if_due(self.ctx.clock(), force=True)
@@ -157,9 +181,10 @@ class RiskEngine(Actor):
             await asyncio.sleep(self._tick_s)
             now = self.ctx.clock()
             self._state, events = check_limits(self._state, self._limits, now)
-            out = await self._settle(events, now)
+            more = self._fleet_tick(now) if self._fleet is not None else []
+            out = await self._settle([*events, *more], now)
             if not out and now >= next_publish:
-                out = [snapshot(self._state, self._limits, now)]
+                out = [self._snapshot(now)]
             if out:
                 next_publish = now + self._publish_every_s
             for message in out:
@@ -167,8 +192,56 @@ class RiskEngine(Actor):
 
     # --- messages -------------------------------------------------------------------
 
+    def _fleet_tick(self, now: float) -> list[Message]:
+        """In a fleet: halt for a portfolio loss reached in this bot's scopes, and warn at
+        80 % of a limit, the bot's own (``bot:ID``) and the portfolio's."""
+        assert self._fleet is not None
+        out: list[Message] = []
+        for reading in self._fleet.tripped(self._bot_id):
+            text = (f"{reading.text}: reached, so every bot of {reading.scope} halts until "
+                    "the day rollover (or kernel resume)")
+            self._state, events = trip(self._state, reading.code, text, reading.value,
+                                       reading.limit, self._limits, now)
+            out += events
+        fresh = self._fleet.new_warnings(self._state.day)
+        for measure in loss_measures(self._state, self._limits):
+            key = (self._state.day, measure.code)
+            if not measure.breached and measure.value >= WARN_AT * measure.limit \
+                    and key not in self._warned:
+                self._warned.add(key)
+                fresh.append(Reading(f"bot:{self._bot_id}", measure.code, measure.value,
+                                     measure.limit, f"bot:{self._bot_id}: {measure.label}"))
+        out += [LimitWarning(scope=r.scope, code=r.code, value=r.value, limit=r.limit,
+                             ratio=(r.value / r.limit).quantize(Decimal("0.01")),
+                             text=r.text, ts=now) for r in fresh]
+        return out
+
+    def _open_gate(self) -> None:
+        """Take the orders: as the gate itself, or as one bot's engine in the fleet's."""
+        if self._fleet is None:
+            self.ctx.services.set_gate(self)
+            return
+        self._fleet.attach(self._bot_id, self)
+        self.ctx.services.set_gate(self._fleet)
+
+    def _snapshot(self, now: float) -> Message:
+        view = snapshot(self._state, self._limits, now)
+        return msgspec.structs.replace(view, bot_id=self._bot_id) if self._bot_id else view
+
+    def _not_mine(self, message: Message) -> bool:
+        """In a fleet, a bot's facts go to its own engine only; a request without a bot
+        id (an operator's, the moderator's) goes to every engine."""
+        if not self._bot_id:
+            return False
+        bot_id = getattr(message, "bot_id", "")
+        if isinstance(message, Heartbeat | Fill | OrderUpdate):
+            return bool(bot_id) and bot_id != self._bot_id
+        return bot_id not in ("", self._bot_id)
+
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
+        if self._not_mine(message):
+            return ()
         match message:
             case Heartbeat():
                 self._state, events = apply_heartbeat(self._state, message, self._limits, now)
@@ -185,7 +258,7 @@ class RiskEngine(Actor):
                 self._state, events = halt(
                     self._state, f"{message.reason} (asked by {message.source})", now,
                     code=message.code, by="watchdog")
-                self.ctx.services.set_gate(self)  # halted, yet reduce-only orders pass again
+                self._open_gate()  # halted, yet reduce-only orders pass again
             case _:
                 return ()
         return await self._settle(events, now)
@@ -226,7 +299,7 @@ class RiskEngine(Actor):
                           action="set_risk_multiplier",
                           params={"risk_multiplier": event.current, "by": event.by[:200],
                                   "reason": event.reason[:1000], "until": event.until[:200]})
-        self.ctx.services.send_command(command)
+        self.ctx.services.send_command(command, bot_id=self._bot_id)
         self.ctx.publish(command)
 
     def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
@@ -262,7 +335,7 @@ class RiskEngine(Actor):
             elif isinstance(event, RiskMultiplierChanged):
                 self._tell_multiplier(event)
         if out or saved:
-            out.append(snapshot(self._state, self._limits, now))
+            out.append(self._snapshot(now))
         return out
 
     async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
@@ -307,7 +380,7 @@ class RiskEngine(Actor):
     def _close_all(self, reason: str) -> None:
         command = Command(command_id=f"risk-{uuid.uuid4().hex[:16]}", action="close_all",
                           params={"reason": reason[:1000]})
-        sent = self.ctx.services.send_command(command)
+        sent = self.ctx.services.send_command(command, bot_id=self._bot_id)
         self._closes_sent += sent
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)

@@ -46,6 +46,8 @@ class Reporter:
         self.last_exit_code: int | None = None
         self._external: Hello | None = None
         self._external_beat: tuple[float, Heartbeat] | None = None
+        self.fleet_id = ""
+        """In a fleet, the one bot this watchdog reports on, even while it is down."""
 
     def set_state(self, state: BotState, detail: str, run: BotRun | None, *,
                   lifecycle: Lifecycle | None = None, pid: int | None = None) -> None:
@@ -71,6 +73,14 @@ class Reporter:
 
     def external_beat(self, beat: Heartbeat) -> None:
         self._external_beat = (self._now(), beat)
+
+    def external_silence_s(self) -> float | None:
+        """Seconds since the external bot's last heartbeat (or its hello), None when no
+        external bot has said hello."""
+        if self._external is None:
+            return None
+        seen = self._external_beat[0] if self._external_beat is not None else None
+        return None if seen is None else self._now() - seen
 
     def lifecycle(self, state: Lifecycle, detail: str, pid: int | None) -> None:
         self._ctx.publish(BotLifecycleChanged(bot_id=self.bot_id, state=state,
@@ -102,7 +112,7 @@ class Reporter:
         seen = health.last_beat_at if health is not None else None
         return BotStateReported(
             state=self.state, mode=self.mode, ts=self._ctx.clock(),
-            pid=run.bot.pid if run else None, bot_id=run.bot_id if run else "",
+            pid=run.bot.pid if run else None, bot_id=run.bot_id if run else self.fleet_id,
             uptime_s=now - health.spawned_at if health else None,
             last_heartbeat_age_s=None if seen is None else now - seen,
             equity=beat.equity if beat else None,

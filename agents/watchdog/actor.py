@@ -61,6 +61,18 @@ After ``gave_up`` or ``halted`` the state stays what it is: that trading is halt
 why matters more than a bot a person started to look into it."""
 
 
+def _for_another_bot(message: Message, mine: str) -> bool:
+    """In a fleet, whether ``message`` concerns another bot than ``mine`` (a mode change
+    without a bot id concerns every bot)."""
+    if not mine:
+        return False
+    if isinstance(message, ModeChangeRequested):
+        return message.bot_id not in ("", mine)
+    if isinstance(message, Hello | Heartbeat):
+        return message.bot_id != mine
+    return False
+
+
 class Watchdog(Actor):
     """Keeps exactly one bot running in the kernel's mode, or says loudly why not."""
 
@@ -80,11 +92,14 @@ class Watchdog(Actor):
         self._history: tuple[float, ...] = ()
         self._restart_at: float | None = None
         self._next_report = 0.0
+        self._silent = False
+        """An external bot's silence has been reported and it was not heard since."""
 
     async def start(self, ctx: ActorContext) -> None:
         await super().start(ctx)
         # here, not in the constructor: a link with no fixed port is a failed start
-        self._endpoint = policy.connect_endpoint(self._config.gateway_endpoint)
+        self._endpoint = "" if self._config.external else \
+            policy.connect_endpoint(self._config.gateway_endpoint)  # external: never started
         self._report = Reporter(ctx, self._config.mode, self._now)
         self._output = BotOutput(self._config.log_dir, self._cfg.output_log)
 
@@ -92,6 +107,8 @@ class Watchdog(Actor):
 
     async def handle(self, message: Message) -> Sequence[Message]:
         run = self._run
+        if _for_another_bot(message, self._config.bot_id):
+            return ()  # another bot of the fleet: its own watchdog's business
         match message:
             case Hello(pid=pid, bot_id=bot_id) if run is not None and run.bot.owns(pid):
                 run.bot_id = self._report.bot_id = bot_id
@@ -106,6 +123,10 @@ class Watchdog(Actor):
                 return self._on_heartbeat(run, message)
             case Heartbeat() if run is None and self._report.is_external(message.bot_id):
                 self._report.external_beat(message)
+                if self._silent:
+                    self._silent = False
+                    return [self._report.anomaly("bot_heard_again", "info",
+                                                 f"{message.bot_id}: heartbeats are back")]
             case ModeChangeRequested():
                 self._events.put_nowait(_ModeRequest(message))
         return ()
@@ -128,7 +149,12 @@ class Watchdog(Actor):
     async def run(self) -> None:
         await self._stop_leftovers()
         mode = self._report.mode
-        if mode == "off":
+        self._report.fleet_id = self._config.bot_id
+        if self._config.external:
+            self._report.bot_id = self._config.bot_id
+            self._report.set_state("off", "an external bot (no command in paths.yaml): the "
+                                   "kernel waits for its hello and watches its heartbeats", None)
+        elif mode == "off":
             self._report.set_state("off", "mode is off: the bot is not started", None)
         else:
             await self._start_bot(mode)
@@ -168,6 +194,7 @@ class Watchdog(Actor):
         run = self._run
         if run is not None and (silent := policy.hang_check(run.health, now, self._cfg)):
             await self._on_silence(run, *silent)
+        self._watch_external(now)
         mode = self._report.mode
         if self._restart_at is not None and now >= self._restart_at and mode != "off":
             self._restart_at = None
@@ -178,6 +205,18 @@ class Watchdog(Actor):
                 self._run.bot.descendants()  # remember the tree while it is still attached
             self.ctx.publish(self._report.summary(self._run))
             self._report_dropped_output()
+
+    def _watch_external(self, now: float) -> None:
+        """A bot the kernel does not run cannot be restarted, but its silence is said
+        (once, until it is heard again): its orders then meet stale marks."""
+        silence = self._report.external_silence_s() if self._config.bot_id else None
+        if silence is None or self._silent or silence <= self._cfg.heartbeat_timeout_s:
+            return
+        self._silent = True
+        self.ctx.publish(self._report.anomaly(
+            "bot_silent", "error", f"{self._report.bot_id}: no heartbeat for {silence:.1f} s "
+            f"(heartbeat_timeout_s {self._cfg.heartbeat_timeout_s:g}); the kernel does not run "
+            "this bot, so it cannot restart it: check the bot's host"))
 
     def _report_dropped_output(self) -> None:
         """Output not kept on disk since the last report: said once per report period."""
@@ -203,8 +242,10 @@ class Watchdog(Actor):
 
     async def _start_bot(self, mode: BotMode) -> None:
         config = self._config
-        argv = policy.bot_argv(python_command(list(config.bot_command)), mode, self._endpoint)
+        argv = self._argv(mode)
         data = {} if config.data_dir is None else {"QUANTUMEDGE_DATA_DIR": str(config.data_dir)}
+        if config.bot_id:
+            data["QUANTUMEDGE_BOT_ID"] = config.bot_id
         env = child_environment({"PYTHONUNBUFFERED": "1", **data, **config.bot_env})
         assert self._output is not None
         try:
@@ -220,6 +261,13 @@ class Watchdog(Actor):
         self._pid_file.write(bot.record)
         self._report.set_state("starting", f"mode {mode}: {' '.join(argv)}", self._run,
                                lifecycle="starting")
+
+    def _argv(self, mode: BotMode) -> list[str]:
+        """The command, mode and link; in a fleet also the bot's id, which keeps the
+        command lines of two bots of one program apart (``_stop_leftovers``)."""
+        argv = policy.bot_argv(python_command(list(self._config.bot_command)), mode,
+                               self._endpoint)
+        return [*argv, f"--bot-id={self._config.bot_id}"] if self._config.bot_id else argv
 
     def _exit_noticed(self, bot: BotProcess, code: int) -> None:
         self._events.put_nowait(_Exited(bot, code))
@@ -256,11 +304,13 @@ class Watchdog(Actor):
 
     async def _halt(self, action: Action) -> None:
         """Close the gate now, ask the risk engine to halt, and leave the bot down."""
-        reason = action.reason
-        self.ctx.services.set_gate(ClosedGate(code=action.code,
-                                              reason=f"trading halted by the watchdog: {reason}"))
+        reason, bot_id = action.reason, self._config.bot_id
+        if not bot_id:  # in a fleet the risk engine halts this bot alone; the others trade on
+            self.ctx.services.set_gate(ClosedGate(
+                code=action.code, reason=f"trading halted by the watchdog: {reason}"))
         await self.ctx.publish_durable(TradingHaltRequested(
-            code=action.code, reason=reason, source=self.name, ts=self.ctx.clock()))
+            code=action.code, reason=reason, source=self.name, ts=self.ctx.clock(),
+            bot_id=bot_id))
         if action.kind == "give_up":
             self._report.set_state("gave_up", reason, None, lifecycle="gave_up")
         else:
@@ -269,6 +319,10 @@ class Watchdog(Actor):
 
     async def _change_mode(self, request: ModeChangeRequested) -> None:
         previous, self._report.mode = self._report.mode, request.mode
+        if self._config.external:
+            log.info("mode %s requested for external bot %s: the kernel does not run it",
+                     request.mode, self._config.bot_id)
+            return
         if previous == request.mode and self._report.state in ("starting", "running"):
             log.info("mode %s requested by %s: already so", request.mode, request.requested_by)
             return
@@ -315,8 +369,7 @@ class Watchdog(Actor):
     async def _stop_leftovers(self) -> None:
         """Never twice: stop a bot an earlier (killed) kernel left running."""
         mode = self._report.mode
-        argv = None if mode == "off" else policy.bot_argv(
-            python_command(list(self._config.bot_command)), mode, self._endpoint)
+        argv = None if mode == "off" or self._config.external else self._argv(mode)
         for pid, how in await stop_leftovers(self._pid_file.read(), argv,
                                              terminate_wait_s=self._cfg.terminate_grace_s):
             self.ctx.publish(self._report.anomaly(

@@ -94,6 +94,8 @@ class TradingHaltRequested(Message, frozen=True, tag="trading_halt_requested"):
     reason: Text
     source: str
     ts: Timestamp
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """The bot whose trading halts; "": every bot (the one-bot shorthand)."""
 
 
 WatchdogEvent: TypeAlias = BotStateReported | BotExited | ModeChanged | TradingHaltRequested

@@ -36,3 +36,9 @@ class WatchdogSlice:
     """Where the bot's output is kept."""
     shutdown_timeout_s: float
     """The kernel's bound on stopping an actor (``kernel.yaml`` ``supervision``)."""
+    bot_id: str = ""
+    """In a fleet (``paths.yaml`` ``bots:``), the one bot this watchdog supervises: it is
+    started with ``--bot-id=ID`` (and ``QUANTUMEDGE_BOT_ID``), and only that id's hello and
+    heartbeats count. "": the one-bot shorthand, whatever id the bot says hello with."""
+    external: bool = False
+    """A fleet bot with no command: never started, only watched (docs/fleet.md)."""

@@ -6,6 +6,11 @@ the time, and asks for a :class:`DashboardView` whenever it redraws; every age
 and rate is computed from the ``now`` passed in, so tests drive it with plain
 numbers. Unknown message types still reach the event list through the generic
 summary, so a newer kernel never blanks the screen.
+
+In a fleet the bot and risk panels would show whichever bot spoke last; so the model
+also folds every bot into a :class:`~kernel.console._fleet_view.FleetView`, which the
+dashboard shows instead once two bots are known. With ``bot`` set (``kernel tap --bot
+ID``) it follows that one bot alone, in the one-bot panels.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from kernel.console._dashboard_parts import (
     positions_from_heartbeat,
     risk_from_snapshot,
 )
+from kernel.console._fleet_view import FleetBook, FleetView
 from kernel.summaries import severity, summarize, summarize_decision
 from kernel.untrusted import ident, one_line
 
@@ -48,13 +54,19 @@ class DashboardView:
     events: tuple[EventView, ...]
     counters: Counters
     link: LinkView
+    fleet: FleetView | None = None
+    """Set when two bots or more are known and none is selected."""
 
 
 class DashboardModel:
     """Folds messages into the current picture; see the module docstring."""
 
     def __init__(self, *, started: float, window_s: float = 60.0, max_events: int = 200,
-                 event_topics: Iterable[str] = ()) -> None:
+                 event_topics: Iterable[str] = (), bot: str = "",
+                 bots: Iterable[str] = ()) -> None:
+        self._only = bot
+        """``kernel tap --bot ID``: messages of other bots are left out."""
+        self._fleet = FleetBook(bots)
         self._kernel: KernelView | None = None
         self._bot: BotView | None = None
         self._risk: RiskView | None = None
@@ -75,16 +87,27 @@ class DashboardModel:
         if status is not None:
             self.load_status(status, now)
         ordered = sorted(latest.items(), key=lambda item: _ts(item[1], now))
-        for topic, body in ordered:
+        for key, body in ordered:
+            topic, _, owner = key.partition("/")
+            if owner and owner != self._only.strip() and not owner.startswith("bot:"):
+                self._fleet.apply(body, now)  # another bot's own: the fleet table only
+                continue
+            if not owner and self._only and topic in ("risk.state", "bot.state"):
+                continue  # the newest of any bot: the selected one's own comes apart
             self.apply(topic, body, min(now, _ts(body, now)), replay=True)
 
     def load_status(self, status: Mapping[str, Any], now: float) -> None:
         self._kernel = kernel_from_status(status, now, previous=self._kernel)
 
-    def apply(self, topic: str, body: Any, now: float, *, replay: bool = False) -> None:
-        """One bus message. ``replay``: it came in a snapshot, so it is not news."""
+    def apply(self, topic: str, body: Any, now: float, *, replay: bool = False,
+              source: str = "") -> None:
+        """One bus message. ``replay``: it came in a snapshot, so it is not news.
+        ``source`` is its publisher (``risk.<id>`` in a fleet)."""
         if not isinstance(body, dict):
             body = {"type": "undecodable"}
+        if self._only and of_another_bot(body, source, self._only):
+            return
+        self._fleet.apply(body, now)
         if not replay:
             self._messages.add(now)
             self._last_message = now
@@ -122,10 +145,14 @@ class DashboardModel:
         seen = now
         if self._link.state == "unreachable":
             seen = min(self._link.since, self._last_message or self._link.since)
+        fleet = None
+        if not self._only and len(self._fleet.bot_ids) >= 2:
+            fleet = self._fleet.view(now)
         return DashboardView(
             kernel=None if self._kernel is None else self._kernel.aged(seen),
             bot=None if self._bot is None else self._bot.aged(now, alive_until=seen),
-            risk=self._risk, events=tuple(self._events), counters=counters, link=link)
+            risk=self._risk, events=tuple(self._events), counters=counters, link=link,
+            fleet=fleet)
 
     # --- handlers --------------------------------------------------------------
 
@@ -219,6 +246,19 @@ class DashboardModel:
     def _set_trading_state(self, state: str) -> None:
         if self._kernel is not None:
             self._kernel = replace(self._kernel, trading_state=state)
+
+
+def of_another_bot(body: dict[str, Any], source: str, bot: str) -> bool:
+    """Whether a message belongs to another bot than ``bot``: by its ``bot_id``, a
+    warning's scope, or its publisher (``risk.<id>``, ``watchdog.<id>``)."""
+    owner = body.get("bot_id")
+    if isinstance(owner, str) and owner:
+        return owner != bot
+    scope = body.get("scope")
+    if isinstance(scope, str) and scope.startswith("bot:"):
+        return scope[4:] != bot
+    kind, _, suffix = source.partition(".")
+    return kind in ("risk", "watchdog") and bool(suffix) and suffix != bot
 
 
 def _ts(body: Any, default: float) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +34,8 @@ from kernel.console._dashboard_panels import (
     risk_lines,
 )
 from kernel.console._dashboard_parts import EventView
+from kernel.console._fleet_table import WIDE, fleet_table, warning_lines
+from kernel.console._fleet_view import FleetView
 from kernel.console._tap_output import STYLES, Sink, decode_latest
 from kernel.control_protocol import SnapshotReply
 
@@ -72,7 +75,13 @@ def compose(view: DashboardView, *, width: int, height: int, now: float,
     mode = view.kernel.mode if view.kernel is not None else ""
     body: list[RenderableType] = []
     used = 0
-    if avail >= 3:
+    if view.fleet is not None and avail >= 8:
+        table, used = _fleet_rows(view.fleet, avail - (6 if avail >= 16 else 0), width)
+        body.append(table)
+        if avail - used >= 3:
+            body.append(_events(view.events, avail - used, width))
+            used = avail
+    elif avail >= 3:
         wide = width >= SIDE_BY_SIDE_WIDTH
         half = width // 2 if wide else width
         bot = bot_lines(view.bot, pnl_today=pnl, mode=mode)
@@ -98,6 +107,20 @@ def compose(view: DashboardView, *, width: int, height: int, now: float,
             used = avail
     filler = [Text("")] * max(0, avail - used)
     return [*top, *body, *filler, _line(_footer(view, width), width)]
+
+
+def _fleet_rows(fleet: FleetView, room: int, width: int) -> tuple[Group, int]:
+    """The fleet table and its warnings in ``room`` lines at most (title, header, rules
+    and totals take five); bots that do not fit are counted in the title."""
+    fit = max(1, room - 5)
+    shown = fleet if len(fleet.rows) <= fit else replace(fleet, rows=fleet.rows[:fit - 1])
+    hidden = len(fleet.rows) - len(shown.rows)
+    title = "fleet" + (f" (+{hidden} more: kernel status)" if hidden else "")
+    table = fleet_table(shown, title=title, width=width)
+    used = len(shown.rows) + 5
+    warned = [_line(t, width) for t in warning_lines(fleet)][:max(0, room - used)] \
+        if width < WIDE else []
+    return Group(table, *warned), used + len(warned)
 
 
 def _wrapped(text: str, width: int, lines: int) -> list[str]:
@@ -214,9 +237,10 @@ class DashboardSink(Sink):
     """Feeds the view model and redraws the screen in place."""
 
     def __init__(self, console: Console, *, topics: tuple[str, ...], bus: str,
-                 control: str | None, now: float) -> None:
+                 control: str | None, now: float, bot: str = "",
+                 bots: tuple[str, ...] = ()) -> None:
         self.console, self.bus, self.control = console, bus, control
-        self.model = DashboardModel(started=now, event_topics=topics)
+        self.model = DashboardModel(started=now, event_topics=topics, bot=bot, bots=bots)
         self.live: Live | None = None
         self.drawn_at = 0.0
         self.dirty = True
@@ -238,7 +262,7 @@ class DashboardSink(Sink):
         self.dirty = True
 
     def message(self, topic: str, source: str, body: Any, now: float) -> None:
-        self.model.apply(topic, body, now)
+        self.model.apply(topic, body, now, source=source)
         self.dirty = True
 
     def note(self, text: str, level: str, now: float) -> None:

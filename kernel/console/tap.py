@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any, Literal, TextIO
 
 import msgspec
@@ -28,6 +28,7 @@ import zmq
 
 from bus.pubsub import parse_frames
 from bus.topics import subscription
+from kernel.console._dashboard_model import of_another_bot
 from kernel.console._tap_link import CONNECTED, UNREACHABLE, LinkMonitor
 from kernel.console._tap_output import JsonSink, Sink, StreamSink, TapConsole
 from kernel.console.control_client import ControlRefused
@@ -52,6 +53,10 @@ class TapOptions:
     quiet_s: float = 3.0
     """Bus silence after which the control socket is asked whether the kernel is there."""
     control_timeout_s: float = 2.0
+    bot: str = ""
+    """``--bot ID``: one bot of a fleet; the others' messages are left out."""
+    bots: tuple[str, ...] = ()
+    """The fleet's bot ids from the config (the dashboard lists them before they speak)."""
 
 
 def choose_output(*, as_json: bool, stream: bool, stdout: TextIO) -> Output:
@@ -81,14 +86,51 @@ def tap(options: TapOptions, *, ask: Ask | None = None, out: TextIO | None = Non
 
 def _sink(options: TapOptions, out: TextIO) -> Sink:
     if options.output == "json":
-        return JsonSink(out, topics=options.topics)
+        return _one_bot(JsonSink(out, topics=options.topics), options.bot)
     console = TapConsole(file=out, highlight=False, soft_wrap=options.output == "stream")
     if options.output == "stream":
-        return StreamSink(console, topics=options.topics, bus=options.bus)
+        return _one_bot(StreamSink(console, topics=options.topics, bus=options.bus),
+                        options.bot)
     from kernel.console.dashboard import DashboardSink  # late: only the dashboard needs rich.live
 
     return DashboardSink(console, topics=options.topics, bus=options.bus,
-                         control=options.control, now=time.time())
+                         control=options.control, now=time.time(), bot=options.bot,
+                         bots=options.bots)
+
+
+def _one_bot(sink: Sink, bot: str) -> Sink:
+    return sink if not bot else OneBot(sink, bot)
+
+
+class OneBot(Sink):
+    """``--bot ID`` for the line outputs: another bot's messages are not shown."""
+
+    def __init__(self, inner: Sink, bot: str) -> None:
+        self.inner, self.bot = inner, bot
+
+    def __enter__(self) -> Sink:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.inner.__exit__(kind, exc, tb)
+
+    def snapshot(self, reply: SnapshotReply, *, show: bool, now: float) -> None:
+        self.inner.snapshot(reply, show=show, now=now)
+
+    def message(self, topic: str, source: str, body: Any, now: float) -> None:
+        if not (isinstance(body, dict) and of_another_bot(body, source, self.bot)):
+            self.inner.message(topic, source, body, now)
+
+    def note(self, text: str, level: str, now: float) -> None:
+        self.inner.note(text, level, now)
+
+    def link(self, state: str, detail: str, now: float) -> None:
+        self.inner.link(state, detail, now)
+
+    def tick(self, now: float) -> None:
+        self.inner.tick(now)
 
 
 @contextlib.contextmanager

@@ -45,14 +45,15 @@ class KernelProcess:
     """``kernel run`` in a child process, on fresh loopback ports."""
 
     def __init__(self, root: Path, *, kernel_extra: str = "", bot_command: str | None = None,
-                 ports: dict[str, int] | None = None) -> None:
+                 ports: dict[str, int] | None = None, bots: str = "") -> None:
         link, pub, sub, control = free_ports(4)
         self.ports = ports or {"link": link, "pub": pub, "sub": sub, "control": control}
         if bot_command is None:  # write_config's own default
-            self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports)
+            self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports,
+                                           bots=bots)
         else:
             self.config_dir = write_config(root, kernel_extra=kernel_extra, ports=self.ports,
-                                           bot_command=bot_command)
+                                           bot_command=bot_command, bots=bots)
         self.root = root
         self.stderr_path = root / "kernel.stderr"
         self.proc: subprocess.Popen[bytes] | None = None

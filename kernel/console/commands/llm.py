@@ -71,6 +71,8 @@ def add_llm_commands(sub: Any, config_dir: Callable[[argparse.Namespace], Path])
     mult = sub.add_parser("risk-multiplier", help="set the risk multiplier (within risk.yaml)")
     mult.add_argument("value", type=float, help="new multiplier, e.g. 1.0")
     mult.add_argument("--reason", required=True, help="why (journaled)")
+    mult.add_argument("--bot", default="", metavar="ID",
+                      help="one bot of the fleet (paths.yaml bots:); without it, every bot")
     add_timeout(mult)
     mult.set_defaults(handler=lambda a: _risk_multiplier(a, config_dir(a)))
 
@@ -91,7 +93,8 @@ def _risk_multiplier(args: argparse.Namespace, config_dir: Path) -> int:
     settings, out, user = load_settings(config_dir), _out(), operator_name()
     try:
         reply: ActionAnswered = controller_for(settings).ask(RiskMultiplierRequest(
-            value=args.value, reason=args.reason, user=user, wait_s=args.timeout),
+            value=args.value, reason=args.reason, user=user, wait_s=args.timeout,
+            bot_id=args.bot),
             timeout_s=args.timeout + 2.0)
     except (KernelUnreachable, ControlRefused) as exc:
         out.print(Text.assemble(("not sent:", "red"), " ", one_line(exc)))

@@ -62,6 +62,7 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
                        ("close-all", "order the bot to close every position")):
         parser = sub.add_parser(name, help=text)
         parser.add_argument("--reason", required=True, help="why (journaled)")
+        add_bot(parser)
         if name == "resume":
             parser.add_argument("--yes", action="store_true",
                                 help="confirm resuming after a limit halt without asking")
@@ -72,13 +73,15 @@ def add_operator_commands(sub: Any, handler_for: Any) -> None:
                       help="paper or demo: restart the bot trading against that account; "
                            "off: stop the bot and keep it stopped")
     mode.add_argument("--reason", required=True, help="why (journaled)")
+    add_bot(mode)
     mode.set_defaults(handler=handler_for(run_operator_command), action="mode")
 
 
 def run_operator_command(args: argparse.Namespace, kernel: Controller, console: Console) -> int:
     user = operator_name()
     try:
-        if args.action == "resume" and not args.yes and not _confirm_resume(kernel, console):
+        if args.action == "resume" and not args.yes and \
+                not _confirm_resume(kernel, console, args.bot):
             console.print("not resumed: a limit halt needs confirmation (answer y, or --yes)")
             return EXIT_DECLINED
         request = _request(args, user)
@@ -91,6 +94,11 @@ def run_operator_command(args: argparse.Namespace, kernel: Controller, console: 
         console.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
     return print_answer(reply, console, user)
+
+
+def add_bot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bot", default="", metavar="ID",
+                        help="one bot of the fleet (paths.yaml bots:); without it, every bot")
 
 
 def add_timeout(parser: argparse.ArgumentParser) -> None:
@@ -124,23 +132,31 @@ def print_answer(reply: ActionAccepted | ActionAnswered, console: Console, user:
 
 
 def _request(args: argparse.Namespace, user: str) -> Any:
+    bot = args.bot
     if args.action == "halt":
-        return HaltRequest(reason=args.reason, user=user, wait_s=args.timeout)
+        return HaltRequest(reason=args.reason, user=user, wait_s=args.timeout, bot_id=bot)
     if args.action == "resume":
-        return ResumeRequest(reason=args.reason, user=user, confirmed=True, wait_s=args.timeout)
+        return ResumeRequest(reason=args.reason, user=user, confirmed=True, wait_s=args.timeout,
+                             bot_id=bot)
     if args.action == "close-all":
-        return CloseAllRequest(reason=args.reason, user=user, wait_s=args.timeout)
-    return ModeRequest(mode=args.mode, reason=args.reason, user=user)
+        return CloseAllRequest(reason=args.reason, user=user, wait_s=args.timeout, bot_id=bot)
+    return ModeRequest(mode=args.mode, reason=args.reason, user=user, bot_id=bot)
 
 
-def _confirm_resume(kernel: Controller, console: Console) -> bool:
-    """Ask only when the risk state shows a limit halt; True means go ahead."""
+def _confirm_resume(kernel: Controller, console: Console, bot: str = "") -> bool:
+    """Ask only when the risk state shows a limit halt (of the bot named, or in a fleet
+    of any bot); True means go ahead."""
     snapshot: SnapshotReply = kernel.ask(SnapshotRequest())
-    payload = snapshot.latest.get("risk.state")
-    risk = msgspec.msgpack.decode(payload) if payload else {}
-    limits = [r for r in risk.get("reasons", []) if r.get("level") == "HALTED"
-              and not str(r.get("code", "")).startswith("manual_")]
-    if risk.get("trading_state") != "HALTED" or not limits:
+    fleet = [k for k in snapshot.latest if k.startswith("risk.state/")]
+    keys = [f"risk.state/{bot}"] if bot else fleet or ["risk.state"]
+    limits: list[Any] = []
+    for key in keys:
+        payload = snapshot.latest.get(key)
+        risk = msgspec.msgpack.decode(payload) if payload else {}
+        if risk.get("trading_state") == "HALTED":
+            limits += [r for r in risk.get("reasons", []) if r.get("level") == "HALTED"
+                       and not str(r.get("code", "")).startswith("manual_")]
+    if not limits:
         return True
     reasons = "; ".join(str(r.get("text", r)) for r in limits)
     console.print(Text(one_line(f"trading is halted by a limit: {reasons}")))

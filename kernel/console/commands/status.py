@@ -5,12 +5,17 @@ newest ``bot.state`` and ``risk.state`` messages, so it shows the bot's pid,
 mode, uptime, heartbeat age and restarts, the trading state with its reasons
 and distances to the limits, and the risk multiplier with who set it, why and
 until when.
+
+In a fleet (``paths.yaml`` ``bots:``) it lists every bot and the portfolio in one
+table; ``--bot ID`` shows one bot the way the one-bot kernel is shown.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, Final
 
@@ -20,6 +25,8 @@ from rich.table import Table
 from rich.text import Text
 
 from kernel.console._args import config_dir, err
+from kernel.console._fleet_table import fleet_table
+from kernel.console._fleet_view import FleetBook, FleetView
 from kernel.console.control_client import ControlRefused, KernelUnreachable, controller_for
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
 from kernel.messages import decode_message
@@ -33,11 +40,18 @@ def add_status_command(sub: Any) -> None:
     status = sub.add_parser("status", help="ask the running kernel for its status")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait")
+    status.add_argument("--bot", default="", metavar="ID",
+                        help="one bot of the fleet (paths.yaml bots:)")
     status.set_defaults(handler=show_status)
 
 
 def show_status(args: argparse.Namespace) -> int:
     settings = load_settings(config_dir(args))
+    bots = [b.id for b in settings.paths.bots]
+    problem = bot_problem(args.bot, bots)
+    if problem:
+        err.print(Text(one_line(problem)))
+        return 2
     try:
         reply: SnapshotReply = controller_for(settings).ask(SnapshotRequest(),
                                                             timeout_s=args.timeout)
@@ -48,10 +62,40 @@ def show_status(args: argparse.Namespace) -> int:
         err.print(Text.assemble(("refused:", "red"), " ", one_line(exc)))
         return 1
     if args.json:
-        sys.stdout.write(_JSON.encode(snapshot_as_builtins(reply)).decode() + "\n")
+        body = snapshot_as_builtins(reply)
+        if bots:
+            body["fleet"] = fleet_builtins(_fleet(reply, bots), args.bot)
+        sys.stdout.write(_JSON.encode(body).decode() + "\n")
         return 0
-    print_snapshot(reply, Console(highlight=False))
+    print_snapshot(reply, Console(highlight=False), bots=bots, bot=args.bot)
     return 0
+
+
+def bot_problem(bot: str, bots: list[str]) -> str:
+    """Why ``--bot`` cannot be shown, or ""."""
+    if not bot:
+        return ""
+    if not bots:
+        return (f"--bot {bot}: this kernel runs one bot (paths.yaml `bot:`), so there is no "
+                "bot to choose; leave out --bot")
+    if bot not in bots:
+        return f"--bot {bot}: no such bot in paths.yaml `bots:` (has: {', '.join(bots)})"
+    return ""
+
+
+def _fleet(reply: SnapshotReply, bots: list[str]) -> FleetView:
+    book = FleetBook(bots)
+    book.load({k: _decode(v) for k, v in reply.latest.items()}, time.time())
+    return book.view(time.time())
+
+
+def fleet_builtins(view: FleetView, bot: str) -> dict[str, Any]:
+    """The fleet for ``--json``: every bot's row (or the one asked for) and the totals."""
+    rows = [asdict(r) for r in view.rows if not bot or r.bot_id == bot]
+    return {"bots": rows, "totals": {"equity": view.equity, "pnl_today": view.pnl_today,
+                                     "exposure": view.exposure,
+                                     "trading_state": view.trading_state,
+                                     "warning": view.warning}}
 
 
 def snapshot_as_builtins(reply: SnapshotReply) -> dict[str, Any]:
@@ -93,7 +137,8 @@ def _line(text: str) -> Text:
     return Text(one_line(text))
 
 
-def print_snapshot(reply: SnapshotReply, out: Console) -> None:
+def print_snapshot(reply: SnapshotReply, out: Console, *, bots: list[str] | None = None,
+                   bot: str = "") -> None:
     """Every value in the snapshot may hold outside text (a bot id, a reason, a config
     value): each line is printed as rich ``Text``, with such values shown safely."""
     status = reply.status
@@ -102,9 +147,14 @@ def print_snapshot(reply: SnapshotReply, out: Console) -> None:
                     f"{ident(status.trading_state)} ({status.gate})"))
     for name, endpoint in status.endpoints.items():
         out.print(_line(f"  {ident(name):<14} {ident(endpoint, 300)}"))
-    _print_bot(_decode(reply.latest["bot.state"]) if "bot.state" in reply.latest else None, out)
-    _print_risk(_decode(reply.latest["risk.state"]) if "risk.state" in reply.latest else None,
-                out)
+    if bots and not bot:
+        out.print(fleet_table(_fleet(reply, bots), width=out.width))
+    else:
+        suffix = f"/{bot}" if bot else ""
+        bot_state, risk_state = (reply.latest.get(f"{t}{suffix}")
+                                 for t in ("bot.state", "risk.state"))
+        _print_bot(None if bot_state is None else _decode(bot_state), out)
+        _print_risk(None if risk_state is None else _decode(risk_state), out)
     for line in status_lines(*(_decode(reply.latest[t]) if t in reply.latest else None
                                for t in ("llm.budget", "moderator.advice"))):
         out.print(_line(line))
@@ -115,11 +165,14 @@ def print_snapshot(reply: SnapshotReply, out: Console) -> None:
         actors.add_row(_line(ident(actor.name)), _line(ident(actor.state)),
                        str(actor.restarts), _line(actor.last_error))
     out.print(actors)
-    bots = Table("bot", "pid", "mode", "connected", "last seen", title="bot link sessions")
-    for bot in status.bots:
-        bots.add_row(_line(ident(bot.bot_id)), str(bot.pid), _line(ident(bot.mode)),
-                     f"{bot.connected_s:.0f} s", f"{bot.last_seen_s_ago:.1f} s ago")
-    out.print(bots)
+    sessions = Table("bot", "pid", "mode", "connected", "last seen", title="bot link sessions")
+    for session in status.bots:
+        if bot and session.bot_id != bot:
+            continue
+        sessions.add_row(_line(ident(session.bot_id)), str(session.pid),
+                         _line(ident(session.mode)), f"{session.connected_s:.0f} s",
+                         f"{session.last_seen_s_ago:.1f} s ago")
+    out.print(sessions)
     out.print(_line(f"journal {ident(status.journal_path, 300)} (last seq "
                     f"{status.journal_last_seq}), decisions {status.decisions}, anomalies "
                     f"{sum(status.anomalies.values())}"))

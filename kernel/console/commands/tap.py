@@ -13,12 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from kernel.config import ConfigError
-from kernel.console._args import config_dir
+from kernel.console._args import config_dir, err
+from kernel.console.commands.status import bot_problem
 from kernel.console.control_client import Controller, controller_for
 from kernel.console.tap import TapOptions, choose_output, tap, tap_topics
 from kernel.control_protocol import ControlMessage
 from kernel.settings import Settings, load_settings
+from kernel.untrusted import one_line
 
 
 def add_tap_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +38,9 @@ def add_tap_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", action="append", default=[],
                         help="topic prefix, repeatable (the dashboard still follows every "
                              "state topic and filters its event list)")
+    parser.add_argument("--bot", default="", metavar="ID",
+                        help="follow one bot of the fleet (paths.yaml bots:) in the one-bot "
+                             "panels; its messages alone in --stream and --json")
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--stream", action="store_true",
                        help="one line per message, no screen control (the default when "
@@ -49,10 +56,16 @@ def add_tap_command(sub: Any) -> None:
 
 def run_tap(args: argparse.Namespace) -> int:
     settings = _settings(config_dir(args), required=args.bus is None)
+    problem = bot_problem(args.bot, [b.id for b in settings.paths.bots]) \
+        if settings is not None else ""
+    if problem:
+        err.print(Text(one_line(problem)))
+        return 2
     bus = args.bus or (settings.kernel.bus.subscribe_endpoint if settings else "")
     controller = _controller(args, settings)
     options = TapOptions(bus=bus, control=None if controller is None else controller.endpoint,
-                         topics=tap_topics(args.topic),
+                         topics=tap_topics(args.topic), bot=args.bot,
+                         bots=tuple(b.id for b in settings.paths.bots) if settings else (),
                          output=choose_output(as_json=args.json, stream=args.stream,
                                               stdout=sys.stdout))
     if controller is None:

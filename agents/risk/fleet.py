@@ -1,0 +1,151 @@
+"""The order gate of a fleet: each bot's own engine, and the portfolio above them.
+
+In a fleet (``paths.yaml`` ``bots:``) every bot has its own risk engine actor
+(``risk.<id>``): its own ledger, limits, halt latch and saved state. The gateway
+still has one gate; this is it. It hands each order to its bot's engine, which
+decides it with the portfolio's check as a veto (``risk.portfolio``): an order is
+allowed only when its bot's limits and every portfolio scope it is in hold.
+
+Fail closed: an order of a bot whose engine is not running is denied, and while
+any configured bot's ledger is not loaded no opening order is allowed at all when
+portfolio limits are set, since the sums across bots would leave it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
+from kernel.gate import ClosedGate, MultiplierNote, OrderGate
+from risk.decision import Decision, deny
+from risk.limits import PortfolioLimits
+from risk.portfolio import (
+    HALTS,
+    WARN_AT,
+    Exposure,
+    Member,
+    Reading,
+    all_scopes,
+    check_portfolio,
+    readings,
+)
+from risk.rules import OrderContext
+
+if TYPE_CHECKING:
+    from agents.risk.actor import RiskEngine
+
+_WORST: dict[TradingState, int] = {"ACTIVE": 0, "REDUCING": 1, "HALTED": 2}
+
+
+class FleetGate:
+    """See the module docstring; built once per kernel by the composition root."""
+
+    def __init__(self, *, accounts: Mapping[str, str], limits: PortfolioLimits) -> None:
+        self.accounts = dict(accounts)
+        """Bot id -> account, every configured bot."""
+        self.limits = limits
+        self._engines: dict[str, RiskEngine] = {}
+        self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
+        self._warned: set[tuple[str, str, str]] = set()
+        """(day, scope, code) already warned of: each warning is said once a day."""
+
+    def attach(self, bot_id: str, engine: RiskEngine) -> None:
+        """A bot's engine has its state restored: its orders are decided from now on."""
+        self._engines[bot_id] = engine
+
+    def detach(self, bot_id: str, engine: RiskEngine) -> None:
+        """A bot's engine stops: its orders are denied until it is back (fail closed)."""
+        if self._engines.get(bot_id) is engine:
+            del self._engines[bot_id]
+
+    def engines(self) -> dict[str, RiskEngine]:
+        return dict(self._engines)
+
+    # --- the OrderGate protocol ---------------------------------------------------------
+
+    @property
+    def trading_state(self) -> TradingState:
+        """The worst of the bots' (a bot whose engine is down counts as HALTED)."""
+        worst: TradingState = "ACTIVE"
+        for bot_id in self.accounts:
+            engine = self._engines.get(bot_id)
+            state: TradingState = "HALTED" if engine is None else engine.trading_state
+            if _WORST[state] > _WORST[worst]:
+                worst = state
+        return worst
+
+    @property
+    def risk_multiplier(self) -> float:
+        return min((e.risk_multiplier for e in self._engines.values()), default=1.0)
+
+    @property
+    def risk_multiplier_note(self) -> MultiplierNote:
+        return MultiplierNote()
+
+    def decide(self, order: OrderRequest, now: float) -> OrderDecision:
+        engine = self._engines.get(order.bot_id)
+        if engine is None:
+            return make_decision(
+                request_id=order.request_id, verdict="DENY", code="risk_engine_unavailable",
+                reason=f"bot:{order.bot_id}: the risk engine of this bot is not running, so "
+                "its orders cannot be checked; they are refused until it is",
+                trading_state="HALTED", bot_id=order.bot_id)
+        return engine.decide(order, now)
+
+    def for_bot(self, bot_id: str) -> OrderGate:
+        """What ``bot_id``'s welcome says: its own engine's state and multiplier."""
+        engine = self._engines.get(bot_id)
+        if engine is not None:
+            return engine
+        return ClosedGate(reason=f"bot:{bot_id}: the risk engine of this bot is not running")
+
+    def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
+        engine = self._engines.get(heartbeat.bot_id)
+        if engine is not None:
+            engine.take_marks(heartbeat, now)
+
+    # --- the portfolio's veto -------------------------------------------------------------
+
+    def veto(self, bot_id: str, ctx: OrderContext) -> Decision | None:
+        """The portfolio's answer to an order its bot's own limits allow."""
+        if not self._checked:
+            return None
+        missing = sorted(b for b in self.accounts if b not in self._engines)
+        if missing:
+            return deny("portfolio_gross_limit", f"portfolio: the ledger of bot "
+                        f"{', '.join(missing)} is not loaded (its risk engine is not "
+                        "running), so the sums across bots are unknown; opening orders are "
+                        "refused until it is")
+        members = [Member(b, self.accounts[b], e.state) for b, e in self._engines.items()]
+        gross, notional = ctx.__dict__["exposure_after"]
+        return check_portfolio(members, bot_id, ctx.order.symbol, Exposure(gross, notional),
+                               self.limits)
+
+    # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
+
+    def _members(self) -> list[Member]:
+        return [Member(b, self.accounts[b], e.state) for b, e in self._engines.items()]
+
+    def tripped(self, bot_id: str) -> list[Reading]:
+        """Loss and drawdown limits reached in a scope ``bot_id`` is in: each halts every
+        bot of the scope (each engine halts its own bot on its own tick)."""
+        if not self._checked:
+            return []
+        members = self._members()
+        mine = {scope for scope, group in all_scopes(members)
+                if any(m.bot_id == bot_id for m in group)}
+        return [r for r in readings(members, self.limits)
+                if r.code in HALTS and r.scope in mine and r.reached]
+
+    def new_warnings(self, day: str) -> list[Reading]:
+        """Readings at 80 % or more of their limit not yet said today."""
+        if not self._checked:
+            return []
+        fresh = []
+        for reading in readings(self._members(), self.limits):
+            key = (day, reading.scope, reading.code)
+            if reading.value >= WARN_AT * reading.limit and key not in self._warned:
+                self._warned.add(key)
+                fresh.append(reading)
+        return fresh

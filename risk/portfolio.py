@@ -1,0 +1,210 @@
+"""Limits across bots: the sums of several ledgers against ``risk.yaml`` ``portfolio:``.
+
+Each bot keeps its own ledger and its own limits; an order is allowed only when its
+bot's limits hold *and* these do, for every scope the bot is in: ``portfolio`` (all
+bots) and, when bots are spread over more than one account, ``account:<name>``.
+
+The gross notional is NautilusTrader #4419's formula: the notional every bot holds
+plus the reserved notional of every pending order plus the new order, each at its
+worst case (``risk.exposure``: all open buys filled, or all open sells), against
+``max_gross_notional`` and ``equity x max_leverage``. A position that cannot be valued
+(no mark) makes the sum unknown, and an unknown sum is a DENY, never a guess.
+
+Drawdown is measured from the sum of the bots' high-water marks of the day, which is
+never below the high of their summed equity: stricter, never looser, and restored
+after a restart with each bot's own ledger. Pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from risk.decision import Decision, deny
+from risk.exposure import NOTHING_PENDING, gross_notional, pending_of, worst_qty
+from risk.limits import LossLimit, PortfolioLimits
+from risk.measures import reached
+from risk.money import ZERO, dec, ratio, usdt
+from risk.state import RiskState
+
+
+class Member(NamedTuple):
+    """One bot of the fleet as the portfolio sees it."""
+
+    bot_id: str
+    account: str
+    state: RiskState
+
+
+class Exposure(NamedTuple):
+    """A bot's worst-case gross notional and the order's symbol's notional, or None when
+    something held cannot be valued (the name of the symbol in ``unpriced``)."""
+
+    gross: Decimal
+    symbol: Decimal
+    unpriced: str | None = None
+
+
+class Sums(NamedTuple):
+    equity: Decimal
+    start: Decimal
+    high: Decimal
+    gross: Decimal
+    symbol: Decimal
+    unpriced: str | None
+
+
+def exposure_of(state: RiskState, symbol: str) -> Exposure:
+    """What ``state`` holds and has pending, at the marks, at its worst case."""
+    pending = pending_of(state)
+    gross, unpriced = gross_notional(state.positions, pending, "", ZERO, ZERO)
+    pos = state.positions.get(symbol)
+    worst = worst_qty(ZERO if pos is None else pos.qty, pending.get(symbol, NOTHING_PENDING))
+    mark = None if pos is None else pos.mark_price
+    if worst and mark is None:
+        return Exposure(gross, ZERO, symbol)
+    return Exposure(gross, worst * mark if mark is not None else ZERO, unpriced)
+
+
+def scopes(members: Sequence[Member], bot_id: str) -> list[tuple[str, list[Member]]]:
+    """The scopes ``bot_id`` is in: the portfolio, and its account when there are several."""
+    found = [("portfolio", list(members))]
+    accounts = {m.account for m in members}
+    own = next((m.account for m in members if m.bot_id == bot_id), None)
+    if len(accounts) > 1 and own is not None:
+        found.append((f"account:{own}", [m for m in members if m.account == own]))
+    return found
+
+
+def sums(group: Sequence[Member], symbol: str, bot_id: str, after: Exposure) -> Sums:
+    """The group's figures, the ordering bot counted with its order (``after``)."""
+    equity = start = high = gross = on_symbol = ZERO
+    unpriced: str | None = None
+    for member in group:
+        state = member.state
+        now = state.equity
+        if now is not None:
+            equity += now
+            start += state.start_equity if state.start_equity is not None else now
+            high += state.high_water if state.high_water is not None else now
+        held = after if member.bot_id == bot_id else exposure_of(state, symbol)
+        gross += held.gross
+        on_symbol += held.symbol
+        unpriced = unpriced or held.unpriced
+    return Sums(equity, start, high, gross, on_symbol, unpriced)
+
+
+class Reading(NamedTuple):
+    """One scope's figure against one limit, for warnings and the timer's halts."""
+
+    scope: str
+    code: str
+    value: Decimal
+    limit: Decimal
+    text: str
+
+    @property
+    def reached(self) -> bool:
+        return reached(self.value, self.limit)
+
+
+WARN_AT = Decimal("0.8")
+"""A warning is said at 80 % of a limit."""
+HALTS = frozenset({"portfolio_loss_limit", "portfolio_drawdown_limit"})
+"""Readings that halt every bot of their scope when reached (the others only deny)."""
+
+
+def all_scopes(members: Sequence[Member]) -> list[tuple[str, list[Member]]]:
+    """The portfolio, and each account when there are several."""
+    found = [("portfolio", list(members))]
+    accounts = sorted({m.account for m in members})
+    if len(accounts) > 1:
+        found += [(f"account:{a}", [m for m in members if m.account == a]) for a in accounts]
+    return found
+
+
+def readings(members: Sequence[Member], limits: PortfolioLimits) -> list[Reading]:
+    """Every set limit of every scope, measured now (no order)."""
+    found: list[Reading] = []
+    for scope, group in all_scopes(members):
+        s = sums(group, "", "", Exposure(ZERO, ZERO))
+        for code, name, value, base, rule in (
+                ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
+                 limits.max_daily_loss),
+                ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
+                 limits.max_drawdown)):
+            if rule is not None and base > ZERO:
+                most = rule.amount(base)
+                found.append(Reading(scope, code, value, most,
+                                     f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
+        if limits.max_gross_notional is not None:
+            cap = dec(limits.max_gross_notional)
+            found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
+                                 f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
+        if limits.max_leverage is not None and s.equity > ZERO:
+            most, lev = dec(limits.max_leverage), s.gross / s.equity
+            found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
+                                 f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
+    return found
+
+
+def check_portfolio(members: Sequence[Member], bot_id: str, symbol: str, after: Exposure,
+                    limits: PortfolioLimits) -> Decision | None:
+    """The first portfolio limit the order would break, in any of its scopes, or None."""
+    for scope, group in scopes(members, bot_id):
+        found = check_scope(scope, sums(group, symbol, bot_id, after), symbol, limits)
+        if found is not None:
+            return found
+    return None
+
+
+def check_scope(scope: str, figures: Sums, symbol: str,
+                limits: PortfolioLimits) -> Decision | None:
+    """One scope's limits on its sums; every reason starts with the scope."""
+    loss = _loss(figures.start - figures.equity, figures.start, limits.max_daily_loss)
+    if loss is not None:
+        return deny("portfolio_loss_limit", f"{scope}: daily loss {usdt(loss[0])} has "
+                    f"reached max_daily_loss {loss[1]}")
+    drop = _loss(figures.high - figures.equity, figures.high, limits.max_drawdown)
+    if drop is not None:
+        return deny("portfolio_drawdown_limit", f"{scope}: drawdown {usdt(drop[0])} from the "
+                    f"bots' high-water marks has reached max_drawdown {drop[1]}")
+    if figures.unpriced is not None:
+        return deny("no_mark_price", f"{scope}: no mark price for {figures.unpriced}, "
+                    "needed to value the gross notional across bots")
+    cap = limits.max_notional_per_symbol
+    if cap is not None and figures.symbol > dec(cap):
+        return deny("portfolio_notional_limit", f"{scope}: {symbol} notional summed over "
+                    f"the bots would be {usdt(figures.symbol)}, over max_notional_per_symbol "
+                    f"{usdt(dec(cap))}")
+    most = limits.max_gross_notional
+    if most is not None and figures.gross > dec(most):
+        return deny("portfolio_gross_limit", f"{scope}: gross notional would be "
+                    f"{usdt(figures.gross)} (held, pending and this order), over "
+                    f"max_gross_notional {usdt(dec(most))}")
+    return _leverage(scope, figures, limits)
+
+
+def _leverage(scope: str, figures: Sums, limits: PortfolioLimits) -> Decision | None:
+    if limits.max_leverage is None:
+        return None
+    most, equity = dec(limits.max_leverage), figures.equity
+    if equity <= ZERO:
+        return deny("portfolio_leverage_limit", f"{scope}: combined equity is "
+                    f"{usdt(equity)}, so no gross leverage is within max_leverage")
+    if figures.gross > most * equity:
+        return deny("portfolio_leverage_limit", f"{scope}: gross leverage would be "
+                    f"{ratio(figures.gross / equity)} ({usdt(figures.gross)} held, pending and "
+                    f"this order / equity {usdt(equity)}), over max_leverage {ratio(most)}x")
+    return None
+
+
+def _loss(loss: Decimal, base: Decimal, limit: LossLimit | None) -> tuple[Decimal, str] | None:
+    """(loss, the limit in words) when ``loss`` reaches ``limit`` of ``base``."""
+    if limit is None or base <= ZERO:
+        return None
+    budget = limit.amount(base)
+    if not reached(loss, budget):
+        return None
+    return loss, f"{usdt(budget)} ({limit.basis(base, 'the combined base equity')})"
