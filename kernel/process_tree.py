@@ -155,6 +155,11 @@ class ProcessTree:
     def in_job(self) -> bool:
         return self._job != 0
 
+    @property
+    def windows(self) -> bool:
+        """Whether this tree is stopped the Windows way (Ctrl-Break, then the job)."""
+        return self._windows
+
     def ask_to_stop(self) -> bool:
         """The polite signal to the whole group; False when there is none to send."""
         if not self._windows:

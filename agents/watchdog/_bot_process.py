@@ -24,7 +24,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -173,7 +172,7 @@ class BotProcess:
         On Windows Ctrl-Break reaches the whole group, and ``terminate()`` would be a
         hard kill there, so the descendants are left to the group's signal.
         """
-        if sys.platform == "win32":
+        if self._tree.windows:
             return self._tree.ask_to_stop()
         with contextlib.suppress(OSError):
             self._popen.send_signal(signal.SIGTERM)
