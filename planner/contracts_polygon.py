@@ -13,7 +13,6 @@ The caller reads the file or the HTTP body; this module only sees the bytes.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -21,32 +20,13 @@ from typing import Any
 import msgspec
 
 from planner.contracts import ContractType, OptionChain, OptionContract
+from planner.contracts_occ import OccSymbol, parse_occ, vendor_seconds
+from planner.contracts_polygon_typed import Made, typed_contracts
 
-_OCC = re.compile(r"^O:(?P<root>[A-Z0-9.]{1,6})(?P<date>\d{6})(?P<cp>[CP])(?P<strike>\d{8})$")
-
+__all__ = ["ChainError", "OccSymbol", "decode_chain", "parse_occ"]
 
 class ChainError(ValueError):
     """The data is not an option-chain snapshot at all; the message says what was found."""
-
-
-class OccSymbol(msgspec.Struct, frozen=True, kw_only=True):
-    """What an OCC-style option ticker says by itself."""
-
-    root: str
-    expiration: str
-    contract_type: ContractType
-    strike: float
-
-
-def parse_occ(ticker: str) -> OccSymbol | None:
-    """``O:SPY251219C00650000`` -> SPY, 2025-12-19, call, 650.0; None if not that shape."""
-    match = _OCC.match(ticker)
-    if match is None:
-        return None
-    d = match["date"]
-    return OccSymbol(root=match["root"], expiration=f"20{d[:2]}-{d[2:4]}-{d[4:]}",
-                     contract_type="call" if match["cp"] == "C" else "put",
-                     strike=int(match["strike"]) / 1000)
 
 
 def decode_chain(data: bytes | str | Any, *, underlying: str | None = None) -> OptionChain:
@@ -55,9 +35,13 @@ def decode_chain(data: bytes | str | Any, *, underlying: str | None = None) -> O
     ``underlying`` keeps only that underlying's contracts (others are counted in
     the notes); without it the first result's underlying is taken.
     """
-    raw = msgspec.json.decode(data) if isinstance(data, bytes | str) else data
-    results = _results(raw)
-    return _assemble(results, underlying.upper() if underlying else None)
+    want = underlying.upper() if underlying else None
+    if isinstance(data, bytes | str):
+        made = typed_contracts(data)
+        if made is not None:
+            return _assemble(made, want)
+        data = msgspec.json.decode(data)
+    return _assemble(map(_contract, _results(data)), want)
 
 
 def _results(raw: Any) -> list[Any]:
@@ -80,12 +64,11 @@ class _Counts(msgspec.Struct, kw_only=True):
     duplicates: int = 0
 
 
-def _assemble(results: Iterable[Any], want: str | None) -> OptionChain:
+def _assemble(made_all: Iterable[Made], want: str | None) -> OptionChain:
     counts = _Counts()
     by_symbol: dict[str, OptionContract] = {}
     newest, price, price_ts = 0.0, None, -1.0
-    for result in results:
-        made = _contract(result)
+    for made in made_all:
         if isinstance(made, str):
             counts.skipped[made] += 1
             continue
@@ -143,17 +126,7 @@ def _stamp(block: dict[str, Any]) -> float | None:
         else None
 
 
-def _seconds(*stamps: float | None) -> float:
-    """The newest vendor timestamp, in seconds (Polygon writes nanoseconds)."""
-    best = 0.0
-    for stamp in stamps:
-        if stamp is None or stamp <= 0:
-            continue
-        best = max(best, stamp / 1e9 if stamp > 1e15 else stamp / 1e3 if stamp > 1e11 else stamp)
-    return best
-
-
-def _contract(result: Any) -> tuple[OptionContract, float, float] | str:
+def _contract(result: Any) -> Made:
     """The contract, its newest timestamp and its underlying price's; or why it was skipped."""
     if not isinstance(result, dict):
         return f"a result that is {type(result).__name__}, not an object"
@@ -191,7 +164,7 @@ def _contract(result: Any) -> tuple[OptionContract, float, float] | str:
                               report=bool(spot)),
         missing=missing)
     stamps = [_stamp(b) for b in (quote, day, spot)]
-    return contract, _seconds(*stamps), _seconds(stamps[2])
+    return contract, vendor_seconds(*stamps), vendor_seconds(stamps[2])
 
 
 def _underlying(spot: dict[str, Any], occ: OccSymbol | None) -> str | None:

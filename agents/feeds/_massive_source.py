@@ -79,27 +79,28 @@ class MassiveSource:
     def chain(self, underlying: str) -> OptionChain:
         """Every page of the snapshot, up to ``max_pages`` (a note says when cut)."""
         opts = self.cfg.options
-        pages: list[Any] = []
+        pages: list[bytes] = []
         params: dict[str, Any] = {"limit": opts.page_limit}
         while True:
-            page = self._call(partial(self._page, underlying, params))
+            page, cursor = self._call(partial(self._page, underlying, params))
             pages.append(page)
-            cursor = _cursor(page)
             if cursor is None or len(pages) >= opts.max_pages:
                 break
             params = {"limit": opts.page_limit, "cursor": cursor}
-        try:
-            chain = decode_chain(pages, underlying=underlying)
-        except ChainError as exc:
+        try:  # as one JSON list of the pages, so the typed decode takes them in one pass
+            chain = decode_chain(b"[" + b",".join(pages) + b"]", underlying=underlying)
+        except (ChainError, msgspec.DecodeError) as exc:
             raise FeedError(f"massive: {underlying} chain: {scrubbed(exc, (self._key,))}") from None
         if cursor is not None:
             chain = msgspec.structs.replace(chain, notes=[
                 *chain.notes, f"cut at {opts.max_pages} pages (feeds.yaml options.max_pages)"])
         return msgspec.structs.replace(chain, source="massive")
 
-    def _page(self, underlying: str, params: dict[str, Any]) -> Any:
-        return msgspec.json.decode(self._raw(
-            self.client.list_snapshot_options_chain(underlying, params=params, raw=True)))
+    def _page(self, underlying: str, params: dict[str, Any]) -> tuple[bytes, str | None]:
+        """The page's bytes (decoded with the others by ``decode_chain``) and its cursor."""
+        page = self._raw(
+            self.client.list_snapshot_options_chain(underlying, params=params, raw=True))
+        return page, _cursor(page)
 
     def _raw(self, response: Any) -> bytes:
         data = getattr(response, "data", None)
@@ -123,9 +124,24 @@ class MassiveSource:
                             f"{scrubbed(exc, (self._key,))}") from None
 
 
-def _cursor(page: Any) -> str | None:
-    """The ``cursor`` of a page's ``next_url``, which the client sends as a parameter."""
-    if not isinstance(page, dict) or not isinstance(page.get("next_url"), str):
+class _Next(msgspec.Struct):
+    next_url: Any = None
+
+
+_NEXT = msgspec.json.Decoder(_Next)
+
+
+def _cursor(page: bytes) -> str | None:
+    """The ``cursor`` of a page's ``next_url``, which the client sends as a parameter.
+
+    Bytes that are not JSON raise ``msgspec.DecodeError`` (a failed fetch); JSON
+    that is not a page has no cursor, and ``decode_chain`` says what it is.
+    """
+    try:
+        next_url = _NEXT.decode(page).next_url
+    except msgspec.ValidationError:
         return None
-    values = parse_qs(urlparse(page["next_url"]).query).get("cursor")
+    if not isinstance(next_url, str):
+        return None
+    values = parse_qs(urlparse(next_url).query).get("cursor")
     return values[0] if values else None

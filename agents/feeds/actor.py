@@ -3,10 +3,12 @@
 A source: :meth:`FeedsActor.run` polls each configured feed every
 ``interval_s`` and publishes ``market.cross_asset`` (the Macro analysis's
 input) and ``market.bars`` (symbols the bot does not send). Option chains are
-fetched on demand: a ``market.snapshot`` of a followed underlying means a plan
-for it is due, so its chain is fetched unless one younger than
-``cache_age_s`` is at hand, at most one chain request per ``min_interval_s``,
-and published on ``market.options_chain``.
+fetched ahead (``prefetch``: every followed underlying's chain at start, then
+again whenever it is ``cache_age_s`` old, so the first plan of an underlying
+finds its chain) and on demand: a ``market.snapshot`` of a followed underlying
+means a plan for it is due, so its chain is fetched unless one younger than
+``cache_age_s`` is at hand or on its way; at most one chain request per
+``min_interval_s``; published on ``market.options_chain``.
 
 The vendors' clients block, so every fetch runs in a daemon thread
 (``_threads.py``) bounded by ``timeout_s``: a hanging vendor costs a thread
@@ -56,6 +58,7 @@ class FeedsActor(Actor):
         self.looked: dict[str, float] = {}
         """Per feed, when its part of the cross-asset snapshot was fetched."""
         self.chain_at: dict[str, float] = {}
+        self._chain_inflight: set[str] = set()
         self._chain_slot = 0.0
         self._chain_tasks: set[asyncio.Task[None]] = set()
         self._state: FeedsState | None = None
@@ -87,6 +90,8 @@ class FeedsActor(Actor):
             for name in self.sources.running():
                 if name != CHAINS:
                     group.create_task(self._poll_loop(name))
+                elif self.cfg.massive.options.prefetch and self.underlyings:
+                    group.create_task(self._chain_loop())
 
     async def _poll_loop(self, name: str) -> None:
         next_poll = 0.0
@@ -116,14 +121,29 @@ class FeedsActor(Actor):
         if cross is not None:
             self.ctx.publish(cross)
 
+    async def _chain_loop(self) -> None:
+        """Keeps every followed chain fresh: fetched at start, again when ``cache_age_s`` old.
+
+        Awake at least once a second, so a clock jump (a laptop's sleep) is noticed soon.
+        """
+        while True:
+            for symbol in sorted(self.underlyings):
+                self._chain_wanted(symbol)
+            now, age = self.ctx.clock(), self.cfg.massive.options.cache_age_s
+            due = min(self.chain_at.get(s, now - age) + age for s in self.underlyings)
+            wake = max(due, self.health[CHAINS].retry_at) - now
+            await asyncio.sleep(min(max(wake, 0.05), age, 1.0))
+
     def _chain_wanted(self, symbol: str) -> None:
-        if symbol not in self.underlyings or not self.sources.chains:
+        if symbol not in self.underlyings or not self.sources.chains \
+                or symbol in self._chain_inflight:
             return
         now = self.ctx.clock()
         fresh = now - self.chain_at.get(symbol, -1e18) < self.cfg.massive.options.cache_age_s
         if fresh or not self.health[CHAINS].due(now):
             return
-        self.chain_at[symbol] = now  # one fetch in flight per underlying
+        self.chain_at[symbol] = now
+        self._chain_inflight.add(symbol)  # one fetch in flight per underlying
         start = max(now, self._chain_slot)
         self._chain_slot = start + self.cfg.massive.options.min_interval_s
         task = asyncio.create_task(self._fetch_chain(symbol, start - now))
@@ -131,11 +151,14 @@ class FeedsActor(Actor):
         task.add_done_callback(self._chain_tasks.discard)
 
     async def _fetch_chain(self, symbol: str, delay_s: float) -> None:
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
-        massive = self.sources.massive
-        assert massive is not None
-        chain = await self._guarded(CHAINS, lambda: massive.chain(symbol), subject=symbol)
+        try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+            massive = self.sources.massive
+            assert massive is not None
+            chain = await self._guarded(CHAINS, lambda: massive.chain(symbol), subject=symbol)
+        finally:
+            self._chain_inflight.discard(symbol)
         if chain is None:
             self.chain_at.pop(symbol, None)
             return

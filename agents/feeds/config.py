@@ -51,6 +51,9 @@ class OptionsFeed(_Config, frozen=True):
     """Underlyings whose chains may be fetched; empty: ``options.yaml`` ``live.symbols``."""
     cache_age_s: Seconds = 60.0
     """A chain fetched less than this long ago is not fetched again."""
+    prefetch: bool = True
+    """Fetch every followed underlying's chain when the feeds start and again each time it
+    is ``cache_age_s`` old, so the first plan finds one; false: only when a plan is due."""
     min_interval_s: Seconds = 12.0
     """At most one chain request this often (the free tier allows 5 requests a minute)."""
     page_limit: Annotated[int, msgspec.Meta(ge=1, le=250)] = 250

@@ -2,10 +2,10 @@
 
 The kernel runs as a child process with ``config/feeds.yaml`` on and both feeds
 aimed at the local server (Massive's key in the environment). A raw bot sends
-SPY bars; the feeds publish the cross-asset snapshot by themselves and fetch
-SPY's chain when its plan is due. The plans in the journal must show a Macro
-verdict that is not NEUTRAL, and an OPTIONS plan whose contract is one of the
-fed chain's.
+SPY bars; the feeds publish the cross-asset snapshot and prefetch SPY's chain
+by themselves, before any plan is asked for. The plans in the journal must show
+a Macro verdict that is not NEUTRAL, and the first plan must already be an
+OPTIONS plan whose contract is one of the fed chain's.
 """
 
 from __future__ import annotations
@@ -88,11 +88,9 @@ async def test_live_plans_use_the_fed_macro_data_and_option_chain(
                                      if c["source"] == "ccxt:binance+massive"],
                             "cross-asset data from both feeds", kernel)
         assert not cross[0]["stale"] and cross[0]["vix"] == pytest.approx(14.0)
+        await until(lambda: rows(kernel, "market.options_chain"), "prefetched chain", kernel)
         await bot.greet()
         await bot.send(bars_message("SPY", spy_bars(200), atr_30d=8.0, asset_class="stock"))
-        await until(lambda: rows(kernel, "market.options_chain"), "option chain", kernel)
-        await asyncio.sleep(0.5)
-        await bot.send(bars_message("SPY", spy_bars(201), atr_30d=8.0, asset_class="stock"))
         options = await until(lambda: [p for p in rows(kernel, "plan.trade")
                                        if p.get("options")], "options plan", kernel)
         status = kernel.status()
@@ -104,7 +102,11 @@ async def test_live_plans_use_the_fed_macro_data_and_option_chain(
                if p.get("synthesis")), plans[-1]
     chain = rows(kernel, "market.options_chain")[0]
     tickers = {c["symbol"] for c in chain["contracts"]}
-    block = options[-1]["options"]
+    stock = [p for p in plans if not p.get("options")]
+    assert len(stock) == 1  # the options plan answers the very first stock plan
+    unavailable = [a for a in rows(kernel, "anomaly") if a["kind"] == "options_unavailable"]
+    assert unavailable == []  # never "No option chain for SPY yet"
+    block = options[0]["options"]
     assert block["status"] == "SELECTED", block
     assert block["symbol"] in tickers and chain["source"] == "massive"
     assert status is not None

@@ -201,3 +201,69 @@ async def test_with_chains_off_a_due_plan_fetches_nothing(world: World,
     state = world.recorder.of(FeedsState)[-1]
     assert {f.name: f.detail for f in state.feeds}["chains"] == (
         "off (feeds.yaml massive.options.enabled: false)")
+
+
+def chain_config(world: World, **options: Any) -> FeedsConfig:
+    return world.config(massive={"enabled": True, "base_url": world.vendor.base, "options": {
+        "underlyings": ["SPY", "QQQ"], "min_interval_s": 0.2, "page_limit": 100, **options}})
+
+
+async def test_followed_chains_are_fetched_at_start_and_again_when_cache_age_old(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    actor = await world.start(chain_config(world), monkeypatch)
+    running = asyncio.create_task(actor.run())
+    try:
+        await wait_for(lambda: len(world.recorder.of(OptionChain)) == 2)  # no plan asked yet
+        chains = {c.underlying: c for c in world.recorder.of(OptionChain)}
+        assert sorted(chains) == ["QQQ", "SPY"] and len(chains["SPY"].contracts) == 240
+        assert world.vendor.count("/v3/snapshot/options/SPY") == 3  # 240 contracts, pages of 100
+        world.now += 30
+        await actor.handle(spy_snapshot(world.now))  # a plan is due: the chain is fresh
+        await asyncio.sleep(1.5)
+        assert len(world.recorder.of(OptionChain)) == 2
+        world.now += 31  # both are cache_age_s (60 s) old: fetched again, unasked
+        await wait_for(lambda: len(world.recorder.of(OptionChain)) == 4)
+        assert world.vendor.count("/v3/snapshot/options/SPY") == 6
+        await asyncio.sleep(1.5)
+        assert len(world.recorder.of(OptionChain)) == 4  # once each, not once a wake-up
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+
+async def test_a_failed_prefetch_backs_off_then_fetches(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.vendor.faults["/v3/snapshot/options"] = "500"
+    actor = await world.start(chain_config(world, underlyings=["SPY"]), monkeypatch)
+    running = asyncio.create_task(actor.run())
+    try:
+        await wait_for(lambda: world.recorder.anomalies("feed_degraded"))
+        asked = world.vendor.count("/v3/snapshot/options/SPY")
+        await asyncio.sleep(1.5)
+        assert world.vendor.count("/v3/snapshot/options/SPY") == asked  # waits out the backoff
+        del world.vendor.faults["/v3/snapshot/options"]
+        world.now += 6  # backoff_initial_s is 5
+        await wait_for(lambda: world.recorder.of(OptionChain))
+        assert world.recorder.anomalies("feed_recovered")
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+
+async def test_with_prefetch_off_chains_wait_for_a_plan(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    actor = await world.start(chain_config(world, prefetch=False), monkeypatch)
+    running = asyncio.create_task(actor.run())
+    try:
+        await wait_for(lambda: world.recorder.of(CrossAssetSnapshot))
+        await asyncio.sleep(0.5)
+        assert world.vendor.count("/v3/snapshot/options") == 0
+        await actor.handle(spy_snapshot(world.now))
+        await wait_for(lambda: world.recorder.of(OptionChain))
+        assert [c.underlying for c in world.recorder.of(OptionChain)] == ["SPY"]
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
