@@ -27,8 +27,10 @@ from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 
 log = logging.getLogger("agents.alerts")
-STOP_DRAIN_S = 1.5
-"""At stop, how long the last alerts (the kernel stopping) may take to go out."""
+STOP_DRAIN_S = 4.0
+"""At stop, how long the last alerts (the kernel stopping) may take to go out: under
+the kernel's 5 s per actor (``supervision.shutdown_timeout_s``), and long enough for
+Apprise's send on a busy machine, where 1.5 s lost the stop alert."""
 TICK_S = 1.0
 """How often ended repeat windows are summarised and drops reported."""
 
