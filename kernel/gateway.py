@@ -53,8 +53,8 @@ from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import BotSession, SessionTable, identity_refusal
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
-from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, deny
+from kernel.events import BotLifecycleChanged, DecidedAheadOfFacts
+from kernel.gate import ClosedGate, FactCounter, MarkTaker, MultiplierNote, OrderGate, deny
 from kernel.plan_service import PlanService, PlanUnavailable
 from kernel.untrusted import ident
 
@@ -97,6 +97,10 @@ class Gateway:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._max_frame_bytes = max_frame_bytes
         self._gate: OrderGate = ClosedGate()
+        self._facts_sent = 0
+        """Heartbeats, fills and order updates put on the bus, for the engine to take."""
+        self._facts_base: tuple[int, int] = (0, 0)
+        """(id of the counting gate, facts sent before it counted)."""
         self._planner: PlanService | None = None
         self._sock: zmq.Socket[bytes] | None = None
         self._drain: SocketDrain | None = None
@@ -144,6 +148,8 @@ class Gateway:
     def set_gate(self, gate: OrderGate | None) -> None:
         """Install the deciding gate, or ``None`` to fall back to closed."""
         self._gate = gate if gate is not None else ClosedGate()
+        if isinstance(gate, FactCounter) and self._facts_base[0] != id(gate):
+            self._facts_base = (id(gate), self._facts_sent - gate.facts_taken)
 
     def set_planner(self, planner: PlanService | None) -> None:
         """Install the service that answers ``plan_request``, or ``None`` to withdraw it."""
@@ -227,6 +233,7 @@ class Gateway:
                     session.marks_taken = True
                     self._take_marks(message)
                 self._emitter.emit(message)
+                self._facts_sent += 1
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
@@ -234,6 +241,7 @@ class Gateway:
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
+                self._facts_sent += isinstance(message, (Fill, OrderUpdate))
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
@@ -295,7 +303,7 @@ class Gateway:
         now = self._clock()
         session = self.sessions.seen(identity, now)
         try:
-            self._emitter.emit(order)
+            self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
         except Exception as exc:  # no request row, no decision: deny without deciding
             self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
@@ -307,6 +315,7 @@ class Gateway:
             self._queue_reply(identity, deny(order, code="identity_mismatch", reason=mismatch,
                                              trading_state=self._gate.trading_state), as_json)
             return
+        self._note_facts_ahead(order, now)
         try:
             decision = self._gate.decide(order, now)
         except Exception as exc:  # the gate must never take the gateway down: fail closed
@@ -316,6 +325,17 @@ class Gateway:
                             reason=f"the risk check failed ({type(exc).__name__}); "
                             "denied to stay safe")
         self._queue_reply(identity, decision, as_json)
+
+    def _note_facts_ahead(self, order: OrderRequest, now: float) -> None:
+        """Journal that the engine has not taken the newest facts yet (see
+        ``DecidedAheadOfFacts``); nothing when it is up to date, the common case."""
+        gate = self._gate
+        if not isinstance(gate, FactCounter) or self._facts_base[0] != id(gate):
+            return
+        behind = self._facts_sent - self._facts_base[1] - gate.facts_taken
+        if behind > 0:
+            self._emitter.emit(DecidedAheadOfFacts(request_id=order.request_id[:64],
+                                                   facts=behind, ts=now))
 
     def _on_plan_request(self, identity: bytes, request: PlanRequest, as_json: bool) -> None:
         """Ask the planner service; any failure is an ``error`` reply that says why."""

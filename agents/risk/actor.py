@@ -94,6 +94,9 @@ class RiskEngine(Actor):
         self._resend_close = False
         self._closes_sent = 0
         """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
+        self.facts_taken = 0
+        """Heartbeats, fills and order updates taken from the bus (``kernel.gate.FactCounter``:
+        the gateway journals a decision made ahead of some, for ``kernel replay``)."""
 
     @property
     def state(self) -> RiskState:
@@ -169,6 +172,8 @@ class RiskEngine(Actor):
 
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
+        if isinstance(message, (Heartbeat, Fill, OrderUpdate)):
+            self.facts_taken += 1
         match message:
             case Heartbeat():
                 self._state, events = apply_heartbeat(self._state, message, self._limits, now)
