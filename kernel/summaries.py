@@ -228,6 +228,8 @@ _SUMMARIES: dict[str, Summary] = {
                                           f"refused: {m.get('reason')}",
     "operator_answer": lambda m: f"{m.get('action')} {ident(m.get('request_id'))} "
                                  f"{m.get('outcome')}: {m.get('detail')}",
+    "decided_ahead": lambda m: f"{ident(m.get('request_id'))} decided before the engine took "
+                               f"the last {m.get('facts')} fact(s) (for kernel replay)",
     "risk_snapshot": _risk_snapshot,
     "trading_state_changed": _trading_state_changed,
     "limit_tripped": _limit_tripped,
