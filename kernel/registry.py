@@ -83,7 +83,7 @@ def actor_factory(kind: type[A], settings: Settings, **options: Any) -> Callable
 
 
 def risk_slice(settings: Settings) -> RiskSlice:
-    return RiskSlice(limits=settings.risk)
+    return RiskSlice(limits=settings.risk, shadow=settings.risk_shadow)
 
 
 def audit_slice(settings: Settings) -> AuditSlice:

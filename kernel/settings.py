@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.audit.config import AuditConfig
 from agents.meta.config import MetaConfig
@@ -34,6 +34,7 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "moderator.yaml": ModeratorConfig,
     "audit.yaml": AuditConfig,
     "meta.yaml": MetaConfig,
+    "risk.shadow.yaml": RiskLimits,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 
@@ -52,6 +53,9 @@ class Settings:
     moderator: ModeratorConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
     meta: MetaConfig = field(default_factory=MetaConfig)
+    risk_shadow: RiskLimits | None = None
+    """``risk.shadow.yaml``, optional: limits judged beside ``risk`` on every order,
+    never deciding (docs/replay.md, "Shadow limits")."""
 
     @property
     def root(self) -> Path:
@@ -94,7 +98,17 @@ def load_settings(config_dir: Path) -> Settings:
         moderator=load_yaml(config_dir / "moderator.yaml", ModeratorConfig),
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
         meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
+        risk_shadow=_optional(config_dir / SHADOW_FILE, RiskLimits),
     )
+
+
+SHADOW_FILE = "risk.shadow.yaml"
+_T = TypeVar("_T")
+
+
+def _optional(path: Path, schema: type[_T]) -> _T | None:
+    """An optional file: None when it is absent, checked like any other when present."""
+    return load_yaml(path, schema) if path.exists() else None
 
 
 def check_all(config_dir: Path) -> list[str]:
@@ -107,7 +121,8 @@ def check_all(config_dir: Path) -> list[str]:
     problems: list[str] = []
     for name, schema in CONFIG_FILES.items():
         try:
-            load_yaml(config_dir / name, schema)
+            _optional(config_dir / name, schema) if name == SHADOW_FILE else \
+                load_yaml(config_dir / name, schema)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:

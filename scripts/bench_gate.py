@@ -18,13 +18,20 @@ so decisions/s include taking one update per order; at 1 in flight they go in
 batches between the timed round trips (``ENDED_EVERY``).
 Budget (DESIGN.md): p50 <= 3x the raw echo, p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
 
-Usage: scripts/bench_gate.py [--samples N] [--spin-us N]
+With ``--shadow`` it measures instead what shadow limits (``config/risk.shadow.yaml``)
+add to the gate: the BotLink round trip at 1 in flight without them, with shadow
+limits that agree with the real ones, and with ones that deny every order (the
+worst case: a ``shadow.decision`` row journaled per order); kernels alternate so
+the machine's drift falls on all three. Budget (docs/replay.md): + 30 µs at p50.
+
+Usage: scripts/bench_gate.py [--samples N] [--spin-us N] [--shadow]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from collections import Counter
@@ -221,7 +228,12 @@ def main() -> None:
     parser.add_argument("--spin-us", type=int, default=None,
                         help="the kernel's gateway.spin_us (default: as shipped, 300; "
                         "0 lets its loop sleep at once, as the raw echo server does)")
+    parser.add_argument("--shadow", action="store_true",
+                        help="measure what shadow limits add to the gate, and nothing else")
     args = parser.parse_args()
+    if args.shadow:
+        shadow_costs(args.samples, args.spin_us)
+        return
     total = 4 * args.samples
     payload_size = len(encode(make_order("raw", 0, "bench")))
 
@@ -280,6 +292,32 @@ def main() -> None:
     print(f"without the risk engine (closed gate, journaled): p50 {closed['p50']:.0f} µs "
           f"({closed['p50'] / raw['p50']:.2f}x raw), {closed_rate:,.0f} decisions/s; the "
           f"engine adds {bare['p50'] - closed['p50']:.0f} µs at p50")
+
+
+SHADOWS = {"no shadow limits": None, "shadow agrees": BENCH_LIMITS,
+           "shadow denies every order": BENCH_LIMITS.replace("max_order_notional: 1000000",
+                                                              "max_order_notional: 10")}
+"""The bench orders are 50 USDT: a shadow fat-finger limit of 10 denies each one."""
+
+
+def shadow_costs(samples: int, spin_us: int | None, rounds: int = 2) -> None:
+    """p50 of the gate at 1 in flight per shadow setting, kernels alternating."""
+    p50s: dict[str, list[float]] = {name: [] for name in SHADOWS}
+    verdicts: Counter[str] = Counter()
+    for _ in range(rounds):
+        for name, shadow in SHADOWS.items():
+            files = {} if shadow is None else {"risk.shadow.yaml": shadow}
+            with running_kernel(risk_yaml=BENCH_LIMITS, files=files, spin_us=spin_us) as kernel:
+                p50s[name].append(percentiles(link_round_trips(kernel.link, samples,
+                                                                verdicts))["p50"])
+    base = statistics.median(p50s["no shadow limits"])
+    print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
+          f"kernel, {rounds} kernels per setting (alternating); verdicts {dict(verdicts)}")
+    for name, values in p50s.items():
+        mid = statistics.median(values)
+        runs = ", ".join(f"{v:.0f}" for v in values)
+        print(f"{name:<28} p50 {mid:7.1f} µs (runs: {runs}); {mid - base:+6.1f} µs "
+              f"beside no shadow (budget + 30 µs)")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ journals them. It measures:
   * the baselines: the bare pure ``decide`` over the same 100,000 orders (the
     floor of any replay), and the live gate's decisions/s through ``kernel run``
     with 64 orders in flight (scripts/bench_gate.py's measure).
-Budget (issue 21): the 100,000-order day replays in under 10 s.
+Budget (docs/replay.md): the 100,000-order day replays in under 10 s.
 
 Usage: scripts/bench_replay.py [--orders N] [--gate-orders N]
 """

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.risk.shadow import Shadow, journal_entry
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import (
@@ -62,6 +63,7 @@ from risk.messages import (
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
+    RiskStateSnapshot,
 )
 from risk.multiplier import setting, until
 from risk.requests import Refused, multiplier_request, operator_resume
@@ -85,6 +87,7 @@ class RiskEngine(Actor):
                  save_every_s: float = 5.0, refresh_every_s: float = 600.0) -> None:
         super().__init__()
         self._limits = config.limits
+        self._shadow = Shadow(config.shadow) if config.shadow is not None else None
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -121,7 +124,12 @@ class RiskEngine(Actor):
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """The pure decision and the state it leaves; the pure core never raises."""
-        decision, self._state = decide(order, self._state, self._limits, now)
+        judged = self._state
+        decision, self._state = decide(order, judged, self._limits, now)
+        if self._shadow is not None:  # evidence beside the decision, never instead of it
+            differed = self._shadow.judge(order, judged, decision, now)
+            if differed is not None:
+                self.ctx.journal.append(journal_entry(differed, self.name))
         return order_decision(order, decision, self._state.trading_state)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
@@ -162,7 +170,7 @@ class RiskEngine(Actor):
             self._state, events = check_limits(self._state, self._limits, now)
             out = await self._settle(events, now)
             if not out and now >= next_publish:
-                out = [snapshot(self._state, self._limits, now)]
+                out = [self._snapshot(now)]
             if out:
                 next_publish = now + self._publish_every_s
             for message in out:
@@ -267,8 +275,12 @@ class RiskEngine(Actor):
             elif isinstance(event, RiskMultiplierChanged):
                 self._tell_multiplier(event)
         if out or saved:
-            out.append(snapshot(self._state, self._limits, now))
+            out.append(self._snapshot(now))
         return out
+
+    def _snapshot(self, now: float) -> RiskStateSnapshot:
+        taken = snapshot(self._state, self._limits, now)
+        return taken if self._shadow is None else self._shadow.counted(taken)
 
     async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
         state = self._state

@@ -1,4 +1,5 @@
-"""What the risk engine is given: the limits of ``config/risk.yaml``, and nothing else.
+"""What the risk engine is given: the limits of ``config/risk.yaml`` (and the shadow
+limits of ``config/risk.shadow.yaml``, when there are any), and nothing else.
 
 Cut from the settings by the composition root (``kernel/registry.py``).
 """
@@ -14,3 +15,6 @@ from risk import RiskLimits
 class RiskSlice:
     limits: RiskLimits
     """``config/risk.yaml``."""
+    shadow: RiskLimits | None = None
+    """``config/risk.shadow.yaml`` when it exists: judged beside ``limits``, never
+    deciding (``agents.risk.shadow``)."""
