@@ -95,11 +95,14 @@ class Rerun(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def rerun(rows: Iterable[Row], limits: RiskLimits, *, since: float = float("-inf"),
-          tick_s: float = 1.0) -> Rerun:
+          tick_s: float = 1.0, multiplier: float | None = None) -> Rerun:
     """Feed ``rows`` (journal order) through the engine configured by ``limits``;
     compare and record only what happens at or after ``since`` (earlier rows bring
-    the state from its last save up to the start of the window)."""
+    the state from its last save up to the start of the window). ``multiplier``:
+    the risk multiplier held at that value throughout (requests to change it are
+    left out), as a moderator's cut would have held it."""
     loop = _Loop(limits, since, tick_s)
+    loop.multiplier = multiplier
     for row in rows:
         loop.take(row)
     loop.flush(len(loop.queue))
@@ -121,6 +124,7 @@ class _Loop:
         self.orphans = 0
         self.queue: list[Row] = []
         self.hold = 0
+        self.multiplier: float | None = None
 
     def take(self, row: Row) -> None:
         fact = row.fact
@@ -138,7 +142,9 @@ class _Loop:
         else:
             self.flush(len(self.queue))
             if isinstance(fact, (Based, Restarted)):
-                self.state = self._start(fact, row.ts)
+                self.state = self._held(self._start(fact, row.ts))
+            elif isinstance(fact, MultiplierAsked) and self.multiplier is not None:
+                return  # held at the replayed value
             elif self.state is not None:
                 self._tick(row.ts)
                 self._after(row, self._apply(fact, self.state, row.ts))
@@ -158,6 +164,11 @@ class _Loop:
             self.state, events = check_limits(self.state, self.limits, ts)
             if ts >= self.since:
                 self.trips.extend(_trips(ts, events))
+
+    def _held(self, state: RiskState) -> RiskState:
+        if self.multiplier is None:
+            return state
+        return msgspec.structs.replace(state, risk_multiplier=self.multiplier)
 
     def _start(self, fact: Based | Restarted, ts: float) -> RiskState:
         if isinstance(fact, Based):

@@ -91,10 +91,12 @@ def read_window(path: Path, start: float, end: float) -> Window:
                   undecodable=bad)
 
 
-def replay_window(path: Path, start: float, end: float, limits: RiskLimits) -> Report:
-    """Read [start, end) and replay it under ``limits``."""
+def replay_window(path: Path, start: float, end: float, limits: RiskLimits, *,
+                  multiplier: float | None = None) -> Report:
+    """Read [start, end) and replay it under ``limits`` (and ``multiplier``, held)."""
     window = read_window(path, start, end)
-    return report(rerun(window.rows, limits, since=start), window.live_trips)
+    return report(rerun(window.rows, limits, since=start, multiplier=multiplier),
+                  window.live_trips)
 
 
 def fact_of(message: object) -> Fact | None:

@@ -24,20 +24,22 @@ def proposal(changes: dict[str, object], kind: str = "risk_rule") -> Proposal:
                     draft=draft, status="pending")
 
 
-async def two_days(path: Path, config: Path) -> None:
-    """A start, then each day a beat and two orders of 250 USDT, all allowed."""
+async def two_days(path: Path, config: Path, *, start: float = D1, qty: float = 0.1,
+                   days: int = 2) -> None:
+    """A start, then each day a beat and two orders of ``qty`` ETH at 2,500, all allowed."""
     limits = load_settings(config).risk
+    path.parent.mkdir(parents=True, exist_ok=True)
     journal = await Journal.open(path)
-    state = initial_state(limits, D1 + 60)
-    journal.append(row(D1 + 60, KernelStateChanged(state="starting", ts=D1 + 60)))
+    state = initial_state(limits, start + 60)
+    journal.append(row(start + 60, KernelStateChanged(state="starting", ts=start + 60)))
     try:
-        for day in range(2):
-            ts = D1 + day * DAY + 3600
+        for day in range(days):
+            ts = start + day * DAY + 3600
             hb = heartbeat(marks={"ETHUSDT": 2_500.0}, tick_ts=ts, ts=ts)
             journal.append(row(ts, hb))
             state, _ = apply_heartbeat(state, hb, limits, ts)
             for n in range(2):
-                asked = order("ETHUSDT", qty=0.1, price=2_500.0, request_id=f"d{day}-{n}")
+                asked = order("ETHUSDT", qty=qty, price=2_500.0, request_id=f"d{day}-{n}")
                 decision, state = decide(asked, state, limits, ts + 1 + n)
                 assert decision.allowed
                 journal.append(row(ts + 1 + n, asked))

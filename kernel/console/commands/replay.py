@@ -50,6 +50,8 @@ def add_replay_command(sub: Any, settings_of: SettingsOf) -> None:
     replay.add_argument("--bot", help="show only this bot's orders (the engine still sees all)")
     replay.add_argument("--risk", type=Path, required=True,
                         help="the risk.yaml to replay with (the live one reproduces the day)")
+    replay.add_argument("--multiplier", type=float, help="hold the risk multiplier at this "
+                        "value throughout (within FILE's bounds), as a moderator's cut would")
     replay.add_argument("--all", action="store_true",
                         help=f"list every flip (default: the first {SHOWN_FLIPS})")
     replay.add_argument("--json", action="store_true", help="print JSON (docs/replay.md)")
@@ -70,10 +72,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if last < first:
         err.print(f"[red]--to {last} is before --from {first}[/red]")
         return 2
+    bounds = limits.risk_multiplier
+    if args.multiplier is not None and not bounds.min <= args.multiplier <= bounds.max:
+        err.print(Text(one_line(f"--multiplier {args.multiplier:g} is outside risk_multiplier "
+                                f"[{bounds.min:g}, {bounds.max:g}] of {args.risk}"), "red"))
+        return 2
     start = day_bounds(first, limits.utc_offset_s)[0]
     end = day_bounds(last, limits.utc_offset_s)[1]
     try:
-        found = replay_window(settings.journal_path, start, end, limits)
+        found = replay_window(settings.journal_path, start, end, limits,
+                              multiplier=args.multiplier)
     except FileNotFoundError as exc:
         err.print(Text.assemble(("no journal:", "red"), " ", one_line(exc)))
         return EXIT_NO_JOURNAL
@@ -86,7 +94,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_GAP
     if args.bot:
         found = only_bot(found, args.bot)
-    head = {"from": first, "to": last, "risk": str(args.risk), "bot": args.bot or None}
+    head = {"from": first, "to": last, "risk": str(args.risk), "bot": args.bot or None,
+            "multiplier": args.multiplier}
     if args.json:
         sys.stdout.write(msgspec.json.encode({**head, **msgspec.to_builtins(found)}).decode()
                          + "\n")

@@ -11,7 +11,7 @@ from risk.fills import apply_fill
 from risk.heartbeat import apply_heartbeat
 from risk.messages import LimitTripped
 from risk.rerun import rerun
-from risk.rerun_facts import Ahead, Fact, Halted, Restarted, Resumed, Row
+from risk.rerun_facts import Ahead, Fact, Halted, MultiplierAsked, Restarted, Resumed, Row
 from risk.rerun_report import report
 from risk.state import RiskState
 from tests.unit.risk.risk_world import NOW, fill, heartbeat, limits, order
@@ -160,3 +160,16 @@ def test_only_the_window_is_compared() -> None:
     day = trading_day(lim)
     found = report(rerun(day.rows, lim, since=NOW + 5), day.trips)
     assert found.counts.orders == 6  # NOW + 5 to NOW + 10
+
+
+def test_a_held_multiplier_scales_the_size_limits_all_day() -> None:
+    lim = limits()
+    day = Day(lim)
+    day.beat(NOW)
+    assert day.order(NOW + 1, order("ETHUSDT", qty=0.6, price=2_500.0)) == "ALLOW"  # 1,500
+    day.add(NOW + 2, MultiplierAsked(value=1.0, requested_by="operator:ana", reason="back"))
+    assert day.order(NOW + 3, order("ETHUSDT", qty=0.2, price=2_500.0)) == "ALLOW"  # 500
+    found = report(rerun(day.rows, lim, multiplier=0.5), day.trips)  # 2,500 x 0.5 = 1,250
+    assert [(f.old_verdict, f.new_code) for f in found.flips] == [
+        ("ALLOW", "fat_finger_notional")]
+    assert found.counts.same == 1  # the request to raise it again is left out
