@@ -127,9 +127,12 @@ class RiskEngine(Actor):
         judged = self._state
         decision, self._state = decide(order, judged, self._limits, now)
         if self._shadow is not None:  # evidence beside the decision, never instead of it
-            differed = self._shadow.judge(order, judged, decision, now)
-            if differed is not None:
-                self.ctx.journal.append(journal_entry(differed, self.name))
+            try:
+                differed = self._shadow.judge(order, judged, decision, now)
+                if differed is not None:
+                    self.ctx.journal.append(journal_entry(differed, self.name))
+            except Exception:  # the shadow may fail; the decision made stands regardless
+                log.exception("shadow limits failed on %s", order.request_id)
         return order_decision(order, decision, self._state.trading_state)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
