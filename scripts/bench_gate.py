@@ -34,16 +34,21 @@ import asyncio
 import statistics
 import sys
 import time
+import timeit
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import msgspec
+import yaml
 import zmq
 
+from agents.risk.shadow import Shadow
 from bus.client import AsyncBotLink, BotLink
 from bus.codec import encode
-from bus.protocol import OrderRequest, OrderUpdate
+from bus.protocol import Heartbeat, OrderRequest, OrderUpdate
+from risk import RiskLimits, apply_heartbeat, decide, initial_state
 from scripts._bench_support import (
     dealer,
     free_ports,
@@ -311,6 +316,7 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int = 2) -> None:
                 p50s[name].append(percentiles(link_round_trips(kernel.link, samples,
                                                                 verdicts))["p50"])
     base = statistics.median(p50s["no shadow limits"])
+    decide_us, judge_us = in_process_costs()
     print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
           f"kernel, {rounds} kernels per setting (alternating); verdicts {dict(verdicts)}")
     for name, values in p50s.items():
@@ -318,6 +324,28 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int = 2) -> None:
         runs = ", ".join(f"{v:.0f}" for v in values)
         print(f"{name:<28} p50 {mid:7.1f} µs (runs: {runs}); {mid - base:+6.1f} µs "
               f"beside no shadow (budget + 30 µs)")
+    print(f"in process, best of 5 x 20,000: the engine's decide {decide_us:.1f} µs per order; "
+          f"the shadow's judge beside it {judge_us:.1f} µs (what the shadow adds to the gate "
+          "itself; the round trips above also carry the machine's noise)")
+
+
+def in_process_costs() -> tuple[float, float]:
+    """µs per order of the pure decide and of the shadow's judge, on one anchored state."""
+    limits = msgspec.convert(yaml.safe_load(BENCH_LIMITS), RiskLimits)
+    shadow = Shadow(msgspec.convert(yaml.safe_load(SHADOWS["shadow agrees"] or ""), RiskLimits))
+    state = initial_state(limits, 1_000.0)
+    beat = Heartbeat(bot_id="bench", seq=1, ts=1_000.0, uptime_s=1.0, equity=1_000_000.0,
+                     realized_pnl=0.0, unrealized_pnl=0.0, last_tick_ts=1_000.0,
+                     marks={"BTCUSDT": PRICE})
+    state, _ = apply_heartbeat(state, beat, limits, 1_000.0)
+    order = make_order("inproc", 0, "bench")
+    decision, _ = decide(order, state, limits, 1_000.0)
+    n = 20_000
+    decide_s = min(timeit.repeat(lambda: decide(order, state, limits, 1_000.0),
+                                 number=n, repeat=5))
+    judge_s = min(timeit.repeat(lambda: shadow.judge(order, state, decision, 1_000.0),
+                                number=n, repeat=5))
+    return decide_s / n * 1e6, judge_s / n * 1e6
 
 
 if __name__ == "__main__":

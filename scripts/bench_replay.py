@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.risk.replay_journal import read_window
+from agents.risk.replay_journal import cycle_collection_paused, read_window
 from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, Message, OrderRequest, Position, Side
 from kernel.config import load_yaml
@@ -148,11 +148,12 @@ def timed_replay(path: Path, limits: RiskLimits,
     runs, cpus = [], []
     for _ in range(repeat):
         t0, cpu = time.perf_counter(), time.process_time()
-        window = read_window(path, START - 600, START + 86_400)
-        t1 = time.perf_counter()
-        ran = rerun(window.rows, limits, since=window.start)
-        t2 = time.perf_counter()
-        found = report(ran, window.live_trips)
+        with cycle_collection_paused():  # as kernel replay does (replay_window)
+            window = read_window(path, START - 600, START + 86_400)
+            t1 = time.perf_counter()
+            ran = rerun(window.rows, limits, since=window.start)
+            t2 = time.perf_counter()
+            found = report(ran, window.live_trips)
         runs.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
         cpus.append(time.process_time() - cpu)
     verdicts = Counter({"same": found.counts.same,
