@@ -123,3 +123,13 @@ def key_refusal(user: str, hello: Hello) -> str | None:
     return (f"bot {ident(hello.bot_id)} (pid {hello.pid}) refused: this connection's "
             f"CurveZMQ key is {ident(holder)}'s, not {ident(hello.bot_id)}'s. Fix: give "
             f"the bot its own key (kernel keys generate --bot {ident(hello.bot_id)})")
+
+
+def second_bot_refusal(hello: Hello, other: BotSession) -> str:
+    """Why a second bot is refused under the one-bot shorthand: the kernel keeps one
+    ledger, so its positions would be read as the first one's (both end in REDUCING
+    within seconds). Configure ``bots:`` to run several (docs/fleet.md)."""
+    return (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
+            f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
+            "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
+            "first, or set `bot.command` in paths.yaml to start yours")

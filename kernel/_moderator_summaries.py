@@ -30,7 +30,8 @@ def _advice(m: dict[str, Any]) -> str:
 
 def _applied(m: dict[str, Any]) -> str:
     how = "would apply (dry run)" if m.get("dry_run") else "applied"
-    return f"{ident(m.get('request_id'))} {how} {m.get('action')}: {m.get('detail')}"
+    evidence = f" [{m['evidence']}]" if m.get("evidence") else ""
+    return f"{ident(m.get('request_id'))} {how} {m.get('action')}: {m.get('detail')}{evidence}"
 
 
 def _llm_call(m: dict[str, Any]) -> str:

@@ -46,11 +46,15 @@ class Emitter:
         self._clock = clock
         self._header = encode_header(source, journaled=True)
 
-    def emit(self, message: Message, *, topic: str | None = None) -> bytes:
-        """Journal (queued) and publish; return the payload bytes."""
+    def emit(self, message: Message, *, topic: str | None = None,
+             ts: float | None = None) -> bytes:
+        """Journal (queued) and publish; return the payload bytes. ``ts``: the row's
+        time when the caller has read the clock already and acted at that reading
+        (the gateway decides an order at it, and ``kernel replay`` decides it again
+        at the row's time)."""
         topic = topic or message.topic
         payload = encode(message)
-        self._journal.append(self._entry(message, topic, payload))
+        self._journal.append(self._entry(message, topic, payload, ts))
         self._publisher.send_raw(topic, payload, header=self._header)
         return payload
 
@@ -86,8 +90,9 @@ class Emitter:
         """Put a staged (and committed) message on the bus."""
         self._publisher.send_raw(staged.topic, staged.payload, header=self._header)
 
-    def _entry(self, message: Message, topic: str, payload: bytes) -> JournalEntry:
+    def _entry(self, message: Message, topic: str, payload: bytes,
+               ts: float | None = None) -> JournalEntry:
         return JournalEntry(
-            ts=self._clock(), topic=topic, source=self.source, kind=tag_of(message),
-            payload=payload,
+            ts=self._clock() if ts is None else ts, topic=topic, source=self.source,
+            kind=tag_of(message), payload=payload,
         )

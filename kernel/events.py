@@ -146,9 +146,26 @@ class OperatorCommandAnswered(Message, frozen=True, tag="operator_answer"):
     ts: Timestamp
 
 
+class DecidedAheadOfFacts(Message, frozen=True, tag="decided_ahead"):
+    """The gate decided an order while the risk engine had not yet taken the last
+    ``facts`` heartbeats, fills and order updates journaled before it (they were on
+    the bus, a hop behind the gateway).
+
+    The gateway decides synchronously and the engine takes facts from the bus, so
+    a decision can precede facts the journal holds before it. This row, journaled
+    between the request and its decision only when that happens, is what lets
+    ``kernel replay`` take those facts after the decision, as the engine did.
+    """
+
+    topic: ClassVar[str] = "order.ahead"
+    request_id: RequestId
+    facts: int
+    ts: Timestamp
+
+
 KernelEvent: TypeAlias = (
     ActorStatusChanged | KernelStateChanged | AnomalyDetected | BotLifecycleChanged
     | ModeChangeRequested | OperatorCommandIssued | ModerationRequested
-    | RiskMultiplierChangeRequested | OperatorCommandAnswered
+    | RiskMultiplierChangeRequested | OperatorCommandAnswered | DecidedAheadOfFacts
 )
 """Every event of the kernel itself; the kernel composes it into the bus union."""

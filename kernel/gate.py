@@ -46,6 +46,16 @@ class OrderGate(Protocol):
 
 
 @runtime_checkable
+class FactCounter(Protocol):
+    """A gate that counts the heartbeats, fills and order updates it has taken from
+    the bus, so the gateway can tell when it decides ahead of some (journaled as
+    ``DecidedAheadOfFacts`` for ``kernel replay``)."""
+
+    @property
+    def facts_taken(self) -> int: ...
+
+
+@runtime_checkable
 class MarkTaker(Protocol):
     """A gate that can take a heartbeat's marks synchronously (the risk engine).
 

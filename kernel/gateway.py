@@ -49,6 +49,7 @@ from bus.protocol import (
     make_decision,
 )
 from bus.security import bind_checked
+from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import (
     BotSession,
@@ -57,11 +58,19 @@ from kernel._gateway_sessions import (
     hello_refusal,
     identity_refusal,
     key_refusal,
+    second_bot_refusal,
 )
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
 from kernel.events import BotLifecycleChanged
-from kernel.gate import ClosedGate, MarkTaker, MultiplierNote, OrderGate, PerBotGate, deny
+from kernel.gate import (
+    ClosedGate,
+    MarkTaker,
+    MultiplierNote,
+    OrderGate,
+    PerBotGate,
+    deny,
+)
 from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
 from kernel.plan_service import PlanService, PlanUnavailable
 from kernel.untrusted import ident
@@ -113,6 +122,7 @@ class Gateway:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._max_frame_bytes = max_frame_bytes
         self._gate: OrderGate = ClosedGate()
+        self._facts = FactsBehind()
         self._planner: PlanService | None = None
         self._sock: zmq.Socket[bytes] | None = None
         self._drain: SocketDrain | None = None
@@ -164,6 +174,7 @@ class Gateway:
     def set_gate(self, gate: OrderGate | None) -> None:
         """Install the deciding gate, or ``None`` to fall back to closed."""
         self._gate = gate if gate is not None else ClosedGate()
+        self._facts.installed(gate)
 
     def set_planner(self, planner: PlanService | None) -> None:
         """Install the service that answers ``plan_request``, or ``None`` to withdraw it."""
@@ -249,6 +260,7 @@ class Gateway:
                     session.marks_taken = True
                     self._take_marks(message)
                 self._emitter.emit(message)
+                self._facts.sent += 1
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
@@ -258,6 +270,7 @@ class Gateway:
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
+                self._facts.sent += isinstance(message, (Fill, OrderUpdate))
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
@@ -298,7 +311,8 @@ class Gateway:
         other = None if self._fleet is not None else self.sessions.other_live_bot(
             hello.bot_id, identity, now, within_s=5 * self._heartbeat_interval_s)
         if other is not None:
-            self._refuse_second_bot(identity, hello, other, as_json)
+            self._reply_error(identity, as_json, second_bot_refusal(hello, other),
+                              "second_bot")
             return
         replaced = self.sessions.register(
             BotSession(identity=identity, bot_id=hello.bot_id, mode=hello.mode, pid=hello.pid,
@@ -333,21 +347,11 @@ class Gateway:
     def _key_refusal(self, hello: Hello) -> str | None:
         return None if self.curve is None else key_refusal(self._user, hello)
 
-    def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
-                           as_json: bool) -> None:
-        """One bot at a time: the kernel keeps one ledger, so a second bot's positions
-        would be read as the first one's (both end in REDUCING within seconds)."""
-        reason = (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
-                  f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
-                  "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
-                  "first, or set `bot.command` in paths.yaml to start yours")
-        self._reply_error(identity, as_json, reason, "second_bot")  # journaled as an anomaly
-
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         session = self.sessions.seen(identity, now)
         try:
-            self._emitter.emit(order)
+            self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
         except Exception as exc:  # no request row, no decision: deny without deciding
             self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
@@ -359,6 +363,9 @@ class Gateway:
             self._queue_reply(identity, deny(order, code="identity_mismatch", reason=mismatch,
                                              trading_state=self._gate.trading_state), as_json)
             return
+        ahead = self._facts.ahead(order, now)
+        if ahead is not None:  # the engine has not taken the newest facts: journal it
+            self._emitter.emit(ahead)
         try:
             decision = self._gate.decide(order, now)
         except Exception as exc:  # the gate must never take the gateway down: fail closed

@@ -136,7 +136,7 @@ def actor_factory(kind: type[A], settings: Settings, **options: Any) -> Callable
 
 
 def risk_slice(settings: Settings) -> RiskSlice:
-    return RiskSlice(limits=settings.risk)
+    return RiskSlice(limits=settings.risk, shadow=settings.risk_shadow)
 
 
 def audit_slice(settings: Settings) -> AuditSlice:
@@ -157,7 +157,9 @@ def planner_slice(settings: Settings) -> PlannerSlice:
 def moderator_slice(settings: Settings) -> ModeratorSlice:
     return ModeratorSlice(moderator=settings.moderator, llm=settings.llm,
                           mode=settings.kernel.mode,
-                          min_risk_multiplier=settings.risk.risk_multiplier.min)
+                          min_risk_multiplier=settings.risk.risk_multiplier.min,
+                          config_dir=settings.config_dir,
+                          utc_offset_s=settings.risk.utc_offset_s)
 
 
 def meta_slice(settings: Settings) -> MetaSlice:

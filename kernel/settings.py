@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.alerts.config import AlertsConfig
 from agents.alerts.envvars import inherited
@@ -39,6 +39,7 @@ CONFIG_FILES: dict[str, type[Any]] = {
     "meta.yaml": MetaConfig,
     "feeds.yaml": FeedsConfig,
     "alerts.yaml": AlertsConfig,
+    "risk.shadow.yaml": RiskLimits,
 }
 """Every file ``kernel check`` validates, with its schema. Domains add theirs."""
 OPTIONAL_FILES: frozenset[str] = frozenset({"alerts.yaml"})
@@ -61,6 +62,9 @@ class Settings:
     meta: MetaConfig = field(default_factory=MetaConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    risk_shadow: RiskLimits | None = None
+    """``risk.shadow.yaml``, optional: limits judged beside ``risk`` on every order,
+    never deciding (docs/replay.md, "Shadow limits")."""
 
     @property
     def root(self) -> Path:
@@ -104,12 +108,18 @@ def load_settings(config_dir: Path) -> Settings:
         audit=load_yaml(config_dir / "audit.yaml", AuditConfig),
         meta=load_yaml(config_dir / "meta.yaml", MetaConfig),
         feeds=load_yaml(config_dir / "feeds.yaml", FeedsConfig),
-        alerts=_optional(config_dir / "alerts.yaml", AlertsConfig),
+        alerts=_optional(config_dir / "alerts.yaml", AlertsConfig) or AlertsConfig(),
+        risk_shadow=_optional(config_dir / SHADOW_FILE, RiskLimits),
     )
 
 
-def _optional(path: Path, schema: type[Any]) -> Any:
-    return load_yaml(path, schema) if path.exists() else schema()
+SHADOW_FILE = "risk.shadow.yaml"
+_T = TypeVar("_T")
+
+
+def _optional(path: Path, schema: type[_T]) -> _T | None:
+    """An optional file: None when it is absent, checked like any other when present."""
+    return load_yaml(path, schema) if path.exists() else None
 
 
 def check_all(config_dir: Path) -> list[str]:
@@ -124,7 +134,8 @@ def check_all(config_dir: Path) -> list[str]:
         if name in OPTIONAL_FILES and not (config_dir / name).exists():
             continue
         try:
-            load_yaml(config_dir / name, schema)
+            _optional(config_dir / name, schema) if name == SHADOW_FILE else \
+                load_yaml(config_dir / name, schema)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:

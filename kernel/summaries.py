@@ -239,6 +239,13 @@ _SUMMARIES: dict[str, Summary] = {
                                           f"refused: {m.get('reason')}",
     "operator_answer": lambda m: f"{m.get('action')} {ident(m.get('request_id'))} "
                                  f"{m.get('outcome')}: {m.get('detail')}",
+    "decided_ahead": lambda m: f"{ident(m.get('request_id'))} decided before the engine took "
+                               f"the last {m.get('facts')} fact(s) (for kernel replay)",
+    "shadow_decision": lambda m: f"shadow limits: {ident(m.get('request_id'))} "
+                                 f"{m.get('side')} {m.get('qty')} {ident(m.get('symbol'))} "
+                                 f"{m.get('verdict')} {ident(m.get('code'))}, shadow "
+                                 f"{m.get('shadow_verdict')} {ident(m.get('shadow_code'))}: "
+                                 f"{m.get('shadow_reason')}",
     "risk_snapshot": _risk_snapshot,
     "trading_state_changed": _trading_state_changed,
     "limit_tripped": _limit_tripped,

@@ -146,6 +146,37 @@ class OrdersReleased(Message, frozen=True, tag="orders_released"):
     ts: float
 
 
+class ShadowCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the shadow limits (``config/risk.shadow.yaml``) said beside the real ones,
+    since the engine started: orders judged, and how many verdicts differed."""
+
+    orders: int = 0
+    allow_to_deny: int = 0
+    """The real limits allowed, the shadow would have denied."""
+    deny_to_allow: int = 0
+    other_code: int = 0
+    """Denied by both, for another reason."""
+
+
+class ShadowDecisionDiffered(Message, frozen=True, tag="shadow_decision"):
+    """The shadow limits would have answered this order otherwise. Nothing changes:
+    the real decision stands; this is evidence for a limit change (docs/replay.md)."""
+
+    topic: ClassVar[str] = "shadow.decision"
+    request_id: str
+    bot_id: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    verdict: str
+    code: str
+    shadow_verdict: str
+    shadow_code: str
+    shadow_reason: str
+    ts: float
+
+
 class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     """A compact summary for the tap and ``kernel status``; None means not known yet."""
 
@@ -183,6 +214,8 @@ class RiskStateSnapshot(Message, frozen=True, tag="risk_snapshot"):
     person changes it."""
     bot_id: str = ""
     """In a fleet, the bot whose ledger this is; "": the one bot."""
+    shadow: ShadowCounts | None = None
+    """The shadow limits' counts; None when no ``risk.shadow.yaml`` is in force."""
 
 
 class OperatorCommandRefused(Message, frozen=True, tag="operator_command_refused"):
@@ -216,5 +249,6 @@ RiskEvent: TypeAlias = (
     | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
     | OrdersReleased | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
     | LimitWarning
+    | ShadowDecisionDiffered
 )
 """Every event the risk engine emits; the kernel composes it into the bus union."""

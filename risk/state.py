@@ -214,9 +214,15 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     def equity(self) -> Decimal | None:
         """Ledger equity: the anchored cash plus open PnL, at ``MONEY_DECIMALS`` places;
         None before any heartbeat."""
-        if self.cash is None:
+        cash = self.cash
+        if cash is None:
             return None
-        return money(EXACT.add(self.cash, open_pnl(self.positions)))
+        kept = self.__dict__.get("_equity")  # asked several times per fact: summed once
+        if kept is not None and kept[0] is self.positions and kept[1] is cash:
+            return kept[2]  # type: ignore[no-any-return]
+        value = money(EXACT.add(cash, open_pnl(self.positions)))
+        self.__dict__["_equity"] = (self.positions, cash, value)
+        return value
 
     @property
     def is_flat(self) -> bool:

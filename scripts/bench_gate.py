@@ -18,25 +18,37 @@ so decisions/s include taking one update per order; at 1 in flight they go in
 batches between the timed round trips (``ENDED_EVERY``).
 Budget (DESIGN.md): p50 <= 3x the raw echo, p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
 
-Usage: scripts/bench_gate.py [--samples N] [--spin-us N]
+With ``--shadow`` it measures instead what shadow limits (``config/risk.shadow.yaml``)
+add to the gate: the BotLink round trip at 1 in flight without them, with shadow
+limits that agree with the real ones, and with ones that deny every order (the
+worst case: a ``shadow.decision`` row journaled per order); kernels alternate so
+the machine's drift falls on all three. Budget (docs/replay.md): + 30 µs at p50.
+
+Usage: scripts/bench_gate.py [--samples N] [--spin-us N] [--shadow]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
+import timeit
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import msgspec
+import yaml
 import zmq
 
+from agents.risk.shadow import Shadow
 from bus.client import AsyncBotLink, BotLink
 from bus.codec import encode
-from bus.protocol import OrderRequest, OrderUpdate
+from bus.protocol import Heartbeat, OrderRequest, OrderUpdate
+from risk import RiskLimits, apply_heartbeat, decide, initial_state
 from scripts._bench_support import (
     dealer,
     free_ports,
@@ -221,7 +233,12 @@ def main() -> None:
     parser.add_argument("--spin-us", type=int, default=None,
                         help="the kernel's gateway.spin_us (default: as shipped, 300; "
                         "0 lets its loop sleep at once, as the raw echo server does)")
+    parser.add_argument("--shadow", action="store_true",
+                        help="measure what shadow limits add to the gate, and nothing else")
     args = parser.parse_args()
+    if args.shadow:
+        shadow_costs(args.samples, args.spin_us)
+        return
     total = 4 * args.samples
     payload_size = len(encode(make_order("raw", 0, "bench")))
 
@@ -280,6 +297,55 @@ def main() -> None:
     print(f"without the risk engine (closed gate, journaled): p50 {closed['p50']:.0f} µs "
           f"({closed['p50'] / raw['p50']:.2f}x raw), {closed_rate:,.0f} decisions/s; the "
           f"engine adds {bare['p50'] - closed['p50']:.0f} µs at p50")
+
+
+SHADOWS = {"no shadow limits": None, "shadow agrees": BENCH_LIMITS,
+           "shadow denies every order": BENCH_LIMITS.replace("max_order_notional: 1000000",
+                                                              "max_order_notional: 10")}
+"""The bench orders are 50 USDT: a shadow fat-finger limit of 10 denies each one."""
+
+
+def shadow_costs(samples: int, spin_us: int | None, rounds: int = 2) -> None:
+    """p50 of the gate at 1 in flight per shadow setting, kernels alternating."""
+    p50s: dict[str, list[float]] = {name: [] for name in SHADOWS}
+    verdicts: Counter[str] = Counter()
+    for _ in range(rounds):
+        for name, shadow in SHADOWS.items():
+            files = {} if shadow is None else {"risk.shadow.yaml": shadow}
+            with running_kernel(risk_yaml=BENCH_LIMITS, files=files, spin_us=spin_us) as kernel:
+                p50s[name].append(percentiles(link_round_trips(kernel.link, samples,
+                                                                verdicts))["p50"])
+    base = statistics.median(p50s["no shadow limits"])
+    decide_us, judge_us = in_process_costs()
+    print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
+          f"kernel, {rounds} kernels per setting (alternating); verdicts {dict(verdicts)}")
+    for name, values in p50s.items():
+        mid = statistics.median(values)
+        runs = ", ".join(f"{v:.0f}" for v in values)
+        print(f"{name:<28} p50 {mid:7.1f} µs (runs: {runs}); {mid - base:+6.1f} µs "
+              f"beside no shadow (budget + 30 µs)")
+    print(f"in process, best of 5 x 20,000: the engine's decide {decide_us:.1f} µs per order; "
+          f"the shadow's judge beside it {judge_us:.1f} µs (what the shadow adds to the gate "
+          "itself; the round trips above also carry the machine's noise)")
+
+
+def in_process_costs() -> tuple[float, float]:
+    """µs per order of the pure decide and of the shadow's judge, on one anchored state."""
+    limits = msgspec.convert(yaml.safe_load(BENCH_LIMITS), RiskLimits)
+    shadow = Shadow(msgspec.convert(yaml.safe_load(SHADOWS["shadow agrees"] or ""), RiskLimits))
+    state = initial_state(limits, 1_000.0)
+    beat = Heartbeat(bot_id="bench", seq=1, ts=1_000.0, uptime_s=1.0, equity=1_000_000.0,
+                     realized_pnl=0.0, unrealized_pnl=0.0, last_tick_ts=1_000.0,
+                     marks={"BTCUSDT": PRICE})
+    state, _ = apply_heartbeat(state, beat, limits, 1_000.0)
+    order = make_order("inproc", 0, "bench")
+    decision, _ = decide(order, state, limits, 1_000.0)
+    n = 20_000
+    decide_s = min(timeit.repeat(lambda: decide(order, state, limits, 1_000.0),
+                                 number=n, repeat=5))
+    judge_s = min(timeit.repeat(lambda: shadow.judge(order, state, decision, 1_000.0),
+                                number=n, repeat=5))
+    return decide_s / n * 1e6, judge_s / n * 1e6
 
 
 if __name__ == "__main__":

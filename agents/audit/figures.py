@@ -25,6 +25,7 @@ from agents.audit.messages import (
     Moment,
     OrderStats,
     PnlSummary,
+    ShadowStats,
     TradeStats,
 )
 from agents.watchdog.messages import BotExited, ModeChanged, TradingHaltRequested
@@ -42,6 +43,7 @@ from risk.messages import (
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskStateSnapshot,
+    ShadowDecisionDiffered,
     TradingStateChanged,
 )
 from risk.money import EXACT, HUNDRED, ZERO, dec
@@ -115,7 +117,7 @@ def daily_audit(day: str, timezone: str, events: Iterable[Event], *, opening: Bo
                            for e in events if isinstance(m := e.message, ModeChanged)),
         operator_commands=tuple(_operator(events)), bots=_bots(messages),
         anomalies=_anomalies(events), limits_in_force=_in_force(messages), notes=tuple(notes),
-        per_bot=_per_bot(messages, opening))
+        per_bot=_per_bot(messages, opening), shadow=shadow_stats(events))
 
 
 def _per_bot(messages: list[Message], opening: Book) -> dict[str, BotSection]:
@@ -131,6 +133,21 @@ def _per_bot(messages: list[Message], opening: Book) -> dict[str, BotSection]:
         pnl, trades = _money(own, {k: p for k, p in opening.items() if k[0] == bot_id})
         sections[bot_id] = BotSection(pnl=pnl, trades=trades, orders=_orders(own))
     return sections
+
+
+def shadow_stats(events: list[Event]) -> ShadowStats | None:
+    """The shadow limits' day, when a risk snapshot of it says they were in force."""
+    if not any(isinstance(e.message, RiskStateSnapshot) and e.message.shadow is not None
+               for e in events):
+        return None
+    rows = [(e.ts, m) for e in events if isinstance(m := e.message, ShadowDecisionDiffered)]
+    to_deny = Counter(m.shadow_code for _, m in rows if m.shadow_verdict == "DENY"
+                      and m.verdict == "ALLOW")
+    to_allow = Counter(m.code for _, m in rows if m.shadow_verdict == "ALLOW")
+    return ShadowStats(differed=len(rows), allow_to_deny=dict(to_deny.most_common()),
+                       deny_to_allow=dict(to_allow.most_common()),
+                       other_code=len(rows) - to_deny.total() - to_allow.total(),
+                       first_ts=rows[0][0] if rows else None)
 
 
 def _money(messages: list[Message], opening: Book) -> tuple[PnlSummary, TradeStats]:

@@ -30,7 +30,7 @@ AUDIT_KINDS: Final = (
     "heartbeat", "fill", "order_request", "order_decision", "limit_tripped",
     "trading_state_changed", "trading_halt_requested", "kernel_state", "bot_lifecycle",
     "bot_exited", "actor_status", "anomaly", "risk_anomaly", "mode_changed",
-    "operator_command", "operator_command_refused", "risk_snapshot",
+    "operator_command", "operator_command_refused", "risk_snapshot", "shadow_decision",
 )
 """The kinds the daily figures read; routine traffic (bars, saved state) is skipped."""
 _ROW: Final = "seq, ts, topic, source, kind, payload, severity, hash"

@@ -54,7 +54,7 @@ def render(audit: DailyAuditCompleted) -> str:
     lines += _moments("Trading state and halts", a.halts, a.timezone, "State")
     lines += _moments("Mode changes", a.mode_changes, a.timezone, "Mode")
     lines += _moments("Operator commands", a.operator_commands, a.timezone, "Command")
-    lines += _bots(a) + _anomalies(a) + _in_force(a)
+    lines += _bots(a) + _anomalies(a) + _in_force(a) + _shadow(a)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -152,3 +152,23 @@ def _in_force(a: DailyAuditCompleted) -> list[str]:
         return ["## Limits in force", "", "No risk snapshot that day.", ""]
     return ["## Limits in force (last risk snapshot of the day)", "",
             *table(("Limit", "Value"), a.limits_in_force.items()), ""]
+
+
+def _shadow(a: DailyAuditCompleted) -> list[str]:
+    """The shadow limits' evidence: what they would have answered otherwise."""
+    s = a.shadow
+    if s is None:
+        return ["## Shadow limits", "", "None in force (no config/risk.shadow.yaml).", ""]
+    if not s.differed:
+        return ["## Shadow limits", "", "In force; every order got the same answer from them.",
+                ""]
+    lines = ["## Shadow limits", "",
+             f"{s.differed} order(s) the shadow limits would have answered otherwise, the "
+             f"first at {clock(s.first_ts or 0.0, a.timezone)}; the real decisions stood "
+             "(each is a `shadow.decision` row; `kernel replay` shows what would have "
+             "followed).", ""]
+    rows = [*((f"ALLOW -> DENY {code}", n) for code, n in s.allow_to_deny.items()),
+            *((f"DENY {code} -> ALLOW", n) for code, n in s.deny_to_allow.items())]
+    if s.other_code:
+        rows.append(("DENY -> DENY, another code", s.other_code))
+    return [*lines, *table(("Change", "Orders"), rows, right=(1,)), ""]

@@ -98,6 +98,19 @@ class BotEvents(msgspec.Struct, frozen=True, kw_only=True):
     actor_restarts: dict[str, int] = msgspec.field(default_factory=dict)
 
 
+class ShadowStats(msgspec.Struct, frozen=True, kw_only=True):
+    """The day's ``shadow.decision`` rows: orders the shadow limits (``risk.shadow.yaml``)
+    would have answered otherwise. The real decisions stood."""
+
+    differed: int = 0
+    allow_to_deny: dict[str, int] = msgspec.field(default_factory=dict)
+    """By the shadow's DENY code."""
+    deny_to_allow: dict[str, int] = msgspec.field(default_factory=dict)
+    """By the real DENY code."""
+    other_code: int = 0
+    first_ts: float | None = None
+
+
 class TradeClosed(Message, frozen=True, tag="trade_closed"):
     """A fill ended a round trip (flat, or flipped): the facts the day's win rate counts.
 
@@ -162,6 +175,8 @@ class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):
     the portfolio's total (docs/fleet.md)."""
     notes: tuple[str, ...] = ()
     format: int = AUDIT_FORMAT
+    shadow: ShadowStats | None = None
+    """None: no shadow limits were in force that day (no snapshot carried their counts)."""
 
 
 AuditEvent: TypeAlias = TradeClosed | DailyAuditCompleted

@@ -125,6 +125,9 @@ class MetaConfig(_Config, frozen=True):
     """Kept of the Meta-Agent's stdout and stderr each (the rest is counted)."""
     lookback_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 7
     """Days of audits in the weekly tasks."""
+    replay_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 5
+    """Days a risk-rule proposal's evidence replays under its limits (today included;
+    ``kernel proposals show``, docs/replay.md)."""
     llm_max_tokens: Annotated[int, msgspec.Meta(ge=256, le=64_000)] = 4096
     """Answer size for the built-in Meta-Agent (llm.yaml's max_tokens suits the moderator)."""
     max_proposals: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10

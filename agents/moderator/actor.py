@@ -30,6 +30,7 @@ import msgspec
 from agents.moderator._book import ModeratorBook
 from agents.moderator._effects import Effects
 from agents.moderator._prompt import SYSTEM, TOOL, user_prompt
+from agents.moderator._replay import replay_today
 from agents.moderator.llm_budget import shared_budget
 from agents.moderator.llm_client import LlmClient, LlmFailure
 from agents.moderator.llm_config import Triggers
@@ -39,7 +40,7 @@ from agents.moderator.messages import (
     ModeratorAdviceGiven,
 )
 from agents.moderator.parts import ModerationSummary, ModeratorAnswer, Source
-from agents.moderator.rules import Refusal, build_summary, judge, offline_advice
+from agents.moderator.rules import Permitted, Refusal, build_summary, judge, offline_advice
 from agents.moderator.slice import ModeratorSlice
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Message
@@ -47,6 +48,7 @@ from kernel.actor import Actor, ActorContext
 from kernel.events import ModerationRequested
 from kernel.journal_newest import newest_row
 from planner.messages import MacroVerdict
+from risk.days import day_of
 from risk.messages import RiskStateSnapshot
 
 log = logging.getLogger("agents.moderator.actor")
@@ -183,8 +185,17 @@ class Moderator(Actor):
                                               source=advice.source, reason=advice.answer.reason)
         ctx.publish(AdviceApplied(request_id=request_id, action=verdict.action,
                                   effect=verdict.effect, detail=detail[:4096], ts=ctx.clock(),
-                                  dry_run=not cfg.apply))
+                                  dry_run=not cfg.apply,
+                                  evidence=(await self._evidence(verdict))[:4096]))
         return advice
+
+    async def _evidence(self, verdict: Permitted) -> str:
+        """Today replayed with the reduced multiplier, after the cut (it must not wait)."""
+        folder, value = self._config.config_dir, verdict.risk_multiplier
+        if verdict.action != "REDUCE_RISK" or folder is None or value is None:
+            return ""
+        today = day_of(self.ctx.clock(), self._config.utc_offset_s)
+        return await replay_today(folder, day=today, multiplier=value)
 
     async def _advice(self, summary: ModerationSummary,
                       request_id: str) -> tuple[ModeratorAdviceGiven, list[str]]:

@@ -52,6 +52,9 @@ class AdviceApplied(Message, frozen=True, tag="moderator_advice_applied"):
     detail: Text
     ts: Timestamp
     dry_run: bool = False
+    evidence: Text = ""
+    """REDUCE_RISK: today so far replayed with the reduced multiplier (docs/replay.md),
+    or why it could not be."""
 
 
 class AdviceRefused(Message, frozen=True, tag="moderator_advice_refused"):

@@ -6,6 +6,7 @@ Cut from the settings by the composition root (``kernel/registry.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from agents.moderator.llm_config import LlmConfig, ModeratorConfig
 from bus.protocol import Mode
@@ -21,3 +22,7 @@ class ModeratorSlice:
     """The kernel's mode at start (``kernel.yaml``); later changes come as messages."""
     min_risk_multiplier: float
     """``risk.yaml`` ``risk_multiplier.min``: no advice goes below it."""
+    config_dir: Path | None = None
+    """Where ``risk.yaml`` is, for the replay a REDUCE_RISK carries (None: no replay)."""
+    utc_offset_s: int = 0
+    """``risk.yaml``'s day boundary: "today" for that replay."""

@@ -28,6 +28,7 @@ import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.risk.shadow import Shadow, journal_entry
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import (
@@ -68,6 +69,7 @@ from risk.messages import (
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
+    RiskStateSnapshot,
 )
 from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
@@ -96,6 +98,7 @@ class RiskEngine(Actor):
         self._fleet = config.fleet
         self._warned: set[tuple[str, str]] = set()
         """(day, code) of this bot's limits already warned of at 80 %."""
+        self._shadow = Shadow(config.shadow) if config.shadow is not None else None
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -105,6 +108,9 @@ class RiskEngine(Actor):
         self._resend_close = False
         self._closes_sent = 0
         """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
+        self.facts_taken = 0
+        """Heartbeats, fills and order updates taken from the bus (``kernel.gate.FactCounter``:
+        the gateway journals a decision made ahead of some, for ``kernel replay``)."""
 
     @property
     def state(self) -> RiskState:
@@ -130,15 +136,23 @@ class RiskEngine(Actor):
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """The pure decision and the state it leaves; the pure core never raises. In a
         fleet the portfolio has a veto, and a DENY names its scope (``bot:ID``)."""
-        fleet = self._fleet
+        judged, fleet = self._state, self._fleet
         if fleet is None:
-            decision, self._state = decide(order, self._state, self._limits, now)
-            return order_decision(order, decision, self._state.trading_state)
-        decision, self._state = decide(order, self._state, self._limits, now,
-                                       lambda ctx: fleet.veto(self._bot_id, ctx))
-        if not decision.allowed and not decision.reason.startswith(("portfolio:", "account:")):
-            decision = msgspec.structs.replace(
-                decision, reason=f"bot:{self._bot_id}: {decision.reason}")
+            decision, self._state = decide(order, judged, self._limits, now)
+        else:
+            decision, self._state = decide(order, judged, self._limits, now,
+                                           lambda ctx: fleet.veto(self._bot_id, ctx))
+            if not decision.allowed and not decision.reason.startswith(("portfolio:",
+                                                                        "account:")):
+                decision = msgspec.structs.replace(
+                    decision, reason=f"bot:{self._bot_id}: {decision.reason}")
+        if self._shadow is not None:  # evidence beside the decision, never instead of it
+            try:
+                differed = self._shadow.judge(order, judged, decision, now)
+                if differed is not None:
+                    self.ctx.journal.append(journal_entry(differed, self.name))
+            except Exception:  # the shadow may fail; the decision made stands regardless
+                log.exception("shadow limits failed on %s", order.request_id)
         return order_decision(order, decision, self._state.trading_state)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
@@ -224,8 +238,10 @@ class RiskEngine(Actor):
         self._fleet.attach(self._bot_id, self)
         self.ctx.services.set_gate(self._fleet)
 
-    def _snapshot(self, now: float) -> Message:
+    def _snapshot(self, now: float) -> RiskStateSnapshot:
         view = snapshot(self._state, self._limits, now)
+        if self._shadow is not None:
+            view = self._shadow.counted(view)
         return msgspec.structs.replace(view, bot_id=self._bot_id) if self._bot_id else view
 
     def _not_mine(self, message: Message) -> bool:
@@ -242,6 +258,8 @@ class RiskEngine(Actor):
         now = self.ctx.clock()
         if self._not_mine(message):
             return ()
+        if isinstance(message, (Heartbeat, Fill, OrderUpdate)):
+            self.facts_taken += 1
         match message:
             case Heartbeat():
                 self._state, events = apply_heartbeat(self._state, message, self._limits, now)

@@ -1,4 +1,5 @@
-"""What the risk engine is given: the limits of ``config/risk.yaml``, and nothing else.
+"""What the risk engine is given: the limits of ``config/risk.yaml`` (and the shadow
+limits of ``config/risk.shadow.yaml``, when there are any), and nothing else.
 
 Cut from the settings by the composition root (``kernel/registry.py``).
 """
@@ -22,3 +23,6 @@ class RiskSlice:
     """In a fleet, the one bot whose ledger this engine keeps; "": the one bot."""
     fleet: FleetGate | None = None
     """In a fleet, the gate every bot's engine joins (agents/risk/fleet.py)."""
+    shadow: RiskLimits | None = None
+    """``config/risk.shadow.yaml`` when it exists: judged beside ``limits``, never
+    deciding (``agents.risk.shadow``)."""

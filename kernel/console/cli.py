@@ -16,6 +16,7 @@ Exit codes (also in README.md):
     risk-multiplier); its reason is printed
   7 the risk engine did not answer the operator's command in time: journaled,
     but whether it took effect is unknown; for stop: still stopping after --timeout
+  8 ``kernel replay``: the stretch needs journal rows that were archived
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from kernel.console.commands.llm import add_llm_commands
 from kernel.console.commands.meta import add_meta_commands
 from kernel.console.commands.operator import add_operator_commands
 from kernel.console.commands.plan import add_plan_command
+from kernel.console.commands.replay import add_replay_command
 from kernel.console.commands.run import add_run_command
 from kernel.console.commands.status import add_status_command
 from kernel.console.commands.stop import add_stop_command
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     add_meta_commands(sub, meta_sub, _settings)
     add_llm_commands(sub, config_dir)
     add_plan_command(sub)
+    add_replay_command(sub, _settings)
     add_keys_commands(sub)
     add_check_command(sub)
     add_feeds_commands(sub, config_dir)

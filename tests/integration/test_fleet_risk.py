@@ -139,10 +139,15 @@ async def test_three_bots_trip_the_portfolio_daily_loss_none_its_own(start_kerne
         for bot in bots.values():
             bot.close()
     assert before.verdict == "ALLOW", before.reason
+    assert closing.verdict == "ALLOW"  # reducing is always possible
+    if denied.code == "halted":  # an engine's tick (1 s) halted the portfolio first
+        assert denied.reason.startswith("bot:qe-2: trading is HALTED (portfolio: "
+                                        "max_daily_loss at 450 USDT of 400 USDT: reached"), \
+            denied.reason
+        return
     assert (denied.verdict, denied.code) == ("DENY", "portfolio_loss_limit")
     assert denied.reason.startswith("portfolio: daily loss 450 USDT has reached "
                                     "max_daily_loss 400 USDT")
-    assert closing.verdict == "ALLOW"  # reducing is always possible
     assert states == ["ACTIVE"] * 3  # each bot is within its own limits
 
 

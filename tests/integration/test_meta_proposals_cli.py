@@ -24,7 +24,8 @@ ENV = {**{k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}, "NO_
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(kernel_command("--config-dir", str(config), *args), cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, env=ENV)
+                          capture_output=True, text=True, timeout=60, env=ENV,
+                          stdin=subprocess.DEVNULL)
 
 
 def test_proposals_from_a_run_to_a_reviewed_patch(tmp_path: Path) -> None:
@@ -46,6 +47,8 @@ def test_proposals_from_a_run_to_a_reviewed_patch(tmp_path: Path) -> None:
     shown = cli(config, "proposals", "show", "1")
     assert "approval would write this diff" in shown.stdout
     assert "+max_leverage: 1.5" in shown.stdout
+    assert "(5 day(s)) under the proposed limits (docs/replay.md): 0 orders" in " ".join(
+        shown.stdout.split())  # the evidence: this journal holds no order yet
 
     approved = cli(config, "proposals", "approve", "1", "--reason", "agreed after review")
     assert approved.returncode == 0, approved.stderr

@@ -21,6 +21,7 @@ from agents.moderator.messages import (
     PauseStarted,
 )
 from kernel.events import ModeChangeRequested, RiskMultiplierChangeRequested
+from tests.integration.test_risk_evidence import two_days
 from tests.support.messages_api import (
     MessagesApi,
     Reply,
@@ -32,7 +33,7 @@ from tests.support.messages_api import (
     unauthorized,
 )
 from tests.support.moderator_harness import KEY, ModeratorWorld, llm_yaml, moderator_world
-from tests.support.moderator_world import anomaly, bot, risk, round_trips
+from tests.support.moderator_world import NOW, anomaly, bot, risk, round_trips
 
 
 @pytest.fixture
@@ -70,6 +71,22 @@ async def test_reduce_risk_asks_the_risk_engine(world: ModeratorWorld, api: Mess
     (applied,) = world.of(AdviceApplied)
     assert (applied.effect, applied.request_id) == ("risk_multiplier", advice.request_id)
     assert not world.of(AdviceRefused)
+
+
+async def test_reduce_risk_carries_todays_replay_with_the_reduced_multiplier(
+    world: ModeratorWorld, api: MessagesApi, tmp_path: Path,
+) -> None:
+    """Today's orders of 0.6 ETH passed the shipped size limits; at x0.5 the replay says
+    both would have been denied (the ETHUSDT quantity cap binds first)."""
+    config = tmp_path / "config"
+    day_start = NOW - NOW % 86_400
+    await two_days(tmp_path / "data" / "journal.sqlite3", config, start=day_start, qty=0.6,
+                   days=1)
+    await ask(world, api, said("REDUCE_RISK", risk_multiplier=0.5))
+    (applied,) = world.of(AdviceApplied)
+    assert applied.evidence.startswith("replay of 2026-02-02 so far at risk multiplier x0.5: "
+                                       "2 orders, ALLOW->DENY 2 (fat_finger_qty 2); exact "
+                                       "through journal row #4")
 
 
 async def test_pause_tells_the_bot_and_journals_the_pause(world: ModeratorWorld,

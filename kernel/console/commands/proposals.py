@@ -25,6 +25,7 @@ from rich.text import Text
 from agents.meta.pipeline import proposal_store
 from agents.meta.proposal_review import approve, reject
 from agents.meta.proposals import STATUSES, HistoryEntry, Proposal, ProposalError
+from agents.meta.risk_evidence import Evidence, evidence_lines, risk_evidence
 from agents.meta.risk_patch import PatchRefused, patch_risk_yaml, unified_diff
 from kernel.console._args import operator_name
 from kernel.console._meta_record import JournalHandOff
@@ -59,6 +60,9 @@ def add_proposal_commands(sub: Any, settings_of: SettingsOf) -> None:
         parser = proposals_sub.add_parser(action, help=text)
         parser.add_argument("id", type=int)
         parser.add_argument("--reason", required=True, help="why (journaled)")
+        if action == "approve":
+            parser.add_argument("--yes", action="store_true", help="do not ask at a terminal "
+                                "after showing a risk-rule proposal's replay")
         parser.set_defaults(handler=bind(_approve if action == "approve" else _reject))
 
 
@@ -93,12 +97,30 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 def _show(args: argparse.Namespace, settings: Settings) -> int:
     store = proposal_store(settings.data_dir)
     proposal, history = store.get(args.id), store.history(args.id)
+    evidence = _evidence(proposal, settings)
     if args.json:
-        body = {**msgspec.to_builtins(proposal), "history": msgspec.to_builtins(history)}
+        body = {**msgspec.to_builtins(proposal), "history": msgspec.to_builtins(history),
+                "replay": msgspec.to_builtins(evidence)}
         sys.stdout.write(msgspec.json.encode(body).decode() + "\n")
         return 0
-    _print_proposal(proposal, history, settings, Console(highlight=False))
+    out = Console(highlight=False)
+    _print_proposal(proposal, history, settings, out)
+    _print_evidence(evidence, out)
     return 0
+
+
+def _evidence(proposal: Proposal, settings: Settings) -> Evidence | None:
+    """The replay of a pending risk-rule proposal (docs/replay.md); None otherwise."""
+    if proposal.status != "pending":
+        return None
+    return risk_evidence(proposal, risk_path=settings.config_dir / "risk.yaml",
+                         journal_path=settings.journal_path, days=settings.meta.replay_days,
+                         now=time.time())
+
+
+def _print_evidence(evidence: Evidence | None, out: Console) -> None:
+    for line in evidence_lines(evidence) if evidence is not None else ():
+        out.print(Text(one_line(line, 1000)))
 
 
 def _print_proposal(proposal: Proposal, history: list[HistoryEntry], settings: Settings,
@@ -144,6 +166,13 @@ def _preview(proposal: Proposal, settings: Settings) -> str:
 
 
 def _approve(args: argparse.Namespace, settings: Settings) -> int:
+    store = proposal_store(settings.data_dir)
+    evidence = _evidence(store.get(args.id), settings)
+    if evidence is not None:
+        _print_evidence(evidence, Console(highlight=False))
+        if not args.yes and sys.stdin.isatty() and not _confirmed(args.id):
+            err.print(f"proposal {args.id} left pending: not confirmed")
+            return EXIT_PROPOSAL
     reviewed = approve(proposal_store(settings.data_dir), args.id,
                        risk_path=settings.config_dir / "risk.yaml", by=operator_name(),
                        reason=args.reason, now=time.time(), journal=JournalHandOff(settings))
@@ -155,6 +184,15 @@ def _approve(args: argparse.Namespace, settings: Settings) -> int:
         out.print("To apply: read the diff, copy risk.yaml.proposed over risk.yaml, run "
                   "`kernel check`, then restart the kernel.")
     return 0
+
+
+def _confirmed(proposal_id: int) -> bool:
+    """Asked at a terminal only: a script's ``--reason`` is its deliberate act."""
+    try:
+        answer = input(f"approve proposal {proposal_id} with this evidence? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _reject(args: argparse.Namespace, settings: Settings) -> int:

@@ -208,6 +208,14 @@ def _print_risk(risk: Any, out: Console) -> None:
         f"{_num(risk.get('leverage'))} of {_num(risk.get('max_leverage'))}"
         + (", MANUAL CLOSE NEEDED" if risk.get("manual_close_needed") else "")))
     out.print(multiplier_line(risk))
+    shadow = risk.get("shadow")
+    if isinstance(shadow, dict):
+        out.print(_line(
+            "shadow limits (risk.shadow.yaml, never deciding): "
+            f"{_num(shadow.get('orders'), ',.0f')} orders judged, ALLOW->DENY "
+            f"{_num(shadow.get('allow_to_deny'), ',.0f')}, "
+            f"DENY->ALLOW {_num(shadow.get('deny_to_allow'), ',.0f')}, other DENY code "
+            f"{_num(shadow.get('other_code'), ',.0f')} (each one journaled as shadow.decision)"))
 
 
 def multiplier_line(risk: dict[str, Any]) -> Text:

@@ -31,8 +31,10 @@ def test_event_tags_are_unique_and_do_not_clash_with_the_contract() -> None:
 
 
 def test_event_topics_are_risk_or_anomaly() -> None:
+    """``shadow.decision`` is the name docs/replay.md gives: the shadow limits'
+    evidence, kept apart from ``risk.`` so that no subscriber takes it for the engine's."""
     for cls in typing.get_args(RiskEvent):
-        assert cls.topic.startswith(("risk.", "anomaly")), cls
+        assert cls.topic.startswith(("risk.", "anomaly", "shadow.")), cls
     assert TradingStateChanged.topic == "risk.halt"
     assert RiskStateSnapshot.topic == "risk.state"
 

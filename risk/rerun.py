@@ -1,0 +1,245 @@
+"""Replay a stretch of the journal through the pure engine under other limits.
+
+The live gate is a loop over facts: requests are decided by ``decide``,
+heartbeats, fills and updates move the ledger, people halt and resume, a timer
+runs ``check_limits``. A replay is the same loop over the journaled facts, in
+journal order, at their journal times, with the limits given: every request is
+decided again and set beside the decision the journal holds.
+
+What the replay cannot change are the facts themselves: the fills are the real
+ones, made by the orders that were really allowed. So once one decision has
+flipped, the replayed positions are no longer what they would have been, and
+every decision after it is labelled approximate (``risk.rerun_report``).
+
+Exactness with the limits that were in force rests on three things the journal
+holds: the request row's time is the decision time (the gateway journals it
+with the clock reading it decides at), the saved state the replay starts from,
+and every fact the engine acts on, people's commands and restarts included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import msgspec
+
+from bus.protocol import Fill, Heartbeat, OrderDecision, OrderRequest, OrderUpdate
+from risk.breakers import check_limits
+from risk.decision import Decision
+from risk.engine import decide
+from risk.fills import apply_fill
+from risk.heartbeat import apply_heartbeat
+from risk.lifecycle import Step, after_restart, halt, initial_state
+from risk.limits import RiskLimits
+from risk.messages import LimitTripped, RiskEvent
+from risk.orders import apply_order_update
+from risk.requests import Refused, multiplier_request, operator_resume
+from risk.rerun_facts import (
+    KERNEL_CODES,
+    Ahead,
+    Based,
+    Fact,
+    Halted,
+    MultiplierAsked,
+    Restarted,
+    Resumed,
+    Row,
+)
+from risk.state import RiskState
+
+
+class Compared(msgspec.Struct, frozen=True, kw_only=True):
+    """One order request: the decision the journal holds and the replay's."""
+
+    seq: int
+    ts: float
+    bot_id: str
+    request_id: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    old: Decision
+    new: Decision
+    by_kernel: bool = False
+    """Denied by the gateway or the watchdog without the engine: kept as it was."""
+
+    @property
+    def flipped(self) -> bool:
+        return self.old.verdict != self.new.verdict
+
+
+class Trip(msgspec.Struct, frozen=True, kw_only=True):
+    """A limit the replayed engine tripped."""
+
+    seq: int
+    ts: float
+    code: str
+    reason: str
+    value: Decimal
+    limit: Decimal
+    action: str
+
+
+class Rerun(msgspec.Struct, frozen=True, kw_only=True):
+    """What one replay saw: every compared request, the trips, and the ledger's equity
+    after each heartbeat (from the journaled fills and marks), from ``since`` on."""
+
+    rows: list[Compared]
+    trips: list[Trip]
+    equity: list[tuple[float, Decimal]]
+    state: RiskState | None
+    orphans: int = 0
+    """Decisions whose request row was not found (left out of the comparison)."""
+
+
+def rerun(rows: Iterable[Row], limits: RiskLimits, *, since: float = float("-inf"),
+          tick_s: float = 1.0, multiplier: float | None = None) -> Rerun:
+    """Feed ``rows`` (journal order) through the engine configured by ``limits``;
+    compare and record only what happens at or after ``since`` (earlier rows bring
+    the state from its last save up to the start of the window). ``multiplier``:
+    the risk multiplier held at that value throughout (requests to change it are
+    left out), as a moderator's cut would have held it."""
+    loop = _Loop(limits, since, tick_s)
+    loop.multiplier = multiplier
+    for row in rows:
+        loop.take(row)
+    loop.flush(len(loop.queue))
+    return Rerun(rows=loop.compared, trips=loop.trips, equity=loop.equity, state=loop.state,
+                 orphans=loop.orphans)
+
+
+class _Loop:
+    """The replay's gate: one state, the requests awaiting their decision row."""
+
+    def __init__(self, limits: RiskLimits, since: float, tick_s: float) -> None:
+        self.limits, self.since, self.tick_s = limits, since, tick_s
+        self.state: RiskState | None = None
+        self.pending: dict[str, tuple[float, OrderRequest]] = {}
+        self.compared: list[Compared] = []
+        self.trips: list[Trip] = []
+        self.equity: list[tuple[float, Decimal]] = []
+        self.checked = float("-inf")
+        self.orphans = 0
+        self.queue: list[Row] = []
+        self.hold = 0
+        self.multiplier: float | None = None
+
+    def take(self, row: Row) -> None:
+        fact = row.fact
+        if isinstance(fact, OrderRequest):
+            self.pending[fact.request_id] = (row.ts, fact)
+        elif isinstance(fact, (Heartbeat, Fill, OrderUpdate)):
+            self.queue.append(row)  # the engine takes them from the bus: maybe later
+        elif isinstance(fact, Ahead):
+            self.hold = fact.facts
+        elif isinstance(fact, OrderDecision):
+            self.flush(len(self.queue) - self.hold)  # what the engine had taken by then
+            self.hold = 0
+            self._tick(row.ts)
+            self._decide(row, fact)
+        else:
+            self.flush(len(self.queue))
+            if isinstance(fact, (Based, Restarted)):
+                self.state = self._held(self._start(fact, row.ts))
+            elif isinstance(fact, MultiplierAsked) and self.multiplier is not None:
+                return  # held at the replayed value
+            elif self.state is not None:
+                self._tick(row.ts)
+                self._after(row, self._apply(fact, self.state, row.ts))
+
+    def flush(self, count: int) -> None:
+        """Apply the first ``count`` queued facts, in journal order."""
+        taken, self.queue = self.queue[:max(0, count)], self.queue[max(0, count):]
+        for row in taken:
+            if self.state is not None:
+                self._tick(row.ts)
+                self._after(row, self._apply(row.fact, self.state, row.ts))
+
+    def _tick(self, ts: float) -> None:
+        """The live timer runs ``check_limits`` every tick, with no fact needed."""
+        if self.state is not None and ts - self.checked >= self.tick_s:
+            self.checked = ts
+            self.state, events = check_limits(self.state, self.limits, ts)
+            if ts >= self.since:
+                self.trips.extend(_trips(ts, events))
+
+    def _held(self, state: RiskState) -> RiskState:
+        if self.multiplier is None:
+            return state
+        return msgspec.structs.replace(state, risk_multiplier=self.multiplier)
+
+    def _start(self, fact: Based | Restarted, ts: float) -> RiskState:
+        if isinstance(fact, Based):
+            self.checked = ts
+            return fact.state
+        if self.state is None:
+            return initial_state(self.limits, ts)
+        state, _ = after_restart(self.state, self.limits, ts)
+        return state
+
+    def _apply(self, fact: Fact, state: RiskState, ts: float) -> Step:
+        limits = self.limits
+        match fact:
+            case Heartbeat():
+                return apply_heartbeat(state, fact, limits, ts)
+            case Fill():
+                return apply_fill(state, fact, limits, ts)
+            case OrderUpdate():
+                return apply_order_update(state, fact, ts)
+            case Halted():
+                return halt(state, fact.reason, ts, code=fact.code, by=fact.by)
+            case Resumed():
+                return _answered(state, operator_resume(state, fact.reason, limits, ts,
+                                                        confirmed=fact.confirmed))
+            case MultiplierAsked():
+                return _answered(state, multiplier_request(
+                    state, fact.value, requested_by=fact.requested_by, reason=fact.reason,
+                    limits=limits, now=ts))
+        return state, []
+
+    def _after(self, row: Row, step: Step) -> None:
+        self.state, events = step
+        if isinstance(row.fact, Heartbeat):
+            self.checked = row.ts
+            equity = self.state.equity
+            if equity is not None and row.ts >= self.since:
+                self.equity.append((row.ts, equity))
+        elif isinstance(row.fact, Fill):
+            self.checked = row.ts
+        if events and row.ts >= self.since:
+            self.trips.extend(_trips(row.ts, events, row.seq))
+
+    def _decide(self, row: Row, live: OrderDecision) -> None:
+        asked = self.pending.pop(live.request_id, None)
+        if asked is None:
+            self.orphans += row.ts >= self.since
+            return
+        ts, order = asked
+        old = Decision(live.verdict, live.code, live.reason)  # type: ignore[arg-type]
+        kept = live.code in KERNEL_CODES or self.state is None
+        if kept:
+            new = old
+        else:
+            new, self.state = decide(order, _known(self.state), self.limits, ts)
+        if ts >= self.since:
+            self.compared.append(Compared(
+                seq=row.seq, ts=ts, bot_id=order.bot_id, request_id=order.request_id,
+                symbol=order.symbol, side=order.side, qty=order.qty, price=order.price,
+                old=old, new=new, by_kernel=kept))
+
+
+def _known(state: RiskState | None) -> RiskState:
+    assert state is not None  # take() returns before any decision while it is None
+    return state
+
+
+def _answered(state: RiskState, answer: Step | Refused) -> Step:
+    """A refused request changes nothing, as live (the refusal is not a trip)."""
+    return (state, []) if isinstance(answer, Refused) else answer
+
+
+def _trips(ts: float, events: list[RiskEvent], seq: int = 0) -> list[Trip]:
+    return [Trip(seq=seq, ts=ts, code=e.code, reason=e.reason, value=e.value,
+                 limit=e.limit, action=e.action) for e in events if isinstance(e, LimitTripped)]

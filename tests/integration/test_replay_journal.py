@@ -1,0 +1,89 @@
+"""``kernel replay`` on a real journal file whose older days retention has archived:
+a stretch whose starting state went with them is refused, saying why and what to do;
+one that starts from a save still in the file is replayed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agents.audit.retention import retain
+from agents.risk.replay_journal import JournalGap, read_window, replay_window
+from bus.codec import encode
+from bus.protocol import Message
+from kernel.emitter import tag_of
+from kernel.events import KernelStateChanged
+from kernel.journal import Journal, JournalEntry
+from kernel.settings import load_settings
+from risk import decide, initial_state, order_decision
+from risk.heartbeat import apply_heartbeat
+from risk.messages import RiskStateSaved
+from tests.conftest import write_config
+from tests.support.processes import ROOT
+from tests.unit.risk.risk_world import heartbeat, order
+
+DAY = 86_400.0
+D1 = datetime(2024, 5, 1, tzinfo=UTC).timestamp()
+
+
+def row(ts: float, message: Message) -> JournalEntry:
+    return JournalEntry(ts, message.topic, "test", tag_of(message), encode(message))
+
+
+async def three_days(path: Path, config: Path, *, save_on_day2: bool) -> None:
+    """A kernel start on May 1st, then a beat and an order each day (and a saved
+    state late on day 2); retention archives everything up to day 2's order."""
+    limits = load_settings(config).risk
+    journal = await Journal.open(path)
+    state = initial_state(limits, D1 + 60)
+    journal.append(row(D1 + 60, KernelStateChanged(state="starting", ts=D1 + 60)))
+    for day in range(3):
+        ts = D1 + day * DAY + 3600
+        hb = heartbeat(marks={"ETHUSDT": 2_500.0}, tick_ts=ts, ts=ts)
+        journal.append(row(ts, hb))
+        state, _ = apply_heartbeat(state, hb, limits, ts)
+        asked = order("ETHUSDT", qty=0.1, price=2_500.0, request_id=f"d{day}")
+        decision, state = decide(asked, state, limits, ts + 1)
+        journal.append(row(ts + 1, asked))
+        journal.append(row(ts + 1, order_decision(asked, decision, state.trading_state)))
+        if day == 1 and save_on_day2:
+            journal.append(row(ts + 3600, RiskStateSaved(ts=ts + 3600, state=state)))
+    await journal.flush()
+    try:
+        assert await retain(journal, archive_dir=path.parent / "archive",
+                            cutoff_ts=D1 + DAY + 3600 + 2, utc_offset_s=0, now=D1 + 3 * DAY)
+    finally:
+        await journal.close()
+
+
+async def test_a_day_whose_starting_state_was_archived_is_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    path = tmp_path / "data" / "journal.sqlite3"
+    await three_days(path, config, save_on_day2=False)
+    day3 = D1 + 2 * DAY
+    with pytest.raises(JournalGap, match="archived by retention"):
+        read_window(path, day3, day3 + DAY)
+    said = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "kernel.console.cli", "--config-dir", str(config), "replay",
+         "--day", "2024-05-03", "--risk", str(config / "risk.yaml")],
+        cwd=ROOT, capture_output=True, timeout=60,
+        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"})
+    assert said.returncode == 8, said.stderr.decode()
+    text = " ".join(said.stderr.decode().split())
+    assert "cannot replay:" in text and "archived by retention" in text and "Fix:" in text
+
+
+async def test_a_day_with_a_save_still_in_the_file_is_replayed(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    path = tmp_path / "data" / "journal.sqlite3"
+    await three_days(path, config, save_on_day2=True)
+    day3 = D1 + 2 * DAY
+    found = replay_window(path, day3, day3 + DAY, load_settings(config).risk)
+    assert found.counts.orders == 1 and found.exact

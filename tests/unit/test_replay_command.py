@@ -1,0 +1,55 @@
+"""``kernel replay`` in words, its argument checks, and ``kernel check`` on the optional
+shadow limits file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from kernel.console.cli import main
+from kernel.console.commands.replay import only_bot, show
+from kernel.settings import check_all
+from risk.rerun import rerun
+from risk.rerun_report import report
+from tests.conftest import write_config
+from tests.unit.risk.risk_world import limits
+from tests.unit.risk.test_rerun import trading_day
+
+
+def test_the_report_names_exactness_flips_and_the_outcome() -> None:
+    day = trading_day(limits())
+    found = report(rerun(day.rows, limits(max_order_notional=1_000.0)), day.trips)
+    out = io.StringIO()
+    show(found, {"from": "2024-05-01", "to": "2024-05-01", "risk": "tight.yaml"},
+         Console(file=out, width=300, highlight=False))
+    text = out.getvalue()
+    assert "replay of 2024-05-01 with tight.yaml" in text
+    assert "ALLOW->DENY" in text and "fat_finger_notional" in text
+    assert "every row after it is approximate" in text
+    assert "[exact] qe o4" in text and "[approx]" in text
+    assert "outcome: PnL" in text
+    assert only_bot(found, "someone-else").flips == []
+
+
+def test_a_multiplier_outside_the_files_bounds_is_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    code = main(["--config-dir", str(config), "replay", "--day", "2024-05-01", "--risk",
+                 str(config / "risk.yaml"), "--multiplier", "5"])
+    assert code == 2
+
+
+def test_a_replay_without_a_journal_says_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    code = main(["--config-dir", str(config), "replay", "--day", "2024-05-01", "--risk",
+                 str(config / "risk.yaml")])
+    assert code == 3
+
+
+def test_kernel_check_validates_the_shadow_limits_only_when_present(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert not any("risk.shadow.yaml" in p for p in check_all(config))
+    (config / "risk.shadow.yaml").write_text("max_leverage: -1\n", encoding="utf-8")
+    problems = check_all(config)
+    assert any("risk.shadow.yaml" in p and "max_leverage" in p for p in problems), problems
