@@ -14,7 +14,7 @@ The caller reads the file or the HTTP body; this module only sees the bytes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ from planner.contracts import ContractType, OptionChain, OptionContract
 from planner.contracts_occ import OccSymbol, parse_occ, vendor_seconds
 from planner.contracts_polygon_typed import Made, typed_contracts
 
-__all__ = ["ChainError", "OccSymbol", "decode_chain", "parse_occ"]
+__all__ = ["ChainError", "OccSymbol", "decode_chain", "decode_pages", "parse_occ"]
 
 class ChainError(ValueError):
     """The data is not an option-chain snapshot at all; the message says what was found."""
@@ -44,10 +44,25 @@ def decode_chain(data: bytes | str | Any, *, underlying: str | None = None) -> O
     return _assemble(map(_contract, _results(data)), want)
 
 
-def _results(raw: Any) -> list[Any]:
+def decode_pages(pages: Sequence[bytes], *, underlying: str | None = None) -> OptionChain:
+    """One chain from each page's bytes, as ``decode_chain`` of them as one JSON list.
+
+    A page at a time: msgspec holds the GIL for a whole call, so a feed decoding in
+    a worker thread stalls the event loop for one page (about a millisecond), not for
+    a whole chain. A page the typed path refuses is decoded leniently on its own.
+    """
+    made: list[Made] = []
+    for i, page in enumerate(pages):
+        typed = typed_contracts(page, one_page=True)
+        made.extend(typed if typed is not None else
+                    map(_contract, _results([msgspec.json.decode(page)], first=i)))
+    return _assemble(made, underlying.upper() if underlying else None)
+
+
+def _results(raw: Any, *, first: int = 0) -> list[Any]:
     pages = raw if isinstance(raw, list) else [raw]
     out: list[Any] = []
-    for i, page in enumerate(pages):
+    for i, page in enumerate(pages, start=first):
         if not isinstance(page, dict) or not isinstance(page.get("results", []), list):
             found = type(page).__name__ if not isinstance(page, dict) else "results that is "\
                 f"not a list ({type(page.get('results')).__name__})"

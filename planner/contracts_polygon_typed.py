@@ -22,7 +22,7 @@ without doubt and returns None otherwise, and the caller decodes leniently:
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -100,36 +100,38 @@ class _ShapePage(msgspec.Struct, gc=False):
     results: list[_Shape] = []
 
 
-_DECODER = msgspec.json.Decoder(_Page | list[_Page])
-_SHAPES = msgspec.json.Decoder(_ShapePage | list[_ShapePage])
+_Decoders: TypeAlias = dict[bool, msgspec.json.Decoder[Any]]
+_DECODERS: _Decoders = {False: msgspec.json.Decoder(_Page | list[_Page]),
+                        True: msgspec.json.Decoder(_Page)}
+"""By ``one_page``: a page or a list of pages; one page only."""
+_SHAPES: _Decoders = {False: msgspec.json.Decoder(_ShapePage | list[_ShapePage]),
+                      True: msgspec.json.Decoder(_ShapePage)}
 _NO_GREEKS, _NO_QUOTE, _NO_DAY, _NO_SPOT = _Greeks(), _Quote(), _Day(), _Spot()
 _EMPTY: dict[str, msgspec.Struct] = {"greeks": _NO_GREEKS, "last_quote": _NO_QUOTE,
                                      "day": _NO_DAY, "underlying_asset": _NO_SPOT}
 
 
-def typed_contracts(data: bytes | str) -> list[Made] | None:
-    """Every result of the page(s) in order, as the lenient path would make them; or None."""
+def typed_contracts(data: bytes | str, *, one_page: bool = False) -> list[Made] | None:
+    """Every result of the page(s) in order, as the lenient path would make them; or None.
+
+    ``one_page``: the data must be one page (an object), not a list of pages.
+    """
     try:
-        decoded = _DECODER.decode(data)
+        decoded = _DECODERS[one_page].decode(data)
     except msgspec.MsgspecError:
         return None
     pages = decoded if isinstance(decoded, list) else [decoded]
     results = [r for page in pages for r in page.results]
-    made: list[Made] = []
     vague: list[int] = []
-    for i, result in enumerate(results):
-        made.append(_contract(result))
-        if result.day == _NO_DAY or result.greeks == _NO_GREEKS or \
-                result.last_quote == _NO_QUOTE or result.underlying_asset == _NO_SPOT:
-            vague.append(i)
-    if vague and not _all_empty(data, results, vague):
+    made = [_contract(result, i, vague) for i, result in enumerate(results)]
+    if vague and not _all_empty(_SHAPES[one_page].decode(data), results, vague):
         return None
     return made
 
 
-def _all_empty(data: bytes | str, results: list[_Result], vague: list[int]) -> bool:
+def _all_empty(decoded: _ShapePage | list[_ShapePage], results: list[_Result],
+               vague: list[int]) -> bool:
     """Whether every block that yielded no read field was written ``{}``."""
-    decoded = _SHAPES.decode(data)
     shapes = [s for page in (decoded if isinstance(decoded, list) else [decoded])
               for s in page.results]
     for i in vague:
@@ -149,33 +151,30 @@ def _quiet(value: float | None) -> float | None:
     return value if value is not None and -_LIMIT < value < _LIMIT else None
 
 
-def _contract(result: _Result) -> Made:
+def _contract(result: _Result, i: int, vague: list[int]) -> Made:
+    """The contract of result ``i``; ``vague`` gets ``i`` when a block yielded no read field."""
     details = result.details
     ticker = details.ticker if details is not None else None
     if details is None or not ticker:
         return "no details.ticker"
     missing: list[str] = []
-    occ = parse_occ(ticker) if _needs_occ(result, details) else None
-    spot = result.underlying_asset
-    if spot is None or spot == _NO_SPOT:
-        missing.append("underlying_asset")
+    spot, quote, day, greeks = (result.underlying_asset, result.last_quote, result.day,
+                                result.greeks)
+    if not _live(spot, _NO_SPOT, "underlying_asset", missing, i, vague):
         spot = None
+    occ = None if spot is not None and spot.ticker else parse_occ(ticker)
     underlying = spot.ticker.upper()[:64] if spot is not None and spot.ticker else \
         occ.root if occ else None
     if underlying is None:
         return "no underlying_asset.ticker and a ticker not in OCC form"
-    quote, day, greeks = result.last_quote, result.day, result.greeks
-    if quote is None or quote == _NO_QUOTE:
-        missing.append("last_quote")
+    if not _live(quote, _NO_QUOTE, "last_quote", missing, i, vague):
         quote = None
-    if day is None or day == _NO_DAY:
-        missing.append("day")
+    if not _live(day, _NO_DAY, "day", missing, i, vague):
         day = None
-    if greeks is None or greeks == _NO_GREEKS:
-        missing.append("greeks")
+    if not _live(greeks, _NO_GREEKS, "greeks", missing, i, vague):
         greeks = None
     bid, ask, mid = _prices(quote, missing) if quote is not None else _NONE3
-    kind, expiry, strike, shares = _terms(details, occ, missing)
+    kind, expiry, strike, shares = _terms(details, occ, ticker, missing)
     delta, gamma, theta, vega = _NONE4 if greeks is None else _greeks(greeks, missing)
     iv, volume, interest, price = _rest(result, day, spot, missing)
     contract = OptionContract(
@@ -230,29 +229,41 @@ def _prices(quote: _Quote, missing: list[str]) -> tuple[float | None, ...]:
     return bid, ask, mid
 
 
-def _needs_occ(result: _Result, details: _Details) -> bool:
-    """The ticker is parsed only when the vendor left out something it states."""
-    spot = result.underlying_asset
-    return not (spot is not None and spot.ticker) or _quiet(details.strike_price) is None or \
-        not details.expiration_date or details.contract_type is None or \
-        details.contract_type.lower() not in ("call", "put")
+def _live(block: msgspec.Struct | None, empty: msgspec.Struct, name: str, missing: list[str],
+          i: int, vague: list[int]) -> bool:
+    """Whether a block has a read field; if not it is noted missing, and result ``i`` is
+    vague when the block was there (it may not be ``{}``)."""
+    if block is None:
+        missing.append(name)
+        return False
+    if block == empty:
+        missing.append(name)
+        vague.append(i)
+        return False
+    return True
 
 
-def _terms(details: _Details, occ: OccSymbol | None,
-           missing: list[str]) -> tuple[ContractType | None, str | None, float | None, float]:
-    """Type, expiry, strike and share count, in the order the lenient path notes them."""
+def _terms(details: _Details, occ: OccSymbol | None, ticker: str, missing: list[str]
+           ) -> tuple[ContractType | None, str | None, float | None, float]:
+    """Type, expiry, strike and share count, in the order the lenient path notes them.
+
+    The ticker is parsed only when the vendor left out something it states.
+    """
     named = details.contract_type.lower() if details.contract_type is not None else None
     kind: ContractType | None = "call" if named == "call" else "put" if named == "put" else None
     if kind is None:
         missing.append("details.contract_type")
+        occ = occ or parse_occ(ticker)
         kind = occ.contract_type if occ else None
     expiry = details.expiration_date[:256] if details.expiration_date else None
     if expiry is None:
         missing.append("details.expiration_date")
+        occ = occ or parse_occ(ticker)
         expiry = occ.expiration if occ else None
     strike = _quiet(details.strike_price)
     if strike is None:
         _bad(details.strike_price, "details.strike_price", missing)
+        occ = occ or parse_occ(ticker)
         strike = occ.strike if occ is not None else None
     shares = _quiet(details.shares_per_contract)
     if shares is None or shares <= 0:

@@ -26,7 +26,7 @@ from agents.feeds._source import FeedError, retry_after, scrubbed
 from agents.feeds.config import MassiveFeed
 from agents.feeds.parsing import FeedDataError, Reading, Series, aggregate_closes, yield_change_bp
 from planner.contracts import OptionChain
-from planner.contracts_polygon import ChainError, decode_chain
+from planner.contracts_polygon import ChainError, decode_pages
 
 T = TypeVar("T")
 FALLBACK_KEY_ENV = "POLYGON_API_KEY"
@@ -87,8 +87,8 @@ class MassiveSource:
             if cursor is None or len(pages) >= opts.max_pages:
                 break
             params = {"limit": opts.page_limit, "cursor": cursor}
-        try:  # as one JSON list of the pages, so the typed decode takes them in one pass
-            chain = decode_chain(b"[" + b",".join(pages) + b"]", underlying=underlying)
+        try:
+            chain = decode_pages(pages, underlying=underlying)
         except (ChainError, msgspec.DecodeError) as exc:
             raise FeedError(f"massive: {underlying} chain: {scrubbed(exc, (self._key,))}") from None
         if cursor is not None:
@@ -97,7 +97,7 @@ class MassiveSource:
         return msgspec.structs.replace(chain, source="massive")
 
     def _page(self, underlying: str, params: dict[str, Any]) -> tuple[bytes, str | None]:
-        """The page's bytes (decoded with the others by ``decode_chain``) and its cursor."""
+        """The page's bytes (decoded with the others by ``decode_pages``) and its cursor."""
         page = self._raw(
             self.client.list_snapshot_options_chain(underlying, params=params, raw=True))
         return page, _cursor(page)

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.contracts import OptionChain
-from planner.contracts_polygon import _assemble, _contract, _results, decode_chain
+from planner.contracts_polygon import _assemble, _contract, _results, decode_chain, decode_pages
 from planner.contracts_polygon_typed import typed_contracts
 from tests.fixtures.options.make_chain import sized_pages
 from tests.unit.planner.options_factories import FIXTURES
@@ -149,3 +149,39 @@ def test_any_mangled_page_decodes_identically(results: list[dict[str, Any]]) -> 
     data = msgspec.json.encode(page(*results))
     typed, lenient = both(data)
     assert typed == lenient
+
+
+def each_page(data: bytes) -> list[bytes]:
+    return [msgspec.json.encode(p) for p in msgspec.json.decode(data)]
+
+
+@pytest.mark.parametrize("name", ["spy", "aapl"])
+def test_pages_decoded_one_at_a_time_make_the_same_chain(name: str) -> None:
+    data = (FIXTURES / f"{name}_chain.json").read_bytes()
+    pages = each_page(data)
+    assert len(pages) > 1 and decode_pages(pages) == lenient(data)
+    assert decode_pages(pages, underlying="spy") == lenient(data, "spy")
+
+
+@pytest.mark.parametrize("junk", [b'"text"', b"[1, 2]", b'{"results": {"a": 1}}',
+                                  b'[{"results": []}]', b'{"results": ["junk"]}', b"{}"])
+def test_a_bad_page_among_good_ones_ends_as_in_one_list(junk: bytes) -> None:
+    good = msgspec.json.encode(page(result()))
+    pages = [good, junk, msgspec.json.encode(page(result("O:SPY260211C00700000")))]
+    joined = b"[" + b",".join(pages) + b"]"
+
+    def outcome(decode: Callable[[], OptionChain]) -> object:
+        try:
+            return decode()
+        except ValueError as exc:  # ChainError
+            return type(exc), str(exc)
+
+    assert outcome(lambda: decode_pages(pages)) == outcome(lambda: lenient(joined))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(mangled(), max_size=3), min_size=1, max_size=3))
+def test_any_mangled_pages_decode_identically_a_page_at_a_time(
+        pages: list[list[dict[str, Any]]]) -> None:
+    raw = [msgspec.json.encode(page(*results)) for results in pages]
+    assert decode_pages(raw) == lenient(b"[" + b",".join(raw) + b"]")
