@@ -76,6 +76,10 @@ EXIT_START_FAILED = 3
 EXIT_HALTED = 4
 
 _READY_TIMEOUT_S = 10.0
+STOPPING_HEARD_S = 0.05
+"""After "stopping" is published, the actors' feeds run before the actors are stopped
+(local frames go first in the loop; the pause lets a handler that awaits finish too):
+the notifier's "Supervisor stopping" alert would otherwise be lost to the race."""
 
 
 class StartFailed(Exception):
@@ -304,6 +308,7 @@ class Kernel:
                 if not self._stop_journaled:  # `kernel stop` journaled it with who and why
                     emitter.emit(KernelStateChanged(state="stopping", ts=self._clock(),
                                                     reason=self._stop_reason))
+                await asyncio.sleep(STOPPING_HEARD_S)  # the actors hear it before they stop
                 raise _Stopping
         except* _Stopping:
             pass

@@ -40,6 +40,8 @@ class BenchKernel:
         self.root = root
         self.link, self.pub, self.sub, self.control = (f"tcp://127.0.0.1:{p}" for p in ports)
         self.config_dir = root / "config"
+        self.pid = 0
+        """The kernel process's pid, once started."""
 
 
 @contextmanager
@@ -75,6 +77,7 @@ def running_kernel(*, kernel_extra: str = "", risk_yaml: str | None = None,
              "run",
              "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.DEVNULL,
             env={**os.environ, "NO_COLOR": "1"})
+        kernel.pid = proc.pid
         try:
             wait_for_control(kernel.control, proc)
             yield kernel

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The order gate's stages, each timed alone in one process, beside a raw send/receive.
+
+``scripts/bench_gate.py`` times the whole round trip; this one says where the
+kernel's part of it goes. It builds the real pieces the gateway uses (the link
+decoder, an :class:`~kernel.emitter.Emitter` over a real journal file with its
+JSONL copy, a publisher with local subscriptions, a ROUTER/DEALER pair on
+loopback) and runs each stage of one order's path by itself, in the order the
+gateway runs them, timing each with ``perf_counter_ns``:
+
+  receive   ROUTER ``recv_frames`` of a waiting order frame
+  decode    the link decoder, frame -> ``OrderRequest``
+  request   ``Emitter.emit``: encode, journal append (queued), publish to the bus
+            and to the local subscriptions
+  decide    the closed gate's DENY (the risk engine's own cost: bench_gate prints it)
+  stage     ``Emitter.stage``: encode the decision, durable append (queued)
+  commit    ``Emitter.commit_now``: bind (severity, hash chain) and the inline
+            SQLite insert + commit of both rows
+  publish   the committed decision to the bus and the local subscriptions
+  reply     ROUTER ``send_frames`` of the reply
+
+The raw figures beside them are one ``recv`` and one ``send`` of the same frame
+on a bare pair, and a plain ``sqlite3`` two-row insert + commit into a table of
+the journal's shape: the floor each stage stands on. The local subscriptions are
+read between samples, untimed, as the actors would.
+
+Usage: scripts/bench_gate_stages.py [--samples N] [--no-jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import zmq
+
+from bus.codec import bot_frame_decoder, encode
+from bus.frames import NOBLOCK, recv_frames, send_frames
+from bus.protocol import OrderRequest
+from bus.pubsub import Publisher
+from kernel.emitter import Emitter
+from kernel.gate import ClosedGate
+from kernel.journal import Journal
+from scripts._bench_support import free_ports, percentiles
+from scripts.bench_gate import make_order
+
+LOCAL_SUBSCRIBERS = (("order", "risk", "bot", "kernel"), ("order",), ("",))
+"""Roughly who listens in a kernel: the risk engine, the auditor, the tap's cache."""
+
+
+def sqlite_floor(root: Path, samples: int, payload: bytes) -> list[int]:
+    """Two rows, one multi-row INSERT, autocommit, WAL, synchronous=NORMAL, two indexes."""
+    db = sqlite3.connect(root / "plain.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE j (seq INTEGER PRIMARY KEY, ts REAL, topic TEXT, source TEXT, "
+               "kind TEXT, payload BLOB, severity TEXT, hash BLOB)")
+    db.execute("CREATE INDEX j_topic ON j (topic)")
+    db.execute("CREATE INDEX j_ts ON j (ts)")
+    sql = "INSERT INTO j VALUES (?,?,?,?,?,?,?,?), (?,?,?,?,?,?,?,?)"
+    link = bytes(32)
+    out: list[int] = []
+    for i in range(samples):
+        params = (2 * i + 1, time.time(), "order.request", "gateway", "order_request", payload,
+                  "info", link, 2 * i + 2, time.time(), "order.decision", "gateway",
+                  "order_decision", payload, "info", link)
+        start = time.perf_counter_ns()
+        db.execute(sql, params)
+        out.append(time.perf_counter_ns() - start)
+    db.close()
+    return out
+
+
+async def stages(root: Path, samples: int, jsonl: bool) -> dict[str, list[int]]:
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    link, bus = (f"tcp://127.0.0.1:{port}" for port in free_ports(2))
+    router = context.socket(zmq.ROUTER)
+    router.bind(link)
+    peer = context.socket(zmq.DEALER)
+    peer.connect(link)
+    sub = context.socket(zmq.SUB)
+    sub.subscribe(b"")
+    sub.bind(bus)
+    publisher = Publisher(context, bus, source="gateway")
+    locals_ = [publisher.subscribe_local(prefixes) for prefixes in LOCAL_SUBSCRIBERS]
+    journal = await Journal.open(root / "journal.db", jsonl_dir=root / "logs" if jsonl else None)
+    emitter = Emitter(source="gateway", journal=journal, publisher=publisher, clock=time.time)
+    gate = ClosedGate()
+    names = ("receive", "decode", "request", "decide", "stage", "commit", "publish", "reply",
+             "raw recv", "raw send")
+    out: dict[str, list[int]] = {name: [] for name in names}
+    clock = time.perf_counter_ns
+    peer.send(b"warm-up")
+    recv_frames(router)
+    await asyncio.sleep(0.2)  # the PUB/SUB pair connects
+    try:
+        for i in range(samples + 500):
+            marks = [0] * 9
+            peer.send(encode(make_order("stage", i, "bench")))
+            while not router.poll(0):
+                pass
+            marks[0] = clock()
+            identity, body = recv_frames(router, NOBLOCK)
+            marks[1] = clock()
+            order = bot_frame_decoder.decode(body)
+            assert isinstance(order, OrderRequest)
+            marks[2] = clock()
+            emitter.emit(order)
+            marks[3] = clock()
+            decision = gate.decide(order, time.time())
+            marks[4] = clock()
+            staged = emitter.stage(decision)
+            marks[5] = clock()
+            emitter.commit_now()
+            marks[6] = clock()
+            emitter.publish(staged)
+            marks[7] = clock()
+            send_frames(router, (identity, staged.payload), NOBLOCK)
+            marks[8] = clock()
+            peer.recv()
+            peer.send(body)  # the floor: the same frame, bare
+            while not router.poll(0):
+                pass
+            raw_start = clock()
+            raw = recv_frames(router, NOBLOCK)
+            raw_read = clock()
+            send_frames(router, raw, NOBLOCK)
+            raw_sent = clock()
+            peer.recv()
+            if i >= 500:  # the first 500 warm up caches and connections
+                for name, (begin, end) in zip(names[:8], itertools.pairwise(marks),
+                                              strict=True):
+                    out[name].append(end - begin)
+                out["raw recv"].append(raw_read - raw_start)
+                out["raw send"].append(raw_sent - raw_read)
+            for local in locals_:  # the actors read what was published, untimed
+                while local._frames:
+                    local._frames.popleft()
+            while sub.poll(0):
+                sub.recv_multipart()
+            if i % 64 == 0:
+                await asyncio.sleep(0)  # the journal's own tasks (JSONL, head file) run
+    finally:
+        await journal.close()
+        for sock in (router, peer, sub):
+            sock.close(linger=0)
+        publisher.close()
+        context.term()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--no-jsonl", action="store_true", help="journal without its JSONL copy")
+    args = parser.parse_args()
+    payload = encode(make_order("stage", 0, "bench"))
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        root = Path(tmp)
+        floor = sqlite_floor(root, args.samples, payload)
+        out = asyncio.run(stages(root, args.samples, jsonl=not args.no_jsonl))
+    print(f"order gate stages, closed gate, {args.samples} samples, {len(payload)}-byte order, "
+          f"JSONL copy {'off' if args.no_jsonl else 'on'}; µs")
+    kernel_total = 0.0
+    for name, samples in out.items():
+        figures = percentiles([s / 1e9 for s in samples])
+        mean = sum(samples) / len(samples) / 1000
+        if not name.startswith("raw"):
+            kernel_total += figures["p50"]
+        print(f"  {name:<10} p50 {figures['p50']:7.1f}  p99 {figures['p99']:7.1f}  "
+              f"mean {mean:7.1f}")
+    plain = percentiles([s / 1e9 for s in floor])
+    print(f"  {'raw sqlite3 2-row insert+commit':<10} p50 {plain['p50']:7.1f}  "
+          f"p99 {plain['p99']:7.1f}")
+    print(f"  sum of the stages' p50: {kernel_total:.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
