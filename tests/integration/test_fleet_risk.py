@@ -134,7 +134,7 @@ async def test_three_bots_trip_the_portfolio_daily_loss_none_its_own(start_kerne
         denied = await ask(bots["qe-2"], "qe-2", "c", qty=0.001, price=47_000.0)
         closing = await ask(bots["qe-1"], "qe-1", "close", side="sell", qty=0.05,
                             price=47_000.0, reduce_only=True)
-        states = [fleet[b].trading_state for b in bots]
+        held = {b: [r.text for r in fleet[b].state.reasons] for b in bots}
     finally:
         for bot in bots.values():
             bot.close()
@@ -148,7 +148,9 @@ async def test_three_bots_trip_the_portfolio_daily_loss_none_its_own(start_kerne
     assert (denied.verdict, denied.code) == ("DENY", "portfolio_loss_limit")
     assert denied.reason.startswith("portfolio: daily loss 450 USDT has reached "
                                     "max_daily_loss 400 USDT")
-    assert states == ["ACTIVE"] * 3  # each bot is within its own limits
+    for bot_id, reasons in held.items():  # each bot is within its own limits: whatever
+        # holds it (an engine's tick may have halted the portfolio by now) is the portfolio
+        assert all(text.startswith("portfolio:") for text in reasons), (bot_id, reasons)
 
 
 async def test_an_account_scope_is_checked_and_named(start_kernel: Any) -> None:
