@@ -68,6 +68,7 @@ from risk.messages import (
     OperatorCommandRefused,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
+    TradingStateChanged,
 )
 from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
@@ -328,7 +329,7 @@ class RiskEngine(Actor):
         """Save first (so the journal has the state before any news of it), carry out
         the close requests, and add a fresh snapshot when anything happened."""
         saved = await self._save_if_due(now, force=force_save)
-        out = list(events)
+        out = [self._stamped(e) for e in events]
         for event in events:
             if isinstance(event, CloseAllRequested):
                 self._close_all(event.reason)
@@ -337,6 +338,13 @@ class RiskEngine(Actor):
         if out or saved:
             out.append(self._snapshot(now))
         return out
+
+    def _stamped(self, event: Message) -> Message:
+        """A fleet bot's state and multiplier changes name the bot, so a reader (the
+        moderator, the Meta-Agent) keys them by bot instead of mixing two bots."""
+        if self._bot_id and isinstance(event, TradingStateChanged | RiskMultiplierChanged):
+            return msgspec.structs.replace(event, bot_id=self._bot_id)
+        return event
 
     async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
         state = self._state
