@@ -66,12 +66,14 @@ from risk.messages import (
     CloseAllRequested,
     LimitWarning,
     OperatorCommandRefused,
+    ReasonView,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
     TradingStateChanged,
 )
 from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
+from risk.reasons import RESUME
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -227,7 +229,16 @@ class RiskEngine(Actor):
 
     def _snapshot(self, now: float) -> Message:
         view = snapshot(self._state, self._limits, now)
-        return msgspec.structs.replace(view, bot_id=self._bot_id) if self._bot_id else view
+        if not self._bot_id:
+            return view
+        return msgspec.structs.replace(view, bot_id=self._bot_id,
+                                       reasons=self._own_way_out(view.reasons))
+
+    def _own_way_out(self, reasons: tuple[ReasonView, ...]) -> tuple[ReasonView, ...]:
+        """A fleet bot's way out names it: a bare ``kernel resume`` would resume every bot."""
+        mine = RESUME.replace("kernel resume", f"kernel resume --bot {self._bot_id}", 1)
+        return tuple(msgspec.structs.replace(r, way_out=r.way_out.replace(RESUME, mine))
+                     for r in reasons)
 
     def _not_mine(self, message: Message) -> bool:
         """In a fleet, a bot's facts go to its own engine only; a request without a bot
@@ -342,7 +353,10 @@ class RiskEngine(Actor):
     def _stamped(self, event: Message) -> Message:
         """A fleet bot's state and multiplier changes name the bot, so a reader (the
         moderator, the Meta-Agent) keys them by bot instead of mixing two bots."""
-        if self._bot_id and isinstance(event, TradingStateChanged | RiskMultiplierChanged):
+        if self._bot_id and isinstance(event, TradingStateChanged):
+            return msgspec.structs.replace(event, bot_id=self._bot_id,
+                                           reasons=self._own_way_out(event.reasons))
+        if self._bot_id and isinstance(event, RiskMultiplierChanged):
             return msgspec.structs.replace(event, bot_id=self._bot_id)
         return event
 

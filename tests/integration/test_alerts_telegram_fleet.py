@@ -106,6 +106,7 @@ async def test_a_named_bots_halt_halts_that_bot_only(fleet_world: Any) -> None:
     await until_snapshot(harness, {"qe-1": "ACTIVE", "qe-2": "HALTED"})
     status = await reply(api, "/status", "worst of the bots")
     assert "qe-2: HALTED manual_halt" in status.text and "qe-1: HALTED" not in status.text
+    assert 'to lift it: kernel resume --bot qe-2 --reason "<why>"' in status.text
     prompt = await reply(api, "/resume qe-2 checked", "/confirm")
     assert "halted by a limit" not in prompt.text  # a manual halt: no limit to re-arm
     await reply(api, f"/confirm {code_in(prompt.text)}", "done: resume trading (bot qe-2)")
