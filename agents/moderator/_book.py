@@ -83,7 +83,9 @@ class ModeratorBook:
     """See the module docstring."""
 
     def __init__(self, *, mode: Mode, keep_trades: int, keep_anomalies: int = 1000) -> None:
-        self.mode: Mode = mode
+        self._mode: Mode = mode
+        self._modes: dict[str, Mode] = {}
+        """Each bot's mode, by bot id, as its watchdog last reported it."""
         self.trades: deque[ClosedTrade] = deque(maxlen=keep_trades)
         self._risks: dict[str, _BotRisk] = {}
         """Each bot's risk figures, by bot id (the one bot's under "")."""
@@ -111,6 +113,11 @@ class ModeratorBook:
         used = [u for u in (_used(risk.daily_loss, risk.max_daily_loss),
                             _used(risk.drawdown, risk.max_drawdown)) if u is not None]
         return (_HELD.get(risk.trading_state, 2), max(used, default=0.0))
+
+    @property
+    def mode(self) -> Mode:
+        """The subject's mode (its watchdog's word), else the newest reported."""
+        return self._modes.get(self.subject, self._mode)
 
     @property
     def bot_ids(self) -> list[str]:
@@ -174,9 +181,10 @@ class ModeratorBook:
                 self.regime, self.regime_at = message, now
             case BotStateReported():
                 self._bots[message.bot_id] = (message, now)
-                self.mode = message.mode
-            case ModeChanged():
-                self.mode = message.mode
+                self._mode = self._modes[message.bot_id] = message.mode
+            case ModeChanged():  # names no bot: every bot's watchdog carried it out
+                self._mode = message.mode
+                self._modes = dict.fromkeys(self._modes, message.mode)
             case AnomalyDetected() if message.severity in _COUNTED:
                 self.anomalies.append(Seen(now, message.kind, message.detail[:200]))
             case RiskAnomalyDetected():

@@ -11,8 +11,9 @@ import msgspec
 
 from agents.moderator.llm_config import Triggers
 from agents.moderator.rules import Permitted, build_summary, judge
+from agents.watchdog.messages import BotStateReported
 from risk.messages import RiskMultiplierChanged, RiskStateSnapshot
-from tests.support.moderator_world import CFG, FLOOR, NOW, answer, book_of, fill, risk
+from tests.support.moderator_world import CFG, FLOOR, NOW, answer, book_of, bot, fill, risk
 
 ON = Triggers(on_halt=True, daily_loss_fraction=0.5, loss_streak=3)
 
@@ -75,3 +76,15 @@ def test_one_bot_is_as_before() -> None:
     verdict = judge(answer("REDUCE_RISK", risk_multiplier=0.5), summary, CFG)
     assert summary.bot_id == "" and isinstance(verdict, Permitted)
     assert (verdict.bot_id, verdict.detail) == ("", "risk multiplier 0.8 -> 0.5")
+
+
+def test_the_mode_is_the_subjects() -> None:
+    """qe-1's demo report (the newest) does not make SWITCH_TO_PAPER an answer about qe-2."""
+    book = book_of(of("qe-2", risk(daily_loss=210)), of("qe-1", risk()),
+                   bot_of("qe-2", "paper"), bot_of("qe-1", "demo"))
+    summary = build_summary(book, NOW, "periodic", CFG, FLOOR)
+    assert summary.mode == "paper" and "SWITCH_TO_PAPER" not in summary.bounds.allowed_actions
+
+
+def bot_of(bot_id: str, mode: str) -> BotStateReported:
+    return msgspec.structs.replace(bot(mode), bot_id=bot_id)  # type: ignore[arg-type]
