@@ -31,7 +31,8 @@ _QUERIES: frozenset[str] = frozenset({"status", "bots", "report", "help", "start
 _LOOKS_LIKE_ID = re.compile(r"^(?=.*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+$")
 _CODE = re.compile(r"^\d{6}$")
 REASON_LIMIT = 4096
-HELP = ("/status - trading state, gate, bots\n/bots - the bots and their last heartbeat\n"
+HELP = ("/status - trading state, gate, bots\n"
+        "/bots - each bot: state, mode, equity, PnL, heartbeat\n"
         "/report [bot] - today's figures\n/halt [bot] reason - halt trading now\n"
         "/resume [bot] reason - resume (asks to confirm)\n"
         "/closeall [bot] reason - close every position (asks to confirm)\n"
