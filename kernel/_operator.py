@@ -26,6 +26,7 @@ from kernel.control_protocol import (
     ActionAccepted,
     ActionAnswered,
     CloseAllRequest,
+    EngineAction,
     EngineRequest,
     HaltRequest,
     ModeRequest,
@@ -115,7 +116,7 @@ class OperatorDesk:
         return answered(request, action, seq, request_id, answer)
 
 
-def combined(action: Literal["halt", "resume", "close_all"], bots: Sequence[str],
+def combined(action: EngineAction, bots: Sequence[str],
              answers: Sequence[ActionAnswered]) -> ActionAnswered:
     """A portfolio command's one reply: applied only when every bot applied it; else
     refused if any bot refused, else unanswered. Each bot's answer is quoted."""

@@ -176,7 +176,8 @@ def meta_slice(settings: Settings) -> MetaSlice:
 
 
 def alerts_slice(settings: Settings) -> AlertsSlice:
-    return AlertsSlice(alerts=settings.alerts, config_path=settings.config_dir / "alerts.yaml")
+    return AlertsSlice(alerts=settings.alerts, config_path=settings.config_dir / "alerts.yaml",
+                       bots=tuple(b.id for b in settings.paths.bots))
 
 
 def verdict_slice(settings: Settings) -> VerdictSlice:

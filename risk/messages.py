@@ -45,6 +45,8 @@ class TradingStateChanged(Message, frozen=True, tag="trading_state_changed"):
     cause: str
     ts: float
     reasons: tuple[ReasonView, ...] = ()
+    bot_id: str = ""
+    """In a fleet, the bot whose engine changed state; "": the one bot."""
 
 
 class LimitTripped(Message, frozen=True, tag="limit_tripped"):
@@ -120,6 +122,8 @@ class RiskMultiplierChanged(Message, frozen=True, tag="risk_multiplier_changed")
     adviser's cut ended with its trading day."""
     until: str = ""
     """How the new value ends, in words (``risk.multiplier.until``)."""
+    bot_id: str = ""
+    """In a fleet, the bot whose multiplier this is; "": the one bot."""
 
 
 class RiskAnomalyDetected(Message, frozen=True, tag="risk_anomaly"):

@@ -2,7 +2,7 @@
 
 ``/halt [bot] reason``, ``/resume [bot] reason``, ``/closeall [bot] reason``,
 ``/mode [bot] paper|off [reason]``, ``/confirm CODE``, ``/status``, ``/bots``,
-``/report``, ``/help``. The optional bot is the first word when it names a bot the
+``/report [bot]``, ``/help``. The optional bot is the first word when it names a bot the
 kernel knows; a first word that looks like a bot id (letters or digits joined by
 ``-`` or ``_``, with a digit) but names none is refused, so a typo in the id cannot
 slip into the reason and act on every bot. ``demo`` is not offered from a chat: a
@@ -31,8 +31,9 @@ _QUERIES: frozenset[str] = frozenset({"status", "bots", "report", "help", "start
 _LOOKS_LIKE_ID = re.compile(r"^(?=.*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+$")
 _CODE = re.compile(r"^\d{6}$")
 REASON_LIMIT = 4096
-HELP = ("/status - trading state, gate, bots\n/bots - the bots and their last heartbeat\n"
-        "/report - today's figures\n/halt [bot] reason - halt trading now\n"
+HELP = ("/status - trading state, gate, bots\n"
+        "/bots - each bot: state, mode, equity, PnL, heartbeat\n"
+        "/report [bot] - today's figures\n/halt [bot] reason - halt trading now\n"
         "/resume [bot] reason - resume (asks to confirm)\n"
         "/closeall [bot] reason - close every position (asks to confirm)\n"
         "/mode [bot] paper|off [reason] - switch the bot's mode (asks to confirm)\n"
@@ -44,7 +45,7 @@ class Command:
     verb: Verb
     reason: str = ""
     bot: str = ""
-    """The bot it is meant for; empty: every bot (this kernel supervises one)."""
+    """The bot it is meant for; empty: every bot (in a fleet, the portfolio)."""
     mode: str = ""
     code: str = ""
 
@@ -63,6 +64,8 @@ def parse(text: str, known_bots: frozenset[str]) -> Command | Refused:
         return Refused("Commands start with /. " + HELP.splitlines()[0] + " ... /help for all.")
     verb = words[0][1:].split("@", 1)[0].lower()
     rest = words[1:]
+    if verb == "report" and rest and rest[0] in known_bots:
+        return Command(verb="report", bot=rest[0])
     if verb in _QUERIES:
         return Command(verb="help" if verb == "start" else verb)  # type: ignore[arg-type]
     if verb in ("confirm", "cancel"):

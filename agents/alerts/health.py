@@ -60,7 +60,7 @@ class HealthServer(Actor):
     def __init__(self, *, config: AlertsSlice) -> None:
         super().__init__()
         self._config = config
-        self.metrics = Metrics()
+        self.metrics = Metrics(fleet=config.bots)
         self._server: asyncio.Server | None = None
         self._token = ""
         self.port = 0
@@ -108,9 +108,12 @@ class HealthServer(Actor):
             problems.append(f"journal: {journal}")
         status = await self._status()
         if status is not None:
+            self.metrics.kernel_state(status.trading_state)
             body |= {"gate": status.gate, "trading_state": status.trading_state,
                      "mode": status.mode, "journal_last_seq": status.journal_last_seq,
-                     "bots": [b.bot_id for b in status.bots]}
+                     "bots": [b.bot_id for b in status.bots],
+                     "scopes": dict(sorted(self.metrics.scopes.items())),
+                     "per_bot": self.metrics.per_bot(self.ctx.clock())}
             if status.gate == "ClosedGate":
                 problems.append("gate: closed, every order is denied (no risk engine, "
                                 "or the kernel is halting)")

@@ -41,13 +41,18 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     body: str
     ts: float
+    bot: str = ""
+    """In a fleet, the one bot the alert is about (its engine's halt, its limit); "":
+    trading as a whole, or the one bot."""
 
 
 def _alert(kind: str, severity: AlertSeverity, subject: str, title: str,
-           lines: Sequence[str], ts: float) -> Alert:
+           lines: Sequence[str], ts: float, bot: str = "") -> Alert:
     body = "\n".join(one_line(line, 400) for line in lines if line) or one_line(title, 120)
+    if bot:
+        subject, title = f"{bot}/{subject}", f"bot {ident(bot)}: {title}"
     return Alert(kind=kind, severity=severity, key=f"{kind}/{subject}",
-                 title=one_line(title, 120), body=body[:BODY_LIMIT], ts=ts)
+                 title=one_line(title, 120), body=body[:BODY_LIMIT], ts=ts, bot=bot)
 
 
 def _reasons(reasons: Sequence[ReasonView]) -> list[str]:
@@ -65,21 +70,26 @@ def state_alert(event: TradingStateChanged) -> Alert | None:
     if event.current == "HALTED":
         codes = ",".join(sorted(r.code for r in event.reasons))
         return _alert("halt", "critical", f"{codes}/{event.ts}",
-                      "Trading HALTED", [cause, *_reasons(event.reasons)], event.ts)
+                      "Trading HALTED", [cause, *_reasons(event.reasons)], event.ts,
+                      event.bot_id)
     if event.current == "REDUCING":
         return _alert("reducing", "warning", ",".join(sorted(r.code for r in event.reasons)),
                       "Trading REDUCING (no new exposure)", [cause, *_reasons(event.reasons)],
-                      event.ts)
+                      event.ts, event.bot_id)
     if event.previous != "ACTIVE":
         return _alert("resume", "info", f"{event.ts}", "Trading ACTIVE again",
-                      [f"was {event.previous}", cause], event.ts)
+                      [f"was {event.previous}", cause], event.ts, event.bot_id)
     return None
 
 
 def near_limits(snapshot: RiskStateSnapshot, fraction: float,
                 armed: frozenset[str]) -> tuple[list[Alert], frozenset[str]]:
     """``limit_near`` for each limit that crossed ``fraction`` of itself; the limits
-    now above it (each alerts again only after falling back under)."""
+    now above it (each alerts again only after falling back under). In a fleet each
+    bot's limits are marked apart (``<bot> <limit>``), so one bot's snapshot under a
+    limit never re-arms another bot's."""
+    bot = snapshot.bot_id
+    mine = {f"{bot} {name}" if bot else name for name, _, _ in _LIMITS}
     alerts, above = [], set()
     for name, value_field, limit_field in _LIMITS:
         value, limit = getattr(snapshot, value_field), getattr(snapshot, limit_field)
@@ -88,13 +98,14 @@ def near_limits(snapshot: RiskStateSnapshot, fraction: float,
         used = value / limit
         if used < Decimal(str(fraction)):
             continue
-        above.add(name)
-        if name not in armed:
+        mark = f"{bot} {name}" if bot else name
+        above.add(mark)
+        if mark not in armed:
             alerts.append(_alert(
                 "limit_near", "warning", name, f"{name} at {used * 100:.0f} % of its limit",
                 [f"{name} {value} of {limit} ({snapshot.day}); at 100 % trading halts"],
-                snapshot.ts))
-    others = {a for a in armed if a not in {name for name, _, _ in _LIMITS}}
+                snapshot.ts, bot))
+    others = {a for a in armed if a not in mine}
     return alerts, frozenset(above | others)
 
 
@@ -186,10 +197,12 @@ SCOPED_KINDS = frozenset({"halt", "reducing", "resume", "limit_near", "manual_cl
 
 
 def with_bots(alert: Alert, bots: Sequence[str]) -> Alert:
-    """``alert`` naming the bots it concerns (those the kernel supervises now)."""
+    """``alert`` naming the bots it concerns: its own bot, else those the kernel
+    supervises now."""
     if alert.kind not in SCOPED_KINDS:
         return alert
-    names = ", ".join(ident(b) for b in sorted(bots)) or "none connected"
+    names = ident(alert.bot) if alert.bot else \
+        ", ".join(ident(b) for b in sorted(bots)) or "none connected"
     return msgspec.structs.replace(alert, body=f"bots: {names}\n{alert.body}"[:BODY_LIMIT])
 
 

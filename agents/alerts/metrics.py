@@ -6,6 +6,11 @@ decisions by verdict and code, anomalies by kind, LLM tokens, failed alerts; gau
 from the newest state reports: the trading state per scope, bot restarts, the age of
 each bot's last heartbeat (computed when scraped), and the journal's rows and commit
 times (taken from ``Journal.commit_times`` when scraped).
+
+Trading state scopes: ``global`` is the kernel's (the gate's: its one bot's, or in a
+fleet the worst of the bots, as ``kernel status`` shows it); in a fleet each bot's
+engine is ``bot:<id>`` (from that bot's own risk snapshot, never another's) and the
+portfolio, the worst of the bots, is ``portfolio`` (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ _COMMIT_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, fleet: tuple[str, ...] = ()) -> None:
+        """``fleet``: ``paths.yaml`` ``bots:`` (empty: the one-bot shorthand)."""
+        self._fleet = fleet
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.decisions = Counter(f"{PREFIX}_decisions", "Order decisions by verdict and code",
@@ -59,6 +66,9 @@ class Metrics:
                                       registry=r)
         self._asked: dict[str, float] = {}
         self._beats: dict[str, float] = {}
+        self.scopes: dict[str, str] = {}
+        """The newest trading state of each scope, as the gauge has it."""
+        self._restarts: dict[str, int] = {}
 
     def observe(self, message: object, now: float) -> None:
         match message:
@@ -71,10 +81,11 @@ class Metrics:
                 asked = self._asked.pop(rid, None)
                 if asked is not None:
                     self.latency.observe(max(0.0, now - asked))
-            case RiskStateSnapshot(trading_state=state):
-                self.trading.labels("global").state(state)
+            case RiskStateSnapshot(trading_state=state, bot_id=bot):
+                self._trading(f"bot:{bot}" if bot and self._fleet else "global", state)
             case BotStateReported(bot_id=bot, restarts=restarts):
                 self.restarts.labels(bot or "bot").set(restarts)
+                self._restarts[bot or "bot"] = restarts
             case Heartbeat(bot_id=bot):
                 self._beats[bot] = now
             case AnomalyDetected(kind=kind) | RiskAnomalyDetected(kind=kind):
@@ -89,13 +100,36 @@ class Metrics:
             case AlertsDropped(count=count):
                 self.alerts_dropped.inc(count)
 
+    def _trading(self, scope: str, state: str) -> None:
+        self.trading.labels(scope).state(state)
+        self.scopes[scope] = state
+
+    def kernel_state(self, trading_state: str) -> None:
+        """The gate's trading state, read from the kernel's status: ``global``, and in a
+        fleet ``portfolio`` (the kernel counts a bot without a running engine HALTED)."""
+        if trading_state:
+            self._trading("global", trading_state)
+            if self._fleet:
+                self._trading("portfolio", trading_state)
+
+    def heartbeat_ages(self, now: float) -> dict[str, float]:
+        return {bot: max(0.0, now - seen) for bot, seen in self._beats.items()}
+
+    def per_bot(self, now: float) -> dict[str, dict[str, object]]:
+        """Each bot's trading state, heartbeat age and restarts, for ``/health``'s body:
+        every configured bot of a fleet (None until known), else the bots seen."""
+        ages = self.heartbeat_ages(now)
+        bots = self._fleet or tuple(sorted({*ages, *self._restarts}))
+        return {b: {"trading_state": self.scopes.get(f"bot:{b}" if self._fleet else "global"),
+                    "heartbeat_age_s": ages.get(b), "restarts": self._restarts.get(b)}
+                for b in bots}
+
     def scrape(self, journal: Journal, now: float, trading_state: str = "") -> bytes:
         """The text exposition, with the figures read at this moment brought up to date
         (``trading_state``: the gate's, when the caller could read it)."""
-        if trading_state:
-            self.trading.labels("global").state(trading_state)
-        for bot, seen in self._beats.items():
-            self.heartbeat_age.labels(bot).set(max(0.0, now - seen))
+        self.kernel_state(trading_state)
+        for bot, age in self.heartbeat_ages(now).items():
+            self.heartbeat_age.labels(bot).set(age)
         self.journal_rows.set(journal.last_seq)
         times = journal.commit_times
         while times:

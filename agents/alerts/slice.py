@@ -17,3 +17,6 @@ class AlertsSlice:
     """``config/alerts.yaml``."""
     config_path: Path
     """The file, named in errors."""
+    bots: tuple[str, ...] = ()
+    """``paths.yaml`` ``bots:``, the fleet's ids: a chat's command names one of them or
+    is the portfolio's (docs/fleet.md). Empty: the one-bot shorthand."""

@@ -19,7 +19,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import msgspec
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -36,14 +35,18 @@ from agents.alerts.commands import (
 from agents.alerts.envvars import MASK, MissingSecret, expand
 from agents.alerts.messages import ChatRefused
 from agents.alerts.slice import AlertsSlice
+from agents.alerts.telegram_text import (
+    bots_text,
+    limit_halts,
+    report_text,
+    said,
+    status_text,
+)
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.control_protocol import (
-    ActionAccepted,
-    ActionAnswered,
     CloseAllRequest,
-    ControlError,
     ControlMessage,
     HaltRequest,
     ModeRequest,
@@ -51,8 +54,7 @@ from kernel.control_protocol import (
     SnapshotReply,
     SnapshotRequest,
 )
-from kernel.untrusted import ident, one_line, quoted
-from risk.messages import RiskStateSnapshot
+from kernel.untrusted import ident, one_line
 
 log = logging.getLogger("agents.alerts.telegram_bot")
 CONNECT_RETRY_S = 5.0
@@ -100,36 +102,25 @@ def telegram_user(chat_id: int, name: str) -> str:
     return one_line(f"telegram:{chat_id}:{name or '?'}", 128)[:128]
 
 
-def operator_request(command: Command, user: str, *, confirmed: bool) -> ControlMessage:
+def operator_request(command: Command, user: str, *, confirmed: bool,
+                     fleet: bool = False) -> ControlMessage:
     """The control request the terminal would send for ``command``.
 
-    ``command.bot`` is checked against the bots the kernel knows before this; requests
-    carry no bot scope yet (one bot per kernel), so a named bot's command acts on it as
-    on every bot; once they carry one, it goes in here and nowhere else."""
+    ``command.bot`` is checked against the bots the kernel knows before this. In a fleet
+    (``fleet``) it becomes the request's ``bot_id``, as ``--bot ID`` does, so a named bot's
+    command acts on that bot alone and an unnamed one is the portfolio's; with the
+    one-bot shorthand the kernel takes no ``--bot``, and the command acts on its bot."""
+    bot_id = command.bot if fleet else ""
     match command.verb:
         case "halt":
-            return HaltRequest(reason=command.reason, user=user)
+            return HaltRequest(reason=command.reason, user=user, bot_id=bot_id)
         case "resume":
-            return ResumeRequest(reason=command.reason, user=user, confirmed=confirmed)
+            return ResumeRequest(reason=command.reason, user=user, confirmed=confirmed,
+                                 bot_id=bot_id)
         case "closeall":
-            return CloseAllRequest(reason=command.reason, user=user)
-    return ModeRequest(mode=command.mode, reason=command.reason, user=user)  # type: ignore[arg-type]
-
-
-def said(reply: ControlMessage, command: Command) -> str:
-    """The kernel's answer in words for the chat."""
-    match reply:
-        case ActionAnswered(outcome="applied", detail=detail, seq=seq):
-            return one_line(f"done: {describe(command)}. {detail} (journal #{seq})")
-        case ActionAnswered(outcome="refused", detail=detail, seq=seq):
-            return one_line(f"REFUSED by the risk engine: {detail} (journal #{seq})")
-        case ActionAnswered(detail=detail, seq=seq):
-            return one_line(f"NOT CONFIRMED: {detail} (journal #{seq}); check /status")
-        case ActionAccepted(detail=detail, seq=seq):
-            return one_line(f"{detail} (journal #{seq})")
-        case ControlError(reason=reason):
-            return one_line(f"not done: {reason}")
-    return one_line(f"unexpected answer {type(reply).__name__}")
+            return CloseAllRequest(reason=command.reason, user=user, bot_id=bot_id)
+    return ModeRequest(mode=command.mode, reason=command.reason, user=user,  # type: ignore[arg-type]
+                       bot_id=bot_id)
 
 
 class TelegramBot(Actor):
@@ -148,6 +139,9 @@ class TelegramBot(Actor):
         self._allowed = frozenset(self._config.allowed_chats)
         self._confirmations = Confirmations(timeout_s=self._config.confirm_timeout_s)
         self._bots: set[str] = set()
+        """Bots the watchdog reported (the one-bot shorthand's bot may have any id)."""
+        self._fleet = tuple(config.bots)
+        """``paths.yaml`` ``bots:``; empty: the one-bot shorthand."""
         self._app: Any = None
         self._connected = False
         self._redact = Redact("\x00")
@@ -277,8 +271,7 @@ class TelegramBot(Actor):
     async def _answer(self, text: str, chat_id: int, user: str
                       ) -> tuple[str, InlineKeyboardMarkup | None]:
         snapshot = await self._snapshot()
-        known = frozenset(self._bots | {b.bot_id for b in snapshot.status.bots}) \
-            if snapshot is not None else frozenset(self._bots)
+        known = self._known(snapshot)
         parsed = parse(text, known)
         if isinstance(parsed, Refused):
             return parsed.answer, None
@@ -287,7 +280,7 @@ class TelegramBot(Actor):
             case "help":
                 return HELP, None
             case "status" | "bots" | "report":
-                return self._query(parsed.verb, snapshot), None
+                return self._query(parsed, snapshot), None
             case "confirm":
                 taken = self._confirmations.take(parsed.code, chat_id, now)
                 if isinstance(taken, Refused):
@@ -301,12 +294,21 @@ class TelegramBot(Actor):
             return self._ask_confirmation(parsed, chat_id, user, now, snapshot)
         return await self._carry_out(Pending(parsed, chat_id, user, now)), None
 
+    def _known(self, snapshot: SnapshotReply | None) -> frozenset[str]:
+        """The ids a command may name: a fleet's configured bots (a hello from any other
+        is refused), else the bot connected or reported now."""
+        if self._fleet:
+            return frozenset(self._fleet)
+        connected = {b.bot_id for b in snapshot.status.bots} if snapshot is not None else set()
+        return frozenset(self._bots | connected)
+
     def _ask_confirmation(self, command: Command, chat_id: int, user: str, now: float,
                           snapshot: SnapshotReply | None
                           ) -> tuple[str, InlineKeyboardMarkup]:
         code = f"{secrets.randbelow(1_000_000):06d}"
         self._confirmations.ask(code, command, chat_id, user, now)
-        limits = _limit_halts(snapshot) if command.verb == "resume" else ""
+        limits = limit_halts(snapshot, self._fleet, command.bot if self._fleet else "") \
+            if command.verb == "resume" else ""
         text = one_line(f"{limits}To {describe(command)}, send /confirm {code} within "
                         f"{self._config.confirm_timeout_s:g} s, or press Confirm.")
         buttons = InlineKeyboardMarkup([[
@@ -318,7 +320,8 @@ class TelegramBot(Actor):
         ask = self.ctx.services.ask_control
         if ask is None:
             return "not done: this kernel has no control path"
-        request = operator_request(pending.command, pending.user, confirmed=True)
+        request = operator_request(pending.command, pending.user, confirmed=True,
+                                   fleet=bool(self._fleet))
         try:
             reply = await ask(request)
         except Exception as exc:
@@ -332,52 +335,11 @@ class TelegramBot(Actor):
         reply = await ask(SnapshotRequest())
         return reply if isinstance(reply, SnapshotReply) else None
 
-    def _query(self, verb: str, snapshot: SnapshotReply | None) -> str:
+    def _query(self, command: Command, snapshot: SnapshotReply | None) -> str:
         if snapshot is None:
             return "the kernel's status could not be read"
-        status, risk = snapshot.status, _risk(snapshot)
-        if verb == "bots":
-            if not status.bots:
-                return "no bot connected"
-            return "\n".join(one_line(f"{ident(b.bot_id)} {b.mode} pid {b.pid}, last seen "
-                                      f"{b.last_seen_s_ago:.0f} s ago") for b in status.bots)
-        if verb == "status":
-            lines = [f"trading {status.trading_state}, gate {status.gate}, mode {status.mode}",
-                     f"bots: {', '.join(ident(b.bot_id) for b in status.bots) or 'none'}",
-                     f"decisions {status.decisions}, journal #{status.journal_last_seq}"]
-            if risk is not None:
-                lines += [one_line(f"{r.level} {r.code}: {quoted(r.text, 200)}; "
-                                   f"to lift it: {r.way_out}") for r in risk.reasons]
-            return "\n".join(lines)
-        if risk is None:
-            return "no risk figures yet (no heartbeat from the bot today)"
-        return "\n".join([
-            f"day {risk.day}: trading {risk.trading_state}",
-            f"equity {risk.equity}, start {risk.start_equity}",
-            f"daily loss {risk.daily_loss} of {risk.max_daily_loss}",
-            f"drawdown {risk.drawdown} of {risk.max_drawdown}",
-            f"realised PnL {risk.realized_pnl}, open PnL {risk.unrealized_pnl}",
-            f"risk multiplier {risk.risk_multiplier:g}, open orders {risk.open_orders}"])
-
-
-def _risk(snapshot: SnapshotReply | None) -> RiskStateSnapshot | None:
-    payload = snapshot.latest.get("risk.state") if snapshot is not None else None
-    if not payload:
-        return None
-    try:
-        return msgspec.msgpack.decode(payload, type=RiskStateSnapshot)
-    except msgspec.DecodeError:
-        return None
-
-
-def _limit_halts(snapshot: SnapshotReply | None) -> str:
-    """What a resume would lift that a limit set (so it re-arms from today's equity)."""
-    risk = _risk(snapshot)
-    if risk is None or risk.trading_state != "HALTED":
-        return ""
-    limits = [r for r in risk.reasons if r.level == "HALTED" and not r.code.startswith("manual_")]
-    if not limits:
-        return ""
-    texts = "; ".join(f"{r.code}: {quoted(r.text, 200)}" for r in limits)
-    return (f"Trading is halted by a limit ({texts}); resuming re-arms it from the equity "
-            "now. ")
+        if command.verb == "bots":
+            return bots_text(snapshot, self._fleet, self.ctx.clock())
+        if command.verb == "status":
+            return status_text(snapshot, self._fleet)
+        return report_text(snapshot, self._fleet, command.bot if self._fleet else "")

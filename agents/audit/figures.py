@@ -315,10 +315,20 @@ def _anomalies(events: list[Event]) -> tuple[AnomalyCount, ...]:
 
 
 def _in_force(messages: list[Message]) -> dict[str, str]:
-    snapshots = [m for m in messages if isinstance(m, RiskStateSnapshot)]
-    if not snapshots:
-        return {}
-    s = snapshots[-1]
+    """Each limit as the day's last risk snapshot has it; with several bots, each bot's
+    own last snapshot, its limits named ``bot:<id> <limit>`` (never one bot's for all)."""
+    last: dict[str, RiskStateSnapshot] = {}
+    for m in messages:
+        if isinstance(m, RiskStateSnapshot):
+            last[m.bot_id] = m
+    named = sorted(b for b in last if b)
+    if len(named) <= 1:
+        newest = [m for m in messages if isinstance(m, RiskStateSnapshot)]
+        return _limits_of(newest[-1]) if newest else {}
+    return {f"bot:{b} {k}": v for b in named for k, v in _limits_of(last[b]).items()}
+
+
+def _limits_of(s: RiskStateSnapshot) -> dict[str, str]:
     found: Mapping[str, object] = {
         "trading_state": s.trading_state, "max_daily_loss": s.max_daily_loss,
         "max_drawdown": s.max_drawdown, "max_trailing_drawdown": s.max_trailing_drawdown,

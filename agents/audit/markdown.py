@@ -150,7 +150,7 @@ def _anomalies(a: DailyAuditCompleted) -> list[str]:
 def _in_force(a: DailyAuditCompleted) -> list[str]:
     if not a.limits_in_force:
         return ["## Limits in force", "", "No risk snapshot that day.", ""]
-    return ["## Limits in force (last risk snapshot of the day)", "",
+    return ["## Limits in force (each bot's last risk snapshot of the day)", "",
             *table(("Limit", "Value"), a.limits_in_force.items()), ""]
 
 

@@ -169,7 +169,8 @@ class DailyAuditCompleted(Message, frozen=True, tag="daily_audit"):
     bots: BotEvents = BotEvents()
     anomalies: tuple[AnomalyCount, ...] = ()
     limits_in_force: dict[str, str] = msgspec.field(default_factory=dict)
-    """From the day's last risk snapshot: each limit as the engine applied it."""
+    """From the day's last risk snapshot: each limit as the engine applied it; with
+    several bots, from each bot's last one, as ``bot:<id> <limit>``."""
     per_bot: dict[str, BotSection] = msgspec.field(default_factory=dict)
     """With several bots that day, each bot's own figures; the figures above are then
     the portfolio's total (docs/fleet.md)."""

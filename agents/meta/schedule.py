@@ -7,7 +7,9 @@ whole policy is tested with plain numbers.
   bot is idle: its mode is ``off``, the watchdog reports it stopped, gave up or
   halted, the risk engine has trading HALTED, or the moderator's pause runs.
   Until the runner has heard from the watchdog it assumes the bot trades (unless
-  the configured mode is ``off``): a job is never worth starting on a guess.
+  the configured mode is ``off``): a job is never worth starting on a guess. In a
+  fleet each bot's report and halt are kept by bot id, and the fleet is idle only
+  when every bot is.
 * **Periods.** A daily job runs once per local date, a weekly one once per ISO
   week, in the first off-market moment of the period.
 * **Retry once, next window.** A failed run is tried again, but never in the
@@ -17,8 +19,8 @@ whole policy is tested with plain numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 
@@ -42,17 +44,26 @@ class Activity:
     """The watchdog's last word; None before the first report."""
     halted: bool = False
     paused_until: float = 0.0
+    states: Mapping[str, str] = field(default_factory=dict)
+    """Each bot's watchdog word, by bot id: in a fleet one bot's report never stands
+    for another's."""
+    halts: Mapping[str, bool] = field(default_factory=dict)
+    """Whether each bot's engine has trading HALTED, by bot id ("": the one bot's
+    engine, which names no bot)."""
 
 
 def observe(activity: Activity, message: Message) -> Activity:
     """The activity after one message (other messages leave it as it was)."""
     match message:
-        case BotStateReported(state=state, mode=mode):
-            return replace(activity, bot_state=state, mode=mode)
+        case BotStateReported(state=state, mode=mode, bot_id=bot):
+            return replace(activity, bot_state=state, mode=mode,
+                           states={**activity.states, bot: state})
         case ModeChanged(mode=mode):
             return replace(activity, mode=mode)
-        case RiskStateSnapshot(trading_state=state) | TradingStateChanged(current=state):
-            return replace(activity, halted=state == "HALTED")
+        case RiskStateSnapshot(trading_state=state, bot_id=bot) | \
+                TradingStateChanged(current=state, bot_id=bot):
+            return replace(activity, halted=state == "HALTED",
+                           halts={**activity.halts, bot: state == "HALTED"})
         case PauseStarted(until_ts=until):
             return replace(activity, paused_until=until)
         case PauseEnded():
@@ -61,15 +72,36 @@ def observe(activity: Activity, message: Message) -> Activity:
 
 
 def idle_reason(activity: Activity, now: float) -> str:
-    """Why the bot is not trading now; empty when it may be."""
-    if activity.mode == "off":
+    """Why the bot is not trading now; empty when it may be. In a fleet every bot must
+    be idle: a job is not started while any bot trades."""
+    bots = _bots(activity)
+    if activity.mode == "off" and len(bots) <= 1:  # a fleet's bots each report their own
         return "the bot's mode is off"
-    if activity.bot_state in IDLE_STATES:
-        return f"the bot is {activity.bot_state}"
-    if activity.halted:
-        return "trading is halted"
+    why = {bot: _idle(state, halted) for bot, (state, halted) in bots.items()}
+    if all(why.values()):
+        if len(why) == 1:
+            return next(iter(why.values()))
+        return "every bot is idle (" + "; ".join(f"{b}: {w}" for b, w in why.items()) + ")"
     if activity.paused_until > now:
         return "the bot is paused by the moderator"
+    return ""
+
+
+def _bots(activity: Activity) -> dict[str, tuple[str | None, bool]]:
+    """(watchdog word, halted) of each bot heard of; the one bot's under "" when none
+    was named."""
+    ids = sorted({*activity.states, *(b for b in activity.halts if b)})
+    if not ids:
+        return {"": (activity.bot_state, activity.halted)}
+    fallback = activity.halts.get("", False)
+    return {b: (activity.states.get(b), activity.halts.get(b, fallback)) for b in ids}
+
+
+def _idle(state: str | None, halted: bool) -> str:
+    if state in IDLE_STATES:
+        return f"the bot is {state}"
+    if halted:
+        return "trading is halted"
     return ""
 
 

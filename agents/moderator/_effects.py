@@ -51,7 +51,8 @@ class Effects:
             case "risk_multiplier":
                 assert permitted.risk_multiplier is not None
                 await ctx.publish_durable(RiskMultiplierChangeRequested(
-                    value=permitted.risk_multiplier, requested_by=by, reason=why, ts=now))
+                    value=permitted.risk_multiplier, requested_by=by, reason=why, ts=now,
+                    bot_id=permitted.bot_id))  # in a fleet: the summary's bot alone
                 return f"{permitted.detail}: asked the risk engine"
             case "paper":
                 await ctx.publish_durable(ModeChangeRequested(mode="paper", requested_by=by,

@@ -29,6 +29,8 @@ risk_multiplier below bounds.current_multiplier and not below bounds.min_multipl
 it for the default step.
 - PAUSE: the bot places no new orders for pause_minutes (at most bounds.max_pause_minutes).
 - SWITCH_TO_PAPER: leave demo for paper trading (only when mode is demo).
+When bot_id is set, several bots trade and the risk figures are that bot's: \
+REDUCE_RISK lowers its multiplier alone, PAUSE and SWITCH_TO_PAPER apply to every bot.
 Only actions in bounds.allowed_actions can be applied. Nothing can raise risk, change a \
 limit, a key or a config, or lift a halt: such answers are refused.
 

@@ -138,3 +138,7 @@ class ModerationSummary(msgspec.Struct, frozen=True, kw_only=True):
     trade_columns: str = "symbol,side,qty,entry,exit,pnl,closed_min_ago"
     last_trades: list[TradeRow] = []
     anomalies: AnomalyView = AnomalyView(window_min=15)
+    bot_id: str = ""
+    """In a fleet, the bot whose risk figures these are (the one most at risk now): a
+    REDUCE_RISK applies to it alone; a PAUSE or SWITCH_TO_PAPER to every bot. "": the
+    one bot."""

@@ -47,6 +47,8 @@ class Permitted(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
     risk_multiplier: float | None = None
     pause_minutes: int | None = None
+    bot_id: str = ""
+    """The bot a REDUCE_RISK is for (the summary's); "": the one bot."""
 
 
 class Refusal(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +66,7 @@ def build_summary(book: ModeratorBook, now: float, trigger: str, cfg: ModeratorC
         ts=now, trigger=trigger[:200], mode=book.mode,
         bounds=_bounds(book, floor, cfg), risk=_risk(book, now), regime=_regime(book, now),
         bot=_bot(book, now), stats=_stats(book), last_trades=_rows(book, now),
-        anomalies=_anomalies(book, now, cfg.anomaly_window_s))
+        anomalies=_anomalies(book, now, cfg.anomaly_window_s), bot_id=book.subject)
 
 
 def _bounds(book: ModeratorBook, floor: float, cfg: ModeratorConfig) -> BoundsView:
@@ -269,8 +271,10 @@ def _reduce(answer: ModeratorAnswer, summary: ModerationSummary,
         why = "it is already at its minimum" if current <= floor else "that is not a reduction"
         return Refusal(action="REDUCE_RISK", reason=(
             f"risk_multiplier {value:g} from {current:g}: {why}"))
+    alone = f" for bot {summary.bot_id} alone" if summary.bot_id else ""
     return Permitted(action="REDUCE_RISK", effect="risk_multiplier", risk_multiplier=value,
-                     detail=f"risk multiplier {current:g} -> {value:g}")
+                     detail=f"risk multiplier {current:g} -> {value:g}{alone}",
+                     bot_id=summary.bot_id)
 
 
 def _pause(answer: ModeratorAnswer, summary: ModerationSummary,
@@ -285,14 +289,17 @@ def _pause(answer: ModeratorAnswer, summary: ModerationSummary,
         return Refusal(action="PAUSE", reason=(
             f"pause_minutes {minutes} is outside [1, {limit}] (moderator.yaml "
             "bounds.max_pause_minutes)"))
+    who = "every bot of the fleet places" if summary.bot_id else "the bot places"
     return Permitted(action="PAUSE", effect="pause", pause_minutes=minutes,
-                     detail=f"the bot places no new orders for {minutes} min")
+                     detail=f"{who} no new orders for {minutes} min")
 
 
 def _paper(summary: ModerationSummary) -> Permitted | Refusal:
     if summary.mode == "demo":
+        who = "every bot's watchdog restarts its bot" if summary.bot_id else \
+            "the watchdog restarts the bot"
         return Permitted(action="SWITCH_TO_PAPER", effect="paper",
-                         detail="mode demo -> paper (the watchdog restarts the bot in paper)")
+                         detail=f"mode demo -> paper ({who} in paper)")
     if summary.mode == "off":
         return Refusal(action="SWITCH_TO_PAPER", reason=(
             "the mode is off: the moderator never moves the mode out of off"))

@@ -67,12 +67,15 @@ from risk.messages import (
     CloseAllRequested,
     LimitWarning,
     OperatorCommandRefused,
+    ReasonView,
     RiskAnomalyDetected,
     RiskMultiplierChanged,
     RiskStateSnapshot,
+    TradingStateChanged,
 )
 from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
+from risk.reasons import RESUME
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -242,7 +245,16 @@ class RiskEngine(Actor):
         view = snapshot(self._state, self._limits, now)
         if self._shadow is not None:
             view = self._shadow.counted(view)
-        return msgspec.structs.replace(view, bot_id=self._bot_id) if self._bot_id else view
+        if not self._bot_id:
+            return view
+        return msgspec.structs.replace(view, bot_id=self._bot_id,
+                                       reasons=self._own_way_out(view.reasons))
+
+    def _own_way_out(self, reasons: tuple[ReasonView, ...]) -> tuple[ReasonView, ...]:
+        """A fleet bot's way out names it: a bare ``kernel resume`` would resume every bot."""
+        mine = RESUME.replace("kernel resume", f"kernel resume --bot {self._bot_id}", 1)
+        return tuple(msgspec.structs.replace(r, way_out=r.way_out.replace(RESUME, mine))
+                     for r in reasons)
 
     def _not_mine(self, message: Message) -> bool:
         """In a fleet, a bot's facts go to its own engine only; a request without a bot
@@ -346,7 +358,7 @@ class RiskEngine(Actor):
         """Save first (so the journal has the state before any news of it), carry out
         the close requests, and add a fresh snapshot when anything happened."""
         saved = await self._save_if_due(now, force=force_save)
-        out = list(events)
+        out = [self._stamped(e) for e in events]
         for event in events:
             if isinstance(event, CloseAllRequested):
                 self._close_all(event.reason)
@@ -355,6 +367,16 @@ class RiskEngine(Actor):
         if out or saved:
             out.append(self._snapshot(now))
         return out
+
+    def _stamped(self, event: Message) -> Message:
+        """A fleet bot's state and multiplier changes name the bot, so a reader (the
+        moderator, the Meta-Agent) keys them by bot instead of mixing two bots."""
+        if self._bot_id and isinstance(event, TradingStateChanged):
+            return msgspec.structs.replace(event, bot_id=self._bot_id,
+                                           reasons=self._own_way_out(event.reasons))
+        if self._bot_id and isinstance(event, RiskMultiplierChanged):
+            return msgspec.structs.replace(event, bot_id=self._bot_id)
+        return event
 
     async def _save_if_due(self, now: float, *, force: bool = False) -> bool:
         state = self._state

@@ -8,7 +8,7 @@ numbers. Unknown message types still reach the event list through the generic
 summary, so a newer kernel never blanks the screen.
 
 In a fleet the bot and risk panels would show whichever bot spoke last; so the model
-also folds every bot into a :class:`~kernel.console._fleet_view.FleetView`, which the
+also folds every bot into a :class:`~kernel.fleet_view.FleetView`, which the
 dashboard shows instead once two bots are known. With ``bot`` set (``kernel tap --bot
 ID``) it follows that one bot alone, in the one-bot panels.
 """
@@ -35,7 +35,7 @@ from kernel.console._dashboard_parts import (
     positions_from_heartbeat,
     risk_from_snapshot,
 )
-from kernel.console._fleet_view import FleetBook, FleetView
+from kernel.fleet_view import FleetBook, FleetView
 from kernel.summaries import severity, summarize, summarize_decision
 from kernel.untrusted import ident, one_line
 

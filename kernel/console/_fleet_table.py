@@ -15,7 +15,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from kernel.console._fleet_view import FleetRow, FleetView
+from kernel.fleet_view import FleetRow, FleetView
 from kernel.untrusted import ident, one_line
 
 _STYLE = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}

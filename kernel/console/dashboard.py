@@ -35,9 +35,9 @@ from kernel.console._dashboard_panels import (
 )
 from kernel.console._dashboard_parts import EventView
 from kernel.console._fleet_table import WIDE, fleet_table, warning_lines
-from kernel.console._fleet_view import FleetView
 from kernel.console._tap_output import STYLES, Sink, decode_latest
 from kernel.control_protocol import SnapshotReply
+from kernel.fleet_view import FleetView
 
 SIDE_BY_SIDE_WIDTH = 72
 TOPIC_MAX = 20

@@ -26,6 +26,11 @@ from agents.alerts.health import HealthServer
 from agents.alerts.slice import AlertsSlice
 from agents.risk.actor import RiskEngine
 from bus.protocol import OrderDecision
+from kernel.console.control_client import ask
+from kernel.control_protocol import HaltRequest
+from kernel.registry import watchdogs
+from tests.integration._fleet import FleetEngines, Shipped, ready
+from tests.integration._fleet import ask as order_ask
 from tests.integration._risk_link import heartbeat
 from tests.support.link import RawBot, order
 
@@ -33,9 +38,10 @@ from tests.support.link import RawBot, order
 class Health:
     """A factory that keeps the instance, so the test knows the port it bound."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, bots: tuple[str, ...] = (), **options: Any) -> None:
         config = AlertsConfig(health=HealthConfig(enabled=True, **{"port": 0, **options}))
-        self.slice = AlertsSlice(alerts=config, config_path=Path("config/alerts.yaml"))
+        self.slice = AlertsSlice(alerts=config, config_path=Path("config/alerts.yaml"),
+                                 bots=bots)
         self.actor: HealthServer | None = None
 
     def __call__(self) -> HealthServer:
@@ -176,3 +182,45 @@ async def test_a_port_in_use_is_a_start_failure_that_names_the_field(start_kerne
             await start_kernel(actors=[Health(port=holder.getsockname()[1])])
     finally:
         holder.close()
+
+
+async def test_a_fleet_has_a_trading_state_per_bot_and_the_portfolio(start_kernel: Any) -> None:
+    """Each bot's state from its own engine, never the newest of any bot; heartbeat age
+    and restarts per bot, in /metrics and in /health's body."""
+    fleet = FleetEngines(["qe-1", "qe-2"])
+    server = Health(bots=("qe-1", "qe-2"))
+    kernel = await start_kernel(actors=[*fleet.specs, Shipped(watchdogs, 0),
+                                        Shipped(watchdogs, 1), server],
+                                bots="- {id: qe-1}\n- {id: qe-2}\n")
+    link = kernel.endpoints["bot_link"]
+    one, two = await ready(link, fleet, "qe-1"), await ready(link, fleet, "qe-2")
+    try:
+        await asyncio.to_thread(ask, kernel.endpoints["control"], HaltRequest(
+            reason="odd fills", user="ana", bot_id="qe-2"), timeout_s=10)
+        assert (await order_ask(two, "qe-2", "h", qty=0.001)).code == "halted"
+        wanted = {"bot:qe-1": "ACTIVE", "bot:qe-2": "HALTED", "portfolio": "HALTED",
+                  "global": "HALTED"}
+        deadline = time.monotonic() + 15
+        while True:
+            code, raw = await asyncio.to_thread(get, f"{server.url}/metrics")
+            found = samples(raw.decode())
+            states = {s.labels["scope"]: s.labels["qe_trading_state"]
+                      for s in found["qe_trading_state"] if s.value == 1}
+            ages = {s.labels["bot"] for s in found.get("qe_heartbeat_age_seconds", [])}
+            restarts = {s.labels["bot"]: s.value for s in found.get("qe_bot_restarts", [])}
+            if (states == wanted and ages == {"qe-1", "qe-2"} and set(restarts) ==
+                    {"qe-1", "qe-2"}) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        code_h, body = await health(server)
+    finally:
+        one.close()
+        two.close()
+    assert code == 200 and states == wanted
+    assert ages == {"qe-1", "qe-2"} and restarts == {"qe-1": 0, "qe-2": 0}
+    assert code_h == 200  # a halt is not ill health
+    assert body["scopes"] == dict(sorted(wanted.items()))
+    assert body["per_bot"]["qe-2"]["trading_state"] == "HALTED"
+    assert body["per_bot"]["qe-1"]["trading_state"] == "ACTIVE"
+    assert all(0 <= b["heartbeat_age_s"] < 60 and b["restarts"] == 0
+               for b in body["per_bot"].values())

@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from bus.protocol import Command, OrderDecision
+from kernel.console.cli import main
 from kernel.console.control_client import ControlRefused, ask
 from kernel.control_protocol import (
     ActionAnswered,
@@ -26,7 +27,7 @@ from kernel.control_protocol import (
     RiskMultiplierRequest,
 )
 from kernel.journal import read_journal
-from tests.conftest import KernelHarness
+from tests.conftest import KernelHarness, write_config
 from tests.integration._fleet import FLEET_RISK_YAML, FleetEngines, beat, ready
 from tests.integration._fleet import ask as order_ask
 from tests.integration._risk_link import until
@@ -197,3 +198,32 @@ async def test_the_risk_multiplier_of_one_bot(start_kernel: Any) -> None:
     with pytest.raises(ControlRefused, match="--bot qe-9: no such bot"):
         await control(harness, RiskMultiplierRequest(value=0.5, reason="x", user="ana",
                                                      bot_id="qe-9"))
+
+
+async def test_the_risk_multiplier_without_a_bot_prints_every_bots_answer(
+    start_kernel: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``kernel risk-multiplier`` without ``--bot`` asks every bot's engine and waits for
+    each answer, as halt does; the exit code is not 0 when any bot refused."""
+    harness, fleet, one, two = await start(start_kernel)
+    one.close()
+    two.close()
+    ports = {name: int(harness.endpoints[key].rsplit(":", 1)[1]) for name, key in (
+        ("link", "bot_link"), ("pub", "bus_publish"), ("sub", "bus_subscribe"),
+        ("control", "control"))}  # the CLI needs the ports the kernel bound
+    config = str(write_config(harness.kernel.settings.config_dir.parent, ports=ports,
+                              bots=TWO, risk_yaml=WIDE))
+
+    def run(*args: str) -> tuple[int, str]:
+        code = main(["--config-dir", config, "risk-multiplier", *args])
+        return code, " ".join(capsys.readouterr().out.split())
+
+    applied = await asyncio.to_thread(run, "0.5", "--reason", "calmer")
+    refused = await asyncio.to_thread(run, "5", "--reason", "bolder")
+    assert applied[0] == 0, applied
+    assert "portfolio: bot:qe-1: applied" in applied[1] and "bot:qe-2: applied" in applied[1]
+    assert (fleet["qe-1"].risk_multiplier, fleet["qe-2"].risk_multiplier) == (0.5, 0.5)
+    assert refused[0] == 6, refused
+    assert "bot:qe-1: refused" in refused[1] and "bot:qe-2: refused" in refused[1]
+    changes = journaled(harness, "risk.multiplier_request")
+    assert sorted(c["bot_id"] for c in changes) == ["qe-1", "qe-1", "qe-2", "qe-2"]

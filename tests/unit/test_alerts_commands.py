@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.alerts.commands import Command, Confirmations, Pending, Refused, describe, parse
+from agents.alerts.telegram_bot import operator_request
 
 BOTS = frozenset({"quantumedge-1"})
 
@@ -24,6 +25,8 @@ BOTS = frozenset({"quantumedge-1"})
     ("/cancel 012345", Command(verb="cancel", code="012345")),
     ("/status", Command(verb="status")), ("/bots", Command(verb="bots")),
     ("/report", Command(verb="report")), ("/start", Command(verb="help")),
+    ("/report quantumedge-1", Command(verb="report", bot="quantumedge-1")),
+    ("/report qe-9", Command(verb="report")),
     ("/halt stop-loss hit", Command(verb="halt", reason="stop-loss hit")),
 ])
 def test_commands(text: str, expected: Command) -> None:
@@ -86,3 +89,17 @@ def test_cancel_and_old_codes_are_forgotten() -> None:
     book.ask("555555", Command(verb="resume", reason="r"), chat_id=1, user="u", now=500.0)
     refused = book.take("444444", chat_id=1, now=500.0)
     assert isinstance(refused, Refused) and "no command waits" in refused.answer
+
+
+@pytest.mark.parametrize(("fleet", "bot_id"), [(True, "quantumedge-1"), (False, "")])
+def test_a_named_bot_becomes_the_requests_bot_in_a_fleet_only(fleet: bool, bot_id: str) -> None:
+    """As ``--bot ID``: the one-bot kernel takes no bot id, and acts on its bot."""
+    for text in ("/halt quantumedge-1 x", "/resume quantumedge-1 x",
+                 "/closeall quantumedge-1 x", "/mode quantumedge-1 off x"):
+        command = parse(text, BOTS)
+        assert isinstance(command, Command)
+        request = operator_request(command, "telegram:1:ana", confirmed=True, fleet=fleet)
+        assert request.bot_id == bot_id, text  # type: ignore[attr-defined]
+    portfolio = parse("/halt all of it", BOTS)
+    assert isinstance(portfolio, Command)
+    assert operator_request(portfolio, "u", confirmed=False, fleet=fleet).bot_id == ""  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from agents.alerts.mapping import Alert, alerts_for, with_bots
@@ -193,3 +194,24 @@ def test_alerts_about_trading_name_the_bots_and_others_are_left_alone() -> None:
     assert alone.body.startswith("bots: none connected\n")
     hung = one(BotLifecycleChanged(bot_id="qe-1", state="hung", ts=NOW))
     assert with_bots(hung, ["qe-1"]) == hung  # it names its bot already
+
+
+def test_in_a_fleet_a_bots_halt_names_that_bot_alone() -> None:
+    alert = with_bots(one(msgspec.structs.replace(halted(), bot_id="qe-2")), ["qe-1", "qe-2"])
+    assert alert.title == "bot qe-2: Trading HALTED" and alert.bot == "qe-2"
+    assert alert.body.startswith("bots: qe-2\n")
+    portfolio = with_bots(one(halted()), ["qe-1", "qe-2"])  # the one bot's engine names none
+    assert portfolio.title == "Trading HALTED" and portfolio.body.startswith("bots: qe-1, qe-2")
+
+
+def test_in_a_fleet_each_bots_limits_are_armed_apart() -> None:
+    """qe-2 still under its limit does not re-arm qe-1's crossing (and vice versa)."""
+    def of(bot: str, loss: str) -> RiskStateSnapshot:
+        return msgspec.structs.replace(snapshot(daily_loss=loss), bot_id=bot)
+    armed: frozenset[str] = frozenset()
+    sent = []
+    for message in (of("qe-1", "250"), of("qe-2", "10"), of("qe-1", "260"), of("qe-2", "260")):
+        alerts, armed = alerts_for(message, now=NOW, fraction=0.8, armed=armed)
+        sent += [a.title for a in alerts]
+    assert sent == ["bot qe-1: daily loss at 83 % of its limit",
+                    "bot qe-2: daily loss at 87 % of its limit"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,7 +15,7 @@ from agents.moderator.messages import LlmCallMade
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest
 from kernel.events import AnomalyDetected
-from risk.messages import RiskAnomalyDetected
+from risk.messages import RiskAnomalyDetected, RiskStateSnapshot
 from tests.support.link import order
 
 
@@ -79,3 +81,36 @@ def test_the_feature_events_have_one_line_summaries_and_are_warnings() -> None:
     assert summarize({"type": "alerts_dropped", "count": 3, "last_kind": "crash_loop",
                       "ts": 1.0}).startswith("3 alerts dropped")
     assert severity(failed) == severity(refused) == "warning"
+
+
+def _snapshot(state: str, bot_id: str = "") -> RiskStateSnapshot:
+    return RiskStateSnapshot(ts=1.0, day="2026-01-02", trading_state=state,  # type: ignore[arg-type]
+                             max_leverage=Decimal(3), bot_id=bot_id)
+
+
+def _states(metrics: Metrics) -> dict[str, str]:
+    return {dict(labels)["scope"]: dict(labels)["qe_trading_state"]
+            for (name, labels), value in values(metrics).items()
+            if name == "qe_trading_state" and value == 1}
+
+
+def test_a_fleet_has_a_trading_state_per_bot_never_the_newest_of_any() -> None:
+    metrics = Metrics(fleet=("qe-1", "qe-2"))
+    metrics.observe(_snapshot("HALTED", "qe-2"), 1.0)
+    metrics.observe(_snapshot("ACTIVE", "qe-1"), 2.0)  # the newest: does not hide qe-2's
+    assert _states(metrics) == {"bot:qe-1": "ACTIVE", "bot:qe-2": "HALTED"}
+    metrics.kernel_state("HALTED")
+    assert _states(metrics)["portfolio"] == _states(metrics)["global"] == "HALTED"
+    metrics.observe(BotStateReported(state="external", mode="paper", ts=1.0, bot_id="qe-1",
+                                     restarts=0), 2.0)
+    per_bot = metrics.per_bot(3.0)
+    assert per_bot["qe-1"] == {"trading_state": "ACTIVE", "heartbeat_age_s": None,
+                               "restarts": 0}
+    assert per_bot["qe-2"]["trading_state"] == "HALTED" and per_bot["qe-2"]["restarts"] is None
+
+
+def test_one_bot_keeps_the_global_scope_only() -> None:
+    metrics = Metrics()
+    metrics.observe(_snapshot("REDUCING", "qe-1"), 1.0)
+    metrics.kernel_state("REDUCING")
+    assert _states(metrics) == {"global": "REDUCING"}

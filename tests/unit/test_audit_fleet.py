@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from agents.audit.markdown import render
 from bus.protocol import Fill, OrderDecision, OrderRequest
+from risk.messages import RiskStateSnapshot
 from tests.unit.test_audit_figures import T0, Day
 
 
@@ -46,3 +47,28 @@ def test_one_bot_has_no_per_bot_section() -> None:
     trade(day, "qe", "r1", "buy", 60_000)
     audit = day.audit()
     assert audit.per_bot == {} and "Per bot" not in render(audit)
+
+
+def _snapshot(bot: str, state: str, max_daily_loss: int) -> RiskStateSnapshot:
+    return RiskStateSnapshot(ts=T0, day="d", trading_state=state,  # type: ignore[arg-type]
+                             max_leverage=Decimal(3), max_daily_loss=Decimal(max_daily_loss),
+                             bot_id=bot)
+
+
+def test_the_limits_in_force_are_each_bots_own() -> None:
+    """The newest snapshot of the day is one bot's: it must not stand for the other's."""
+    day = Day()
+    day.add(_snapshot("a", "HALTED", 300), source="risk.a")
+    day.add(_snapshot("b", "ACTIVE", 500), source="risk.b")
+    day.add(_snapshot("b", "ACTIVE", 500), source="risk.b")  # the newest
+    limits = day.audit().limits_in_force
+    assert limits["bot:a trading_state"] == "HALTED" and limits["bot:a max_daily_loss"] == "300"
+    assert limits["bot:b trading_state"] == "ACTIVE" and limits["bot:b max_daily_loss"] == "500"
+    assert "trading_state" not in limits
+    assert "| bot:a max_daily_loss | 300 |" in render(day.audit())
+
+
+def test_one_bots_limits_keep_their_names() -> None:
+    day = Day()
+    day.add(_snapshot("", "ACTIVE", 300), source="risk")
+    assert day.audit().limits_in_force["max_daily_loss"] == "300"

@@ -1,4 +1,4 @@
-"""The fleet table's model (kernel/console/_fleet_view.py) and the dashboard in a fleet."""
+"""The fleet table's model (kernel/fleet_view.py) and the dashboard in a fleet."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from rich.console import Console
 
 from kernel.console._dashboard_model import DashboardModel, of_another_bot
 from kernel.console._fleet_table import fleet_table, warning_lines
-from kernel.console._fleet_view import FleetBook
 from kernel.console.dashboard import compose
+from kernel.fleet_view import FleetBook
 
 
 def bot_state(bot_id: str, **fields: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from agents.meta.schedule import (
     Activity,
     Attempt,
     due_jobs,
+    idle_reason,
     in_trading_hours,
     next_off_market,
     observe,
@@ -165,3 +166,28 @@ def test_a_failed_job_is_retried_once_and_only_in_the_next_window() -> None:
     second = Attempt("daily-logs", "2026-11-22", at(0, 22), False)
     assert due_jobs(at(0, 23.9), utc_offset_s=0, config=cfg, window=at(0, 23.8),
                     history=[first, second]) == []
+
+
+def _halt(bot_id: str, current: str = "HALTED") -> TradingStateChanged:
+    return TradingStateChanged(previous="ACTIVE", current=current,  # type: ignore[arg-type]
+                               by="human", cause="x", ts=1.0, bot_id=bot_id)
+
+
+def test_a_fleet_is_idle_only_when_every_bot_is() -> None:
+    """One bot's halt or stop never stands for another's (docs/fleet.md)."""
+    a = Activity(mode="paper")
+    for bot in ("qe-1", "qe-2"):
+        a = observe(a, BotStateReported(state="running", mode="paper", ts=1.0, bot_id=bot))
+    a = observe(a, _halt("qe-2"))
+    assert idle_reason(a, 0.0) == ""  # qe-1 trades on
+    a = observe(a, BotStateReported(state="off", mode="off", ts=2.0, bot_id="qe-1"))
+    assert idle_reason(a, 0.0) == ("every bot is idle (qe-1: the bot is off; qe-2: trading "
+                                   "is halted)")
+    a = observe(a, _halt("qe-2", "ACTIVE"))
+    assert idle_reason(a, 0.0) == ""  # the newest report of qe-1 ("off") is not qe-2's
+
+
+def test_the_one_bots_engine_names_no_bot_and_still_counts() -> None:
+    a = observe(Activity(), BotStateReported(state="running", mode="paper", ts=1.0,
+                                             bot_id="qe-1"))
+    assert idle_reason(observe(a, _halt("")), 0.0) == "trading is halted"

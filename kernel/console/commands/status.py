@@ -26,9 +26,9 @@ from rich.text import Text
 
 from kernel.console._args import config_dir, err
 from kernel.console._fleet_table import fleet_table
-from kernel.console._fleet_view import FleetBook, FleetView
 from kernel.console.control_client import ControlRefused, KernelUnreachable, controller_for
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.fleet_view import FleetBook, FleetView
 from kernel.messages import decode_message
 from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings

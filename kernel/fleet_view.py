@@ -2,9 +2,10 @@
 
 Pure, like the dashboard's model (kernel/console/_dashboard_model.py): fed decoded
 builtins (``bot_state``, ``risk_snapshot`` and ``limit_warning`` bodies, each naming
-its bot) and the time, it gives a :class:`FleetView` that ``kernel status`` and the
-dashboard both draw. A bot of the config that has reported nothing yet still has a
-row, which says so, rather than missing from the table.
+its bot) and the time, it gives a :class:`FleetView` that ``kernel status``, the
+dashboard and the Telegram bot's ``/bots`` all draw (so it lives in the runtime, where
+a feature may read it, not in the console). A bot of the config that has reported
+nothing yet still has a row, which says so, rather than missing from the table.
 """
 
 from __future__ import annotations
