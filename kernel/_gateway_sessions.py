@@ -10,6 +10,7 @@ bot replaces its old connection). :func:`identity_refusal` holds every order to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from bus.protocol import Hello, OrderRequest
 from kernel.untrusted import ident
@@ -30,10 +31,21 @@ class BotSession:
     """The gate has taken this session's first heartbeat's marks (``MarkTaker``)."""
 
 
-class SessionTable:
-    """At most one session per bot_id: a reconnecting bot replaces its old one."""
+ONE_BOT_SESSIONS: Final = 4
+"""Sessions kept with the one-bot shorthand: the bot, and a few silent links of earlier
+ids that a later hello may replace (older ones are forgotten, least recently heard first)."""
 
-    def __init__(self) -> None:
+
+class SessionTable:
+    """At most one session per bot_id: a reconnecting bot replaces its old one.
+
+    Only a hello the gateway accepted adds a session, and at most ``limit`` are kept
+    (the fleet's size, or :data:`ONE_BOT_SESSIONS`): a link that says hello under one
+    fresh id after another cannot grow the table; the least recently heard goes first.
+    """
+
+    def __init__(self, limit: int = ONE_BOT_SESSIONS) -> None:
+        self.limit = max(1, limit)
         self._by_identity: dict[bytes, BotSession] = {}
 
     def register(self, session: BotSession) -> bool:
@@ -43,6 +55,9 @@ class SessionTable:
         for identity in stale:
             del self._by_identity[identity]
         self._by_identity[session.identity] = session
+        while len(self._by_identity) > self.limit:
+            oldest = min(self._by_identity.values(), key=lambda s: s.last_seen)
+            del self._by_identity[oldest.identity]
         return bool(stale)
 
     def seen(self, identity: bytes, now: float) -> BotSession | None:

@@ -51,6 +51,7 @@ from bus.protocol import (
 from bus.security import bind_checked
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import (
+    ONE_BOT_SESSIONS,
     BotSession,
     SessionTable,
     claim_refusal,
@@ -119,7 +120,7 @@ class Gateway:
         self._pending: set[asyncio.Task[None]] = set()
         self._replies: list[_Reply] = []
         """Decisions of the burst being read, committed and sent at its end."""
-        self.sessions = SessionTable()
+        self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
         self.bound_endpoint = ""
         self.decisions = 0

@@ -109,6 +109,10 @@ class Kernel:
         self.journal_error = ""
         """Set when the journal became unusable while running (exit 3)."""
         self.services: KernelServices | None = None
+        self.gateway: Gateway | None = None
+        self.state_cache: StateCache | None = None
+        """While it runs: the bot link and the state cache, whose bounded tables the
+        flood tests read (docs/architecture.md, "Bounded state")."""
         self.mode: str = settings.kernel.mode
 
     def request_stop(self, reason: str = "stop requested", *, journaled: bool = False) -> None:
@@ -186,6 +190,7 @@ class Kernel:
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context, fleet=self.settings.paths.fleet)
+        self.gateway, self.state_cache = gateway, cache
         narrator = Narrator(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))
