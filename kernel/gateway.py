@@ -49,6 +49,7 @@ from bus.protocol import (
     make_decision,
 )
 from bus.security import bind_checked
+from kernel._gateway_backpressure import Backpressure
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import (
     ONE_BOT_SESSIONS,
@@ -70,7 +71,11 @@ from kernel.untrusted import ident
 log = logging.getLogger("kernel.gateway")
 
 _HARD_FRAME_CAP = 16 * 1024 * 1024
-"""Beyond this libzmq drops the peer outright; below it we answer with a reason."""
+"""The largest ``max_frame_bytes`` may be set to."""
+_FRAMES_QUEUED = 1000
+"""ROUTER high-water mark, per link and direction (ZeroMQ counts it per peer). A
+link that sends faster than it is served fills it, then its own queue and the TCP
+window, and then its sends block: the flood waits at the bot, not in the kernel."""
 
 
 class _Reply(NamedTuple):
@@ -97,9 +102,11 @@ class Gateway:
         max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
         fleet: frozenset[str] | None = None,
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         """``fleet``: the bot ids of ``paths.yaml`` ``bots:``, the only ones admitted at
-        hello (several at once); None: the one-bot shorthand (any id, one at a time)."""
+        hello (several at once); None: the one-bot shorthand (any id, one at a time).
+        ``backlog``: rows queued for the journal (reading pauses while it is high)."""
         self._context = context
         self._fleet = fleet
         self.curve: ServerKeys | None = None
@@ -122,6 +129,7 @@ class Gateway:
         """Decisions of the burst being read, committed and sent at its end."""
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
+        self.backpressure = Backpressure(backlog, self.faults)
         self.bound_endpoint = ""
         self.decisions = 0
 
@@ -132,8 +140,10 @@ class Gateway:
         sock = self._context.socket(zmq.ROUTER)
         sock.linger = 0
         sock.router_mandatory = True  # a vanished bot raises instead of silently dropping
-        sock.maxmsgsize = _HARD_FRAME_CAP
-        sock.sndhwm = sock.rcvhwm = 100_000
+        # Beyond maxmsgsize libzmq drops the peer; up to it a frame over max_frame_bytes
+        # is answered frame_too_large (docs/architecture.md, "Bounded memory").
+        sock.maxmsgsize = min(_HARD_FRAME_CAP, max(1024 * 1024, 4 * self._max_frame_bytes))
+        sock.sndhwm = sock.rcvhwm = _FRAMES_QUEUED
         if self.curve is not None:
             make_curve_server(sock, self.curve)
             sock.zap_domain = BOT_DOMAIN.encode()
@@ -152,6 +162,8 @@ class Gateway:
         """Stop reading, finish the decisions in flight (bounded), close."""
         if self._drain is not None:
             self._drain.stop()
+            self._drain = None
+        self.backpressure.cancel()
         if self._pending:
             await asyncio.wait(self._pending, timeout=timeout_s)
         if self._sock is not None:
@@ -410,6 +422,8 @@ class Gateway:
     def _end_of_burst(self) -> None:
         """Commit the burst's decisions, then answer; wait for the writer if it must."""
         replies, self._replies = self._replies, []
+        if self._drain is not None:
+            self.backpressure.check(self._drain)
         if not replies:
             return
         self._emitter.commit_now()

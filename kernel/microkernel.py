@@ -186,7 +186,8 @@ class Kernel:
                           max_frame_bytes=cfg.gateway.max_frame_bytes,
                           extra_frames=self._link_frames,
                           fleet=frozenset(b.id for b in self.settings.paths.bots)
-                          if self.settings.paths.fleet else None)
+                          if self.settings.paths.fleet else None,
+                          backlog=lambda: journal.pending)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context, fleet=self.settings.paths.fleet)

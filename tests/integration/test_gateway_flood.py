@@ -19,13 +19,14 @@ from agents.audit.actor import Auditor
 from agents.audit.rules import KEYS_MAX
 from bus.codec import encode
 from bus.protocol import Error, Hello, OrderDecision
+from kernel._gateway_backpressure import JOURNAL_HIGH, JOURNAL_LOW
 from kernel._gateway_faults import KINDS_KEPT
 from kernel._gateway_sessions import ONE_BOT_SESSIONS
 from kernel._state_cache import KEYS_KEPT
 from kernel.registry import actor_factory
 from kernel.settings import Settings
 from tests.conftest import KernelHarness
-from tests.integration._risk_link import RISK_YAML, Engines, ready_bot, until
+from tests.integration._risk_link import RISK_YAML, Engines, ask, ready_bot, until
 from tests.support.link import RawBot, order
 
 FLOOD = KEYS_MAX + 200
@@ -100,4 +101,30 @@ async def test_a_flood_of_fresh_ids_and_symbols_leaves_only_bounded_state(
         assert gateway.sessions.limit == ONE_BOT_SESSIONS
     finally:
         flooder.close()
+        bot.close()
+
+
+async def test_the_link_waits_while_the_journal_is_behind_and_no_decision_is_lost(
+        start_kernel: Any) -> None:
+    engines = Engines()
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    gateway = harness.kernel.gateway
+    assert gateway is not None
+    behind = [JOURNAL_HIGH]
+    gateway.backpressure._backlog = lambda: behind[0]  # as if the writer fell behind
+    try:
+        first = await ask(bot, "bp-1")  # read before the check: decided and answered
+        assert first.request_id == "bp-1"
+        assert gateway.backpressure.paused and gateway.backpressure.pauses == 1
+        await bot.send(order("bp-2", ts=time.time()))
+        assert await bot.nothing_within(0.3)  # not read while the journal is behind
+        behind[0] = JOURNAL_LOW  # still not below the low-water mark
+        assert await bot.nothing_within(0.1)
+        behind[0] = 0
+        second = await bot.recv(timeout_s=10.0)
+        assert isinstance(second, OrderDecision) and second.request_id == "bp-2"
+        assert not gateway.backpressure.paused
+        assert gateway.faults.counts["journal_backpressure"] == 1
+    finally:
         bot.close()
