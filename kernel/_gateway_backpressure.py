@@ -4,7 +4,7 @@ Every decision is journaled before it is answered, so the journal can never drop
 row to keep up. When rows queue faster than the writer commits them (a flood of
 heartbeats, each journaled), the queue would grow without end; instead the gateway
 stops reading the ROUTER above a high-water mark and reads again below a low one.
-Meanwhile frames wait in ZeroMQ's queues, bounded per link (``_FRAMES_QUEUED`` in
+Meanwhile frames wait in ZeroMQ's queues, bounded per link (``_FRAMES_IN`` in
 kernel/gateway.py), and then at the senders, whose sends block: backpressure
 reaches the bots, and nothing is lost.
 """

@@ -9,11 +9,38 @@ bot replaces its old connection). :func:`identity_refusal` holds every order to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-from bus.protocol import Hello, OrderRequest
+from bus.protocol import Command, Hello, Message, OrderDecision, OrderRequest
 from kernel.untrusted import ident
+
+LINK_FRAMES_PER_S: Final = 500.0
+LINK_BURST: Final = 1000.0
+"""Frames a link may put on the bus (heartbeats, fills, updates, acks, bars, verdicts)
+per second, and at once. Orders are not counted: each is decided and answered, which
+paces its sender. Far above any bot (a heartbeat a second, fills as they happen); a
+link beyond it is flooding, and its frames beyond it are refused rather than queued
+for every actor, so a flood cannot slow the loop that decides the other bots' orders."""
+
+
+@dataclass(slots=True)
+class LinkBudget:
+    """A token bucket of bus frames for one link: O(1) per frame, two floats."""
+
+    tokens: float = LINK_BURST
+    ts: float = 0.0
+    refused: int = 0
+
+    def spend(self, now: float) -> bool:
+        tokens = min(LINK_BURST, self.tokens + (now - self.ts) * LINK_FRAMES_PER_S)
+        self.ts = now
+        if tokens < 1.0:
+            self.tokens = tokens
+            self.refused += 1
+            return False
+        self.tokens = tokens - 1.0
+        return True
 
 
 @dataclass(slots=True)
@@ -29,6 +56,7 @@ class BotSession:
     last_seen: float
     marks_taken: bool = False
     """The gate has taken this session's first heartbeat's marks (``MarkTaker``)."""
+    budget: LinkBudget = field(default_factory=LinkBudget)
 
 
 ONE_BOT_SESSIONS: Final = 4
@@ -138,3 +166,26 @@ def key_refusal(user: str, hello: Hello) -> str | None:
     return (f"bot {ident(hello.bot_id)} (pid {hello.pid}) refused: this connection's "
             f"CurveZMQ key is {ident(holder)}'s, not {ident(hello.bot_id)}'s. Fix: give "
             f"the bot its own key (kernel keys generate --bot {ident(hello.bot_id)})")
+
+
+def second_bot_refusal(hello: Hello, other: BotSession) -> str:
+    """One bot at a time: the kernel keeps one ledger, so a second bot's positions
+    would be read as the first one's (both end in REDUCING within seconds)."""
+    return (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
+            f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
+            "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
+            "first, or set `bot.command` in paths.yaml to start yours")
+
+
+def flood_refusal(kind: str) -> str:
+    return (f"{kind} refused: this connection sends more than {LINK_FRAMES_PER_S:g} "
+            f"frames a second besides orders (bursts of {LINK_BURST:g}); send less often")
+
+
+def what(message: Message) -> str:
+    """The message a person would recognise: the command's action, the order's id."""
+    if isinstance(message, Command):
+        return f"command {message.action} ({ident(message.command_id)})"
+    if isinstance(message, OrderDecision):
+        return f"decision {message.verdict} on order {ident(message.request_id)}"
+    return type(message).__name__

@@ -32,6 +32,11 @@ from kernel.supervision import RestartPolicy, decide_restart
 log = logging.getLogger("kernel.actor")
 
 
+_YIELD_EVERY = 8
+"""Frames an actor handles before it lets the loop run others. ``receive`` does not
+suspend while frames wait, so an actor with a backlog (a flood of heartbeats) would
+otherwise run through all of it in one step while the gateway waits to decide."""
+
 class ActorStartFailed(Exception):
     """An actor's first ``start()`` raised: the kernel cannot start as configured."""
 
@@ -152,8 +157,12 @@ class ActorRunner:
 
     async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
         told = 0  # frames dropped for this actor that an anomaly has counted
+        handled = 0
         while True:
             frame = await subscriber.receive()
+            handled += 1
+            if handled % _YIELD_EVERY == 0:  # a backlog never holds the loop (the gate) long
+                await asyncio.sleep(0)
             if subscriber.dropped != told:  # one int compare per frame in the common case
                 told = self._tell_dropped(subscriber.dropped, told)
             try:

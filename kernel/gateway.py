@@ -1,9 +1,9 @@
 """The bot link: a ROUTER socket that speaks the contract in ``bus/protocol.py``.
 
 Bots connect DEALER sockets. Every frame is answered or dropped with a reason;
-nothing a bot sends can crash or stall the gateway: a frame that does not
-decode gets an ``error`` reply, an invalid ``order_request`` gets a DENY with
-code ``invalid_request``, and each such fault is journaled as an anomaly.
+nothing a bot sends can crash or stall the gateway: an undecodable frame gets an
+``error``, an invalid ``order_request`` a DENY ``invalid_request``, a link's bus
+frames beyond its budget ``link_flooded``; each fault is journaled as an anomaly.
 
 A link's identity is bound at ``hello``: an ``order_request`` from a link that has
 not said hello, or that names another ``bot_id`` than its hello, is denied with
@@ -13,10 +13,9 @@ link. Any other ``order_request`` is decided by the registered
 :class:`~kernel.gate.OrderGate` synchronously. The request and the decision are
 journaled, and the reply is sent only once the decision's journal row is
 committed, so the bot never acts on a decision the journal could lose.
-Decisions are committed per burst: every order read in one wake-up of the socket
-is decided, then one journal commit covers them all (inline, from the loop, when
-the journal allows it), then the replies go out. One order alone is one burst,
-so nothing waits for company.
+Decisions are committed per burst: every order read in one wake-up is decided,
+one journal commit covers them all (inline when the journal allows it), then the
+replies go out. One order alone is one burst, so nothing waits for company.
 """
 
 from __future__ import annotations
@@ -54,11 +53,15 @@ from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import (
     ONE_BOT_SESSIONS,
     BotSession,
+    LinkBudget,
     SessionTable,
     claim_refusal,
+    flood_refusal,
     hello_refusal,
     identity_refusal,
     key_refusal,
+    second_bot_refusal,
+    what,
 )
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
@@ -70,12 +73,11 @@ from kernel.untrusted import ident
 
 log = logging.getLogger("kernel.gateway")
 
-_HARD_FRAME_CAP = 16 * 1024 * 1024
-"""The largest ``max_frame_bytes`` may be set to."""
-_FRAMES_QUEUED = 1000
-"""ROUTER high-water mark, per link and direction (ZeroMQ counts it per peer). A
-link that sends faster than it is served fills it, then its own queue and the TCP
-window, and then its sends block: the flood waits at the bot, not in the kernel."""
+_HARD_FRAME_CAP = 16 * 1024 * 1024  # the largest max_frame_bytes may be set to
+_BURST = 64  # frames read per wake-up: what a quiet link may wait for (docs/architecture.md)
+_FRAMES_IN, _FRAMES_OUT = 100, 10_000
+"""ROUTER high-water marks per link (ZeroMQ's are per peer). In: a flooding link fills it,
+then its own queue and TCP's, then its sends block. Out: small replies of many bursts."""
 
 
 class _Reply(NamedTuple):
@@ -127,6 +129,7 @@ class Gateway:
         self._pending: set[asyncio.Task[None]] = set()
         self._replies: list[_Reply] = []
         """Decisions of the burst being read, committed and sent at its end."""
+        self._stray_budget = LinkBudget()  # shared by every link that has not said hello
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
         self.backpressure = Backpressure(backlog, self.faults)
@@ -143,7 +146,7 @@ class Gateway:
         # Beyond maxmsgsize libzmq drops the peer; up to it a frame over max_frame_bytes
         # is answered frame_too_large (docs/architecture.md, "Bounded memory").
         sock.maxmsgsize = min(_HARD_FRAME_CAP, max(1024 * 1024, 4 * self._max_frame_bytes))
-        sock.sndhwm = sock.rcvhwm = _FRAMES_QUEUED
+        sock.rcvhwm, sock.sndhwm = _FRAMES_IN, _FRAMES_OUT
         if self.curve is not None:
             make_curve_server(sock, self.curve)
             sock.zap_domain = BOT_DOMAIN.encode()
@@ -154,6 +157,7 @@ class Gateway:
             raise
         self._sock = sock
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
+                                  batch=_BURST,
                                   receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
@@ -210,19 +214,10 @@ class Gateway:
             send_frames(sock, (identity, body), NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
             self.faults.report("reply_undelivered", "warning",
-                               f"{self._what(message)} for {self._whom(identity)} not "
+                               f"{what(message)} for {self._whom(identity)} not "
                                f"delivered: {exc.strerror}")
             return False
         return True
-
-    @staticmethod
-    def _what(message: Message) -> str:
-        """The message a person would recognise: the command's action, the order's id."""
-        if isinstance(message, Command):
-            return f"command {message.action} ({ident(message.command_id)})"
-        if isinstance(message, OrderDecision):
-            return f"decision {message.verdict} on order {ident(message.request_id)}"
-        return type(message).__name__
 
     def _whom(self, identity: bytes) -> str:
         session = self.sessions.get(identity)
@@ -255,8 +250,9 @@ class Gateway:
             case OrderRequest():
                 self._on_order(identity, message, as_json)
             case Heartbeat():
-                session = self.sessions.seen(identity, self._clock())
-                if self._refused_claim(identity, session, message, as_json):
+                session = self.sessions.seen(identity, now := self._clock())
+                if self._refused_claim(identity, session, message, as_json) \
+                        or self._over_budget(identity, session, message, as_json, now):
                     return
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
@@ -265,8 +261,9 @@ class Gateway:
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
-                session = self.sessions.seen(identity, self._clock())
-                if self._refused_claim(identity, session, message, as_json):
+                session = self.sessions.seen(identity, now := self._clock())
+                if self._refused_claim(identity, session, message, as_json) \
+                        or self._over_budget(identity, session, message, as_json, now):
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
@@ -274,8 +271,9 @@ class Gateway:
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
-                self.sessions.seen(identity, self._clock())
-                self._emitter.emit(message)
+                session = self.sessions.seen(identity, now := self._clock())
+                if not self._over_budget(identity, session, message, as_json, now):
+                    self._emitter.emit(message)
 
     def _refused_claim(self, identity: bytes, session: BotSession | None,
                        message: Heartbeat | Fill | OrderUpdate | CommandAck | Bars,
@@ -311,7 +309,7 @@ class Gateway:
         other = None if self._fleet is not None else self.sessions.other_live_bot(
             hello.bot_id, identity, now, within_s=5 * self._heartbeat_interval_s)
         if other is not None:
-            self._refuse_second_bot(identity, hello, other, as_json)
+            self._reply_error(identity, as_json, second_bot_refusal(hello, other), "second_bot")
             return
         replaced = self.sessions.register(
             BotSession(identity=identity, bot_id=hello.bot_id, mode=hello.mode, pid=hello.pid,
@@ -346,15 +344,18 @@ class Gateway:
     def _key_refusal(self, hello: Hello) -> str | None:
         return None if self.curve is None else key_refusal(self._user, hello)
 
-    def _refuse_second_bot(self, identity: bytes, hello: Hello, other: BotSession,
-                           as_json: bool) -> None:
-        """One bot at a time: the kernel keeps one ledger, so a second bot's positions
-        would be read as the first one's (both end in REDUCING within seconds)."""
-        reason = (f"bot {hello.bot_id!r} (pid {hello.pid}) refused: bot {other.bot_id!r} "
-                  f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
-                  "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
-                  "first, or set `bot.command` in paths.yaml to start yours")
-        self._reply_error(identity, as_json, reason, "second_bot")  # journaled as an anomaly
+    def _over_budget(self, identity: bytes, session: BotSession | None, message: Message,
+                     as_json: bool, now: float) -> bool:
+        """Refuse a bus frame beyond the link's budget: a heartbeat quietly (the next one
+        says the same), any other with an ``error`` the bot can act on; counted either way."""
+        budget = session.budget if session is not None else self._stray_budget
+        if budget.spend(now):
+            return False
+        if isinstance(message, Heartbeat):
+            self.faults.report("link_flooded", "warning", flood_refusal(message.topic))
+        else:
+            self._reply_error(identity, as_json, flood_refusal(message.topic), "link_flooded")
+        return True
 
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()

@@ -27,6 +27,7 @@ from bus.security import InsecureBindError
 from kernel import __version__
 from kernel._advice_desk import register_advice_requests
 from kernel._link_frames import LinkFrames
+from kernel._memory import keep_large_blocks_returnable
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._record_desk import register_record_requests
@@ -125,6 +126,7 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
+        keep_large_blocks_returnable()  # RSS comes back down after a flood (kernel/_memory.py)
         # Signals first: a Ctrl-C during start-up must still stop the kernel in order.
         remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
         try:

@@ -18,10 +18,10 @@ import pytest
 from agents.audit.actor import Auditor
 from agents.audit.rules import KEYS_MAX
 from bus.codec import encode
-from bus.protocol import Error, Hello, OrderDecision
+from bus.protocol import Error, Fill, Hello, OrderDecision
 from kernel._gateway_backpressure import JOURNAL_HIGH, JOURNAL_LOW
 from kernel._gateway_faults import KINDS_KEPT
-from kernel._gateway_sessions import ONE_BOT_SESSIONS
+from kernel._gateway_sessions import LINK_BURST, ONE_BOT_SESSIONS
 from kernel._state_cache import KEYS_KEPT
 from kernel.registry import actor_factory
 from kernel.settings import Settings
@@ -126,5 +126,31 @@ async def test_the_link_waits_while_the_journal_is_behind_and_no_decision_is_los
         assert isinstance(second, OrderDecision) and second.request_id == "bp-2"
         assert not gateway.backpressure.paused
         assert gateway.faults.counts["journal_backpressure"] == 1
+    finally:
+        bot.close()
+
+
+async def test_a_link_over_its_frame_budget_is_refused_and_the_others_are_served(
+        start_kernel: Any) -> None:
+    engines = Engines()
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    gateway = harness.kernel.gateway
+    assert gateway is not None
+    try:
+        fills = int(LINK_BURST) + 200  # sent at once: far faster than the budget refills
+        for n in range(fills):
+            await bot.send(Fill(request_id=f"x{n}", symbol="BTCUSDT", side="buy", qty=0.001,
+                                price=50_000.0, ts=time.time(), bot_id="qe-1"))
+        refusals = []
+        while not await bot.nothing_within(0.5):
+            reply = await bot.recv()
+            assert isinstance(reply, Error) and reply.code == "link_flooded", reply
+            refusals.append(reply)
+        assert 0 < len(refusals) <= 200  # the burst went through, the rest was refused
+        session = gateway.sessions.all()[0]
+        assert session.budget.refused == len(refusals)
+        decision = await ask(bot, "after-flood")  # orders are never budgeted
+        assert decision.request_id == "after-flood"
     finally:
         bot.close()

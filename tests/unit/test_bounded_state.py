@@ -18,7 +18,14 @@ from bus.codec import Header
 from bus.protocol import Heartbeat, OrderDecision, Position
 from bus.pubsub import BusFrame
 from kernel._gateway_faults import KINDS_KEPT, FaultReporter
-from kernel._gateway_sessions import ONE_BOT_SESSIONS, BotSession, SessionTable
+from kernel._gateway_sessions import (
+    LINK_BURST,
+    LINK_FRAMES_PER_S,
+    ONE_BOT_SESSIONS,
+    BotSession,
+    LinkBudget,
+    SessionTable,
+)
 from kernel._state_cache import KEYS_KEPT, StateCache
 from kernel.bounded import BoundedDict
 from risk import decide
@@ -144,3 +151,11 @@ def test_the_ledger_forgets_the_oldest_flat_marks_and_never_a_held_position() ->
     after = with_marks(held, rows, tick_ts=NOW)
     assert len(after) == SYMBOLS_MAX and "HELD" in after and "S0" not in after
     assert f"S{SYMBOLS_MAX - 1}" in after
+
+
+def test_a_link_budget_refuses_the_frame_beyond_its_burst_and_refills_with_time() -> None:
+    budget = LinkBudget(ts=10.0)
+    assert all(budget.spend(10.0) for _ in range(int(LINK_BURST)))
+    assert not budget.spend(10.0) and budget.refused == 1
+    assert budget.spend(10.0 + 1 / LINK_FRAMES_PER_S)  # one frame's worth of time later
+    assert not budget.spend(10.0 + 1 / LINK_FRAMES_PER_S)
