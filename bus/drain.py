@@ -48,8 +48,11 @@ class SocketDrain:
         self._scheduled = False
 
     def start(self) -> None:
+        """Start, or start again after :meth:`stop` (messages may already wait: the FD's
+        edge is gone, so a first wake-up is scheduled either way)."""
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._fd, self._wake)
+        self._scheduled = False
         self._schedule()
 
     def stop(self) -> None:

@@ -75,10 +75,11 @@ class Publisher:
         if self._local:
             self._hand_over(frame.topic, lambda: frame)
 
-    def subscribe_local(self, prefixes: Iterable[str], *, limit: int = 200_000
-                        ) -> LocalSubscription:
+    def subscribe_local(self, prefixes: Iterable[str], *, limit: int = 200_000,
+                        max_bytes: int = 64 * 1024 * 1024) -> LocalSubscription:
         """A subscription in this process, fed by this publisher alone; close it to stop."""
-        local = LocalSubscription(tuple(prefixes), limit=limit, detach=self._local.remove)
+        local = LocalSubscription(tuple(prefixes), limit=limit, max_bytes=max_bytes,
+                                  detach=self._local.remove)
         self._local.append(local)
         return local
 
@@ -141,14 +142,18 @@ class LocalSubscription:
     Matching is ZeroMQ's: a topic that starts with one of ``prefixes``. Frames
     wait in a deque (``receive`` is a pop while any wait, where a ``zmq.asyncio``
     socket costs a future and a loop turn per message); past ``limit`` waiting
-    frames, new ones are dropped and counted, as a SUB socket's high-water mark
-    would, and the first drop of each thousand is logged.
+    frames, or past ``max_bytes`` of waiting payload, new ones are dropped and
+    counted, as a SUB socket's high-water mark would, and the first drop of each
+    thousand is logged (the actor runner journals an anomaly for them).
     """
 
     def __init__(self, prefixes: tuple[str, ...], *, limit: int,
-                 detach: Callable[[LocalSubscription], None]) -> None:
+                 detach: Callable[[LocalSubscription], None],
+                 max_bytes: int = 64 * 1024 * 1024) -> None:
         self._prefixes = prefixes
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._detach: Callable[[LocalSubscription], None] | None = detach
         self._frames: deque[BusFrame] = deque()
         self._waiter: asyncio.Future[None] | None = None
@@ -158,12 +163,14 @@ class LocalSubscription:
         return topic.startswith(self._prefixes)
 
     def offer(self, frame: BusFrame) -> None:
-        if len(self._frames) >= self._limit:
+        if len(self._frames) >= self._limit or self._bytes >= self._max_bytes:
             if self.dropped % 1000 == 0:
-                log.warning("a local subscriber (%s) is %d frames behind: frame on %s dropped",
-                            ", ".join(self._prefixes), self._limit, frame.topic)
+                log.warning("a local subscriber (%s) is %d frames behind (%d bytes): frame "
+                            "on %s dropped", ", ".join(self._prefixes), len(self._frames),
+                            self._bytes, frame.topic)
             self.dropped += 1
             return
+        self._bytes += len(frame.payload)
         self._frames.append(frame)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -173,7 +180,9 @@ class LocalSubscription:
         """The next frame, waiting for one if none is queued."""
         while not self._frames:
             await self._wait()
-        return self._frames.popleft()
+        frame = self._frames.popleft()
+        self._bytes -= len(frame.payload)
+        return frame
 
     def close(self) -> None:
         """Stop receiving; idempotent."""

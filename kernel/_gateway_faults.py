@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from kernel.bounded import BoundedDict
 from kernel.emitter import Emitter
 from kernel.events import AnomalyDetected, Severity
 
@@ -15,6 +16,9 @@ log = logging.getLogger("kernel.gateway")
 
 _PER_SECOND = 20
 """Anomalies of one kind journaled per second; the rest are counted and summarised."""
+KINDS_KEPT = 256
+"""Kinds counted at once. The kinds are the gateway's own codes (a few dozen), never a
+bot's words; the bound only makes that a checked fact rather than a hope."""
 
 
 class FaultReporter:
@@ -23,8 +27,9 @@ class FaultReporter:
     def __init__(self, emitter: Emitter, clock: Callable[[], float]) -> None:
         self._emitter = emitter
         self._clock = clock
-        self._window: dict[str, tuple[int, int, int]] = {}  # kind -> (second, sent, suppressed)
-        self.counts: dict[str, int] = {}
+        # kind -> (second, sent, suppressed)
+        self._window: BoundedDict[str, tuple[int, int, int]] = BoundedDict(KINDS_KEPT)
+        self.counts: BoundedDict[str, int] = BoundedDict(KINDS_KEPT)
 
     def report(self, kind: str, severity: Severity, detail: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1

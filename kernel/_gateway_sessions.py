@@ -9,10 +9,38 @@ bot replaces its old connection). :func:`identity_refusal` holds every order to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Final
 
-from bus.protocol import Hello, OrderRequest
+from bus.protocol import Command, Hello, Message, OrderDecision, OrderRequest
 from kernel.untrusted import ident
+
+LINK_FRAMES_PER_S: Final = 500.0
+LINK_BURST: Final = 1000.0
+"""Frames a link may put on the bus (heartbeats, fills, updates, acks, bars, verdicts)
+per second, and at once. Orders are not counted: each is decided and answered, which
+paces its sender. Far above any bot (a heartbeat a second, fills as they happen); a
+link beyond it is flooding, and its frames beyond it are refused rather than queued
+for every actor, so a flood cannot slow the loop that decides the other bots' orders."""
+
+
+@dataclass(slots=True)
+class LinkBudget:
+    """A token bucket of bus frames for one link: O(1) per frame, two floats."""
+
+    tokens: float = LINK_BURST
+    ts: float = 0.0
+    refused: int = 0
+
+    def spend(self, now: float) -> bool:
+        tokens = min(LINK_BURST, self.tokens + (now - self.ts) * LINK_FRAMES_PER_S)
+        self.ts = now
+        if tokens < 1.0:
+            self.tokens = tokens
+            self.refused += 1
+            return False
+        self.tokens = tokens - 1.0
+        return True
 
 
 @dataclass(slots=True)
@@ -28,12 +56,24 @@ class BotSession:
     last_seen: float
     marks_taken: bool = False
     """The gate has taken this session's first heartbeat's marks (``MarkTaker``)."""
+    budget: LinkBudget = field(default_factory=LinkBudget)
+
+
+ONE_BOT_SESSIONS: Final = 4
+"""Sessions kept with the one-bot shorthand: the bot, and a few silent links of earlier
+ids that a later hello may replace (older ones are forgotten, least recently heard first)."""
 
 
 class SessionTable:
-    """At most one session per bot_id: a reconnecting bot replaces its old one."""
+    """At most one session per bot_id: a reconnecting bot replaces its old one.
 
-    def __init__(self) -> None:
+    Only a hello the gateway accepted adds a session, and at most ``limit`` are kept
+    (the fleet's size, or :data:`ONE_BOT_SESSIONS`): a link that says hello under one
+    fresh id after another cannot grow the table; the least recently heard goes first.
+    """
+
+    def __init__(self, limit: int = ONE_BOT_SESSIONS) -> None:
+        self.limit = max(1, limit)
         self._by_identity: dict[bytes, BotSession] = {}
 
     def register(self, session: BotSession) -> bool:
@@ -43,6 +83,9 @@ class SessionTable:
         for identity in stale:
             del self._by_identity[identity]
         self._by_identity[session.identity] = session
+        while len(self._by_identity) > self.limit:
+            oldest = min(self._by_identity.values(), key=lambda s: s.last_seen)
+            del self._by_identity[oldest.identity]
         return bool(stale)
 
     def seen(self, identity: bytes, now: float) -> BotSession | None:
@@ -133,3 +176,17 @@ def second_bot_refusal(hello: Hello, other: BotSession) -> str:
             f"(pid {other.pid}) is connected and the kernel supervises one bot at a "
             "time. Fix: run `kernel mode off --reason R` to stop the supervised bot "
             "first, or set `bot.command` in paths.yaml to start yours")
+
+
+def flood_refusal(kind: str) -> str:
+    return (f"{kind} refused: this connection sends more than {LINK_FRAMES_PER_S:g} "
+            f"frames a second besides orders (bursts of {LINK_BURST:g}); send less often")
+
+
+def what(message: Message) -> str:
+    """The message a person would recognise: the command's action, the order's id."""
+    if isinstance(message, Command):
+        return f"command {message.action} ({ident(message.command_id)})"
+    if isinstance(message, OrderDecision):
+        return f"decision {message.verdict} on order {ident(message.request_id)}"
+    return type(message).__name__

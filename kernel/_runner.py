@@ -23,7 +23,7 @@ import msgspec
 from bus.pubsub import LocalSubscription, Publisher
 from kernel.actor import Actor, ActorContext
 from kernel.emitter import Emitter
-from kernel.events import ActorState, ActorStatusChanged
+from kernel.events import ActorState, ActorStatusChanged, AnomalyDetected
 from kernel.journal import JournalDamaged
 from kernel.journal_file import corruption_in
 from kernel.messages import decode_message
@@ -31,6 +31,11 @@ from kernel.supervision import RestartPolicy, decide_restart
 
 log = logging.getLogger("kernel.actor")
 
+
+_YIELD_EVERY = 8
+"""Frames an actor handles before it lets the loop run others. ``receive`` does not
+suspend while frames wait, so an actor with a backlog (a flood of heartbeats) would
+otherwise run through all of it in one step while the gateway waits to decide."""
 
 class ActorStartFailed(Exception):
     """An actor's first ``start()`` raised: the kernel cannot start as configured."""
@@ -79,6 +84,7 @@ class ActorRunner:
         self._history: tuple[float, ...] = ()
         self._started_once = False
         """Whether a ``start()`` has ever returned: before that, a failure is a start failure."""
+        self._dropped_told_at = -1e18
 
     async def supervise(self, ready: asyncio.Event) -> None:
         """Run the actor until cancelled; restart on crash; raise ActorGaveUp."""
@@ -150,8 +156,15 @@ class ActorRunner:
             self._set_state("STOPPED")
 
     async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
+        told = 0  # frames dropped for this actor that an anomaly has counted
+        handled = 0
         while True:
             frame = await subscriber.receive()
+            handled += 1
+            if handled % _YIELD_EVERY == 0:  # a backlog never holds the loop (the gate) long
+                await asyncio.sleep(0)
+            if subscriber.dropped != told:  # one int compare per frame in the common case
+                told = self._tell_dropped(subscriber.dropped, told)
             try:
                 message = decode_message(frame.payload)
             except msgspec.DecodeError as exc:
@@ -162,6 +175,18 @@ class ActorRunner:
                 continue
             for reply in await actor.handle(message):
                 self._publisher_for(actor).emit(reply)
+
+    def _tell_dropped(self, dropped: int, told: int) -> int:
+        """Journal (at most once a second) how many frames this actor lost being behind."""
+        now = self._clock()
+        if now - self._dropped_told_at < 1.0:
+            return told
+        self._dropped_told_at = now
+        self._emitter.emit(AnomalyDetected(
+            kind="subscriber_behind", severity="error", ts=now, source=self.name,
+            detail=f"actor {self.name} fell behind its subscriptions: {dropped - told} "
+                   f"frames dropped ({dropped} in all since it started)"))
+        return dropped
 
     def _publisher_for(self, actor: Actor) -> Emitter:
         return actor.ctx.emitter

@@ -15,11 +15,15 @@ import zmq
 
 from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import BusFrame, DrainedSubscriber, Publisher
+from kernel.bounded import BoundedDict
 
 _PROBE: Final = "_sync.state_cache"
 PER_KEY: Final = {"risk.state": "bot_id", "bot.state": "bot_id", "risk.warning": "scope"}
 """In a fleet also kept per bot (per scope for warnings), as ``<topic>/<key>``: each bot
 has its own state (docs/fleet.md)."""
+KEYS_KEPT: Final = 1024
+"""Entries kept (topics and ``<topic>/<key>``): the keys are the fleet's bot ids and
+scopes, which ``paths.yaml`` bounds; the limit keeps a bug from growing it without end."""
 STATE_TOPICS: Final = (
     "bot.state", "bot.lifecycle", "bot.exit", "risk.state", "risk.halt", "kernel.mode",
     "kernel.state", "plan.trade", "llm.budget", "moderator.advice", "feeds.state",
@@ -33,7 +37,7 @@ class StateCache:
         self._fleet = fleet
         self._sub = DrainedSubscriber(context, INPROC_SUBSCRIBE, (*STATE_TOPICS, _PROBE),
                                       self._keep)
-        self.latest: dict[str, bytes] = {}
+        self.latest: BoundedDict[str, bytes] = BoundedDict(KEYS_KEPT)
         self._live = False
 
     def start(self) -> None:

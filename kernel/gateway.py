@@ -1,9 +1,9 @@
 """The bot link: a ROUTER socket that speaks the contract in ``bus/protocol.py``.
 
 Bots connect DEALER sockets. Every frame is answered or dropped with a reason;
-nothing a bot sends can crash or stall the gateway: a frame that does not
-decode gets an ``error`` reply, an invalid ``order_request`` gets a DENY with
-code ``invalid_request``, and each such fault is journaled as an anomaly.
+nothing a bot sends can crash or stall the gateway: an undecodable frame gets an
+``error``, an invalid ``order_request`` a DENY ``invalid_request``, a link's bus
+frames beyond its budget ``link_flooded``; each fault is journaled as an anomaly.
 
 A link's identity is bound at ``hello``: an ``order_request`` from a link that has
 not said hello, or that names another ``bot_id`` than its hello, is denied with
@@ -13,10 +13,9 @@ link. Any other ``order_request`` is decided by the registered
 :class:`~kernel.gate.OrderGate` synchronously. The request and the decision are
 journaled, and the reply is sent only once the decision's journal row is
 committed, so the bot never acts on a decision the journal could lose.
-Decisions are committed per burst: every order read in one wake-up of the socket
-is decided, then one journal commit covers them all (inline, from the loop, when
-the journal allows it), then the replies go out. One order alone is one burst,
-so nothing waits for company.
+Decisions are committed per burst: every order read in one wake-up is decided,
+one journal commit covers them all (inline when the journal allows it), then the
+replies go out. One order alone is one burst, so nothing waits for company.
 """
 
 from __future__ import annotations
@@ -49,16 +48,21 @@ from bus.protocol import (
     make_decision,
 )
 from bus.security import bind_checked
+from kernel._gateway_backpressure import Backpressure
 from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_sessions import (
+    ONE_BOT_SESSIONS,
     BotSession,
+    LinkBudget,
     SessionTable,
     claim_refusal,
+    flood_refusal,
     hello_refusal,
     identity_refusal,
     key_refusal,
     second_bot_refusal,
+    what,
 )
 from kernel._link_frames import LinkFrames, frame_tag
 from kernel.emitter import Emitter, Staged
@@ -72,13 +76,16 @@ from kernel.gate import (
     deny,
 )
 from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
-from kernel.plan_service import PlanService, PlanUnavailable
+from kernel.plan_service import PlanService, plan_answer
 from kernel.untrusted import ident
 
 log = logging.getLogger("kernel.gateway")
 
-_HARD_FRAME_CAP = 16 * 1024 * 1024
-"""Beyond this libzmq drops the peer outright; below it we answer with a reason."""
+_HARD_FRAME_CAP = 16 * 1024 * 1024  # the largest max_frame_bytes may be set to
+_BURST = 64  # frames read per wake-up: what a quiet link may wait for (docs/architecture.md)
+_FRAMES_IN, _FRAMES_OUT = 100, 10_000
+"""ROUTER high-water marks per link (ZeroMQ's are per peer). In: a flooding link fills it,
+then its own queue and TCP's, then its sends block. Out: small replies of many bursts."""
 
 
 class _Reply(NamedTuple):
@@ -105,9 +112,11 @@ class Gateway:
         max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
         fleet: frozenset[str] | None = None,
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         """``fleet``: the bot ids of ``paths.yaml`` ``bots:``, the only ones admitted at
-        hello (several at once); None: the one-bot shorthand (any id, one at a time)."""
+        hello (several at once); None: the one-bot shorthand (any id, one at a time).
+        ``backlog``: rows queued for the journal (reading pauses while it is high)."""
         self._context = context
         self._fleet = fleet
         self.curve: ServerKeys | None = None
@@ -129,8 +138,10 @@ class Gateway:
         self._pending: set[asyncio.Task[None]] = set()
         self._replies: list[_Reply] = []
         """Decisions of the burst being read, committed and sent at its end."""
-        self.sessions = SessionTable()
+        self._stray_budget = LinkBudget()  # shared by every link that has not said hello
+        self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
+        self.backpressure = Backpressure(backlog, self.faults)
         self.bound_endpoint = ""
         self.decisions = 0
 
@@ -141,8 +152,10 @@ class Gateway:
         sock = self._context.socket(zmq.ROUTER)
         sock.linger = 0
         sock.router_mandatory = True  # a vanished bot raises instead of silently dropping
-        sock.maxmsgsize = _HARD_FRAME_CAP
-        sock.sndhwm = sock.rcvhwm = 100_000
+        # Beyond maxmsgsize libzmq drops the peer; up to it a frame over max_frame_bytes
+        # is answered frame_too_large (docs/architecture.md, "Bounded memory").
+        sock.maxmsgsize = min(_HARD_FRAME_CAP, max(1024 * 1024, 4 * self._max_frame_bytes))
+        sock.rcvhwm, sock.sndhwm = _FRAMES_IN, _FRAMES_OUT
         if self.curve is not None:
             make_curve_server(sock, self.curve)
             sock.zap_domain = BOT_DOMAIN.encode()
@@ -153,6 +166,7 @@ class Gateway:
             raise
         self._sock = sock
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
+                                  batch=_BURST,
                                   receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
@@ -161,6 +175,8 @@ class Gateway:
         """Stop reading, finish the decisions in flight (bounded), close."""
         if self._drain is not None:
             self._drain.stop()
+            self._drain = None
+        self.backpressure.cancel()
         if self._pending:
             await asyncio.wait(self._pending, timeout=timeout_s)
         if self._sock is not None:
@@ -208,24 +224,14 @@ class Gateway:
             send_frames(sock, (identity, body), NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
             self.faults.report("reply_undelivered", "warning",
-                               f"{self._what(message)} for {self._whom(identity)} not "
+                               f"{what(message)} for {self._whom(identity)} not "
                                f"delivered: {exc.strerror}")
             return False
         return True
 
-    @staticmethod
-    def _what(message: Message) -> str:
-        """The message a person would recognise: the command's action, the order's id."""
-        if isinstance(message, Command):
-            return f"command {message.action} ({ident(message.command_id)})"
-        if isinstance(message, OrderDecision):
-            return f"decision {message.verdict} on order {ident(message.request_id)}"
-        return type(message).__name__
-
     def _whom(self, identity: bytes) -> str:
         session = self.sessions.get(identity)
-        return f"bot {ident(session.bot_id)}" if session is not None \
-            else "a link that never said hello"
+        return f"bot {ident(session.bot_id)}" if session else "a link that never said hello"
 
     # --- inbound ----------------------------------------------------------------
 
@@ -253,8 +259,9 @@ class Gateway:
             case OrderRequest():
                 self._on_order(identity, message, as_json)
             case Heartbeat():
-                session = self.sessions.seen(identity, self._clock())
-                if self._refused_claim(identity, session, message, as_json):
+                session = self.sessions.seen(identity, now := self._clock())
+                if self._refused_claim(identity, session, message, as_json) \
+                        or self._over_budget(identity, session, message, as_json, now):
                     return
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
@@ -264,8 +271,9 @@ class Gateway:
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
-                session = self.sessions.seen(identity, self._clock())
-                if self._refused_claim(identity, session, message, as_json):
+                session = self.sessions.seen(identity, now := self._clock())
+                if self._refused_claim(identity, session, message, as_json) \
+                        or self._over_budget(identity, session, message, as_json, now):
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
@@ -274,8 +282,9 @@ class Gateway:
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is
-                self.sessions.seen(identity, self._clock())
-                self._emitter.emit(message)
+                session = self.sessions.seen(identity, now := self._clock())
+                if not self._over_budget(identity, session, message, as_json, now):
+                    self._emitter.emit(message)
 
     def _refused_claim(self, identity: bytes, session: BotSession | None,
                        message: Heartbeat | Fill | OrderUpdate | CommandAck | Bars,
@@ -347,6 +356,19 @@ class Gateway:
     def _key_refusal(self, hello: Hello) -> str | None:
         return None if self.curve is None else key_refusal(self._user, hello)
 
+    def _over_budget(self, identity: bytes, session: BotSession | None, message: Message,
+                     as_json: bool, now: float) -> bool:
+        """Refuse a bus frame beyond the link's budget: a heartbeat quietly (the next one
+        says the same), any other with an ``error`` the bot can act on; counted either way."""
+        budget = session.budget if session is not None else self._stray_budget
+        if budget.spend(now):
+            return False
+        if isinstance(message, Heartbeat):
+            self.faults.report("link_flooded", "warning", flood_refusal(message.topic))
+        else:
+            self._reply_error(identity, as_json, flood_refusal(message.topic), "link_flooded")
+        return True
+
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         session = self.sessions.seen(identity, now)
@@ -382,25 +404,10 @@ class Gateway:
         if session is not None and not request.bot_id:
             request = msgspec.structs.replace(request, bot_id=session.bot_id)
         self._emitter.emit(request)
-        planner = self._planner
-        if planner is None:
-            reason, code = "planner unavailable: no planner is running in this kernel", \
-                "planner_unavailable"
-        else:
-            try:
-                plan = planner.plan(request, self._clock())
-            except PlanUnavailable as exc:
-                reason, code = exc.reason, exc.code
-            except Exception as exc:  # the planner must never take the gateway down
-                log.exception("planner raised on %s", request.request_id)
-                self.faults.report("planner_error", "error", f"{type(exc).__name__}: {exc}")
-                reason, code = f"the planner failed ({type(exc).__name__})", "planner_error"
-            else:
-                self._emitter.emit(plan)
-                self._send(identity, plan, as_json)
-                return
-        self._send(identity, Error(reason=reason[:4096], code=code,
-                                   request_id=request.request_id), as_json)
+        answer = plan_answer(self._planner, request, self._clock(), self.faults.report)
+        if not isinstance(answer, Error):
+            self._emitter.emit(answer)
+        self._send(identity, answer, as_json)
 
     def _queue_reply(self, identity: bytes, decision: OrderDecision, as_json: bool, *,
                      journal: bool = True) -> None:
@@ -416,6 +423,8 @@ class Gateway:
     def _end_of_burst(self) -> None:
         """Commit the burst's decisions, then answer; wait for the writer if it must."""
         replies, self._replies = self._replies, []
+        if self._drain is not None:
+            self.backpressure.check(self._drain)
         if not replies:
             return
         self._emitter.commit_now()

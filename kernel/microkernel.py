@@ -27,6 +27,7 @@ from bus.security import InsecureBindError
 from kernel import __version__
 from kernel._advice_desk import register_advice_requests
 from kernel._link_frames import LinkFrames
+from kernel._memory import keep_large_blocks_returnable
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._record_desk import register_record_requests
@@ -113,6 +114,10 @@ class Kernel:
         self.journal_error = ""
         """Set when the journal became unusable while running (exit 3)."""
         self.services: KernelServices | None = None
+        self.gateway: Gateway | None = None
+        self.state_cache: StateCache | None = None
+        """While it runs: the bot link and the state cache, whose bounded tables the
+        flood tests read (docs/architecture.md, "Bounded state")."""
         self.mode: str = settings.kernel.mode
 
     def request_stop(self, reason: str = "stop requested", *, journaled: bool = False) -> None:
@@ -125,6 +130,7 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
+        keep_large_blocks_returnable()  # RSS comes back down after a flood (kernel/_memory.py)
         # Signals first: a Ctrl-C during start-up must still stop the kernel in order.
         remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
         try:
@@ -186,10 +192,12 @@ class Kernel:
                           max_frame_bytes=cfg.gateway.max_frame_bytes,
                           extra_frames=self._link_frames,
                           fleet=frozenset(b.id for b in self.settings.paths.bots)
-                          if self.settings.paths.fleet else None)
+                          if self.settings.paths.fleet else None,
+                          backlog=lambda: journal.pending)
         recorder: BusRecorder | None = None
         authenticator: ThreadAuthenticator | None = None
         cache = StateCache(context, fleet=self.settings.paths.fleet)
+        self.gateway, self.state_cache = gateway, cache
         narrator = Narrator(context)
         emitter.emit(KernelStateChanged(state="starting", ts=self._clock(),
                                         reason=f"pid {os.getpid()}, version {__version__}"))

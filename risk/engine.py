@@ -57,6 +57,10 @@ _OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
 """Rules for orders that may open exposure, cheapest and most telling first;
 ``check_exposure`` ends the chain and gives the ALLOW."""
 
+BUCKETS_MAX: Final = 16
+"""Rate buckets an engine keeps, one per bot id it allowed an opening order for. The
+gateway binds a link to one id, so an engine sees one id (a fleet) or the ids of the
+one-bot shorthand's successive hellos; beyond this many the least recent is forgotten."""
 _FLAT: Final = PositionState()
 """The position of a symbol never held (immutable, so one instance serves all)."""
 
@@ -122,7 +126,10 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
         after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders)
         return carry_pending(state, after, order.symbol, order.side, size)
     buckets = dict(state.buckets)
+    buckets.pop(order.bot_id, None)  # re-inserted last: the dict's order is recency
     buckets[order.bot_id] = spend_token(state, order.bot_id, limits, now)
+    while len(buckets) > BUCKETS_MAX:
+        del buckets[next(iter(buckets))]
     after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
     summed = None if ctx is None else ctx.__dict__.get("pending_after")
     if summed is not None:  # check_exposure summed the orders with this one

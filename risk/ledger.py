@@ -86,7 +86,23 @@ def with_marks(positions: Mapping[str, PositionState], reported: Iterable[Positi
     for p in reported:
         pos = out.get(p.symbol, PositionState())
         out[p.symbol] = msgspec.structs.replace(pos, mark_price=dec(p.mark_price), mark_ts=tick_ts)
-    return out
+    return forget_flat(out) if len(out) > SYMBOLS_MAX else out
+
+
+SYMBOLS_MAX = 1024
+"""Symbols the ledger keeps. A heartbeat may mark any symbol (a flat one included), so
+beyond this many the flat ones first seen longest ago are forgotten: a held position
+is never forgotten, and an order on a symbol whose mark was forgotten waits for its
+next mark like one never marked."""
+
+
+def forget_flat(positions: dict[str, PositionState]) -> dict[str, PositionState]:
+    """``positions`` cut to :data:`SYMBOLS_MAX` by dropping flat symbols, oldest first."""
+    excess = len(positions) - SYMBOLS_MAX
+    flat = [s for s, p in positions.items() if not p.qty][:max(0, excess)]
+    for symbol in flat:
+        del positions[symbol]
+    return positions
 
 
 def adopt(positions: Mapping[str, PositionState],

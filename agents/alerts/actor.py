@@ -25,6 +25,7 @@ from agents.alerts.slice import AlertsSlice
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
+from kernel.bounded import BoundedDict
 
 log = logging.getLogger("agents.alerts")
 STOP_DRAIN_S = 4.0
@@ -50,7 +51,7 @@ class Notifier(Actor):
         self._armed: frozenset[str] = frozenset()
         self._outbox: Outbox | None = None
         self._reported_drops = 0
-        self._bots: set[str] = set()
+        self._bots: BoundedDict[str, None] = BoundedDict(1024)
 
     @property
     def outbox(self) -> Outbox:
@@ -66,7 +67,7 @@ class Notifier(Actor):
     async def handle(self, message: Message) -> Sequence[Message]:
         now = self.ctx.clock()
         if isinstance(message, BotStateReported) and message.bot_id:
-            self._bots.add(message.bot_id)
+            self._bots[message.bot_id] = None
         alerts, self._armed = alerts_for(message, now=now,
                                          fraction=self._config.limit_warning_fraction,
                                          armed=self._armed)

@@ -21,12 +21,15 @@ from agents.alerts.messages import AlertFailed, AlertsDropped
 from agents.moderator.messages import LlmBudgetReported, LlmCallMade
 from agents.watchdog.messages import BotStateReported
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest
+from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected
 from kernel.journal import Journal
 from risk.messages import RiskAnomalyDetected, RiskStateSnapshot
 
 PREFIX = "qe"
 _PENDING_MAX = 10_000
+BOTS_MAX = 1024
+"""Bots whose last heartbeat is kept: a heartbeat names its bot, so the names are bounded."""
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                     2.5, 10.0)
 _COMMIT_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25,
@@ -65,10 +68,10 @@ class Metrics:
         self.alerts_dropped = Counter(f"{PREFIX}_alerts_dropped", "Alerts dropped (queue full)",
                                       registry=r)
         self._asked: dict[str, float] = {}
-        self._beats: dict[str, float] = {}
-        self.scopes: dict[str, str] = {}
+        self._beats: BoundedDict[str, float] = BoundedDict(BOTS_MAX)
+        self.scopes: BoundedDict[str, str] = BoundedDict(BOTS_MAX)
         """The newest trading state of each scope, as the gauge has it."""
-        self._restarts: dict[str, int] = {}
+        self._restarts: BoundedDict[str, int] = BoundedDict(BOTS_MAX)
 
     def observe(self, message: object, now: float) -> None:
         match message:

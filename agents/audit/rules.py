@@ -29,6 +29,7 @@ from agents.audit.config import AuditConfig, Burst
 from agents.audit.figures import Book, anchor, book_fills
 from agents.audit.messages import TradeClosed
 from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest
+from kernel.bounded import BoundedDict
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged, Severity
 from risk.money import ZERO, dec
 from risk.state import PositionState
@@ -37,6 +38,9 @@ DECODE_ERRORS = frozenset({"bad_frame", "invalid_request", "frame_too_large"})
 """Gateway anomalies that mean a frame could not be read."""
 _PENDING_MAX = 10_000
 """Requests remembered while waiting for their decision."""
+KEYS_MAX = 1024
+"""Subjects (bots, actors, kinds) remembered per rule, least recently written dropped
+first: a denial names the bot the order claimed, and a flood may claim fresh ones."""
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,14 +61,14 @@ class _Throttle:
 
     def __init__(self, every_s: float) -> None:
         self._every_s = every_s
-        self._last: dict[str, float] = {}
-        self._held: Counter[str] = Counter()
+        self._last: BoundedDict[str, float] = BoundedDict(KEYS_MAX)
+        self._held: BoundedDict[str, int] = BoundedDict(KEYS_MAX)
 
     def allow(self, key: str, now: float) -> int | None:
         """How many were held back since the last report, or None to hold this one."""
         last = self._last.get(key)
         if last is not None and now - last < self._every_s:
-            self._held[key] += 1
+            self._held[key] = self._held.get(key, 0) + 1
             return None
         self._last[key] = now
         return self._held.pop(key, 0)
@@ -75,16 +79,21 @@ class _Windows:
 
     def __init__(self, burst: Burst) -> None:
         self.burst = burst
-        self._seen: dict[str, deque[tuple[float, str]]] = {}
-        self._tally: dict[str, Counter[str]] = {}
-        """Labels in each window, kept in step with it: a burst of thousands of
-        denials must cost O(1) per message, not a recount of the window."""
+        self._keys: BoundedDict[str, tuple[deque[tuple[float, str]], Counter[str]]] = \
+            BoundedDict(KEYS_MAX)
+        """Per key its window and the labels in it, kept in step: a burst of thousands
+        of denials must cost O(1) per message, not a recount of the window."""
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
     def add(self, key: str, now: float, label: str = "") -> Counter[str] | None:
         """Record one; return the labels in the window once it holds ``count`` of them
         (a live view: read it at once, do not keep it)."""
-        seen = self._seen.setdefault(key, deque())
-        tally = self._tally.setdefault(key, Counter())
+        kept = self._keys.get(key)
+        if kept is None:
+            kept = self._keys[key] = (deque(), Counter())
+        seen, tally = kept
         seen.append((now, label))
         tally[label] += 1
         while seen and now - seen[0][0] > self.burst.window_s:
@@ -118,10 +127,10 @@ class AnomalyRules:
         self._decode = _Windows(cfg.decode_errors)
         self._denials = _Windows(cfg.denials)
         self._restarts = _Windows(cfg.restarts)
-        self._bots: dict[str, _Bot] = {}
+        self._bots: BoundedDict[str, _Bot] = BoundedDict(KEYS_MAX)
         self._book: Book = {}
-        self._realized: dict[str, Decimal] = {}
-        self._starting: set[str] = set()
+        self._realized: BoundedDict[str, Decimal] = BoundedDict(KEYS_MAX)
+        self._starting: BoundedDict[str, None] = BoundedDict(KEYS_MAX)
         """Bots that said hello and have not sent a heartbeat since: a session begins."""
 
     def observe(self, message: Message, now: float) -> Sequence[Observation]:
@@ -133,7 +142,7 @@ class AnomalyRules:
             case OrderDecision():
                 return self._decided(message, now)
             case Hello():
-                self._starting.add(message.bot_id)
+                self._starting[message.bot_id] = None
             case Heartbeat():
                 return self._beat(message, now)
             case Fill():
@@ -155,6 +164,9 @@ class AnomalyRules:
         """Book it; the realised cash feeds the PnL check, a closed round trip is news."""
         before = self._book.get((fill.bot_id, fill.symbol), PositionState())
         self._book, ((cash, closed),) = book_fills(self._book, [fill])
+        if len(self._book) > KEYS_MAX:  # forget flat (bot, symbol) pairs, oldest first
+            for key in [k for k, p in self._book.items() if not p.qty][:len(self._book) - KEYS_MAX]:
+                del self._book[key]
         self._realized[fill.bot_id] = self._realized.get(fill.bot_id, ZERO) + cash
         if closed is None:
             return []
@@ -201,7 +213,7 @@ class AnomalyRules:
         realized = self._realized.get(beat.bot_id, ZERO)
         hello = beat.bot_id in self._starting
         if hello:  # the session's truth is the bot's account: fills go on from its positions
-            self._starting.discard(beat.bot_id)
+            self._starting.pop(beat.bot_id, None)
             self._book = anchor(self._book, beat)
         if bot is None or hello or beat.uptime_s < bot.uptime_s or beat.seq < bot.seq:
             self._bots[beat.bot_id] = _Bot(last_at=now, seq=beat.seq, uptime_s=beat.uptime_s,
@@ -214,6 +226,7 @@ class AnomalyRules:
                                 f"{gap:.2f} s between heartbeats (gap limit "
                                 f"{cfg.heartbeat_gap_s:g} s)")
         bot.last_at, bot.seq, bot.uptime_s = now, beat.seq, beat.uptime_s
+        self._bots.move_to_end(beat.bot_id)  # a bot that beats is the last to be forgotten
         return found + self._tick(bot, beat, subject, now) + self._pnl(bot, beat, realized,
                                                                         subject, now)
 

@@ -13,6 +13,7 @@ import msgspec
 
 from agents.planner.llm import PlanInputs
 from bus.protocol import Heartbeat, Message
+from kernel.bounded import BoundedDict
 from kernel.plan_service import PlanUnavailable
 from planner.builder import build_plan
 from planner.completion import complete_verdicts
@@ -39,14 +40,18 @@ class PlanAsk(msgspec.Struct, frozen=True, kw_only=True):
     risk_pct: float | None = None
 
 
+SYMBOLS_MAX = 1024
+"""Symbols (asset classes) an input is kept for; bots name symbols, so the least
+recently written is dropped beyond this many (a plan for it waits for fresh inputs)."""
+
 class VerdictBook:
     """Latest inputs by symbol (Macro by asset class) and the bot's latest equity."""
 
     def __init__(self) -> None:
-        self.snapshots: dict[str, MarketSnapshot] = {}
-        self.technical: dict[str, TechnicalVerdict] = {}
-        self.wildcard: dict[str, WildCardVerdict] = {}
-        self.macro: dict[str, MacroVerdict] = {}
+        self.snapshots: BoundedDict[str, MarketSnapshot] = BoundedDict(SYMBOLS_MAX)
+        self.technical: BoundedDict[str, TechnicalVerdict] = BoundedDict(SYMBOLS_MAX)
+        self.wildcard: BoundedDict[str, WildCardVerdict] = BoundedDict(SYMBOLS_MAX)
+        self.macro: BoundedDict[str, MacroVerdict] = BoundedDict(SYMBOLS_MAX)
         self.equity: float | None = None
 
     def update(self, message: Message) -> set[str]:

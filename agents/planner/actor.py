@@ -31,12 +31,13 @@ import msgspec
 
 from agents.moderator.llm_budget import shared_budget
 from agents.moderator.llm_client import KEY_ENV, LlmClient
-from agents.planner._verdict_book import PlanAsk, VerdictBook
+from agents.planner._verdict_book import SYMBOLS_MAX, PlanAsk, VerdictBook
 from agents.planner.llm import PlanInputs, fallback
 from agents.planner.refine import refine_plan
 from agents.planner.slice import PlannerSlice
 from bus.protocol import Message, PlanRequest
 from kernel.actor import Actor, ActorContext
+from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected
 from kernel.plan_service import PlanUnavailable
 from planner.messages import TradePlan
@@ -55,7 +56,7 @@ class PlannerActor(Actor):
         self.book = VerdictBook()
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
-        self._told: dict[str, str] = {}
+        self._told: BoundedDict[str, str] = BoundedDict(SYMBOLS_MAX)
         """Per symbol, the last reason it could not be planned (said once, not per bar)."""
         self.llm: LlmClient | None = None
         """The one LLM client, in LLM mode only (see the module docstring)."""

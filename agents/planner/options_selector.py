@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from agents.planner._verdict_book import SYMBOLS_MAX
 from agents.planner.slice import OptionsSlice
 from bus.protocol import Message
 from kernel.actor import Actor
+from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected
 from planner.contracts import OptionChain
 from planner.messages import MarketSnapshot, TradePlan
@@ -35,9 +37,9 @@ class OptionsSelector(Actor):
     def __init__(self, *, config: OptionsSlice) -> None:
         super().__init__()
         self._cfg = config.options
-        self.chains: dict[str, OptionChain] = {}
-        self.snapshots: dict[str, MarketSnapshot] = {}
-        self._told: dict[str, str] = {}
+        self.chains: BoundedDict[str, OptionChain] = BoundedDict(SYMBOLS_MAX)
+        self.snapshots: BoundedDict[str, MarketSnapshot] = BoundedDict(SYMBOLS_MAX)
+        self._told: BoundedDict[str, str] = BoundedDict(SYMBOLS_MAX)
         """Per symbol, the last reason it could not be served (said once, not per plan)."""
 
     async def handle(self, message: Message) -> Sequence[Message]:

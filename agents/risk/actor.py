@@ -225,6 +225,7 @@ class RiskEngine(Actor):
             key = (self._state.day, measure.code)
             if not measure.breached and measure.value >= WARN_AT * measure.limit \
                     and key not in self._warned:
+                self._warned = {k for k in self._warned if k[0] == key[0]}  # today's only
                 self._warned.add(key)
                 fresh.append(Reading(f"bot:{self._bot_id}", measure.code, measure.value,
                                      measure.limit, f"bot:{self._bot_id}: {measure.label}"))

@@ -146,6 +146,7 @@ class FleetGate:
         for reading in readings(self._members(), self.limits):
             key = (day, reading.scope, reading.code)
             if reading.value >= WARN_AT * reading.limit and key not in self._warned:
+                self._warned = {k for k in self._warned if k[0] == day}  # today's only
                 self._warned.add(key)
                 fresh.append(reading)
         return fresh

@@ -29,12 +29,17 @@ from agents.verdicts._selection import (
 from agents.verdicts.slice import VerdictSlice
 from bus.protocol import Message
 from kernel.actor import Actor
+from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected
 from planner.config import PlannerConfig
 from planner.live import LiveConfig
 
 SWEEP_INTERVAL_S = 1.0
 
+
+KEYS_MAX = 1024
+"""Symbols (or asset classes) a verdict is kept for: a bot's frames name any symbol
+they like, so the least recently written is dropped beyond this many."""
 
 class VerdictAdapter(Actor, Generic[V]):
     """Base of the adapters; subclasses feed :meth:`offer_external` and :meth:`set_builtin`."""
@@ -44,9 +49,9 @@ class VerdictAdapter(Actor, Generic[V]):
     def __init__(self, *, config: VerdictSlice) -> None:
         super().__init__()
         self._planner = config.planner
-        self._external: dict[str, V] = {}
-        self._builtin: dict[str, V] = {}
-        self._published: dict[str, V] = {}
+        self._external: BoundedDict[str, V] = BoundedDict(KEYS_MAX)
+        self._builtin: BoundedDict[str, V] = BoundedDict(KEYS_MAX)
+        self._published: BoundedDict[str, V] = BoundedDict(KEYS_MAX)
 
     @property
     def planner(self) -> PlannerConfig:

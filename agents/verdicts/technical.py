@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from agents.verdicts._adapter import VerdictAdapter
+from agents.verdicts._adapter import KEYS_MAX, VerdictAdapter
 from agents.verdicts._bars import BarHistory, bar_problem
 from agents.verdicts._selection import Kind
 from agents.verdicts.slice import VerdictSlice
 from bus.protocol import Bars, Message
+from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected, Severity
 from planner.messages import MarketSnapshot, TechnicalVerdict
 from planner.parts import Bar
 from planner.technical import analyze_technical, min_bars
 
+HISTORIES_MAX = 256
+"""Symbols whose bars are kept (each up to ``live.bar_history`` bars)."""
 
 class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
     name: ClassVar[str] = "technical_adapter"
@@ -32,9 +35,10 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
 
     def __init__(self, *, config: VerdictSlice) -> None:
         super().__init__(config=config)
-        self._history: dict[str, BarHistory] = {}
-        self._own: dict[str, MarketSnapshot] = {}
-        self._told_no_atr: set[str] = set()
+        self._history: BoundedDict[str, BarHistory] = BoundedDict(HISTORIES_MAX)
+        """Bars per symbol a bot sends; a bot may name any symbol, so a bounded few."""
+        self._own: BoundedDict[str, MarketSnapshot] = BoundedDict(KEYS_MAX)
+        self._told_no_atr: BoundedDict[str, None] = BoundedDict(KEYS_MAX)
 
     async def handle(self, message: Message) -> Sequence[Message]:
         match message:
@@ -55,6 +59,8 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
         history = self._history.get(symbol)
         if history is None:
             history = self._history[symbol] = BarHistory(symbol, self.live.bar_history)
+        else:
+            self._history.move_to_end(symbol)  # a symbol in use is the last to be dropped
         if not history.merge(message):
             return []
         out: list[Message] = []
@@ -63,7 +69,7 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
             self._own[symbol] = snapshot
             self.ctx.publish(snapshot)
         elif symbol not in self._told_no_atr:
-            self._told_no_atr.add(symbol)
+            self._told_no_atr[symbol] = None
             out.append(self._anomaly(
                 "missing_atr", "info", f"{symbol}: bars carry no atr_30d, so they are analysed "
                 "but no plan is made until the bot sends the 30-day ATR"))

@@ -131,3 +131,21 @@ def test_frames_go_and_come_as_one_message_with_int_flags() -> None:
         a.close(linger=0)
         b.close(linger=0)
         context.term()
+
+
+async def test_a_subscriber_is_bounded_in_bytes_as_well_as_frames(
+    context: zmq.Context[Any],
+) -> None:
+    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
+    slow = publisher.subscribe_local(("test.",), limit=1000, max_bytes=1000)
+    try:
+        for _ in range(10):
+            publisher.send_raw("test.n", b"x" * 300)
+        assert slow.dropped == 6  # 4 frames (1,200 bytes) reach the bound, the rest go
+        for _ in range(4):
+            await slow.receive()
+        publisher.send_raw("test.n", b"y" * 300)  # room again once the frames were read
+        assert (await slow.receive()).payload == b"y" * 300 and slow.dropped == 6
+    finally:
+        slow.close()
+        publisher.close()

@@ -53,11 +53,11 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.alerts.fatigue", "agents.alerts.commands",
 })
 """Decision logic that has its home in a feature folder: no I/O, no clock."""
-PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config",
+PURE_MAY_IMPORT = frozenset({"bus.protocol", "kernel.events", "kernel.config", "kernel.bounded",
                              "kernel.supervision", "kernel.untrusted"})
 """What of the runtime a pure feature module may use: message types, config loading
 (a pure function of text), the restart policy, and how outside text is shown."""
-PURE_RUNTIME_MODULES = frozenset({"kernel.untrusted", "kernel.fleet_view"})
+PURE_RUNTIME_MODULES = frozenset({"kernel.untrusted", "kernel.fleet_view", "kernel.bounded"})
 """Runtime modules that are pure themselves, checked like the pure feature modules."""
 IO_MODULES = frozenset({
     "time", "os", "asyncio", "zmq", "rich", "socket", "subprocess", "threading", "sqlite3",
