@@ -64,11 +64,11 @@ async def test_reduce_risk_lowers_the_multiplier_of_the_bot_at_risk_alone(
             return fleet["qe-2"].risk_multiplier < 1.0
         await until(cut, "qe-2's multiplier cut")
 
-        async def applied() -> bool:  # after the cut, once today's replay is its evidence
+        async def answered() -> bool:  # after the cut, once today's replay is its evidence
             return any(a["request_id"] == request_id
                        for a in bodies(harness, "moderator.applied"))
 
-        await until(applied, "the moderator's applied advice", timeout_s=60)
+        await until(answered, "the moderator's applied advice", timeout_s=60)
     finally:
         one.close()
         two.close()
