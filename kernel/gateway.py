@@ -145,8 +145,6 @@ class Gateway:
         self.bound_endpoint = ""
         self.decisions = 0
 
-    # --- lifecycle ------------------------------------------------------------
-
     def start(self) -> str:
         """Bind and start serving; a bind failure is raised to the caller."""
         sock = self._context.socket(zmq.ROUTER)
@@ -272,8 +270,9 @@ class Gateway:
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
                 session = self.sessions.seen(identity, now := self._clock())
-                if self._refused_claim(identity, session, message, as_json) \
-                        or self._over_budget(identity, session, message, as_json, now):
+                if self._refused_claim(identity, session, message, as_json) or (
+                        isinstance(message, Bars)  # fills, updates, acks: never refused
+                        and self._over_budget(identity, session, message, as_json, now)):
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)

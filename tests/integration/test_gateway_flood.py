@@ -18,7 +18,7 @@ import pytest
 from agents.audit.actor import Auditor
 from agents.audit.rules import KEYS_MAX
 from bus.codec import encode
-from bus.protocol import Error, Fill, Hello, OrderDecision
+from bus.protocol import Bars, Error, Fill, Hello, OhlcvBar, OrderDecision
 from kernel._gateway_backpressure import JOURNAL_HIGH, JOURNAL_LOW
 from kernel._gateway_faults import KINDS_KEPT
 from kernel._gateway_sessions import LINK_BURST, ONE_BOT_SESSIONS
@@ -139,16 +139,21 @@ async def test_a_link_over_its_frame_budget_is_refused_and_the_others_are_served
     assert gateway is not None
     try:
         fills = int(LINK_BURST) + 200  # sent at once: far faster than the budget refills
-        for n in range(fills):
+        for n in range(fills):  # facts of record: never refused, whatever the rate
             await bot.send(Fill(request_id=f"x{n}", symbol="BTCUSDT", side="buy", qty=0.001,
                                 price=50_000.0, ts=time.time(), bot_id="qe-1"))
+        assert await bot.nothing_within(0.5)
+        session = gateway.sessions.all()[0]
+        assert session.budget.refused == 0
+        bar = OhlcvBar(ts=time.time(), open=1.0, high=1.0, low=1.0, close=1.0)
+        for _ in range(fills):  # market data is budgeted
+            await bot.send(Bars(symbol="BTCUSDT", bars=[bar], bot_id="qe-1"))
         refusals = []
         while not await bot.nothing_within(0.5):
             reply = await bot.recv()
             assert isinstance(reply, Error) and reply.code == "link_flooded", reply
             refusals.append(reply)
         assert 0 < len(refusals) <= 200  # the burst went through, the rest was refused
-        session = gateway.sessions.all()[0]
         assert session.budget.refused == len(refusals)
         decision = await ask(bot, "after-flood")  # orders are never budgeted
         assert decision.request_id == "after-flood"
