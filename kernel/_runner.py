@@ -32,10 +32,13 @@ from kernel.supervision import RestartPolicy, decide_restart
 log = logging.getLogger("kernel.actor")
 
 
-_YIELD_EVERY = 8
+_YIELD_EVERY = 64
 """Frames an actor handles before it lets the loop run others. ``receive`` does not
 suspend while frames wait, so an actor with a backlog (a flood of heartbeats) would
-otherwise run through all of it in one step while the gateway waits to decide."""
+otherwise run through all of it in one step while the gateway waits to decide. As
+many as the gateway reads per wake-up (64): with fewer, the risk engine took a
+burst's order updates more slowly than the gate made decisions, and at 64 orders
+in flight their reservations piled up to ``open_orders_limit``."""
 
 class ActorStartFailed(Exception):
     """An actor's first ``start()`` raised: the kernel cannot start as configured."""
