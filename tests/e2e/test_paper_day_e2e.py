@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +74,6 @@ def trades_on(root: Path, after: int) -> bool:
 def bot_pid(root: Path, after: int) -> int:
     pids = [e["pid"] for _, e in rows(root, "bot.lifecycle", after) if e["state"] == "running"]
     return pids[-1] if pids else 0
-
-
-@pytest.fixture
-def kernels() -> Iterator[list[KernelProcess]]:
-    started: list[KernelProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def test_a_paper_day_with_a_stop_and_kill_9s_keeps_trading_untouched(

@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +58,6 @@ def replay(kernel: KernelProcess, risk: Path, *extra: str) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr.decode()
     decoded: dict[str, Any] = json.loads(result.stdout)
     return decoded
-
-
-@pytest.fixture
-def kernels() -> Iterator[list[KernelProcess]]:
-    started: list[KernelProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def test_a_day_with_a_halt_and_a_restart_replays_exactly(

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,14 +88,6 @@ class Terminal:
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True,
                        timeout=10)
         self.socket.unlink(missing_ok=True)  # tmux may leave it behind
-
-
-@pytest.fixture
-def kernels() -> Iterator[list[KernelProcess]]:
-    started: list[KernelProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def dashboard(kernel: KernelProcess, tmp_path: Path) -> Terminal:

@@ -6,13 +6,11 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import psutil
-import pytest
 
 from kernel.journal import read_journal
 from tests.conftest import write_config
@@ -61,14 +59,6 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
-
-
-@pytest.fixture
-def kernels() -> Iterator[list[KernelProcess]]:
-    started: list[KernelProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 @SIGNALS_THE_TAP
