@@ -10,6 +10,14 @@ or recorded from other processes by the kernel's recorder, which hands those
 frames to the same publisher; the publisher gives each frame to their
 :class:`LocalSubscription` directly, a deque append in the same loop, in
 publishing order.
+
+Routing by bot: a frame sent with a ``bot_id`` (the kernel's emitters pass the
+message's own) reaches only the subscriptions that want that bot (``bots=``) and
+those that want every bot; a frame without one reaches every subscription whose
+prefixes match. In a fleet of twenty bots each bot's risk engine would otherwise
+wake for, and decode, the nineteen other bots' heartbeats and order updates only
+to drop them. Which subscriptions a (topic, bot) pair reaches is worked out once
+and kept (:class:`Publisher` ``_routes``) until a subscription comes or goes.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ class Publisher:
         self._header = encode_header(source)
         self._journaled_header = encode_header(source, journaled=True)
         self._local: list[LocalSubscription] = []
+        self._routes: dict[tuple[str, str], tuple[LocalSubscription, ...]] = {}
+        """(topic, bot id) -> the subscriptions it reaches; emptied when one comes or goes."""
 
     def publish(self, message: Message, *, topic: str | None = None) -> bytes:
         """Encode and send; return the payload bytes (for the journal)."""
@@ -62,38 +72,63 @@ class Publisher:
         return payload
 
     def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False,
-                 header: bytes | None = None) -> None:
-        """Send pre-encoded frames; ``header`` overrides this publisher's own."""
+                 header: bytes | None = None, bot_id: str = "") -> None:
+        """Send pre-encoded frames; ``header`` overrides this publisher's own. ``bot_id``:
+        the one bot the message concerns, if any (routing inside this process only; the
+        socket's subscribers get every frame, as before)."""
         if header is None:
             header = self._journaled_header if journaled else self._header
         send_frames(self._sock, (topic.encode(), payload, header))
         if self._local:
-            self._hand_over(topic, lambda: BusFrame(topic, payload, _header(header)))
+            self._hand_over(topic, bot_id, lambda: BusFrame(topic, payload, _header(header)))
 
     def deliver_local(self, frame: BusFrame) -> None:
-        """Hand a frame that reached the bus another way to this process's subscriptions."""
+        """Hand a frame that reached the bus another way to this process's subscriptions
+        (unrouted: its bot is in the payload, which is not decoded here)."""
         if self._local:
-            self._hand_over(frame.topic, lambda: frame)
+            self._hand_over(frame.topic, "", lambda: frame)
 
-    def subscribe_local(self, prefixes: Iterable[str], *, limit: int = 200_000,
+    def subscribe_local(self, prefixes: Iterable[str], *, bots: Iterable[str] | None = None,
+                        limit: int = 200_000,
                         max_bytes: int = 64 * 1024 * 1024) -> LocalSubscription:
-        """A subscription in this process, fed by this publisher alone; close it to stop."""
+        """A subscription in this process, fed by this publisher alone; close it to stop.
+        ``bots``: of the frames sent with a bot id, only these bots' (None: every bot's)."""
         local = LocalSubscription(tuple(prefixes), limit=limit, max_bytes=max_bytes,
-                                  detach=self._local.remove)
+                                  detach=self._detach, bots=bots)
         self._local.append(local)
+        self._routes.clear()
         return local
 
     def close(self) -> None:
         self._local.clear()
+        self._routes.clear()
         self._sock.close(linger=0)
 
-    def _hand_over(self, topic: str, make: Callable[[], BusFrame]) -> None:
-        frame: BusFrame | None = None
-        for local in self._local:
-            if local.wants(topic):
-                if frame is None:
-                    frame = make()
+    def _detach(self, local: LocalSubscription) -> None:
+        self._local.remove(local)
+        self._routes.clear()
+
+    def _hand_over(self, topic: str, bot_id: str, make: Callable[[], BusFrame]) -> None:
+        targets = self._routes.get((topic, bot_id))
+        if targets is None:
+            targets = self._route(topic, bot_id)
+        if targets:
+            frame = make()
+            for local in targets:
                 local.offer(frame)
+
+    def _route(self, topic: str, bot_id: str) -> tuple[LocalSubscription, ...]:
+        """Which subscriptions (topic, bot) reaches, kept for the next frame alike. The
+        table is bounded: remote publishers may use any topic."""
+        if len(self._routes) >= _ROUTES_KEPT:
+            self._routes.clear()
+        targets = tuple(local for local in self._local if local.wants(topic, bot_id))
+        self._routes[(topic, bot_id)] = targets
+        return targets
+
+
+_ROUTES_KEPT = 4096
+"""Routes kept at most: some topics times some bots; beyond it the table starts afresh."""
 
 
 @lru_cache(maxsize=256)
@@ -144,13 +179,16 @@ class LocalSubscription:
     socket costs a future and a loop turn per message); past ``limit`` waiting
     frames, or past ``max_bytes`` of waiting payload, new ones are dropped and
     counted, as a SUB socket's high-water mark would, and the first drop of each
-    thousand is logged (the actor runner journals an anomaly for them).
+    thousand is logged (the actor runner journals an anomaly for them). With
+    ``bots``, a frame sent for another bot is not offered at all (see the module
+    docstring); one sent for no bot still is.
     """
 
     def __init__(self, prefixes: tuple[str, ...], *, limit: int,
                  detach: Callable[[LocalSubscription], None],
-                 max_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_bytes: int = 64 * 1024 * 1024, bots: Iterable[str] | None = None) -> None:
         self._prefixes = prefixes
+        self._bots = None if bots is None else frozenset(bots)
         self._limit = limit
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -159,8 +197,11 @@ class LocalSubscription:
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0
 
-    def wants(self, topic: str) -> bool:
-        return topic.startswith(self._prefixes)
+    def wants(self, topic: str, bot_id: str = "") -> bool:
+        """ZeroMQ's prefix match; a frame sent for one bot also needs that bot wanted."""
+        if not topic.startswith(self._prefixes):
+            return False
+        return not bot_id or self._bots is None or bot_id in self._bots
 
     def offer(self, frame: BusFrame) -> None:
         if len(self._frames) >= self._limit or self._bytes >= self._max_bytes:

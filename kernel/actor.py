@@ -102,6 +102,13 @@ class Actor:
         """Acquire resources; an exception here is a failed start."""
         self._ctx = ctx
 
+    def bots(self) -> frozenset[str] | None:
+        """Of the messages that concern one bot, which bots' this actor hears (None:
+        every bot's). A fleet bot's own actor (its risk engine, its watchdog) names its
+        bot, so the kernel never wakes it for the others' heartbeats and order updates;
+        messages that concern no bot (an operator's command for all) still reach it."""
+        return None
+
     async def handle(self, message: Message) -> Sequence[Message]:
         """React to one message; return what to publish."""
         return ()

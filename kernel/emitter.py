@@ -18,6 +18,13 @@ from bus.pubsub import Publisher
 from kernel.journal import Journal, JournalEntry
 
 
+def bot_of(message: Message) -> str:
+    """The one bot a message concerns ("" for none or all): the key the kernel's
+    publisher routes it by, so in a fleet only that bot's engine and watchdog wake."""
+    bot_id = getattr(message, "bot_id", "")
+    return bot_id if isinstance(bot_id, str) else ""
+
+
 def tag_of(message: Message) -> str:
     tag = type(message).__struct_config__.tag
     return tag if isinstance(tag, str) else type(message).__name__
@@ -30,6 +37,8 @@ class Staged(NamedTuple):
     payload: bytes
     committed: asyncio.Future[int]
     """Resolves to the journal seq once the row is committed, or fails with the commit."""
+    bot_id: str = ""
+    """The bot the message concerns (see :func:`bot_of`)."""
 
 
 class Emitter:
@@ -55,7 +64,7 @@ class Emitter:
         topic = topic or message.topic
         payload = encode(message)
         self._journal.append(self._entry(message, topic, payload, ts))
-        self._publisher.send_raw(topic, payload, header=self._header)
+        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message))
         return payload
 
     async def emit_durable(self, message: Message, *, topic: str | None = None) -> int:
@@ -71,7 +80,7 @@ class Emitter:
         topic = topic or message.topic
         payload = encode(message)
         return Staged(topic, payload, self._journal.append_waitable(
-            self._entry(message, topic, payload)))
+            self._entry(message, topic, payload)), bot_of(message))
 
     def commit_now(self) -> bool:
         """Commit what is queued in the journal now, if it can (see ``Journal.commit_now``)."""
@@ -83,12 +92,13 @@ class Emitter:
         topic = message.topic
         payload = encode(message)
         kept = self._journal.set_aside(self._entry(message, topic, payload))
-        self._publisher.send_raw(topic, payload, header=self._header)
+        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message))
         return kept
 
     def publish(self, staged: Staged) -> None:
         """Put a staged (and committed) message on the bus."""
-        self._publisher.send_raw(staged.topic, staged.payload, header=self._header)
+        self._publisher.send_raw(staged.topic, staged.payload, header=self._header,
+                                 bot_id=staged.bot_id)
 
     def _entry(self, message: Message, topic: str, payload: bytes,
                ts: float | None = None) -> JournalEntry:

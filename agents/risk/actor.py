@@ -257,9 +257,15 @@ class RiskEngine(Actor):
         return tuple(msgspec.structs.replace(r, way_out=r.way_out.replace(RESUME, mine))
                      for r in reasons)
 
+    def bots(self) -> frozenset[str] | None:
+        """In a fleet, the kernel hands this engine its own bot's messages only."""
+        return frozenset((self._bot_id,)) if self._bot_id else None
+
     def _not_mine(self, message: Message) -> bool:
         """In a fleet, a bot's facts go to its own engine only; a request without a bot
-        id (an operator's, the moderator's) goes to every engine."""
+        id (an operator's, the moderator's) goes to every engine. The kernel's routing
+        (:meth:`bots`) already keeps the others' out; this is the net for frames it
+        cannot route (from other processes, whose bot is only in the payload)."""
         if not self._bot_id:
             return False
         bot_id = getattr(message, "bot_id", "")

@@ -105,6 +105,11 @@ class Watchdog(Actor):
 
     # --- messages (from the bus) ------------------------------------------------------
 
+    def bots(self) -> frozenset[str] | None:
+        """In a fleet, the kernel hands this watchdog its own bot's messages only
+        (:func:`_for_another_bot` stays as the net for frames it cannot route)."""
+        return frozenset((self._config.bot_id,)) if self._config.bot_id else None
+
     async def handle(self, message: Message) -> Sequence[Message]:
         run = self._run
         if _for_another_bot(message, self._config.bot_id):
