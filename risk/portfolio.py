@@ -17,16 +17,16 @@ after a restart with each bot's own ledger. Pure: no clock, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
 from risk.decision import Decision, deny
-from risk.exposure import NOTHING_PENDING, gross_notional, pending_of, worst_qty
+from risk.exposure import NOTHING_PENDING, Pending, gross_notional, pending_of, worst_qty
 from risk.limits import LossLimit, PortfolioLimits
 from risk.measures import reached
 from risk.money import ZERO, dec, ratio, usdt
-from risk.state import RiskState
+from risk.state import PositionState, RiskState
 
 
 class Member(NamedTuple):
@@ -56,10 +56,33 @@ class Sums(NamedTuple):
 
 
 def exposure_of(state: RiskState, symbol: str) -> Exposure:
-    """What ``state`` holds and has pending, at the marks, at its worst case."""
+    """What ``state`` holds and has pending, at the marks, at its worst case.
+
+    Worked out once per state and symbol: every order of every bot sums every other
+    bot's exposure, and between two orders most bots' states have not changed. Kept
+    beside the state as ``pending_of`` keeps its sum, tied to the identity of the
+    positions and the pending sum it was worked out from."""
     pending = pending_of(state)
-    gross, unpriced = gross_notional(state.positions, pending, "", ZERO, ZERO)
-    pos = state.positions.get(symbol)
+    kept = state.__dict__.get("_exposure")
+    if kept is None or kept[0] is not state.positions or kept[1] is not pending \
+            or len(kept[2]) >= _SYMBOLS_KEPT:
+        kept = (state.positions, pending, {})
+        state.__dict__["_exposure"] = kept
+    by_symbol: dict[str, Exposure] = kept[2]
+    found = by_symbol.get(symbol)
+    if found is None:
+        found = by_symbol[symbol] = _exposure(state.positions, pending, symbol)
+    return found
+
+
+_SYMBOLS_KEPT = 64
+"""Symbols whose exposure one state keeps (orders name configured symbols only)."""
+
+
+def _exposure(positions: Mapping[str, PositionState], pending: Mapping[str, Pending],
+              symbol: str) -> Exposure:
+    gross, unpriced = gross_notional(positions, pending, "", ZERO, ZERO)
+    pos = positions.get(symbol)
     worst = worst_qty(ZERO if pos is None else pos.qty, pending.get(symbol, NOTHING_PENDING))
     mark = None if pos is None else pos.mark_price
     if worst and mark is None:

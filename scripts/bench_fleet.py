@@ -13,13 +13,19 @@ whole time.
 
 Budget (issue 19): gate p99 under 2 ms, no decision lost, kernel RSS under 150 MB.
 
-Usage: scripts/bench_fleet.py [--bots N] [--rate ORDERS_PER_S] [--seconds S]
+Usage: scripts/bench_fleet.py [--bots N] [--rate ORDERS_PER_S] [--seconds S] [--profile FILE]
+                              [--spin-us US]
+
+``--profile FILE`` also samples the kernel with py-spy during the run (its raw
+collapsed stacks go to FILE, as ``scripts/profile_gate.py`` writes them): where a
+fleet's kernel spends its time, under the same load as the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,6 +162,18 @@ class Sampler(threading.Thread):
                 return
 
 
+FLEET_LIMITS = BENCH_LIMITS + """\
+portfolio:  # set, so each order also meets the portfolio's check across every bot
+  max_daily_loss: {pct: 50}
+  max_drawdown: {pct: 50}
+  max_gross_notional: 1000000000
+  max_notional_per_symbol: 1000000000
+  max_leverage: 1000
+"""
+"""The bench limits, and portfolio limits that hold for every bench order: a fleet is
+run for its limits across bots, so the bench pays for that check as a fleet does."""
+
+
 def fleet_paths(bots: list[str]) -> str:
     """External bots (no command): the bench starts them itself."""
     return "data_dir: data\nlog_dir: logs\nbots:\n" + "".join(f"  - {{id: {b}}}\n" for b in bots)
@@ -166,6 +184,10 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=20)
     parser.add_argument("--rate", type=float, default=50.0, help="orders per second per bot")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="write py-spy's raw stacks of the kernel during the run here")
+    parser.add_argument("--spin-us", type=int, default=None,
+                        help="kernel.yaml gateway.spin_us for the run (default: as shipped)")
     args = parser.parse_args()
     names = [f"bot-{n:02d}" for n in range(1, args.bots + 1)]
     payload = encode(OrderRequest(request_id="raw-0000000", bot_id=names[0], ts=time.time(),
@@ -200,7 +222,7 @@ class Fleet(NamedTuple):
 def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, payload: bytes,
               tmp: Path) -> Fleet:
     """Start the kernel, the tap, the bots and the paced echo; collect every figure."""
-    with running_kernel(risk_yaml=BENCH_LIMITS,
+    with running_kernel(risk_yaml=FLEET_LIMITS, spin_us=args.spin_us,
                         files={"paths.yaml": fleet_paths(names)}) as kernel:
         status = ask(kernel.control, StatusRequest(), timeout_s=5)
         assert isinstance(status, StatusReply)
@@ -217,7 +239,10 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
         clients.append(start_script(ECHO_PACED, echo_endpoint, str(args.rate),
                                     str(args.seconds), str(echo_out), payload.hex()))
         started = time.perf_counter()
+        spy = profiler(status.pid, args) if args.profile else None
         codes = [c.wait(args.seconds + 120) for c in clients]
+        if spy is not None:
+            spy.wait(60)
         elapsed = time.perf_counter() - started - 1.0  # each client waits 1 s before its first
         sampler.running = False
         tap.terminate()
@@ -234,6 +259,16 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
                  moderator=any(a.name == "moderator" for a in status.actors))
 
 
+def profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """py-spy sampling the kernel through the run, from after the bots' first second."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    time.sleep(2.0)
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", "500", "--duration",
+         str(max(1, int(args.seconds) - 2)), "--format", "raw", "--nonblocking", "--gil",
+         "--output", str(args.profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run: Fleet) -> None:
     lost = sorted(set(run.received) - run.journaled)
     verdicts = Counter(run.received.values())
@@ -242,7 +277,8 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     cpu = sum(run.cpu) / len(run.cpu) if run.cpu else 0.0
     print(f"fleet: {args.bots} bot processes x {args.rate:g} orders/s + 1 heartbeat/s each, "
           f"{args.seconds:g} s; kernel run with kernel tap --json and the moderator "
-          f"(running: {run.moderator}); {len(payload)}-byte order payload")
+          f"(running: {run.moderator}); {len(payload)}-byte order payload; spin_us "
+          f"{'as shipped' if args.spin_us is None else args.spin_us}")
     print(row("raw pyzmq DEALER/ROUTER echo", raw))
     print(row(f"raw echo at {args.rate:g}/s during the run", paced))
     print(row(f"gate round trip, {args.bots} bots", gate))

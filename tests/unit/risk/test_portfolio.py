@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from risk.limits import LossLimit, PortfolioLimits
@@ -104,3 +105,17 @@ def test_readings_measure_every_set_limit_of_every_scope() -> None:
     assert found["account:main", "portfolio_gross_limit"].value == D("5000")
     assert found["account:sub", "portfolio_gross_limit"].value == D(0)
     assert found["portfolio", "portfolio_leverage_limit"].limit == D(1)
+
+
+def test_an_exposure_is_worked_out_once_per_state_and_follows_every_change() -> None:
+    held = state(btc="0.1")
+    first = exposure_of(held, "BTCUSDT")
+    assert exposure_of(held, "BTCUSDT") is first  # asked again for every other bot's order
+    assert exposure_of(held, "ETHUSDT") == Exposure(D("5000"), D("0"), None)
+    pending = msgspec.structs.replace(held, open_orders={"o": OpenOrder(
+        symbol="BTCUSDT", side="buy", qty=D("0.05"), price=D("50000"), ts=0.0)})
+    assert exposure_of(pending, "BTCUSDT") == (D("7500"), D("7500"), None)
+    moved = msgspec.structs.replace(held, positions={"BTCUSDT": PositionState(
+        qty=D("0.2"), avg_price=D("50000"), mark_price=D("50000"))})
+    assert exposure_of(moved, "BTCUSDT") == (D("10000"), D("10000"), None)
+    assert exposure_of(held, "BTCUSDT") is first  # the older state keeps its own
