@@ -4,16 +4,18 @@ The gateway decides an order synchronously, while the heartbeats, fills and orde
 updates it read before that order reach the risk engine over the bus, a loop turn
 or more later. When an order is decided before the engine took them all, the
 journal says so (``DecidedAheadOfFacts``), so ``kernel replay`` can decide it on
-the same facts. Only a gate that counts what it took (``kernel.gate.FactCounter``,
-the one bot's engine) can be compared; the check is made once per gate installed,
-not per order.
+the same facts. Only a gate that counts what it took can be compared: the one
+bot's engine (``kernel.gate.FactCounter``), compared from when it was installed;
+or, in a fleet (``kernel.gate.PerBotFactCounter``), each bot's own engine against
+that bot's facts alone, each engine instance compared from the first fact or order
+of its bot the gateway meets after it started.
 """
 
 from __future__ import annotations
 
-from bus.protocol import OrderRequest
+from bus.protocol import Fill, Heartbeat, Message, OrderRequest, OrderUpdate
 from kernel.events import DecidedAheadOfFacts
-from kernel.gate import FactCounter, OrderGate
+from kernel.gate import FactCounter, OrderGate, PerBotFactCounter
 
 
 class FactsBehind:
@@ -25,23 +27,65 @@ class FactsBehind:
         self._counter: FactCounter | None = None
         self._base = 0
         """Facts sent before the installed gate started counting."""
+        self._fleet: PerBotFactCounter | None = None
+        self._sent_by: dict[str, int] = {}
+        """In a fleet: facts sent per bot (the fleet's configured ids alone reach here)."""
+        self._bases: dict[str, tuple[FactCounter, int]] = {}
+        """In a fleet: per bot, its engine instance and the facts sent before it counted."""
 
     def installed(self, gate: OrderGate | None) -> None:
         """A new gate decides from now on; a counting one is compared from here."""
+        self._fleet = gate if isinstance(gate, PerBotFactCounter) else None
         if isinstance(gate, FactCounter):
             if gate is not self._counter:
                 self._counter, self._base = gate, self.sent - gate.facts_taken
         else:
             self._counter = None
 
+    def count(self, message: Message) -> None:
+        """``message`` went to the bus; a heartbeat, fill or order update is a fact."""
+        if isinstance(message, Heartbeat | Fill | OrderUpdate):
+            self.sent += 1
+            if self._fleet is not None:
+                bot_id = message.bot_id
+                self._compared(bot_id)  # an engine new since: compared from before this
+                self._sent_by[bot_id] = self._sent_by.get(bot_id, 0) + 1
+
     def behind(self) -> int:
         """How many facts the gate has not taken yet; 0 when it cannot tell."""
         counter = self._counter
         return 0 if counter is None else self.sent - self._base - counter.facts_taken
 
+    def behind_of(self, bot_id: str) -> int:
+        """In a fleet, how many of ``bot_id``'s facts its engine has not taken yet; 0
+        when it cannot tell (no fleet gate, or that engine is not running)."""
+        kept = self._compared(bot_id)
+        if kept is None:
+            return 0
+        return self._sent_by.get(bot_id, 0) - kept[1] - kept[0].facts_taken
+
+    def _compared(self, bot_id: str) -> tuple[FactCounter, int] | None:
+        """``bot_id``'s running engine and the facts sent before it counted: an engine
+        seen for the first time (a start, a restart) is compared from here on."""
+        counter = None if self._fleet is None else self._fleet.counter_of(bot_id)
+        if counter is None:
+            self._bases.pop(bot_id, None)
+            return None
+        kept = self._bases.get(bot_id)
+        if kept is None or kept[0] is not counter:
+            kept = self._bases[bot_id] = (counter,
+                                          self._sent_by.get(bot_id, 0) - counter.facts_taken)
+        return kept
+
     def ahead(self, order: OrderRequest, now: float) -> DecidedAheadOfFacts | None:
         """The row to journal when ``order`` is decided ahead of some facts; None when
         the gate has taken them all, the common case."""
+        if self._fleet is not None:
+            behind = self.behind_of(order.bot_id)
+            if behind <= 0:
+                return None
+            return DecidedAheadOfFacts(request_id=order.request_id[:64], facts=behind,
+                                       ts=now, bot_id=order.bot_id)
         behind = self.behind()
         if behind <= 0:
             return None

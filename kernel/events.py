@@ -161,6 +161,9 @@ class DecidedAheadOfFacts(Message, frozen=True, tag="decided_ahead"):
     request_id: RequestId
     facts: int
     ts: Timestamp
+    bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    """In a fleet, the ordering bot: ``facts`` are its own, which its engine had not
+    taken (the other bots' facts go to other engines). "": the one engine's facts."""
 
 
 KernelEvent: TypeAlias = (

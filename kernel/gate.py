@@ -56,6 +56,15 @@ class FactCounter(Protocol):
 
 
 @runtime_checkable
+class PerBotFactCounter(Protocol):
+    """A fleet's gate: each bot's own engine counts the facts of its bot, so the
+    gateway compares a bot's facts with its engine's (``counter_of``: None while that
+    engine is not running)."""
+
+    def counter_of(self, bot_id: str) -> FactCounter | None: ...
+
+
+@runtime_checkable
 class MarkTaker(Protocol):
     """A gate that can take a heartbeat's marks synchronously (the risk engine).
 

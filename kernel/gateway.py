@@ -265,7 +265,7 @@ class Gateway:
                     session.marks_taken = True
                     self._take_marks(message)
                 self._emitter.emit(message)
-                self._facts.sent += 1
+                self._facts.count(message)
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
@@ -277,7 +277,7 @@ class Gateway:
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
                 self._emitter.emit(message)
-                self._facts.sent += isinstance(message, (Fill, OrderUpdate))
+                self._facts.count(message)
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is

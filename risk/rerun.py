@@ -124,6 +124,7 @@ class _Loop:
         self.orphans = 0
         self.queue: list[Row] = []
         self.hold = 0
+        self.hold_bot = ""
         self.multiplier: float | None = None
 
     def take(self, row: Row) -> None:
@@ -133,10 +134,10 @@ class _Loop:
         elif isinstance(fact, (Heartbeat, Fill, OrderUpdate)):
             self.queue.append(row)  # the engine takes them from the bus: maybe later
         elif isinstance(fact, Ahead):
-            self.hold = fact.facts
+            self.hold, self.hold_bot = fact.facts, fact.bot_id
         elif isinstance(fact, OrderDecision):
-            self.flush(len(self.queue) - self.hold)  # what the engine had taken by then
-            self.hold = 0
+            self._flush_taken()  # what the engine had taken by then
+            self.hold, self.hold_bot = 0, ""
             self._tick(row.ts)
             self._decide(row, fact)
         else:
@@ -148,6 +149,22 @@ class _Loop:
             elif self.state is not None:
                 self._tick(row.ts)
                 self._after(row, self._apply(fact, self.state, row.ts))
+
+    def _flush_taken(self) -> None:
+        """Apply the queued facts the deciding engine had taken: all but the last
+        ``hold``, or in a fleet all but the last ``hold`` of the ordering bot's own
+        (the other bots' facts went to their own engines, never held for this one)."""
+        if not self.hold_bot:
+            self.flush(len(self.queue) - self.hold)
+            return
+        mine = [i for i, row in enumerate(self.queue)
+                if getattr(row.fact, "bot_id", "") == self.hold_bot]
+        held = set(mine[len(mine) - self.hold:]) if self.hold > 0 else set()
+        kept, self.queue = self.queue, [row for i, row in enumerate(self.queue) if i in held]
+        for i, row in enumerate(kept):
+            if i not in held and self.state is not None:
+                self._tick(row.ts)
+                self._after(row, self._apply(row.fact, self.state, row.ts))
 
     def flush(self, count: int) -> None:
         """Apply the first ``count`` queued facts, in journal order."""

@@ -60,6 +60,8 @@ class Ahead(msgspec.Struct, frozen=True, kw_only=True, tag="ahead"):
     heartbeats, fills and updates journaled before it (they were on the bus)."""
 
     facts: int
+    bot_id: str = ""
+    """In a fleet, whose facts: the last ``facts`` of this bot's (its own engine's)."""
 
 
 class Based(msgspec.Struct, frozen=True, kw_only=True, tag="based"):

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
-from kernel.gate import ClosedGate, MultiplierNote, OrderGate
+from kernel.gate import ClosedGate, FactCounter, MultiplierNote, OrderGate
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
 from risk.portfolio import (
@@ -99,6 +99,10 @@ class FleetGate:
         if engine is not None:
             return engine
         return ClosedGate(reason=f"bot:{bot_id}: the risk engine of this bot is not running")
+
+    def counter_of(self, bot_id: str) -> FactCounter | None:
+        """``bot_id``'s engine, which counts the facts it took (``kernel.gate``)."""
+        return self._engines.get(bot_id)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         engine = self._engines.get(heartbeat.bot_id)

@@ -131,7 +131,7 @@ def fact_of(message: object) -> Fact | None:
         case OrderRequest() | OrderDecision() | Heartbeat() | Fill() | OrderUpdate():
             return message
         case DecidedAheadOfFacts():
-            return Ahead(facts=message.facts)
+            return Ahead(facts=message.facts, bot_id=message.bot_id)
         case KernelStateChanged(state="starting"):
             return Restarted()
         case OperatorCommandIssued(action="resume"):

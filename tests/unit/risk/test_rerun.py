@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bus.protocol import Fill, OrderDecision, OrderRequest
+from bus.protocol import Fill, OrderDecision, OrderRequest, OrderUpdate
 from risk import LossLimit, RiskLimits, decide, initial_state, order_decision
 from risk.fills import apply_fill
 from risk.heartbeat import apply_heartbeat
@@ -137,6 +137,31 @@ def test_a_decision_made_ahead_of_a_heartbeat_is_replayed_ahead_of_it() -> None:
     assert report(rerun(day.rows, lim), []).exact
     without = [r for r in day.rows if not isinstance(r.fact, Ahead)]
     flips = report(rerun(without, lim), []).flips
+    assert [(f.old_verdict, f.new_code) for f in flips] == [("ALLOW", "price_collar")]
+
+
+def test_in_a_fleet_the_facts_held_back_are_the_ordering_bots_own() -> None:
+    """A fleet's engine is behind on its own bot's facts only: the update another bot
+    sent after the held heartbeat went to that bot's engine, so the replay applies it
+    and still holds the heartbeat back."""
+    lim = limits()
+    day = Day(lim)
+    day.beat(NOW)
+    moved = heartbeat(marks={"BTCUSDT": 50_000.0, "ETHUSDT": 2_600.0}, tick_ts=NOW + 1,
+                      ts=NOW + 1)
+    day.add(NOW + 1, moved)  # qe's, not yet taken by qe's engine
+    day.add(NOW + 1.1, OrderUpdate(request_id="x-1", status="cancelled", ts=NOW + 1.1,
+                                   bot_id="other"))  # taken by other's engine
+    late = order("ETHUSDT", qty=0.1, price=2_500.0, request_id="b")
+    day.add(NOW + 1.2, late)
+    day.add(NOW + 1.2, Ahead(facts=1, bot_id="qe"))
+    decision, day.state = decide(late, day.state, lim, NOW + 1.2)
+    assert decision.verdict == "ALLOW"
+    day.add(NOW + 1.2, order_decision(late, decision, day.state.trading_state))
+    assert report(rerun(day.rows, lim), []).exact
+    unkeyed = [Row(r.seq, r.ts, Ahead(facts=1)) if isinstance(r.fact, Ahead) else r
+               for r in day.rows]  # the last fact of any bot held: the wrong one
+    flips = report(rerun(unkeyed, lim), []).flips
     assert [(f.old_verdict, f.new_code) for f in flips] == [("ALLOW", "price_collar")]
 
 

@@ -1,0 +1,87 @@
+"""The gateway's check that an order is decided ahead of facts still on the bus
+(kernel/_gateway_facts.py): for the one bot's engine, and per bot in a fleet."""
+
+from __future__ import annotations
+
+from bus.protocol import Fill, Heartbeat, OrderRequest, OrderUpdate
+from kernel._gateway_facts import FactsBehind
+from kernel.gate import FactCounter
+
+
+class Engine:
+    """Counts the facts it took, as ``RiskEngine.facts_taken`` does."""
+
+    def __init__(self) -> None:
+        self.facts_taken = 0
+
+
+class Fleet:
+    """The fleet gate's side of it: each bot's running engine."""
+
+    def __init__(self, **engines: Engine) -> None:
+        self.engines = engines
+
+    def counter_of(self, bot_id: str) -> FactCounter | None:
+        return self.engines.get(bot_id)
+
+    # what every gate has (kernel.gate.OrderGate); unused here
+    trading_state = "ACTIVE"
+    risk_multiplier = 1.0
+
+
+def beat(bot_id: str) -> Heartbeat:
+    return Heartbeat(bot_id=bot_id, seq=1, ts=1.0, uptime_s=1.0, equity=1.0,
+                     realized_pnl=0.0, unrealized_pnl=0.0)
+
+
+def update(bot_id: str) -> OrderUpdate:
+    return OrderUpdate(request_id="u", status="cancelled", ts=1.0, bot_id=bot_id)
+
+
+def order(bot_id: str) -> OrderRequest:
+    return OrderRequest(request_id=f"{bot_id}-1", bot_id=bot_id, ts=1.0, symbol="BTCUSDT",
+                        side="buy", qty=0.001, price=50_000.0)
+
+
+def test_the_one_engine_is_compared_with_every_fact_sent_since_it_was_installed() -> None:
+    facts, engine = FactsBehind(), Engine()
+    facts.count(beat("qe"))  # before the engine: not its to take
+    facts.installed(engine)  # type: ignore[arg-type]
+    facts.count(beat("qe"))
+    facts.count(update("qe"))
+    assert facts.ahead(order("qe"), 2.0) is not None and facts.behind() == 2
+    engine.facts_taken = 2
+    assert facts.ahead(order("qe"), 2.0) is None
+
+
+def test_in_a_fleet_each_bot_is_compared_with_its_own_engine_alone() -> None:
+    a, b = Engine(), Engine()
+    facts = FactsBehind()
+    facts.installed(Fleet(a=a, b=b))  # type: ignore[arg-type]
+    assert facts.ahead(order("a"), 1.0) is None and facts.ahead(order("b"), 1.0) is None
+    for message in (beat("a"), update("a"), beat("b"), Fill(
+            request_id="f", symbol="BTCUSDT", side="buy", qty=0.001, price=50_000.0,
+            fee=0.0, ts=1.0, bot_id="b")):
+        facts.count(message)
+    a.facts_taken = 2  # a's engine took both of a's; b's engine took none of b's
+    assert facts.ahead(order("a"), 2.0) is None
+    ahead = facts.ahead(order("b"), 2.0)
+    assert ahead is not None and (ahead.facts, ahead.bot_id, ahead.request_id) == (
+        2, "b", "b-1")
+
+
+def test_a_restarted_engine_is_compared_from_its_first_order_and_a_missing_one_not() -> None:
+    a = Engine()
+    fleet = Fleet(a=a)
+    facts = FactsBehind()
+    facts.installed(fleet)  # type: ignore[arg-type]
+    facts.count(beat("a"))
+    assert facts.behind_of("a") == 1
+    fleet.engines["a"] = again = Engine()  # a fresh instance: it restored its state
+    assert facts.behind_of("a") == 0
+    facts.count(beat("a"))
+    assert facts.behind_of("a") == 1
+    again.facts_taken = 1
+    assert facts.behind_of("a") == 0
+    del fleet.engines["a"]  # not running: its orders are denied without counting
+    assert facts.ahead(order("a"), 3.0) is None
