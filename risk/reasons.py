@@ -54,6 +54,18 @@ def views(state: RiskState) -> tuple[ReasonView, ...]:
 
 RESUME: Final = 'kernel resume --reason "<why>"'
 """The operator command that ends every halt and hand-set REDUCING."""
+START: Final = 'kernel mode paper|demo --reason "<why>"'
+"""The operator command that starts a bot the watchdog left down."""
+BOT_CONFIG: Final = "paths.yaml bot:"
+"""Where the bot's command is configured (one bot)."""
+
+
+def for_bot(way: str, bot_id: str) -> str:
+    """A fleet bot's way out, each command naming the bot: without ``--bot``,
+    ``kernel resume`` resumes and ``kernel mode`` restarts every bot of the fleet."""
+    return (way.replace(RESUME, f'kernel resume --bot {bot_id} --reason "<why>"', 1)
+            .replace(START, f'kernel mode paper|demo --bot {bot_id} --reason "<why>"', 1)
+            .replace(BOT_CONFIG, f"its entry {bot_id} in paths.yaml bots:", 1))
 
 
 _BOT_DOWN: Final = frozenset({"bot_gave_up", "bot_hung"})
@@ -79,8 +91,7 @@ def way_out(reason: StateReason) -> str:
     if reason.code.startswith("manual_"):
         return command
     if reason.code in _BOT_DOWN:
-        return (f"fix the bot (its log, paths.yaml bot:), start it with kernel mode paper|demo "
-                f'--reason "<why>", then: {command}')
+        return f"fix the bot (its log, {BOT_CONFIG}), start it with {START}, then: {command}"
     return f"once the cause is fixed: {command}"
 
 

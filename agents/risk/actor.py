@@ -75,7 +75,7 @@ from risk.messages import (
 )
 from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
-from risk.reasons import RESUME
+from risk.reasons import for_bot
 from risk.requests import Refused, multiplier_request, operator_resume
 
 log = logging.getLogger("agents.risk")
@@ -252,9 +252,9 @@ class RiskEngine(Actor):
                                        reasons=self._own_way_out(view.reasons))
 
     def _own_way_out(self, reasons: tuple[ReasonView, ...]) -> tuple[ReasonView, ...]:
-        """A fleet bot's way out names it: a bare ``kernel resume`` would resume every bot."""
-        mine = RESUME.replace("kernel resume", f"kernel resume --bot {self._bot_id}", 1)
-        return tuple(msgspec.structs.replace(r, way_out=r.way_out.replace(RESUME, mine))
+        """A fleet bot's way out names it: a bare ``kernel resume`` would resume every bot
+        (and a bare ``kernel mode`` restart every bot, after the watchdog's halt)."""
+        return tuple(msgspec.structs.replace(r, way_out=for_bot(r.way_out, self._bot_id))
                      for r in reasons)
 
     def bots(self) -> frozenset[str] | None:

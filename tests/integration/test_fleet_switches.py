@@ -10,11 +10,13 @@ is warned of once per scope, limit and day.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import msgspec
 import pytest
 
+from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import Command, OrderDecision
 from kernel.console.cli import main
 from kernel.console.control_client import ControlRefused, ask
@@ -30,7 +32,7 @@ from kernel.journal import read_journal
 from tests.conftest import KernelHarness, write_config
 from tests.integration._fleet import FLEET_RISK_YAML, FleetEngines, beat, ready
 from tests.integration._fleet import ask as order_ask
-from tests.integration._risk_link import until
+from tests.integration._risk_link import Bus, until
 from tests.support.link import RawBot
 
 TWO = "- {id: qe-1}\n- {id: qe-2}\n"
@@ -78,6 +80,35 @@ async def test_a_bot_halt_leaves_the_others_trading(start_kernel: Any) -> None:
     commands = journaled(harness, "operator.command")
     assert [(c["action"], c["bot_id"]) for c in commands] == [("halt", "qe-1"),
                                                               ("resume", "qe-1")]
+
+
+async def test_a_watchdog_halt_of_one_bot_names_that_bot_in_its_way_out(
+        start_kernel: Any) -> None:
+    """The halt a bot's watchdog asks for when it gives up holds that bot alone, and its
+    way out names the bot in each command: a bare ``kernel mode`` would restart every
+    bot and a bare ``kernel resume`` resume every one. The request comes from outside
+    the kernel here, so it reaches every engine unrouted (``_not_mine`` keeps it to
+    qe-2's)."""
+    harness, fleet, one, two = await start(start_kernel)
+    bus = Bus(harness)
+    try:
+        request = TradingHaltRequested(code="bot_gave_up", reason="the bot crashed 4 times",
+                                       source="watchdog.qe-2", ts=time.time(), bot_id="qe-2")
+        await bus.publish_until(request, lambda: fleet["qe-2"].trading_state == "HALTED",
+                                "qe-2's watchdog halt")
+        trading = await order_ask(one, "qe-1", "g1", qty=0.001)
+    finally:
+        bus.close()
+        one.close()
+        two.close()
+    assert trading.verdict == "ALLOW" and fleet["qe-1"].trading_state == "ACTIVE"
+    (change,) = [b for b in journaled(harness, "risk.halt")
+                 if b["type"] == "trading_state_changed" and b["current"] == "HALTED"]
+    (reason,) = change["reasons"]
+    assert change["bot_id"] == "qe-2" and reason["way_out"] == (
+        "fix the bot (its log, its entry qe-2 in paths.yaml bots:), start it with kernel mode "
+        'paper|demo --bot qe-2 --reason "<why>", then: kernel resume --bot qe-2 --reason '
+        '"<why>" --yes')
 
 
 async def test_a_portfolio_halt_stops_every_bot(start_kernel: Any) -> None:

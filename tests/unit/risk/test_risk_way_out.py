@@ -11,7 +11,7 @@ from kernel.console._dashboard_parts import risk_from_snapshot
 from kernel.console.commands.status import _print_risk
 from kernel.summaries import reason_line, summarize
 from risk import apply_heartbeat, halt, initial_state, reduce, snapshot
-from risk.reasons import views
+from risk.reasons import for_bot, views
 from tests.unit.risk.risk_world import MIDNIGHT, NOW, heartbeat, limits, ready
 
 
@@ -33,6 +33,20 @@ def test_a_bot_that_gave_up_needs_its_cause_fixed_then_resume_yes() -> None:
     (view,) = views(state)
     assert "start it with kernel mode paper" in view.way_out
     assert view.way_out.endswith('then: kernel resume --reason "<why>" --yes')
+
+
+def test_a_fleet_bots_way_out_names_the_bot_in_every_command() -> None:
+    """Without ``--bot`` a fleet's ``kernel mode`` restarts and ``kernel resume``
+    resumes every bot: the way out of one bot's watchdog halt names that bot."""
+    state, _ = halt(ready(), "the bot failed 5 times", NOW, code="bot_gave_up", by="watchdog")
+    (view,) = views(state)
+    mine = for_bot(view.way_out, "qe-2")
+    assert mine == ("fix the bot (its log, its entry qe-2 in paths.yaml bots:), start it with "
+                    'kernel mode paper|demo --bot qe-2 --reason "<why>", then: '
+                    'kernel resume --bot qe-2 --reason "<why>" --yes')
+    state, _ = halt(ready(), "by hand", NOW)
+    (view,) = views(state)
+    assert for_bot(view.way_out, "qe-2") == 'kernel resume --bot qe-2 --reason "<why>"'
 
 
 def test_a_daily_limit_lifts_itself_at_the_rollover_and_says_when() -> None:
