@@ -144,6 +144,8 @@ paced client finds the other end asleep, as each bot finds the kernel)."""
 class Sampler(threading.Thread):
     """The kernel's CPU (percent of one core) and RSS, every half second."""
 
+    EVERY_S = 0.5
+
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
@@ -154,7 +156,7 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         self.proc.cpu_percent(None)
         while self.running:
-            time.sleep(0.5)
+            time.sleep(self.EVERY_S)
             try:
                 self.cpu.append(self.proc.cpu_percent(None))
                 self.rss.append(self.proc.memory_info().rss)
@@ -288,7 +290,9 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     print(f"gate p50 {gate['p50'] / raw['p50']:.2f}x the raw echo "
           f"({gate['p50'] / paced['p50']:.2f}x the paced echo during the run); p99 "
           f"{gate['p99'] / 1000:.2f} ms (budget < 2 ms); p99.9 {gate['p99.9'] / 1000:.2f} ms")
+    cpu_s = sum(run.cpu) / 100 * Sampler.EVERY_S
     print(f"kernel: CPU {cpu:.0f}% of one core on average (max {max(run.cpu, default=0):.0f}%), "
+          f"{cpu_s * 1e6 / max(1, len(run.received)):.0f} µs of CPU per decision; "
           f"RSS max {rss_mb:.0f} MB (budget < 150 MB)")
     print(f"lost: {len(lost)} decisions received but not in the journal "
           f"({'none' if not lost else ', '.join(lost[:5])}); the journal holds "

@@ -115,16 +115,16 @@ class FleetGate:
         """The portfolio's answer to an order its bot's own limits allow."""
         if not self._checked:
             return None
-        missing = sorted(b for b in self.accounts if b not in self._engines)
+        missing = [] if len(self._engines) == len(self.accounts) else \
+            sorted(b for b in self.accounts if b not in self._engines)  # engines <= accounts
         if missing:
             return deny("portfolio_gross_limit", f"portfolio: the ledger of bot "
                         f"{', '.join(missing)} is not loaded (its risk engine is not "
                         "running), so the sums across bots are unknown; opening orders are "
                         "refused until it is")
-        members = [Member(b, self.accounts[b], e.state) for b, e in self._engines.items()]
         gross, notional = ctx.__dict__["exposure_after"]
-        return check_portfolio(members, bot_id, ctx.order.symbol, Exposure(gross, notional),
-                               self.limits)
+        return check_portfolio(self._members(), bot_id, ctx.order.symbol,
+                               Exposure(gross, notional), self.limits)
 
     # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
 
