@@ -102,3 +102,17 @@ def test_an_actor_the_root_does_not_ship_has_no_slice(settings: Settings) -> Non
 
     with pytest.raises(LookupError, match=r"Own is not an actor kernel/registry\.py ships"):
         actor_factory(Own, settings)
+
+
+def test_in_a_fleet_each_bots_engine_and_watchdog_hear_that_bot_alone(tmp_path: Path) -> None:
+    """The kernel routes a message for one bot to the actors whose ``bots()`` name it
+    (bus/pubsub.py); every other shipped actor hears every bot's."""
+    settings = load_settings(write_config(tmp_path, bots="- {id: qe-1}\n- {id: qe-2}\n"))
+    heard = {(actor := make()).name: actor.bots() for make in default_actors(settings)}
+    for bot in ("qe-1", "qe-2"):
+        assert heard[f"risk.{bot}"] == heard[f"watchdog.{bot}"] == frozenset({bot})
+    assert {name for name, bots in heard.items() if bots is not None} == {
+        "risk.qe-1", "risk.qe-2", "watchdog.qe-1", "watchdog.qe-2"}
+    one = {(actor := make()).name: actor.bots() for make in default_actors(
+        load_settings(write_config(tmp_path / "one")))}
+    assert set(one.values()) == {None}  # the one-bot shorthand: no routing
