@@ -22,8 +22,9 @@ THREE = "- {id: qe-1}\n- {id: qe-2}\n- {id: qe-3, account: sub}\n"
 
 
 async def start(start_kernel: Any, bots: str, names: list[str],
-                risk_yaml: str = FLEET_RISK_YAML) -> tuple[KernelHarness, FleetEngines]:
-    fleet = FleetEngines(names)
+                risk_yaml: str = FLEET_RISK_YAML,
+                **options: Any) -> tuple[KernelHarness, FleetEngines]:
+    fleet = FleetEngines(names, **options)
     harness: KernelHarness = await start_kernel(actors=fleet.specs, bots=bots,
                                                 risk_yaml=risk_yaml)
     return harness, fleet
@@ -156,7 +157,10 @@ async def test_three_bots_trip_the_portfolio_daily_loss_none_its_own(start_kerne
 async def test_an_account_scope_is_checked_and_named(start_kernel: Any) -> None:
     yaml = FLEET_RISK_YAML.replace("max_daily_loss: {usdt: 400}", "max_daily_loss: {usdt: 140}")
     yaml = yaml.replace("max_gross_notional: 6000", "max_gross_notional: 100000")
-    harness, fleet = await start(start_kernel, THREE, ["qe-1", "qe-2", "qe-3"], yaml)
+    # no timer: between qe-3's heartbeat and qe-1's the portfolio reads a loss of 150,
+    # which a tick would halt every bot for; the check at the order is what is tested
+    harness, fleet = await start(start_kernel, THREE, ["qe-1", "qe-2", "qe-3"], yaml,
+                                 tick_s=3600.0)
     link = harness.endpoints["bot_link"]
     one = await ready(link, fleet, "qe-1", positions=HELD, equity=10_000.0)
     two = await ready(link, fleet, "qe-2")
