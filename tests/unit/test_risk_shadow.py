@@ -13,10 +13,11 @@ from rich.console import Console
 
 from agents.audit.figures import Event, shadow_stats
 from agents.audit.markdown import render
-from agents.risk.shadow import DeferredShadow, Shadow
+from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from bus.protocol import OrderRequest
 from kernel.console.commands.status import print_snapshot
 from kernel.control_protocol import SnapshotReply, StatusReply
+from kernel.event_format import severity_of
 from risk import Decision, RiskState, decide, snapshot
 from risk.messages import ShadowCounts, ShadowDecisionDiffered
 from tests.unit.risk.risk_world import NOW, limits, order, ready
@@ -143,6 +144,14 @@ def differed(request_id: str, verdict: str, code: str, shadow_verdict: str,
                                   side="buy", qty=0.1, price=2_500.0, verdict=verdict, code=code,
                                   shadow_verdict=shadow_verdict, shadow_code=shadow_code,
                                   shadow_reason="because", ts=NOW)
+
+
+def test_the_row_comes_with_the_severity_the_journal_would_give_it() -> None:
+    """Worked out after the reply, so the next order's commit does not decode it."""
+    entry = journal_entry(differed("a", "ALLOW", "allowed", "DENY", "fat_finger_notional"),
+                          "risk")
+    assert entry.kind == "shadow_decision" and entry.severity
+    assert entry.severity == severity_of(entry.kind, entry.payload)
 
 
 def test_the_report_has_a_shadow_limits_section() -> None:
