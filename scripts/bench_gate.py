@@ -329,7 +329,8 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
         base, agrees, denies = (p50s[name][-1] for name in names)
         print(f"round {n:>2}: p50 {base:6.1f} / {agrees:6.1f} / {denies:6.1f} µs; beside no "
               f"shadow {agrees - base:+6.1f} / {denies - base:+6.1f} µs", flush=True)
-    print(f"verdicts {dict(verdicts)}")
+    print(f"verdicts {dict(verdicts)}; p50, median of the rounds: "
+          + " / ".join(f"{statistics.median(p50s[name]):.1f}" for name in names) + " µs")
     bases = p50s[names[0]]
     for name in names[1:]:
         print(paired(f"{name}, beside no shadow", p50s[name], bases) + " (budget + 30 µs)")
