@@ -25,7 +25,10 @@ worst case: a ``shadow.decision`` row journaled per order). ``--rounds N`` runs 
 rounds of the three kernels in that order (ABCABC...), prints each round, and the
 median of the round-by-round differences with their spread (min..max), beside the
 same difference between one round's kernel without shadow limits and the next's
-(nothing to find: the noise). Budget (docs/replay.md): + 30 µs at p50.
+(nothing to find: the noise), and the kernel process's CPU time per order the same
+way (a figure a loaded machine inflates less than latency; with ``--spin-us 0``,
+since the loop's spin after each order counts as CPU). Budget (docs/replay.md):
++ 30 µs at p50.
 
 Usage: scripts/bench_gate.py [--samples N] [--spin-us N] [--shadow [--rounds N]]
 """
@@ -44,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec
+import psutil
 import yaml
 import zmq
 
@@ -317,6 +321,7 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
     each round's shadow kernels are compared with that round's kernel without."""
     names = list(SHADOWS)
     p50s: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     verdicts: Counter[str] = Counter()
     print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
           f"kernel, {rounds} rounds of {len(names)} kernels ({' / '.join(names)})", flush=True)
@@ -324,11 +329,17 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
         for name, shadow in SHADOWS.items():
             files = {} if shadow is None else {"risk.shadow.yaml": shadow}
             with running_kernel(risk_yaml=BENCH_LIMITS, files=files, spin_us=spin_us) as kernel:
-                p50s[name].append(percentiles(link_round_trips(kernel.link, samples,
-                                                                verdicts))["p50"])
+                process = psutil.Process(kernel.pid)
+                before = sum(process.cpu_times()[:2])
+                timings = link_round_trips(kernel.link, samples, verdicts)
+                orders = samples + 500 + (samples + 500) // ENDED_EVERY  # with the untimed
+                cpus[name].append((sum(process.cpu_times()[:2]) - before) / orders * 1e6)
+                p50s[name].append(percentiles(timings)["p50"])
         base, agrees, denies = (p50s[name][-1] for name in names)
+        cpu = " / ".join(f"{cpus[name][-1]:.0f}" for name in names)
         print(f"round {n:>2}: p50 {base:6.1f} / {agrees:6.1f} / {denies:6.1f} µs; beside no "
-              f"shadow {agrees - base:+6.1f} / {denies - base:+6.1f} µs", flush=True)
+              f"shadow {agrees - base:+6.1f} / {denies - base:+6.1f} µs; kernel CPU per "
+              f"order {cpu} µs", flush=True)
     print(f"verdicts {dict(verdicts)}; p50, median of the rounds: "
           + " / ".join(f"{statistics.median(p50s[name]):.1f}" for name in names) + " µs")
     bases = p50s[names[0]]
@@ -337,6 +348,11 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
     if rounds > 1:  # the same comparison with nothing to find: how large the noise is
         print(paired("no shadow, next round beside this", bases[1:], bases[:-1]) +
               " (noise: the same setting twice)")
+    for name in names[1:]:
+        print(paired(f"kernel CPU per order, {name}", cpus[name], cpus[names[0]]))
+    if spin_us != 0:
+        print("(the kernel's CPU includes its loop's spin after each order: --spin-us 0 "
+              "shows the work alone)")
     decide_us, judge_us = in_process_costs()
     print(f"in process, best of 5 x 20,000: the engine's decide {decide_us:.1f} µs per order; "
           f"the shadow's judge {judge_us:.1f} µs (made after the reply is sent, so it takes "
@@ -347,7 +363,7 @@ def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
 def paired(label: str, values: list[float], bases: list[float]) -> str:
     """The median of the round-by-round differences, and their spread."""
     deltas = [v - b for v, b in zip(values, bases, strict=False)]
-    return (f"{label:<44} median {statistics.median(deltas):+6.1f} µs over {len(deltas)} "
+    return (f"{label:<50} median {statistics.median(deltas):+6.1f} µs over {len(deltas)} "
             f"rounds (min {min(deltas):+.1f} .. max {max(deltas):+.1f})")
 
 
