@@ -132,7 +132,8 @@ def journal_entry(row: ShadowDecisionDiffered, source: str) -> JournalEntry:
 
     Made after the reply, and with its severity worked out here: the journal's
     writer would otherwise decode the payload for it inside the next commit, which
-    is the next order's (about 8 of the 14 µs one more row adds to that commit)."""
+    is the next order's (3 to 5 of the 15 to 20 µs one more row adds to that commit,
+    ``scripts/bench_gate.py --shadow``)."""
     payload = encode(row)
     return JournalEntry(ts=row.ts, topic=row.topic, source=source, kind=KIND, payload=payload,
                         severity=severity_of(KIND, payload))
