@@ -21,10 +21,16 @@ Budget (DESIGN.md): p50 <= 3x the raw echo, p99 < 2 ms, >= 10,000 decisions/s wi
 With ``--shadow`` it measures instead what shadow limits (``config/risk.shadow.yaml``)
 add to the gate: the BotLink round trip at 1 in flight without them, with shadow
 limits that agree with the real ones, and with ones that deny every order (the
-worst case: a ``shadow.decision`` row journaled per order); kernels alternate so
-the machine's drift falls on all three. Budget (docs/replay.md): + 30 µs at p50.
+worst case: a ``shadow.decision`` row journaled per order). ``--rounds N`` runs N
+rounds of the three kernels in that order (ABCABC...), prints each round, and the
+median of the round-by-round differences with their spread (min..max), beside the
+same difference between one round's kernel without shadow limits and the next's
+(nothing to find: the noise), and the kernel process's CPU time per order the same
+way (a figure a loaded machine inflates less than latency; with ``--spin-us 0``,
+since the loop's spin after each order counts as CPU). Budget (docs/replay.md):
++ 30 µs at p50.
 
-Usage: scripts/bench_gate.py [--samples N] [--spin-us N] [--shadow]
+Usage: scripts/bench_gate.py [--samples N] [--spin-us N] [--shadow [--rounds N]]
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 import timeit
 from collections import Counter
@@ -41,14 +48,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec
+import psutil
 import yaml
 import zmq
 
-from agents.risk.shadow import Shadow
+from agents.risk.shadow import Shadow, journal_entry
 from bus.client import AsyncBotLink, BotLink
 from bus.codec import encode
 from bus.protocol import Heartbeat, OrderRequest, OrderUpdate
+from kernel.journal import Journal, JournalEntry
 from risk import RiskLimits, apply_heartbeat, decide, initial_state
+from risk.messages import ShadowDecisionDiffered
 from scripts._bench_support import (
     dealer,
     free_ports,
@@ -235,9 +245,12 @@ def main() -> None:
                         "0 lets its loop sleep at once, as the raw echo server does)")
     parser.add_argument("--shadow", action="store_true",
                         help="measure what shadow limits add to the gate, and nothing else")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="with --shadow: rounds of the three kernels (no shadow, agreeing, "
+                        "denying every order), each round one of each in that order")
     args = parser.parse_args()
     if args.shadow:
-        shadow_costs(args.samples, args.spin_us)
+        shadow_costs(args.samples, args.spin_us, args.rounds)
         return
     total = 4 * args.samples
     payload_size = len(encode(make_order("raw", 0, "bench")))
@@ -305,28 +318,88 @@ SHADOWS = {"no shadow limits": None, "shadow agrees": BENCH_LIMITS,
 """The bench orders are 50 USDT: a shadow fat-finger limit of 10 denies each one."""
 
 
-def shadow_costs(samples: int, spin_us: int | None, rounds: int = 2) -> None:
-    """p50 of the gate at 1 in flight per shadow setting, kernels alternating."""
-    p50s: dict[str, list[float]] = {name: [] for name in SHADOWS}
+def shadow_costs(samples: int, spin_us: int | None, rounds: int) -> None:
+    """p50 of the gate at 1 in flight per shadow setting, one kernel each, in rounds of
+    the three settings (ABCABC...), so the machine's drift falls on all three alike;
+    each round's shadow kernels are compared with that round's kernel without."""
+    names = list(SHADOWS)
+    p50s: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     verdicts: Counter[str] = Counter()
-    for _ in range(rounds):
+    print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
+          f"kernel, {rounds} rounds of {len(names)} kernels ({' / '.join(names)})", flush=True)
+    for n in range(1, rounds + 1):
         for name, shadow in SHADOWS.items():
             files = {} if shadow is None else {"risk.shadow.yaml": shadow}
             with running_kernel(risk_yaml=BENCH_LIMITS, files=files, spin_us=spin_us) as kernel:
-                p50s[name].append(percentiles(link_round_trips(kernel.link, samples,
-                                                                verdicts))["p50"])
-    base = statistics.median(p50s["no shadow limits"])
+                process = psutil.Process(kernel.pid)
+                before = sum(process.cpu_times()[:2])
+                timings = link_round_trips(kernel.link, samples, verdicts)
+                orders = samples + 500 + (samples + 500) // ENDED_EVERY  # with the untimed
+                cpus[name].append((sum(process.cpu_times()[:2]) - before) / orders * 1e6)
+                p50s[name].append(percentiles(timings)["p50"])
+        base, agrees, denies = (p50s[name][-1] for name in names)
+        cpu = " / ".join(f"{cpus[name][-1]:.0f}" for name in names)
+        print(f"round {n:>2}: p50 {base:6.1f} / {agrees:6.1f} / {denies:6.1f} µs; beside no "
+              f"shadow {agrees - base:+6.1f} / {denies - base:+6.1f} µs; kernel CPU per "
+              f"order {cpu} µs", flush=True)
+    print(f"verdicts {dict(verdicts)}; p50, median of the rounds: "
+          + " / ".join(f"{statistics.median(p50s[name]):.1f}" for name in names) + " µs")
+    bases = p50s[names[0]]
+    for name in names[1:]:
+        print(paired(f"{name}, beside no shadow", p50s[name], bases) + " (budget + 30 µs)")
+    if rounds > 1:  # the same comparison with nothing to find: how large the noise is
+        print(paired("no shadow, next round beside this", bases[1:], bases[:-1]) +
+              " (noise: the same setting twice)")
+    for name in names[1:]:
+        print(paired(f"kernel CPU per order, {name}", cpus[name], cpus[names[0]]))
+    if spin_us != 0:
+        print("(the kernel's CPU includes its loop's spin after each order: --spin-us 0 "
+              "shows the work alone)")
     decide_us, judge_us = in_process_costs()
-    print(f"order gate through kernel run, BotLink at 1 in flight, {samples} samples per "
-          f"kernel, {rounds} kernels per setting (alternating); verdicts {dict(verdicts)}")
-    for name, values in p50s.items():
-        mid = statistics.median(values)
-        runs = ", ".join(f"{v:.0f}" for v in values)
-        print(f"{name:<28} p50 {mid:7.1f} µs (runs: {runs}); {mid - base:+6.1f} µs "
-              f"beside no shadow (budget + 30 µs)")
     print(f"in process, best of 5 x 20,000: the engine's decide {decide_us:.1f} µs per order; "
-          f"the shadow's judge beside it {judge_us:.1f} µs (what the shadow adds to the gate "
-          "itself; the round trips above also carry the machine's noise)")
+          f"the shadow's judge {judge_us:.1f} µs (made after the reply is sent, so it takes "
+          "the loop's time between orders, not the bot's; the round trips above also carry "
+          "the machine's noise)")
+    two, three = asyncio.run(row_in_commit(3000))
+    print(f"in process, a real journal (JSONL copy on), p50 of 3,000 commits each: request "
+          f"and decision rows {two:.1f} µs, with a shadow.decision row too {three:.1f} µs: "
+          f"{three - two:+.1f} µs on the commit of the burst after a differing order")
+
+
+async def row_in_commit(samples: int) -> tuple[float, float]:
+    """p50 µs of the gateway's ``commit_now`` of an order's two rows, and of the same
+    with a ``shadow.decision`` row queued before them, in turn on one journal."""
+    differed = ShadowDecisionDiffered(
+        request_id="bench", bot_id="bench", symbol="BTCUSDT", side="buy", qty=0.001,
+        price=PRICE, verdict="ALLOW", code="allowed", shadow_verdict="DENY",
+        shadow_code="fat_finger_notional", ts=time.time(),
+        shadow_reason="order notional 50 USDT is over max_order_notional 10 USDT")
+    out: tuple[list[float], list[float]] = ([], [])
+    with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp:
+        journal = await Journal.open(Path(tmp) / "journal.db", jsonl_dir=Path(tmp) / "logs")
+        try:
+            for i in range(2 * (samples + 250)):
+                if i % 2:
+                    journal.append(journal_entry(differed, "risk"))
+                for kind in ("order_request", "order_decision"):
+                    journal.append(JournalEntry(ts=time.time(), topic="order", source="gateway",
+                                                kind=kind, payload=encode(make_order("r", i, "b"))))
+                started = time.perf_counter()
+                journal.commit_now()
+                if i >= 500:
+                    out[i % 2].append(time.perf_counter() - started)
+                await asyncio.sleep(SETTLE_S / 4)  # the JSONL copy and the writer run
+        finally:
+            await journal.close()
+    return percentiles(out[0])["p50"], percentiles(out[1])["p50"]
+
+
+def paired(label: str, values: list[float], bases: list[float]) -> str:
+    """The median of the round-by-round differences, and their spread."""
+    deltas = [v - b for v, b in zip(values, bases, strict=False)]
+    return (f"{label:<50} median {statistics.median(deltas):+6.1f} µs over {len(deltas)} "
+            f"rounds (min {min(deltas):+.1f} .. max {max(deltas):+.1f})")
 
 
 def in_process_costs() -> tuple[float, float]:

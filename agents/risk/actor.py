@@ -28,7 +28,7 @@ import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
-from agents.risk.shadow import Shadow, journal_entry
+from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
 from bus.protocol import (
@@ -71,6 +71,7 @@ from risk.messages import (
     RiskAnomalyDetected,
     RiskMultiplierChanged,
     RiskStateSnapshot,
+    ShadowDecisionDiffered,
     TradingStateChanged,
 )
 from risk.multiplier import setting, until
@@ -101,7 +102,8 @@ class RiskEngine(Actor):
         self._fleet = config.fleet
         self._warned: set[tuple[str, str]] = set()
         """(day, code) of this bot's limits already warned of at 80 %."""
-        self._shadow = Shadow(config.shadow) if config.shadow is not None else None
+        self._shadow = (DeferredShadow(Shadow(config.shadow), self._journal_shadow)
+                        if config.shadow is not None else None)
         self._tick_s = tick_s
         self._publish_every_s = publish_every_s
         self._save_every_s = save_every_s
@@ -149,14 +151,15 @@ class RiskEngine(Actor):
                                                                         "account:")):
                 decision = msgspec.structs.replace(
                     decision, reason=f"bot:{self._bot_id}: {decision.reason}")
-        if self._shadow is not None:  # evidence beside the decision, never instead of it
+        if self._shadow is not None:  # evidence, judged after the reply is sent
             try:
-                differed = self._shadow.judge(order, judged, decision, now)
-                if differed is not None:
-                    self.ctx.journal.append(journal_entry(differed, self.name))
+                self._shadow.queue(order, judged, decision, now)
             except Exception:  # the shadow may fail; the decision made stands regardless
                 log.exception("shadow limits failed on %s", order.request_id)
         return order_decision(order, decision, self._state.trading_state)
+
+    def _journal_shadow(self, row: ShadowDecisionDiffered) -> None:
+        self.ctx.journal.append(journal_entry(row, self.name))
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """A link's first heartbeat, handed over by the gateway before its next order
@@ -185,6 +188,8 @@ class RiskEngine(Actor):
             self._fleet.detach(self._bot_id, self)
         else:
             self.ctx.services.set_gate(None)
+        if self._shadow is not None:  # the last orders' rows, before the journal closes
+            self._shadow.flush()
         if hasattr(self, "_state"):
             try:
                 await self._save_if_due(self.ctx.clock(), force=True)
@@ -244,8 +249,9 @@ class RiskEngine(Actor):
 
     def _snapshot(self, now: float) -> RiskStateSnapshot:
         view = snapshot(self._state, self._limits, now)
-        if self._shadow is not None:
-            view = self._shadow.counted(view)
+        if self._shadow is not None:  # counts that include every order decided so far
+            self._shadow.flush()
+            view = self._shadow.shadow.counted(view)
         if not self._bot_id:
             return view
         return msgspec.structs.replace(view, bot_id=self._bot_id,
