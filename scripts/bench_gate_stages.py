@@ -10,21 +10,26 @@ gateway runs them, timing each with ``perf_counter_ns``:
 
   receive   ROUTER ``recv_frames`` of a waiting order frame
   decode    the link decoder, frame -> ``OrderRequest``
-  request   ``Emitter.emit``: encode, journal append (queued), publish to the bus
-            and to the local subscriptions
+  request   ``Emitter.emit``: encode, journal append (queued), its bus copy held
   decide    the closed gate's DENY (the risk engine's own cost: bench_gate prints it)
   stage     ``Emitter.stage``: encode the decision, durable append (queued)
   commit    ``Emitter.commit_now``: bind (severity, hash chain) and the inline
             SQLite insert + commit of both rows
-  publish   the committed decision to the bus and the local subscriptions
   reply     ROUTER ``send_frames`` of the reply
+  publish   after the reply: the request's and the decision's bus copies (the
+            bus and the local subscriptions), as the gateway releases them
 
 The raw figures beside them are one ``recv`` and one ``send`` of the same frame
 on a bare pair, and a plain ``sqlite3`` two-row insert + commit into a table of
 the journal's shape: the floor each stage stands on. The local subscriptions are
 read between samples, untimed, as the actors would.
 
-Usage: scripts/bench_gate_stages.py [--samples N] [--no-jsonl]
+``--switch-ms`` sets the interpreter's switch interval first (``kernel run`` sets
+0.5 ms; Python's default is 5 ms); ``--checkpoint-s`` how often the journal moves
+its WAL into the file (the kernel's 0.5 s; a large value leaves that thread idle).
+
+Usage: scripts/bench_gate_stages.py [--samples N] [--no-jsonl] [--switch-ms MS]
+                                    [--checkpoint-s S]
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from bus.codec import bot_frame_decoder, encode
 from bus.frames import NOBLOCK, recv_frames, send_frames
 from bus.protocol import OrderRequest
 from bus.pubsub import Publisher
+from kernel import journal as journal_module
 from kernel.emitter import Emitter
 from kernel.gate import ClosedGate
 from kernel.journal import Journal
@@ -94,7 +100,7 @@ async def stages(root: Path, samples: int, jsonl: bool) -> dict[str, list[int]]:
     journal = await Journal.open(root / "journal.db", jsonl_dir=root / "logs" if jsonl else None)
     emitter = Emitter(source="gateway", journal=journal, publisher=publisher, clock=time.time)
     gate = ClosedGate()
-    names = ("receive", "decode", "request", "decide", "stage", "commit", "publish", "reply",
+    names = ("receive", "decode", "request", "decide", "stage", "commit", "reply", "publish",
              "raw recv", "raw send")
     out: dict[str, list[int]] = {name: [] for name in names}
     clock = time.perf_counter_ns
@@ -113,6 +119,7 @@ async def stages(root: Path, samples: int, jsonl: bool) -> dict[str, list[int]]:
             order = bot_frame_decoder.decode(body)
             assert isinstance(order, OrderRequest)
             marks[2] = clock()
+            publisher.hold()
             emitter.emit(order)
             marks[3] = clock()
             decision = gate.decide(order, time.time())
@@ -121,9 +128,10 @@ async def stages(root: Path, samples: int, jsonl: bool) -> dict[str, list[int]]:
             marks[5] = clock()
             emitter.commit_now()
             marks[6] = clock()
-            emitter.publish(staged)
-            marks[7] = clock()
             send_frames(router, (identity, staged.payload), NOBLOCK)
+            marks[7] = clock()
+            emitter.publish(staged)
+            publisher.release()
             marks[8] = clock()
             peer.recv()
             peer.send(body)  # the floor: the same frame, bare
@@ -161,26 +169,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--no-jsonl", action="store_true", help="journal without its JSONL copy")
+    parser.add_argument("--switch-ms", type=float, default=0.5,
+                        help="sys.setswitchinterval in ms (kernel run: 0.5)")
+    parser.add_argument("--checkpoint-s", type=float, default=None,
+                        help="seconds between WAL checkpoints (the journal's: 0.5)")
     args = parser.parse_args()
+    sys.setswitchinterval(args.switch_ms / 1000)
+    if args.checkpoint_s is not None:
+        journal_module._CHECKPOINT_EVERY_S = args.checkpoint_s
     payload = encode(make_order("stage", 0, "bench"))
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         root = Path(tmp)
         floor = sqlite_floor(root, args.samples, payload)
         out = asyncio.run(stages(root, args.samples, jsonl=not args.no_jsonl))
     print(f"order gate stages, closed gate, {args.samples} samples, {len(payload)}-byte order, "
-          f"JSONL copy {'off' if args.no_jsonl else 'on'}; µs")
-    kernel_total = 0.0
+          f"JSONL copy {'off' if args.no_jsonl else 'on'}, switch interval {args.switch_ms} ms"
+          f"{'' if args.checkpoint_s is None else f', checkpoint every {args.checkpoint_s} s'}"
+          "; µs")
+    kernel_total = before_reply = 0.0
     for name, samples in out.items():
         figures = percentiles([s / 1e9 for s in samples])
         mean = sum(samples) / len(samples) / 1000
         if not name.startswith("raw"):
             kernel_total += figures["p50"]
+            before_reply += figures["p50"] if name != "publish" else 0.0
         print(f"  {name:<10} p50 {figures['p50']:7.1f}  p99 {figures['p99']:7.1f}  "
               f"mean {mean:7.1f}")
     plain = percentiles([s / 1e9 for s in floor])
     print(f"  {'raw sqlite3 2-row insert+commit':<10} p50 {plain['p50']:7.1f}  "
           f"p99 {plain['p99']:7.1f}")
-    print(f"  sum of the stages' p50: {kernel_total:.1f} µs")
+    print(f"  sum of the stages' p50: {kernel_total:.1f} µs, up to the reply "
+          f"{before_reply:.1f} µs")
 
 
 if __name__ == "__main__":
