@@ -64,6 +64,8 @@ class Publisher:
         self._local: list[LocalSubscription] = []
         self._routes: dict[tuple[str, str], tuple[LocalSubscription, ...]] = {}
         """(topic, bot id) -> the subscriptions it reaches; emptied when one comes or goes."""
+        self._held: list[tuple[str, bytes, bytes, str]] | None = None
+        """Sends queued by :meth:`hold` (topic, payload, header, bot id), in order."""
 
     def publish(self, message: Message, *, topic: str | None = None) -> bytes:
         """Encode and send; return the payload bytes (for the journal)."""
@@ -78,9 +80,30 @@ class Publisher:
         socket's subscribers get every frame, as before)."""
         if header is None:
             header = self._journaled_header if journaled else self._header
+        if self._held is not None:
+            self._held.append((topic, payload, header, bot_id))
+            return
         send_frames(self._sock, (topic.encode(), payload, header))
         if self._local:
             self._hand_over(topic, bot_id, lambda: BusFrame(topic, payload, _header(header)))
+
+    def hold(self) -> None:
+        """Queue every send, in order, until :meth:`release`; idempotent.
+
+        The gateway holds the bus copies of a burst's orders and decisions while it
+        answers the bots: the reply is what a bot waits for, the copies are evidence
+        for listeners, and each costs about as much as the reply itself. Listeners
+        in this process read their deque only in a later turn of the loop, so they
+        cannot tell; every listener sees the same frames in the same order.
+        """
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Send everything :meth:`hold` queued, in order, and stop holding."""
+        held, self._held = self._held, None
+        for topic, payload, header, bot_id in held or ():
+            self.send_raw(topic, payload, header=header, bot_id=bot_id)
 
     def deliver_local(self, frame: BusFrame) -> None:
         """Hand a frame that reached the bus another way to this process's subscriptions

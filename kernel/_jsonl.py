@@ -1,12 +1,16 @@
 """The daily JSONL copy of the journal, for people and log tools.
 
 SQLite is the record; this copy is a convenience, so it never holds the writer
-up: the writer hands each committed batch over (a list append) and a separate
-task formats and appends the lines in a worker thread, one write per file per
-round. Each round first lingers a little so that many batches go in one round:
-at full speed that cuts the copy's cost to the process by half, and a person
-reading the file cannot tell 50 ms. A failure to write the copy is
-logged loudly and does not stop the journal. Rows committed in the last instant
+up: the writer hands each committed batch over (a list append), the loop formats
+its lines in its next turn (after the gateway's replies to the orders of that
+batch have gone out), and a separate task appends what piled up to the files in
+a worker thread, one write per file per round. Each round first lingers a little
+so that many batches go in one write, and a person reading the file cannot tell
+50 ms. The lines are formatted on the loop rather than in the thread on purpose:
+a thread that runs Python code takes the GIL whenever SQLite's inline commit
+releases it, and the loop then waits to get it back before it may reply
+(docs/perf/gate-stages.md); the thread only writes bytes. A failure to format or
+write the copy is logged loudly and does not stop the journal. Rows committed in the last instant
 before a crash may be missing from the copy; the SQLite file has them.
 
 One line per row: ``{"seq", "ts", "topic", "source", "kind", "severity", "body", "hash"}``
@@ -98,8 +102,14 @@ def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
 
 def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
     """Append the lines of ``chunks`` to their day files, one write per file."""
-    encoder = msgspec.json.Encoder()  # one per call: calls may run in parallel threads
     files: dict[str, bytearray] = {}
+    format_chunks(chunks, msgspec.json.Encoder(), files)
+    write_files(directory, files)
+
+
+def format_chunks(chunks: Sequence[Chunk], encoder: msgspec.json.Encoder,
+                  files: dict[str, bytearray]) -> None:
+    """Add the lines of ``chunks`` to ``files`` (day file name -> bytes to append)."""
     for first_seq, entries, severities, links in chunks:
         for offset, (entry, severity) in enumerate(zip(entries, severities, strict=True)):
             name = file_name(entry.ts)
@@ -108,6 +118,10 @@ def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
                 data = files[name] = bytearray()
             data += encode_line(first_seq + offset, entry, encoder, severity,
                                 links[offset] if links else None)
+
+
+def write_files(directory: Path, files: dict[str, bytearray]) -> None:
+    """Append each file's bytes, one write per file."""
     for name, data in files.items():
         with open(directory / name, "ab") as file:
             file.write(data)
@@ -121,6 +135,11 @@ class JsonlCopy:
         self.directory = directory
         self.failures = 0
         self._chunks: list[Chunk] = []
+        """Committed batches not formatted yet (the loop formats them in its next turn)."""
+        self._files: dict[str, bytearray] = {}
+        """Formatted lines per day file, not written yet."""
+        self._encoder = msgspec.json.Encoder()
+        self._formatting = False
         self._wake = asyncio.Event()
         self._nudge = asyncio.Event()
         self._closing = False
@@ -130,12 +149,31 @@ class JsonlCopy:
 
     def add(self, first_seq: int, entries: Sequence[EntryLike], severities: Sequence[str],
             links: Sequence[bytes] = ()) -> None:
-        """Queue a committed batch; cheap, so the writer can call it after every commit."""
+        """Queue a committed batch; cheap, so the writer can call it after every commit
+        (its lines are formatted in the loop's next turn, not now)."""
         self._chunks.append((first_seq, entries, severities, links))
+        if not self._formatting:
+            self._formatting = True
+            self._loop.call_soon(self._format)
+
+    def _format(self) -> None:
+        """Format what was committed since the last turn, then wake the writing task."""
+        self._formatting = False
+        chunks, self._chunks = self._chunks, []
+        if not chunks:
+            return
+        try:
+            format_chunks(chunks, self._encoder, self._files)
+        except Exception:  # the copy is secondary: say so loudly, keep the journal running
+            self.failures += 1
+            rows = sum(len(chunk[1]) for chunk in chunks)
+            log.exception("journal JSONL copy: %d rows not formatted for %s", rows,
+                          self.directory)
         self._wake.set()
 
     async def aclose(self) -> None:
         """Write what is queued, then stop."""
+        self._format()
         self._closing = True
         self._wake.set()
         self._nudge.set()
@@ -143,20 +181,23 @@ class JsonlCopy:
 
     async def _run(self) -> None:
         while True:
-            while not self._chunks:
+            while not self._files:
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
             await self._linger()
-            chunks, self._chunks = self._chunks, []
+            if self._closing:
+                self._format()  # a close during the linger: what it queued goes too
+            files, self._files = self._files, {}
             try:
-                await asyncio.to_thread(write_chunks, self.directory, chunks)
+                await asyncio.to_thread(write_files, self.directory, files)
             except Exception:
                 # The copy is secondary: say so loudly, keep the journal running.
                 self.failures += 1
-                rows = sum(len(chunk[1]) for chunk in chunks)
-                log.exception("journal JSONL copy: %d rows not copied to %s", rows, self.directory)
+                lines = sum(data.count(b"\n") for data in files.values())
+                log.exception("journal JSONL copy: %d rows not copied to %s", lines,
+                              self.directory)
 
     async def _linger(self) -> None:
         """Let batches pile up for one write; close cuts it short."""

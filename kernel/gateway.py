@@ -15,7 +15,8 @@ journaled, and the reply is sent only once the decision's journal row is
 committed, so the bot never acts on a decision the journal could lose.
 Decisions are committed per burst: every order read in one wake-up is decided,
 one journal commit covers them all (inline when the journal allows it), then the
-replies go out. One order alone is one burst, so nothing waits for company.
+replies go out, and only then the bus copies of the burst's requests and decisions
+(:mod:`kernel._gateway_replies`). One order alone is one burst, so nothing waits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import zmq
@@ -51,6 +52,7 @@ from bus.security import bind_checked
 from kernel._gateway_backpressure import Backpressure
 from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
+from kernel._gateway_replies import Reply, all_committed, deliver
 from kernel._gateway_sessions import (
     ONE_BOT_SESSIONS,
     BotSession,
@@ -86,16 +88,6 @@ _BURST = 64  # frames read per wake-up: what a quiet link may wait for (docs/arc
 _FRAMES_IN, _FRAMES_OUT = 100, 10_000
 """ROUTER high-water marks per link (ZeroMQ's are per peer). In: a flooding link fills it,
 then its own queue and TCP's, then its sends block. Out: small replies of many bursts."""
-
-
-class _Reply(NamedTuple):
-    """A decision waiting for its journal commit before the bot may hear it."""
-
-    identity: bytes
-    decision: OrderDecision
-    as_json: bool
-    staged: Staged | None
-    """None: the journal refused the row, so the answer will be a DENY."""
 
 
 class Gateway:
@@ -136,7 +128,7 @@ class Gateway:
         self._sock: zmq.Socket[bytes] | None = None
         self._drain: SocketDrain | None = None
         self._pending: set[asyncio.Task[None]] = set()
-        self._replies: list[_Reply] = []
+        self._replies: list[Reply] = []
         """Decisions of the burst being read, committed and sent at its end."""
         self._stray_budget = LinkBudget()  # shared by every link that has not said hello
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
@@ -175,6 +167,7 @@ class Gateway:
             self._drain.stop()
             self._drain = None
         self.backpressure.cancel()
+        self._emitter.publisher.release()
         if self._pending:
             await asyncio.wait(self._pending, timeout=timeout_s)
         if self._sock is not None:
@@ -370,6 +363,7 @@ class Gateway:
 
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
+        self._emitter.publisher.hold()  # the burst's replies go first (kernel/_gateway_replies.py)
         session = self.sessions.seen(identity, now)
         try:
             self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
@@ -417,42 +411,36 @@ class Gateway:
                 staged = self._emitter.stage(decision)
             except Exception as exc:  # the journal refuses appends: closed or failed
                 decision = self._unjournaled(decision.request_id, decision.bot_id, exc)
-        self._replies.append(_Reply(identity, decision, as_json, staged))
+        self._replies.append(Reply(identity, decision, as_json, staged))
 
     def _end_of_burst(self) -> None:
-        """Commit the burst's decisions, then answer; wait for the writer if it must."""
+        """Commit the burst's decisions, answer, then release the bus held since the
+        burst's first order; wait for the writer if it must (the bus goes on meanwhile)."""
         replies, self._replies = self._replies, []
-        if self._drain is not None:
-            self.backpressure.check(self._drain)
-        if not replies:
-            return
-        self._emitter.commit_now()
-        if all(r.staged is None or r.staged.committed.done() for r in replies):
-            self._deliver(replies)
-            return
-        task = asyncio.get_running_loop().create_task(self._deliver_when_committed(replies))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        try:
+            if self._drain is not None:
+                self.backpressure.check(self._drain)
+            if not replies:
+                return
+            self._emitter.commit_now()
+            if all_committed(replies):
+                self._deliver(replies)
+                return
+            task = asyncio.get_running_loop().create_task(self._deliver_when_committed(replies))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        finally:
+            self._emitter.publisher.release()
 
-    async def _deliver_when_committed(self, replies: list[_Reply]) -> None:
+    async def _deliver_when_committed(self, replies: list[Reply]) -> None:
         await asyncio.wait([r.staged.committed for r in replies if r.staged is not None])
         self._deliver(replies)
 
-    def _deliver(self, replies: list[_Reply]) -> None:
-        """Publish and send every committed decision; a row that failed turns into a DENY."""
-        for identity, decision, as_json, staged in replies:
-            payload = b""
-            if staged is not None:
-                committed = staged.committed
-                error = (committed.exception() if not committed.cancelled()
-                         else asyncio.CancelledError())
-                if error is None:
-                    self._emitter.publish(staged)
-                    payload = staged.payload
-                else:
-                    decision = self._unjournaled(decision.request_id, decision.bot_id, error)
-            self.decisions += 1
-            self._send_quietly(identity, decision, as_json, payload)
+    def _deliver(self, replies: list[Reply]) -> None:
+        """Send every reply, then publish the committed decisions (see ``deliver``)."""
+        self.decisions += len(replies)
+        deliver(replies, send=self._send_quietly, publish=self._emitter.publish,
+                unjournaled=self._unjournaled)
         if self._drain is not None:
             self._drain.after_send()
 

@@ -16,7 +16,9 @@ reservation: reservations last until a fill or such an update, so without it the
 would pile up to the limit. At 64 in flight each update follows its order's reply,
 so decisions/s include taking one update per order; at 1 in flight they go in
 batches between the timed round trips (``ENDED_EVERY``).
-Budget (DESIGN.md): p50 <= 3x the raw echo, p99 < 2 ms, >= 10,000 decisions/s with 64 in flight.
+Budgets (DESIGN.md), each printed beside its figure with ``met`` or ``MISSED``: BotLink
+p50 <= 2.5x the raw echo, the closed gate's p50 <= 1.5x, BotLink p99 < 1 ms, >= 15,000
+decisions/s through AsyncBotLink with 64 in flight.
 
 With ``--shadow`` it measures instead what shadow limits (``config/risk.shadow.yaml``)
 add to the gate: the BotLink round trip at 1 in flight without them, with shadow
@@ -37,6 +39,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -294,6 +299,7 @@ def main() -> None:
           f"spin {spin}), "
           f"{args.samples} samples at 1 in flight, {total} at {WINDOW} in flight, "
           f"{payload_size}-byte order payload")
+    print(f"host: {machine()}")
     print(row("raw pyzmq DEALER/ROUTER echo", raw))
     print(row("BotLink.can_execute, 1 in flight", link_lat))
     print(row("bare DEALER -> gate, 1 in flight", bare))
@@ -301,15 +307,37 @@ def main() -> None:
     print(row("bare DEALER -> closed gate (no engine)", closed))
     print(f"verdicts: 1 in flight {dict(sync_verdicts)}; {WINDOW} in flight "
           f"{dict(async_verdicts)}")
-    print(f"p50 ratio to raw echo: BotLink {link_lat['p50'] / raw['p50']:.2f}x "
-          f"(budget 3x), bare DEALER {bare['p50'] / raw['p50']:.2f}x; "
-          f"p99 BotLink {link_lat['p99'] / 1000:.2f} ms (budget < 2 ms)")
+    link_ratio, closed_ratio = link_lat["p50"] / raw["p50"], closed["p50"] / raw["p50"]
+    print(f"p50 ratio to raw echo: BotLink {link_ratio:.2f}x (budget 2.5x, "
+          f"{verdict(link_ratio <= 2.5)}), bare DEALER {bare['p50'] / raw['p50']:.2f}x; "
+          f"p99 BotLink {link_lat['p99'] / 1000:.2f} ms (budget < 1 ms, "
+          f"{verdict(link_lat['p99'] < 1000)})")
     print(f"{WINDOW} in flight: raw echo {raw_rate:,.0f} msgs/s; gate via AsyncBotLink "
-          f"{rate:,.0f} decisions/s (ratio {rate / raw_rate:.2f}), via bare DEALER "
-          f"{bare_rate:,.0f}/s (ratio {bare_rate / raw_rate:.2f}); budget >= 10,000/s")
+          f"{rate:,.0f} decisions/s (ratio {rate / raw_rate:.2f}; budget >= 15,000/s, "
+          f"{verdict(rate >= 15_000)}), via bare DEALER "
+          f"{bare_rate:,.0f}/s (ratio {bare_rate / raw_rate:.2f})")
     print(f"without the risk engine (closed gate, journaled): p50 {closed['p50']:.0f} µs "
-          f"({closed['p50'] / raw['p50']:.2f}x raw), {closed_rate:,.0f} decisions/s; the "
-          f"engine adds {bare['p50'] - closed['p50']:.0f} µs at p50")
+          f"({closed_ratio:.2f}x raw; budget 1.5x, {verdict(closed_ratio <= 1.5)}), "
+          f"{closed_rate:,.0f} decisions/s; the engine adds "
+          f"{bare['p50'] - closed['p50']:.0f} µs at p50")
+
+
+def machine() -> str:
+    """The CPU model and the load average, where the platform says them."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ""
+    if hasattr(os, "getloadavg"):  # not on Windows
+        load = ", load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} CPUs{load}"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
 
 
 SHADOWS = {"no shadow limits": None, "shadow agrees": BENCH_LIMITS,

@@ -206,6 +206,42 @@ async def test_heartbeats_are_republished_on_the_bus(harness: KernelHarness, bot
         sub.close()
 
 
+async def test_a_bursts_bus_copies_follow_its_replies_request_before_decision(
+    harness: KernelHarness, bot: RawBot
+) -> None:
+    """The replies go first, then the burst's bus copies (kernel/_gateway_replies.py):
+    every order still shows on the bus as its request, then its decision."""
+    sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
+    sub.linger = 0
+    sub.subscribe(b"order.")
+    sub.connect(harness.endpoints["bus_subscribe"])
+    try:
+        await bot.greet()
+        for probe in range(200):  # until the subscription is live (no fixed sleep)
+            await bot.send(order(f"probe-{probe}"))
+            await bot.recv()
+            if await sub.poll(20):
+                break
+        while await sub.poll(50):
+            await sub.recv_multipart()
+        for i in range(64):  # sent at once: read in one or a few bursts
+            await bot.send(order(f"b-{i}"))
+        answered = [(await bot.recv()) for _ in range(64)]
+        assert [getattr(d, "request_id", None) for d in answered] == [f"b-{i}" for i in range(64)]
+        seen: list[tuple[bytes, str]] = []
+        while len(seen) < 128:
+            topic, payload, _ = await asyncio.wait_for(sub.recv_multipart(), 5)
+            seen.append((topic, msgspec.msgpack.decode(payload)["request_id"]))
+        for i in range(64):
+            assert seen.index((b"order.request", f"b-{i}")) < seen.index(
+                (b"order.decision", f"b-{i}"))
+        requests = [rid for topic, rid in seen if topic == b"order.request"]
+        decisions = [rid for topic, rid in seen if topic == b"order.decision"]
+        assert requests == decisions == [f"b-{i}" for i in range(64)]
+    finally:
+        sub.close()
+
+
 class ExplodingGate:
     trading_state: TradingState = "ACTIVE"
     risk_multiplier = 1.0

@@ -23,6 +23,7 @@ import pytest
 from bus.codec import encode
 from bus.protocol import OrderDecision
 from kernel._journal_schema import SCHEMA_VERSION
+from kernel._jsonl import JsonlCopy
 from kernel.journal import (
     Journal,
     JournalClosedError,
@@ -193,6 +194,31 @@ async def test_the_jsonl_copy_follows_while_the_journal_runs(tmp_path: Path) -> 
             while not copy.exists() or not copy.read_bytes().endswith(b"\n"):
                 await asyncio.sleep(0.005)
         assert json.loads(copy.read_text())["body"] == {"n": 0}
+
+
+async def test_the_jsonl_lines_are_formatted_in_the_loops_next_turn_not_in_the_commit(
+    tmp_path: Path,
+) -> None:
+    """The commit an order's reply waits on formats nothing: the loop does it in its
+    next turn (after the replies), and no thread runs Python code beside the commit."""
+    copy = JsonlCopy(tmp_path / "logs")
+    try:
+        copy.add(1, [entry(0, ts=0.0), entry(1, ts=0.0)], ["info", "info"])
+        copy.add(3, [entry(2, ts=0.0)], ["info"])
+        assert copy._files == {}  # nothing formatted yet
+        await asyncio.sleep(0)
+        assert copy._files["journal-1970-01-01.jsonl"].count(b"\n") == 3
+    finally:
+        await copy.aclose()
+    lines = (tmp_path / "logs" / "journal-1970-01-01.jsonl").read_text().splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
+
+
+async def test_a_batch_queued_just_before_close_still_reaches_the_copy(tmp_path: Path) -> None:
+    copy = JsonlCopy(tmp_path / "logs")
+    copy.add(1, [entry(0, ts=0.0)], ["info"])
+    await copy.aclose()
+    assert (tmp_path / "logs" / "journal-1970-01-01.jsonl").read_text().count("\n") == 1
 
 
 async def test_a_locked_file_fails_the_waiters_then_the_rest_is_retried(
