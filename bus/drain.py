@@ -101,6 +101,7 @@ class SocketDrain:
                 if self._loop is None:  # the handler stopped us
                     return
                 if share and frames and _had_its_share(shares, frames[0], share):
+                    readable(sock)  # as EAGAIN would: libzmq takes its pending commands
                     break
             self._schedule()  # more may be waiting: continue after other tasks ran
         finally:
