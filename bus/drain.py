@@ -14,6 +14,17 @@ A wake-up handles at most ``batch`` messages before yielding to other tasks,
 so a flood on one socket cannot starve the loop. ``on_batch_end`` runs after
 every wake-up that handled messages: the place to finish work per burst (one
 journal commit for every decision of the burst, say) rather than per message.
+
+On a ROUTER socket ``per_sender`` bounds one peer's share of a wake-up: the
+wake-up ends once a sender has had that many messages, and the rest wait in
+ZeroMQ's queue for the next one. ZeroMQ fair-queues reads across peers, so by
+then every other peer with work has had its turn too; what the share bounds is
+how much of one link's backlog is handled (and its burst finished: committed,
+answered, its bus messages worked through by the actors) before another link's
+next message is read (docs/architecture.md, "Fairness"). A wake-up ended that way
+never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes its pending
+commands (a peer's queue filled again, say) only then or every hundred reads, and
+without it a link's refilled queue was read at a few frames a second.
 """
 
 from __future__ import annotations
@@ -35,14 +46,18 @@ class SocketDrain:
 
     def __init__(self, sock: zmq.Socket[Any], on_message: OnMessage, *, batch: int = 512,
                  on_batch_end: Callable[[], None] | None = None,
-                 receive: Receive = recv_frames) -> None:
+                 receive: Receive = recv_frames, per_sender: int = 0) -> None:
         """``receive``: how one message is read (the bot link under CurveZMQ also
-        reads who sent it)."""
+        reads who sent it). ``per_sender``: on a ROUTER, the most messages of one
+        peer (keyed by its identity frame) per wake-up; 0: no such bound."""
         self._sock = sock
         self._receive = receive
         self._on_message = on_message
         self._on_batch_end = on_batch_end
         self._batch = batch
+        self._per_sender = per_sender
+        self.turns = 0
+        """Wake-ups that handled messages (each ended by :attr:`on_batch_end`)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int = int(sock.getsockopt(zmq.FD))
         self._scheduled = False
@@ -75,6 +90,8 @@ class SocketDrain:
         if self._loop is None:
             return
         sock, handle, receive = self._sock, self._on_message, self._receive
+        share = self._per_sender
+        shares: dict[bytes, int] = {}
         handled = 0
         try:
             while handled < self._batch:
@@ -86,10 +103,22 @@ class SocketDrain:
                 handle(frames)
                 if self._loop is None:  # the handler stopped us
                     return
+                if share and frames and _had_its_share(shares, frames[0], share):
+                    readable(sock)  # as EAGAIN would: libzmq takes its pending commands
+                    break
             self._schedule()  # more may be waiting: continue after other tasks ran
         finally:
-            if handled and self._on_batch_end is not None:
-                self._on_batch_end()
+            if handled:
+                self.turns += 1
+                if self._on_batch_end is not None:
+                    self._on_batch_end()
+
+
+def _had_its_share(shares: dict[bytes, int], sender: bytes, share: int) -> bool:
+    """Count one message of ``sender``; True once it has had ``share`` this wake-up."""
+    count = shares.get(sender, 0) + 1
+    shares[sender] = count
+    return count >= share
 
 
 _EVENTS = int(zmq.EVENTS)

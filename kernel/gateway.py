@@ -52,6 +52,7 @@ from bus.security import bind_checked
 from kernel._gateway_backpressure import Backpressure
 from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
+from kernel._gateway_refusals import RefusalQuota
 from kernel._gateway_replies import Reply, all_committed, deliver
 from kernel._gateway_sessions import (
     ONE_BOT_SESSIONS,
@@ -84,7 +85,7 @@ from kernel.untrusted import ident
 log = logging.getLogger("kernel.gateway")
 
 _HARD_FRAME_CAP = 16 * 1024 * 1024  # the largest max_frame_bytes may be set to
-_BURST = 64  # frames read per wake-up: what a quiet link may wait for (docs/architecture.md)
+_BURST, _PER_LINK = 64, 8  # frames per wake-up, and of one link in it (docs/architecture.md)
 _FRAMES_IN, _FRAMES_OUT = 100, 10_000
 """ROUTER high-water marks per link (ZeroMQ's are per peer). In: a flooding link fills it,
 then its own queue and TCP's, then its sends block. Out: small replies of many bursts."""
@@ -134,6 +135,7 @@ class Gateway:
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
         self.backpressure = Backpressure(backlog, self.faults)
+        self.refusals = RefusalQuota()
         self.bound_endpoint = ""
         self.decisions = 0
 
@@ -156,7 +158,7 @@ class Gateway:
             raise
         self._sock = sock
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
-                                  batch=_BURST,
+                                  batch=_BURST, per_sender=_PER_LINK,
                                   receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
@@ -305,7 +307,7 @@ class Gateway:
         if unknown is not None:
             self._reply_error(identity, as_json, unknown, "unknown_bot")  # journaled
             return
-        wrong_key = self._key_refusal(hello)
+        wrong_key = None if self.curve is None else key_refusal(self._user, hello)
         if wrong_key is not None:
             self._reply_error(identity, as_json, wrong_key, "identity_mismatch")
             return
@@ -345,9 +347,6 @@ class Gateway:
         frames, self._user = recv_frames_as(sock, flags)
         return frames
 
-    def _key_refusal(self, hello: Hello) -> str | None:
-        return None if self.curve is None else key_refusal(self._user, hello)
-
     def _over_budget(self, identity: bytes, session: BotSession | None, message: Message,
                      as_json: bool, now: float) -> bool:
         """Refuse a bus frame beyond the link's budget: a heartbeat quietly (the next one
@@ -364,19 +363,20 @@ class Gateway:
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         self._emitter.publisher.hold()  # the burst's replies go first (kernel/_gateway_replies.py)
-        session = self.sessions.seen(identity, now)
+        mismatch = identity_refusal(self.sessions.seen(identity, now), order)
+        rows = mismatch is None or self.refusals.journal(now)  # a refusal flood: counted only
         try:
-            self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
+            if rows:
+                self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
         except Exception as exc:  # no request row, no decision: deny without deciding
             self._keep_aside(order)
             self._queue_reply(identity, self._unjournaled(order.request_id, order.bot_id, exc),
                               as_json, journal=False)
             return
-        mismatch = identity_refusal(session, order)
-        if mismatch is not None:  # journaled and answered like any decision, never decided
+        if mismatch is not None:  # answered like any decision (journaled within the quota)
             self.faults.report("identity_mismatch", "warning", f"{order.request_id}: {mismatch}")
             self._queue_reply(identity, deny(order, code="identity_mismatch", reason=mismatch,
-                                             trading_state=self._gate.trading_state), as_json)
+                              trading_state=self._gate.trading_state), as_json, journal=rows)
             return
         ahead = self._facts.ahead(order, now)
         if ahead is not None:  # the engine has not taken the newest facts: journal it
@@ -478,7 +478,8 @@ class Gateway:
                                      reason=f"invalid order_request: {exc}", bot_id=bot_id,
                                      trading_state=self._gate.trading_state)
             self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")
-            self._queue_reply(identity, decision, as_json)
+            self._queue_reply(identity, decision, as_json,
+                              journal=self.refusals.journal(self._clock()))
             return
         self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
 

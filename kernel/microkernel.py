@@ -26,8 +26,9 @@ from bus.pubsub import Publisher
 from bus.security import InsecureBindError
 from kernel import __version__
 from kernel._advice_desk import register_advice_requests
+from kernel._after_flood import AfterFlood
 from kernel._link_frames import LinkFrames
-from kernel._memory import keep_large_blocks_returnable
+from kernel._memory import freeze_start_up, keep_large_blocks_returnable
 from kernel._narrator import Narrator
 from kernel._operator import OperatorDesk
 from kernel._record_desk import register_record_requests
@@ -97,7 +98,12 @@ class Kernel:
         *,
         clock: Callable[[], float] = time.time,
         link_frames: LinkFrames | None = None,
+        own_process: bool = False,
     ) -> None:
+        """``own_process``: ``kernel run``, alone in its process, keeps the collector off
+        what start-up made and gives memory back after floods (kernel/_memory.py); a
+        kernel inside a test runner leaves the runner's process as it is."""
+        self._own_process = own_process
         self.settings = settings
         self._link_frames = link_frames
         self._factories = actors
@@ -302,6 +308,8 @@ class Kernel:
             async with asyncio.TaskGroup() as group:
                 group.create_task(control.serve())
                 group.create_task(_watch(journal))
+                if self._own_process:
+                    group.create_task(AfterFlood().run())  # kernel/_after_flood.py
                 for runner in self._runners:
                     ready = asyncio.Event()
                     group.create_task(runner.supervise(ready))
@@ -310,6 +318,8 @@ class Kernel:
                 log.info("kernel ready: bot link %s, bus %s, control %s",
                          self.endpoints["bot_link"], self.endpoints["bus_subscribe"],
                          self.endpoints["control"])
+                if self._own_process:
+                    freeze_start_up()  # full collections skip what start-up made
                 self.ready.set()
                 await self._stop.wait()
                 log.info("stopping: %s", self._stop_reason)

@@ -24,9 +24,11 @@ echo at the quiet bot's pace, the quiet bot alone, and one bot flooding orders a
 
 Budgets (issue 23): quiet p99 < 5 ms; with ``--soak`` (each flood 60 s, RSS read 30 s
 after): peak RSS < 200 MB, RSS 30 s after within 20 MB of the start, decisions/s
-within 2x of the one-bot figure.
+within 2x of the one-bot figure. ``--fuzz N`` sends N mutated frames (the soak's
+default: 1,000,000) however long that takes, and then a fresh client (hello, one
+order) must be served, with the kernel's RSS under the same bound.
 
-Usage: scripts/bench_flood.py [--seconds S] [--settle S] [--soak]
+Usage: scripts/bench_flood.py [--seconds S] [--settle S] [--soak] [--fuzz N]
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ from bus.codec import encode
 from bus.protocol import Hello
 from kernel.console.control_client import ask
 from kernel.control_protocol import StatusReply, StatusRequest
-from scripts._bench_support import free_ports, percentiles, running_kernel, start_script
+from scripts._bench_support import (
+    dealer,
+    free_ports,
+    percentiles,
+    running_kernel,
+    start_script,
+)
 from scripts.bench_fleet import BOT, ECHO_PACED, Sampler, fleet_paths
-from scripts.bench_gate import BENCH_LIMITS, PRICE
+from scripts.bench_gate import BENCH_LIMITS, PRICE, make_order
 from scripts.bench_gateway import ECHO_SERVER
 
 CASES = ("heartbeats", "orders", "strangers", "garbage", "fuzz")
@@ -60,8 +68,8 @@ import zmq
 from bus.codec import encode, encode_json
 from bus.protocol import Fill, Heartbeat, Hello, OrderRequest
 
-endpoint, mode, seconds, out, price = sys.argv[1:6]
-seconds, price = float(seconds), float(price)
+endpoint, mode, seconds, out, price, limit = sys.argv[1:7]
+seconds, price, limit = float(seconds), float(price), int(limit)
 rng = random.Random(23)
 sock = zmq.Context().socket(zmq.DEALER)
 sock.linger = 0
@@ -124,16 +132,14 @@ def frames():
                  encode(order(1)), encode_json(order(2)), encode_json(beat(2)),
                  encode(Fill(request_id="f", symbol="BTCUSDT", side="buy", qty=0.001,
                              price=price, ts=time.time(), bot_id="flood"))]
-        pool = [mutate(rng.choice(seeds)) for _ in range(20_000)]
-        while True:
-            i += 1
-            yield pool[i % len(pool)]
+        while True:  # each frame mutated afresh: a million frames, a million mutations
+            yield mutate(rng.choice(seeds))
 
 sent = answers = decisions = 0
 source = frames()
 frame = next(source)
 end = time.perf_counter() + seconds
-while time.perf_counter() < end:
+while time.perf_counter() < end and not (limit and sent >= limit):
     try:
         sock.send(frame, zmq.NOBLOCK)
         sent += 1
@@ -155,7 +161,7 @@ while time.perf_counter() < drain_end and sock.poll(500):
     decisions += b"order_decision" in reply
 with open(out, "w") as f:
     json.dump({"sent": sent, "answers": answers, "decisions": decisions,
-               "seconds": seconds}, f)
+               "seconds": seconds - max(0.0, end - time.perf_counter())}, f)
 """
 
 
@@ -175,14 +181,18 @@ def quiet_figures(out: Path) -> dict[str, float]:
 
 
 def flood_case(link: str, mode: str, seconds: float, settle_s: float, sampler: Sampler,
-               tmp: Path, *, with_quiet: bool = True) -> dict[str, Any]:
-    """One flood with (or without) the quiet bot; RSS read before, during and after."""
+               tmp: Path, *, with_quiet: bool = True, frames: int = 0) -> dict[str, Any]:
+    """One flood with (or without) the quiet bot; RSS read before, during and after.
+    ``frames``: send that many, however long it takes (the quiet bot orders for
+    ``seconds``, the first part of it), then check that a fresh client is served."""
     start_rss = sampler.rss[-1] if sampler.rss else 0
     mark = len(sampler.rss)
     flood_out, quiet_out = tmp / f"{mode}-flood.json", tmp / f"{mode}-quiet.json"
     quiet = quiet_bot(link, seconds, quiet_out) if with_quiet else None
-    flooder = start_script(FLOODER, link, mode, str(seconds), str(flood_out), str(PRICE))
-    flooder.wait(seconds + 120)
+    cap = max(seconds, frames / 500) if frames else seconds  # at least 500 frames a second
+    flooder = start_script(FLOODER, link, mode, str(cap), str(flood_out), str(PRICE),
+                           str(frames))
+    flooder.wait(cap + 120)
     if quiet is not None:
         quiet.wait(seconds + 120)
     during = sampler.rss[mark:]
@@ -193,7 +203,26 @@ def flood_case(link: str, mode: str, seconds: float, settle_s: float, sampler: S
         "after": sampler.rss[-1], "series": sampler.rss[mark::2]}
     if with_quiet:
         result["quiet"] = quiet_figures(quiet_out)
+    if frames:
+        result["fresh_ms"] = fresh_client(link)
     return result
+
+
+def fresh_client(link: str) -> float | None:
+    """Milliseconds for a new connection's hello and one order to be answered, or None
+    when either went unanswered for 10 s (the kernel no longer serves new clients)."""
+    started = time.perf_counter()
+    try:
+        sock = dealer(link, hello_as="quiet")
+    except RuntimeError:
+        return None
+    try:
+        sock.send(encode(make_order("fresh", 0, "quiet")))
+        if not sock.poll(10_000) or b"order_decision" not in sock.recv():
+            return None
+        return (time.perf_counter() - started) * 1000
+    finally:
+        sock.close()
 
 
 def raw_echo(seconds: float, tmp: Path) -> dict[str, float]:
@@ -211,10 +240,11 @@ def raw_echo(seconds: float, tmp: Path) -> dict[str, float]:
     return {"p50": lat["p50"] / 1000, "p99": lat["p99"] / 1000}
 
 
-def report(case: dict[str, Any], one_bot_rate: float, seconds: float) -> list[str]:
+def report(case: dict[str, Any], one_bot_rate: float, quiet_s: float) -> list[str]:
     flood, quiet = case["flood"], case.get("quiet")
+    seconds = flood["seconds"]
     per_s = flood["decisions"] / seconds
-    both = per_s + (quiet["decisions"] / seconds if quiet else 0.0)
+    both = per_s + (quiet["decisions"] / quiet_s if quiet else 0.0)
     ratio = f"{both / one_bot_rate:5.2f}x of one bot" if flood["decisions"] else "(no orders)"
     lines = [
         f"{case['mode']:<11} quiet p50 {quiet['p50']:6.2f} ms  p99 {quiet['p99']:6.2f} ms   "
@@ -226,6 +256,11 @@ def report(case: dict[str, Any], one_bot_rate: float, seconds: float) -> list[st
         f"after {mb(case['after']):6.1f} MB   over time (MB/s): "
         + " ".join(f"{mb(r):.0f}" for r in case["series"][:40]),
     ]
+    if "fresh_ms" in case:
+        fresh = case["fresh_ms"]
+        lines.append(f"{'':<11} {flood['sent']:,} frames in {seconds:.0f} s; then a fresh "
+                     "client's hello and order: " + ("NOT served within 10 s" if fresh is None
+                                                     else f"served in {fresh:.1f} ms"))
     return lines
 
 
@@ -236,8 +271,12 @@ def main() -> None:
                         help="seconds after each flood before RSS is read again")
     parser.add_argument("--soak", action="store_true", help="60 s floods, RSS 30 s after")
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--fuzz", type=int, default=None,
+                        help="mutated frames the fuzz case sends (with --soak: 1,000,000; "
+                        "otherwise as many as fit in --seconds)")
     args = parser.parse_args()
     seconds, settle = (60.0, 30.0) if args.soak else (args.seconds, args.settle)
+    fuzz = args.fuzz if args.fuzz is not None else (1_000_000 if args.soak else 0)
     cases = [c for c in args.cases.split(",") if c]
     with tempfile.TemporaryDirectory(prefix="bench-flood-") as tmp_name:
         tmp = Path(tmp_name)
@@ -255,7 +294,8 @@ def main() -> None:
             one_bot = flood_case(kernel.link, "orders", seconds, settle, sampler, tmp,
                                  with_quiet=False)
             one_bot_rate = max(1.0, one_bot["flood"]["decisions"] / seconds)
-            results = [flood_case(kernel.link, mode, seconds, settle, sampler, tmp)
+            results = [flood_case(kernel.link, mode, seconds, settle, sampler, tmp,
+                                  frames=fuzz if mode == "fuzz" else 0)
                        for mode in cases]
             sampler.running = False
     print(f"bench_flood: {seconds:g} s per flood, {settle:g} s settle; the quiet bot orders "
@@ -273,10 +313,18 @@ def main() -> None:
         worst_p99 = max(worst_p99, case["quiet"]["p99"])
     peak = max(c["peak"] for c in [one_bot, *results])
     drift = max(abs(c["after"] - c["start"]) for c in [one_bot, *results])
+    ordering = [c["flood"]["decisions"] / c["flood"]["seconds"] / one_bot_rate
+                for c in results if c["mode"] in ("orders", "strangers")]
+    unserved = [c["mode"] for c in results if "fresh_ms" in c and c["fresh_ms"] is None]
     print(f"budgets: quiet p99 < 5 ms: worst {worst_p99:.2f} ms "
           f"{'ok' if worst_p99 < 5 else 'OVER'}; peak RSS < 200 MB: {mb(peak):.1f} MB "
           f"{'ok' if mb(peak) < 200 else 'OVER'}; RSS after within 20 MB of start: worst "
-          f"{mb(drift):.1f} MB {'ok' if mb(drift) <= 20 else 'OVER'}")
+          f"{mb(drift):.1f} MB {'ok' if mb(drift) <= 20 else 'OVER'}"
+          + (f"; decisions/s not under half of one bot's: {min(ordering):.2f}-"
+             f"{max(ordering):.2f}x {'ok' if min(ordering) >= 0.5 else 'OVER'}"
+             if ordering else "")
+          + ("; fresh client after the fuzz: " + ("NOT served" if unserved else "served")
+             if any("fresh_ms" in c for c in results) else ""))
 
 
 if __name__ == "__main__":

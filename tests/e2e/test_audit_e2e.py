@@ -19,7 +19,7 @@ import zmq
 
 from agents.audit.messages import DailyAuditCompleted
 from bus.codec import encode, kernel_frame_decoder
-from bus.protocol import OrderDecision
+from bus.protocol import Hello, OrderDecision, Welcome
 from kernel.journal import read_journal
 from risk.days import day_of
 from tests.conftest import write_config
@@ -143,9 +143,14 @@ def test_a_full_disk_fails_trading_closed(tmp_path: Path) -> None:
     sock.linger = 0
     sock.connect(process.endpoint("link"))
     try:
+        # Said hello, so every order is decided and journaled (refusals beyond 20 a
+        # second are not); an unknown symbol, so every one is denied.
+        sock.send(encode(Hello(bot_id="qe-1", mode="paper", pid=1)))
+        assert sock.poll(15_000), process.stderr()[-3000:]
+        assert isinstance(kernel_frame_decoder.decode(sock.recv()), Welcome)
         code = ""
         for n in range(400):
-            sock.send(encode(order(f"r{n}")))
+            sock.send(encode(order(f"r{n}", symbol="NOPEUSDT")))
             assert sock.poll(15_000), process.stderr()[-3000:]
             reply = kernel_frame_decoder.decode(sock.recv())
             assert isinstance(reply, OrderDecision) and reply.verdict == "DENY"

@@ -14,7 +14,7 @@ import pytest
 import zmq
 
 from bus.codec import encode, kernel_frame_decoder
-from bus.protocol import Heartbeat, OrderDecision
+from bus.protocol import Heartbeat, Hello, OrderDecision, Welcome
 from kernel.journal import read_journal
 from tests.support.link import order
 from tests.support.platforms import CTRL_C_WHILE_IMPORTING, SENDS_SIGTERM, SIGNALS_THE_TAP
@@ -93,6 +93,11 @@ def test_every_acknowledged_decision_survives_kill_9(kernel: KernelProcess) -> N
     bot = dealer(kernel.endpoint("link"))
     acknowledged: list[str] = []
     try:
+        # Said hello, so every order is decided and journaled (a flood of refusals
+        # beyond 20 a second is answered without rows: kernel/_gateway_refusals.py).
+        bot.send(encode(Hello(bot_id="qe-1", mode="paper", pid=1)))
+        assert bot.poll(15_000)
+        assert isinstance(kernel_frame_decoder.decode(bot.recv()), Welcome)
         for i in range(200):
             bot.send(encode(order(f"k-{i}")))
             if not bot.poll(5000):

@@ -23,6 +23,7 @@ from bus.protocol import (
     TradingState,
     Welcome,
 )
+from kernel._gateway_refusals import RefusalQuota
 from kernel.gate import MultiplierNote
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
@@ -40,6 +41,14 @@ async def bot(harness: KernelHarness) -> AsyncIterator[RawBot]:
     raw = RawBot(harness.endpoints["bot_link"])
     yield raw
     raw.close()
+
+
+def journal_every_refusal(harness: KernelHarness) -> None:
+    """For the tests of bursts and commits, which send orders from links that never said
+    hello: journal every refusal, not only the quota's (kernel/_gateway_refusals.py)."""
+    gateway = harness.kernel.gateway
+    assert gateway is not None
+    gateway.refusals = RefusalQuota(per_s=1e9, tokens=1e9)
 
 
 def journal_rows(harness: KernelHarness, topic: str = "") -> list[Any]:
@@ -153,6 +162,7 @@ async def test_a_multi_frame_message_is_refused(harness: KernelHarness, bot: Raw
 
 async def test_a_bot_that_vanishes_does_not_stall_others(harness: KernelHarness) -> None:
     endpoint = harness.endpoints["bot_link"]
+    journal_every_refusal(harness)
     for i in range(20):  # bots that ask and leave before the answer
         ghost = RawBot(endpoint)
         await ghost.send(order(f"ghost-{i}"))
@@ -173,6 +183,7 @@ async def test_a_bot_that_vanishes_does_not_stall_others(harness: KernelHarness)
 async def test_many_orders_in_flight_each_get_exactly_one_decision(
     harness: KernelHarness, bot: RawBot
 ) -> None:
+    await bot.greet()
     for i in range(500):
         await bot.send(order(f"p-{i}"))
     seen = [(await bot.recv()) for _ in range(500)]
@@ -268,6 +279,7 @@ async def test_with_a_journal_that_syncs_each_commit_bursts_wait_for_its_writer(
     start_kernel: Any,
 ) -> None:
     harness = await start_kernel(kernel_extra="journal: {synchronous: full}")
+    journal_every_refusal(harness)
     packed, texty = RawBot(harness.endpoints["bot_link"]), RawBot(harness.endpoints["bot_link"])
     try:
         for i in range(200):  # two bots, msgpack and JSON, in the same bursts

@@ -64,7 +64,8 @@ def run_kernel(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     from kernel.registry import LINK_FRAMES, default_actors  # late: actors pull their domains
 
-    kernel = Kernel(settings, default_actors(settings), link_frames=LINK_FRAMES)
+    kernel = Kernel(settings, default_actors(settings), link_frames=LINK_FRAMES,
+                    own_process=True)
     spin_s = settings.kernel.gateway.spin_us / 1e6
     # The loop shares the GIL with the journal's JSONL copy and aiosqlite threads;
     # at the default 5 ms switch interval a formatting round can hold an order's

@@ -1,0 +1,94 @@
+"""Fair service on a real ROUTER: a link's backlog delays another link's message by a
+bounded number of its frames, however long the backlog is.
+
+Two real DEALERs on loopback TCP: a flooder queues hundreds of frames, then a quiet
+link sends one. The drain reads with the bot link's share per sender and records
+each wake-up: no wake-up holds more than the share of one link, and the quiet
+link's frame is handled within a share of the flooder's frames of arriving, its
+wake-up ended (committed and answered, in the gateway) after at most a share of
+them. Counted, never timed; and through ``kernel run``'s own gateway, the share it
+reads with is the one checked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import zmq
+
+from bus.drain import SocketDrain
+from bus.frames import recv_frames
+from kernel import gateway as gateway_module
+from kernel.gateway import Gateway
+from tests.conftest import KernelHarness
+
+SHARE = gateway_module._PER_LINK
+BACKLOG = 600
+
+
+@pytest.fixture
+def router() -> Iterator[tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]]]:
+    context: zmq.Context[Any] = zmq.Context()
+    sock = context.socket(zmq.ROUTER)
+    sock.linger = 0
+    port = sock.bind_to_random_port("tcp://127.0.0.1")
+    dealers = []
+    for name in (b"flooder", b"quiet"):
+        dealer = context.socket(zmq.DEALER)
+        dealer.linger, dealer.identity = 0, name
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        dealers.append(dealer)
+    try:
+        yield sock, dealers[0], dealers[1]
+    finally:
+        for s in (sock, *dealers):
+            s.close(linger=0)
+        context.term()
+
+
+@pytest.mark.timeout(60)
+async def test_a_backlog_delays_another_link_by_at_most_one_share(
+    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
+) -> None:
+    sock, flooder, quiet = router
+    wakeups: list[list[bytes]] = [[]]
+    got_quiet = asyncio.Event()
+
+    def on_message(frames: list[bytes]) -> None:
+        wakeups[-1].append(frames[0])
+        if frames[0] == b"quiet":
+            got_quiet.set()
+
+    drain = SocketDrain(sock, on_message, batch=64, per_sender=SHARE,
+                        on_batch_end=lambda: wakeups.append([]), receive=recv_frames)
+    for n in range(BACKLOG):
+        flooder.send(b"f%d" % n)
+    drain.start()
+    try:
+        async with asyncio.timeout(30):
+            while sum(map(len, wakeups)) < 2 * SHARE:  # the flood is being read
+                await asyncio.sleep(0.005)
+            quiet.send(b"order")
+            await got_quiet.wait()
+            while sum(map(len, wakeups)) < BACKLOG + 1:
+                await asyncio.sleep(0.005)
+    finally:
+        drain.stop()
+    done = [w for w in wakeups if w]
+    assert sum(map(len, done)) == BACKLOG + 1 and drain.turns == len(done)
+    assert all(w.count(b"flooder") <= SHARE for w in done)
+    assert all(len(w) <= SHARE + 1 for w in done)  # one link at work: one share a wake-up
+    turn = next(w for w in done if b"quiet" in w)
+    # Read by the round robin within a frame of its arrival, answered once its wake-up
+    # ends: after at most a share of the flooder's frames, never a whole batch of 64.
+    assert turn.count(b"flooder") <= SHARE
+
+
+async def test_kernel_runs_its_bot_link_with_the_share_per_link(start_kernel: Any) -> None:
+    harness: KernelHarness = await start_kernel()
+    gateway = harness.kernel.gateway
+    assert isinstance(gateway, Gateway) and gateway._drain is not None
+    assert gateway._drain._per_sender == SHARE < gateway_module._BURST
