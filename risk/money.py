@@ -50,15 +50,23 @@ PRICE_STEP: Final = price_step(8)
 """The default step of an average price (``price_decimals`` in ``risk.yaml``)."""
 
 
+FINEST_PLACES: Final = 20
+"""The most places an average price keeps, whatever the prices carry: a price on the
+wire may be as small as a float goes (5e-324, 324 places), and cutting a price of
+1e15 at such a step needs more digits than ``EXACT`` has (it raised, and the engine
+crashed on every such fill until it gave up). Prices under 1e15 at 20 places fit."""
+
+
 def finest(step: Decimal, *values: Decimal) -> Decimal:
     """``step``, or a finer one when ``values`` carry more places: an average of prices
-    keeps at least their own places, so averaging one price gives that price."""
+    keeps at least their own places (up to :data:`FINEST_PLACES`), so averaging one
+    price gives that price."""
     places = step.as_tuple().exponent
     finer = places
     for value in values:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and isinstance(finer, int) and exponent < finer:
-            finer = exponent
+            finer = max(exponent, -FINEST_PLACES)
     return step if finer == places or not isinstance(finer, int) else Decimal(1).scaleb(finer)
 
 

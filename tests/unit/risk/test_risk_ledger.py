@@ -9,6 +9,7 @@ import pytest
 from risk import apply_fill, apply_mark, decide
 from risk.ledger import apply_fill as book
 from risk.messages import RiskAnomalyDetected
+from risk.money import FINEST_PLACES, ZERO, dec
 from risk.state import PositionState, RiskState
 from tests.unit.risk.risk_world import NOW, fill, limits, order, ready
 
@@ -131,3 +132,15 @@ def test_a_fill_without_a_symbol_is_refused() -> None:
     state = ready(lim)
     after, events = apply_fill(state, fill(symbol=""), lim, NOW)
     assert after is state and isinstance(events[0], RiskAnomalyDetected)
+
+
+def test_a_fill_at_the_smallest_float_price_is_booked_not_raised() -> None:
+    """A fuzzed or buggy bot's price of 5e-324 once made the average-price step 324
+    places finer than EXACT can cut at: the engine crashed on the fill until it gave up."""
+    held = PositionState(qty=dec(0.001), avg_price=dec(50_000.0), mark_price=None,
+                         mark_ts=0.0, trade_pnl=ZERO)
+    for price in (5e-324, 1.2345e-40):
+        result = book(held, "buy", dec(0.001), dec(price), ZERO)
+        exponent = result.position.avg_price.as_tuple().exponent
+        assert isinstance(exponent, int) and exponent >= -FINEST_PLACES
+        assert result.position.avg_price == dec(25_000.0)
