@@ -16,30 +16,17 @@ bot acts on nothing (docs/architecture.md, "Bounded memory under a flood").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from kernel._gateway_sessions import LinkBudget
 
 REFUSALS_JOURNALED_PER_S: Final = 20.0
 """As many as the anomalies of one kind itemised a second (``kernel/_gateway_faults.py``)."""
 
 
-@dataclass(slots=True)
-class RefusalQuota:
-    """A token bucket of refusals to journal: O(1) per refusal, time passed in."""
-
-    per_s: float = REFUSALS_JOURNALED_PER_S
-    tokens: float = REFUSALS_JOURNALED_PER_S
-    ts: float = 0.0
-    unjournaled: int = 0
-    """Refusals answered without journal rows since the gateway started."""
-
-    def journal(self, now: float) -> bool:
-        """True: journal this refusal in full; False: answer it and only count it."""
-        tokens = min(self.per_s, self.tokens + max(0.0, now - self.ts) * self.per_s)
-        self.ts = now
-        if tokens < 1.0:
-            self.tokens = tokens
-            self.unjournaled += 1
-            return False
-        self.tokens = tokens - 1.0
-        return True
+def refusal_quota() -> LinkBudget:
+    """A token bucket of refusals to journal, a second's worth deep: ``spend`` True,
+    journal this refusal in full; False, answer it and only count it (``refused``:
+    refusals answered without journal rows since the gateway started)."""
+    return LinkBudget(per_s=REFUSALS_JOURNALED_PER_S, burst=REFUSALS_JOURNALED_PER_S,
+                      tokens=REFUSALS_JOURNALED_PER_S)

@@ -26,14 +26,18 @@ for every actor, so a flood cannot slow the loop that decides the other bots' or
 
 @dataclass(slots=True)
 class LinkBudget:
-    """A token bucket of bus frames for one link: O(1) per frame, two floats."""
+    """A token bucket (of one link's bus frames, by default): O(1) per spend, time
+    passed in; a clock that steps back gives no tokens."""
 
+    per_s: float = LINK_FRAMES_PER_S
+    burst: float = LINK_BURST
     tokens: float = LINK_BURST
     ts: float = 0.0
     refused: int = 0
 
     def spend(self, now: float) -> bool:
-        tokens = min(LINK_BURST, self.tokens + (now - self.ts) * LINK_FRAMES_PER_S)
+        """True: one token taken; False: none left, counted in ``refused``."""
+        tokens = min(self.burst, self.tokens + max(0.0, now - self.ts) * self.per_s)
         self.ts = now
         if tokens < 1.0:
             self.tokens = tokens

@@ -52,7 +52,7 @@ from bus.security import bind_checked
 from kernel._gateway_backpressure import Backpressure
 from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
-from kernel._gateway_refusals import RefusalQuota
+from kernel._gateway_refusals import refusal_quota
 from kernel._gateway_replies import Reply, all_committed, deliver
 from kernel._gateway_sessions import (
     ONE_BOT_SESSIONS,
@@ -135,7 +135,7 @@ class Gateway:
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
         self.backpressure = Backpressure(backlog, self.faults)
-        self.refusals = RefusalQuota()
+        self.refusals = refusal_quota()
         self.bound_endpoint = ""
         self.decisions = 0
 
@@ -364,7 +364,7 @@ class Gateway:
         now = self._clock()
         self._emitter.publisher.hold()  # the burst's replies go first (kernel/_gateway_replies.py)
         mismatch = identity_refusal(self.sessions.seen(identity, now), order)
-        rows = mismatch is None or self.refusals.journal(now)  # a refusal flood: counted only
+        rows = mismatch is None or self.refusals.spend(now)  # a refusal flood: counted only
         try:
             if rows:
                 self._emitter.emit(order, ts=now)  # the decision time: a replay decides at it
@@ -479,7 +479,7 @@ class Gateway:
                                      trading_state=self._gate.trading_state)
             self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")
             self._queue_reply(identity, decision, as_json,
-                              journal=self.refusals.journal(self._clock()))
+                              journal=self.refusals.spend(self._clock()))
             return
         self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
 

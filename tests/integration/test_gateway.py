@@ -23,7 +23,7 @@ from bus.protocol import (
     TradingState,
     Welcome,
 )
-from kernel._gateway_refusals import RefusalQuota
+from kernel._gateway_sessions import LinkBudget
 from kernel.gate import MultiplierNote
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
@@ -48,7 +48,7 @@ def journal_every_refusal(harness: KernelHarness) -> None:
     hello: journal every refusal, not only the quota's (kernel/_gateway_refusals.py)."""
     gateway = harness.kernel.gateway
     assert gateway is not None
-    gateway.refusals = RefusalQuota(per_s=1e9, tokens=1e9)
+    gateway.refusals = LinkBudget(per_s=1e9, burst=1e9, tokens=1e9)
 
 
 def journal_rows(harness: KernelHarness, topic: str = "") -> list[Any]:

@@ -103,7 +103,7 @@ async def test_a_flood_of_fresh_ids_and_symbols_leaves_only_bounded_state(
         assert gateway.sessions.limit == ONE_BOT_SESSIONS
         # Refusals beyond the quota are answered and counted, not journaled one by one.
         seconds = time.monotonic() - flood_started + 1.0
-        assert gateway.refusals.unjournaled >= FLOOD - REFUSALS_JOURNALED_PER_S * seconds
+        assert gateway.refusals.refused >= FLOOD - REFUSALS_JOURNALED_PER_S * seconds
         rows = read_journal(harness.kernel.settings.journal_path, topic_prefix="order.decision",
                             limit=100_000)
         refused = [r for r in rows if b"identity_mismatch" in r.payload]

@@ -11,7 +11,7 @@ import pytest
 from bus.drain import _had_its_share
 from kernel import _memory
 from kernel._after_flood import CHECK_S, FLOOD_CPU_S, AfterFlood, flood_over
-from kernel._gateway_refusals import REFUSALS_JOURNALED_PER_S, RefusalQuota
+from kernel._gateway_refusals import REFUSALS_JOURNALED_PER_S, refusal_quota
 
 REFUSALS_JOURNALED_PER_S_INT = int(REFUSALS_JOURNALED_PER_S)
 
@@ -30,20 +30,20 @@ def test_a_share_of_one_ends_the_wake_up_after_each_message() -> None:
 
 
 def test_the_refusal_quota_journals_a_seconds_worth_then_counts_the_rest() -> None:
-    quota = RefusalQuota()
-    allowed = [quota.journal(100.0) for _ in range(50)]
+    quota = refusal_quota()
+    allowed = [quota.spend(100.0) for _ in range(50)]
     assert allowed.count(True) == int(REFUSALS_JOURNALED_PER_S)
-    assert allowed[-1] is False and quota.unjournaled == 50 - int(REFUSALS_JOURNALED_PER_S)
-    half = [quota.journal(100.5) for _ in range(REFUSALS_JOURNALED_PER_S_INT)]
+    assert allowed[-1] is False and quota.refused == 50 - int(REFUSALS_JOURNALED_PER_S)
+    half = [quota.spend(100.5) for _ in range(REFUSALS_JOURNALED_PER_S_INT)]
     assert half.count(True) == REFUSALS_JOURNALED_PER_S_INT // 2  # half a second refilled
 
 
 def test_the_refusal_quota_refills_to_one_second_and_survives_a_clock_step_back() -> None:
-    quota = RefusalQuota()
+    quota = refusal_quota()
     for _ in range(100):
-        quota.journal(10.0)
-    assert sum(quota.journal(1000.0) for _ in range(100)) == int(REFUSALS_JOURNALED_PER_S)
-    assert not quota.journal(5.0)  # the clock went back: no tokens out of thin air
+        quota.spend(10.0)
+    assert sum(quota.spend(1000.0) for _ in range(100)) == int(REFUSALS_JOURNALED_PER_S)
+    assert not quota.spend(5.0)  # the clock went back: no tokens out of thin air
 
 
 def test_a_flood_is_over_after_busy_cpu_then_a_quiet_interval() -> None:
