@@ -67,6 +67,7 @@ from kernel.journal_file import (
     JournalEntry,
     JournalRow,
     Synchronous,
+    checkpoint,
     connect_inline_writer,
     prepare,
     read_journal,
@@ -437,13 +438,10 @@ class Journal:
         return self._sql[size], params, severities, links
 
     async def _checkpoints(self) -> None:
-        """Move the WAL into the file now and then, on aiosqlite's thread.
-
-        The inline writer does not checkpoint (it would stall the loop for the
-        copy and two syncs); a PASSIVE checkpoint never waits for a lock, so
-        the writer's commits go on meanwhile, and a round that cannot finish
-        (a reader holds an old snapshot) is simply done by a later one.
-        """
+        """Move the WAL into the file now and then, on aiosqlite's thread: a PASSIVE
+        checkpoint never waits for a lock, so the writer's commits go on meanwhile.
+        The inline writer finishes it only when the WAL has grown past its limit
+        (``kernel.journal_file.catch_up``), since that stalls the loop."""
         done = 0  # commits counts this session's commits: any means rows came
         while True:
             await asyncio.sleep(_CHECKPOINT_EVERY_S)
@@ -451,7 +449,8 @@ class Journal:
                 continue
             done = self._state.commits
             try:
-                await self._db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+                await checkpoint(self._db, None if self._failures or self._closing
+                                 else self._inline, self.path)
             except sqlite3.Error as exc:
                 log.warning("journal %s: checkpoint failed, retried later: %s", self.path, exc)
 

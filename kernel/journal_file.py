@@ -8,6 +8,7 @@ SQL without pulling in the writer's machinery.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -255,4 +256,40 @@ def connect_inline_writer(path: Path, *, busy_timeout_s: float) -> sqlite3.Conne
     # A checkpoint copies the WAL into the file and syncs both: milliseconds that
     # must not stall the loop. The journal runs them on aiosqlite's thread instead.
     writer.execute("PRAGMA wal_autocheckpoint=0")
+    # When a checkpoint lets the WAL start over, the file is cut back to this size.
+    writer.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     return writer
+
+
+WAL_LIMIT_BYTES: Final = 64 * 1024 * 1024
+"""Past this, the inline writer finishes the checkpoint itself (see :func:`catch_up`)."""
+
+
+async def checkpoint(db: aiosqlite.Connection, inline: sqlite3.Connection | None, path: Path,
+                     *, limit: int = WAL_LIMIT_BYTES) -> bool:
+    """One checkpoint round: PASSIVE on aiosqlite's thread, then :func:`catch_up`."""
+    await db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+    return inline is not None and catch_up(inline, path, limit=limit)
+
+
+def catch_up(inline: sqlite3.Connection, path: Path, *, limit: int = WAL_LIMIT_BYTES) -> bool:
+    """Finish the checkpoint from the writer's own connection when the WAL passed
+    ``limit``; True when it ran.
+
+    SQLite starts the WAL over only once a checkpoint has copied all of it, and a
+    checkpoint on another thread never catches up with a writer that commits
+    without a pause (each commit adds about 25 kB: the table's last leaf, two
+    index leaves, page 1), so under steady load the WAL grew without end. Run
+    from the loop, between commits, this copies what the last round missed (a
+    few milliseconds, once per ``limit`` of WAL); the next commit then starts the
+    WAL over and ``journal_size_limit`` cuts the file back. A reader holding an
+    old snapshot may keep it from finishing; a later round tries again.
+    """
+    try:
+        size = os.stat(f"{path}-wal").st_size
+    except OSError:
+        return False
+    if size <= limit:
+        return False
+    inline.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return True

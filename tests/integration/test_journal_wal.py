@@ -1,0 +1,80 @@
+"""The journal's WAL stays bounded while commits never pause.
+
+A checkpoint on another thread never catches up with a writer that commits
+without a break, and SQLite starts the WAL over only after a checkpoint that
+copied all of it: the WAL grew by every commit, without end. The inline writer
+now finishes the checkpoint itself once the WAL is past a limit
+(``kernel.journal_file.catch_up``). Sizes and counts only, never time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kernel.journal import Journal, JournalEntry
+from kernel.journal_file import WAL_LIMIT_BYTES, catch_up
+
+LIMIT = 256 * 1024
+
+
+def entry(n: int) -> JournalEntry:
+    return JournalEntry(ts=1_700_000_000.0 + n, topic=("order.request", "order.decision")[n % 2],
+                        source="test", kind="probe", payload=b"x" * 170)
+
+
+def commit_bursts(journal: Journal, bursts: int, start: int) -> int:
+    """``bursts`` commits of 8 rows each, from the loop, as the gateway makes them."""
+    for burst in range(bursts):
+        for row in range(8):
+            journal.append(entry(start + burst * 8 + row))
+        assert journal.commit_now()
+    return start + bursts * 8
+
+
+def wal_size(path: Path) -> int:
+    return os.stat(f"{path}-wal").st_size
+
+
+def wal_restarts(path: Path) -> int:
+    """The WAL header's checkpoint sequence: it goes up each time the WAL starts over."""
+    with open(f"{path}-wal", "rb") as wal:
+        return int.from_bytes(wal.read(32)[12:16], "big")
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "journal.sqlite3"
+
+
+async def test_the_writer_finishing_the_checkpoint_lets_the_wal_start_over(path: Path) -> None:
+    async with await Journal.open(path) as journal:
+        inline = journal._inline
+        assert inline is not None
+        n = commit_bursts(journal, 100, 0)
+        assert wal_size(path) > LIMIT
+        restarts = wal_restarts(path)
+        assert catch_up(inline, path, limit=LIMIT)
+        n = commit_bursts(journal, 100, n)
+        assert wal_restarts(path) == restarts + 1  # written again from its start
+        assert [row.seq for row in await journal.read(limit=2000)] == list(range(1, n + 1))
+
+
+async def test_without_it_the_wal_only_grows(path: Path) -> None:
+    async with await Journal.open(path) as journal:
+        n = commit_bursts(journal, 100, 0)
+        grown, restarts = wal_size(path), wal_restarts(path)
+        commit_bursts(journal, 100, n)
+        assert wal_size(path) > grown  # appended to: what catch_up prevents
+        assert wal_restarts(path) == restarts
+
+
+async def test_under_the_limit_nothing_is_done(path: Path) -> None:
+    async with await Journal.open(path) as journal:
+        assert journal._inline is not None
+        commit_bursts(journal, 2, 0)
+        assert wal_size(path) < WAL_LIMIT_BYTES
+        assert not catch_up(journal._inline, path)
+        assert not catch_up(journal._inline, path.with_name("absent.sqlite3"), limit=0)
