@@ -98,10 +98,17 @@ def _waiting_since(order: OpenOrder) -> float | None:
     return None
 
 
+UNCONFIRMED_ITEMISED: Final = 20
+"""``order_unconfirmed`` anomalies itemised per check; the rest go in one summary.
+After a flood of orders thousands can pass the ttl in the same second, and one
+journaled (and printed) anomaly each said the same thing thousands of times."""
+
+
 def report_unconfirmed(state: RiskState, limits: RiskLimits,
                        now: float) -> tuple[RiskState, list[RiskEvent]]:
-    """Raise ``order_unconfirmed`` once for each order waited on for ``open_order_ttl_s``;
-    the order keeps its reservation."""
+    """Raise ``order_unconfirmed`` once for each order waited on for ``open_order_ttl_s``
+    (the first :data:`UNCONFIRMED_ITEMISED` of a check one by one, the others in one
+    anomaly that counts them); the order keeps its reservation."""
     ttl = limits.open_order_ttl_s
     late = []
     for request_id, order in state.open_orders.items():
@@ -113,10 +120,17 @@ def report_unconfirmed(state: RiskState, limits: RiskLimits,
         return state, []
     orders = dict(state.open_orders)
     events: list[RiskEvent] = []
-    for request_id in late:
+    for n, request_id in enumerate(late):
         order = orders[request_id] = msgspec.structs.replace(orders[request_id], reported=True)
-        events.append(RiskAnomalyDetected(kind="order_unconfirmed", ts=now,
-                                          detail=_unconfirmed(request_id, order, ttl)[:1000]))
+        if n < UNCONFIRMED_ITEMISED:
+            events.append(RiskAnomalyDetected(kind="order_unconfirmed", ts=now,
+                                              detail=_unconfirmed(request_id, order, ttl)[:1000]))
+    if len(late) > UNCONFIRMED_ITEMISED:
+        events.append(RiskAnomalyDetected(kind="order_unconfirmed", ts=now, detail=(
+            f"{len(late) - UNCONFIRMED_ITEMISED} more orders had no order_update within "
+            f"open_order_ttl_s {ttl:g} s (not itemised; the last is {late[-1]}); each keeps "
+            "its reservation until an order_update or fills for it arrive, or a person "
+            "resumes (`kernel resume`) after checking the venue")[:1000]))
     return msgspec.structs.replace(state, open_orders=orders), events
 
 

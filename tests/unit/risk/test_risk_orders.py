@@ -26,6 +26,7 @@ from risk import (
 )
 from risk.exposure import pending_by_symbol
 from risk.messages import OrdersReleased, RiskAnomalyDetected
+from risk.orders import UNCONFIRMED_ITEMISED
 from tests.unit.risk.risk_world import NOW, fill, limits, order, ready
 
 MARKS = {"BTCUSDT": 50_000.0, "ETHUSDT": 2_500.0, "SOLUSDT": 100.0}
@@ -291,3 +292,25 @@ def test_the_id_of_an_order_still_open_is_never_reused_however_old() -> None:
     assert "resting" not in state.request_ids and "resting" in state.open_orders
     again = evaluate(order(qty=0.01, request_id="resting"), state, lim, NOW)
     assert again.code == "duplicate_request" and "still open" in again.reason
+
+
+def test_a_crowd_of_late_orders_is_itemised_up_to_a_cap_then_counted_in_one() -> None:
+    """After a flood thousands of orders pass the ttl together: twenty anomalies
+    name their order, one counts the rest, and every order is reported once."""
+    lim = _sol(max_open_orders=100)
+    state = ready(lim, marks=MARKS)
+    late = UNCONFIRMED_ITEMISED + 5
+    for n in range(late):
+        decision, state = decide(order("ETHUSDT", "buy", 0.001, 2_500.0, request_id=f"o{n}"),
+                                 state, lim, NOW + n * 0.5)
+        assert decision.allowed, decision.reason
+    state, events = check_limits(state, lim, NOW + late + TTL)
+    assert [e.kind for e in events if isinstance(e, RiskAnomalyDetected)] == \
+        ["order_unconfirmed"] * (UNCONFIRMED_ITEMISED + 1)
+    *itemised, summary = events
+    assert all(f"order o{n}," in e.detail for n, e in enumerate(itemised))
+    assert isinstance(summary, RiskAnomalyDetected)
+    assert summary.detail.startswith("5 more orders had no order_update")
+    assert "kernel resume" in summary.detail and f"o{late - 1}" in summary.detail
+    assert all(o.reported for o in state.open_orders.values())
+    assert check_limits(state, lim, NOW + late + 2 * TTL)[1] == []
