@@ -15,14 +15,18 @@ so a flood on one socket cannot starve the loop. ``on_batch_end`` runs after
 every wake-up that handled messages: the place to finish work per burst (one
 journal commit for every decision of the burst, say) rather than per message.
 
-On a ROUTER socket ``per_sender`` bounds one peer's share of a wake-up: the
-wake-up ends once a sender has had that many messages, and the rest wait in
-ZeroMQ's queue for the next one. ZeroMQ fair-queues reads across peers, so by
-then every other peer with work has had its turn too; what the share bounds is
-how much of one link's backlog is handled (and its burst finished: committed,
-answered, its bus messages worked through by the actors) before another link's
-next message is read (docs/architecture.md, "Fairness"). A wake-up ended that way
-never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes its pending
+On a ROUTER socket ``per_sender`` bounds one peer's share of a wake-up while more
+than one peer is at work (another was heard within :data:`CROWD_S`): the wake-up
+ends once a sender has had that many messages, and the rest wait in ZeroMQ's queue
+for the next one. A peer alone gets the whole batch: each wake-up ends in one
+journal commit, and at 64 orders in flight from one bot a share of 8 cost a third of
+its rate, for no one. A peer that speaks after a silence waits for at most the rest
+of one batch, and from then on the share holds. ZeroMQ fair-queues reads across
+peers, so by then every other peer with work has had its turn too; what the share
+bounds is how much of one link's backlog is handled (and its burst finished:
+committed, answered, its bus messages worked through by the actors) before another
+link's next message is read (docs/architecture.md, "Fairness"). A wake-up ended that
+way never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes its pending
 commands (a peer's queue filled again, say) only then or every hundred reads, and
 without it a link's refilled queue was read at a few frames a second.
 """
@@ -30,6 +34,7 @@ without it a link's refilled queue was read at a few frames a second.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +44,9 @@ from bus.frames import NOBLOCK, recv_frames
 
 OnMessage = Callable[[list[bytes]], None]
 Receive = Callable[[zmq.Socket[Any], int], list[bytes]]
+
+CROWD_S = 1.0
+"""How long after hearing a second peer ``per_sender`` keeps applying."""
 
 
 class SocketDrain:
@@ -56,6 +64,9 @@ class SocketDrain:
         self._on_batch_end = on_batch_end
         self._batch = batch
         self._per_sender = per_sender
+        self._last_sender: bytes | None = None
+        self._crowded_until = 0.0
+        """Monotonic time until which the share applies (see :data:`CROWD_S`)."""
         self.turns = 0
         """Wake-ups that handled messages (each ended by :attr:`on_batch_end`)."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,6 +103,7 @@ class SocketDrain:
         sock, handle, receive = self._sock, self._on_message, self._receive
         share = self._per_sender
         shares: dict[bytes, int] = {}
+        crowded = bool(share) and time.monotonic() < self._crowded_until
         handled = 0
         try:
             while handled < self._batch:
@@ -103,15 +115,27 @@ class SocketDrain:
                 handle(frames)
                 if self._loop is None:  # the handler stopped us
                     return
-                if share and frames and _had_its_share(shares, frames[0], share):
-                    readable(sock)  # as EAGAIN would: libzmq takes its pending commands
-                    break
+                if share and frames:
+                    crowded = self._note_sender(frames[0]) or crowded
+                    if _had_its_share(shares, frames[0], share) and crowded:
+                        readable(sock)  # as EAGAIN would: libzmq takes its pending commands
+                        break
             self._schedule()  # more may be waiting: continue after other tasks ran
         finally:
             if handled:
                 self.turns += 1
                 if self._on_batch_end is not None:
                     self._on_batch_end()
+
+    def _note_sender(self, sender: bytes) -> bool:
+        """True when ``sender`` is not the last peer heard: then peers share."""
+        if sender == self._last_sender:
+            return False
+        first, self._last_sender = self._last_sender is None, sender
+        if first:
+            return False
+        self._crowded_until = time.monotonic() + CROWD_S
+        return True
 
 
 def _had_its_share(shares: dict[bytes, int], sender: bytes, share: int) -> bool:

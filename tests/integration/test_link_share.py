@@ -64,27 +64,60 @@ async def test_a_backlog_delays_another_link_by_at_most_one_share(
 
     drain = SocketDrain(sock, on_message, batch=64, per_sender=SHARE,
                         on_batch_end=lambda: wakeups.append([]), receive=recv_frames)
+    quiet.send(b"hello")  # two links at work: the share applies from the first wake-up
     for n in range(BACKLOG):
         flooder.send(b"f%d" % n)
     drain.start()
     try:
         async with asyncio.timeout(30):
-            while sum(map(len, wakeups)) < 2 * SHARE:  # the flood is being read
+            while sum(map(len, wakeups)) < 2 * SHARE + 1:  # the flood is being read
                 await asyncio.sleep(0.005)
+            got_quiet.clear()
             quiet.send(b"order")
             await got_quiet.wait()
+            while sum(map(len, wakeups)) < BACKLOG + 2:
+                await asyncio.sleep(0.005)
+    finally:
+        drain.stop()
+    done = [w for w in wakeups if w]
+    assert sum(map(len, done)) == BACKLOG + 2 and drain.turns == len(done)
+    assert all(w.count(b"flooder") <= SHARE for w in done)
+    assert all(len(w) <= SHARE + 1 for w in done)  # one link at work: one share a wake-up
+    turn = [w for w in done if b"quiet" in w][-1]
+    # Read by the round robin within a frame of its arrival, answered once its wake-up
+    # ends: after at most a share of the flooder's frames, never a whole batch of 64.
+    assert turn.count(b"flooder") <= SHARE
+
+
+@pytest.mark.timeout(60)
+async def test_a_link_alone_gets_whole_batches_and_one_that_speaks_up_waits_one_at_most(
+    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
+) -> None:
+    """The share is for links that compete: a lone one's wake-ups (one journal commit
+    each, in the gateway) hold the whole batch, and a link heard after a silence is
+    answered within the rest of one batch, after which the share holds again."""
+    sock, flooder, quiet = router
+    wakeups: list[list[bytes]] = [[]]
+    drain = SocketDrain(sock, lambda frames: wakeups[-1].append(frames[0]), batch=64,
+                        per_sender=SHARE, on_batch_end=lambda: wakeups.append([]),
+                        receive=recv_frames)
+    for n in range(BACKLOG):
+        flooder.send(b"f%d" % n)
+    drain.start()
+    try:
+        async with asyncio.timeout(30):
+            while sum(map(len, wakeups)) < 3 * 64:
+                await asyncio.sleep(0.005)
+            quiet.send(b"order")
             while sum(map(len, wakeups)) < BACKLOG + 1:
                 await asyncio.sleep(0.005)
     finally:
         drain.stop()
     done = [w for w in wakeups if w]
-    assert sum(map(len, done)) == BACKLOG + 1 and drain.turns == len(done)
-    assert all(w.count(b"flooder") <= SHARE for w in done)
-    assert all(len(w) <= SHARE + 1 for w in done)  # one link at work: one share a wake-up
-    turn = next(w for w in done if b"quiet" in w)
-    # Read by the round robin within a frame of its arrival, answered once its wake-up
-    # ends: after at most a share of the flooder's frames, never a whole batch of 64.
-    assert turn.count(b"flooder") <= SHARE
+    alone = done[:next(i for i, w in enumerate(done) if b"quiet" in w)]
+    assert max(map(len, alone)) > SHARE  # nobody else at work: no share
+    turn = next(i for i, w in enumerate(done) if b"quiet" in w)
+    assert len(done[turn]) <= 64 and all(w.count(b"flooder") <= SHARE for w in done[turn + 1:])
 
 
 async def test_kernel_runs_its_bot_link_with_the_share_per_link(start_kernel: Any) -> None:
