@@ -6,7 +6,7 @@ import asyncio
 import selectors
 import socket
 
-from kernel.spin import SpinningSelector
+from kernel.spin import PROBE_EVERY, SpinBudget, SpinningSelector
 
 
 def pair() -> tuple[socket.socket, socket.socket]:
@@ -76,3 +76,87 @@ def test_a_zero_spin_is_a_plain_selector_and_the_loop_runs_on_it() -> None:
         assert selector.spins == 0
     finally:
         loop.close()
+
+
+SPIN_S = 300e-6
+
+
+def spins_in(budget: SpinBudget, turns: int) -> int:
+    return sum(budget.should_spin() for _ in range(turns))
+
+
+def test_a_fresh_budget_spins() -> None:
+    budget = SpinBudget(SPIN_S)
+    assert budget.pays()
+    assert spins_in(budget, 10) == 10
+
+
+def test_spins_that_keep_running_out_stop_but_one_turn_in_probe_every_still_spins() -> None:
+    budget = SpinBudget(SPIN_S)
+    for _ in range(20):
+        budget.record(SPIN_S, found=False)
+    assert not budget.pays()
+    assert spins_in(budget, 10 * PROBE_EVERY) == 10
+
+
+def test_paced_links_a_quick_update_then_a_whole_spin_for_nothing_do_not_pay() -> None:
+    """A fleet of paced bots: after a reply the bot's update is found quickly, the next
+    order comes long after the spin ran out."""
+    budget = SpinBudget(SPIN_S)
+    for _ in range(20):
+        budget.record(80e-6, found=True)
+        budget.record(SPIN_S, found=False)
+    assert not budget.pays()
+
+
+def test_back_to_back_requests_with_a_pause_now_and_then_keep_it_spinning() -> None:
+    budget = SpinBudget(SPIN_S)
+    for _ in range(10):
+        for _ in range(7):
+            budget.record(10e-6, found=True)
+        budget.record(SPIN_S, found=False)
+        assert budget.pays()
+
+
+def test_quick_finds_of_the_probes_bring_the_spin_back() -> None:
+    budget = SpinBudget(SPIN_S)
+    for _ in range(40):
+        budget.record(SPIN_S, found=False)
+    probes = 0
+    while not budget.pays():
+        budget.record(5e-6, found=True)
+        probes += 1
+    assert probes <= 12  # back to spinning after some 12 x PROBE_EVERY busy turns at most
+    assert spins_in(budget, 5) == 5
+
+
+class MissingSelector(CountingSelector):
+    """Never ready while polled; a blocking wait reports one event, as after a sleep."""
+
+    def __init__(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        super().__init__()
+        self.ready = ready
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout == 0:
+            self.polls += 1
+            return []
+        return self.ready
+
+
+def test_a_selector_whose_spins_find_nothing_mostly_sleeps_at_once() -> None:
+    a, b = pair()
+    inner = MissingSelector([])
+    selector = SpinningSelector(inner, spin_s=0.0005)
+    key = selector.register(a, selectors.EVENT_READ)
+    inner.ready = [(key, selectors.EVENT_READ)]
+    try:
+        turns = 20 + 4 * PROBE_EVERY
+        for _ in range(turns):
+            assert selector.select(1.0) == inner.ready  # busy every turn; spins run out
+        assert selector.spins == 0
+        assert 4 <= selector.spun < 20 + 4  # a few while learning, then the probes only
+    finally:
+        selector.close()
+        a.close()
+        b.close()
