@@ -105,17 +105,50 @@ def sums(group: Sequence[Member], symbol: str, bot_id: str, after: Exposure) -> 
     equity = start = high = gross = on_symbol = ZERO
     unpriced: str | None = None
     for member in group:
-        state = member.state
-        now = state.equity
+        if member.bot_id == bot_id:
+            now, first, top = _ledger(member.state)
+            held = after
+        else:
+            now, first, top, held = _figures(member.state, symbol)
         if now is not None:
             equity += now
-            start += state.start_equity if state.start_equity is not None else now
-            high += state.high_water if state.high_water is not None else now
-        held = after if member.bot_id == bot_id else exposure_of(state, symbol)
+            start += first
+            high += top
         gross += held.gross
         on_symbol += held.symbol
         unpriced = unpriced or held.unpriced
     return Sums(equity, start, high, gross, on_symbol, unpriced)
+
+
+_Figures = tuple[Decimal | None, Decimal, Decimal, Exposure]
+"""A bot's equity, start equity and high-water mark (both its equity when unset; all
+unused when its equity is None), and its exposure on one symbol."""
+
+
+def _ledger(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
+    now = state.equity
+    if now is None:
+        return None, ZERO, ZERO
+    return (now, state.start_equity if state.start_equity is not None else now,
+            state.high_water if state.high_water is not None else now)
+
+
+def _figures(state: RiskState, symbol: str) -> _Figures:
+    """:func:`_ledger` and :func:`exposure_of` of another bot, kept beside its state.
+
+    Each order sums every other bot's figures, and most of them have not changed since
+    the last order: one lookup per bot rather than a property, a sum and a dict walk.
+    Tied, as the sums it is made of, to the identity of the positions and open orders."""
+    kept = state.__dict__.get("_figures")
+    if kept is None or kept[0] is not state.positions or kept[1] is not state.open_orders \
+            or len(kept[2]) >= _SYMBOLS_KEPT:
+        kept = (state.positions, state.open_orders, {})
+        state.__dict__["_figures"] = kept
+    by_symbol: dict[str, _Figures] = kept[2]
+    found = by_symbol.get(symbol)
+    if found is None:
+        found = by_symbol[symbol] = (*_ledger(state), exposure_of(state, symbol))
+    return found
 
 
 class Reading(NamedTuple):
@@ -175,7 +208,14 @@ def readings(members: Sequence[Member], limits: PortfolioLimits) -> list[Reading
 def check_portfolio(members: Sequence[Member], bot_id: str, symbol: str, after: Exposure,
                     limits: PortfolioLimits) -> Decision | None:
     """The first portfolio limit the order would break, in any of its scopes, or None."""
-    for scope, group in scopes(members, bot_id):
+    return check_groups(scopes(members, bot_id), bot_id, symbol, after, limits)
+
+
+def check_groups(groups: Sequence[tuple[str, Sequence[Member]]], bot_id: str, symbol: str,
+                 after: Exposure, limits: PortfolioLimits) -> Decision | None:
+    """:func:`check_portfolio` on the scopes ``bot_id`` is in, as :func:`scopes` lists
+    them (a fleet's gate keeps them, since its bots and accounts do not change)."""
+    for scope, group in groups:
         found = check_scope(scope, sums(group, symbol, bot_id, after), symbol, limits)
         if found is not None:
             return found

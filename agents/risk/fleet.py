@@ -27,8 +27,9 @@ from risk.portfolio import (
     Member,
     Reading,
     all_scopes,
-    check_portfolio,
+    check_groups,
     readings,
+    scopes,
 )
 from risk.rules import OrderContext
 
@@ -46,6 +47,9 @@ class FleetGate:
         """Bot id -> account, every configured bot."""
         self.limits = limits
         self._engines: dict[str, RiskEngine] = {}
+        self._rosters: dict[str, list[tuple[str, list[tuple[str, str, RiskEngine]]]]] = {}
+        """Bot id -> the scopes its orders are checked in, each with its bots' engines in
+        the order of ``_members`` (worked out once: the engines change only on attach)."""
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
         self._warned: set[tuple[str, str, str]] = set()
         """(day, scope, code) already warned of: each warning is said once a day."""
@@ -53,11 +57,13 @@ class FleetGate:
     def attach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine has its state restored: its orders are decided from now on."""
         self._engines[bot_id] = engine
+        self._rosters.clear()
 
     def detach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine stops: its orders are denied until it is back (fail closed)."""
         if self._engines.get(bot_id) is engine:
             del self._engines[bot_id]
+            self._rosters.clear()
 
     def engines(self) -> dict[str, RiskEngine]:
         return dict(self._engines)
@@ -123,8 +129,20 @@ class FleetGate:
                         "running), so the sums across bots are unknown; opening orders are "
                         "refused until it is")
         gross, notional = ctx.__dict__["exposure_after"]
-        return check_portfolio(self._members(), bot_id, ctx.order.symbol,
-                               Exposure(gross, notional), self.limits)
+        groups = [(scope, [Member(b, a, e.state) for b, a, e in roster])
+                  for scope, roster in self._roster(bot_id)]
+        return check_groups(groups, bot_id, ctx.order.symbol, Exposure(gross, notional),
+                            self.limits)
+
+    def _roster(self, bot_id: str) -> list[tuple[str, list[tuple[str, str, RiskEngine]]]]:
+        """``scopes`` of ``bot_id``, kept with the engines rather than their states: each
+        order takes the states of the moment, and only they change between orders."""
+        roster = self._rosters.get(bot_id)
+        if roster is None:
+            roster = self._rosters[bot_id] = [
+                (scope, [(m.bot_id, m.account, self._engines[m.bot_id]) for m in group])
+                for scope, group in scopes(self._members(), bot_id)]
+        return roster
 
     # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
 

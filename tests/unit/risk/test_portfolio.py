@@ -11,11 +11,14 @@ from risk.limits import LossLimit, PortfolioLimits
 from risk.portfolio import (
     Exposure,
     Member,
+    Sums,
     all_scopes,
+    check_groups,
     check_portfolio,
     exposure_of,
     readings,
     scopes,
+    sums,
 )
 from risk.state import OpenOrder, PositionState, RiskState
 
@@ -119,3 +122,51 @@ def test_an_exposure_is_worked_out_once_per_state_and_follows_every_change() -> 
         qty=D("0.2"), avg_price=D("50000"), mark_price=D("50000"))})
     assert exposure_of(moved, "BTCUSDT") == (D("10000"), D("10000"), None)
     assert exposure_of(held, "BTCUSDT") is first  # the older state keeps its own
+
+
+def plain_sums(group: list[Member], symbol: str, bot_id: str, after: Exposure) -> Sums:
+    """The sums as written before each bot's figures were kept beside its state."""
+    equity = start = high = gross = on_symbol = D(0)
+    unpriced: str | None = None
+    for member in group:
+        now = member.state.equity
+        if now is not None:
+            equity += now
+            start += member.state.start_equity if member.state.start_equity is not None \
+                else now
+            high += member.state.high_water if member.state.high_water is not None else now
+        held = after if member.bot_id == bot_id else exposure_of(member.state, symbol)
+        gross += held.gross
+        on_symbol += held.symbol
+        unpriced = unpriced or held.unpriced
+    return Sums(equity, start, high, gross, on_symbol, unpriced)
+
+
+def test_the_sums_kept_per_state_are_the_sums_worked_out_afresh() -> None:
+    fresh = msgspec.structs.replace(state(), cash=None)  # no heartbeat yet: no equity
+    members = [Member("a", "main", state(btc="0.1", equity="9900", start="10000",
+                                         high="10200")),
+               Member("b", "main", fresh),
+               Member("c", "main", state(btc="-0.3", mark=None, pending=("sell", "0.1"))),
+               Member("d", "main", state(pending=("buy", "0.02")))]
+    after = Exposure(D("123.45"), D("67.8"))
+    for symbol in ("BTCUSDT", "ETHUSDT", ""):
+        for bot_id in ("a", "b", "c", "d", ""):
+            assert sums(members, symbol, bot_id, after) == \
+                plain_sums(members, symbol, bot_id, after)
+            assert sums(members, symbol, bot_id, after) == \
+                plain_sums(members, symbol, bot_id, after)  # asked again: kept figures
+    moved = msgspec.structs.replace(members[0].state, positions={"BTCUSDT": PositionState(
+        qty=D("0.2"), avg_price=D("50000"), mark_price=D("50000"))})
+    members[0] = Member("a", "main", moved)
+    assert sums(members, "BTCUSDT", "d", after) == plain_sums(members, "BTCUSDT", "d", after)
+
+
+def test_check_groups_on_the_scopes_is_check_portfolio() -> None:
+    members = [Member("a", "main", state(btc="0.1")), Member("b", "sub", state()),
+               Member("c", "main", state(pending=("buy", "0.05")))]
+    limits = PortfolioLimits(max_gross_notional=9000)
+    for bot_id, size in (("a", "1000"), ("b", "7000"), ("c", "2000")):
+        after = Exposure(D(size), D(size))
+        assert check_groups(scopes(members, bot_id), bot_id, "BTCUSDT", after, limits) == \
+            check_portfolio(members, bot_id, "BTCUSDT", after, limits)
