@@ -37,6 +37,11 @@ class Member(NamedTuple):
     state: RiskState
 
 
+Seat = tuple[str, str, RiskState]
+"""A :class:`Member` as a plain tuple (bot id, account, state): the fleet's gate builds
+one per bot for every order, and a tuple costs a fraction of a named one to build."""
+
+
 class Exposure(NamedTuple):
     """A bot's worst-case gross notional and the order's symbol's notional, or None when
     something held cannot be valued (the name of the symbol in ``unpriced``)."""
@@ -100,16 +105,16 @@ def scopes(members: Sequence[Member], bot_id: str) -> list[tuple[str, list[Membe
     return found
 
 
-def sums(group: Sequence[Member], symbol: str, bot_id: str, after: Exposure) -> Sums:
+def sums(group: Sequence[Seat], symbol: str, bot_id: str, after: Exposure) -> Sums:
     """The group's figures, the ordering bot counted with its order (``after``)."""
     equity = start = high = gross = on_symbol = ZERO
     unpriced: str | None = None
-    for member in group:
-        if member.bot_id == bot_id:
-            now, first, top = _ledger(member.state)
+    for member_id, _, state in group:
+        if member_id == bot_id:
+            now, first, top = _ledger(state)
             held = after
         else:
-            now, first, top, held = _figures(member.state, symbol)
+            now, first, top, held = _figures(state, symbol)
         if now is not None:
             equity += now
             start += first
@@ -211,7 +216,7 @@ def check_portfolio(members: Sequence[Member], bot_id: str, symbol: str, after: 
     return check_groups(scopes(members, bot_id), bot_id, symbol, after, limits)
 
 
-def check_groups(groups: Sequence[tuple[str, Sequence[Member]]], bot_id: str, symbol: str,
+def check_groups(groups: Sequence[tuple[str, Sequence[Seat]]], bot_id: str, symbol: str,
                  after: Exposure, limits: PortfolioLimits) -> Decision | None:
     """:func:`check_portfolio` on the scopes ``bot_id`` is in, as :func:`scopes` lists
     them (a fleet's gate keeps them, since its bots and accounts do not change)."""

@@ -129,7 +129,7 @@ class FleetGate:
                         "running), so the sums across bots are unknown; opening orders are "
                         "refused until it is")
         gross, notional = ctx.__dict__["exposure_after"]
-        groups = [(scope, [Member(b, a, e.state) for b, a, e in roster])
+        groups = [(scope, [(b, a, e.state) for b, a, e in roster])
                   for scope, roster in self._roster(bot_id)]
         return check_groups(groups, bot_id, ctx.order.symbol, Exposure(gross, notional),
                             self.limits)
