@@ -22,7 +22,7 @@ every record (``ts``) or from the whole chain (``notes``), only when asked.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -69,11 +69,12 @@ class _Stamp(msgspec.Struct, gc=False):
 
 
 _READ = msgspec.json.Decoder(_RecordPage | list[_RecordPage])
-_GREEKS = msgspec.json.Decoder(_Greeks | None)
-_QUOTE = msgspec.json.Decoder(_Quote | None)
-_DAY = msgspec.json.Decoder(_Day | None)
-_STAMP = msgspec.json.Decoder(_Stamp | None)
+_GREEKS = msgspec.json.Decoder(list[_Greeks | None])
+_QUOTES = msgspec.json.Decoder(list[_Quote | None])
+_DAYS = msgspec.json.Decoder(list[_Day | None])
+_STAMPS = msgspec.json.Decoder(list[_Stamp | None])
 _EMPTY_BLOCKS = (("greeks", _Greeks()), ("last_quote", _Quote()), ("day", _Day()))
+_Terms: TypeAlias = tuple[str | None, str | None]
 
 
 class _Doubt(Exception):
@@ -94,16 +95,13 @@ def read_page(data: bytes | str, *, underlying: str | None = None) -> ChainPage 
     return ChainPage(data, records, underlying)
 
 
-def _underlying(ticker: str, spot: _Spot | None) -> str | None:
-    """The contract's underlying as the typed decode names it (the OCC root when unsaid)."""
-    named = spot.ticker if spot is not None else None
-    if named:
-        return named.upper()[:64]
+def _root(ticker: str) -> str | None:
+    """The underlying an OCC ticker names, for a result that does not say it."""
     occ = parse_occ(ticker)
     return occ.root if occ is not None else None
 
 
-def _terms(details: _Details) -> tuple[str | None, str | None]:
+def _terms(details: _Details) -> _Terms:
     """Type and expiry, the ticker filling in for what ``details`` leaves out."""
     named = details.contract_type.lower() if details.contract_type is not None else None
     kind = named if named == "call" or named == "put" else None
@@ -115,12 +113,10 @@ def _terms(details: _Details) -> tuple[str | None, str | None]:
     return kind, expiry
 
 
-def _block(decoder: msgspec.json.Decoder[Any], raw: msgspec.Raw) -> Any:
-    """A raw block decoded (None when absent or null); a block of the wrong kind is a doubt."""
-    if not raw:
-        return None
+def _blocks(decoder: msgspec.json.Decoder[list[Any]], raws: list[msgspec.Raw]) -> list[Any]:
+    """Raw blocks decoded in one call (None where absent or null); a wrong kind is a doubt."""
     try:
-        return decoder.decode(raw)
+        return decoder.decode(b"[" + b",".join([raw or b"null" for raw in raws]) + b"]")
     except msgspec.MsgspecError:
         raise _Doubt from None
 
@@ -129,38 +125,44 @@ class ChainPage:
     """The chain of one snapshot read (see the module), answering as a ``ChainView``."""
 
     def __init__(self, data: bytes | str, records: list[_Record], want: str | None) -> None:
-        self._data, self._records = data, records
-        self._given = want
+        self._data, self._records, self._given = data, records, want
         self._want = want.upper() if want else None
         self._kept: dict[str, int] | None = None
-        """Symbol -> the record that stands for it, in chain order (the later copy wins)."""
+        """Symbol -> the record that stands for it, in chain order (the later copy wins);
+        ``_passed``: every record on the chain's underlying, duplicates too."""
         self._passed: list[int] = []
-        """Every record on the chain's underlying, duplicates too (for price and time)."""
-        self._terms: list[tuple[str | None, str | None]] | None = None
+        self._terms: dict[int, _Terms] = {}
         self._made: dict[int, OptionContract] = {}
+        self._price: tuple[float | None] | None = None
         self._shapes: Any = None
         self._whole: OptionChain | None = None
         self._full: OptionChain | None = None
         """``decode_chain`` of the bytes, once a doubt has handed every answer to it."""
 
     def _index(self) -> dict[str, int]:
+        """One pass over the records: which stand for the chain's contracts, of what type
+        and expiry (skipped, other underlyings and duplicates as ``decode_chain`` does)."""
         if self._kept is not None:
             return self._kept
-        kept: dict[str, int] = {}
-        passed: list[int] = []
-        want = self._want
+        kept, passed, terms, want = {}, self._passed, self._terms, self._want
         for i, record in enumerate(self._records):
             details = record.details
             if details is None or not details.ticker:
                 continue
-            under = _underlying(details.ticker, record.underlying_asset)
+            ticker = details.ticker
+            spot = record.underlying_asset
+            named = spot.ticker if spot is not None else None
+            under = named.upper()[:64] if named else _root(ticker)
             if under is None:
                 continue
             want = want or under
             if under == want:
-                kept[details.ticker[:64]] = i
+                kept[ticker[:64]] = i
                 passed.append(i)
-        self._kept, self._passed, self._want = kept, passed, want
+                kind, expiry = details.contract_type, details.expiration_date
+                terms[i] = (kind, expiry[:256]) if (kind == "call" or kind == "put") and \
+                    expiry else _terms(details)
+        self._kept, self._want = kept, want
         return kept
 
     @property
@@ -171,25 +173,20 @@ class ChainPage:
     def count(self) -> int:
         return len(self._index()) if self._full is None else self._full.count()
 
-    def _kinds(self) -> list[tuple[str | None, str | None]]:
-        if self._terms is None:
-            records = self._records
-            self._terms = [_terms(records[i].details)  # type: ignore[arg-type]
-                           for i in self._index().values()]
-        return self._terms
-
     def expirations(self) -> set[str | None]:
         if self._full is not None:
             return self._full.expirations()
-        return {expiry for _, expiry in self._kinds()}
+        terms = self._terms
+        return {terms[i][1] for i in self._index().values()}
 
     def pool(self, kind: str, window: Collection[str]) -> list[OptionContract]:
         """The contracts of one type expiring in ``window``, in chain order, built now."""
         if self._full is None:
-            wanted = [i for i, (k, e) in zip(self._index().values(), self._kinds(), strict=True)
-                      if k == kind and e in window]
+            terms = self._terms
+            wanted = [i for i in self._index().values()
+                      if terms[i][0] == kind and terms[i][1] in window]
             try:
-                return [self._contract(i) for i in wanted]
+                return self._contracts(wanted)
             except _Doubt:
                 self._fall_back()
         assert self._full is not None
@@ -199,7 +196,7 @@ class ChainPage:
         if self._full is None:
             i = self._index().get(symbol)
             try:
-                return self._contract(i) if i is not None else None
+                return self._contracts([i])[0] if i is not None else None
             except _Doubt:
                 self._fall_back()
         assert self._full is not None
@@ -210,16 +207,18 @@ class ChainPage:
         """The price of the underlying the newest-stamped ``underlying_asset`` gives."""
         if self._full is not None:
             return self._full.underlying_price
-        self._index()
-        price, price_ts = None, -1.0
-        for i in self._passed:
-            spot = self._records[i].underlying_asset
-            value = spot.price if spot is not None else None
-            if value is not None and 0 < value < _LIMIT:
-                stamp = _seconds(spot.last_updated)  # type: ignore[union-attr]
-                if stamp > price_ts:
-                    price, price_ts = value, stamp
-        return price
+        if self._price is None:
+            self._index()
+            price, price_ts = None, -1.0
+            for i in self._passed:
+                spot = self._records[i].underlying_asset
+                value = spot.price if spot is not None else None
+                if value is not None and 0 < value < _LIMIT:
+                    stamp = _seconds(spot.last_updated)  # type: ignore[union-attr]
+                    if stamp > price_ts:
+                        price, price_ts = value, stamp
+            self._price = (price,)
+        return self._price[0]
 
     @property
     def ts(self) -> float | None:
@@ -234,11 +233,12 @@ class ChainPage:
 
     def _newest(self) -> float | None:
         self._index()
+        records = [self._records[i] for i in self._passed]
+        quotes = _blocks(_STAMPS, [r.last_quote for r in records])
+        days = _blocks(_STAMPS, [r.day for r in records])
         newest = 0.0
-        for i in self._passed:
-            record = self._records[i]
+        for record, quote, day in zip(records, quotes, days, strict=True):
             spot = record.underlying_asset
-            quote, day = _block(_STAMP, record.last_quote), _block(_STAMP, record.day)
             newest = max(newest, _seconds(spot.last_updated) if spot is not None else 0.0,
                          _seconds(quote.last_updated) if quote is not None else 0.0,
                          _seconds(day.last_updated) if day is not None else 0.0)
@@ -260,21 +260,28 @@ class ChainPage:
     def _fall_back(self) -> None:
         self._full = self.chain()
 
-    def _contract(self, i: int) -> OptionContract:
-        made = self._made.get(i)
-        if made is not None:
-            return made
-        record = self._records[i]
-        result = _Result(details=record.details, greeks=_block(_GREEKS, record.greeks),
-                         implied_volatility=record.implied_volatility,
-                         last_quote=_block(_QUOTE, record.last_quote),
-                         day=_block(_DAY, record.day), open_interest=record.open_interest,
-                         underlying_asset=record.underlying_asset)
+    def _contracts(self, wanted: list[int]) -> list[OptionContract]:
+        """The contracts of these records, the ones not built yet built now (their raw
+        blocks decoded three calls in all, not three per contract)."""
+        made, records = self._made, self._records
+        new = [i for i in wanted if i not in made]
+        if new:
+            greeks = _blocks(_GREEKS, [records[i].greeks for i in new])
+            quotes = _blocks(_QUOTES, [records[i].last_quote for i in new])
+            days = _blocks(_DAYS, [records[i].day for i in new])
+            for i, g, q, d in zip(new, greeks, quotes, days, strict=True):
+                record = records[i]
+                made[i] = self._build(i, _Result(
+                    details=record.details, greeks=g, last_quote=q, day=d,
+                    implied_volatility=record.implied_volatility,
+                    open_interest=record.open_interest, underlying_asset=record.underlying_asset))
+        return [made[i] for i in wanted]
+
+    def _build(self, i: int, result: _Result) -> OptionContract:
         vague: list[int] = []
         built = typed_contract(result, i, vague)
         if isinstance(built, str) or (vague and not self._plain(i, result)):
             raise _Doubt
-        self._made[i] = built[0]
         return built[0]
 
     def _plain(self, i: int, result: _Result) -> bool:
@@ -292,4 +299,3 @@ class ChainPage:
             raw = self._shapes[i].underlying_asset
             return bytes(raw).translate(None, _BLANK) == b"{}"
         return True
-
