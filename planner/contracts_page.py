@@ -13,10 +13,9 @@ contract is built, once, only when it is in a pool or looked up.
 Exactness: every contract, price, count and expiry is what ``decode_chain`` of
 the same bytes gives. A page the typed decode refuses is not read here at all
 (``read_page`` returns None: decode it with ``decode_chain``); a doubt found
-later (a block of the wrong kind, or a block written with only fields that are
-not read) hands every answer from then on to ``decode_chain`` of the bytes,
-which decides it as it always did. ``ts`` and ``notes`` come from a pass over
-every record (``ts``) or from the whole chain (``notes``), only when asked.
+later (a block of the wrong kind, or of unread fields only) hands every answer
+to ``decode_chain``. ``ts`` (one pass over the stamps) and ``notes`` (the whole
+chain) are worked out only when asked.
 """
 
 from __future__ import annotations
