@@ -8,6 +8,7 @@ junk of the typed-decode tests and mangled pages.
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -156,3 +157,11 @@ def test_any_mangled_page_answers_as_the_lenient_path(results: list[dict[str, An
     lazy = read_page(data, underlying=underlying)
     if lazy is not None:
         agrees(lazy, lenient(data, underlying))
+
+
+def test_contracts_are_not_tracked_by_the_garbage_collector() -> None:
+    data = (FIXTURES / "spy_chain.json").read_bytes()
+    whole = decode_chain(data)
+    assert not any(gc.is_tracked(c) for c in whole.contracts)
+    assert not gc.is_tracked(msgspec.msgpack.decode(msgspec.msgpack.encode(whole),
+                                                    type=OptionChain).contracts[0])
