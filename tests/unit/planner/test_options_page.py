@@ -165,3 +165,26 @@ def test_contracts_are_not_tracked_by_the_garbage_collector() -> None:
     assert not any(gc.is_tracked(c) for c in whole.contracts)
     assert not gc.is_tracked(msgspec.msgpack.decode(msgspec.msgpack.encode(whole),
                                                     type=OptionChain).contracts[0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(mangled(), max_size=3), min_size=1, max_size=3), st.randoms())
+def test_questions_in_any_order_answer_as_the_lenient_path(
+        pages: list[list[dict[str, Any]]], rnd: Any) -> None:
+    data = msgspec.json.encode([page(*results) for results in pages])
+    lazy = read_page(data)
+    if lazy is None:
+        return
+    whole = lenient(data)
+    symbols = [c.symbol for c in whole.contracts] + ["O:NOPE"]
+    questions = [
+        lambda c: c.find(rnd.choice(symbols)), lambda c: c.count(), lambda c: c.underlying,
+        lambda c: c.expirations(), lambda c: c.underlying_price, lambda c: c.ts,
+        lambda c: c.pool(rnd.choice(["call", "put"]), frozenset(
+            e for e in whole.expirations() if e is not None and rnd.random() < 0.5))]
+    for _ in range(8):
+        question = rnd.choice(questions)
+        state = rnd.getstate()
+        mine = question(lazy)
+        rnd.setstate(state)
+        assert mine == question(whole)
