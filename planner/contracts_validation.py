@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from planner.contracts import ContractChoice, OptionChain, OptionContract
+from planner.contracts import ChainView, ContractChoice, OptionChain, OptionContract
 
 FAILED = "Contract validation failed"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -89,14 +89,15 @@ def chain_index(chain: OptionChain) -> dict[str, OptionContract]:
     return {c.symbol: c for c in chain.contracts}
 
 
-def validate_contract(choice: ContractChoice, chain: OptionChain,
+def validate_contract(choice: ContractChoice, chain: ChainView,
                       index: Mapping[str, OptionContract] | None = None) -> ContractCheck:
     """Run every check; the failures say what was expected and what was found."""
     results = [_symbol(choice), _expiration(choice), _quotes(choice), _strike(choice)]
-    found = (index if index is not None else chain_index(chain)).get(choice.symbol or "")
+    found = index.get(choice.symbol or "") if index is not None else \
+        chain.find(choice.symbol or "")
     results.append(("cross-reference: symbol is in the original chain", None) if found else
                    ("cross-reference", f"symbol {choice.symbol!r} is not in the original "
-                    f"{chain.underlying} chain of {len(chain.contracts)} contracts"))
+                    f"{chain.underlying} chain of {chain.count()} contracts"))
     if found is not None:
         results.append(_agrees(choice, found))
     passed = [name for name, problem in results if problem is None]

@@ -18,9 +18,9 @@ from __future__ import annotations
 import msgspec
 
 from planner.contracts import (
+    ChainView,
     ContractChoice,
     Greeks,
-    OptionChain,
     OptionContract,
     OptionQuote,
     OptionsBlock,
@@ -46,7 +46,7 @@ def underlying_asset_class(symbol: str, config: OptionsConfig) -> AssetClass:
     return "index_etf" if symbol.upper() in daily else "stock"
 
 
-def plan_with_options(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot,
+def plan_with_options(plan: TradePlan, chain: ChainView, snapshot: MarketSnapshot,
                       now: float, config: OptionsConfig, *,
                       choice: ContractChoice | None = None) -> TradePlan:
     """The plan with its options block; NO TRADE when no contract qualifies or validates.
@@ -86,7 +86,7 @@ def plan_with_options(plan: TradePlan, chain: OptionChain, snapshot: MarketSnaps
                           rationale=why, notes=notes, search=search)
 
 
-def _input_problem(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot) -> str:
+def _input_problem(plan: TradePlan, chain: ChainView, snapshot: MarketSnapshot) -> str:
     if plan.asset_class == "crypto":
         return "Options are planned for stocks and index ETFs, not crypto"
     if chain.underlying.upper() != plan.symbol.upper():
@@ -98,7 +98,7 @@ def _input_problem(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot
     return ""
 
 
-def _context(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot, now: float,
+def _context(plan: TradePlan, chain: ChainView, snapshot: MarketSnapshot, now: float,
              config: OptionsConfig) -> SearchContext | str:
     """Everything one search needs, or why the stock plan cannot carry an option."""
     assert plan.entry is not None and plan.position is not None and plan.stop_loss is not None
@@ -110,7 +110,7 @@ def _context(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot, now:
         return (f"No room for the stock stop {config.stops.min_gap_atr:g}× ATR below the entry "
                 "zone: it would be at or below $0")
     today, _ = trading_date(now, config.expiry_close_hour)
-    dte = days_to_expiry({c.expiration for c in chain.contracts}, today)
+    dte = days_to_expiry(chain.expirations(), today)
     position = plan.position
     budget = position.risk_budget * float(FRACTION[position.size])
     return SearchContext(
@@ -121,7 +121,7 @@ def _context(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot, now:
         account=position.risk_budget * 100 / position.risk_pct, config=config)
 
 
-def _external(plan: TradePlan, chain: OptionChain, snapshot: MarketSnapshot,
+def _external(plan: TradePlan, chain: ChainView, snapshot: MarketSnapshot,
               choice: ContractChoice, ctx: SearchContext) -> TradePlan:
     """An outside pick: validated first, then priced like the selector's own."""
     check = validate_contract(choice, chain)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from planner.contracts import OptionChain, OptionContract, Phase
+from planner.contracts import ChainView, OptionContract, Phase
 from planner.options_config import OptionsConfig, PhaseConfig, RankingConfig
 from planner.options_expiry import ExpiryWindow
 from planner.options_stops import (
@@ -71,13 +71,13 @@ def wanted_type(direction: TradeDirection) -> str:
     return "call" if direction == "LONG" else "put"
 
 
-def select_contract(chain: OptionChain, ctx: SearchContext) -> Selection:
+def select_contract(chain: ChainView, ctx: SearchContext) -> Selection:
     """The best contract of the first phase that finds any, or none with the reasons."""
     want, window = wanted_type(ctx.direction), ctx.window.expirations
-    pool = [c for c in chain.contracts if c.contract_type == want and c.expiration in window]
+    pool = chain.pool(want, window)
     phases = ctx.config.phases
     search = [f"{len(pool)} {want}s in the window ({ctx.window.label}) of "
-              f"{len(chain.contracts)} contracts"]
+              f"{chain.count()} contracts"]
     steps: list[tuple[Phase, PhaseConfig | None]] = [
         ("primary", phases.primary), ("expanded", phases.expanded), ("fallback", None)]
     for name, phase in steps:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from planner.contracts import OptionChain, OptionContract, Phase
+from planner.contracts import ChainView, OptionContract, Phase
 from planner.options_config import OptionsConfig
 from planner.options_expiry import ExpiryWindow
 from planner.options_select import Candidate
@@ -51,7 +51,7 @@ def rationale(best: Candidate, ranked: Sequence[OptionContract], budget: float,
     ]
 
 
-def cautions(best: Candidate, phase: Phase, window: ExpiryWindow, chain: OptionChain,
+def cautions(best: Candidate, phase: Phase, window: ExpiryWindow, chain: ChainView,
              spot: float, style: Style, cfg: OptionsConfig) -> list[str]:
     """Everything that makes this contract less trustworthy than a primary pick."""
     k, notes = best.contract, []

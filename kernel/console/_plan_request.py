@@ -25,6 +25,7 @@ from kernel.console._plan_chain import CHAIN_FIX, ChainIn, read_chain
 from planner.completion import Verdicts, complete_verdicts
 from planner.config import PlannerConfig
 from planner.contracts import ContractChoice, OptionChain
+from planner.contracts_page import ChainPage
 from planner.contracts_validation import choice_from_json
 from planner.events import EventCalendar
 from planner.messages import (
@@ -95,8 +96,8 @@ class PlanInputs(msgspec.Struct, frozen=True, kw_only=True):
     account: Account
     style: Style
     now: float
-    chain: OptionChain | None = None
-    """OPTIONS: the decoded chain, for ``plan_with_options``; None for other instruments."""
+    chain: OptionChain | ChainPage | None = None
+    """OPTIONS: the chain (a file read lazily), for ``plan_with_options``; None otherwise."""
     choice: ContractChoice | None = None
 
 
@@ -159,7 +160,7 @@ def _build(path: Path, raw: Any, req: RequestFile, asset_class: AssetClass,
                       now=now)
 
 
-def _options_inputs(path: Path, req: RequestFile) -> tuple[OptionChain | None,
+def _options_inputs(path: Path, req: RequestFile) -> tuple[OptionChain | ChainPage | None,
                                                         ContractChoice | None]:
     """The chain and the outside pick; refused where they would be silently ignored."""
     if req.instrument != "OPTIONS":

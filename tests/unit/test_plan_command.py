@@ -20,8 +20,12 @@ from kernel.console._plan_request import RequestError, load_request
 from kernel.console.commands.plan import plan_command
 from planner.builder import build_plan
 from planner.config import PlannerConfig
+from planner.contracts_page import ChainPage
+from planner.contracts_polygon import decode_chain
 from planner.events import EventCalendar
 from planner.messages import TradePlan
+from planner.options import plan_with_options
+from planner.options_config import OptionsConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -170,3 +174,17 @@ def test_the_schema_is_the_trade_plans(capsys: pytest.CaptureFixture[str]) -> No
     assert schema["$ref"] == "#/$defs/TradePlan"
     assert {"decision", "position", "stop_loss"} <= set(schema["$defs"]["TradePlan"]
                                                        ["properties"])
+
+
+def test_a_chain_file_is_read_lazily_and_plans_as_the_decoded_chain() -> None:
+    inputs = load_request(EXAMPLES / "spy_options_swing.json", CONFIG, CALENDAR)
+    assert isinstance(inputs.chain, ChainPage)
+    whole = decode_chain(inputs.chain._data, underlying="SPY")
+    v = inputs.verdicts
+    plan = build_plan(v.technical, v.macro, v.wildcard, inputs.snapshot, inputs.account,
+                      inputs.style, inputs.now, CONFIG)
+    options = OptionsConfig()
+    lazy = plan_with_options(plan, inputs.chain, inputs.snapshot, inputs.now, options)
+    assert lazy.options is not None and lazy.options.status == "SELECTED"
+    assert lazy == plan_with_options(plan, whole, inputs.snapshot, inputs.now, options)
+    assert inputs.chain.ts == whole.ts and inputs.chain.count() == whole.count()
