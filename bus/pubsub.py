@@ -100,10 +100,28 @@ class Publisher:
             self._held = []
 
     def release(self) -> None:
-        """Send everything :meth:`hold` queued, in order, and stop holding."""
+        """Send everything :meth:`hold` queued, in order, and stop holding.
+
+        The same frames as :meth:`send_raw` would send one by one, in one loop with
+        the socket's ``send`` and the routes at hand: a burst of 64 orders releases
+        about 256 copies, after every reply.
+        """
         held, self._held = self._held, None
-        for topic, payload, header, bot_id in held or ():
-            self.send_raw(topic, payload, header=header, bot_id=bot_id)
+        if not held:
+            return
+        send, routes = self._sock.send, self._routes
+        for topic, payload, header, bot_id in held:
+            send(topic.encode(), _SNDMORE)
+            send(payload, _SNDMORE)
+            send(header)
+            if self._local:
+                targets = routes.get((topic, bot_id))
+                if targets is None:
+                    targets = self._route(topic, bot_id)
+                if targets:
+                    frame = BusFrame(topic, payload, _header(header))
+                    for local in targets:
+                        local.offer(frame)
 
     def deliver_local(self, frame: BusFrame) -> None:
         """Hand a frame that reached the bus another way to this process's subscriptions
@@ -151,6 +169,7 @@ class Publisher:
 
 
 _ROUTES_KEPT = 4096
+_SNDMORE = int(zmq.SNDMORE)
 """Routes kept at most: some topics times some bots; beyond it the table starts afresh."""
 
 

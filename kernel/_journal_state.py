@@ -53,7 +53,7 @@ def check_entry(entry: Any) -> None:
     if not (isinstance(entry.payload, bytes) and isinstance(entry.topic, str)
             and isinstance(entry.source, str) and isinstance(entry.kind, str)):
         raise TypeError(f"journal entry needs str topic/source/kind and bytes payload: {entry!r}")
-    if not isinstance(entry.ts, int | float) or not math.isfinite(entry.ts):
+    if not isinstance(entry.ts, (int, float)) or not math.isfinite(entry.ts):
         raise ValueError(f"journal entry needs a finite ts in seconds, got {entry.ts!r}")
 
 

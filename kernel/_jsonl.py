@@ -109,15 +109,41 @@ def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
 
 def format_chunks(chunks: Sequence[Chunk], encoder: msgspec.json.Encoder,
                   files: dict[str, bytearray]) -> None:
-    """Add the lines of ``chunks`` to ``files`` (day file name -> bytes to append)."""
+    """Add the lines of ``chunks`` to ``files`` (day file name -> bytes to append).
+
+    Each line is encoded straight onto the end of its file's buffer, and the day
+    file is looked up again only when a row's day differs from the row before
+    (the loop formats a few rows per order, every order).
+    """
+    day: int | None = None
+    data = bytearray()
     for first_seq, entries, severities, links in chunks:
         for offset, (entry, severity) in enumerate(zip(entries, severities, strict=True)):
-            name = file_name(entry.ts)
-            data = files.get(name)
-            if data is None:
-                data = files[name] = bytearray()
-            data += encode_line(first_seq + offset, entry, encoder, severity,
-                                links[offset] if links else None)
+            if entry.ts // _SECONDS_PER_DAY != day:
+                day = int(entry.ts // _SECONDS_PER_DAY)
+                data = files.setdefault(_day_file(day), bytearray())
+            _append_line(data, first_seq + offset, entry, encoder, severity,
+                         links[offset] if links else None)
+
+
+def _append_line(data: bytearray, seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
+                 severity: str, link: bytes | None) -> None:
+    """:func:`encode_line` onto the end of ``data``; a row that has no JSON form
+    leaves nothing half-written (its line is then the base64 one)."""
+    mark = len(data)
+    try:
+        encoder.encode_into(_Line(seq, entry.ts, entry.topic, entry.source, entry.kind,
+                                  severity, _decode(entry.payload),
+                                  hash=None if link is None else link.hex()), data, -1)
+    except (msgspec.DecodeError, TypeError):
+        del data[mark:]
+        data += encode_line(seq, entry, encoder, severity, link)
+        return
+    data.append(_NEWLINE)
+
+
+_decode = msgspec.msgpack.Decoder().decode
+_NEWLINE = ord("\n")
 
 
 def write_files(directory: Path, files: dict[str, bytearray]) -> None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from bus.codec import encode, encode_header
 from bus.protocol import Message
 from bus.pubsub import Publisher
+from kernel.event_format import severity_of_message
 from kernel.journal import Journal, JournalEntry
 
 
@@ -102,7 +103,10 @@ class Emitter:
 
     def _entry(self, message: Message, topic: str, payload: bytes,
                ts: float | None = None) -> JournalEntry:
+        """The row; its severity read from the message here, where it is at hand, so
+        the journal's writer does not decode the payload again inside the commit."""
+        kind = tag_of(message)
         return JournalEntry(
             ts=self._clock() if ts is None else ts, topic=topic, source=self.source,
-            kind=tag_of(message), payload=payload,
+            kind=kind, payload=payload, severity=severity_of_message(kind, message, payload),
         )

@@ -20,6 +20,7 @@ near a microsecond per row. The full catalogue of events is in ``docs/audit.md``
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 import msgspec
@@ -28,7 +29,7 @@ from kernel._alert_summaries import ALERT_SEVERITIES
 from kernel._meta_summaries import META_SEVERITIES
 from kernel._moderator_summaries import MODERATOR_SEVERITIES
 
-__all__ = ["SEVERITIES", "UNDECODABLE", "severity", "severity_of"]
+__all__ = ["SEVERITIES", "UNDECODABLE", "severity", "severity_of", "severity_of_message"]
 
 SEVERITIES: Final = ("debug", "info", "warning", "error", "critical")
 UNDECODABLE: Final = "warning"
@@ -86,6 +87,59 @@ def severity_of(kind: str, payload: bytes) -> str:
             except msgspec.DecodeError:  # pragma: no cover - a Raw is valid msgpack
                 continue
     return severity(body)
+
+
+def severity_of_message(kind: str, message: msgspec.Struct, payload: bytes) -> str:
+    """:func:`severity_of` for a message the caller has just encoded to ``payload``,
+    read from the object instead of decoding the bytes again.
+
+    The emitter knows what it encodes; the journal's writer would otherwise decode
+    every row once more inside the commit that the order gate waits for. The
+    answer is the same by construction: the fields are read only when each holds
+    a plain scalar the decoder would have read the same way (a short ASCII string,
+    a bool, a number, None); any other value, or a type whose encoding is not one
+    map of its own field names, takes the payload path.
+    """
+    names = _VIEWED.get(type(message))
+    if names is None:
+        names = _VIEWED[type(message)] = _viewed_fields(type(message))
+    if names is _DECODE:
+        return severity_of(kind, payload)
+    if not names:  # the kind alone decides
+        return _by_kind(kind)
+    body: dict[str, Any] = {"type": kind}
+    for name in names:
+        value = getattr(message, name)
+        plain = type(value)
+        if plain is str:
+            if len(value) > _SHORT_TEXT or not value.isascii():
+                return severity_of(kind, payload)
+        elif plain not in _SCALARS:
+            return severity_of(kind, payload)
+        body[name] = value
+    return severity(body)
+
+
+_DECODE: Final[tuple[str, ...]] = ("<decode the payload>",)
+_VIEWED: Final[dict[type, tuple[str, ...]]] = {}
+"""Per message type: the rule's fields it has, or :data:`_DECODE`."""
+_SCALARS: Final = frozenset({bool, int, float, type(None)})
+_SHORT_TEXT: Final = _SHORT_RAW - 2
+"""An ASCII string up to this long encodes within ``_SHORT_RAW`` bytes (header included)."""
+
+
+@lru_cache(maxsize=256)
+def _by_kind(kind: str) -> str:
+    return severity({"type": kind})
+
+
+def _viewed_fields(cls: type) -> tuple[str, ...]:
+    config = getattr(cls, "__struct_config__", None)
+    fields = getattr(cls, "__struct_fields__", None)
+    if (config is None or fields is None or config.array_like or config.omit_defaults
+            or getattr(cls, "__struct_encode_fields__", None) != fields):
+        return _DECODE
+    return tuple(name for name in _FIELDS if name in fields)
 
 
 def severity(body: Any) -> str:

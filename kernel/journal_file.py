@@ -234,6 +234,12 @@ def _connect_unwritable_folder(path: Path) -> sqlite3.Connection:
     return db
 
 
+def topic_is(topic: str) -> tuple[str, list[str]]:
+    """WHERE terms (and their parameters) for the rows of one topic, in the form the
+    journal's partial topic index serves (:data:`kernel._journal_schema.TOPIC_INDEXED`)."""
+    return schema.topic_terms(topic)
+
+
 def read_journal(path: Path, *, after_seq: int = 0, limit: int = DEFAULT_READ_LIMIT,
                  topic_prefix: str = "") -> list[JournalRow]:
     """Read committed rows with plain sqlite3, read-only: safe while a kernel writes."""

@@ -60,6 +60,7 @@ import zmq
 from agents.risk.shadow import Shadow, journal_entry
 from bus.client import AsyncBotLink, BotLink
 from bus.codec import encode
+from bus.drain import CROWD_S
 from bus.protocol import Heartbeat, OrderRequest, OrderUpdate
 from kernel.journal import Journal, JournalEntry
 from risk import RiskLimits, apply_heartbeat, decide, initial_state
@@ -82,6 +83,12 @@ and sends one untimed order so that the kernel is awake again. Each timed round 
 is then one decision, as a bot that does not fire its next order within microseconds
 of its last report sees it; at 64 in flight every order's update follows its reply."""
 SETTLE_S = 0.002
+LONE_AFTER_S = CROWD_S + 0.1
+"""At 64 in flight the timed link waits this long after its hello. The gateway counts a
+frame from another link than the last one heard as competition for ``CROWD_S``
+(``bus/drain.py``), and the bench's probe link (``prepare``) spoke just before: without
+the wait, the first second of the run is served 8 frames a wake-up, as if two bots
+competed, and the rate measured is a mixture. This measures one bot alone, steady."""
 PRICE = 50_000.0
 BENCH_LIMITS = """\
 # Limits that ALLOW every bench order, so the full path is measured: a big account,
@@ -171,6 +178,7 @@ async def link_pipelined(endpoint: str, total: int,
     timings: list[float] = []
     async with AsyncBotLink(endpoint, bot_id="bench", version="bench") as link:
         await link.hello(timeout_s=10)
+        await asyncio.sleep(LONE_AFTER_S)
         orders = [make_order("async", i, "bench") for i in range(total)]
 
         async def worker(share: list[OrderRequest]) -> None:
@@ -227,6 +235,7 @@ def dealer_pipelined(endpoint: str, total: int) -> float:
     (the gateway answers one DEALER in order, so the n-th reply is the n-th order's)."""
     orders, updates = dealer_orders("dealer-flight", total)
     sock: zmq.Socket[bytes] = dealer(endpoint, hello_as="bench")
+    time.sleep(LONE_AFTER_S)
     sent = received = 0
     start = time.perf_counter()
     try:

@@ -22,7 +22,7 @@ import msgspec
 from agents.audit.figures import Book, Chain, Event, book_fills, daily_audit
 from agents.audit.messages import DailyAuditCompleted
 from bus.protocol import Fill
-from kernel.journal_file import JournalRow, connect_readonly
+from kernel.journal_file import JournalRow, connect_readonly, topic_is
 from kernel.messages import decode_message
 from risk.days import day_of
 
@@ -83,8 +83,9 @@ def decode_rows(rows: Sequence[JournalRow]) -> tuple[list[Event], int]:
 def opening_book(db: sqlite3.Connection, before: float) -> Book:
     """Positions at ``before``, from every fill journaled earlier (oldest first)."""
     fills = []
-    for (payload,) in db.execute("SELECT payload FROM journal WHERE topic = 'order.fill' "
-                                 "AND ts < ? ORDER BY seq", (before,)):
+    terms, params = topic_is(Fill.topic)
+    for (payload,) in db.execute(f"SELECT payload FROM journal WHERE {terms} "
+                                 "AND ts < ? ORDER BY seq", (*params, before)):
         try:
             fills.append(_fill_decoder.decode(payload))
         except msgspec.DecodeError:
@@ -103,8 +104,9 @@ def chain_head(db: sqlite3.Connection) -> Chain:
 def stored_audits(db: sqlite3.Connection) -> Iterator[tuple[int, DailyAuditCompleted]]:
     """(seq, audit) for every audit journaled, oldest first."""
     decoder = msgspec.msgpack.Decoder(DailyAuditCompleted)
-    for seq, payload in db.execute("SELECT seq, payload FROM journal WHERE topic = "
-                                   "'audit.daily' ORDER BY seq"):
+    terms, params = topic_is(DailyAuditCompleted.topic)
+    for seq, payload in db.execute(f"SELECT seq, payload FROM journal WHERE {terms} "
+                                   "ORDER BY seq", params):
         try:
             yield int(seq), decoder.decode(payload)
         except msgspec.DecodeError:

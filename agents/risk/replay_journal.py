@@ -31,7 +31,7 @@ from kernel.events import (
     OperatorCommandIssued,
     RiskMultiplierChangeRequested,
 )
-from kernel.journal_file import connect_readonly
+from kernel.journal_file import connect_readonly, topic_is
 from risk.limits import RiskLimits
 from risk.messages import LimitTripped, RiskStateSaved
 from risk.rerun import rerun
@@ -153,9 +153,10 @@ def fact_of(message: object) -> Fact | None:
 def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskState] | None:
     """The newest readable save before ``start``; None when the journal starts at
     seq 1 with none (a first start within or after it). :class:`JournalGap` else."""
+    terms, params = topic_is(RiskStateSaved.topic)
     for seq, ts, payload in db.execute(
-            "SELECT seq, ts, payload FROM journal WHERE topic = ? AND ts < ? "
-            "ORDER BY seq DESC LIMIT 16", (RiskStateSaved.topic, start)):
+            f"SELECT seq, ts, payload FROM journal WHERE {terms} AND ts < ? "
+            "ORDER BY seq DESC LIMIT 16", (*params, start)):
         try:
             return int(seq), float(ts), _saved.decode(payload).state
         except msgspec.DecodeError:

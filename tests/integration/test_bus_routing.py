@@ -16,7 +16,7 @@ import zmq
 
 from bus.codec import encode_header
 from bus.protocol import Heartbeat, Message, OrderUpdate
-from bus.proxy import INPROC_PUBLISH, BusProxy
+from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
 from bus.pubsub import LocalSubscription, Publisher, parse_frames
 from kernel._runner import ActorRunner
 from kernel.actor import Actor, ActorContext, KernelServices
@@ -164,3 +164,39 @@ async def test_the_runner_subscribes_an_actor_to_its_own_bots_only(
         with pytest.raises(asyncio.CancelledError):
             await task
         await journal.close()
+
+
+def test_a_held_burst_reaches_the_socket_and_the_routes_as_the_frames_sent_one_by_one(
+    publisher: Publisher,
+) -> None:
+    """``release`` sends in one loop what ``send_raw`` would: the same frames on the
+    socket, in order, and the same routing by bot to the local subscriptions."""
+    bot_a = publisher.subscribe_local(("order.",), bots=("a",))
+    everyone = publisher.subscribe_local(("",))
+    listener = publisher._sock.context.socket(zmq.SUB)
+    listener.subscribe(b"")
+    listener.rcvtimeo = 10_000  # bounded: a lost frame fails, never hangs
+    listener.connect(INPROC_SUBSCRIBE)
+    sends = [("order.request", b"r", "a"), ("order.update", b"u", "b"),
+             ("order.decision", b"d", "a"), ("risk.state", b"s", "")]
+    try:
+        deadline = time.monotonic() + 10
+        while not listener.poll(10):  # until the proxy passes frames to the listener
+            assert time.monotonic() < deadline, "the listener never got a frame"
+            publisher.send_raw("probe", b"")
+        while listener.poll(50):
+            listener.recv_multipart()
+        waiting(everyone)  # the probes
+        for held in (False, True):
+            if held:
+                publisher.hold()
+            for topic, payload, bot in sends:
+                publisher.send_raw(topic, payload, journaled=held, bot_id=bot)
+            publisher.release()
+            assert waiting(bot_a) == [b"r", b"d"]
+            assert waiting(everyone) == [b"r", b"u", b"d", b"s"]
+            seen = [parse_frames(listener.recv_multipart()) for _ in sends]
+            assert [(f.topic, f.payload, f.header.journaled) for f in seen] == [
+                (topic, payload, held) for topic, payload, _ in sends]
+    finally:
+        listener.close(linger=0)

@@ -284,7 +284,7 @@ async def test_the_schema_is_versioned_and_indexed(path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexed = {row[1] for row in db.execute("PRAGMA index_list(journal)")}
         columns = {db.execute(f"PRAGMA index_info({name})").fetchone()[2] for name in indexed}
-    assert columns == {"topic", "ts"}
+    assert columns == {"topic", "ts"}  # the topic index is partial (test_journal_topic_index.py)
 
 
 async def test_a_file_from_a_newer_version_is_refused(path: Path) -> None:

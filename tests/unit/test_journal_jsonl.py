@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from kernel._jsonl import encode_line, file_name, write_chunks
+from kernel._jsonl import encode_line, file_name, format_chunks, write_chunks
 from kernel.journal import JournalEntry
 
 MIDNIGHT = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
@@ -58,3 +58,22 @@ def test_chunks_are_appended_to_their_day_files_in_seq_order(tmp_path: Path) -> 
     seqs = {path.name: [json.loads(text)["seq"] for text in path.read_text().splitlines()]
             for path in tmp_path.iterdir()}
     assert seqs == {"journal-2026-02-28.jsonl": [1, 4], "journal-2026-03-01.jsonl": [2, 3]}
+
+
+def test_a_batch_formats_to_the_same_bytes_as_its_lines_one_by_one() -> None:
+    """Lines go straight onto the file's buffer; a bad payload between good ones
+    leaves nothing half-written, and rows switch day files where their day does."""
+    good = msgspec.msgpack.encode({"type": "order_decision", "verdict": "DENY"})
+    ext = msgspec.msgpack.encode(msgspec.msgpack.Ext(1, b"x"))
+    entries = [entry(good, ts=MIDNIGHT - 1), entry(ext, ts=MIDNIGHT - 1), entry(b"\xc1"),
+               entry(good), entry(good, ts=MIDNIGHT - 2)]
+    links = [bytes([n]) * 32 for n in range(len(entries))]
+    severities = ["info", "warning", "info", "error", "debug"]
+    files: dict[str, bytearray] = {}
+    format_chunks([(10, entries, severities, links)], msgspec.json.Encoder(), files)
+    encoder = msgspec.json.Encoder()
+    expected = [encode_line(10 + n, row, encoder, severities[n], links[n])
+                for n, row in enumerate(entries)]
+    assert files == {"journal-2026-02-28.jsonl": bytearray(expected[0] + expected[1]
+                                                           + expected[4]),
+                     "journal-2026-03-01.jsonl": bytearray(expected[2] + expected[3])}

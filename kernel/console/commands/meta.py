@@ -38,7 +38,7 @@ from agents.moderator.messages import LlmBudgetReported
 from bus import loops
 from kernel.console._meta_record import JournalHandOff
 from kernel.console.commands.proposals import add_proposal_commands
-from kernel.journal_file import connect_readonly
+from kernel.journal_file import connect_readonly, topic_is
 from kernel.lockfile import kernel_running
 from kernel.messages import decode_message
 from kernel.settings import Settings
@@ -177,6 +177,7 @@ def _budget(settings: Settings, now: float) -> TokenBudget:
 
 
 def _newest(db: sqlite3.Connection, topic: str) -> list[tuple[int, bytes]]:
-    row = db.execute("SELECT seq, payload FROM journal WHERE topic = ? ORDER BY seq DESC "
-                     "LIMIT 1", (topic,)).fetchone()
+    terms, params = topic_is(topic)
+    row = db.execute(f"SELECT seq, payload FROM journal WHERE {terms} ORDER BY seq DESC "
+                     "LIMIT 1", params).fetchone()
     return [] if row is None else [(int(row[0]), bytes(row[1]))]
