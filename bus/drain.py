@@ -65,6 +65,8 @@ class SocketDrain:
         self._batch = batch
         self._per_sender = per_sender
         self._last_sender: bytes | None = None
+        self._last_heard = float("-inf")
+        """Monotonic time of the wake-up that last heard :attr:`_last_sender`."""
         self._crowded_until = 0.0
         """Monotonic time until which the share applies (see :data:`CROWD_S`)."""
         self.turns = 0
@@ -103,7 +105,8 @@ class SocketDrain:
         sock, handle, receive = self._sock, self._on_message, self._receive
         share = self._per_sender
         shares: dict[bytes, int] = {}
-        crowded = bool(share) and time.monotonic() < self._crowded_until
+        now = time.monotonic() if share else 0.0
+        crowded = bool(share) and now < self._crowded_until
         handled = 0
         try:
             while handled < self._batch:
@@ -116,7 +119,7 @@ class SocketDrain:
                 if self._loop is None:  # the handler stopped us
                     return
                 if share and frames:
-                    crowded = self._note_sender(frames[0]) or crowded
+                    crowded = self._note_sender(frames[0], now) or crowded
                     if _had_its_share(shares, frames[0], share) and crowded:
                         readable(sock)  # as EAGAIN would: libzmq takes its pending commands
                         break
@@ -127,14 +130,18 @@ class SocketDrain:
                 if self._on_batch_end is not None:
                     self._on_batch_end()
 
-    def _note_sender(self, sender: bytes) -> bool:
-        """True when ``sender`` is not the last peer heard: then peers share."""
+    def _note_sender(self, sender: bytes, now: float) -> bool:
+        """True when ``sender`` is not the last peer heard and that one was heard within
+        :data:`CROWD_S`: then peers share. A peer that takes over from one silent for
+        longer is alone, and keeps whole batches."""
         if sender == self._last_sender:
+            self._last_heard = now
             return False
-        first, self._last_sender = self._last_sender is None, sender
-        if first:
+        recent = now - self._last_heard < CROWD_S
+        self._last_sender, self._last_heard = sender, now
+        if not recent:
             return False
-        self._crowded_until = time.monotonic() + CROWD_S
+        self._crowded_until = now + CROWD_S
         return True
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import zmq
 
+from bus import drain as drain_module
 from bus.drain import SocketDrain
 from bus.frames import recv_frames
 from kernel import gateway as gateway_module
@@ -118,6 +119,40 @@ async def test_a_link_alone_gets_whole_batches_and_one_that_speaks_up_waits_one_
     assert max(map(len, alone)) > SHARE  # nobody else at work: no share
     turn = next(i for i, w in enumerate(done) if b"quiet" in w)
     assert len(done[turn]) <= 64 and all(w.count(b"flooder") <= SHARE for w in done[turn + 1:])
+
+
+@pytest.mark.timeout(60)
+async def test_a_link_that_takes_over_from_a_silent_one_keeps_whole_batches(
+    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Links share only while they compete: a link heard after the last one has been
+    silent for longer than ``CROWD_S`` is alone, and its backlog is read in whole
+    batches (one commit each in the gateway), not a share at a time."""
+    monkeypatch.setattr(drain_module, "CROWD_S", 0.05)
+    sock, flooder, quiet = router
+    wakeups: list[list[bytes]] = [[]]
+    drain = SocketDrain(sock, lambda frames: wakeups[-1].append(frames[0]), batch=64,
+                        per_sender=SHARE, on_batch_end=lambda: wakeups.append([]),
+                        receive=recv_frames)
+    flooder.send(b"earlier")
+    drain.start()
+    try:
+        async with asyncio.timeout(30):
+            while sum(map(len, wakeups)) < 1:
+                await asyncio.sleep(0.005)
+            drain.stop()
+            await asyncio.sleep(0.2)  # the flooder falls silent for longer than CROWD_S
+            for n in range(200):
+                quiet.send(b"q%d" % n)
+            await asyncio.sleep(0.2)  # let the frames reach the ROUTER before reading
+            drain.start()
+            while sum(map(len, wakeups)) < 201:
+                await asyncio.sleep(0.005)
+    finally:
+        drain.stop()
+    quiet_turns = [w for w in wakeups if b"quiet" in w]
+    assert max(map(len, quiet_turns)) > SHARE
 
 
 async def test_kernel_runs_its_bot_link_with_the_share_per_link(start_kernel: Any) -> None:
