@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 
+from kernel import _jsonl as jsonl
 from kernel._jsonl import encode_line, file_name, write_chunks
 from kernel.journal import JournalEntry
 
@@ -58,3 +63,39 @@ def test_chunks_are_appended_to_their_day_files_in_seq_order(tmp_path: Path) -> 
     seqs = {path.name: [json.loads(text)["seq"] for text in path.read_text().splitlines()]
             for path in tmp_path.iterdir()}
     assert seqs == {"journal-2026-02-28.jsonl": [1, 4], "journal-2026-03-01.jsonl": [2, 3]}
+
+
+async def test_lines_waiting_for_a_stalled_disk_are_bounded_in_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A disk that stalls must not keep every formatted line in memory: past the bound
+    a committed batch is counted, not copied, and its seqs are logged once the copy
+    takes lines again; every row is either in the file or counted."""
+    release = threading.Event()
+    real_write = jsonl.write_files
+
+    def stalled(directory: Path, files: dict[str, bytearray]) -> None:
+        release.wait(30)
+        real_write(directory, files)
+
+    monkeypatch.setattr(jsonl, "write_files", stalled)
+    copy = jsonl.JsonlCopy(tmp_path, max_pending_bytes=2_000)
+    one = msgspec.msgpack.encode({"type": "order_decision", "verdict": "ALLOW"})
+    for seq in range(1, 101):
+        copy.add(seq, [entry(one)], ["info"])
+        await asyncio.sleep(0)  # each batch formatted in the loop's next turn
+    line_bytes = len(encode_line(1, entry(one), msgspec.json.Encoder()))
+    assert 2_000 <= copy._pending_bytes < 2_000 + line_bytes
+    kept = copy._pending_bytes // line_bytes
+    assert copy.rows_dropped == 100 - kept
+    release.set()
+    for _ in range(3_000):  # the stalled write finishes (bounded: 30 s)
+        if not copy._pending_bytes:
+            break
+        await asyncio.sleep(0.01)
+    with caplog.at_level(logging.ERROR, logger="kernel.journal"):
+        copy.add(101, [entry(one)], ["info"])
+        await copy.aclose()
+    seqs = [json.loads(text)["seq"] for text in (tmp_path / file_name(MIDNIGHT)).read_text()
+            .splitlines()]
+    assert seqs == [*range(1, kept + 1), 101]
+    assert f"rows {kept + 1} to 100 were not copied" in caplog.text
