@@ -23,7 +23,8 @@ once the copy takes lines again; ``kernel audit verify`` reads the database.
 One line per row: ``{"seq", "ts", "topic", "source", "kind", "severity", "body", "hash"}``
 where ``body`` is the msgpack payload as plain JSON and ``hash`` the row's link in
 the chain (hex). A payload that is not msgpack (or has no JSON form, such as
-extension types) is written as base64 with a ``note``. The hash lets
+extension types), or is larger than :data:`JSON_BODY_MAX_BYTES` (a risk state saved
+with thousands of open orders), is written as base64 with a ``note``. The hash lets
 ``kernel audit verify`` hold the database's tail against this copy: rows cut
 from the end of the database are still here (:mod:`kernel.journal_tail`).
 """
@@ -45,6 +46,10 @@ log = logging.getLogger("kernel.journal")
 
 _SECONDS_PER_DAY = 86_400
 _LINGER_S = 0.05
+JSON_BODY_MAX_BYTES = 64 * 1024
+"""A payload larger than this is copied as base64, not turned into JSON: the lines are
+formatted on the loop, and a risk state saved with 10,000 open orders (about 1 MB)
+took 30-40 ms to convert, every bot's decision waiting. base64 costs a millisecond."""
 PENDING_MAX_BYTES = 32 * 1024 * 1024
 """Formatted lines, waiting or being written, beyond which batches are not copied."""
 
@@ -97,16 +102,22 @@ def _day_file(day: int) -> str:
 
 def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
                 severity: str = "info", link: bytes | None = None) -> bytes:
-    """One JSON line (newline included) for one journal row."""
+    """One JSON line (newline included) for one journal row; a payload over
+    :data:`JSON_BODY_MAX_BYTES` keeps its msgpack bytes, in base64, with a note."""
     head = (seq, entry.ts, entry.topic, entry.source, entry.kind, severity)
     hex_link = link.hex() if link is not None else None
-    try:
-        return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload),
-                                    hash=hex_link)) + b"\n"
-    except (msgspec.DecodeError, TypeError) as exc:
-        note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
-        body = base64.b64encode(entry.payload).decode("ascii")
-        return encoder.encode(_Line(*head, body, note, hash=hex_link)) + b"\n"
+    size = len(entry.payload)
+    if size > JSON_BODY_MAX_BYTES:
+        note = (f"payload of {size} bytes, over {JSON_BODY_MAX_BYTES} turned into JSON here; "
+                "body is the raw msgpack bytes in base64")
+    else:
+        try:
+            return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload),
+                                        hash=hex_link)) + b"\n"
+        except (msgspec.DecodeError, TypeError) as exc:
+            note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
+    body = base64.b64encode(entry.payload).decode("ascii")
+    return encoder.encode(_Line(*head, body, note, hash=hex_link)) + b"\n"
 
 
 def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:

@@ -99,3 +99,15 @@ async def test_lines_waiting_for_a_stalled_disk_are_bounded_in_bytes(
             .splitlines()]
     assert seqs == [*range(1, kept + 1), 101]
     assert f"rows {kept + 1} to 100 were not copied" in caplog.text
+
+
+def test_a_payload_too_large_to_convert_on_the_loop_is_kept_as_base64() -> None:
+    """A risk state saved with thousands of open orders is about a megabyte: turned
+    into JSON on the loop it held every decision for tens of milliseconds."""
+    big = msgspec.msgpack.encode({"type": "risk_state_saved",
+                                  "orders": ["x" * 100] * (jsonl.JSON_BODY_MAX_BYTES // 100)})
+    decoded = line(big)
+    assert base64.b64decode(str(decoded["body"])) == big
+    assert f"payload of {len(big)} bytes" in str(decoded["note"])
+    small = msgspec.msgpack.encode({"orders": ["x" * 100] * 10})
+    assert line(small)["body"] == {"orders": ["x" * 100] * 10}
