@@ -196,14 +196,18 @@ class DrainedSubscriber:
     """
 
     def __init__(self, context: zmq.Context[Any], endpoint: str, prefixes: Iterable[str],
-                 on_frame: Callable[[BusFrame], None], *, rcvhwm: int = 200_000) -> None:
+                 on_frame: Callable[[BusFrame], None], *, rcvhwm: int = 200_000,
+                 batch: int = 512) -> None:
+        """``batch``: frames handled per wake-up before other tasks run (a listener
+        whose frames each cost milliseconds, the console's, takes few)."""
         self._sock: zmq.Socket[bytes] = context.socket(zmq.SUB)
         self._sock.linger = 0
         self._sock.rcvhwm = rcvhwm
         for prefix in prefixes:
             self._sock.subscribe(subscription(prefix))
         self._sock.connect(endpoint)
-        self._drain = SocketDrain(self._sock, lambda frames: on_frame(parse_frames(frames)))
+        self._drain = SocketDrain(self._sock, lambda frames: on_frame(parse_frames(frames)),
+                                  batch=batch)
 
     def start(self) -> None:
         self._drain.start()

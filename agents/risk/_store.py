@@ -49,11 +49,15 @@ class SavedStateUnreadable(Exception):
 
 
 def persisted(state: RiskState) -> RiskState:
-    """The state as it is worth keeping across a restart (see the module docstring)."""
+    """The state as it is worth keeping across a restart (see the module docstring).
+    Not when the open orders were last walked for late ones: a restored engine, whose
+    reservations are partly replayed from the journal, walks them at its first check."""
     ids = state.request_ids
-    if not ids.chunks:
+    if not ids.chunks and state.unconfirmed_from is None:
         return state
-    return msgspec.structs.replace(state, request_ids=RequestIds(recent=ids.recent))
+    return msgspec.structs.replace(
+        state, request_ids=RequestIds(recent=ids.recent) if ids.chunks else ids,
+        unconfirmed_from=None)
 
 
 def facts(state: RiskState) -> tuple[object, ...]:

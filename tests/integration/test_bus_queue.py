@@ -13,8 +13,8 @@ import zmq
 from bus.codec import encode_header
 from bus.drain import SocketDrain
 from bus.frames import NOBLOCK, recv_frames, send_frames
-from bus.proxy import INPROC_PUBLISH, BusProxy
-from bus.pubsub import LocalSubscription, Publisher, parse_frames
+from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
+from bus.pubsub import DrainedSubscriber, LocalSubscription, Publisher, parse_frames
 
 
 @pytest.fixture
@@ -148,4 +148,41 @@ async def test_a_subscriber_is_bounded_in_bytes_as_well_as_frames(
         assert (await slow.receive()).payload == b"y" * 300 and slow.dropped == 6
     finally:
         slow.close()
+        publisher.close()
+
+
+async def test_a_subscriber_of_costly_frames_lets_the_loop_run_between_them(
+    context: zmq.Context[Any],
+) -> None:
+    """The console's narrator renders a line per frame (milliseconds each): with a
+    batch of one, other tasks (the gateway) run between any two of its frames, even
+    when a flood of anomalies brings them all at once."""
+    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
+    turns = 0
+    seen: list[tuple[str, int]] = []
+    subscriber = DrainedSubscriber(context, INPROC_SUBSCRIBE, ("test.",),
+                                   lambda frame: seen.append((frame.topic, turns)), batch=1)
+    subscriber.start()
+
+    async def other_task() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.get_running_loop().create_task(other_task())
+    try:
+        async with asyncio.timeout(10):
+            while not seen:  # the subscription is live once a probe comes through
+                publisher.send_raw("test.probe", b"")
+                await asyncio.sleep(0.01)
+            for _ in range(20):
+                publisher.send_raw("test.burst", b"x")
+            while sum(topic == "test.burst" for topic, _ in seen) < 20:
+                await asyncio.sleep(0.001)
+        burst = [turn for topic, turn in seen if topic == "test.burst"]
+        assert len(set(burst)) == 20  # never two frames in one turn of the loop
+    finally:
+        other.cancel()
+        subscriber.stop()
         publisher.close()

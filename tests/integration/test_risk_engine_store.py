@@ -64,6 +64,14 @@ def test_only_the_last_block_of_request_ids_is_kept() -> None:
     assert kept.chunks == () and kept.recent == ids.recent and "r199" in kept
 
 
+def test_a_restored_engine_walks_its_open_orders_at_the_first_check() -> None:
+    """When the open orders were last walked for late ones is not saved: a restored
+    engine's reservations are partly replayed from the journal, with their own times."""
+    walked = msgspec.structs.replace(initial_state(limits(), NOW), unconfirmed_from=NOW)
+    assert persisted(walked).unconfirmed_from is None
+    assert persisted(walked).request_ids == walked.request_ids
+
+
 async def test_an_engine_over_an_unreadable_save_starts_halted(
     start_kernel: Any, tmp_path: Path,
 ) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 
+from kernel import _jsonl as jsonl
 from kernel._jsonl import encode_line, file_name, format_chunks, write_chunks
 from kernel.journal import JournalEntry
 
@@ -62,13 +67,15 @@ def test_chunks_are_appended_to_their_day_files_in_seq_order(tmp_path: Path) -> 
 
 def test_a_batch_formats_to_the_same_bytes_as_its_lines_one_by_one() -> None:
     """Lines go straight onto the file's buffer; a bad payload between good ones
-    leaves nothing half-written, and rows switch day files where their day does."""
+    leaves nothing half-written, a body too large is base64 there as well, and rows
+    switch day files where their day does."""
     good = msgspec.msgpack.encode({"type": "order_decision", "verdict": "DENY"})
     ext = msgspec.msgpack.encode(msgspec.msgpack.Ext(1, b"x"))
+    big = msgspec.msgpack.encode({"orders": ["x" * 100] * (jsonl.JSON_BODY_MAX_BYTES // 100)})
     entries = [entry(good, ts=MIDNIGHT - 1), entry(ext, ts=MIDNIGHT - 1), entry(b"\xc1"),
-               entry(good), entry(good, ts=MIDNIGHT - 2)]
+               entry(good), entry(good, ts=MIDNIGHT - 2), entry(big)]
     links = [bytes([n]) * 32 for n in range(len(entries))]
-    severities = ["info", "warning", "info", "error", "debug"]
+    severities = ["info", "warning", "info", "error", "debug", "info"]
     files: dict[str, bytearray] = {}
     format_chunks([(10, entries, severities, links)], msgspec.json.Encoder(), files)
     encoder = msgspec.json.Encoder()
@@ -76,4 +83,54 @@ def test_a_batch_formats_to_the_same_bytes_as_its_lines_one_by_one() -> None:
                 for n, row in enumerate(entries)]
     assert files == {"journal-2026-02-28.jsonl": bytearray(expected[0] + expected[1]
                                                            + expected[4]),
-                     "journal-2026-03-01.jsonl": bytearray(expected[2] + expected[3])}
+                     "journal-2026-03-01.jsonl": bytearray(expected[2] + expected[3]
+                                                           + expected[5])}
+    assert b'"note":"payload of' in expected[5]  # a body too large for the loop: base64
+
+
+async def test_lines_waiting_for_a_stalled_disk_are_bounded_in_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A disk that stalls must not keep every formatted line in memory: past the bound
+    a committed batch is counted, not copied, and its seqs are logged once the copy
+    takes lines again; every row is either in the file or counted."""
+    release = threading.Event()
+    real_write = jsonl.write_files
+
+    def stalled(directory: Path, files: dict[str, bytearray]) -> None:
+        release.wait(30)
+        real_write(directory, files)
+
+    monkeypatch.setattr(jsonl, "write_files", stalled)
+    copy = jsonl.JsonlCopy(tmp_path, max_pending_bytes=2_000)
+    one = msgspec.msgpack.encode({"type": "order_decision", "verdict": "ALLOW"})
+    for seq in range(1, 101):
+        copy.add(seq, [entry(one)], ["info"])
+        await asyncio.sleep(0)  # each batch formatted in the loop's next turn
+    line_bytes = len(encode_line(1, entry(one), msgspec.json.Encoder()))
+    assert 2_000 <= copy._pending_bytes < 2_000 + line_bytes
+    kept = copy._pending_bytes // line_bytes
+    assert copy.rows_dropped == 100 - kept
+    release.set()
+    for _ in range(3_000):  # the stalled write finishes (bounded: 30 s)
+        if not copy._pending_bytes:
+            break
+        await asyncio.sleep(0.01)
+    with caplog.at_level(logging.ERROR, logger="kernel.journal"):
+        copy.add(101, [entry(one)], ["info"])
+        await copy.aclose()
+    seqs = [json.loads(text)["seq"] for text in (tmp_path / file_name(MIDNIGHT)).read_text()
+            .splitlines()]
+    assert seqs == [*range(1, kept + 1), 101]
+    assert f"rows {kept + 1} to 100 were not copied" in caplog.text
+
+
+def test_a_payload_too_large_to_convert_on_the_loop_is_kept_as_base64() -> None:
+    """A risk state saved with thousands of open orders is about a megabyte: turned
+    into JSON on the loop it held every decision for tens of milliseconds."""
+    big = msgspec.msgpack.encode({"type": "risk_state_saved",
+                                  "orders": ["x" * 100] * (jsonl.JSON_BODY_MAX_BYTES // 100)})
+    decoded = line(big)
+    assert base64.b64decode(str(decoded["body"])) == big
+    assert f"payload of {len(big)} bytes" in str(decoded["note"])
+    small = msgspec.msgpack.encode({"orders": ["x" * 100] * 10})
+    assert line(small)["body"] == {"orders": ["x" * 100] * 10}

@@ -26,7 +26,7 @@ from risk import (
 )
 from risk.exposure import pending_by_symbol
 from risk.messages import OrdersReleased, RiskAnomalyDetected
-from risk.orders import UNCONFIRMED_ITEMISED
+from risk.orders import UNCONFIRMED_ITEMISED, report_unconfirmed
 from tests.unit.risk.risk_world import NOW, fill, limits, order, ready
 
 MARKS = {"BTCUSDT": 50_000.0, "ETHUSDT": 2_500.0, "SOLUSDT": 100.0}
@@ -314,3 +314,53 @@ def test_a_crowd_of_late_orders_is_itemised_up_to_a_cap_then_counted_in_one() ->
     assert "kernel resume" in summary.detail and f"o{late - 1}" in summary.detail
     assert all(o.reported for o in state.open_orders.values())
     assert check_limits(state, lim, NOW + late + 2 * TTL)[1] == []
+
+
+def test_between_walks_no_order_can_be_late_so_a_check_leaves_the_state_as_it_is() -> None:
+    """A heartbeat runs the check: with thousands of orders open it must not walk
+    them all on every beat. Until ttl after the earliest wait the last walk saw,
+    the check returns the very same state (no walk, nothing copied)."""
+    lim = _sol(max_open_orders=100)
+    state = ready(lim, marks=MARKS)
+    for n in range(10):
+        decision, state = decide(order("ETHUSDT", "buy", 0.001, 2_500.0, request_id=f"o{n}"),
+                                 state, lim, NOW + n * 0.5)
+        assert decision.allowed, decision.reason
+    state, events = check_limits(state, lim, NOW + 5.0)  # all came after the last walk
+    assert events == [] and state.unconfirmed_from == NOW
+    for beat in range(1, 50):  # every later check until the first could be late
+        after, events = report_unconfirmed(state, lim, NOW + 5.0 + beat * 0.1)
+        assert after is state and events == []
+    state, events = check_limits(state, lim, NOW + TTL)
+    assert [e.detail.split(",")[0] for e in events] == ["order o0"]
+    assert state.unconfirmed_from == NOW + 0.5  # o1 is the next to come due
+
+
+def test_an_order_allowed_or_ended_after_a_walk_is_reported_on_time() -> None:
+    """What starts to be waited on after a walk (a new ALLOW, an ending update owed
+    fills) comes due no sooner than ttl after that walk: never missed by the skip."""
+    lim = _sol()
+    state = ready(lim, marks=MARKS)
+    state, _ = check_limits(state, lim, NOW)  # a walk over no orders at all
+    _, _, state = _buy_sol(state, lim, "a", NOW + 1.0)
+    _, _, state = _buy_sol(state, lim, "b", NOW + 2.0, qty=0.5)
+    state, _ = apply_order_update(state, _update("b", "accepted"), NOW + 2.0)
+    state, events = check_limits(state, lim, NOW + TTL)  # a walk: nothing late
+    assert events == []
+    state, _ = apply_order_update(state, _update("b", "cancelled", remaining=0.2), NOW + 3.0)
+    state, events = check_limits(state, lim, NOW + 1.0 + TTL)
+    assert [e.detail.split(",")[0] for e in events] == ["order a"]
+    state, events = check_limits(state, lim, NOW + 3.0 + TTL)
+    assert [e.detail.split(",")[0] for e in events] == ["order b"]
+
+
+def test_a_shorter_ttl_takes_effect_at_the_next_check() -> None:
+    """The skip is worked out from the earliest wait, not from a due time, so a ttl
+    reloaded shorter applies at once."""
+    lim = _sol()
+    _, _, state = _buy_sol(ready(lim, marks=MARKS), lim, "a", NOW)
+    state, events = check_limits(state, lim, NOW + 2.0)
+    assert events == []
+    shorter = msgspec.structs.replace(lim, open_order_ttl_s=1.0)
+    _, events = check_limits(state, shorter, NOW + 2.0)
+    assert [e.detail.split(",")[0] for e in events] == ["order a"]
