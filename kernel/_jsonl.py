@@ -104,20 +104,9 @@ def encode_line(seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
                 severity: str = "info", link: bytes | None = None) -> bytes:
     """One JSON line (newline included) for one journal row; a payload over
     :data:`JSON_BODY_MAX_BYTES` keeps its msgpack bytes, in base64, with a note."""
-    head = (seq, entry.ts, entry.topic, entry.source, entry.kind, severity)
-    hex_link = link.hex() if link is not None else None
-    size = len(entry.payload)
-    if size > JSON_BODY_MAX_BYTES:
-        note = (f"payload of {size} bytes, over {JSON_BODY_MAX_BYTES} turned into JSON here; "
-                "body is the raw msgpack bytes in base64")
-    else:
-        try:
-            return encoder.encode(_Line(*head, msgspec.msgpack.decode(entry.payload),
-                                        hash=hex_link)) + b"\n"
-        except (msgspec.DecodeError, TypeError) as exc:
-            note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
-    body = base64.b64encode(entry.payload).decode("ascii")
-    return encoder.encode(_Line(*head, body, note, hash=hex_link)) + b"\n"
+    data = bytearray()
+    _append_line(data, seq, entry, encoder, severity, link)
+    return bytes(data)
 
 
 def write_chunks(directory: Path, chunks: Sequence[Chunk]) -> None:
@@ -148,21 +137,26 @@ def format_chunks(chunks: Sequence[Chunk], encoder: msgspec.json.Encoder,
 
 def _append_line(data: bytearray, seq: int, entry: EntryLike, encoder: msgspec.json.Encoder,
                  severity: str, link: bytes | None) -> None:
-    """:func:`encode_line` onto the end of ``data``; a row that has no JSON form
-    leaves nothing half-written (its line is then the base64 one), and one over
-    :data:`JSON_BODY_MAX_BYTES` is :func:`encode_line`'s base64 line from the start."""
-    if len(entry.payload) > JSON_BODY_MAX_BYTES:
-        data += encode_line(seq, entry, encoder, severity, link)
-        return
-    mark = len(data)
-    try:
-        encoder.encode_into(_Line(seq, entry.ts, entry.topic, entry.source, entry.kind,
-                                  severity, _decode(entry.payload),
-                                  hash=None if link is None else link.hex()), data, -1)
-    except (msgspec.DecodeError, TypeError):
-        del data[mark:]
-        data += encode_line(seq, entry, encoder, severity, link)
-        return
+    """The row's line onto the end of ``data``, encoded in place. A payload over
+    :data:`JSON_BODY_MAX_BYTES`, or one with no JSON form, is written as base64 with a
+    note, and a failed attempt leaves nothing half-written."""
+    head = (seq, entry.ts, entry.topic, entry.source, entry.kind, severity)
+    hex_link = None if link is None else link.hex()
+    size = len(entry.payload)
+    if size > JSON_BODY_MAX_BYTES:
+        note = (f"payload of {size} bytes, over {JSON_BODY_MAX_BYTES} turned into JSON here; "
+                "body is the raw msgpack bytes in base64")
+    else:
+        mark = len(data)
+        try:
+            encoder.encode_into(_Line(*head, _decode(entry.payload), hash=hex_link), data, -1)
+            data.append(_NEWLINE)
+            return
+        except (msgspec.DecodeError, TypeError) as exc:
+            del data[mark:]
+            note = f"payload has no JSON form ({exc}); body is the raw bytes in base64"
+    body = base64.b64encode(entry.payload).decode("ascii")
+    encoder.encode_into(_Line(*head, body, note, hash=hex_link), data, -1)
     data.append(_NEWLINE)
 
 
