@@ -86,14 +86,21 @@ def session_start(ts: float, asset_class: AssetClass) -> float:
     """Start of the session that ``ts`` belongs to, for the session VWAP.
 
     Crypto sessions are UTC days. A stock session starts at the 9:30 open, or at
-    4:00 for pre-market timestamps, so that pre-market VWAP is its own.
+    4:00 for pre-market timestamps, so that pre-market VWAP is its own. A timestamp
+    between midnight and 4:00 in New York (overnight trading, a bot's late bar) is
+    still the previous day's session, from its 9:30 open: the start is never after
+    ``ts``, so the last bar always belongs to its own session.
     """
     if asset_class == "crypto":
         day = datetime.fromtimestamp(ts, UTC).date()
         return datetime.combine(day, time(0, 0), UTC).timestamp()
     wall = to_eastern(ts)
-    start = OPEN if wall.time() >= OPEN else PREMARKET
-    return from_eastern(datetime.combine(wall.date(), start))
+    clock = wall.time()
+    if clock >= OPEN:
+        return from_eastern(datetime.combine(wall.date(), OPEN))
+    if clock >= PREMARKET:
+        return from_eastern(datetime.combine(wall.date(), PREMARKET))
+    return from_eastern(datetime.combine(wall.date() - timedelta(days=1), OPEN))
 
 
 def session_day(ts: float, asset_class: AssetClass) -> date:

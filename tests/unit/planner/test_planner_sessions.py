@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from planner.parts import AssetClass
 from planner.sessions import (
     close_after_trading_days,
     eastern_offset,
@@ -11,6 +12,8 @@ from planner.sessions import (
     next_close,
     session_start,
 )
+
+CLASSES: tuple[AssetClass, ...] = ("stock", "index_etf", "crypto")
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -54,3 +57,22 @@ def test_session_start() -> None:
     pre_market = utc(2026, 2, 4, 12).timestamp()  # 7:00 in New York
     assert session_start(pre_market, "stock") == utc(2026, 2, 4, 9).timestamp()
     assert session_start(ten_am, "crypto") == utc(2026, 2, 4).timestamp()
+
+
+def test_a_stock_bar_before_the_premarket_belongs_to_the_previous_days_session() -> None:
+    overnight = utc(2026, 12, 7, 5, 36).timestamp()  # Monday 0:36 in New York
+    assert session_start(overnight, "stock") == utc(2026, 12, 6, 14, 30).timestamp()
+    summer = utc(2026, 7, 8, 7).timestamp()  # Wednesday 3:00 EDT
+    assert session_start(summer, "stock") == utc(2026, 7, 7, 13, 30).timestamp()
+
+
+def test_a_session_never_starts_after_its_timestamp() -> None:
+    """Every quarter hour of a year, daylight saving's two Sundays included: the start
+    is at or before the timestamp and less than two days before it."""
+    ts = utc(2026, 1, 1).timestamp()
+    end = utc(2027, 1, 1).timestamp()
+    while ts < end:
+        for asset_class in CLASSES:
+            start = session_start(ts, asset_class)
+            assert ts - 2 * 86_400 < start <= ts, (ts, asset_class)
+        ts += 900

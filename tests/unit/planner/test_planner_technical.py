@@ -137,6 +137,17 @@ def test_snapshot_takes_session_extremes_and_vwap() -> None:
     assert s.vwap == pytest.approx(session_vwap(bars, "stock"))
 
 
+def test_a_snapshot_of_overnight_stock_bars_keeps_the_previous_days_session() -> None:
+    """Bars up to 0:36 in New York (05:36 UTC in December): the session is the
+    previous day's from its 9:30 open, never an empty one starting later."""
+    monday_0036 = 1_796_621_760.0  # 2026-12-07 05:36 UTC
+    bars = [Bar(ts=monday_0036 - 60.0 * (29 - i), open=100.0, high=101.0 + i, low=99.0,
+                close=100.5, volume=10.0) for i in range(30)]
+    s = make_snapshot("SPY", bars, asset_class="stock", atr_30d=2.0)
+    assert (s.hod, s.lod, s.price) == (130.0, 99.0, 100.5)
+    assert s.vwap is not None
+
+
 def test_snapshot_refuses_empty_bars_and_zero_atr() -> None:
     with pytest.raises(AnalysisError, match="bars:"):
         make_snapshot("AAPL", [], asset_class="stock", atr_30d=1.0)
