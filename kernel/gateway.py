@@ -17,6 +17,8 @@ Decisions are committed per burst: every order read in one wake-up is decided,
 one journal commit covers them all (inline when the journal allows it), then the
 replies go out, and only then the bus copies of the burst's requests and decisions
 (:mod:`kernel._gateway_replies`). One order alone is one burst, so nothing waits.
+A heartbeat, fill or order update is journaled, offered to the gate when it has taken
+every earlier one (:mod:`kernel._gateway_facts`), and put on the bus.
 """
 
 from __future__ import annotations
