@@ -9,13 +9,25 @@ bot's engine (``kernel.gate.FactCounter``), compared from when it was installed;
 or, in a fleet (``kernel.gate.PerBotFactCounter``), each bot's own engine against
 that bot's facts alone, each engine instance compared from the first fact or order
 of its bot the gateway meets after it started.
+
+Behind is the exception, not the rule: when the gate has taken every earlier fact
+and can take facts itself (``kernel.gate.FactTaker``, the risk engine), the gateway
+offers it each new fact right after journaling it, on its own path, so the next
+order is decided on it and needs no ``DecidedAheadOfFacts`` row. A fact the gate
+leaves to the bus (its result carries events) makes it behind again, and every later
+fact goes the bus way until the engine has caught up: facts are always taken in the
+journal's order (docs/risk.md, "Facts on the gateway's path").
 """
 
 from __future__ import annotations
 
+import logging
+
 from bus.protocol import Fill, Heartbeat, Message, OrderRequest, OrderUpdate
 from kernel.events import DecidedAheadOfFacts
-from kernel.gate import FactCounter, OrderGate, PerBotFactCounter
+from kernel.gate import FactCounter, FactTaker, OrderGate, PerBotFactCounter
+
+log = logging.getLogger("kernel.gateway")
 
 
 class FactsBehind:
@@ -32,19 +44,27 @@ class FactsBehind:
         """In a fleet: facts sent per bot (the fleet's configured ids alone reach here)."""
         self._bases: dict[str, tuple[FactCounter, int]] = {}
         """In a fleet: per bot, its engine instance and the facts sent before it counted."""
+        self._taker: FactTaker | None = None
+        self.offered = self.taken = 0
+        """Facts offered to the gate on the gateway's path, and those it took there."""
 
     def installed(self, gate: OrderGate | None) -> None:
         """A new gate decides from now on; a counting one is compared from here."""
         self._fleet = gate if isinstance(gate, PerBotFactCounter) else None
+        self._taker = gate if isinstance(gate, FactTaker) else None
         if isinstance(gate, FactCounter):
             if gate is not self._counter:
                 self._counter, self._base = gate, self.sent - gate.facts_taken
         else:
             self._counter = None
 
-    def count(self, message: Message) -> None:
-        """``message`` went to the bus; a heartbeat, fill or order update is a fact."""
+    def count(self, message: Message, *, now: float = 0.0, take: bool = False) -> None:
+        """``message`` went to the bus; a heartbeat, fill or order update is a fact.
+        ``take``: :meth:`caught_up` said True before it was journaled, so the gate is
+        offered it now, at ``now`` (its row's time)."""
         if isinstance(message, Heartbeat | Fill | OrderUpdate):
+            if take and self._taker is not None:
+                self._offer(self._taker, message, now)
             self.sent += 1
             if self._fleet is not None:
                 bot_id = message.bot_id
@@ -76,6 +96,31 @@ class FactsBehind:
             kept = self._bases[bot_id] = (counter,
                                           self._sent_by.get(bot_id, 0) - counter.facts_taken)
         return kept
+
+    def caught_up(self, message: Message) -> bool:
+        """True when ``message`` is a fact and the gate can tell it has taken every
+        fact sent before it (of its bot's, in a fleet): the one moment a fact may be
+        taken on the gateway's path without overtaking one still on the bus. Exactly
+        0, never less: a count beyond what was sent means facts from elsewhere were
+        counted, and then the bus keeps the order."""
+        if self._taker is None or not isinstance(message, Heartbeat | Fill | OrderUpdate):
+            return False
+        if self._fleet is not None:
+            bot_id = message.bot_id
+            kept = self._compared(bot_id)
+            return kept is not None and \
+                self._sent_by.get(bot_id, 0) - kept[1] - kept[0].facts_taken == 0
+        counter = self._counter
+        return counter is not None and self.sent - self._base - counter.facts_taken == 0
+
+    def _offer(self, taker: FactTaker, fact: Heartbeat | Fill | OrderUpdate,
+               now: float) -> None:
+        self.offered += 1
+        try:
+            self.taken += taker.take_fact(fact, now)
+        except Exception:  # the fact is on the bus: the engine takes it there as before
+            log.exception("order gate failed to take a %s on the gateway's path",
+                          type(fact).__name__)
 
     def ahead(self, order: OrderRequest, now: float) -> DecidedAheadOfFacts | None:
         """The row to journal when ``order`` is decided ahead of some facts; None when

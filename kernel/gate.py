@@ -12,12 +12,17 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from bus.protocol import (
     DecisionCode,
+    Fill,
     Heartbeat,
     OrderDecision,
     OrderRequest,
+    OrderUpdate,
     TradingState,
     make_decision,
 )
+
+Fact = Heartbeat | Fill | OrderUpdate
+"""What a bot reports that moves the risk state: the facts the engine takes."""
 
 
 class MultiplierNote(NamedTuple):
@@ -75,6 +80,26 @@ class MarkTaker(Protocol):
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """Put the marks in force; must not block and should not raise."""
+        ...
+
+
+@runtime_checkable
+class FactTaker(Protocol):
+    """A gate that can take a fact on the gateway's path, where the gateway reads it.
+
+    The gateway offers a heartbeat, fill or order update only when the gate has taken
+    every earlier one (``kernel._gateway_facts.FactsBehind`` says 0), right after
+    journaling it with ``now`` as the row's time, so the engine takes facts in the
+    journal's order and at the journal's time (what ``kernel replay`` does), and the
+    next order is never decided ahead of it. The gate answers False, changing
+    nothing, when the fact must go the bus way: its pure result carries events to
+    save and publish first, or a side effect is due; that fact, and every later one
+    until the engine has caught up, then reaches the engine over the bus as before.
+    """
+
+    def take_fact(self, fact: Fact, now: float) -> bool:
+        """Apply ``fact`` now and say so (True), or leave it to the bus (False);
+        must not block and should not raise."""
         ...
 
 

@@ -17,6 +17,8 @@ Decisions are committed per burst: every order read in one wake-up is decided,
 one journal commit covers them all (inline when the journal allows it), then the
 replies go out, and only then the bus copies of the burst's requests and decisions
 (:mod:`kernel._gateway_replies`). One order alone is one burst, so nothing waits.
+A heartbeat, fill or order update is journaled, offered to the gate when it has taken
+every earlier one (:mod:`kernel._gateway_facts`), and put on the bus.
 """
 
 from __future__ import annotations
@@ -180,6 +182,11 @@ class Gateway:
     def gate(self) -> OrderGate:
         return self._gate
 
+    @property
+    def facts(self) -> FactsBehind:
+        """The facts sent to the bus against those the gate took (on the path too)."""
+        return self._facts
+
     def set_gate(self, gate: OrderGate | None) -> None:
         """Install the deciding gate, or ``None`` to fall back to closed."""
         self._gate = gate if gate is not None else ClosedGate()
@@ -259,8 +266,9 @@ class Gateway:
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
                     self._take_marks(message)
-                self._emitter.emit(message)
-                self._facts.count(message)
+                caught_up = self._facts.caught_up(message)  # before the fact is sent
+                self._emitter.emit(message, ts=now)  # the gate takes it at its row's time
+                self._facts.count(message, now=now, take=caught_up)
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
@@ -271,8 +279,9 @@ class Gateway:
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
-                self._emitter.emit(message)
-                self._facts.count(message)
+                caught_up = self._facts.caught_up(message)
+                self._emitter.emit(message, ts=now)
+                self._facts.count(message, now=now, take=caught_up)
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is

@@ -2,7 +2,10 @@
 """Where the order gate's time goes: py-spy samples ``kernel run`` while a bare
 DEALER sends orders at 1 in flight, then prints the share of samples per stage.
 
-Usage: scripts/profile_gate.py [--closed] [--seconds S] [--out FILE]
+Usage: scripts/profile_gate.py [--closed | --in-flight] [--seconds S] [--out FILE]
+
+``--in-flight`` drives the bench's AsyncBotLink run instead (64 in flight, each
+order followed by its ``order_update``, ``bench_gate.link_pipelined``).
 
 ``--closed`` runs without the risk engine (the gateway's fail-closed DENY, still
 journaled before the reply). Needs ``py-spy`` on PATH (``pip install py-spy``);
@@ -12,6 +15,7 @@ the raw collapsed stacks go to ``--out`` for a closer look.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -24,7 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bus.codec import encode
 from scripts._bench_support import dealer, running_kernel
-from scripts.bench_gate import BENCH_LIMITS, NO_RISK_ENGINE, cancelled, make_order, prepare
+from scripts.bench_gate import (
+    BENCH_LIMITS,
+    NO_RISK_ENGINE,
+    WINDOW,
+    cancelled,
+    link_pipelined,
+    make_order,
+    prepare,
+)
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("risk engine decide", ("decide (agents/risk",)),
@@ -37,6 +49,9 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("publish to local subscribers", ("send_raw (bus/pubsub.py",)),
     ("reply send", ("_send_quietly",)),
     ("receive + decode", ("_on_frames", "recv_multipart", "_drain")),
+    ("risk engine: facts on the gateway's path", ("take_fact (agents/risk",)),
+    ("actors' turns on bus copies", ("_feed (kernel/_runner.py",)),
+    ("other threads (JSONL writer, sqlite readers)", ("Thread._bootstrap",)),
     ("asyncio loop / selector wait", ("select (selectors.py", "_run_once")),
 )
 """A sample counts for the first stage whose marker is on its stack (innermost first)."""
@@ -59,6 +74,13 @@ def drive(endpoint: str, stop: threading.Event, done: list[int], end_orders: boo
         sock.close()
 
 
+def drive_in_flight(endpoint: str, total: int, done: list[int]) -> None:
+    """One AsyncBotLink run of ``total`` orders at WINDOW in flight, long enough to
+    outlast the sampling (the time after it is not sampled)."""
+    asyncio.run(link_pipelined(endpoint, total, Counter()))
+    done[0] = total
+
+
 def stage_of(stack: str) -> str:
     frames = stack.split(";")
     for frame in reversed(frames):
@@ -71,6 +93,8 @@ def stage_of(stack: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--closed", action="store_true")
+    parser.add_argument("--in-flight", action="store_true",
+                        help=f"{WINDOW} orders in flight through AsyncBotLink")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("gate-profile.txt"))
     args = parser.parse_args()
@@ -81,9 +105,14 @@ def main() -> None:
             prepare(kernel.link, "bench").close()
         stop = threading.Event()
         done = [0]
-        driver = threading.Thread(target=drive, args=(kernel.link, stop, done, not args.closed))
+        if args.in_flight:  # at most ~8,000/s here: twice the orders the sampling needs
+            total = int(8_000 * (args.seconds + 4))
+            driver = threading.Thread(target=drive_in_flight, args=(kernel.link, total, done))
+        else:
+            driver = threading.Thread(target=drive,
+                                      args=(kernel.link, stop, done, not args.closed))
         driver.start()
-        time.sleep(1.0)  # warm up
+        time.sleep(1.0 + (3.0 if args.in_flight else 0.0))  # warm up (and the link's hello)
         before, started = done[0], time.perf_counter()
         subprocess.run([spy, "record", "--pid", str(kernel.pid), "--rate", "2000",
                         "--duration", str(int(args.seconds)), "--format", "raw",
@@ -97,11 +126,16 @@ def main() -> None:
         stack, _, count = line.rpartition(" ")
         stages[stage_of(stack)] += int(count)
     total = sum(stages.values())
+    if args.in_flight:  # the orders answered while sampling are not counted: shares only
+        print(f"{WINDOW} in flight gate, {total} samples over {elapsed:.1f} s")
+        for name, count in stages.most_common():
+            print(f"  {name:44s} {100 * count / total:5.1f} %")
+        return
     per_order_us = elapsed * 1e6 / max(1, orders)
     print(f"{'closed' if args.closed else 'full'} gate, {orders} orders, "
           f"{total} samples; ~{per_order_us:.0f} µs of wall time per order")
     for name, count in stages.most_common():
-        print(f"  {name:42s} {100 * count / total:5.1f} %  ~{per_order_us * count / total:6.1f} µs")
+        print(f"  {name:44s} {100 * count / total:5.1f} %  ~{per_order_us * count / total:6.1f} µs")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
 from agents.risk._store import RiskStore, SavedStateUnreadable, facts, marks_of
+from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
@@ -43,7 +44,7 @@ from bus.protocol import (
 )
 from kernel.actor import Actor, ActorContext
 from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
-from kernel.gate import MultiplierNote
+from kernel.gate import Fact, MultiplierNote
 from risk import (
     RiskLimits,
     RiskState,
@@ -114,8 +115,10 @@ class RiskEngine(Actor):
         self._closes_sent = 0
         """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
         self.facts_taken = 0
-        """Heartbeats, fills and order updates taken from the bus (``kernel.gate.FactCounter``:
-        the gateway journals a decision made ahead of some, for ``kernel replay``)."""
+        """Heartbeats, fills and order updates taken, on the gateway's path or from the bus,
+        since the fence (``kernel.gate.FactCounter``: the gateway journals a decision made
+        ahead of some, for ``kernel replay``, and offers a fact only when none is behind)."""
+        self._taken = TakenFacts()
 
     @property
     def state(self) -> RiskState:
@@ -161,6 +164,28 @@ class RiskEngine(Actor):
     def _journal_shadow(self, row: ShadowDecisionDiffered) -> None:
         self.ctx.journal.append(journal_entry(row, self.name))
 
+    def take_fact(self, fact: Fact, now: float) -> bool:
+        """A fact on the gateway's path (``kernel.gate.FactTaker``), at its row's time:
+        applied only when the pure result is the whole of what the bus turn would do
+        (no events to save and publish first, no close to ask again)."""
+        if not self._taken.may_take(fact):
+            return False
+        match fact:
+            case Heartbeat():
+                if self._resend_close:
+                    return False
+                state, events = apply_heartbeat(self._state, fact, self._limits, now)
+            case Fill():
+                state, events = apply_fill(self._state, fact, self._limits, now)
+            case OrderUpdate():
+                state, events = apply_order_update(self._state, fact, now)
+        if events:
+            return False
+        self._state = state
+        self._taken.took(fact)
+        self.facts_taken += 1
+        return True
+
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """A link's first heartbeat, handed over by the gateway before its next order
         is decided (the whole heartbeat follows on the bus)."""
@@ -174,6 +199,7 @@ class RiskEngine(Actor):
                                 bot_id=self._bot_id)
         now = ctx.clock()
         self._state, events = await self._restore(now)
+        self._taken.restart()
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
         self._open_gate()
@@ -284,7 +310,10 @@ class RiskEngine(Actor):
         if self._not_mine(message):
             return ()
         if isinstance(message, (Heartbeat, Fill, OrderUpdate)):
-            self.facts_taken += 1
+            arrival = self._taken.arrived(message)
+            if arrival is Arrival.TAKEN:  # applied on the gateway's path: the rest of the turn
+                return await self._after_taken(message, now)
+            self.facts_taken += arrival is Arrival.COUNTED
         match message:
             case Heartbeat():
                 self._state, events = apply_heartbeat(self._state, message, self._limits, now)
@@ -305,6 +334,14 @@ class RiskEngine(Actor):
             case _:
                 return ()
         return await self._settle(events, now)
+
+    async def _after_taken(self, fact: Fact, now: float) -> Sequence[Message]:
+        """What the bus turn on ``fact`` does besides applying it (it had no events)."""
+        if isinstance(fact, OrderUpdate):
+            return ()
+        if isinstance(fact, Heartbeat):
+            self._resend_pending_close()
+        return await self._settle((), now)
 
     async def _on_request(self, request: OperatorCommandIssued | RiskMultiplierChangeRequested,
                           now: float) -> Sequence[Message]:

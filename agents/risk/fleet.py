@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
-from kernel.gate import ClosedGate, FactCounter, MultiplierNote, OrderGate
+from kernel.gate import ClosedGate, Fact, FactCounter, MultiplierNote, OrderGate
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
 from risk.portfolio import (
@@ -109,6 +109,12 @@ class FleetGate:
     def counter_of(self, bot_id: str) -> FactCounter | None:
         """``bot_id``'s engine, which counts the facts it took (``kernel.gate``)."""
         return self._engines.get(bot_id)
+
+    def take_fact(self, fact: Fact, now: float) -> bool:
+        """A fact on the gateway's path goes to its bot's own engine (which counts it
+        among its bot's facts); a bot whose engine is not running leaves it to the bus."""
+        engine = self._engines.get(fact.bot_id)
+        return engine is not None and engine.take_fact(fact, now)
 
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         engine = self._engines.get(heartbeat.bot_id)

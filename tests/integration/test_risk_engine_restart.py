@@ -250,3 +250,28 @@ def test_orders_allowed_just_before_kill_9_still_reserve_until_filled_or_cancell
         assert again.verdict == "ALLOW", again.reason
     finally:
         bot.close()
+
+
+def test_a_fill_taken_on_the_gateways_path_survives_kill_9_before_its_save(
+    kernel: KernelProcess,
+) -> None:
+    """The engine takes a fill where the gateway reads it (kernel.gate.FactTaker) and
+    saves on its next turn; killed right after the next order's reply, the fill is in
+    the journal before that order, so restore (last save + the fills after it) has it."""
+    bot = Bot(kernel.endpoint("link"))
+    bot.hello()
+    bot.send(heartbeat(1))
+    journaled(kernel, "risk.halt", active)
+    assert bot.ask("f1", qty=0.05, price=50_000.0).verdict == "ALLOW"
+    bot.sock.send(encode(Fill(request_id="f1", symbol="BTCUSDT", side="buy", qty=0.05,
+                              price=50_000.0, ts=time.time())))
+    assert bot.ask("after-fill", qty=0.001, price=50_000.0).verdict == "ALLOW"
+
+    bot = kill_9_and_restart(kernel, bot)  # at once: the save may or may not have run
+    try:
+        assert bot.hello().trading_state == "REDUCING"
+        bot.send(heartbeat(2))  # flat: the ledger must hold the fill, so they disagree
+        anomaly = journaled(kernel, "anomaly.risk", lambda b: b["kind"] == "position_mismatch")
+    finally:
+        bot.close()
+    assert "BTCUSDT ledger 0.05 vs bot 0" in anomaly["detail"]

@@ -85,3 +85,82 @@ def test_a_restarted_engine_is_compared_from_its_first_order_and_a_missing_one_n
     assert facts.behind_of("a") == 0
     del fleet.engines["a"]  # not running: its orders are denied without counting
     assert facts.ahead(order("a"), 3.0) is None
+
+
+class Taker(Engine):
+    """Takes the facts it is offered unless told to leave them to the bus."""
+
+    def __init__(self, *, refuse: int = 0) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.offers: list[str] = []
+
+    def take_fact(self, fact: Heartbeat | Fill | OrderUpdate, now: float) -> bool:
+        self.offers.append(f"{type(fact).__name__}@{now}")
+        if self.refuse:
+            self.refuse -= 1
+            return False
+        self.facts_taken += 1
+        return True
+
+
+def send(facts: FactsBehind, fact: Heartbeat | OrderUpdate, now: float) -> None:
+    """What the gateway does with a fact: ask, journal (here: nothing), count and offer."""
+    caught_up = facts.caught_up(fact)
+    facts.count(fact, now=now, take=caught_up)
+
+
+def test_a_fact_is_offered_when_every_earlier_one_was_taken_at_its_rows_time() -> None:
+    facts, engine = FactsBehind(), Taker()
+    facts.installed(engine)  # type: ignore[arg-type]
+    send(facts, beat("qe"), 1.5)
+    send(facts, update("qe"), 2.5)
+    assert engine.offers == ["Heartbeat@1.5", "OrderUpdate@2.5"]
+    assert (facts.offered, facts.taken, facts.behind()) == (2, 2, 0)
+    assert facts.ahead(order("qe"), 3.0) is None
+
+
+def test_once_a_fact_is_left_to_the_bus_the_later_ones_wait_until_caught_up() -> None:
+    facts, engine = FactsBehind(), Taker(refuse=1)
+    facts.installed(engine)  # type: ignore[arg-type]
+    send(facts, beat("qe"), 1.0)  # refused: the bus way
+    send(facts, update("qe"), 2.0)  # behind: not offered
+    assert engine.offers == ["Heartbeat@1.0"] and facts.behind() == 2
+    ahead = facts.ahead(order("qe"), 2.5)
+    assert ahead is not None and ahead.facts == 2  # the ahead row, as before
+    engine.facts_taken = 2  # the engine took both from the bus
+    send(facts, update("qe"), 3.0)
+    assert engine.offers[-1] == "OrderUpdate@3.0" and facts.behind() == 0
+
+
+def test_a_count_beyond_what_was_sent_offers_nothing() -> None:
+    facts, engine = FactsBehind(), Taker()
+    facts.installed(engine)  # type: ignore[arg-type]
+    engine.facts_taken = 1  # a fact from elsewhere: the gateway cannot place it
+    send(facts, beat("qe"), 1.0)
+    assert engine.offers == [] and facts.ahead(order("qe"), 1.0) is None
+
+
+def test_a_gate_that_does_not_take_facts_is_never_offered_one() -> None:
+    facts, engine = FactsBehind(), Engine()
+    facts.installed(engine)  # type: ignore[arg-type]
+    assert not facts.caught_up(beat("qe"))
+    send(facts, beat("qe"), 1.0)
+    assert facts.offered == 0 and facts.behind() == 1
+
+
+class FleetTaker(Fleet):
+    def take_fact(self, fact: Heartbeat | Fill | OrderUpdate, now: float) -> bool:
+        engine = self.engines.get(fact.bot_id)
+        return isinstance(engine, Taker) and engine.take_fact(fact, now)
+
+
+def test_in_a_fleet_a_bot_behind_does_not_hold_up_another_bots_facts() -> None:
+    a, b = Taker(refuse=1), Taker()
+    facts = FactsBehind()
+    facts.installed(FleetTaker(a=a, b=b))  # type: ignore[arg-type]
+    send(facts, beat("a"), 1.0)  # refused: a is behind
+    send(facts, beat("a"), 2.0)  # waits
+    send(facts, beat("b"), 3.0)  # b's engine has taken all of b's
+    assert (a.offers, b.offers) == (["Heartbeat@1.0"], ["Heartbeat@3.0"])
+    assert facts.behind_of("a") == 2 and facts.behind_of("b") == 0

@@ -1,0 +1,84 @@
+"""Which facts the risk engine took on the gateway's path, so their bus copies are
+not applied again, and from when its count of facts can be compared with the gateway's.
+
+The gateway offers a fact (heartbeat, fill, order update) to the engine right
+where it reads it, when the engine has taken every earlier one
+(``kernel.gate.FactTaker``); the fact still goes to the bus, and its copy reaches
+the engine's ``handle`` a loop turn later. The copy is a decoded copy, not the same
+object, so it is recognised by value: the copies arrive in the order the facts were
+taken, behind any fact that went the bus way before them.
+
+The count starts at a fence. Frames the bus handed to the engine's subscription
+while it was starting (before its gate opened) reach it after the gate opened, but
+the gateway counted them under the engine before, or under none: had they been
+counted, the engine would look caught up while they were still queued, and a fact
+taken on the path would overtake them. So the first fact offered after a start is
+refused and becomes the fence: the facts before it are applied uncounted, the
+fence and everything after it are counted, and from the fence on the engine takes
+facts on the path again. The gateway's count then matches the engine's exactly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import Enum
+
+from kernel.gate import Fact
+
+
+class Arrival(Enum):
+    """What a fact's arrival over the bus means to the engine."""
+
+    TAKEN = "taken"
+    """Its copy: it was applied on the gateway's path; do only the rest of the turn."""
+    COUNTED = "counted"
+    """A fact to apply, counted in ``facts_taken``."""
+    BEFORE_FENCE = "before_fence"
+    """A fact sent before the engine's count began: applied, not counted."""
+
+
+class TakenFacts:
+    """The engine's facts taken on the path, oldest first, and its fence."""
+
+    def __init__(self) -> None:
+        self._taken: deque[Fact] = deque()
+        self._fence: Fact | None = None
+        self._counting = False
+
+    def restart(self) -> None:
+        """A (re)start: nothing taken yet, and the count waits for a new fence."""
+        self._taken.clear()
+        self._fence, self._counting = None, False
+
+    def may_take(self, fact: Fact) -> bool:
+        """False until the fence has come back over the bus; the first fact offered
+        before that becomes the fence (and goes the bus way)."""
+        if self._counting:
+            return True
+        if self._fence is None:
+            self._fence = fact
+        return False
+
+    def took(self, fact: Fact) -> None:
+        self._taken.append(fact)
+
+    def arrived(self, fact: Fact) -> Arrival:
+        """Sort a fact the bus delivered; the copy of a taken one leaves the queue."""
+        if not self._counting:
+            if self._fence is not None and fact == self._fence:
+                self._fence, self._counting = None, True
+                return Arrival.COUNTED
+            return Arrival.BEFORE_FENCE
+        taken = self._taken
+        if taken:
+            if taken[0] == fact:
+                taken.popleft()
+                return Arrival.TAKEN
+            if fact in taken:  # the copies before it were dropped (a subscriber behind)
+                while taken.popleft() != fact:
+                    pass
+                return Arrival.TAKEN
+        return Arrival.COUNTED
+
+    def __len__(self) -> int:
+        return len(self._taken)

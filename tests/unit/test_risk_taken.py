@@ -1,0 +1,119 @@
+"""The risk engine's side of facts taken on the gateway's path (``take_fact``,
+agents/risk/_taken.py): the fence, the pure result or nothing, the bus copies
+recognised. The kernel's side: tests/unit/test_gateway_facts.py; end to end:
+tests/integration/test_facts_on_path.py."""
+
+from __future__ import annotations
+
+import msgspec
+
+from agents.risk._taken import Arrival, TakenFacts
+from agents.risk.actor import RiskEngine
+from agents.risk.slice import RiskSlice
+from bus.protocol import Heartbeat, OrderUpdate
+from risk import apply_fill, apply_heartbeat, apply_order_update, decide
+from tests.unit.risk.risk_world import MARKS, NOW, fill, heartbeat, limits, order, ready
+
+LIMITS = limits()
+HELD = {"BTCUSDT": (0.1, 50_000.0)}
+
+
+def engine(**state_fields: object) -> RiskEngine:
+    """An engine past its fence, on a ready state (no kernel: ``take_fact`` needs none)."""
+    made = RiskEngine(config=RiskSlice(limits=LIMITS))
+    made._state = ready(LIMITS, **state_fields)  # type: ignore[arg-type]
+    fence = beat(NOW + 0.5)
+    assert not made.take_fact(fence, NOW + 0.5)  # the first offer after a start
+    assert made._taken.arrived(fence) is Arrival.COUNTED
+    made.facts_taken += 1
+    return made
+
+
+def beat(ts: float, equity: float = 10_000.0, **fields: object) -> Heartbeat:
+    return heartbeat(equity, ts=ts, tick_ts=ts, **fields)  # type: ignore[arg-type]
+
+
+def cancelled(request_id: str, ts: float) -> OrderUpdate:
+    return OrderUpdate(request_id=request_id, status="cancelled", ts=ts, remaining_qty=0.01)
+
+
+def test_the_first_fact_offered_after_a_start_is_the_fence() -> None:
+    taken = TakenFacts()
+    early, fence, later = beat(NOW), beat(NOW + 1), beat(NOW + 2)
+    assert not taken.may_take(fence) and not taken.may_take(later)  # still the first
+    assert taken.arrived(early) is Arrival.BEFORE_FENCE  # queued while it started
+    assert taken.arrived(fence) is Arrival.COUNTED
+    assert taken.may_take(later)
+    taken.restart()
+    assert not taken.may_take(later)
+
+
+def test_a_bus_copy_of_a_taken_fact_is_recognised_by_value_and_dropped_copies_skipped() -> None:
+    taken, fence = TakenFacts(), beat(NOW)
+    taken.may_take(fence)
+    taken.arrived(fence)
+    one, two, three = beat(NOW + 1), beat(NOW + 2), beat(NOW + 3)
+    for fact in (one, two, three):
+        taken.took(fact)
+    copy = msgspec.msgpack.decode(msgspec.msgpack.encode(one), type=Heartbeat)
+    assert copy is not one and taken.arrived(copy) is Arrival.TAKEN
+    assert taken.arrived(beat(NOW + 9)) is Arrival.COUNTED  # from elsewhere: applied
+    assert taken.arrived(three) is Arrival.TAKEN and len(taken) == 0  # two's copy lost
+
+
+def test_a_taken_fact_moves_the_state_as_the_pure_rule_does_at_the_given_time() -> None:
+    made = engine(positions=HELD)
+    before = made.state
+    f = fill(qty=0.02)
+    assert made.take_fact(f, NOW + 3) and made.facts_taken == 2
+    assert made.state == apply_fill(before, f, LIMITS, NOW + 3)[0]
+    update = cancelled("r-gone", NOW + 4)
+    after_fill = made.state
+    assert made.take_fact(update, NOW + 4)
+    assert made.state == apply_order_update(after_fill, update, NOW + 4)[0]
+
+
+def test_a_fact_whose_result_has_events_is_left_to_the_bus_unapplied() -> None:
+    made = engine(positions=HELD)
+    before = made.state
+    loss = beat(NOW + 1, 9_650.0, positions=HELD, marks={**MARKS, "BTCUSDT": 46_500.0})
+    assert apply_heartbeat(before, loss, LIMITS, NOW + 1)[1]  # a trip: events
+    assert not made.take_fact(loss, NOW + 1)
+    assert made.state is before and made.facts_taken == 1 and len(made._taken) == 0
+
+
+def test_a_heartbeat_is_left_to_the_bus_while_a_close_is_to_be_asked_again() -> None:
+    made = engine()
+    made._resend_close = True  # a close asked before a restart, still unconfirmed
+    assert not made.take_fact(beat(NOW + 1), NOW + 1)
+    assert made.take_fact(cancelled("r-x", NOW + 1), NOW + 1)  # other facts still go
+
+
+def test_decisions_on_facts_taken_on_the_path_are_the_pure_sequences() -> None:
+    """The same frames, in the journal's order: the engine taking facts on the path
+    decides every order as the pure rules applied in that order do (what the bus way
+    does when caught up, and what ``kernel replay`` does)."""
+    made = engine()
+    state = made.state
+    frames: list[object] = []
+    for i in range(6):
+        t = NOW + 1 + i
+        frames += [beat(t), order(request_id=f"o{i}"), fill(qty=0.01, request_id=f"o{i}"),
+                   cancelled(f"o{i}", t + 0.5)]
+    for i, frame in enumerate(frames):
+        now = NOW + 1 + i * 0.25
+        if isinstance(frame, Heartbeat):
+            assert made.take_fact(frame, now)
+            state, _ = apply_heartbeat(state, frame, LIMITS, now)
+        elif isinstance(frame, OrderUpdate):
+            assert made.take_fact(frame, now)
+            state, _ = apply_order_update(state, frame, now)
+        elif hasattr(frame, "side") and hasattr(frame, "leverage"):
+            live = made.decide(frame, now)  # type: ignore[arg-type]
+            pure, state = decide(frame, state, LIMITS, now)  # type: ignore[arg-type]
+            assert (live.verdict, live.code, live.reason) == \
+                ("ALLOW" if pure.allowed else "DENY", pure.code, pure.reason)
+        else:
+            assert made.take_fact(frame, now)  # type: ignore[arg-type]
+            state, _ = apply_fill(state, frame, LIMITS, now)  # type: ignore[arg-type]
+        assert made.state == state
