@@ -80,8 +80,8 @@ class Watchdog(Actor):
     subscriptions: ClassVar[tuple[str, ...]] = ("bot.hello", "bot.heartbeat", "kernel.mode")
 
     def __init__(self, *, config: WatchdogSlice, report_phase: float = 0.0) -> None:
-        """``report_phase``: the share of ``state_interval_s`` by which the second state
-        report comes later than the period; a fleet spreads its watchdogs' reports."""
+        """``report_phase``: where in each ``state_interval_s`` (0 to 1) this watchdog
+        reports after its first report (at start); a fleet spreads its watchdogs'."""
         super().__init__()
         self._config = config
         self._cfg = config.watchdog
