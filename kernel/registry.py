@@ -91,15 +91,17 @@ def risk_engines(settings: Settings) -> list[Callable[[], Actor]]:
     fleet = FleetGate(accounts={b.id: b.account for b in bots}, limits=settings.risk.portfolio)
     return [partial(per_bot(RiskEngine, b.id),
                     config=RiskSlice(limits=settings.risk.for_bot(b.id), bot_id=b.id,
-                                     fleet=fleet)) for b in bots]
+                                     fleet=fleet), tick_phase=n / len(bots))
+            for n, b in enumerate(bots)]
 
 
 def watchdogs(settings: Settings) -> list[Callable[[], Actor]]:
     """One watchdog per bot (``watchdog.<id>`` in a fleet, ``watchdog`` for the one bot)."""
     if not settings.paths.fleet:
         return [partial(Watchdog, config=watchdog_slice(settings))]
-    return [partial(per_bot(Watchdog, bot.id), config=fleet_watchdog_slice(settings, bot))
-            for bot in settings.paths.bot_list()]
+    bots = settings.paths.bot_list()
+    return [partial(per_bot(Watchdog, bot.id), config=fleet_watchdog_slice(settings, bot),
+                    report_phase=n / len(bots)) for n, bot in enumerate(bots)]
 
 
 def per_bot(kind: type[A], bot_id: str) -> type[A]:

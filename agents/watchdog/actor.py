@@ -79,7 +79,9 @@ class Watchdog(Actor):
     name: ClassVar[str] = "watchdog"
     subscriptions: ClassVar[tuple[str, ...]] = ("bot.hello", "bot.heartbeat", "kernel.mode")
 
-    def __init__(self, *, config: WatchdogSlice) -> None:
+    def __init__(self, *, config: WatchdogSlice, report_phase: float = 0.0) -> None:
+        """``report_phase``: where in each ``state_interval_s`` (0 to 1) this watchdog
+        reports after its first report (at start); a fleet spreads its watchdogs'."""
         super().__init__()
         self._config = config
         self._cfg = config.watchdog
@@ -92,6 +94,8 @@ class Watchdog(Actor):
         self._history: tuple[float, ...] = ()
         self._restart_at: float | None = None
         self._next_report = 0.0
+        self._report_offset_s = (report_phase % 1.0) * self._cfg.state_interval_s
+        """Added once, after the first report (at start): from then on each keeps its slot."""
         self._silent = False
         """An external bot's silence has been reported and it was not heard since."""
 
@@ -205,7 +209,8 @@ class Watchdog(Actor):
             self._restart_at = None
             await self._start_bot(mode)
         if now >= self._next_report:
-            self._next_report = now + self._cfg.state_interval_s
+            self._next_report = now + self._cfg.state_interval_s + self._report_offset_s
+            self._report_offset_s = 0.0
             if self._run is not None:
                 self._run.bot.descendants()  # remember the tree while it is still attached
             self.ctx.publish(self._report.summary(self._run))

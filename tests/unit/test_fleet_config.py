@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.risk.actor import RiskEngine, until_slot
 from agents.watchdog.actor import Watchdog, _for_another_bot
 from bus.protocol import Heartbeat, Hello
 from kernel.config import BotConfig, ConfigError, PathsConfig, load_yaml
@@ -89,6 +90,36 @@ def test_one_watchdog_per_bot_each_with_its_own_files(tmp_path: Path) -> None:
     assert one.pid_file.name == "bot-qe-1.pid" and one.log_dir.name == "qe-1"
     dogs[0]._endpoint = "tcp://127.0.0.1:1"
     assert dogs[0]._argv("paper")[-1] == "--bot-id=qe-1"  # two bots' command lines differ
+
+
+def test_a_fleets_periodic_work_is_spread_over_the_period(tmp_path: Path) -> None:
+    """Engines' ticks and watchdogs' reports all at once held the loop 5-9 ms, every order
+    arriving then waiting behind them (docs/fleet.md, "Cost per decision")."""
+    config = write_config(tmp_path, mode="paper", bots="""\
+        - {id: qe-1}
+        - {id: qe-2}
+        - {id: qe-3}
+        - {id: qe-4}
+        """)
+    actors = [make() for make in default_actors(load_settings(config))]
+    engines = [a for a in actors if isinstance(a, RiskEngine)]
+    dogs = [d for d in actors if isinstance(d, Watchdog)]
+    assert [e._tick_phase for e in engines] == [0.0, 0.25, 0.5, 0.75]
+    interval = dogs[0]._cfg.state_interval_s
+    assert [d._report_offset_s for d in dogs] == [n / 4 * interval for n in range(4)]
+    one = [make() for make in default_actors(load_settings(write_config(tmp_path / "one")))]
+    assert [a._tick_phase for a in one if isinstance(a, RiskEngine)] == [None]
+    assert [a._report_offset_s for a in one if isinstance(a, Watchdog)] == [0.0]
+
+
+@pytest.mark.parametrize(("now", "phase", "wait"), [
+    (10.0, 0.0, 1.0), (10.2, 0.0, 0.8), (10.2, 0.25, 0.05), (10.3, 0.25, 0.95),
+    (10.99, 0.5, 0.51), (3.7, 0.75, 0.05)])
+def test_an_engine_ticks_in_its_own_slot_of_each_second(now: float, phase: float,
+                                                        wait: float) -> None:
+    assert until_slot(now, 1.0, phase) == pytest.approx(wait)
+    assert (now + until_slot(now, 1.0, phase)) % 1.0 == pytest.approx(phase, abs=1e-9) \
+        or phase == 0.0
 
 
 def test_a_fleet_watchdog_hears_its_own_bot_only() -> None:

@@ -128,3 +128,26 @@ async def test_a_bot_started_by_hand_while_ours_is_off_is_shown_as_external(
     assert summary.last_heartbeat_age_s is not None
     actor._report.set_state("starting", "mode paper", None)  # ours again: external forgotten
     assert actor._report.summary(None).pid is None
+
+
+async def test_a_fleet_watchdog_reports_first_at_once_then_in_its_own_slot(
+    tmp_path: Path,
+) -> None:
+    """Twenty watchdogs started together reported together every period: each keeps
+    its slot (docs/fleet.md, "Where the tail comes from")."""
+    settings = load_settings(write_config(tmp_path, ports={"link": 7711}, mode="paper"))
+    services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
+                              request_stop=lambda reason: None)
+    emitter = Collected()
+    ctx = ActorContext(name="watchdog", emitter=emitter, journal=None,  # type: ignore[arg-type]
+                       clock=time.time, services=services)
+    actor = Watchdog(config=watchdog_slice(settings), report_phase=0.25)
+    await actor.start(ctx)
+    every = actor._cfg.state_interval_s
+    reports = []
+    for now in (100.0, 100.0 + every, 100.0 + 1.25 * every, 100.0 + 2.2 * every,
+                100.0 + 2.25 * every):
+        before = len(emitter.messages)
+        await actor._on_time(now)
+        reports.append(len(emitter.messages) > before)
+    assert reports == [True, False, True, False, True]
