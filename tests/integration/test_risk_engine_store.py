@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from agents.risk._store import RiskStore, SavedStateUnreadable, persisted
+from agents.risk._store import RiskStore, SavedStateUnreadable, ledger_of, persisted
+from bus.protocol import Fill
 from kernel.journal import Journal, JournalEntry
-from risk import initial_state
+from risk import initial_state, replay
 from risk.state import RequestIds
 from tests.conftest import KernelHarness
-from tests.integration._risk_link import RISK_YAML, Engines, journal_bodies, until
+from tests.integration._risk_link import (
+    RISK_YAML,
+    Engines,
+    ask,
+    beat,
+    fill,
+    heartbeat,
+    journal_bodies,
+    ready_bot,
+    until,
+)
 from tests.unit.risk.risk_world import NOW, limits
 
 pytestmark = pytest.mark.timeout(60)
@@ -86,3 +99,47 @@ async def test_an_engine_over_an_unreadable_save_starts_halted(
     await until(lambda: journal_bodies(harness, "anomaly.risk"), "the anomaly journaled")
     anomalies = journal_bodies(harness, "anomaly.risk")
     assert [a["kind"] for a in anomalies] == ["saved_state_unreadable"]
+
+
+async def test_fills_wait_for_the_timer_and_the_journal_rebuilds_them(
+    start_kernel: Any,
+) -> None:
+    """Fills that raise no event are not saved one by one (with thousands of open
+    orders each save is a megabyte on the loop); the newest save plus the ``order.*``
+    rows after it, replayed as a restart does, give the engine's very ledger. A
+    heartbeat after them waits too; an event (a trip) saves at once."""
+    engines = Engines(save_every_s=3600.0)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    engine = engines.current
+    store = RiskStore(engine.ctx.journal, source="risk", clock=lambda: NOW)
+
+    async def rebuilt() -> tuple[object, ...]:
+        saved = await store.load()
+        assert saved is not None
+        return ledger_of(replay(saved, await store.order_facts(store.loaded_seq),
+                                engine._limits))
+
+    try:
+        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
+        await engine.ctx.journal.flush()
+        saves = len(journal_bodies(harness, "risk.saved"))
+        for i, (side, price) in enumerate([("buy", 50_000.0)] * 3 + [("sell", 49_500.0)]):
+            assert (await ask(bot, f"f{i}", side=side, qty=0.01, price=price)).verdict == "ALLOW"
+            await fill(bot, engines, f"f{i}", side=side, qty=0.01, price=price)
+        await beat(bot, engines, heartbeat(2, positions=[("BTCUSDT", 0.02, 50_000.0,
+                                                          49_500.0)]))
+        await engine.ctx.journal.flush()
+        assert len(journal_bodies(harness, "risk.saved")) == saves, "a fill was saved at once"
+        position = engine.state.positions["BTCUSDT"]
+        assert (position.qty, engine.state.realized_pnl) == (Decimal("0.02"), Decimal(-5))
+        assert await rebuilt() == ledger_of(engine.state)
+        # a fill that trips a limit is news: saved before it goes out
+        await bot.send(Fill(request_id="big", symbol="BTCUSDT", side="sell", qty=0.02,
+                            price=30_000.0, ts=time.time()))
+        await until(lambda: engine.state.trading_state == "HALTED", "halted by the loss")
+        await engine.ctx.journal.flush()
+        assert len(journal_bodies(harness, "risk.saved")) == saves + 1
+        assert await rebuilt() == ledger_of(engine.state)
+    finally:
+        bot.close()
