@@ -14,7 +14,7 @@ from agents.risk._store import RiskStore, SavedStateUnreadable, ledger_of, persi
 from bus.protocol import Fill
 from kernel.journal import Journal, JournalEntry
 from risk import initial_state, replay
-from risk.state import RequestIds
+from risk.state import OpenOrder, RequestIds
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import (
     RISK_YAML,
@@ -143,3 +143,16 @@ async def test_fills_wait_for_the_timer_and_the_journal_rebuilds_them(
         assert await rebuilt() == ledger_of(engine.state)
     finally:
         bot.close()
+
+
+def test_an_open_order_is_saved_without_its_defaults_and_read_back_whole() -> None:
+    """With 10,000 open orders the saved state is mostly their fields: the ones at
+    their defaults are left out, and decoding (this kernel's or an older save's
+    full form) gives the same order."""
+    order = OpenOrder(symbol="BTCUSDT", side="buy", qty=Decimal("0.001"),
+                      price=Decimal("50000"), ts=NOW)
+    lean = msgspec.msgpack.encode(order)
+    full = msgspec.msgpack.encode(msgspec.structs.asdict(order))
+    assert len(lean) < len(full) * 0.6
+    assert msgspec.msgpack.decode(lean, type=OpenOrder) == order
+    assert msgspec.msgpack.decode(full, type=OpenOrder) == order
