@@ -88,9 +88,14 @@ def ledger_of(state: RiskState) -> tuple[object, ...]:
     books the fills after the last save again (``book_fill``, as the engine did):
     a change made by fills alone may wait for the ``save_every_s`` timer. A change
     from anything else (a heartbeat's reconciliation, an operator) is saved at once,
-    as :func:`facts` are."""
+    as :func:`facts` are.
+
+    A flat position with nothing realised in it is left out: it is there for its mark
+    only (a heartbeat's marks add one per symbol they name), and a mark is not worth
+    a save; under a flood of mutated heartbeats each new symbol saved the state."""
     return (state.cash, state.realized_pnl, state.consecutive_losses,
-            tuple((s, p.qty, p.avg_price, p.trade_pnl) for s, p in state.positions.items()))
+            tuple((s, p.qty, p.avg_price, p.trade_pnl) for s, p in state.positions.items()
+                  if p.qty or p.trade_pnl))
 
 
 def marks_of(state: RiskState) -> tuple[object, ...]:

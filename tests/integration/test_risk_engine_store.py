@@ -14,7 +14,7 @@ from agents.risk._store import RiskStore, SavedStateUnreadable, ledger_of, persi
 from bus.protocol import Fill
 from kernel.journal import Journal, JournalEntry
 from risk import initial_state, replay
-from risk.state import OpenOrder, RequestIds
+from risk.state import OpenOrder, PositionState, RequestIds
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import (
     RISK_YAML,
@@ -156,3 +156,18 @@ def test_an_open_order_is_saved_without_its_defaults_and_read_back_whole() -> No
     assert len(lean) < len(full) * 0.6
     assert msgspec.msgpack.decode(lean, type=OpenOrder) == order
     assert msgspec.msgpack.decode(full, type=OpenOrder) == order
+
+
+def test_a_mark_for_a_new_symbol_is_not_a_ledger_change() -> None:
+    """A heartbeat's marks add a flat position per symbol they name; that is no reason
+    to save at once (a flood of mutated heartbeats named a new symbol in each)."""
+    state = initial_state(limits(), NOW)
+    marked = msgspec.structs.replace(state, positions={
+        **state.positions, "NEWUSDT": PositionState(mark_price=Decimal("2"), mark_ts=NOW)})
+    assert ledger_of(marked) == ledger_of(state)
+    held = msgspec.structs.replace(marked, positions={
+        **marked.positions, "NEWUSDT": PositionState(qty=Decimal("1"), avg_price=Decimal("2"))})
+    assert ledger_of(held) != ledger_of(state)
+    closed = msgspec.structs.replace(marked, positions={
+        **marked.positions, "NEWUSDT": PositionState(trade_pnl=Decimal("-1"))})
+    assert ledger_of(closed) != ledger_of(state)
