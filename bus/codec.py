@@ -21,12 +21,14 @@ _msgpack_encoder: Final = msgspec.msgpack.Encoder()
 _json_encoder: Final = msgspec.json.Encoder()
 
 
-class Header(msgspec.Struct, frozen=True, array_like=True):
+class Header(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """Third bus frame: who published, and whether the journal already has it.
 
     ``journaled`` is set by publishers inside the kernel, which hand the same
     bytes to the journal directly (no loss even when a subscriber lags); the
-    journal records every other frame it sees on the bus.
+    journal records every other frame it sees on the bus. Untracked by the garbage
+    collector, like the :class:`~bus.pubsub.BusFrame` that holds it (no cycle can
+    pass through a str and a bool).
     """
 
     source: str

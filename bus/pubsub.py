@@ -42,8 +42,15 @@ from bus.topics import subscription
 log = logging.getLogger("bus")
 
 
-class BusFrame(msgspec.Struct, frozen=True):
-    """One message as it travelled: topic, msgpack payload and its header."""
+class BusFrame(msgspec.Struct, frozen=True, gc=False):
+    """One message as it travelled: topic, msgpack payload and its header.
+
+    Not tracked by the garbage collector (``gc=False``; it holds a str, bytes and a
+    :class:`Header`, so it can never be part of a cycle). Under a flood an actor's
+    inbox holds up to 200,000 of them, and while they were tracked each full
+    collection walked them all: 14 to 68 ms of the loop, several times during an
+    8-s flood of orders, the largest stalls a quiet bot's order met.
+    """
 
     topic: str
     payload: bytes

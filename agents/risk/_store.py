@@ -12,7 +12,13 @@ decision the bot has seen never depends on a state the journal could lose.
 What is saved is the whole :class:`~risk.RiskState` minus what goes stale or
 only matters for seconds: the older blocks of remembered request ids (the last
 64 are kept; a bot does not re-send an order across a kernel restart). The gate
-saves when a durable fact changes (:func:`facts`), not on every decision.
+saves when a durable fact changes (:func:`facts`), not on every decision, and
+not on every fill either: what the journal's ``order.*`` rows after the save can
+rebuild (reservations, request ids, and the ledger as fills alone moved it,
+:func:`ledger_of`) is saved on the ``save_every_s`` timer, because with thousands
+of open orders one save is a megabyte encoded, hashed and committed on the loop
+that decides orders. Anything that raises an event still saves at once, before
+the news of it goes out.
 
 Finding the newest save reads backwards in growing windows from the end of the
 journal (``Journal.read`` pages forwards only). Its cost is proportional to how
@@ -61,19 +67,35 @@ def persisted(state: RiskState) -> RiskState:
 
 
 def facts(state: RiskState) -> tuple[object, ...]:
-    """What must never be lost to a kill: when this changes, the gate saves at once.
+    """What must never be lost to a kill and the journal cannot rebuild: when this
+    changes, the gate saves at once.
 
     Marks, reservations, rate buckets and request ids are left out: they change
     on every heartbeat or decision, and after a restart the engine waits for a
     fresh heartbeat anyway (and rebuilds the reservations from the journal). The
     high-water mark, the peak, the reservations and the request ids are saved
-    within ``save_every_s`` (:func:`marks_of`).
+    within ``save_every_s`` (:func:`marks_of`); so is the ledger when only fills
+    moved it (:func:`ledger_of`).
     """
-    return (state.day, state.start_equity, state.cash, state.realized_pnl,
-            state.consecutive_losses, state.reasons, state.manual_close_needed,
+    return (state.day, state.start_equity, state.reasons, state.manual_close_needed,
             state.close_requested_at, state.risk_multiplier, state.multiplier_set,
-            state.multiplier_base, state.reconciliation.mode,
-            tuple((s, p.qty, p.avg_price, p.trade_pnl) for s, p in state.positions.items()))
+            state.multiplier_base, state.reconciliation.mode)
+
+
+def ledger_of(state: RiskState) -> tuple[object, ...]:
+    """The ledger: cash, realised PnL, the loss streak and the positions. A fill moves
+    it, and every fill is journaled before the engine takes it, so ``risk.replay``
+    books the fills after the last save again (``book_fill``, as the engine did):
+    a change made by fills alone may wait for the ``save_every_s`` timer. A change
+    from anything else (a heartbeat's reconciliation, an operator) is saved at once,
+    as :func:`facts` are.
+
+    A flat position with nothing realised in it is left out: it is there for its mark
+    only (a heartbeat's marks add one per symbol they name), and a mark is not worth
+    a save; under a flood of mutated heartbeats each new symbol saved the state."""
+    return (state.cash, state.realized_pnl, state.consecutive_losses,
+            tuple((s, p.qty, p.avg_price, p.trade_pnl) for s, p in state.positions.items()
+                  if p.qty or p.trade_pnl))
 
 
 def marks_of(state: RiskState) -> tuple[object, ...]:

@@ -100,10 +100,12 @@ async def test_a_fact_is_taken_on_the_path_when_the_engine_has_caught_up(
                                              request_id="after-beat")[0]
 
 
-async def test_a_fill_taken_on_the_path_is_applied_once_and_still_saved(
+async def test_a_fill_taken_on_the_path_is_applied_once_and_saved_by_the_timer(
     start_kernel: Any,
 ) -> None:
-    engines = Engines()
+    """Taken where the gateway journaled it, the fill waits for the timer's save (no
+    save can lie between its row and its taking, so a restart replays it)."""
+    engines = Engines(save_every_s=0.5)
     harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
     bot = await ready_bot(harness, engines)
     try:
@@ -119,7 +121,7 @@ async def test_a_fill_taken_on_the_path_is_applied_once_and_still_saved(
         assert float(engines.current.state.positions["BTCUSDT"].qty) == pytest.approx(0.02)
         fill_row = seq_of(harness, "order.fill", request_id="buy-1")[0]
         await until(lambda: any(s > fill_row for s in seq_of(harness, "risk.saved")),
-                    "the state saved after the fill")
+                    "the state saved after the fill", timeout_s=15.0)
     finally:
         bot.close()
     saves = [s for s in journal_bodies(harness, "risk.saved")]

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from agents.risk._store import RiskStore, SavedStateUnreadable, persisted
+from agents.risk._store import RiskStore, SavedStateUnreadable, ledger_of, persisted
+from bus.protocol import Fill
 from kernel.journal import Journal, JournalEntry
-from risk import initial_state
-from risk.state import RequestIds
+from risk import initial_state, replay
+from risk.state import OpenOrder, PositionState, RequestIds
 from tests.conftest import KernelHarness
-from tests.integration._risk_link import RISK_YAML, Engines, journal_bodies, until
+from tests.integration._risk_link import (
+    RISK_YAML,
+    Engines,
+    ask,
+    beat,
+    fill,
+    heartbeat,
+    journal_bodies,
+    ready_bot,
+    until,
+)
 from tests.unit.risk.risk_world import NOW, limits
 
 pytestmark = pytest.mark.timeout(60)
@@ -86,3 +99,101 @@ async def test_an_engine_over_an_unreadable_save_starts_halted(
     await until(lambda: journal_bodies(harness, "anomaly.risk"), "the anomaly journaled")
     anomalies = journal_bodies(harness, "anomaly.risk")
     assert [a["kind"] for a in anomalies] == ["saved_state_unreadable"]
+
+
+async def test_fills_wait_for_the_timer_and_the_journal_rebuilds_them(
+    start_kernel: Any,
+) -> None:
+    """Fills that raise no event are not saved one by one (with thousands of open
+    orders each save is a megabyte on the loop); the newest save plus the ``order.*``
+    rows after it, replayed as a restart does, give the engine's very ledger. A
+    heartbeat after them waits too; an event (a trip) saves at once."""
+    engines = Engines(save_every_s=3600.0)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    engine = engines.current
+    store = RiskStore(engine.ctx.journal, source="risk", clock=lambda: NOW)
+
+    async def rebuilt() -> tuple[object, ...]:
+        saved = await store.load()
+        assert saved is not None
+        return ledger_of(replay(saved, await store.order_facts(store.loaded_seq),
+                                engine._limits))
+
+    try:
+        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
+        await engine.ctx.journal.flush()
+        saves = len(journal_bodies(harness, "risk.saved"))
+        for i, (side, price) in enumerate([("buy", 50_000.0)] * 3 + [("sell", 49_500.0)]):
+            assert (await ask(bot, f"f{i}", side=side, qty=0.01, price=price)).verdict == "ALLOW"
+            await fill(bot, engines, f"f{i}", side=side, qty=0.01, price=price)
+        await beat(bot, engines, heartbeat(2, positions=[("BTCUSDT", 0.02, 50_000.0,
+                                                          49_500.0)]))
+        await engine.ctx.journal.flush()
+        assert len(journal_bodies(harness, "risk.saved")) == saves, "a fill was saved at once"
+        position = engine.state.positions["BTCUSDT"]
+        assert (position.qty, engine.state.realized_pnl) == (Decimal("0.02"), Decimal(-5))
+        assert await rebuilt() == ledger_of(engine.state)
+        # a fill that trips a limit is news: saved before it goes out
+        await bot.send(Fill(request_id="big", symbol="BTCUSDT", side="sell", qty=0.02,
+                            price=30_000.0, ts=time.time()))
+        await until(lambda: engine.state.trading_state == "HALTED", "halted by the loss")
+        await engine.ctx.journal.flush()
+        assert len(journal_bodies(harness, "risk.saved")) == saves + 1
+        assert await rebuilt() == ledger_of(engine.state)
+    finally:
+        bot.close()
+
+
+async def test_a_fill_that_reaches_the_engine_over_the_bus_is_saved_at_once(
+    start_kernel: Any,
+) -> None:
+    """Only a fill taken where the gateway journaled it may wait for the timer: one
+    that reaches the engine over the bus (it was behind) may have a save between its
+    row and its taking, which the restart's replay would start after, so it saves at
+    once and the newest save holds it."""
+    engines = Engines(save_every_s=3600.0)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    engine = engines.current
+    try:
+        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
+        assert (await ask(bot, "b1", side="buy", qty=0.01, price=50_000.0)).verdict == "ALLOW"
+        await engine.ctx.journal.flush()
+        saves = len(journal_bodies(harness, "risk.saved"))
+        await engine.handle(Fill(request_id="b1", symbol="BTCUSDT", side="buy", qty=0.01,
+                                 price=50_000.0, ts=time.time()))  # as the bus hands it over
+        await engine.ctx.journal.flush()
+        bodies = journal_bodies(harness, "risk.saved")
+        assert len(bodies) == saves + 1, "a fill over the bus waited for the timer"
+        assert Decimal(bodies[-1]["state"]["positions"]["BTCUSDT"]["qty"]) == Decimal("0.01")
+    finally:
+        bot.close()
+
+
+def test_an_open_order_is_saved_without_its_defaults_and_read_back_whole() -> None:
+    """With 10,000 open orders the saved state is mostly their fields: the ones at
+    their defaults are left out, and decoding (this kernel's or an older save's
+    full form) gives the same order."""
+    order = OpenOrder(symbol="BTCUSDT", side="buy", qty=Decimal("0.001"),
+                      price=Decimal("50000"), ts=NOW)
+    lean = msgspec.msgpack.encode(order)
+    full = msgspec.msgpack.encode(msgspec.structs.asdict(order))
+    assert len(lean) < len(full) * 0.6
+    assert msgspec.msgpack.decode(lean, type=OpenOrder) == order
+    assert msgspec.msgpack.decode(full, type=OpenOrder) == order
+
+
+def test_a_mark_for_a_new_symbol_is_not_a_ledger_change() -> None:
+    """A heartbeat's marks add a flat position per symbol they name; that is no reason
+    to save at once (a flood of mutated heartbeats named a new symbol in each)."""
+    state = initial_state(limits(), NOW)
+    marked = msgspec.structs.replace(state, positions={
+        **state.positions, "NEWUSDT": PositionState(mark_price=Decimal("2"), mark_ts=NOW)})
+    assert ledger_of(marked) == ledger_of(state)
+    held = msgspec.structs.replace(marked, positions={
+        **marked.positions, "NEWUSDT": PositionState(qty=Decimal("1"), avg_price=Decimal("2"))})
+    assert ledger_of(held) != ledger_of(state)
+    closed = msgspec.structs.replace(marked, positions={
+        **marked.positions, "NEWUSDT": PositionState(trade_pnl=Decimal("-1"))})
+    assert ledger_of(closed) != ledger_of(state)

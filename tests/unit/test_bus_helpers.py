@@ -1,7 +1,11 @@
 """Topics, loopback checks and one-line summaries."""
 
+import gc
+
 import pytest
 
+from bus.codec import Header, encode_header
+from bus.pubsub import BusFrame, parse_frames
 from bus.security import is_loopback
 from bus.topics import matches
 from kernel.summaries import severity, summarize
@@ -50,3 +54,12 @@ def test_unknown_or_malformed_bodies_still_summarize() -> None:
     assert summarize({"type": "future_thing", "a": 1}) == "future_thing a=1"
     assert summarize({"type": "heartbeat", "realized_pnl": "x"}).startswith("heartbeat")
     assert summarize([1, 2]) == "[1, 2]"
+
+
+def test_a_bus_frame_in_an_inbox_costs_the_collector_nothing() -> None:
+    """A flooded actor's inbox holds up to 200,000 frames: untracked, a full
+    collection does not walk them (it walked them in 14 to 68 ms under a flood)."""
+    frames = [parse_frames([b"order.decision", b"\x80", encode_header("gateway")]),
+              parse_frames([b"order.fill", b"\x80"]),
+              BusFrame("risk.state", b"\x80", Header("risk", journaled=True))]
+    assert not any(gc.is_tracked(f) or gc.is_tracked(f.header) for f in frames)
