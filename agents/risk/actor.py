@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -36,7 +35,8 @@ from typing import ClassVar
 import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
-from agents.risk._store import RiskStore, SavedStateUnreadable, facts, ledger_of, marks_of
+from agents.risk._save_rule import SaveRule
+from agents.risk._store import RiskStore, SavedStateUnreadable
 from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
@@ -54,6 +54,7 @@ from bus.protocol import (
 from kernel.actor import Actor, ActorContext
 from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
 from kernel.gate import Fact, MultiplierNote
+from kernel.slots import until_slot
 from risk import (
     RiskLimits,
     RiskState,
@@ -121,13 +122,7 @@ class RiskEngine(Actor):
         self._tick_s = tick_s
         self._tick_phase = tick_phase
         self._publish_every_s = publish_every_s
-        self._save_every_s = save_every_s
-        self._refresh_every_s = refresh_every_s
-        self._saved: tuple[tuple[object, ...], ...] | None = None
-        """(:func:`facts`, :func:`ledger_of`, :func:`marks_of`) as last saved."""
-        self._replayable: tuple[object, ...] | None = None
-        """The ledger as fills alone left it since the last save (see :meth:`_save_if_due`)."""
-        self._saved_at = -math.inf
+        self._save_rule = SaveRule(save_every_s=save_every_s, refresh_every_s=refresh_every_s)
         self._resend_close = False
         self._closes_sent = 0
         """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
@@ -461,23 +456,11 @@ class RiskEngine(Actor):
 
     async def _save_if_due(self, now: float, *, force: bool = False,
                            replayable: bool = False) -> bool:
-        """Save now when the facts changed, or the ledger changed other than by the
-        replayable fills since the last save; else within ``save_every_s`` of any
-        change, and every ``refresh_every_s`` regardless. The ledger those fills left
-        is remembered, so a heartbeat after them (which moves no ledger) waits too."""
+        """Save when :class:`SaveRule` says so (it counts the state saved before the
+        await: the timer may race us)."""
         state = self._state
-        key = (facts(state), ledger_of(state), marks_of(state))
-        if replayable:
-            self._replayable = key[1]
-        saved = self._saved
-        due = (force or saved is None or key[0] != saved[0]
-               or key[1] not in (saved[1], self._replayable)
-               or now - self._saved_at >= self._refresh_every_s
-               or (key[1:] != saved[1:] and now - self._saved_at >= self._save_every_s))
-        if not due:
+        if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
-        # before the await: the timer may race us
-        self._saved, self._saved_at, self._replayable = key, now, None
         await self._store.save(state)
         return True
 
@@ -515,11 +498,3 @@ class RiskEngine(Actor):
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)
 
-
-def until_slot(now: float, every_s: float, phase: float) -> float:
-    """Seconds from ``now`` to the next instant at ``phase`` (0 to 1) of a period of
-    ``every_s``. Twenty engines of a fleet, started a few at a time, drifted into two
-    or three instants of each second: 5-9 ms of the loop at once, every order that
-    arrived then waiting behind them. Each in its own slot of the loop's clock, they
-    stay apart however they started."""
-    return every_s - (now - phase * every_s) % every_s

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.risk.actor import RiskEngine, until_slot
+from agents.risk.actor import RiskEngine
 from agents.watchdog.actor import Watchdog, _for_another_bot
 from bus.protocol import Heartbeat, Hello
 from kernel.config import BotConfig, ConfigError, PathsConfig, load_yaml
@@ -18,6 +18,7 @@ from kernel.events import ModeChangeRequested
 from kernel.keys import generate_bot
 from kernel.registry import default_actors
 from kernel.settings import check_all, load_settings
+from kernel.slots import until_slot
 from tests.conftest import write_config
 from tests.unit.test_config import copy_config, edit
 
