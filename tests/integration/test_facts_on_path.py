@@ -22,6 +22,7 @@ from bus.client import AsyncBotLink
 from bus.protocol import Fill, OrderUpdate
 from kernel.gateway import Gateway
 from kernel.journal import read_journal
+from scripts.bench_gate import BENCH_LIMITS
 from tests.conftest import KernelHarness
 from tests.integration._fleet import FLEET_RISK_YAML, FleetEngines, beat_of, ready
 from tests.integration._risk_link import (
@@ -37,21 +38,8 @@ from tests.support.link import order
 
 pytestmark = pytest.mark.timeout(60)
 
-WIDE_YAML = """\
-timezone: UTC
-max_daily_loss: {pct: 50}
-max_drawdown: {pct: 50}
-max_trailing_drawdown: {pct: 50}
-max_notional_per_symbol: 1000000000
-max_leverage: 1000
-max_order_notional: 1000000
-max_orders_per_second: 1000000
-max_open_orders: 10000
-open_order_ttl_s: 60
-stale_tick_s: 3600
-symbols: {BTCUSDT: {}}
-"""
-"""Limits that allow every order of the 64-in-flight run, as ``bench_gate.py``'s do."""
+WIDE_YAML = "timezone: UTC\n" + BENCH_LIMITS
+"""The limits of ``bench_gate.py``, which allow every order of the 64-in-flight run."""
 
 
 def gateway_of(harness: KernelHarness) -> Gateway:
