@@ -17,18 +17,20 @@ journal commit for every decision of the burst, say) rather than per message.
 
 On a ROUTER socket ``per_sender`` bounds one peer's share of a wake-up while more
 than one peer is at work (another was heard within :data:`CROWD_S`): the wake-up
-ends once a sender has had that many messages, and the rest wait in ZeroMQ's queue
-for the next one. A peer alone gets the whole batch: each wake-up ends in one
-journal commit, and at 64 orders in flight from one bot a share of 8 cost a third of
-its rate, for no one. A peer that speaks after a silence waits for at most the rest
-of one batch, and from then on the share holds. ZeroMQ fair-queues reads across
-peers, so by then every other peer with work has had its turn too; what the share
-bounds is how much of one link's backlog is handled (and its burst finished:
-committed, answered, its bus messages worked through by the actors) before another
-link's next message is read (docs/architecture.md, "Fairness"). A wake-up ended that
-way never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes its pending
-commands (a peer's queue filled again, say) only then or every hundred reads, and
-without it a link's refilled queue was read at a few frames a second.
+ends once a sender has had that many messages, or ``per_sender_bytes`` of them (a
+share counted in frames alone let eight 200 kB frames of garbage, half a millisecond
+each to read and refuse, stand before another link's order), and the rest wait in
+ZeroMQ's queue for the next one. A peer alone gets the whole batch: each wake-up
+ends in one journal commit, and at 64 orders in flight from one bot a share of 8
+cost a third of its rate, for no one. A peer that speaks after a silence waits for
+at most the rest of one batch, and from then on the share holds. ZeroMQ fair-queues
+reads across peers, so by then every other peer with work has had its turn too; what
+the share bounds is how much of one link's backlog is handled (and its burst
+finished: committed, answered, its bus messages worked through by the actors) before
+another link's next message is read (docs/architecture.md, "Fairness"). A wake-up
+ended that way never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes
+its pending commands (a peer's queue filled again, say) only then or every hundred
+reads, and without it a link's refilled queue was read at a few frames a second.
 """
 
 from __future__ import annotations
@@ -54,16 +56,20 @@ class SocketDrain:
 
     def __init__(self, sock: zmq.Socket[Any], on_message: OnMessage, *, batch: int = 512,
                  on_batch_end: Callable[[], None] | None = None,
-                 receive: Receive = recv_frames, per_sender: int = 0) -> None:
+                 receive: Receive = recv_frames, per_sender: int = 0,
+                 per_sender_bytes: int = 0) -> None:
         """``receive``: how one message is read (the bot link under CurveZMQ also
         reads who sent it). ``per_sender``: on a ROUTER, the most messages of one
-        peer (keyed by its identity frame) per wake-up; 0: no such bound."""
+        peer (keyed by its identity frame) per wake-up; 0: no such bound.
+        ``per_sender_bytes``: with ``per_sender``, the share ends too once the
+        peer's messages this wake-up reach this many bytes; 0: no such bound."""
         self._sock = sock
         self._receive = receive
         self._on_message = on_message
         self._on_batch_end = on_batch_end
         self._batch = batch
         self._per_sender = per_sender
+        self._per_sender_bytes = per_sender_bytes
         self._last_sender: bytes | None = None
         self._last_heard = float("-inf")
         """Monotonic time of the wake-up that last heard :attr:`_last_sender`."""
@@ -103,8 +109,8 @@ class SocketDrain:
         if self._loop is None:
             return
         sock, handle, receive = self._sock, self._on_message, self._receive
-        share = self._per_sender
-        shares: dict[bytes, int] = {}
+        share, share_bytes = self._per_sender, self._per_sender_bytes
+        shares: dict[bytes, tuple[int, int]] = {}
         now = time.monotonic() if share else 0.0
         crowded = bool(share) and now < self._crowded_until
         handled = 0
@@ -120,7 +126,9 @@ class SocketDrain:
                     return
                 if share and frames:
                     crowded = self._note_sender(frames[0], now) or crowded
-                    if _had_its_share(shares, frames[0], share) and crowded:
+                    size = sum(map(len, frames)) if share_bytes else 0
+                    if _had_its_share(shares, frames[0], share, size, share_bytes) \
+                            and crowded:
                         readable(sock)  # as EAGAIN would: libzmq takes its pending commands
                         break
             self._schedule()  # more may be waiting: continue after other tasks ran
@@ -145,11 +153,14 @@ class SocketDrain:
         return True
 
 
-def _had_its_share(shares: dict[bytes, int], sender: bytes, share: int) -> bool:
-    """Count one message of ``sender``; True once it has had ``share`` this wake-up."""
-    count = shares.get(sender, 0) + 1
-    shares[sender] = count
-    return count >= share
+def _had_its_share(shares: dict[bytes, tuple[int, int]], sender: bytes, share: int,
+                   size: int, share_bytes: int) -> bool:
+    """Count one message of ``sender``, ``size`` bytes; True once it has had ``share``
+    messages this wake-up, or ``share_bytes`` (when not 0) of them."""
+    count, held = shares.get(sender, (0, 0))
+    count, held = count + 1, held + size
+    shares[sender] = (count, held)
+    return count >= share or 0 < share_bytes <= held
 
 
 _EVENTS = int(zmq.EVENTS)

@@ -127,7 +127,8 @@ class ActorRunner:
     async def _run_once(self, actor: Actor, ready: asyncio.Event) -> None:
         # live at once (frames are handed over in-process): nothing published
         # from here on is missed, not even while the actor starts
-        subscriber = self._publisher.subscribe_local(actor.subscriptions, bots=actor.bots())
+        subscriber = self._publisher.subscribe_local(actor.subscriptions, bots=actor.bots(),
+                                                     limit=actor.inbox_frames)
         try:
             self._set_state("STARTING")
             try:

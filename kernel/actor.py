@@ -88,6 +88,11 @@ class Actor:
 
     name: ClassVar[str] = "actor"
     subscriptions: ClassVar[tuple[str, ...]] = ()
+    inbox_frames: ClassVar[int] = 200_000
+    """The most frames waiting in this actor's inbox; past it new ones are dropped,
+    counted and reported (``subscriber_behind``). An actor whose frames are evidence
+    the journal keeps anyway may hold fewer: each waiting frame is a few hundred
+    bytes that the allocator keeps after the inbox has drained."""
 
     def __init__(self) -> None:
         self._ctx: ActorContext | None = None

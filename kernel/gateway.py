@@ -88,6 +88,7 @@ log = logging.getLogger("kernel.gateway")
 
 _HARD_FRAME_CAP = 16 * 1024 * 1024  # the largest max_frame_bytes may be set to
 _BURST, _PER_LINK = 64, 8  # frames per wake-up, and of one link in it (docs/architecture.md)
+_PER_LINK_BYTES = 64 * 1024  # or of its bytes: an order is a few hundred bytes
 _FRAMES_IN, _FRAMES_OUT = 100, 10_000
 """ROUTER high-water marks per link (ZeroMQ's are per peer). In: a flooding link fills it,
 then its own queue and TCP's, then its sends block. Out: small replies of many bursts."""
@@ -161,6 +162,7 @@ class Gateway:
         self._sock = sock
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
                                   batch=_BURST, per_sender=_PER_LINK,
+                                  per_sender_bytes=_PER_LINK_BYTES,
                                   receive=recv_frames if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint

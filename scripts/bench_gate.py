@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import timeit
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -148,11 +148,11 @@ def prepare(endpoint: str, bot_id: str) -> BotLink:
 def link_round_trips(endpoint: str, samples: int, verdicts: Counter[str]) -> list[float]:
     """Round trips at 1 in flight; the orders end in batches between them (``ENDED_EVERY``)."""
     link = prepare(endpoint, "bench")
-    orders = [make_order("sync", i, "bench") for i in range(samples + 500)]
     timings: list[float] = []
     open_ones: list[OrderRequest] = []
     try:
-        for i, order in enumerate(orders):
+        for i in range(samples + 500):
+            order = make_order("sync", i, "bench")  # stamped as it is sent, as a bot does
             start = time.perf_counter()
             decision = link.can_execute(order, timeout_s=5)
             if i >= 500:  # warm-up
@@ -179,10 +179,9 @@ async def link_pipelined(endpoint: str, total: int,
     async with AsyncBotLink(endpoint, bot_id="bench", version="bench") as link:
         await link.hello(timeout_s=10)
         await asyncio.sleep(LONE_AFTER_S)
-        orders = [make_order("async", i, "bench") for i in range(total)]
-
-        async def worker(share: list[OrderRequest]) -> None:
-            for order in share:
+        async def worker(share: range) -> None:
+            for n in share:
+                order = make_order("async", n, "bench")  # stamped as it is sent
                 start = time.perf_counter()
                 decision = await link.can_execute(order, timeout_s=5)
                 timings.append(time.perf_counter() - start)
@@ -190,41 +189,42 @@ async def link_pipelined(endpoint: str, total: int,
                 link.report_order_update(cancelled(order))
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker(orders[w::WINDOW]) for w in range(WINDOW)))
+        await asyncio.gather(*(worker(range(w, total, WINDOW)) for w in range(WINDOW)))
         elapsed = time.perf_counter() - start
     return total / elapsed, timings
 
 
-def dealer_orders(prefix: str, count: int) -> tuple[list[bytes], list[bytes]]:
-    """A bare DEALER's order frames and, for each, the update that ends it."""
-    orders = [make_order(prefix, i, "bench") for i in range(count)]
-    return [encode(o) for o in orders], [encode(cancelled(o)) for o in orders]
+def dealer_order(prefix: str, i: int) -> tuple[bytes, bytes]:
+    """A bare DEALER's order frame, stamped now as a bot stamps it when it sends (an
+    order made seconds ahead reads to the auditor as decided that late), and the
+    update that ends it."""
+    order = make_order(prefix, i, "bench")
+    return encode(order), encode(cancelled(order))
 
 
 def dealer_round_trips(endpoint: str, samples: int) -> list[float]:
     """``round_trips`` of bench_gateway; the orders end in batches between the timed
     round trips, as in :func:`link_round_trips`."""
-    orders, updates = dealer_orders("dealer", samples + 500)
-    awake, awake_updates = dealer_orders("dealer-awake", samples // ENDED_EVERY + 20)
     sock = dealer(endpoint, hello_as="bench")
     timings: list[float] = []
     open_ones: list[bytes] = []
     try:
-        for i, payload in enumerate(orders):
+        for i in range(samples + 500):
+            payload, update = dealer_order("dealer", i)
             start = time.perf_counter()
             sock.send(payload)
             sock.recv()
             if i >= 500:  # the first 500 warm up caches and connections
                 timings.append(time.perf_counter() - start)
-            open_ones.append(updates[i])
+            open_ones.append(update)
             if len(open_ones) == ENDED_EVERY:
-                for update in open_ones:
-                    sock.send(update)
+                for ended in open_ones:
+                    sock.send(ended)
                 time.sleep(SETTLE_S)
-                n = i // ENDED_EVERY
-                sock.send(awake[n])  # untimed
+                awake, awake_update = dealer_order("dealer-awake", i // ENDED_EVERY)
+                sock.send(awake)  # untimed
                 sock.recv()
-                open_ones = [awake_updates[n]]
+                open_ones = [awake_update]
     finally:
         sock.close()
     return timings
@@ -233,18 +233,20 @@ def dealer_round_trips(endpoint: str, samples: int) -> list[float]:
 def dealer_pipelined(endpoint: str, total: int) -> float:
     """``pipelined`` of bench_gateway, sending each order's update after its reply
     (the gateway answers one DEALER in order, so the n-th reply is the n-th order's)."""
-    orders, updates = dealer_orders("dealer-flight", total)
     sock: zmq.Socket[bytes] = dealer(endpoint, hello_as="bench")
     time.sleep(LONE_AFTER_S)
     sent = received = 0
+    updates: deque[bytes] = deque()
     start = time.perf_counter()
     try:
         while received < total:
             while sent < total and sent - received < WINDOW:
-                sock.send(orders[sent])
+                payload, update = dealer_order("dealer-flight", sent)
+                sock.send(payload)
+                updates.append(update)
                 sent += 1
             sock.recv()
-            sock.send(updates[received])
+            sock.send(updates.popleft())
             received += 1
     finally:
         sock.close()

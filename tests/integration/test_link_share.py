@@ -27,6 +27,7 @@ from kernel.gateway import Gateway
 from tests.conftest import KernelHarness
 
 SHARE = gateway_module._PER_LINK
+BYTES = gateway_module._PER_LINK_BYTES
 BACKLOG = 600
 
 
@@ -155,8 +156,51 @@ async def test_a_link_that_takes_over_from_a_silent_one_keeps_whole_batches(
     assert max(map(len, quiet_turns)) > SHARE
 
 
+@pytest.mark.timeout(60)
+async def test_a_link_of_big_frames_has_its_share_in_bytes(
+    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
+) -> None:
+    """A share counted in frames alone let eight 200 kB frames (garbage, each half a
+    millisecond to read and refuse) stand before another link's order: while links
+    compete, one frame past the share in bytes ends the flooder's share."""
+    sock, flooder, quiet = router
+    wakeups: list[list[bytes]] = [[]]
+    got_quiet = asyncio.Event()
+
+    def on_message(frames: list[bytes]) -> None:
+        wakeups[-1].append(frames[0])
+        if frames[0] == b"quiet":
+            got_quiet.set()
+
+    drain = SocketDrain(sock, on_message, batch=64, per_sender=SHARE,
+                        per_sender_bytes=BYTES, on_batch_end=lambda: wakeups.append([]),
+                        receive=recv_frames)
+    big = b"x" * 200_000
+    quiet.send(b"hello")
+    for _ in range(60):
+        flooder.send(big)
+    drain.start()
+    try:
+        async with asyncio.timeout(30):
+            while sum(map(len, wakeups)) < 4:  # the flood is being read
+                await asyncio.sleep(0.005)
+            got_quiet.clear()
+            quiet.send(b"order")
+            await got_quiet.wait()
+            while sum(map(len, wakeups)) < 62:
+                await asyncio.sleep(0.005)
+    finally:
+        drain.stop()
+    done = [w for w in wakeups if w]
+    assert sum(map(len, done)) == 62
+    heard = next(i for i, w in enumerate(done) if b"quiet" in w)  # from then on they compete
+    assert all(w.count(b"flooder") <= 1 for w in done[heard + 1:])  # 200 kB: past 64 KiB
+    assert [w for w in done if b"quiet" in w][-1].count(b"flooder") <= 1
+
+
 async def test_kernel_runs_its_bot_link_with_the_share_per_link(start_kernel: Any) -> None:
     harness: KernelHarness = await start_kernel()
     gateway = harness.kernel.gateway
     assert isinstance(gateway, Gateway) and gateway._drain is not None
     assert gateway._drain._per_sender == SHARE < gateway_module._BURST
+    assert gateway._drain._per_sender_bytes == BYTES

@@ -17,16 +17,25 @@ REFUSALS_JOURNALED_PER_S_INT = int(REFUSALS_JOURNALED_PER_S)
 
 
 def test_a_sender_has_had_its_share_at_the_cap_and_others_are_counted_apart() -> None:
-    shares: dict[bytes, int] = {}
-    flooder = [_had_its_share(shares, b"flood", 8) for _ in range(8)]
+    shares: dict[bytes, tuple[int, int]] = {}
+    flooder = [_had_its_share(shares, b"flood", 8, 300, 0) for _ in range(8)]
     assert flooder == [False] * 7 + [True]  # the 8th message ends the wake-up
-    assert not _had_its_share(shares, b"quiet", 8)
-    assert shares == {b"flood": 8, b"quiet": 1}
+    assert not _had_its_share(shares, b"quiet", 8, 300, 0)
+    assert shares == {b"flood": (8, 2400), b"quiet": (1, 300)}
 
 
 def test_a_share_of_one_ends_the_wake_up_after_each_message() -> None:
-    shares: dict[bytes, int] = {}
-    assert _had_its_share(shares, b"a", 1) and _had_its_share(shares, b"b", 1)
+    shares: dict[bytes, tuple[int, int]] = {}
+    assert _had_its_share(shares, b"a", 1, 10, 0) and _had_its_share(shares, b"b", 1, 10, 0)
+
+
+def test_a_share_in_bytes_ends_the_wake_up_at_the_frame_that_reaches_it() -> None:
+    shares: dict[bytes, tuple[int, int]] = {}
+    small = [_had_its_share(shares, b"orders", 8, 300, 65_536) for _ in range(7)]
+    assert small == [False] * 7  # orders of a few hundred bytes: the count decides
+    assert _had_its_share(shares, b"garbage", 8, 200_000, 65_536)  # one big frame: enough
+    assert not _had_its_share(shares, b"edge", 8, 65_535, 65_536)
+    assert _had_its_share(shares, b"edge", 8, 1, 65_536)
 
 
 def test_the_refusal_quota_journals_a_seconds_worth_then_counts_the_rest() -> None:
