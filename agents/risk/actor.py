@@ -497,4 +497,3 @@ class RiskEngine(Actor):
         self._closes_sent += sent
         self.ctx.publish(command)  # journaled: what was sent, and why
         log.warning("close_all sent to %d bot(s): %s", sent, reason)
-
