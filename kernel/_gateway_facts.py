@@ -58,12 +58,12 @@ class FactsBehind:
         else:
             self._counter = None
 
-    def count(self, message: Message, *, now: float = 0.0, take: bool = False) -> None:
-        """``message`` went to the bus; a heartbeat, fill or order update is a fact.
-        ``take``: :meth:`caught_up` said True before it was journaled, so the gate is
-        offered it now, at ``now`` (its row's time)."""
+    def count(self, message: Message, *, now: float) -> None:
+        """``message`` went to the bus; a heartbeat, fill or order update is a fact,
+        offered to the gate at ``now`` (its row's time) when the gate has taken every
+        earlier one (:meth:`caught_up`; journaling it cannot have changed that)."""
         if isinstance(message, Heartbeat | Fill | OrderUpdate):
-            if take and self._taker is not None:
+            if self._taker is not None and self.caught_up(message):
                 self._offer(self._taker, message, now)
             self.sent += 1
             if self._fleet is not None:
@@ -107,11 +107,8 @@ class FactsBehind:
             return False
         if self._fleet is not None:
             bot_id = message.bot_id
-            kept = self._compared(bot_id)
-            return kept is not None and \
-                self._sent_by.get(bot_id, 0) - kept[1] - kept[0].facts_taken == 0
-        counter = self._counter
-        return counter is not None and self.sent - self._base - counter.facts_taken == 0
+            return self._compared(bot_id) is not None and self.behind_of(bot_id) == 0
+        return self._counter is not None and self.behind() == 0
 
     def _offer(self, taker: FactTaker, fact: Heartbeat | Fill | OrderUpdate,
                now: float) -> None:

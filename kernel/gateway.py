@@ -268,9 +268,8 @@ class Gateway:
                 if session is not None and not session.marks_taken:
                     session.marks_taken = True
                     self._take_marks(message)
-                caught_up = self._facts.caught_up(message)  # before the fact is sent
                 self._emitter.emit(message, ts=now)  # the gate takes it at its row's time
-                self._facts.count(message, now=now, take=caught_up)
+                self._facts.count(message, now=now)
             case Hello():
                 self._on_hello(identity, message, as_json)
             case Fill() | OrderUpdate() | CommandAck() | Bars():
@@ -281,9 +280,8 @@ class Gateway:
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
-                caught_up = self._facts.caught_up(message)
                 self._emitter.emit(message, ts=now)
-                self._facts.count(message, now=now, take=caught_up)
+                self._facts.count(message, now=now)
             case PlanRequest():
                 self._on_plan_request(identity, message, as_json)
             case _:  # a frame type beyond the core contract (a verdict): to the bus as it is

@@ -22,7 +22,6 @@ from kernel.bounded import BoundedDict
 from kernel.events import AnomalyDetected, Severity
 from planner.messages import MarketSnapshot, TechnicalVerdict
 from planner.parts import Bar
-from planner.snapshot import AnalysisError
 from planner.technical import analyze_technical, min_bars
 
 HISTORIES_MAX = 256
@@ -65,11 +64,7 @@ class TechnicalAdapter(VerdictAdapter[TechnicalVerdict]):
         if not history.merge(message):
             return []
         out: list[Message] = []
-        try:
-            snapshot = history.snapshot()
-        except AnalysisError as exc:  # bars the rules cannot read: said, not a crash
-            return [self._anomaly("invalid_bars", "warning", f"{symbol}: no snapshot from "
-                                  f"the bars of {message.bot_id or 'a bot'}: {exc}")]
+        snapshot = history.snapshot()
         if snapshot is not None:
             self._own[symbol] = snapshot
             self.ctx.publish(snapshot)

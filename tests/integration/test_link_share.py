@@ -51,11 +51,10 @@ def router() -> Iterator[tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]
         context.term()
 
 
-@pytest.mark.timeout(60)
-async def test_a_backlog_delays_another_link_by_at_most_one_share(
-    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
-) -> None:
-    sock, flooder, quiet = router
+def recording_drain(sock: zmq.Socket[Any], per_sender_bytes: int = 0,
+                    ) -> tuple[list[list[bytes]], asyncio.Event, SocketDrain]:
+    """A drain with the bot link's share that records each wake-up's senders, and an
+    event set whenever the quiet link's frame is handled."""
     wakeups: list[list[bytes]] = [[]]
     got_quiet = asyncio.Event()
 
@@ -65,7 +64,17 @@ async def test_a_backlog_delays_another_link_by_at_most_one_share(
             got_quiet.set()
 
     drain = SocketDrain(sock, on_message, batch=64, per_sender=SHARE,
+                        per_sender_bytes=per_sender_bytes,
                         on_batch_end=lambda: wakeups.append([]), receive=recv_frames)
+    return wakeups, got_quiet, drain
+
+
+@pytest.mark.timeout(60)
+async def test_a_backlog_delays_another_link_by_at_most_one_share(
+    router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
+) -> None:
+    sock, flooder, quiet = router
+    wakeups, got_quiet, drain = recording_drain(sock)
     quiet.send(b"hello")  # two links at work: the share applies from the first wake-up
     for n in range(BACKLOG):
         flooder.send(b"f%d" % n)
@@ -164,17 +173,7 @@ async def test_a_link_of_big_frames_has_its_share_in_bytes(
     millisecond to read and refuse) stand before another link's order: while links
     compete, one frame past the share in bytes ends the flooder's share."""
     sock, flooder, quiet = router
-    wakeups: list[list[bytes]] = [[]]
-    got_quiet = asyncio.Event()
-
-    def on_message(frames: list[bytes]) -> None:
-        wakeups[-1].append(frames[0])
-        if frames[0] == b"quiet":
-            got_quiet.set()
-
-    drain = SocketDrain(sock, on_message, batch=64, per_sender=SHARE,
-                        per_sender_bytes=BYTES, on_batch_end=lambda: wakeups.append([]),
-                        receive=recv_frames)
+    wakeups, got_quiet, drain = recording_drain(sock, per_sender_bytes=BYTES)
     big = b"x" * 200_000
     quiet.send(b"hello")
     for _ in range(60):

@@ -7,6 +7,9 @@ from bus.protocol import Fill, Heartbeat, OrderRequest, OrderUpdate
 from kernel._gateway_facts import FactsBehind
 from kernel.gate import FactCounter
 
+NOW = 1_000.0
+"""When the facts of the tests that do not look at time reach the gateway."""
+
 
 class Engine:
     """Counts the facts it took, as ``RiskEngine.facts_taken`` does."""
@@ -45,10 +48,10 @@ def order(bot_id: str) -> OrderRequest:
 
 def test_the_one_engine_is_compared_with_every_fact_sent_since_it_was_installed() -> None:
     facts, engine = FactsBehind(), Engine()
-    facts.count(beat("qe"))  # before the engine: not its to take
+    facts.count(beat("qe"), now=NOW)  # before the engine: not its to take
     facts.installed(engine)  # type: ignore[arg-type]
-    facts.count(beat("qe"))
-    facts.count(update("qe"))
+    facts.count(beat("qe"), now=NOW)
+    facts.count(update("qe"), now=NOW)
     assert facts.ahead(order("qe"), 2.0) is not None and facts.behind() == 2
     engine.facts_taken = 2
     assert facts.ahead(order("qe"), 2.0) is None
@@ -62,7 +65,7 @@ def test_in_a_fleet_each_bot_is_compared_with_its_own_engine_alone() -> None:
     for message in (beat("a"), update("a"), beat("b"), Fill(
             request_id="f", symbol="BTCUSDT", side="buy", qty=0.001, price=50_000.0,
             fee=0.0, ts=1.0, bot_id="b")):
-        facts.count(message)
+        facts.count(message, now=NOW)
     a.facts_taken = 2  # a's engine took both of a's; b's engine took none of b's
     assert facts.ahead(order("a"), 2.0) is None
     ahead = facts.ahead(order("b"), 2.0)
@@ -75,11 +78,11 @@ def test_a_restarted_engine_is_compared_from_its_first_order_and_a_missing_one_n
     fleet = Fleet(a=a)
     facts = FactsBehind()
     facts.installed(fleet)  # type: ignore[arg-type]
-    facts.count(beat("a"))
+    facts.count(beat("a"), now=NOW)
     assert facts.behind_of("a") == 1
     fleet.engines["a"] = again = Engine()  # a fresh instance: it restored its state
     assert facts.behind_of("a") == 0
-    facts.count(beat("a"))
+    facts.count(beat("a"), now=NOW)
     assert facts.behind_of("a") == 1
     again.facts_taken = 1
     assert facts.behind_of("a") == 0
@@ -105,9 +108,9 @@ class Taker(Engine):
 
 
 def send(facts: FactsBehind, fact: Heartbeat | OrderUpdate, now: float) -> None:
-    """What the gateway does with a fact: ask, journal (here: nothing), count and offer."""
-    caught_up = facts.caught_up(fact)
-    facts.count(fact, now=now, take=caught_up)
+    """What the gateway does with a fact: journal it (here: nothing), then count it,
+    which offers it to the gate when the gate has caught up."""
+    facts.count(fact, now=now)
 
 
 def test_a_fact_is_offered_when_every_earlier_one_was_taken_at_its_rows_time() -> None:
