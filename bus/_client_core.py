@@ -402,7 +402,7 @@ class LinkCore:
         """
         return make_decision(request_id=request_id, verdict="DENY", reason=reason + ": denied",
                              code=code, trading_state=self._trading_state or "HALTED",
-                             bot_id=self.bot_id)
+                             bot_id=self.bot_id, ts=time.time())
 
     def _close(self, linger_s: float) -> None:
         if self.closed:

@@ -271,11 +271,16 @@ class OrderDecision(Message, frozen=True, tag="order_decision"):
     rather than drop the frame. Build decisions with :func:`make_decision`."""
     trading_state: TradingState
     bot_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    ts: float = 0.0
+    """When it was decided, on the decider's clock (the kernel's; a link's own DENY on
+    the bot's). Minus the request's ``ts`` it is the decision's latency as the bot
+    saw it being made, whenever a reader (the auditor, the metrics) gets to it.
+    Added later: 0 in journals written before it."""
 
 
 def make_decision(
     *, request_id: str, verdict: Verdict, code: DecisionCode, reason: str,
-    trading_state: TradingState, bot_id: str = "",
+    trading_state: TradingState, ts: float, bot_id: str = "",
 ) -> OrderDecision:
     """An ``order_decision``: every producer, kernel or client, builds it here.
 
@@ -287,7 +292,7 @@ def make_decision(
         raise ValueError(f"unknown decision code {code!r}: add it to DecisionCode in "
                          "bus/protocol.py and to the table in docs/protocol.md")
     return OrderDecision(request_id=request_id, verdict=verdict, reason=reason[:4096],
-                         code=code, trading_state=trading_state, bot_id=bot_id)
+                         code=code, trading_state=trading_state, bot_id=bot_id, ts=ts)
 
 
 class Command(Message, frozen=True, tag="command"):

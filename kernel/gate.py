@@ -144,12 +144,14 @@ class ClosedGate:
                               "order is denied, whatever the multiplier")
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
-        return deny(order, code=self._code, reason=self._reason, trading_state=self._state)
+        return deny(order, code=self._code, reason=self._reason, trading_state=self._state,
+                    now=now)
 
 
 def deny(
-    order: OrderRequest, *, code: DecisionCode, reason: str, trading_state: TradingState
+    order: OrderRequest, *, code: DecisionCode, reason: str, trading_state: TradingState,
+    now: float,
 ) -> OrderDecision:
-    """A DENY for ``order`` (the gateway's own failures use it too)."""
+    """A DENY for ``order`` made at ``now`` (the gateway's own failures use it too)."""
     return make_decision(request_id=order.request_id, verdict="DENY", reason=reason, code=code,
-                         trading_state=trading_state, bot_id=order.bot_id)
+                         trading_state=trading_state, bot_id=order.bot_id, ts=now)

@@ -385,7 +385,8 @@ class Gateway:
         if mismatch is not None:  # answered like any decision (journaled within the quota)
             self.faults.report("identity_mismatch", "warning", f"{order.request_id}: {mismatch}")
             self._queue_reply(identity, deny(order, code="identity_mismatch", reason=mismatch,
-                              trading_state=self._gate.trading_state), as_json, journal=rows)
+                              trading_state=self._gate.trading_state, now=now), as_json,
+                              journal=rows)
             return
         ahead = self._facts.ahead(order, now)
         if ahead is not None:  # the engine has not taken the newest facts: journal it
@@ -395,7 +396,7 @@ class Gateway:
         except Exception as exc:  # the gate must never take the gateway down: fail closed
             log.exception("order gate raised on %s", order.request_id)
             self.faults.report("gate_error", "critical", f"{type(exc).__name__}: {exc}")
-            decision = deny(order, code="internal_error", trading_state="HALTED",
+            decision = deny(order, code="internal_error", trading_state="HALTED", now=now,
                             reason=f"the risk check failed ({type(exc).__name__}); "
                             "denied to stay safe")
         self._queue_reply(identity, decision, as_json)
@@ -462,7 +463,7 @@ class Gateway:
         denial = make_decision(
             request_id=request_id, verdict="DENY", code="journal_unavailable",
             reason="the decision could not be journaled, so it is denied",
-            trading_state=self._gate.trading_state, bot_id=bot_id)
+            trading_state=self._gate.trading_state, bot_id=bot_id, ts=self._clock())
         self._keep_aside(denial)
         return denial
 
@@ -485,7 +486,7 @@ class Gateway:
         if request_id is not None:  # an order we cannot accept: DENY it explicitly
             decision = make_decision(request_id=request_id, verdict="DENY", code="invalid_request",
                                      reason=f"invalid order_request: {exc}", bot_id=bot_id,
-                                     trading_state=self._gate.trading_state)
+                                     trading_state=self._gate.trading_state, ts=self._clock())
             self.faults.report("invalid_request", "warning", f"{request_id}: {exc}")
             self._queue_reply(identity, decision, as_json,
                               journal=self.refusals.spend(self._clock()))

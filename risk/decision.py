@@ -42,8 +42,9 @@ def deny(code: RiskCode, reason: str) -> Decision:
 
 
 def order_decision(order: OrderRequest, decision: Decision,
-                   trading_state: TradingState) -> OrderDecision:
-    """The contract reply for the bot (the contract cuts the reason to its bound)."""
+                   trading_state: TradingState, now: float) -> OrderDecision:
+    """The contract reply for the bot, stamped ``now`` (the contract cuts the reason to
+    its bound)."""
     return make_decision(request_id=order.request_id, verdict=decision.verdict,
                          reason=decision.reason, code=decision.code,
-                         trading_state=trading_state, bot_id=order.bot_id)
+                         trading_state=trading_state, bot_id=order.bot_id, ts=now)

@@ -80,7 +80,7 @@ async def main(calls: int, alerts: int, send_ms: float) -> None:
     await notifier.start(ctx)
     runner = asyncio.create_task(notifier.run())
     allow = make_decision(request_id="r", verdict="ALLOW", reason="", code="allowed",
-                          trading_state="ACTIVE")
+                          trading_state="ACTIVE", ts=time.time())
 
     async def floor(_n: int) -> None:
         pass

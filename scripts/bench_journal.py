@@ -39,7 +39,8 @@ from kernel.journal import Journal, JournalEntry
 
 Sync = Literal["normal", "full"]
 PAYLOAD = encode(make_decision(request_id="bench-000001", verdict="ALLOW", reason="within limits",
-                               code="allowed", trading_state="ACTIVE", bot_id="quantumedge-1"))
+                               code="allowed", trading_state="ACTIVE", bot_id="quantumedge-1",
+                               ts=1_700_000_000.0))
 ENTRY = JournalEntry(ts=1_700_000_000.0, topic="order.decision", source="gateway",
                      kind="order_decision", payload=PAYLOAD)
 INSERT = "INSERT INTO journal (seq, ts, topic, source, kind, payload) VALUES (?, ?, ?, ?, ?, ?)"

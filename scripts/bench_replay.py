@@ -98,7 +98,7 @@ class Writer:
         self.orders.append((ts, request))
         self.add(ts, request)
         decision, self.state = decide(request, self.state, self.limits, ts)
-        self.add(ts, order_decision(request, decision, self.state.trading_state))
+        self.add(ts, order_decision(request, decision, self.state.trading_state, ts))
         if not decision.allowed:
             return held
         done = Fill(request_id=request.request_id, symbol="ETHUSDT", side=request.side,

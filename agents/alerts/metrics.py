@@ -46,7 +46,7 @@ class Metrics:
                                  ["verdict", "code"], registry=r)
         self.latency = Histogram(
             f"{PREFIX}_decision_latency_seconds", "From the bot's order_request timestamp to "
-            "the decision on the bus (the gate, the journal commit and the link)",
+            "the decision's (the link and the gate; the journal commit and the reply follow)",
             buckets=_LATENCY_BUCKETS, registry=r)
         self.trading = Enum(f"{PREFIX}_trading_state", "Trading state per scope", ["scope"],
                             states=["ACTIVE", "REDUCING", "HALTED"], registry=r)
@@ -79,11 +79,11 @@ class Metrics:
                 self._asked[rid] = ts
                 if len(self._asked) > _PENDING_MAX:
                     self._asked.pop(next(iter(self._asked)))
-            case OrderDecision(verdict=verdict, code=code, request_id=rid):
+            case OrderDecision(verdict=verdict, code=code, request_id=rid, ts=decided):
                 self.decisions.labels(verdict, code).inc()
                 asked = self._asked.pop(rid, None)
-                if asked is not None:
-                    self.latency.observe(max(0.0, now - asked))
+                if asked is not None:  # the decision's time, not when it was read here
+                    self.latency.observe(max(0.0, (decided or now) - asked))
             case RiskStateSnapshot(trading_state=state, bot_id=bot):
                 self._trading(f"bot:{bot}" if bot and self._fleet else "global", state)
             case BotStateReported(bot_id=bot, restarts=restarts):

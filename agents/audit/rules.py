@@ -182,8 +182,8 @@ class AnomalyRules:
         found: list[Finding] = []
         asked = self._pending.pop(decision.request_id, None)
         bot = decision.bot_id or "?"
-        if asked is not None:
-            found += self._latency(bot, decision.request_id, now - asked, now)
+        if asked is not None:  # at the decision's own time: this reader may lag behind it
+            found += self._latency(bot, decision.request_id, (decision.ts or now) - asked, now)
         if decision.verdict == "DENY":
             found += self._burst(self._denials, "denial_storm", "warning", f"bot {bot}", now,
                                  decision.code, "denied orders; it keeps asking while the "

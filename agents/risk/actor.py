@@ -171,7 +171,7 @@ class RiskEngine(Actor):
                 self._shadow.queue(order, judged, decision, now)
             except Exception:  # the shadow may fail; the decision made stands regardless
                 log.exception("shadow limits failed on %s", order.request_id)
-        return order_decision(order, decision, self._state.trading_state)
+        return order_decision(order, decision, self._state.trading_state, now)
 
     def _journal_shadow(self, row: ShadowDecisionDiffered) -> None:
         self.ctx.journal.append(journal_entry(row, self.name))

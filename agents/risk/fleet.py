@@ -96,7 +96,7 @@ class FleetGate:
                 request_id=order.request_id, verdict="DENY", code="risk_engine_unavailable",
                 reason=f"bot:{order.bot_id}: the risk engine of this bot is not running, so "
                 "its orders cannot be checked; they are refused until it is",
-                trading_state="HALTED", bot_id=order.bot_id)
+                trading_state="HALTED", bot_id=order.bot_id, ts=now)
         return engine.decide(order, now)
 
     def for_bot(self, bot_id: str) -> OrderGate:

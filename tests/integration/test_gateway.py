@@ -4,6 +4,7 @@ a real SQLite journal. Every bad input gets a reason and loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -86,10 +87,12 @@ async def test_without_a_risk_engine_every_order_is_denied_and_journaled_first(
     harness: KernelHarness, bot: RawBot
 ) -> None:
     await bot.greet()
+    sent = time.time()
     await bot.send(order("r-1"))
     decision = await bot.recv()
     assert isinstance(decision, OrderDecision)
     assert (decision.verdict, decision.code) == ("DENY", "risk_engine_unavailable")
+    assert sent <= decision.ts <= time.time()  # stamped when decided: its latency is its own
     assert "risk engine is not running" in decision.reason
     # The reply was sent only after the decision's row was committed.
     rows = journal_rows(harness, "order.decision")

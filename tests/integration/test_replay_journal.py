@@ -51,7 +51,8 @@ async def three_days(path: Path, config: Path, *, save_on_day2: bool) -> None:
         asked = order("ETHUSDT", qty=0.1, price=2_500.0, request_id=f"d{day}")
         decision, state = decide(asked, state, limits, ts + 1)
         journal.append(row(ts + 1, asked))
-        journal.append(row(ts + 1, order_decision(asked, decision, state.trading_state)))
+        journal.append(row(ts + 1, order_decision(asked, decision, state.trading_state,
+                                                        ts + 1)))
         if day == 1 and save_on_day2:
             journal.append(row(ts + 3600, RiskStateSaved(ts=ts + 3600, state=state)))
     await journal.flush()

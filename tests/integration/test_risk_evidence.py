@@ -44,7 +44,8 @@ async def two_days(path: Path, config: Path, *, start: float = D1, qty: float = 
                 assert decision.allowed
                 journal.append(row(ts + 1 + n, asked))
                 journal.append(row(ts + 1 + n, order_decision(asked, decision,
-                                                              state.trading_state)))
+                                                              state.trading_state,
+                                                              ts + 1 + n)))
         await journal.flush()
     finally:
         await journal.close()

@@ -114,3 +114,14 @@ def test_one_bot_keeps_the_global_scope_only() -> None:
     metrics.observe(_snapshot("REDUCING", "qe-1"), 1.0)
     metrics.kernel_state("REDUCING")
     assert _states(metrics) == {"global": "REDUCING"}
+
+
+def test_the_latency_histogram_measures_at_the_decisions_time() -> None:
+    """Read 2 s after it was made (a reader behind), a decision made 4 ms after its
+    request counts as 4 ms."""
+    metrics = Metrics()
+    asked = order(request_id="r1", ts=100.0)
+    metrics.observe(asked, 100.0)
+    metrics.observe(OrderDecision(request_id="r1", verdict="ALLOW", reason="", code="allowed",
+                                  trading_state="ACTIVE", ts=100.004), 102.0)
+    assert values(metrics)[("qe_decision_latency_seconds_sum", ())] == pytest.approx(0.004)

@@ -26,9 +26,9 @@ def request(rid: str, ts: float, bot: str = "qe") -> OrderRequest:
 
 
 def decision(rid: str, verdict: str = "ALLOW", code: str = "ok",
-             bot: str = "qe") -> OrderDecision:
+             bot: str = "qe", ts: float = 0.0) -> OrderDecision:
     return OrderDecision(request_id=rid, verdict=verdict, reason="r", code=code,  # type: ignore[arg-type]
-                         trading_state="ACTIVE", bot_id=bot)
+                         trading_state="ACTIVE", bot_id=bot, ts=ts)
 
 
 def beat(seq: int, *, ts: float = 1000.0, uptime: float | None = None, realized: float = 0.0,
@@ -57,6 +57,16 @@ def test_a_slow_decision_is_an_anomaly_and_a_very_slow_one_an_error() -> None:
     assert "400 ms" in slow[0].detail and slow[0].subject == "bot qe"
     later = feed(rules, (request("r3", 300.0), 300.0), (decision("r3"), 303.0))
     assert kinds(later) == ["decision_latency"] and later[0].severity == "error"
+
+
+def test_the_latency_is_the_decisions_own_time_not_when_the_auditor_reads_it() -> None:
+    """Under load the auditor's inbox lags: a decision made 3 ms after its request but
+    read 400 ms later is not slow. One made slowly is, however soon it is read."""
+    rules = AnomalyRules(CFG)
+    read_late = feed(rules, (request("r1", 100.0), 100.4), (decision("r1", ts=100.003), 100.4))
+    made_late = feed(rules, (request("r2", 200.0), 200.0), (decision("r2", ts=200.4), 200.4))
+    assert read_late == [] and kinds(made_late) == ["decision_latency"]
+    assert "400 ms" in made_late[0].detail
 
 
 def test_a_slow_condition_is_repeated_at_most_once_per_repeat_s_with_a_count() -> None:

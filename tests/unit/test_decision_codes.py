@@ -78,7 +78,7 @@ def test_make_decision_refuses_an_unknown_code() -> None:
     code: typing.Any = "not_a_code"
     with pytest.raises(ValueError, match="not_a_code"):
         make_decision(request_id="r1", verdict="DENY", code=code, reason="x",
-                      trading_state="ACTIVE")
+                      trading_state="ACTIVE", ts=1.0)
 
 
 def test_the_check_holds_under_python_dash_o() -> None:
@@ -86,7 +86,7 @@ def test_the_check_holds_under_python_dash_o() -> None:
     script = ("from bus.protocol import make_decision\n"
               "try:\n"
               "    make_decision(request_id='r', verdict='DENY', code='bogus', reason='x',\n"
-              "                  trading_state='HALTED')\n"
+              "                  trading_state='HALTED', ts=1.0)\n"
               "except ValueError:\n"
               "    raise SystemExit(0)\n"
               "raise SystemExit(1)\n")
@@ -97,7 +97,7 @@ def test_the_check_holds_under_python_dash_o() -> None:
 
 def test_make_decision_cuts_the_reason_to_the_contract_bound() -> None:
     decision = make_decision(request_id="r1", verdict="DENY", code="internal_error",
-                             reason="x" * 5000, trading_state="HALTED", bot_id="b")
+                             reason="x" * 5000, trading_state="HALTED", bot_id="b", ts=1.0)
     wire = codec.kernel_frame_decoder.decode(codec.encode(decision))
     assert wire == decision and len(decision.reason) == 4096
 

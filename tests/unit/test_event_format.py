@@ -26,7 +26,7 @@ class _Odd(msgspec.Struct, frozen=True, tag_field="type", tag="test_odd_state"):
 def _decision(verdict: str) -> OrderDecision:
     return make_decision(request_id="r1", verdict=verdict,  # type: ignore[arg-type]
                          code="allowed" if verdict == "ALLOW" else "internal_error",
-                         reason="x", trading_state="ACTIVE", bot_id="qe")
+                         reason="x", trading_state="ACTIVE", bot_id="qe", ts=1.0)
 
 
 MESSAGES: list[msgspec.Struct] = [

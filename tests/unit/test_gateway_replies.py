@@ -15,7 +15,7 @@ from kernel.emitter import Staged
 
 def decision(request_id: str) -> OrderDecision:
     return make_decision(request_id=request_id, verdict="DENY", code="risk_engine_unavailable",
-                         reason="closed", trading_state="HALTED", bot_id="qe-1")
+                         reason="closed", trading_state="HALTED", bot_id="qe-1", ts=1.0)
 
 
 def staged(request_id: str, outcome: int | BaseException | None) -> Staged:
@@ -62,7 +62,7 @@ async def test_a_row_that_failed_is_answered_with_the_deny_and_never_published()
     deliver(replies, send=link.send, publish=published.append,
             unjournaled=lambda request_id, bot_id, exc: make_decision(
                 request_id=request_id, verdict="DENY", code="journal_unavailable",
-                reason=str(exc), trading_state="HALTED", bot_id=bot_id))
+                reason=str(exc), trading_state="HALTED", bot_id=bot_id, ts=1.0))
     assert [(d.request_id, d.code) for d in link.sent] == [
         ("r1", "journal_unavailable"), ("r2", "risk_engine_unavailable")]
     assert published == []

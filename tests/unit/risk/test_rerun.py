@@ -40,7 +40,7 @@ class Day:
     def order(self, ts: float, request: OrderRequest) -> str:
         self.add(ts, request)
         decision, self.state = decide(request, self.state, self.lim, ts)
-        self.add(ts, order_decision(request, decision, self.state.trading_state))
+        self.add(ts, order_decision(request, decision, self.state.trading_state, ts))
         return decision.verdict
 
     def fill(self, ts: float, done: Fill) -> None:
@@ -133,7 +133,7 @@ def test_a_decision_made_ahead_of_a_heartbeat_is_replayed_ahead_of_it() -> None:
     day.add(NOW + 1.2, Ahead(facts=1))
     decision, day.state = decide(late, day.state, lim, NOW + 1.2)
     assert decision.verdict == "ALLOW"  # within the collar of the old mark, 2,500
-    day.add(NOW + 1.2, order_decision(late, decision, day.state.trading_state))
+    day.add(NOW + 1.2, order_decision(late, decision, day.state.trading_state, NOW + 1.2))
     assert report(rerun(day.rows, lim), []).exact
     without = [r for r in day.rows if not isinstance(r.fact, Ahead)]
     flips = report(rerun(without, lim), []).flips
@@ -157,7 +157,7 @@ def test_in_a_fleet_the_facts_held_back_are_the_ordering_bots_own() -> None:
     day.add(NOW + 1.2, Ahead(facts=1, bot_id="qe"))
     decision, day.state = decide(late, day.state, lim, NOW + 1.2)
     assert decision.verdict == "ALLOW"
-    day.add(NOW + 1.2, order_decision(late, decision, day.state.trading_state))
+    day.add(NOW + 1.2, order_decision(late, decision, day.state.trading_state, NOW + 1.2))
     assert report(rerun(day.rows, lim), []).exact
     unkeyed = [Row(r.seq, r.ts, Ahead(facts=1)) if isinstance(r.fact, Ahead) else r
                for r in day.rows]  # the last fact of any bot held: the wrong one

@@ -69,7 +69,7 @@ def test_order_decision_is_the_contract_reply() -> None:
     lim = limits()
     state = ready(lim)
     o = order(qty=10.0)
-    reply = order_decision(o, evaluate(o, state, lim, NOW), state.trading_state)
+    reply = order_decision(o, evaluate(o, state, lim, NOW), state.trading_state, NOW)
     assert (reply.request_id, reply.verdict, reply.code) == (o.request_id, "DENY",
                                                             "fat_finger_qty")
     assert reply.trading_state == "ACTIVE" and reply.bot_id == "qe"

@@ -12,7 +12,7 @@ from tests.unit.risk.risk_world import NOW, fill, limits, order, ready
 def _decided(o: OrderRequest, verdict: str = "ALLOW", code: str = "allowed") -> OrderDecision:
     return make_decision(request_id=o.request_id, verdict=verdict,  # type: ignore[arg-type]
                          code=code, reason="", trading_state="ACTIVE",  # type: ignore[arg-type]
-                         bot_id=o.bot_id)
+                         bot_id=o.bot_id, ts=o.ts)
 
 
 def test_an_order_allowed_after_the_save_reserves_again() -> None:
