@@ -84,6 +84,8 @@ class Publisher:
         """(topic, bot id) -> the subscriptions it reaches; emptied when one comes or goes."""
         self._held: list[tuple[str, bytes, bytes, str]] | None = None
         """Sends queued by :meth:`hold` (topic, payload, header, bot id), in order."""
+        self._spared: dict[int, LocalSubscription] = {}
+        """Index in :attr:`_held` -> the one subscription that frame is not handed to."""
         self._wanted: set[bytes] = set()
         """The byte prefixes some subscriber behind the proxy holds, as the XPUB told them."""
         self._heard: dict[str, bool] = {}
@@ -136,11 +138,12 @@ class Publisher:
         about 256 copies, after every reply.
         """
         held, self._held = self._held, None
+        spared, self._spared = self._spared, {}
         if not held:
             return
         self._look()
         send, routes, heard = self._sock.send, self._routes, self._heard
-        for topic, payload, header, bot_id in held:
+        for index, (topic, payload, header, bot_id) in enumerate(held):
             listened = heard.get(topic)
             if listened is None:
                 listened = self._match(topic)
@@ -154,10 +157,31 @@ class Publisher:
                 targets = routes.get((topic, bot_id))
                 if targets is None:
                     targets = self._route(topic, bot_id)
+                if spared and index in spared:
+                    targets = tuple(t for t in targets if t is not spared[index])
                 if targets:
                     frame = BusFrame(topic, payload, _header(header))
                     for local in targets:
                         local.offer(frame)
+
+    def spare_last(self, local: LocalSubscription, topic: str, bot_id: str) -> bool:
+        """Keep the newest held frame from ``local`` alone, if it is on ``topic`` for
+        ``bot_id``; False (nothing changed) when nothing is held or the newest frame is
+        another, or was sent already.
+
+        The risk engine takes an order update on the gateway's path right after the
+        gateway sent its bus copy (``kernel.gate.FactTaker``): the copy would only wake
+        the engine to be decoded and recognised. Spared, it never reaches the engine's
+        subscription; every other listener and the socket get it as before.
+        """
+        held = self._held
+        if not held:
+            return False
+        last = held[-1]
+        if last[0] != topic or last[3] != bot_id:
+            return False
+        self._spared[len(held) - 1] = local
+        return True
 
     def subscriptions(self) -> frozenset[bytes]:
         """The byte prefixes subscribed behind the proxy, read now."""

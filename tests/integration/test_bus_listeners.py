@@ -140,3 +140,27 @@ def test_a_subscription_made_before_the_publisher_connected_is_heard(bus: Bus) -
         assert received(early, 1) == [b"1"]
     finally:
         late.close()
+
+
+def test_a_spared_frame_skips_one_subscription_alone(bus: Bus) -> None:
+    tap = bus.subscriber(b"")
+    heard(bus.publisher, {b""})
+    engine = bus.publisher.subscribe_local(("order.",), bots=("a",))
+    auditor = bus.publisher.subscribe_local(("order.",))
+    assert not bus.publisher.spare_last(engine, "order.update", "a")  # nothing held
+    bus.publisher.hold()
+    bus.publisher.send_raw("order.update", b"1", bot_id="a")
+    assert bus.publisher.spare_last(engine, "order.update", "a")
+    bus.publisher.send_raw("order.update", b"2", bot_id="a")
+    assert not bus.publisher.spare_last(engine, "order.update", "b")  # another bot's
+    assert not bus.publisher.spare_last(engine, "order.fill", "a")  # another topic
+    bus.publisher.release()
+    bus.publisher.send_raw("order.update", b"3", bot_id="a")
+    assert not bus.publisher.spare_last(engine, "order.update", "a")  # sent already
+    assert [f.payload for f in engine._frames] == [b"2", b"3"]
+    assert [f.payload for f in auditor._frames] == [b"1", b"2", b"3"]
+    assert received(tap, 3) == [b"1", b"2", b"3"]
+    bus.publisher.hold()
+    bus.publisher.send_raw("order.update", b"4", bot_id="a")
+    bus.publisher.release()  # a spare lasts for its own burst only
+    assert [f.payload for f in engine._frames][-1] == b"4"
