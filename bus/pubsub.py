@@ -23,8 +23,8 @@ Copies nobody subscribes to: the publisher's socket is an XPUB, so it hears the
 subscriptions of every process behind the proxy (``kernel tap``, remote actors,
 the kernel's own SUB sockets) and sends a frame only when one of them matches its
 topic. At 64 orders in flight with no process subscribed to ``order.*`` that is
-four copies an order, three socket calls each, skipped; the frames still reach
-this process's own subscriptions. A new subscription is heard within
+three copies an order (request, decision, update), three socket calls each,
+skipped; the frames still reach this process's own subscriptions. A new subscription is heard within
 :data:`_LOOK_S` of the publisher's next send, the delay with which a PUB socket
 itself takes it up (libzmq processes a sending socket's commands about once a
 millisecond): from then on the subscriber gets every frame, as before.
