@@ -18,6 +18,16 @@ prefixes match. In a fleet of twenty bots each bot's risk engine would otherwise
 wake for, and decode, the nineteen other bots' heartbeats and order updates only
 to drop them. Which subscriptions a (topic, bot) pair reaches is worked out once
 and kept (:class:`Publisher` ``_routes``) until a subscription comes or goes.
+
+Copies nobody subscribes to: the publisher's socket is an XPUB, so it hears the
+subscriptions of every process behind the proxy (``kernel tap``, remote actors,
+the kernel's own SUB sockets) and sends a frame only when one of them matches its
+topic. At 64 orders in flight with no process subscribed to ``order.*`` that is
+three copies an order (request, decision, update), three socket calls each,
+skipped; the frames still reach this process's own subscriptions. A new subscription is heard within
+:data:`_LOOK_S` of the publisher's next send, the delay with which a PUB socket
+itself takes it up (libzmq processes a sending socket's commands about once a
+millisecond): from then on the subscriber gets every frame, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from time import monotonic
 from typing import Any
 
 import msgspec
@@ -58,10 +69,10 @@ class BusFrame(msgspec.Struct, frozen=True, gc=False):
 
 
 class Publisher:
-    """A PUB socket connected to the bus's XSUB side. Sending never blocks."""
+    """An XPUB socket connected to the bus's XSUB side. Sending never blocks."""
 
     def __init__(self, context: zmq.Context[Any], endpoint: str, *, source: str) -> None:
-        self._sock: zmq.Socket[bytes] = context.socket(zmq.PUB)
+        self._sock: zmq.Socket[bytes] = context.socket(zmq.XPUB)
         self._sock.linger = 0
         self._sock.sndhwm = 200_000
         self._sock.connect(endpoint)
@@ -73,6 +84,16 @@ class Publisher:
         """(topic, bot id) -> the subscriptions it reaches; emptied when one comes or goes."""
         self._held: list[tuple[str, bytes, bytes, str]] | None = None
         """Sends queued by :meth:`hold` (topic, payload, header, bot id), in order."""
+        self._spared: dict[int, LocalSubscription] = {}
+        """Index in :attr:`_held` -> the one subscription that frame is not handed to."""
+        self._wanted: set[bytes] = set()
+        """The byte prefixes some subscriber behind the proxy holds, as the XPUB told them."""
+        self._heard: dict[str, bool] = {}
+        """topic -> whether a subscriber matches it; emptied when :attr:`_wanted` changes."""
+        self._next_look = 0.0
+        """Monotonic time from which the next send reads the subscriptions that came."""
+        self.unheard = 0
+        """Frames not put on the socket because no subscriber behind the proxy matched."""
 
     def publish(self, message: Message, *, topic: str | None = None) -> bytes:
         """Encode and send; return the payload bytes (for the journal)."""
@@ -90,7 +111,10 @@ class Publisher:
         if self._held is not None:
             self._held.append((topic, payload, header, bot_id))
             return
-        send_frames(self._sock, (topic.encode(), payload, header))
+        if self._listened(topic):
+            send_frames(self._sock, (topic.encode(), payload, header))
+        else:
+            self.unheard += 1
         if self._local:
             self._hand_over(topic, bot_id, lambda: BusFrame(topic, payload, _header(header)))
 
@@ -114,21 +138,92 @@ class Publisher:
         about 256 copies, after every reply.
         """
         held, self._held = self._held, None
+        spared, self._spared = self._spared, {}
         if not held:
             return
-        send, routes = self._sock.send, self._routes
-        for topic, payload, header, bot_id in held:
-            send(topic.encode(), _SNDMORE)
-            send(payload, _SNDMORE)
-            send(header)
+        self._look()
+        send, routes, heard = self._sock.send, self._routes, self._heard
+        for index, (topic, payload, header, bot_id) in enumerate(held):
+            listened = heard.get(topic)
+            if listened is None:
+                listened = self._match(topic)
+            if listened:
+                send(topic.encode(), _SNDMORE)
+                send(payload, _SNDMORE)
+                send(header)
+            else:
+                self.unheard += 1
             if self._local:
                 targets = routes.get((topic, bot_id))
                 if targets is None:
                     targets = self._route(topic, bot_id)
+                if spared and index in spared:
+                    targets = tuple(t for t in targets if t is not spared[index])
                 if targets:
                     frame = BusFrame(topic, payload, _header(header))
                     for local in targets:
                         local.offer(frame)
+
+    def spare_last(self, local: LocalSubscription, topic: str, bot_id: str) -> bool:
+        """Keep the newest held frame from ``local`` alone, if it is on ``topic`` for
+        ``bot_id``; False (nothing changed) when nothing is held or the newest frame is
+        another, or was sent already.
+
+        The risk engine takes an order update on the gateway's path right after the
+        gateway sent its bus copy (``kernel.gate.FactTaker``): the copy would only wake
+        the engine to be decoded and recognised. Spared, it never reaches the engine's
+        subscription; every other listener and the socket get it as before.
+        """
+        held = self._held
+        if not held:
+            return False
+        last = held[-1]
+        if last[0] != topic or last[3] != bot_id:
+            return False
+        self._spared[len(held) - 1] = local
+        return True
+
+    def subscriptions(self) -> frozenset[bytes]:
+        """The byte prefixes subscribed behind the proxy, read now."""
+        self._look(force=True)
+        return frozenset(self._wanted)
+
+    def _listened(self, topic: str) -> bool:
+        """Whether a subscriber behind the proxy would take a frame on ``topic``."""
+        self._look()
+        listened = self._heard.get(topic)
+        return self._match(topic) if listened is None else listened
+
+    def _match(self, topic: str) -> bool:
+        if len(self._heard) >= _ROUTES_KEPT:
+            self._heard.clear()
+        raw = topic.encode()
+        listened = any(raw.startswith(prefix) for prefix in self._wanted)
+        self._heard[topic] = listened
+        return listened
+
+    def _look(self, *, force: bool = False) -> None:
+        """Take the subscriptions and cancellations the XPUB queued, at most once every
+        :data:`_LOOK_S` (each look is a ``poll`` in libzmq) unless ``force``."""
+        now = monotonic()
+        if now < self._next_look and not force:
+            return
+        self._next_look = now + _LOOK_S
+        sock = self._sock
+        changed = False
+        while int(sock.getsockopt(_EVENTS)) & _POLLIN:
+            try:
+                note = sock.recv(_NOBLOCK)
+            except zmq.Again:
+                break
+            if note[:1] == b"\x01":
+                self._wanted.add(note[1:])
+                changed = True
+            elif note[:1] == b"\x00":
+                self._wanted.discard(note[1:])
+                changed = True
+        if changed:
+            self._heard.clear()
 
     def deliver_local(self, frame: BusFrame) -> None:
         """Hand a frame that reached the bus another way to this process's subscriptions
@@ -176,8 +271,13 @@ class Publisher:
 
 
 _ROUTES_KEPT = 4096
-_SNDMORE = int(zmq.SNDMORE)
 """Routes kept at most: some topics times some bots; beyond it the table starts afresh."""
+_SNDMORE = int(zmq.SNDMORE)
+_NOBLOCK = int(zmq.NOBLOCK)
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+_LOOK_S = 0.001
+"""How long a publisher goes on with the subscriptions it knows before reading new ones."""
 
 
 @lru_cache(maxsize=256)

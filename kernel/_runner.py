@@ -22,7 +22,7 @@ import msgspec
 
 from bus.pubsub import LocalSubscription, Publisher
 from kernel.actor import Actor, ActorContext
-from kernel.emitter import Emitter
+from kernel.emitter import Emitter, bot_of
 from kernel.events import ActorState, ActorStatusChanged, AnomalyDetected
 from kernel.journal import JournalDamaged
 from kernel.journal_file import corruption_in
@@ -132,7 +132,10 @@ class ActorRunner:
         try:
             self._set_state("STARTING")
             try:
-                await actor.start(self._make_context(self.name))
+                ctx = self._make_context(self.name)
+                ctx.spare_copy = lambda message: self._publisher.spare_last(
+                    subscriber, message.topic, bot_of(message))
+                await actor.start(ctx)
             except Exception as exc:
                 if self._started_once:
                     raise  # a restart that fails to start is one more crash

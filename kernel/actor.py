@@ -75,12 +75,20 @@ class ActorContext:
         self.journal = journal
         self.clock = clock
         self.services = services
+        self.spare_copy: Callable[[Message], bool] = _nothing_spared
+        """Keep the bus copy of ``message``, the frame just sent, from this actor's own
+        subscription (:meth:`bus.pubsub.Publisher.spare_last`); True when it will not
+        arrive. The runner sets it; a context made elsewhere spares nothing."""
 
     def publish(self, message: Message, *, topic: str | None = None) -> None:
         self.emitter.emit(message, topic=topic)
 
     async def publish_durable(self, message: Message, *, topic: str | None = None) -> int:
         return await self.emitter.emit_durable(message, topic=topic)
+
+
+def _nothing_spared(message: Message) -> bool:
+    return False
 
 
 class Actor:

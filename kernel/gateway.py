@@ -280,6 +280,8 @@ class Gateway:
                     return
                 if session is not None and not message.bot_id:
                     message = msgspec.structs.replace(message, bot_id=session.bot_id)
+                if isinstance(message, OrderUpdate):  # held, its copy can be spared the
+                    self._emitter.publisher.hold()    # engine that takes it (Publisher.spare_last)
                 self._emitter.emit(message, ts=now)
                 self._facts.count(message, now=now)
             case PlanRequest():

@@ -2,14 +2,16 @@
 """Where the order gate's time goes: py-spy samples ``kernel run`` while a bare
 DEALER sends orders at 1 in flight, then prints the share of samples per stage.
 
-Usage: scripts/profile_gate.py [--closed | --in-flight] [--seconds S] [--out FILE]
+Usage: scripts/profile_gate.py [--closed | --in-flight] [--seconds S] [--out FILE] [--gil]
 
 ``--in-flight`` drives the bench's AsyncBotLink run instead (64 in flight, each
 order followed by its ``order_update``, ``bench_gate.link_pipelined``).
 
 ``--closed`` runs without the risk engine (the gateway's fail-closed DENY, still
 journaled before the reply). Needs ``py-spy`` on PATH (``pip install py-spy``);
-the raw collapsed stacks go to ``--out`` for a closer look.
+the raw collapsed stacks go to ``--out`` for a closer look. ``--gil`` keeps only
+the samples of the thread that holds the GIL: the Python work itself, without the
+time a thread spends in a socket call or waiting to get the GIL back.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def main() -> None:
                         help=f"{WINDOW} orders in flight through AsyncBotLink")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("gate-profile.txt"))
+    parser.add_argument("--gil", action="store_true",
+                        help="count only samples of the thread holding the GIL (py-spy --gil)")
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     extra = NO_RISK_ENGINE if args.closed else ""
@@ -116,7 +120,8 @@ def main() -> None:
         before, started = done[0], time.perf_counter()
         subprocess.run([spy, "record", "--pid", str(kernel.pid), "--rate", "2000",
                         "--duration", str(int(args.seconds)), "--format", "raw",
-                        "--nonblocking", "--output", str(args.out)], check=True,
+                        "--nonblocking", "--output", str(args.out),
+                        *(["--gil"] if args.gil else [])], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         orders, elapsed = done[0] - before, time.perf_counter() - started
         stop.set()

@@ -4,7 +4,9 @@ not applied again, and from when its count of facts can be compared with the gat
 The gateway offers a fact (heartbeat, fill, order update) to the engine right
 where it reads it, when the engine has taken every earlier one
 (``kernel.gate.FactTaker``); the fact still goes to the bus, and its copy reaches
-the engine's ``handle`` a loop turn later. The copy is a decoded copy, not the same
+the engine's ``handle`` a loop turn later. An order update's copy is spared the
+engine when the publisher still holds it (``bus.pubsub.Publisher.spare_last``): its
+turn would do nothing but recognise it. The copy is a decoded copy, not the same
 object, so it is recognised by value: the copies arrive in the order the facts were
 taken, behind any fact that went the bus way before them.
 
@@ -21,9 +23,15 @@ facts on the path again. The gateway's count then matches the engine's exactly.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
 
+from bus.protocol import Message, OrderUpdate
 from kernel.gate import Fact
+
+
+def _spare_none(message: Message) -> bool:
+    return False
 
 
 class Arrival(Enum):
@@ -44,11 +52,15 @@ class TakenFacts:
         self._taken: deque[Fact] = deque()
         self._fence: Fact | None = None
         self._counting = False
+        self._spare: Callable[[Message], bool] = _spare_none
 
-    def restart(self) -> None:
-        """A (re)start: nothing taken yet, and the count waits for a new fence."""
+    def restart(self, *, spare: Callable[[Message], bool] = _spare_none) -> None:
+        """A (re)start: nothing taken yet, and the count waits for a new fence.
+        ``spare``: keeps the bus copy of the fact just sent from this engine, True when
+        it did (``kernel.actor.ActorContext.spare_copy``)."""
         self._taken.clear()
         self._fence, self._counting = None, False
+        self._spare = spare
 
     def may_take(self, fact: Fact) -> bool:
         """False until the fence has come back over the bus; the first fact offered
@@ -60,7 +72,9 @@ class TakenFacts:
         return False
 
     def took(self, fact: Fact) -> None:
-        self._taken.append(fact)
+        """Wait for its copy, unless it is an order update whose copy was spared."""
+        if not (isinstance(fact, OrderUpdate) and self._spare(fact)):
+            self._taken.append(fact)
 
     def arrived(self, fact: Fact) -> Arrival:
         """Sort a fact the bus delivered; the copy of a taken one leaves the queue."""

@@ -211,7 +211,7 @@ class RiskEngine(Actor):
                                 bot_id=self._bot_id)
         now = ctx.clock()
         self._state, events = await self._restore(now)
-        self._taken.restart()
+        self._taken.restart(spare=ctx.spare_copy)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
         self._open_gate()

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import msgspec
 import pytest
 
+from agents.risk.actor import RiskEngine
 from agents.risk.replay_journal import replay_window
 from bus.client import AsyncBotLink
-from bus.protocol import Fill, OrderUpdate
+from bus.protocol import Fill, Message, OrderUpdate
 from kernel.gateway import Gateway
 from kernel.journal import read_journal
 from scripts.bench_gate import BENCH_LIMITS
@@ -115,6 +117,50 @@ async def test_a_fill_taken_on_the_path_is_applied_once_and_saved_by_the_timer(
     saves = [s for s in journal_bodies(harness, "risk.saved")]
     held = [s["state"]["positions"].get("BTCUSDT") for s in saves]
     assert any(p is not None and float(p["qty"]) == pytest.approx(0.02) for p in held)
+
+
+class CountingEngine(RiskEngine):
+    """The real engine, noting every order update its bus subscription hands it."""
+
+    updates: ClassVar[list[str]] = []
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        if isinstance(message, OrderUpdate):
+            self.updates.append(message.request_id)
+        return await super().handle(message)
+
+
+async def test_an_update_taken_on_the_path_never_wakes_the_engine_again(
+    start_kernel: Any,
+) -> None:
+    """Its bus copy, still held when the engine took it, is kept from the engine's
+    subscription alone: every other listener and the journal have it."""
+    CountingEngine.updates.clear()
+    engines = Engines(CountingEngine)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    gateway = gateway_of(harness)
+    listener = gateway._emitter.publisher.subscribe_local(("order.update",))
+    try:
+        assert (await ask(bot, "kept-1", qty=0.02)).verdict == "ALLOW"
+        await caught_up(harness, engines)
+        taken = gateway.facts.taken
+        assert "kept-1" in engines.current.state.open_orders
+        await bot.send(OrderUpdate(request_id="kept-1", status="cancelled", ts=time.time(),
+                                   remaining_qty=0.02))
+        await ask(bot, "after-update")  # the update was read, and taken, before this order
+        assert gateway.facts.taken == taken + 1
+        assert "kept-1" not in engines.current.state.open_orders
+        assert not len(engines.current._taken)  # no copy to wait for
+        await until(lambda: [f for f in listener._frames if b"kept-1" in f.payload],
+                    "the copy reached the other listener")
+        await asyncio.sleep(0.3)  # a copy handed to the engine would have come by now
+        assert gateway.facts.behind() == 0
+    finally:
+        listener.close()
+        bot.close()
+    assert "kept-1" not in CountingEngine.updates
+    assert [b["request_id"] for b in journal_bodies(harness, "order.update")] == ["kept-1"]
 
 
 async def test_a_fact_with_events_is_left_to_the_bus_and_later_ones_wait(

@@ -47,6 +47,20 @@ def test_a_msgpack_payload_becomes_a_json_body() -> None:
     }
 
 
+def test_a_line_is_byte_for_byte_the_documented_form() -> None:
+    """Field order, the hash in hex, no ``note`` when the body converted; the copy is
+    read by log tools and held against the database by ``kernel audit verify``."""
+    payload = msgspec.msgpack.encode({"type": "order_update", "request_id": "r-1"})
+    encoded = encode_line(7, entry(payload), msgspec.json.Encoder(), "warning", b"\x01\xab")
+    assert encoded == (
+        b'{"seq":7,"ts":' + msgspec.json.encode(MIDNIGHT) + b',"topic":"order.decision",'
+        b'"source":"gateway","kind":"order_decision","severity":"warning",'
+        b'"body":{"type":"order_update","request_id":"r-1"},"hash":"01ab"}\n')
+    raw = encode_line(8, entry(b"\xc1"), msgspec.json.Encoder())
+    assert raw.startswith(b'{"seq":8,') and b'"body":"wQ==","note":"payload has no JSON' in raw
+    assert b'"hash"' not in raw
+
+
 def test_a_payload_without_json_form_is_kept_as_base64_with_a_note() -> None:
     for payload in (b"\xc1", b"", msgspec.msgpack.encode(msgspec.msgpack.Ext(1, b"x"))):
         decoded = line(payload)
