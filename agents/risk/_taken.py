@@ -44,11 +44,15 @@ class TakenFacts:
         self._taken: deque[Fact] = deque()
         self._fence: Fact | None = None
         self._counting = False
+        self.last: Fact | None = None
+        """The newest fact the engine applied (on the path or from the bus): facts are
+        taken in the journal's order, so a save names it as the newest it holds, and a
+        restore replays the fills and updates journaled after it (``RiskStore``)."""
 
     def restart(self) -> None:
         """A (re)start: nothing taken yet, and the count waits for a new fence."""
         self._taken.clear()
-        self._fence, self._counting = None, False
+        self._fence, self._counting, self.last = None, False, None
 
     def may_take(self, fact: Fact) -> bool:
         """False until the fence has come back over the bus; the first fact offered
@@ -61,9 +65,17 @@ class TakenFacts:
 
     def took(self, fact: Fact) -> None:
         self._taken.append(fact)
+        self.last = fact
 
     def arrived(self, fact: Fact) -> Arrival:
-        """Sort a fact the bus delivered; the copy of a taken one leaves the queue."""
+        """Sort a fact the bus delivered; the copy of a taken one leaves the queue.
+        Any other is about to be applied, and is the newest fact taken."""
+        arrival = self._sorted(fact)
+        if arrival is not Arrival.TAKEN:
+            self.last = fact
+        return arrival
+
+    def _sorted(self, fact: Fact) -> Arrival:
         if not self._counting:
             if self._fence is not None and fact == self._fence:
                 self._fence, self._counting = None, True

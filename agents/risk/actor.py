@@ -11,12 +11,12 @@ State survives restarts through :mod:`agents.risk._store`: saved when a durable
 fact changes, restored with ``after_restart`` so that a halted day stays halted
 and the daily loss does not reset. The rule (:meth:`RiskEngine._save_if_due`):
 save at once, before any news of it, whatever raised an event or moved what the
-journal cannot rebuild; save at most every ``save_every_s`` what fills taken on
-the gateway's path, order updates and decisions alone moved, since a restart
-replays their ``order.*`` rows after the last save (with 10,000 open orders a
-save is a megabyte, and one per fill held the loop tens of milliseconds under a
-flood of fills). A fill taken over the bus saves at once: a save may lie between
-its row and its taking, and the replay starts after the save.
+journal cannot rebuild; save at most every ``save_every_s`` what fills, order
+updates and decisions alone moved, since a restart replays their ``order.*`` rows
+(with 10,000 open orders a save is a megabyte, and one per fill held the loop tens
+of milliseconds under a flood of fills). Each save names the newest fact it holds,
+so the replay also finds a fill or update journaled before the save's row that was
+still on its way to the engine (:meth:`agents.risk._store.RiskStore.unseen_facts`).
 
 Until :meth:`RiskEngine.start` has restored it the gateway's ``ClosedGate``
 denies every order, and :meth:`RiskEngine.stop` withdraws the gate first, so a
@@ -349,13 +349,12 @@ class RiskEngine(Actor):
                 self._open_gate()  # halted, yet reduce-only orders pass again
             case _:
                 return ()
-        return await self._settle(events, now)  # over the bus: a save may lie between
+        return await self._settle(events, now, replayable=self._replayable_fill(message))
 
     def _replayable_fill(self, message: Message) -> bool:
-        """A fill that ``risk.replay`` would book again after a restart: taken on the
-        gateway's path, right after its row was journaled, so no save can lie between
-        its row and its taking (one over the bus may: it saves at once), and the store
-        replays this bot's fills only."""
+        """A fill that ``risk.replay`` would book again after a restart: any of this
+        bot's (the store replays this bot's fills only), taken on the path or over the
+        bus, since a save names the newest fact it holds and the replay starts there."""
         return isinstance(message, Fill) and (not self._bot_id or message.bot_id == self._bot_id)
 
     async def _after_taken(self, fact: Fact, now: float) -> Sequence[Message]:
@@ -461,7 +460,7 @@ class RiskEngine(Actor):
         state = self._state
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
-        await self._store.save(state)
+        await self._store.save(state, self._taken.last)
         return True
 
     async def _restore(self, now: float) -> Step:
@@ -479,7 +478,7 @@ class RiskEngine(Actor):
             return initial_state(limits, now), []
         # what the journal holds beyond the save: orders allowed since (they may
         # still fill), their fills and updates; the store reads them, risk.replay applies
-        saved = replay(saved, await self._store.order_facts(self._store.loaded_seq), limits)
+        saved = replay(saved, await self._store.unseen_facts(), limits)
         self._resend_close = saved.close_requested_at is not None
         return after_restart(saved, limits, now)
 
