@@ -54,6 +54,13 @@ class TakenFacts:
         self._taken.clear()
         self._fence, self._counting, self.last = None, False, None
 
+    def refence(self) -> None:
+        """Facts were lost on the way (frames dropped from the engine's inbox): the
+        gateway's count stays ahead of the engine's for good, so the count starts over
+        at a new fence, as after a start. The copies of facts taken on the path still
+        queued are recognised as before."""
+        self._fence, self._counting = None, False
+
     def may_take(self, fact: Fact) -> bool:
         """False until the fence has come back over the bus; the first fact offered
         before that becomes the fence (and goes the bus way)."""
@@ -76,11 +83,6 @@ class TakenFacts:
         return arrival
 
     def _sorted(self, fact: Fact) -> Arrival:
-        if not self._counting:
-            if self._fence is not None and fact == self._fence:
-                self._fence, self._counting = None, True
-                return Arrival.COUNTED
-            return Arrival.BEFORE_FENCE
         taken = self._taken
         if taken:
             if taken[0] == fact:
@@ -90,6 +92,11 @@ class TakenFacts:
                 while taken.popleft() != fact:
                     pass
                 return Arrival.TAKEN
+        if not self._counting:
+            if self._fence is not None and fact == self._fence:
+                self._fence, self._counting = None, True
+                return Arrival.COUNTED
+            return Arrival.BEFORE_FENCE
         return Arrival.COUNTED
 
     def __len__(self) -> int:

@@ -35,8 +35,9 @@ from typing import ClassVar
 import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
+from agents.risk._restore import restore
 from agents.risk._save_rule import SaveRule
-from agents.risk._store import RiskStore, SavedStateUnreadable
+from agents.risk._store import RiskStore
 from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
@@ -59,16 +60,13 @@ from risk import (
     RiskLimits,
     RiskState,
     Step,
-    after_restart,
     apply_fill,
     apply_heartbeat,
     apply_order_update,
     check_limits,
     decide,
     halt,
-    initial_state,
     order_decision,
-    replay,
     snapshot,
     take_marks,
 )
@@ -130,6 +128,8 @@ class RiskEngine(Actor):
         """Heartbeats, fills and order updates taken, on the gateway's path or from the bus,
         since the fence (``kernel.gate.FactCounter``: the gateway journals a decision made
         ahead of some, for ``kernel replay``, and offers a fact only when none is behind)."""
+        self.facts_epoch = 0
+        """Bumped when the count starts over at a new fence (:meth:`frames_dropped`)."""
         self._taken = TakenFacts()
 
     @property
@@ -198,6 +198,15 @@ class RiskEngine(Actor):
         self.facts_taken += 1
         return True
 
+    def frames_dropped(self, dropped: int) -> None:
+        """Frames were dropped from this engine's inbox: had a fact's copy been among
+        them the gateway's count would stay ahead of the engine's, and no fact would be
+        taken on the path again. The count starts over at a new fence instead."""
+        self._taken.refence()
+        self.facts_epoch += 1
+        log.warning("risk engine inbox dropped frames (%d in all): facts are counted "
+                    "again from a new fence", dropped)
+
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """A link's first heartbeat, handed over by the gateway before its next order
         is decided (the whole heartbeat follows on the bus)."""
@@ -210,7 +219,7 @@ class RiskEngine(Actor):
         self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock,
                                 bot_id=self._bot_id)
         now = ctx.clock()
-        self._state, events = await self._restore(now)
+        self._state, events, self._resend_close = await restore(self._store, self._limits, now)
         self._taken.restart()
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
@@ -462,25 +471,6 @@ class RiskEngine(Actor):
             return False
         await self._store.save(state, self._taken.last)
         return True
-
-    async def _restore(self, now: float) -> Step:
-        limits = self._limits
-        try:
-            saved = await self._store.load()
-        except SavedStateUnreadable as exc:
-            log.critical("%s; trading halted until a person resumes", exc)
-            state, events = halt(initial_state(limits, now),
-                                 f"{exc}; check the account by hand, then resume", now,
-                                 code="saved_state_unreadable", by="restart")
-            return state, [RiskAnomalyDetected(kind="saved_state_unreadable", detail=str(exc),
-                                               ts=now), *events]
-        if saved is None:
-            return initial_state(limits, now), []
-        # what the journal holds beyond the save: orders allowed since (they may
-        # still fill), their fills and updates; the store reads them, risk.replay applies
-        saved = replay(saved, await self._store.unseen_facts(), limits)
-        self._resend_close = saved.close_requested_at is not None
-        return after_restart(saved, limits, now)
 
     def _resend_pending_close(self) -> None:
         """A close asked for before a restart is asked again once the bot is back."""
