@@ -233,7 +233,7 @@ class RiskStore:
             while rows := await self._journal.read(after_seq=after, limit=_FACTS_PAGE,
                                                     topic_prefix=topic):
                 for row in rows:
-                    if row.seq < end and row.topic == topic and _same(row.payload, body, fact):
+                    if row.seq < end and row.topic == topic and journals(row.payload, body, fact):
                         found = row.seq
                 after = rows[-1].seq
                 if len(rows) < _FACTS_PAGE or after >= end:
@@ -265,7 +265,7 @@ class RiskStore:
         return last
 
 
-def _same(payload: bytes, body: bytes, fact: Fact) -> bool:
+def journals(payload: bytes, body: bytes, fact: Fact) -> bool:
     """Whether a journal row's payload is ``fact`` (encoded as ``body``): by bytes, and
     by value when the encoding differs (an int in a float field, say)."""
     if payload == body:
