@@ -12,7 +12,7 @@ import logging
 from typing import NamedTuple
 
 from agents.risk._store import RiskStore, SavedStateUnreadable
-from bus.protocol import Message
+from bus.protocol import Fill, Message, OrderUpdate
 from risk import RiskLimits, RiskState, after_restart, halt, initial_state, replay
 from risk.messages import RiskAnomalyDetected
 
@@ -25,6 +25,8 @@ class Restored(NamedTuple):
     resend_close: bool
     """A ``close_all`` asked for before the restart is unconfirmed: ask the bot again
     once it is back."""
+    replayed: list[Fill | OrderUpdate]
+    """The fills and updates replayed from the journal (``TakenFacts.restart``)."""
 
 
 async def restore(store: RiskStore, limits: RiskLimits, now: float) -> Restored:
@@ -40,11 +42,13 @@ async def restore(store: RiskStore, limits: RiskLimits, now: float) -> Restored:
                              f"{exc}; check the account by hand, then resume", now,
                              code="saved_state_unreadable", by="restart")
         return Restored(state, [RiskAnomalyDetected(kind="saved_state_unreadable",
-                                                    detail=str(exc), ts=now), *events], False)
+                                                    detail=str(exc), ts=now), *events], False, [])
     if saved is None:
-        return Restored(initial_state(limits, now), [], False)
+        return Restored(initial_state(limits, now), [], False, [])
     # what the journal holds beyond the save: orders allowed since (they may still
     # fill), their fills and updates, and those the save had not taken yet
-    saved = replay(saved, await store.unseen_facts(), limits)
+    unseen = await store.unseen_facts()
+    saved = replay(saved, unseen, limits)
     state, events = after_restart(saved, limits, now)
-    return Restored(state, list(events), saved.close_requested_at is not None)
+    return Restored(state, list(events), saved.close_requested_at is not None,
+                    [f for _, f in unseen if isinstance(f, Fill | OrderUpdate)])

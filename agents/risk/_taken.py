@@ -21,8 +21,10 @@ facts on the path again. The gateway's count then matches the engine's exactly.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from enum import Enum
 
+from bus.protocol import Fill, Heartbeat, OrderUpdate
 from kernel.gate import Fact
 
 
@@ -35,6 +37,9 @@ class Arrival(Enum):
     """A fact to apply, counted in ``facts_taken``."""
     BEFORE_FENCE = "before_fence"
     """A fact sent before the engine's count began: applied, not counted."""
+    REPLAYED = "replayed"
+    """A fill or update sent before the count began that the restore has replayed
+    already (it was journaled before the restore read the journal): not applied again."""
 
 
 class TakenFacts:
@@ -44,15 +49,20 @@ class TakenFacts:
         self._taken: deque[Fact] = deque()
         self._fence: Fact | None = None
         self._counting = False
+        self._replayed: set[Fill | OrderUpdate] = set()
         self.last: Fact | None = None
         """The newest fact the engine applied (on the path or from the bus): facts are
         taken in the journal's order, so a save names it as the newest it holds, and a
         restore replays the fills and updates journaled after it (``RiskStore``)."""
 
-    def restart(self) -> None:
-        """A (re)start: nothing taken yet, and the count waits for a new fence."""
+    def restart(self, replayed: Iterable[Fill | OrderUpdate] = ()) -> None:
+        """A (re)start: nothing taken yet, and the count waits for a new fence.
+        ``replayed``: the fills and updates the restore replayed; the engine's inbox
+        may hold their copies too (it listens from before its restore read the
+        journal), and those arrive before the fence."""
         self._taken.clear()
         self._fence, self._counting, self.last = None, False, None
+        self._replayed = set(replayed)
 
     def refence(self) -> None:
         """Facts were lost on the way (frames dropped from the engine's inbox): the
@@ -94,8 +104,11 @@ class TakenFacts:
                 return Arrival.TAKEN
         if not self._counting:
             if self._fence is not None and fact == self._fence:
-                self._fence, self._counting = None, True
+                self._fence, self._counting, self._replayed = None, True, set()
                 return Arrival.COUNTED
+            if not isinstance(fact, Heartbeat) and fact in self._replayed:
+                self._replayed.discard(fact)
+                return Arrival.REPLAYED
             return Arrival.BEFORE_FENCE
         return Arrival.COUNTED
 

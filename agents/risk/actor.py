@@ -219,8 +219,9 @@ class RiskEngine(Actor):
         self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock,
                                 bot_id=self._bot_id)
         now = ctx.clock()
-        self._state, events, self._resend_close = await restore(self._store, self._limits, now)
-        self._taken.restart()
+        self._state, events, self._resend_close, replayed = await restore(
+            self._store, self._limits, now)
+        self._taken.restart(replayed)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
         self._open_gate()
@@ -338,6 +339,8 @@ class RiskEngine(Actor):
             arrival = self._taken.arrived(message)
             if arrival is Arrival.TAKEN:  # applied on the gateway's path: the rest of the turn
                 return await self._after_taken(message, now)
+            if arrival is Arrival.REPLAYED:  # in the restored state already
+                return ()
             self.facts_taken += arrival is Arrival.COUNTED
         match message:
             case Heartbeat():
