@@ -59,8 +59,8 @@ _PAGE: Final = 64
 _FACTS_PAGE: Final = 4096
 _decoder: Final = msgspec.msgpack.Decoder(RiskStateSaved)
 _fact_decoder: Final = msgspec.msgpack.Decoder(OrderFact)
-log = logging.getLogger("agents.risk")
 _taken_decoder: Final = msgspec.msgpack.Decoder(Fact)
+log = logging.getLogger("agents.risk")
 
 
 class SavedStateUnreadable(Exception):
