@@ -370,12 +370,16 @@ class RiskEngine(Actor):
         return isinstance(message, Fill) and (not self._bot_id or message.bot_id == self._bot_id)
 
     async def _after_taken(self, fact: Fact, now: float) -> Sequence[Message]:
-        """What the bus turn on ``fact`` does besides applying it (it had no events)."""
+        """What the bus turn on ``fact`` does besides applying it (it had no events). A
+        heartbeat taken on the path moved no ledger (adopting the bot's positions changes
+        the reconciliation step, saved at once); fills taken on the path after it, whose
+        copies are still queued, may have: replayable, as those fills are."""
         if isinstance(fact, OrderUpdate):
             return ()
         if isinstance(fact, Heartbeat):
             self._resend_pending_close()
-        return await self._settle((), now, replayable=self._replayable_fill(fact))
+        return await self._settle((), now, replayable=isinstance(fact, Heartbeat)
+                                  or self._replayable_fill(fact))
 
     async def _on_request(self, request: OperatorCommandIssued | RiskMultiplierChangeRequested,
                           now: float) -> Sequence[Message]:
