@@ -39,11 +39,14 @@ class FactsBehind:
         self._counter: FactCounter | None = None
         self._base = 0
         """Facts sent before the installed gate started counting."""
+        self._epoch = 0
+        """The installed gate's ``facts_epoch`` that ``_base`` belongs to."""
         self._fleet: PerBotFactCounter | None = None
         self._sent_by: dict[str, int] = {}
         """In a fleet: facts sent per bot (the fleet's configured ids alone reach here)."""
-        self._bases: dict[str, tuple[FactCounter, int]] = {}
-        """In a fleet: per bot, its engine instance and the facts sent before it counted."""
+        self._bases: dict[str, tuple[FactCounter, int, int]] = {}
+        """In a fleet: per bot, its engine instance, the facts sent before it counted,
+        and the count's ``facts_epoch``."""
         self._taker: FactTaker | None = None
         self.offered = self.taken = 0
         """Facts offered to the gate on the gateway's path, and those it took there."""
@@ -55,6 +58,7 @@ class FactsBehind:
         if isinstance(gate, FactCounter):
             if gate is not self._counter:
                 self._counter, self._base = gate, self.sent - gate.facts_taken
+                self._epoch = gate.facts_epoch
         else:
             self._counter = None
 
@@ -72,9 +76,15 @@ class FactsBehind:
                 self._sent_by[bot_id] = self._sent_by.get(bot_id, 0) + 1
 
     def behind(self) -> int:
-        """How many facts the gate has not taken yet; 0 when it cannot tell."""
+        """How many facts the gate has not taken yet; 0 when it cannot tell. A gate whose
+        count started over (its ``facts_epoch`` changed: facts were lost on the way to
+        it) is compared from here: the facts sent so far count as before its new fence."""
         counter = self._counter
-        return 0 if counter is None else self.sent - self._base - counter.facts_taken
+        if counter is None:
+            return 0
+        if counter.facts_epoch != self._epoch:
+            self._base, self._epoch = self.sent - counter.facts_taken, counter.facts_epoch
+        return self.sent - self._base - counter.facts_taken
 
     def behind_of(self, bot_id: str) -> int:
         """In a fleet, how many of ``bot_id``'s facts its engine has not taken yet; 0
@@ -84,17 +94,19 @@ class FactsBehind:
             return 0
         return self._sent_by.get(bot_id, 0) - kept[1] - kept[0].facts_taken
 
-    def _compared(self, bot_id: str) -> tuple[FactCounter, int] | None:
+    def _compared(self, bot_id: str) -> tuple[FactCounter, int, int] | None:
         """``bot_id``'s running engine and the facts sent before it counted: an engine
-        seen for the first time (a start, a restart) is compared from here on."""
+        seen for the first time (a start, a restart), or whose count started over, is
+        compared from here on."""
         counter = None if self._fleet is None else self._fleet.counter_of(bot_id)
         if counter is None:
             self._bases.pop(bot_id, None)
             return None
         kept = self._bases.get(bot_id)
-        if kept is None or kept[0] is not counter:
-            kept = self._bases[bot_id] = (counter,
-                                          self._sent_by.get(bot_id, 0) - counter.facts_taken)
+        if kept is None or kept[0] is not counter or kept[2] != counter.facts_epoch:
+            kept = self._bases[bot_id] = (
+                counter, self._sent_by.get(bot_id, 0) - counter.facts_taken,
+                counter.facts_epoch)
         return kept
 
     def caught_up(self, message: Message) -> bool:

@@ -164,6 +164,7 @@ class ActorRunner:
 
     async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
         told = 0  # frames dropped for this actor that an anomaly has counted
+        seen = 0  # frames dropped for this actor that it has been told of
         handled = 0
         while True:
             frame = await subscriber.receive()
@@ -171,6 +172,9 @@ class ActorRunner:
             if handled % _YIELD_EVERY == 0:  # a backlog never holds the loop (the gate) long
                 await asyncio.sleep(0)
             if subscriber.dropped != told:  # one int compare per frame in the common case
+                if subscriber.dropped != seen:
+                    seen = subscriber.dropped
+                    actor.frames_dropped(seen)
                 told = self._tell_dropped(subscriber.dropped, told)
             try:
                 message = decode_message(frame.payload)

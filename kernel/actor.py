@@ -134,6 +134,12 @@ class Actor:
         """
         return ()
 
+    def frames_dropped(self, dropped: int) -> None:
+        """Frames meant for this actor were dropped, its inbox at its bound (``dropped``:
+        how many since it started); called before the next frame is handled. An actor
+        that counts what it took (the risk engine, ``kernel.gate.FactCounter``) starts
+        its count over: the dropped frames will never reach it."""
+
     async def run(self) -> None:
         """For sources: runs beside :meth:`handle` until it returns or the actor stops."""
 

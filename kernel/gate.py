@@ -59,6 +59,12 @@ class FactCounter(Protocol):
     @property
     def facts_taken(self) -> int: ...
 
+    @property
+    def facts_epoch(self) -> int:
+        """Changes when the gate's count starts over at a new fence (facts sent to it
+        were lost on the way): the gateway then compares from there on."""
+        ...
+
 
 @runtime_checkable
 class PerBotFactCounter(Protocol):

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal, TypeAlias
 
 import msgspec
 
-from bus.protocol import Message, TradingState
+from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, TradingState
 from risk.state import RiskState
 
 Actor: TypeAlias = Literal["limits", "human", "rollover", "reconcile", "heartbeat", "restart",
@@ -246,6 +246,14 @@ class RiskStateSaved(Message, frozen=True, tag="risk_state_saved"):
     topic: ClassVar[str] = "risk.saved"
     ts: float
     state: RiskState
+    last_fact: Heartbeat | Fill | OrderUpdate | None = None
+    """The newest heartbeat, fill or order update ``state`` holds: a restore replays the
+    fills and updates journaled after its row even when they lie before this save's
+    (they were still on their way to the engine when it saved)."""
+    facts_through: int = 0
+    """Without ``last_fact``: the journal seq through which ``state`` holds every fill
+    and update (the engine restored up to it and took none since); 0 with neither (an
+    older kernel's save): the replay starts after this save's own row."""
 
 
 RiskEvent: TypeAlias = (

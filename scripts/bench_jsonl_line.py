@@ -29,7 +29,8 @@ from scripts.bench_gate import cancelled, make_order
 def rows() -> list[JournalEntry]:
     order = make_order("async", 12_345, "bench")
     decision = make_decision(request_id=order.request_id, verdict="ALLOW", code="allowed",
-                             reason="within limits", trading_state="ACTIVE", bot_id="bench")
+                             reason="within limits", trading_state="ACTIVE", bot_id="bench",
+                             ts=order.ts)
     return [JournalEntry(ts=time.time(), topic=m.topic, source="gateway", kind=kind,
                          payload=encode(m))
             for m, kind in ((order, "order_request"), (decision, "order_decision"),

@@ -24,16 +24,27 @@ Finding the newest save reads backwards in growing windows from the end of the
 journal (``Journal.read`` pages forwards only). Its cost is proportional to how
 far back the newest save lies; the engine saves at least every few minutes, so
 that distance stays small however long the journal grows.
+
+What a save has not seen is not only what lies after its row. A fill or order
+update is journaled where the gateway reads it, and its bus copy may still wait in
+the engine's inbox when the engine saves (it was behind), so its row lies before
+the save's and the save lacks it. Each save therefore names the newest fact the
+engine had taken (``last_fact``; ``facts_through`` after a restore with none taken
+since), and the restore replays the fills and updates journaled after that fact's
+row as well as every order row after the save's (:meth:`RiskStore.unseen_facts`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final
 
 import msgspec
 
 from bus.codec import encode
+from bus.protocol import Fill, OrderUpdate
+from kernel.gate import Fact
 from kernel.journal import Journal, JournalEntry, JournalRow
 from risk import OrderFact, RiskState
 from risk.messages import RiskStateSaved
@@ -48,6 +59,8 @@ _PAGE: Final = 64
 _FACTS_PAGE: Final = 4096
 _decoder: Final = msgspec.msgpack.Decoder(RiskStateSaved)
 _fact_decoder: Final = msgspec.msgpack.Decoder(OrderFact)
+_taken_decoder: Final = msgspec.msgpack.Decoder(Fact)
+log = logging.getLogger("agents.risk")
 
 
 class SavedStateUnreadable(Exception):
@@ -120,15 +133,24 @@ class RiskStore:
         ``source``) are loaded, and only the bot's own order facts replayed."""
         self.loaded_seq = 0
         """Journal seq of the save :meth:`load` found (0: none); facts after it replay."""
+        self.loaded: RiskStateSaved | None = None
+        """The save :meth:`load` found."""
+        self.facts_through = 0
+        """After :meth:`unseen_facts`: the journal seq through which the restored state
+        holds every fill and update; saved while the engine has taken no fact since."""
 
-    async def save(self, state: RiskState) -> int:
+    async def save(self, state: RiskState, last_fact: Fact | None = None) -> int:
         """Append the state and wait for its commit; return its journal seq.
+        ``last_fact``: the newest fact ``state`` holds (the module docstring).
 
         The append is queued before this coroutine first yields, so whatever the
-        caller does after starting it (a decision it answers) is committed after.
+        caller does after starting it (a decision it answers) is committed after:
+        every fact the engine had taken is journaled before this row.
         """
         now = self._clock()
-        payload = encode(RiskStateSaved(ts=now, state=persisted(state)))
+        payload = encode(RiskStateSaved(
+            ts=now, state=persisted(state), last_fact=last_fact,
+            facts_through=0 if last_fact is not None else self.facts_through))
         return await self._journal.append_durable(JournalEntry(
             ts=now, topic=TOPIC, source=self._source, kind=_KIND, payload=payload))
 
@@ -143,22 +165,48 @@ class RiskStore:
         if row is None:
             return None
         try:
-            state = _decoder.decode(row.payload).state
+            saved = _decoder.decode(row.payload)
         except msgspec.DecodeError as exc:
             raise SavedStateUnreadable(
                 f"the saved risk state (journal seq {row.seq}) cannot be read: {exc}") from exc
-        self.loaded_seq = row.seq
-        return state
+        self.loaded_seq, self.loaded = row.seq, saved
+        return saved.state
 
-    async def order_facts(self, after_seq: int) -> list[tuple[float, OrderFact]]:
+    async def unseen_facts(self) -> list[tuple[float, OrderFact]]:
+        """What the save :meth:`load` found has not seen, in journal order: the fills
+        and updates journaled after the newest fact it holds (before its row too: they
+        were on their way to the engine), then every order row after its row.
+
+        The newest fact is found by value, from the save's row backwards, so an equal
+        fact journaled later stands for it: the replay can miss a fact (the order stays
+        reserved, failing closed; a fill is reported by the next heartbeat's check)
+        but never books one twice. Not found (retention archived it), the replay
+        starts after the save's row, as for an older kernel's save.
+        """
+        saved, seq = self.loaded, self.loaded_seq
+        start = seq
+        if saved is not None and saved.last_fact is not None:
+            start = await self._row_of(saved.last_fact, seq) or seq
+            if start == seq:
+                log.warning("the newest fact the risk state saved at journal seq %d holds is "
+                            "not in the journal; replaying from the save's own row", seq)
+        elif saved is not None and 0 < saved.facts_through < seq:
+            start = saved.facts_through
+        return await self.order_facts(start, facts_only_before=seq)
+
+    async def order_facts(self, after_seq: int, *,
+                          facts_only_before: int = 0) -> list[tuple[float, OrderFact]]:
         """Every request, decision, fill and update journaled after ``after_seq``, in
-        order, with its journal time: what the state saved there has not seen.
+        order, with its journal time: what the state saved there has not seen. Before
+        ``facts_only_before`` (a save's row, which holds every decision journaled
+        before it) fills and updates only.
 
         Bounded by the saves: the gate saves within seconds of any decision or
         change to its reservations, so this reads seconds of order traffic. A row that does not
         decode as one of them (another ``order.*`` topic) is skipped.
         """
         found: list[tuple[float, OrderFact]] = []
+        self.facts_through = max(self.facts_through, after_seq, facts_only_before)
         while rows := await self._journal.read(after_seq=after_seq, limit=_FACTS_PAGE,
                                                 topic_prefix=ORDER_TOPICS):
             for row in rows:
@@ -166,12 +214,34 @@ class RiskStore:
                     fact = _fact_decoder.decode(row.payload)
                 except msgspec.DecodeError:
                     continue
-                if not self._bot_id or fact.bot_id == self._bot_id:
+                if (not self._bot_id or fact.bot_id == self._bot_id) and (
+                        row.seq > facts_only_before or isinstance(fact, Fill | OrderUpdate)):
                     found.append((row.ts, fact))
-            after_seq = rows[-1].seq
+            after_seq = self.facts_through = max(self.facts_through, rows[-1].seq)
             if len(rows) < _FACTS_PAGE:
                 break
         return found
+
+    async def _row_of(self, fact: Fact, before_seq: int) -> int:
+        """The seq of the newest row before ``before_seq`` that journals ``fact`` (0:
+        none), read backwards in growing windows of its topic's rows."""
+        topic, body = fact.topic, encode(fact)
+        end, window = before_seq, _FIRST_WINDOW
+        while end > 0:
+            after = start = max(0, end - window)
+            found = 0
+            while rows := await self._journal.read(after_seq=after, limit=_FACTS_PAGE,
+                                                    topic_prefix=topic):
+                for row in rows:
+                    if row.seq < end and row.topic == topic and journals(row.payload, body, fact):
+                        found = row.seq
+                after = rows[-1].seq
+                if len(rows) < _FACTS_PAGE or after >= end:
+                    break
+            if found:
+                return found
+            end, window = start, window * 8
+        return 0
 
     async def _newest(self) -> JournalRow | None:
         end = self._journal.last_seq
@@ -193,3 +263,14 @@ class RiskStore:
             if len(rows) < _PAGE:
                 break
         return last
+
+
+def journals(payload: bytes, body: bytes, fact: Fact) -> bool:
+    """Whether a journal row's payload is ``fact`` (encoded as ``body``): by bytes, and
+    by value when the encoding differs (an int in a float field, say)."""
+    if payload == body:
+        return True
+    try:
+        return bool(_taken_decoder.decode(payload) == fact)
+    except msgspec.DecodeError:
+        return False

@@ -23,10 +23,10 @@ facts on the path again. The gateway's count then matches the engine's exactly.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum
 
-from bus.protocol import Message, OrderUpdate
+from bus.protocol import Fill, Heartbeat, Message, OrderUpdate
 from kernel.gate import Fact
 
 
@@ -43,6 +43,9 @@ class Arrival(Enum):
     """A fact to apply, counted in ``facts_taken``."""
     BEFORE_FENCE = "before_fence"
     """A fact sent before the engine's count began: applied, not counted."""
+    REPLAYED = "replayed"
+    """A fill or update sent before the count began that the restore has replayed
+    already (it was journaled before the restore read the journal): not applied again."""
 
 
 class TakenFacts:
@@ -53,14 +56,31 @@ class TakenFacts:
         self._fence: Fact | None = None
         self._counting = False
         self._spare: Callable[[Message], bool] = _spare_none
+        self._replayed: set[Fill | OrderUpdate] = set()
+        self.last: Fact | None = None
+        """The newest fact the engine applied (on the path or from the bus): facts are
+        taken in the journal's order, so a save names it as the newest it holds, and a
+        restore replays the fills and updates journaled after it (``RiskStore``)."""
 
-    def restart(self, *, spare: Callable[[Message], bool] = _spare_none) -> None:
+    def restart(self, replayed: Iterable[Fill | OrderUpdate] = (), *,
+                spare: Callable[[Message], bool] = _spare_none) -> None:
         """A (re)start: nothing taken yet, and the count waits for a new fence.
-        ``spare``: keeps the bus copy of the fact just sent from this engine, True when
-        it did (``kernel.actor.ActorContext.spare_copy``)."""
+        ``replayed``: the fills and updates the restore replayed; the engine's inbox
+        may hold their copies too (it listens from before its restore read the
+        journal), and those arrive before the fence. ``spare``: keeps the bus copy of
+        the fact just sent from this engine, True when it did
+        (``kernel.actor.ActorContext.spare_copy``)."""
         self._taken.clear()
-        self._fence, self._counting = None, False
+        self._fence, self._counting, self.last = None, False, None
+        self._replayed = set(replayed)
         self._spare = spare
+
+    def refence(self) -> None:
+        """Facts were lost on the way (frames dropped from the engine's inbox): the
+        gateway's count stays ahead of the engine's for good, so the count starts over
+        at a new fence, as after a start. The copies of facts taken on the path still
+        queued are recognised as before."""
+        self._fence, self._counting = None, False
 
     def may_take(self, fact: Fact) -> bool:
         """False until the fence has come back over the bus; the first fact offered
@@ -75,14 +95,17 @@ class TakenFacts:
         """Wait for its copy, unless it is an order update whose copy was spared."""
         if not (isinstance(fact, OrderUpdate) and self._spare(fact)):
             self._taken.append(fact)
+        self.last = fact
 
     def arrived(self, fact: Fact) -> Arrival:
-        """Sort a fact the bus delivered; the copy of a taken one leaves the queue."""
-        if not self._counting:
-            if self._fence is not None and fact == self._fence:
-                self._fence, self._counting = None, True
-                return Arrival.COUNTED
-            return Arrival.BEFORE_FENCE
+        """Sort a fact the bus delivered; the copy of a taken one leaves the queue.
+        Any other is about to be applied, and is the newest fact taken."""
+        arrival = self._sorted(fact)
+        if arrival is not Arrival.TAKEN:
+            self.last = fact
+        return arrival
+
+    def _sorted(self, fact: Fact) -> Arrival:
         taken = self._taken
         if taken:
             if taken[0] == fact:
@@ -92,6 +115,14 @@ class TakenFacts:
                 while taken.popleft() != fact:
                     pass
                 return Arrival.TAKEN
+        if not self._counting:
+            if self._fence is not None and fact == self._fence:
+                self._fence, self._counting, self._replayed = None, True, set()
+                return Arrival.COUNTED
+            if not isinstance(fact, Heartbeat) and fact in self._replayed:
+                self._replayed.discard(fact)
+                return Arrival.REPLAYED
+            return Arrival.BEFORE_FENCE
         return Arrival.COUNTED
 
     def __len__(self) -> int:

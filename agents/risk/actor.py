@@ -11,12 +11,12 @@ State survives restarts through :mod:`agents.risk._store`: saved when a durable
 fact changes, restored with ``after_restart`` so that a halted day stays halted
 and the daily loss does not reset. The rule (:meth:`RiskEngine._save_if_due`):
 save at once, before any news of it, whatever raised an event or moved what the
-journal cannot rebuild; save at most every ``save_every_s`` what fills taken on
-the gateway's path, order updates and decisions alone moved, since a restart
-replays their ``order.*`` rows after the last save (with 10,000 open orders a
-save is a megabyte, and one per fill held the loop tens of milliseconds under a
-flood of fills). A fill taken over the bus saves at once: a save may lie between
-its row and its taking, and the replay starts after the save.
+journal cannot rebuild; save at most every ``save_every_s`` what fills, order
+updates and decisions alone moved, since a restart replays their ``order.*`` rows
+(with 10,000 open orders a save is a megabyte, and one per fill held the loop tens
+of milliseconds under a flood of fills). Each save names the newest fact it holds,
+so the replay also finds a fill or update journaled before the save's row that was
+still on its way to the engine (:meth:`agents.risk._store.RiskStore.unseen_facts`).
 
 Until :meth:`RiskEngine.start` has restored it the gateway's ``ClosedGate``
 denies every order, and :meth:`RiskEngine.stop` withdraws the gate first, so a
@@ -35,8 +35,9 @@ from typing import ClassVar
 import msgspec
 
 from agents.risk._answers import REFUSED_MULTIPLIER, answer_to
+from agents.risk._restore import restore
 from agents.risk._save_rule import SaveRule
-from agents.risk._store import RiskStore, SavedStateUnreadable
+from agents.risk._store import RiskStore
 from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
@@ -59,16 +60,13 @@ from risk import (
     RiskLimits,
     RiskState,
     Step,
-    after_restart,
     apply_fill,
     apply_heartbeat,
     apply_order_update,
     check_limits,
     decide,
     halt,
-    initial_state,
     order_decision,
-    replay,
     snapshot,
     take_marks,
 )
@@ -130,6 +128,8 @@ class RiskEngine(Actor):
         """Heartbeats, fills and order updates taken, on the gateway's path or from the bus,
         since the fence (``kernel.gate.FactCounter``: the gateway journals a decision made
         ahead of some, for ``kernel replay``, and offers a fact only when none is behind)."""
+        self.facts_epoch = 0
+        """Bumped when the count starts over at a new fence (:meth:`frames_dropped`)."""
         self._taken = TakenFacts()
 
     @property
@@ -198,6 +198,15 @@ class RiskEngine(Actor):
         self.facts_taken += 1
         return True
 
+    def frames_dropped(self, dropped: int) -> None:
+        """Frames were dropped from this engine's inbox: had a fact's copy been among
+        them the gateway's count would stay ahead of the engine's, and no fact would be
+        taken on the path again. The count starts over at a new fence instead."""
+        self._taken.refence()
+        self.facts_epoch += 1
+        log.warning("risk engine inbox dropped frames (%d in all): facts are counted "
+                    "again from a new fence", dropped)
+
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """A link's first heartbeat, handed over by the gateway before its next order
         is decided (the whole heartbeat follows on the bus)."""
@@ -210,8 +219,9 @@ class RiskEngine(Actor):
         self._store = RiskStore(ctx.journal, source=ctx.name, clock=ctx.clock,
                                 bot_id=self._bot_id)
         now = ctx.clock()
-        self._state, events = await self._restore(now)
-        self._taken.restart(spare=ctx.spare_copy)
+        self._state, events, self._resend_close, replayed = await restore(
+            self._store, self._limits, now)
+        self._taken.restart(replayed, spare=ctx.spare_copy)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
         self._open_gate()
@@ -329,6 +339,8 @@ class RiskEngine(Actor):
             arrival = self._taken.arrived(message)
             if arrival is Arrival.TAKEN:  # applied on the gateway's path: the rest of the turn
                 return await self._after_taken(message, now)
+            if arrival is Arrival.REPLAYED:  # in the restored state already
+                return ()
             self.facts_taken += arrival is Arrival.COUNTED
         match message:
             case Heartbeat():
@@ -349,22 +361,25 @@ class RiskEngine(Actor):
                 self._open_gate()  # halted, yet reduce-only orders pass again
             case _:
                 return ()
-        return await self._settle(events, now)  # over the bus: a save may lie between
+        return await self._settle(events, now, replayable=self._replayable_fill(message))
 
     def _replayable_fill(self, message: Message) -> bool:
-        """A fill that ``risk.replay`` would book again after a restart: taken on the
-        gateway's path, right after its row was journaled, so no save can lie between
-        its row and its taking (one over the bus may: it saves at once), and the store
-        replays this bot's fills only."""
+        """A fill that ``risk.replay`` would book again after a restart: any of this
+        bot's (the store replays this bot's fills only), taken on the path or over the
+        bus, since a save names the newest fact it holds and the replay starts there."""
         return isinstance(message, Fill) and (not self._bot_id or message.bot_id == self._bot_id)
 
     async def _after_taken(self, fact: Fact, now: float) -> Sequence[Message]:
-        """What the bus turn on ``fact`` does besides applying it (it had no events)."""
+        """What the bus turn on ``fact`` does besides applying it (it had no events). A
+        heartbeat taken on the path moved no ledger (adopting the bot's positions changes
+        the reconciliation step, saved at once); fills taken on the path after it, whose
+        copies are still queued, may have: replayable, as those fills are."""
         if isinstance(fact, OrderUpdate):
             return ()
         if isinstance(fact, Heartbeat):
             self._resend_pending_close()
-        return await self._settle((), now, replayable=self._replayable_fill(fact))
+        return await self._settle((), now, replayable=isinstance(fact, Heartbeat)
+                                  or self._replayable_fill(fact))
 
     async def _on_request(self, request: OperatorCommandIssued | RiskMultiplierChangeRequested,
                           now: float) -> Sequence[Message]:
@@ -461,27 +476,8 @@ class RiskEngine(Actor):
         state = self._state
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
-        await self._store.save(state)
+        await self._store.save(state, self._taken.last)
         return True
-
-    async def _restore(self, now: float) -> Step:
-        limits = self._limits
-        try:
-            saved = await self._store.load()
-        except SavedStateUnreadable as exc:
-            log.critical("%s; trading halted until a person resumes", exc)
-            state, events = halt(initial_state(limits, now),
-                                 f"{exc}; check the account by hand, then resume", now,
-                                 code="saved_state_unreadable", by="restart")
-            return state, [RiskAnomalyDetected(kind="saved_state_unreadable", detail=str(exc),
-                                               ts=now), *events]
-        if saved is None:
-            return initial_state(limits, now), []
-        # what the journal holds beyond the save: orders allowed since (they may
-        # still fill), their fills and updates; the store reads them, risk.replay applies
-        saved = replay(saved, await self._store.order_facts(self._store.loaded_seq), limits)
-        self._resend_close = saved.close_requested_at is not None
-        return after_restart(saved, limits, now)
 
     def _resend_pending_close(self) -> None:
         """A close asked for before a restart is asked again once the bot is back."""

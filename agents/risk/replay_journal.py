@@ -4,9 +4,11 @@ The replay (``risk.rerun``) needs the engine's state where the stretch begins an
 every fact after it. The state is the newest save before the stretch
 (``risk.saved``, at most minutes old: the engine saves whenever a durable fact
 changes and every ``refresh_every_s``), and the facts are every row after that
-save. With no save before the stretch the journal must begin at its first row
-(a first start); if its older rows were archived by retention, the stretch
-cannot be replayed and :class:`JournalGap` says so, and what to do.
+save, led by the facts journaled before it that the engine had not taken yet when
+it saved (after the newest fact the save names, as a restart replays them). With
+no save before the stretch the journal must begin at its first row (a first
+start); if its older rows were archived by retention, the stretch cannot be
+replayed and :class:`JournalGap` says so, and what to do.
 
 A read-only connection never takes the write lock (see ``agents.audit.journal``),
 so a replay cannot hold up a running kernel's commits nor change the record.
@@ -23,7 +25,9 @@ from typing import Final
 
 import msgspec
 
+from agents.risk._store import journals
 from agents.watchdog.messages import TradingHaltRequested
+from bus.codec import encode
 from bus.protocol import Fill, Heartbeat, OrderDecision, OrderRequest, OrderUpdate
 from kernel.events import (
     DecidedAheadOfFacts,
@@ -37,7 +41,6 @@ from risk.messages import LimitTripped, RiskStateSaved
 from risk.rerun import rerun
 from risk.rerun_facts import Ahead, Based, Fact, Halted, MultiplierAsked, Restarted, Resumed, Row
 from risk.rerun_report import Report, report
-from risk.state import RiskState
 
 KINDS: Final = (
     "order_request", "order_decision", "heartbeat", "fill", "order_update", "kernel_state",
@@ -76,12 +79,13 @@ def read_window(path: Path, start: float, end: float) -> Window:
         base = _base(db, start)
         rows: list[Row] = []
         if base is not None:
-            rows.append(Row(base[0], base[1], Based(state=base[2])))
+            rows.append(Row(base[0], base[1], Based(state=base[2].state)))
         after = base[0] if base is not None else 0
         trips: list[tuple[float, str]] = []
         bad = 0
         decode = _facts.decode
-        for seq, ts, payload in _after(db, after, end):
+        untaken = _untaken(db, base[0], base[2], end) if base is not None else []
+        for seq, ts, payload in [*untaken, *_after(db, after, end)]:
             try:
                 message = decode(payload)
             except msgspec.DecodeError:
@@ -150,7 +154,7 @@ def fact_of(message: object) -> Fact | None:
     return None
 
 
-def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskState] | None:
+def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskStateSaved] | None:
     """The newest readable save before ``start``; None when the journal starts at
     seq 1 with none (a first start within or after it). :class:`JournalGap` else."""
     terms, params = topic_is(RiskStateSaved.topic)
@@ -158,7 +162,7 @@ def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskState] 
             f"SELECT seq, ts, payload FROM journal WHERE {terms} AND ts < ? "
             "ORDER BY seq DESC LIMIT 16", (*params, start)):
         try:
-            return int(seq), float(ts), _saved.decode(payload).state
+            return int(seq), float(ts), _saved.decode(payload)
         except msgspec.DecodeError:
             continue
     first = db.execute("SELECT MIN(seq), MIN(ts) FROM journal").fetchone()
@@ -169,6 +173,29 @@ def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskState] 
         "the risk state saved before the start of the stretch went with them: the stretch "
         "cannot be replayed exactly from this file. Fix: replay a later day, or restore the "
         "archived rows (see retention in docs/audit.md) into a copy of the journal")
+
+
+def _untaken(db: sqlite3.Connection, seq: int, saved: RiskStateSaved,
+             end: float) -> list[tuple[int, float, bytes]]:
+    """The heartbeats, fills and updates journaled before the save at ``seq`` that
+    the engine had not taken yet when it saved (still on their way to it): those
+    after the newest fact the save names, as a restart replays them
+    (``RiskStore.unseen_facts``). They come first after the save, as in the engine's
+    inbox; an older kernel's save names none."""
+    fact, since = saved.last_fact, seq
+    if fact is not None:
+        body = encode(fact)
+        terms, params = topic_is(fact.topic)
+        for found, payload in db.execute(f"SELECT seq, payload FROM journal WHERE {terms} "
+                                         "AND seq < ? ORDER BY seq DESC", (*params, seq)):
+            if journals(payload, body, fact):
+                since = int(found)
+                break
+    elif 0 < saved.facts_through < seq:
+        since = saved.facts_through
+    return list(db.execute("SELECT seq, ts, payload FROM journal WHERE seq > ? AND seq < ? "
+                           "AND ts < ? AND kind IN ('heartbeat', 'fill', 'order_update') "
+                           "ORDER BY seq", (since, seq, end)))
 
 
 def _after(db: sqlite3.Connection, after: int, end: float) -> sqlite3.Cursor:

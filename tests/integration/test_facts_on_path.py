@@ -31,12 +31,13 @@ from tests.integration._risk_link import (
     RISK_YAML,
     Engines,
     ask,
+    beat,
     heartbeat,
     journal_bodies,
     ready_bot,
     until,
 )
-from tests.support.link import order
+from tests.support.link import RawBot, order
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -256,3 +257,47 @@ async def test_in_a_fleet_each_fact_goes_to_its_own_bots_engine(start_kernel: An
         one.close()
         two.close()
     assert journal_bodies(harness, "order.ahead") == []
+
+
+class TinyInbox(RiskEngine):
+    """An engine whose inbox holds one frame: a burst of facts that go the bus way
+    drops all but the first, as a flood does to the real bound."""
+
+    inbox_frames = 1
+
+
+async def test_after_facts_were_dropped_from_its_inbox_the_engine_takes_facts_on_the_path_again(
+    start_kernel: Any,
+) -> None:
+    """A fact's copy dropped on the way (the fence's or a later one's) leaves the
+    gateway's count ahead of the engine's for good: without a new fence no fact would
+    be taken on the path again and every order would get its ``order.ahead`` row."""
+    engines = Engines(TinyInbox)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = RawBot(harness.endpoints["bot_link"])
+    await bot.greet()
+    facts = gateway_of(harness).facts
+    try:
+        seq = 1
+        for _ in range(20):  # the first after the start is the fence: the rest wait behind it
+            for _ in range(16):
+                await bot.send(heartbeat(seq))
+                seq += 1
+            await asyncio.sleep(0.1)
+            if engines.current.facts_epoch:
+                break
+        assert engines.current.facts_epoch, "no frame was dropped from the engine's inbox"
+        taken = facts.taken
+        for _ in range(20):
+            await beat(bot, engines, heartbeat(seq))
+            seq += 1
+            if facts.taken > taken:
+                break
+        assert facts.taken > taken, "no fact taken on the gateway's path after the drop"
+        await caught_up(harness, engines)
+        ahead = len(journal_bodies(harness, "order.ahead"))
+        await beat(bot, engines, heartbeat(seq))
+        assert (await ask(bot, "after-the-drop")).verdict == "ALLOW"
+        assert len(journal_bodies(harness, "order.ahead")) == ahead
+    finally:
+        bot.close()

@@ -16,7 +16,7 @@ import pytest
 from agents.audit.retention import retain
 from agents.risk.replay_journal import JournalGap, read_window, replay_window
 from bus.codec import encode
-from bus.protocol import Message
+from bus.protocol import Message, OrderUpdate
 from kernel.emitter import tag_of
 from kernel.events import KernelStateChanged
 from kernel.journal import Journal, JournalEntry
@@ -88,3 +88,27 @@ async def test_a_day_with_a_save_still_in_the_file_is_replayed(tmp_path: Path) -
     day3 = D1 + 2 * DAY
     found = replay_window(path, day3, day3 + DAY, load_settings(config).risk)
     assert found.counts.orders == 1 and found.exact
+
+
+async def test_facts_the_engine_had_not_taken_when_it_saved_lead_the_replay(
+    tmp_path: Path,
+) -> None:
+    """A save made while a heartbeat and an update were still on their way to the
+    engine names the newest fact it holds; the replay from that save applies the
+    facts journaled after that fact first, as the engine did after saving."""
+    path = tmp_path / "j.sqlite3"
+    limits = load_settings(write_config(tmp_path)).risk
+    ts = D1 + 3600
+    taken, later = (heartbeat(marks={"ETHUSDT": 2_500.0}, tick_ts=t, ts=t)
+                    for t in (ts, ts + 1))
+    update = OrderUpdate(request_id="x", status="cancelled", ts=ts + 2)
+    async with await Journal.open(path) as journal:
+        for message in (taken, later, update):
+            journal.append(row(ts + 2, message))
+        saved = RiskStateSaved(ts=ts + 3, state=initial_state(limits, ts), last_fact=taken)
+        journal.append(row(ts + 3, saved))
+        journal.append(row(ts + 4, order("ETHUSDT", qty=0.1, price=2_500.0, request_id="o")))
+    window = read_window(path, ts + 4, ts + 5)
+    assert [type(r.fact).__name__ for r in window.rows] == [
+        "Based", "Heartbeat", "OrderUpdate", "OrderRequest"]
+    assert window.rows[1].fact == later

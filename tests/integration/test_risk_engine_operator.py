@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from agents.risk.actor import RiskEngine
 from agents.watchdog.messages import TradingHaltRequested
-from bus.protocol import Command, Message
+from bus.protocol import Command, Fill, Message
 from kernel.actor import ActorContext
 from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
 from kernel.gate import ClosedGate
@@ -31,6 +32,7 @@ from tests.integration._risk_link import (
     heartbeat,
     journal_bodies,
     ready_bot,
+    until,
 )
 from tests.support.link import RawBot
 
@@ -189,6 +191,37 @@ async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survive
         assert "before the crash" in after.reason
         await beat(bot, engines, heartbeat(2))
         assert engines.current.state.reason_codes() == {"manual_halt"}
+    finally:
+        bot.close()
+        bus.close()
+
+
+async def test_a_fill_queued_for_a_restarting_engine_is_booked_once(
+    start_kernel: Any,
+) -> None:
+    """A fill the bot sends while the engine restarts is journaled and queued in the
+    new engine's inbox before its restore reads the journal: the restore replays it,
+    and its bus copy, arriving before the new fence, is not booked a second time."""
+    FragileEngine.release, FragileEngine.starts = asyncio.Event(), 0
+    engines = Engines(FragileEngine)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot, bus = RawBot(harness.endpoints["bot_link"]), Bus(harness)
+    try:
+        await bot.greet()
+        await beat(bot, engines, heartbeat(1))
+        assert (await ask(bot, "o-1", qty=0.01)).verdict == "ALLOW"
+        first = engines.current
+        await bus.publish_until(operator("halt", "crash"), lambda: engines.current is not first,
+                                "restart")
+        await bot.send(Fill(request_id="o-1", symbol="BTCUSDT", side="buy", qty=0.01,
+                            price=50_000.0, ts=time.time()))
+        await until(lambda: journal_bodies(harness, "order.fill"), "the fill journaled")
+        FragileEngine.release.set()
+        await until(lambda: hasattr(engines.current, "_state")
+                    and engines.current.state.open_orders == {}, "the fill booked")
+        engine = engines.current
+        await until(lambda: engine._taken.last is not None, "the fill's copy arrived")
+        assert engine.state.positions["BTCUSDT"].qty == Decimal("0.01")
     finally:
         bot.close()
         bus.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psutil
 import pytest
 import zmq
 
@@ -311,6 +312,66 @@ def test_fills_not_saved_yet_come_back_after_kill_9(kernel: KernelProcess) -> No
         while len([b for b in bodies(kernel, "risk.halt") if active(b)]) == seen:
             assert time.monotonic() < deadline, "not ACTIVE again after the restart"
             time.sleep(0.02)
+    finally:
+        bot.close()
+    assert not [b for b in bodies(kernel, "anomaly.risk") if b["kind"] == "position_mismatch"]
+
+
+def test_facts_still_on_their_way_when_the_engine_saved_come_back_after_kill_9(
+    kernel: KernelProcess,
+) -> None:
+    """The engine is behind when it saves: a loss fill trips the day's limit (it goes
+    the bus way, as every fact with events does, and saves at once), and the update
+    and fill read in the same burst are journaled before that save's row but still
+    in the engine's inbox. Killed before the next save, the restart replays them from
+    the newest fact the save names: the same position, realised PnL and reservations,
+    and no ``position_mismatch``. The kernel is suspended while the three are sent, so
+    the gateway reads them in one burst."""
+    bot = Bot(kernel.endpoint("link"))
+    bot.hello()
+    bot.send(heartbeat(1))
+    journaled(kernel, "risk.halt", active)
+    assert bot.ask("a", qty=0.05, price=50_000.0).verdict == "ALLOW"
+    bot.sock.send(encode(Fill(request_id="a", symbol="BTCUSDT", side="buy", qty=0.05,
+                              price=50_000.0, ts=time.time())))
+    assert bot.ask("b", qty=0.01, price=50_000.0).verdict == "ALLOW"
+    assert bot.ask("c", qty=0.01, price=50_000.0).verdict == "ALLOW"
+    assert kernel.proc is not None
+    process = psutil.Process(kernel.proc.pid)
+    process.suspend()
+    try:
+        for fact in (Fill(request_id="loss", symbol="BTCUSDT", side="sell", qty=0.05,
+                          price=43_000.0, ts=time.time()),  # -350: the daily loss trips
+                     OrderUpdate(request_id="b", status="cancelled", ts=time.time()),
+                     Fill(request_id="c", symbol="BTCUSDT", side="buy", qty=0.01,
+                          price=50_000.0, ts=time.time())):
+            bot.sock.send(encode(fact))
+        time.sleep(0.2)  # on their way over loopback into the suspended kernel's socket
+    finally:
+        process.resume()
+    journaled(kernel, "risk.state", lambda b: b["trading_state"] == "HALTED"
+              and b["open_orders"] == 0)  # the engine took all three
+    rows = read_journal(kernel.journal_path, limit=100_000)
+    fill_c = max(r.seq for r in rows if r.topic == "order.fill"
+                 and msgspec.msgpack.decode(r.payload)["request_id"] == "c")
+    save = [r for r in rows if r.topic == "risk.saved"][-1]
+    saved = msgspec.msgpack.decode(save.payload)["state"]
+    assert save.seq > fill_c and set(saved["open_orders"]) == {"b", "c"}, \
+        "the engine was not behind when it saved: the newest save holds the update and fill"
+
+    bot = kill_9_and_restart(kernel, bot)
+    try:
+        assert bot.hello().trading_state == "HALTED"  # the day's loss stays tripped
+        restored = bodies(kernel, "risk.saved")[-1]["state"]  # saved at start, after replay
+        assert Decimal(restored["positions"]["BTCUSDT"]["qty"]) == Decimal("0.01")
+        assert Decimal(restored["realized_pnl"]) == -350
+        assert restored["open_orders"] == {}
+        sent = time.time()
+        bot.send(heartbeat(2, equity=9_650.0, positions=[("BTCUSDT", 0.01, 50_000.0,
+                                                          50_000.0)]))
+        checked = journaled(kernel, "risk.state", lambda b: b["ts"] >= sent and not any(
+            r["code"] == "awaiting_heartbeat" for r in b["reasons"]), timeout_s=10)
+        assert checked["trading_state"] == "HALTED"
     finally:
         bot.close()
     assert not [b for b in bodies(kernel, "anomaly.risk") if b["kind"] == "position_mismatch"]

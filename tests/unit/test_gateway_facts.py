@@ -16,6 +16,7 @@ class Engine:
 
     def __init__(self) -> None:
         self.facts_taken = 0
+        self.facts_epoch = 0
 
 
 class Fleet:
@@ -167,3 +168,33 @@ def test_in_a_fleet_a_bot_behind_does_not_hold_up_another_bots_facts() -> None:
     send(facts, beat("b"), 3.0)  # b's engine has taken all of b's
     assert (a.offers, b.offers) == (["Heartbeat@1.0"], ["Heartbeat@3.0"])
     assert facts.behind_of("a") == 2 and facts.behind_of("b") == 0
+
+
+def test_a_count_started_over_is_compared_from_then_on() -> None:
+    """A fact's copy dropped on the way leaves the gateway's count ahead for good; the
+    engine starts its count over (``facts_epoch``) and the gateway compares from then
+    on, so facts are offered on the path again."""
+    facts, engine = FactsBehind(), Taker(refuse=1)
+    facts.installed(engine)  # type: ignore[arg-type]
+    send(facts, beat("qe"), 1.0)  # refused: the bus way...
+    send(facts, update("qe"), 2.0)  # ...and this one's copy is dropped
+    engine.facts_taken = 1
+    send(facts, update("qe"), 3.0)
+    assert facts.behind() == 2 and engine.offers == ["Heartbeat@1.0"]  # stuck
+    engine.facts_epoch += 1  # the engine's inbox dropped frames: a new fence
+    send(facts, update("qe"), 4.0)
+    assert engine.offers[-1] == "OrderUpdate@4.0" and facts.behind() == 0
+
+
+def test_in_a_fleet_a_bots_count_started_over_is_compared_from_then_on() -> None:
+    a = Engine()
+    facts = FactsBehind()
+    facts.installed(Fleet(a=a))  # type: ignore[arg-type]
+    facts.count(beat("a"), now=NOW)
+    facts.count(update("a"), now=NOW)
+    a.facts_taken = 1  # the other's copy was dropped
+    assert facts.behind_of("a") == 1
+    a.facts_epoch = 1
+    assert facts.behind_of("a") == 0
+    facts.count(beat("a"), now=NOW)
+    assert facts.behind_of("a") == 1

@@ -117,3 +117,21 @@ def test_decisions_on_facts_taken_on_the_path_are_the_pure_sequences() -> None:
             assert made.take_fact(frame, now)  # type: ignore[arg-type]
             state, _ = apply_fill(state, frame, LIMITS, now)  # type: ignore[arg-type]
         assert made.state == state
+
+
+def test_after_frames_were_dropped_the_count_starts_over_at_a_new_fence() -> None:
+    """The old fence, or a fact counted before, may never come back (dropped): the
+    engine refuses the next offer as its new fence, applies what comes before it
+    uncounted, and recognises the copies of facts it took on the path all along."""
+    made = engine()
+    on_path = cancelled("x", NOW + 1)
+    assert made.take_fact(on_path, NOW + 1)
+    epoch, counted = made.facts_epoch, made.facts_taken
+    made.frames_dropped(3)
+    assert made.facts_epoch == epoch + 1
+    fence = beat(NOW + 3)
+    assert not made.take_fact(fence, NOW + 3)  # the new fence: the bus way
+    assert made._taken.arrived(on_path) is Arrival.TAKEN  # its copy, still queued
+    assert made._taken.arrived(beat(NOW + 2)) is Arrival.BEFORE_FENCE
+    assert made._taken.arrived(fence) is Arrival.COUNTED
+    assert made.take_fact(beat(NOW + 4), NOW + 4) and made.facts_taken == counted + 1
