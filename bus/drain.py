@@ -31,6 +31,14 @@ another link's next message is read (docs/architecture.md, "Fairness"). A wake-u
 ended that way never saw ``EAGAIN``, so it checks ``EVENTS`` instead: libzmq takes
 its pending commands (a peer's queue filled again, say) only then or every hundred
 reads, and without it a link's refilled queue was read at a few frames a second.
+
+A handler may :meth:`~SocketDrain.hold` the sender of the message it was given (a
+link over its budget of bad input): the wake-up reads on while other peers' messages
+come, and ends at that sender's next one; the next wake-up then waits
+:data:`HOLD_S` unless the socket signals new input (another peer's message). While
+held, the sender's queue in ZeroMQ fills, libzmq stops reading its connection, and
+its sends wait at its end: the flood costs a frame or two a wake-up instead of
+every core's time, and another peer's message still wakes the loop at once.
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ Receive = Callable[[zmq.Socket[Any], int], list[bytes]]
 
 CROWD_S = 1.0
 """How long after hearing a second peer ``per_sender`` keeps applying."""
+HOLD_S = 0.001
+"""How long a wake-up that held a sender waits before reading again, unless the socket
+signals new input first (see :meth:`SocketDrain.hold`)."""
 
 
 class SocketDrain:
@@ -80,6 +91,13 @@ class SocketDrain:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int = int(sock.getsockopt(zmq.FD))
         self._scheduled = False
+        self._holds = 0
+        """Times the handler called :meth:`hold` in the wake-up under way."""
+        self._held_until = 0.0
+        """Monotonic time before which no wake-up is scheduled but by the socket's FD."""
+        self._later: asyncio.TimerHandle | None = None
+        self.holds = 0
+        """Wake-ups that ended holding a sender (each followed by a :data:`HOLD_S` wait)."""
 
     def start(self) -> None:
         """Start, or start again after :meth:`stop` (messages may already wait: the FD's
@@ -90,9 +108,18 @@ class SocketDrain:
         self._schedule()
 
     def stop(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         if self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._loop = None
+
+    def hold(self) -> None:
+        """Called by the handler: read no further message of the current one's sender
+        in this wake-up once it comes round again, and wait :data:`HOLD_S` before the
+        next wake-up unless the socket signals new input first."""
+        self._holds += 1
 
     def after_send(self) -> None:
         """Re-check for input after a send, which may have swallowed the FD edge."""
@@ -100,12 +127,20 @@ class SocketDrain:
             self._schedule()
 
     def _schedule(self) -> None:
-        if not self._scheduled and self._loop is not None:
-            self._scheduled = True
+        if self._scheduled or self._loop is None:
+            return
+        self._scheduled = True
+        if time.monotonic() < self._held_until:  # a held sender: later, or at the FD's call
+            self._later = self._loop.call_at(self._held_until - time.monotonic()
+                                             + self._loop.time(), self._wake)
+        else:
             self._loop.call_soon(self._wake)
 
     def _wake(self) -> None:
         self._scheduled = False
+        if self._later is not None:  # the FD called first: new input, read it now
+            self._later.cancel()
+            self._later = None
         if self._loop is None:
             return
         sock, handle, receive = self._sock, self._on_message, self._receive
@@ -113,7 +148,7 @@ class SocketDrain:
         shares: dict[bytes, tuple[int, int]] = {}
         now = time.monotonic() if share else 0.0
         crowded = bool(share) and now < self._crowded_until
-        handled = 0
+        handled = self._holds = 0
         try:
             while handled < self._batch:
                 try:
@@ -124,6 +159,8 @@ class SocketDrain:
                 handle(frames)
                 if self._loop is None:  # the handler stopped us
                     return
+                if self._holds > 1:  # the held sender came round again: every other
+                    break  # peer with a message was read in between
                 if share and frames:
                     crowded = self._note_sender(frames[0], now) or crowded
                     size = sum(map(len, frames)) if share_bytes else 0
@@ -131,6 +168,10 @@ class SocketDrain:
                             and crowded:
                         readable(sock)  # as EAGAIN would: libzmq takes its pending commands
                         break
+            if self._holds:
+                readable(sock)  # take libzmq's commands, so another peer's input fires the FD
+                self.holds += 1
+                self._held_until = time.monotonic() + HOLD_S
             self._schedule()  # more may be waiting: continue after other tasks ran
         finally:
             if handled:
