@@ -48,7 +48,7 @@ def router() -> Iterator[tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]
 
 
 @pytest.mark.timeout(60)
-async def test_a_held_link_is_read_a_frame_or_two_a_wake_up_and_loses_nothing(
+async def test_a_held_link_is_read_a_few_frames_a_wake_up_and_loses_nothing(
     router: tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]],
 ) -> None:
     sock, flooder, quiet = router
@@ -77,11 +77,13 @@ async def test_a_held_link_is_read_a_frame_or_two_a_wake_up_and_loses_nothing(
             await asyncio.sleep(0.005)
     finally:
         drain.stop()
-    assert max(w.count(b"flooder") for w in wakeups) <= 2  # without the hold: 64
+    # Two held frames in a row end a wake-up (three with the one prefetched, four
+    # with another link's frame between them); without the hold: 64.
+    assert max(w.count(b"flooder") for w in wakeups) <= 4
     assert sum(w.count(b"flooder") for w in wakeups) == BACKLOG  # read slowly, all of it
-    assert drain.holds >= BACKLOG // 2 - 1
+    assert drain.holds >= BACKLOG // 4
     quiet_turn = next(w for w in wakeups if b"quiet" in w)
-    assert quiet_turn.index(b"quiet") <= 1  # behind at most one frame of the held link
+    assert quiet_turn.index(b"quiet") <= 2  # behind at most two frames of the held link
 
 
 @pytest.fixture
