@@ -12,10 +12,9 @@ that have not said hello share one). Within it, each bad frame is answered as be
 Beyond it the frame is dropped unanswered and counted; once a second the link gets one
 ``error link_flooded`` that says how many were dropped since the last (journaled as an
 anomaly of the same kind, rate-limited like every other); and the gateway holds the
-link (:meth:`bus.drain.SocketDrain.hold`): its next frames are read a frame or two a
+link (:meth:`bus.drain.SocketDrain.hold`): its next frames are read two to four a
 wake-up, a millisecond apart, so its queue in ZeroMQ fills and its sends wait at its
-end (other links' frames are read in those wake-ups too, a millisecond or two later
-than without a held link). An order that
+end, while another link's frame still wakes the loop at once. An order that
 fails to decode is never dropped: it is answered DENY ``invalid_request`` as before,
 outside the budget. Nothing a well-behaved bot sends is
 bad input, and a bot that sends some now and then is far below the budget.
