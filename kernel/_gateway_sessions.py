@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bus.protocol import Command, Hello, Message, OrderDecision, OrderRequest
+from kernel._gateway_bad_input import BadInputBudget
 from kernel.untrusted import ident
 
 LINK_FRAMES_PER_S: Final = 500.0
@@ -61,6 +62,7 @@ class BotSession:
     marks_taken: bool = False
     """The gate has taken this session's first heartbeat's marks (``MarkTaker``)."""
     budget: LinkBudget = field(default_factory=LinkBudget)
+    bad: BadInputBudget = field(default_factory=BadInputBudget)
 
 
 ONE_BOT_SESSIONS: Final = 4
@@ -79,6 +81,8 @@ class SessionTable:
     def __init__(self, limit: int = ONE_BOT_SESSIONS) -> None:
         self.limit = max(1, limit)
         self._by_identity: dict[bytes, BotSession] = {}
+        self.stray_bad = BadInputBudget()
+        """The bad-frame budget of every link that has not said hello, shared."""
 
     def register(self, session: BotSession) -> bool:
         """Add a session; return True when it replaced another with the same bot_id."""
@@ -110,6 +114,11 @@ class SessionTable:
 
     def get(self, identity: bytes) -> BotSession | None:
         return self._by_identity.get(identity)
+
+    def bad_budget(self, identity: bytes) -> BadInputBudget:
+        """The link's budget of bad frames; one shared by the links that never said hello."""
+        session = self._by_identity.get(identity)
+        return session.bad if session is not None else self.stray_bad
 
     def by_bot_id(self, bot_id: str) -> list[BotSession]:
         return [s for s in self._by_identity.values() if s.bot_id == bot_id]

@@ -4,10 +4,17 @@ glibc serves an allocation of 128 kB or more with its own ``mmap``, returned to 
 system when freed, but it raises that threshold to the size of each such block
 freed: after one burst of large frames (a bot's 200 kB garbage), every later one
 comes from the heap, whose top is only returned when it is free, so the kernel's
-RSS stays at its peak long after the flood. A fixed threshold keeps large blocks
-in ``mmap``, and ``malloc_trim`` hands the heap's free pages back once a flood is
-over (:class:`kernel._after_flood.AfterFlood`). Elsewhere (Windows, macOS, musl)
-both do nothing: their allocators return large blocks on their own.
+RSS stayed at its peak long after the flood. Fixing the threshold at 128 kB cured
+that, but made every frame over it a fresh ``mmap``, fifty page faults and a
+``munmap``, in the loop's thread (its copy of the frame) and in ZeroMQ's I/O thread
+(the message it reads from TCP) alike: about 150 µs of each thread's CPU per 200 kB
+frame against 20 to 35 µs from the heap, and a flood of such frames kept both cores
+busy. So the threshold is fixed higher, at 1 MiB (above ``max_frame_bytes``), and
+the heap's free top is handed back once it passes 8 MiB (``M_TRIM_THRESHOLD``): a
+flood's frames reuse the same heap pages, at most 8 MiB of free heap stays between
+trims, and ``malloc_trim`` hands the rest back once a flood is over
+(:class:`kernel._after_flood.AfterFlood`). Elsewhere (Windows, macOS, musl) both do
+nothing: their allocators return large blocks on their own.
 
 Python's cyclic collector walks every tracked object of the oldest generation on
 each full collection: after start-up that is everything the kernel loaded (modules,
@@ -25,8 +32,12 @@ import gc
 import sys
 from typing import Any
 
-_M_MMAP_THRESHOLD = -3
-_LARGE = 128 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 1024 * 1024
+"""Blocks this large or larger get their own ``mmap``; smaller ones (every frame up to
+``max_frame_bytes``) come from the heap and reuse its pages."""
+TRIM_THRESHOLD = 8 * 1024 * 1024
+"""Free memory at the heap's top beyond this is returned to the system at once."""
 
 
 def _glibc() -> Any | None:
@@ -43,9 +54,11 @@ def _glibc() -> Any | None:
 
 
 def keep_large_blocks_returnable() -> bool:
-    """Fix glibc's mmap threshold at 128 kB; True if it was set."""
+    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` and its trim threshold at
+    :data:`TRIM_THRESHOLD`; True if both were set."""
     libc = _glibc()
-    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, _LARGE))
+    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
+        and bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
 def freeze_start_up() -> int:

@@ -2,8 +2,9 @@
 
 Bots connect DEALER sockets. Every frame is answered or dropped with a reason;
 nothing a bot sends can crash or stall the gateway: an undecodable frame gets an
-``error``, an invalid ``order_request`` a DENY ``invalid_request``, a link's bus
-frames beyond its budget ``link_flooded``; each fault is journaled as an anomaly.
+``error`` (within a budget: :mod:`kernel._gateway_bad_input`), an invalid ``order_request``
+a DENY ``invalid_request``, a link's bus frames beyond its budget ``link_flooded``; each
+fault is journaled as an anomaly.
 
 A link's identity is bound at ``hello``: an ``order_request`` from a link that has
 not said hello, or that names another ``bot_id`` than its hello, is denied with
@@ -52,6 +53,7 @@ from bus.protocol import (
 )
 from bus.security import bind_checked
 from kernel._gateway_backpressure import Backpressure
+from kernel._gateway_bad_input import BadInput
 from kernel._gateway_facts import FactsBehind
 from kernel._gateway_faults import FaultReporter, salvage_request_id
 from kernel._gateway_refusals import refusal_quota
@@ -137,6 +139,7 @@ class Gateway:
         self._stray_budget = LinkBudget()  # shared by every link that has not said hello
         self.sessions = SessionTable(len(fleet) if fleet is not None else ONE_BOT_SESSIONS)
         self.faults = FaultReporter(emitter, clock)
+        self.bad = BadInput(self.sessions.bad_budget, clock, self._reply_error, lambda: self._drain)
         self.backpressure = Backpressure(backlog, self.faults)
         self.refusals = refusal_quota()
         self.bound_endpoint = ""
@@ -240,14 +243,14 @@ class Gateway:
     def _on_frames(self, frames: list[bytes]) -> None:
         if len(frames) != 2:
             if frames:
-                self._reply_error(frames[0], False, "expected exactly one frame per message, "
-                                  f"got {len(frames) - 1}", "bad_frame")
+                self.bad.refuse(frames[0], False, "expected exactly one frame per message, "
+                                f"got {len(frames) - 1}", "bad_frame", sum(map(len, frames)))
             return
         identity, frame = frames
         as_json = is_json(frame)
         if len(frame) > self._max_frame_bytes:
-            self._reply_error(identity, as_json, f"frame of {len(frame)} bytes exceeds the "
-                              f"limit of {self._max_frame_bytes} bytes", "frame_too_large")
+            self.bad.refuse(identity, as_json, f"frame of {len(frame)} bytes exceeds the limit "
+                            f"of {self._max_frame_bytes} bytes", "frame_too_large", len(frame))
             return
         try:
             message = self._decoder.decode(frame)
@@ -476,13 +479,12 @@ class Gateway:
         except Exception:
             log.exception("%s could not be kept aside either", type(message).__name__)
 
-    def _on_undecodable(
-        self, identity: bytes, frame: bytes, as_json: bool, exc: msgspec.DecodeError
-    ) -> None:
+    def _on_undecodable(self, identity: bytes, frame: bytes, as_json: bool,
+                        exc: msgspec.DecodeError) -> None:
         tag = frame_tag(frame)
         if tag in self._extra.refusals:
             noun, code = self._extra.refusals[tag]
-            self._reply_error(identity, as_json, f"invalid {noun}: {exc}", code)
+            self.bad.refuse(identity, as_json, f"invalid {noun}: {exc}", code, len(frame))
             return
         request_id, bot_id = salvage_request_id(frame)
         if request_id is not None:  # an order we cannot accept: DENY it explicitly
@@ -493,7 +495,8 @@ class Gateway:
             self._queue_reply(identity, decision, as_json,
                               journal=self.refusals.spend(self._clock()))
             return
-        self._reply_error(identity, as_json, f"could not decode the frame: {exc}", "bad_frame")
+        self.bad.refuse(identity, as_json, f"could not decode the frame: {exc}", "bad_frame",
+                        len(frame))
 
     def _reply_error(self, identity: bytes, as_json: bool, reason: str, code: str) -> None:
         self.faults.report(code, "warning", reason)

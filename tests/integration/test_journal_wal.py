@@ -4,18 +4,26 @@ A checkpoint on another thread never catches up with a writer that commits
 without a break, and SQLite starts the WAL over only after a checkpoint that
 copied all of it: the WAL grew by every commit, without end. The inline writer
 now finishes the checkpoint itself once the WAL is past a limit
-(``kernel.journal_file.catch_up``). Sizes and counts only, never time.
+(``kernel.journal_file.catch_up``), after more rounds on the thread have left it
+little to copy. Sizes and counts only, never time.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kernel.journal import Journal, JournalEntry
-from kernel.journal_file import WAL_LIMIT_BYTES, catch_up
+from kernel.journal_file import (
+    CATCH_UP_FRAMES,
+    THREAD_ROUNDS,
+    WAL_LIMIT_BYTES,
+    catch_up,
+    checkpoint,
+)
 
 LIMIT = 256 * 1024
 
@@ -78,3 +86,47 @@ async def test_under_the_limit_nothing_is_done(path: Path) -> None:
         assert wal_size(path) < WAL_LIMIT_BYTES
         assert not catch_up(journal._inline, path)
         assert not catch_up(journal._inline, path.with_name("absent.sqlite3"), limit=0)
+
+
+class ScriptedRounds:
+    """aiosqlite's connection running each PASSIVE round for real, but reporting the
+    frames left to copy from a script: what a writer committing during each round
+    leaves behind. Records how many rounds ran on the thread."""
+
+    def __init__(self, db: Any, left: list[int]) -> None:
+        self._db, self._left, self.rounds = db, left, 0
+
+    async def execute_fetchall(self, sql: str) -> list[tuple[int, int, int]]:
+        await self._db.execute_fetchall(sql)
+        left = self._left[min(self.rounds, len(self._left) - 1)]
+        self.rounds += 1
+        return [(0, 10_000 + left, 10_000)]
+
+
+@pytest.mark.parametrize(("left", "rounds"), [
+    ([5_000, 1_200, CATCH_UP_FRAMES], 3),  # the thread catches up: the loop copies the rest
+    ([5_000], THREAD_ROUNDS),  # it never does: the loop finishes after THREAD_ROUNDS
+])
+async def test_over_the_limit_the_thread_copies_until_little_is_left_for_the_loop(
+    path: Path, left: list[int], rounds: int,
+) -> None:
+    async with await Journal.open(path) as journal:
+        inline = journal._inline
+        assert inline is not None
+        n = commit_bursts(journal, 100, 0)
+        restarts = wal_restarts(path)
+        db = ScriptedRounds(journal._db, left)
+        assert await checkpoint(db, inline, path, limit=LIMIT)  # type: ignore[arg-type]
+        assert db.rounds == rounds
+        commit_bursts(journal, 10, n)
+        assert wal_restarts(path) == restarts + 1
+
+
+async def test_under_the_limit_one_round_on_the_thread_and_nothing_on_the_loop(
+    path: Path,
+) -> None:
+    async with await Journal.open(path) as journal:
+        commit_bursts(journal, 2, 0)
+        db = ScriptedRounds(journal._db, [5_000])
+        assert not await checkpoint(db, journal._inline, path)  # type: ignore[arg-type]
+        assert db.rounds == 1
