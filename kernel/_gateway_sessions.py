@@ -115,6 +115,11 @@ class SessionTable:
     def get(self, identity: bytes) -> BotSession | None:
         return self._by_identity.get(identity)
 
+    def whom(self, identity: bytes) -> str:
+        """The link in words, for a reason: its bot's id, escaped (it is the bot's text)."""
+        session = self._by_identity.get(identity)
+        return f"bot {ident(session.bot_id)}" if session else "a link that never said hello"
+
     def bad_budget(self, identity: bytes) -> BadInputBudget:
         """The link's budget of bad frames; one shared by the links that never said hello."""
         session = self._by_identity.get(identity)

@@ -84,7 +84,6 @@ from kernel.gate import (
 )
 from kernel.keys import BOT_DOMAIN, ServerKeys, make_curve_server
 from kernel.plan_service import PlanService, plan_answer
-from kernel.untrusted import ident
 
 log = logging.getLogger("kernel.gateway")
 
@@ -229,14 +228,10 @@ class Gateway:
             send_frames(sock, (identity, body), NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the bot left; EAGAIN: it stopped reading
             self.faults.report("reply_undelivered", "warning",
-                               f"{what(message)} for {self._whom(identity)} not "
+                               f"{what(message)} for {self.sessions.whom(identity)} not "
                                f"delivered: {exc.strerror}")
             return False
         return True
-
-    def _whom(self, identity: bytes) -> str:
-        session = self.sessions.get(identity)
-        return f"bot {ident(session.bot_id)}" if session else "a link that never said hello"
 
     # --- inbound ----------------------------------------------------------------
 
