@@ -22,7 +22,7 @@ facts on the path again. The gateway's count then matches the engine's exactly.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from enum import Enum
 
@@ -56,7 +56,10 @@ class TakenFacts:
         self._fence: Fact | None = None
         self._counting = False
         self._spare: Callable[[Message], bool] = _spare_none
-        self._replayed: set[Fill | OrderUpdate] = set()
+        self._replayed: Counter[Fill | OrderUpdate] = Counter()
+        """How many of each replayed fill and update may still come back: a count, not a
+        set, as two partial fills of one order can be equal by value (same quantity,
+        price and time), and each copy stands for one of them only."""
         self.last: Fact | None = None
         """The newest fact the engine applied (on the path or from the bus): facts are
         taken in the journal's order, so a save names it as the newest it holds, and a
@@ -72,7 +75,7 @@ class TakenFacts:
         (``kernel.actor.ActorContext.spare_copy``)."""
         self._taken.clear()
         self._fence, self._counting, self.last = None, False, None
-        self._replayed = set(replayed)
+        self._replayed = Counter(replayed)
         self._spare = spare
 
     def refence(self) -> None:
@@ -117,10 +120,10 @@ class TakenFacts:
                 return Arrival.TAKEN
         if not self._counting:
             if self._fence is not None and fact == self._fence:
-                self._fence, self._counting, self._replayed = None, True, set()
+                self._fence, self._counting, self._replayed = None, True, Counter()
                 return Arrival.COUNTED
-            if not isinstance(fact, Heartbeat) and fact in self._replayed:
-                self._replayed.discard(fact)
+            if not isinstance(fact, Heartbeat) and self._replayed[fact] > 0:
+                self._replayed[fact] -= 1
                 return Arrival.REPLAYED
             return Arrival.BEFORE_FENCE
         return Arrival.COUNTED

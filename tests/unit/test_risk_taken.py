@@ -135,3 +135,14 @@ def test_after_frames_were_dropped_the_count_starts_over_at_a_new_fence() -> Non
     assert made._taken.arrived(beat(NOW + 2)) is Arrival.BEFORE_FENCE
     assert made._taken.arrived(fence) is Arrival.COUNTED
     assert made.take_fact(beat(NOW + 4), NOW + 4) and made.facts_taken == counted + 1
+
+
+def test_two_equal_replayed_fills_still_queued_are_each_recognised_once() -> None:
+    """Two partial fills of one order can be equal by value (same quantity, price and
+    time). The restore replayed both; both copies still queued are recognised, and a
+    third equal fill (a new one, sent after the restore read the journal) is applied."""
+    taken, twin = TakenFacts(), fill(qty=0.01)
+    taken.restart([twin, twin])
+    assert taken.arrived(twin) is Arrival.REPLAYED
+    assert taken.arrived(twin) is Arrival.REPLAYED  # was BEFORE_FENCE: booked twice
+    assert taken.arrived(twin) is Arrival.BEFORE_FENCE
