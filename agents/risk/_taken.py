@@ -109,6 +109,13 @@ class TakenFacts:
         return arrival
 
     def _sorted(self, fact: Fact) -> Arrival:
+        """The fence is looked for before the taken copies: after drops, a taken fact
+        whose copy was dropped can equal the fence (two equal partial fills), and the
+        fence must be applied. Were it instead the copy arriving just before an equal
+        fence, the fence then counts as that copy: the same facts applied, as often."""
+        if not self._counting and self._fence is not None and fact == self._fence:
+            self._fence, self._counting, self._replayed = None, True, Counter()
+            return Arrival.COUNTED
         taken = self._taken
         if taken:
             if taken[0] == fact:
@@ -119,9 +126,6 @@ class TakenFacts:
                     pass
                 return Arrival.TAKEN
         if not self._counting:
-            if self._fence is not None and fact == self._fence:
-                self._fence, self._counting, self._replayed = None, True, Counter()
-                return Arrival.COUNTED
             if not isinstance(fact, Heartbeat) and self._replayed[fact] > 0:
                 self._replayed[fact] -= 1
                 return Arrival.REPLAYED
