@@ -251,9 +251,11 @@ class RiskStateSaved(Message, frozen=True, tag="risk_state_saved"):
     fills and updates journaled after its row even when they lie before this save's
     (they were still on their way to the engine when it saved)."""
     facts_through: int = 0
-    """Without ``last_fact``: the journal seq through which ``state`` holds every fill
-    and update (the engine restored up to it and took none since); 0 with neither (an
-    older kernel's save): the replay starts after this save's own row."""
+    """The journal seq through which ``state`` holds every fill and update, as the
+    engine's restore read them (0: it restored none). A restore replays from after the
+    later of this and ``last_fact``'s row: the newest fact a restored engine took can
+    lie before it (a copy still queued from before its restore read the journal).
+    0 with no ``last_fact`` (an older kernel's save): after this save's own row."""
 
 
 RiskEvent: TypeAlias = (

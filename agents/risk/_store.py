@@ -29,9 +29,13 @@ What a save has not seen is not only what lies after its row. A fill or order
 update is journaled where the gateway reads it, and its bus copy may still wait in
 the engine's inbox when the engine saves (it was behind), so its row lies before
 the save's and the save lacks it. Each save therefore names the newest fact the
-engine had taken (``last_fact``; ``facts_through`` after a restore with none taken
-since), and the restore replays the fills and updates journaled after that fact's
-row as well as every order row after the save's (:meth:`RiskStore.unseen_facts`).
+engine had taken (``last_fact``) and, after a restore, the seq through which that
+restore read the fills and updates (``facts_through``), and the next restore replays
+the fills and updates journaled after the later of the two, as well as every order
+row after the save's (:meth:`RiskStore.unseen_facts`). The later of the two: a
+restored engine's inbox may still hold copies of facts its restore read (it listens
+from before the read), and the newest of those it takes lies before fills its state
+already holds.
 """
 
 from __future__ import annotations
@@ -137,7 +141,7 @@ class RiskStore:
         """The save :meth:`load` found."""
         self.facts_through = 0
         """After :meth:`unseen_facts`: the journal seq through which the restored state
-        holds every fill and update; saved while the engine has taken no fact since."""
+        holds every fill and update; every save names it (``RiskStateSaved``)."""
 
     async def save(self, state: RiskState, last_fact: Fact | None = None) -> int:
         """Append the state and wait for its commit; return its journal seq.
@@ -150,7 +154,7 @@ class RiskStore:
         now = self._clock()
         payload = encode(RiskStateSaved(
             ts=now, state=persisted(state), last_fact=last_fact,
-            facts_through=0 if last_fact is not None else self.facts_through))
+            facts_through=self.facts_through))
         return await self._journal.append_durable(JournalEntry(
             ts=now, topic=TOPIC, source=self._source, kind=_KIND, payload=payload))
 
@@ -174,8 +178,9 @@ class RiskStore:
 
     async def unseen_facts(self) -> list[tuple[float, OrderFact]]:
         """What the save :meth:`load` found has not seen, in journal order: the fills
-        and updates journaled after the newest fact it holds (before its row too: they
-        were on their way to the engine), then every order row after its row.
+        and updates journaled after the newest fact it holds, or after the seq its
+        engine's restore read through when that is later (before its row too: they were
+        on their way to the engine), then every order row after its row.
 
         The newest fact is found by value, from the save's row backwards, so an equal
         fact journaled later stands for it: the replay can miss a fact (the order stays
@@ -190,8 +195,9 @@ class RiskStore:
             if start == seq:
                 log.warning("the newest fact the risk state saved at journal seq %d holds is "
                             "not in the journal; replaying from the save's own row", seq)
-        elif saved is not None and 0 < saved.facts_through < seq:
-            start = saved.facts_through
+        if saved is not None and 0 < saved.facts_through < seq:
+            restored = saved.facts_through  # the later of the two (the module docstring)
+            start = restored if saved.last_fact is None else max(start, restored)
         return await self.order_facts(start, facts_only_before=seq)
 
     async def order_facts(self, after_seq: int, *,

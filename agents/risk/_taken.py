@@ -22,7 +22,7 @@ facts on the path again. The gateway's count then matches the engine's exactly.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from enum import Enum
 
@@ -56,7 +56,10 @@ class TakenFacts:
         self._fence: Fact | None = None
         self._counting = False
         self._spare: Callable[[Message], bool] = _spare_none
-        self._replayed: set[Fill | OrderUpdate] = set()
+        self._replayed: Counter[Fill | OrderUpdate] = Counter()
+        """How many of each replayed fill and update may still come back: a count, not a
+        set, as two partial fills of one order can be equal by value (same quantity,
+        price and time), and each copy stands for one of them only."""
         self.last: Fact | None = None
         """The newest fact the engine applied (on the path or from the bus): facts are
         taken in the journal's order, so a save names it as the newest it holds, and a
@@ -72,7 +75,7 @@ class TakenFacts:
         (``kernel.actor.ActorContext.spare_copy``)."""
         self._taken.clear()
         self._fence, self._counting, self.last = None, False, None
-        self._replayed = set(replayed)
+        self._replayed = Counter(replayed)
         self._spare = spare
 
     def refence(self) -> None:
@@ -106,6 +109,13 @@ class TakenFacts:
         return arrival
 
     def _sorted(self, fact: Fact) -> Arrival:
+        """The fence is looked for before the taken copies: after drops, a taken fact
+        whose copy was dropped can equal the fence (two equal partial fills), and the
+        fence must be applied. Were it instead the copy arriving just before an equal
+        fence, the fence then counts as that copy: the same facts applied, as often."""
+        if not self._counting and self._fence is not None and fact == self._fence:
+            self._fence, self._counting, self._replayed = None, True, Counter()
+            return Arrival.COUNTED
         taken = self._taken
         if taken:
             if taken[0] == fact:
@@ -116,11 +126,8 @@ class TakenFacts:
                     pass
                 return Arrival.TAKEN
         if not self._counting:
-            if self._fence is not None and fact == self._fence:
-                self._fence, self._counting, self._replayed = None, True, set()
-                return Arrival.COUNTED
-            if not isinstance(fact, Heartbeat) and fact in self._replayed:
-                self._replayed.discard(fact)
+            if not isinstance(fact, Heartbeat) and self._replayed[fact] > 0:
+                self._replayed[fact] -= 1
                 return Arrival.REPLAYED
             return Arrival.BEFORE_FENCE
         return Arrival.COUNTED

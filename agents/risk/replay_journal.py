@@ -191,8 +191,8 @@ def _untaken(db: sqlite3.Connection, seq: int, saved: RiskStateSaved,
             if journals(payload, body, fact):
                 since = int(found)
                 break
-    elif 0 < saved.facts_through < seq:
-        since = saved.facts_through
+    if 0 < saved.facts_through < seq:  # the later of the two, as a restart does
+        since = max(since, saved.facts_through) if fact is not None else saved.facts_through
     return list(db.execute("SELECT seq, ts, payload FROM journal WHERE seq > ? AND seq < ? "
                            "AND ts < ? AND kind IN ('heartbeat', 'fill', 'order_update') "
                            "ORDER BY seq", (since, seq, end)))

@@ -112,3 +112,28 @@ async def test_facts_the_engine_had_not_taken_when_it_saved_lead_the_replay(
     assert [type(r.fact).__name__ for r in window.rows] == [
         "Based", "Heartbeat", "OrderUpdate", "OrderRequest"]
     assert window.rows[1].fact == later
+
+
+async def test_a_restored_engines_save_replays_from_where_its_restore_read(
+    tmp_path: Path,
+) -> None:
+    """A restored engine's save names a fact its restore had read already (a copy still
+    queued from before the read) and the seq the restore read through: the replay from
+    that save starts after the later of the two, as a restart does, so the update the
+    restored state holds is not applied again."""
+    path = tmp_path / "j.sqlite3"
+    limits = load_settings(write_config(tmp_path)).risk
+    ts = D1 + 3600
+    beat = heartbeat(marks={"ETHUSDT": 2_500.0}, tick_ts=ts, ts=ts)
+    update = OrderUpdate(request_id="x", status="cancelled", ts=ts + 1)
+    async with await Journal.open(path) as journal:
+        for message in (beat, update):
+            journal.append(row(ts + 1, message))
+        await journal.flush()
+        through = journal.last_seq
+        saved = RiskStateSaved(ts=ts + 3, state=initial_state(limits, ts), last_fact=beat,
+                               facts_through=through)
+        journal.append(row(ts + 3, saved))
+        journal.append(row(ts + 4, order("ETHUSDT", qty=0.1, price=2_500.0, request_id="o")))
+    window = read_window(path, ts + 4, ts + 5)
+    assert [type(r.fact).__name__ for r in window.rows] == ["Based", "OrderRequest"]

@@ -175,3 +175,28 @@ async def test_the_newest_fact_is_found_far_back(file: Journal) -> None:
         await store.save(initial_state(limits(), NOW), fill("a1"))
         await store.load()
         assert ids(await store.unseen_facts()) == [("OrderUpdate", "b1")]
+
+
+@pytest.mark.parametrize("newest", [beat(1), fill("a1")], ids=["heartbeat", "replayed_fill"])
+async def test_a_restored_engine_naming_a_fact_its_restore_read_books_no_fill_twice(
+    file: Journal, newest: Heartbeat | Fill,
+) -> None:
+    """A restored engine's inbox may still hold copies of facts its restore read (it
+    listens from before the read). The newest it takes (a heartbeat applied, or a fill
+    recognised as replayed) lies before the fill of b1, which the restored state holds:
+    a save naming it still names the seq the restore read through, and the next restore
+    replays from the later of the two, so b1 is not booked again."""
+    async with file as j:
+        store = RiskStore(j, source="risk", clock=lambda: NOW)
+        await journal(j, *allowed("a1"), *allowed("b1"))
+        await store.save(initial_state(limits(), NOW))
+        through = await journal(j, fill("a1"), beat(1), fill("b1"))
+        await store.load()
+        assert ids(await store.unseen_facts()) == [("Fill", "a1"), ("Fill", "b1")]
+        assert store.facts_through == through
+        await store.save(initial_state(limits(), NOW), newest)  # its copy came back
+        await journal(j, cancelled("c1"))
+        again = RiskStore(j, source="risk", clock=lambda: NOW)
+        await again.load()
+        assert ids(await again.unseen_facts()) == [("OrderUpdate", "c1")]  # b1 booked once
+        assert again.loaded is not None and again.loaded.facts_through == through

@@ -135,3 +135,43 @@ def test_after_frames_were_dropped_the_count_starts_over_at_a_new_fence() -> Non
     assert made._taken.arrived(beat(NOW + 2)) is Arrival.BEFORE_FENCE
     assert made._taken.arrived(fence) is Arrival.COUNTED
     assert made.take_fact(beat(NOW + 4), NOW + 4) and made.facts_taken == counted + 1
+
+
+def test_two_equal_replayed_fills_still_queued_are_each_recognised_once() -> None:
+    """Two partial fills of one order can be equal by value (same quantity, price and
+    time). The restore replayed both; both copies still queued are recognised, and a
+    third equal fill (a new one, sent after the restore read the journal) is applied."""
+    taken, twin = TakenFacts(), fill(qty=0.01)
+    taken.restart([twin, twin])
+    assert taken.arrived(twin) is Arrival.REPLAYED
+    assert taken.arrived(twin) is Arrival.REPLAYED  # was BEFORE_FENCE: booked twice
+    assert taken.arrived(twin) is Arrival.BEFORE_FENCE
+
+
+def test_a_fence_equal_to_a_taken_fact_whose_copy_was_dropped_is_applied() -> None:
+    """Two equal partial fills: the first taken on the path, its copy dropped from the
+    inbox; the second, offered after the drop, is the new fence. Its arrival is the
+    fence, applied and counted (it was taken for the dropped copy: the fill was lost,
+    and no fact was taken on the path again)."""
+    taken, fence, twin = TakenFacts(), beat(NOW), fill(qty=0.01)
+    taken.may_take(fence)
+    taken.arrived(fence)
+    taken.took(twin)
+    taken.refence()  # the copy of twin was among the frames dropped
+    assert not taken.may_take(twin)  # the second fill: the new fence
+    assert taken.arrived(twin) is Arrival.COUNTED
+    assert taken.may_take(beat(NOW + 1))
+
+
+def test_a_copy_equal_to_the_fence_arriving_before_it_applies_the_same_facts() -> None:
+    """The other order: the copy of the first fill arrives (not dropped), then the
+    equal fence. The copy counts as the fence and the fence as the copy: one fill
+    applied on the path and one over the bus, as two were."""
+    taken, fence, twin = TakenFacts(), beat(NOW), fill(qty=0.01)
+    taken.may_take(fence)
+    taken.arrived(fence)
+    taken.took(twin)
+    taken.refence()
+    assert not taken.may_take(twin)
+    assert taken.arrived(twin) is Arrival.COUNTED
+    assert taken.arrived(twin) is Arrival.TAKEN and len(taken) == 0
