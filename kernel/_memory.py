@@ -9,10 +9,14 @@ that, but made every frame over it a fresh ``mmap``, fifty page faults and a
 ``munmap``, in the loop's thread (its copy of the frame) and in ZeroMQ's I/O thread
 (the message it reads from TCP) alike: about 150 µs of each thread's CPU per 200 kB
 frame against 20 to 35 µs from the heap, and a flood of such frames kept both cores
-busy. So the threshold is fixed higher, at 1 MiB (above ``max_frame_bytes``), and
-the heap's free top is handed back once it passes 8 MiB (``M_TRIM_THRESHOLD``): a
-flood's frames reuse the same heap pages, at most 8 MiB of free heap stays between
-trims, and ``malloc_trim`` hands the rest back once a flood is over
+busy. So the threshold is fixed just above the largest frame a bot may send
+(``max_frame_bytes`` plus 64 kB: 320 kB by default), and the heap's free top is
+handed back once it passes 8 MiB (``M_TRIM_THRESHOLD``): a flood's frames reuse the
+same heap pages, anything larger (a saved risk state with thousands of open orders
+and its JSONL copy, about a megabyte each) still gets its own ``mmap`` returned on
+free, which left about 2 MB less behind after an order flood than a threshold of
+1 MiB; at most 8 MiB of free heap stays between trims, and ``malloc_trim`` hands
+the rest back once a flood is over
 (:class:`kernel._after_flood.AfterFlood`). Elsewhere (Windows, macOS, musl) both do
 nothing: their allocators return large blocks on their own.
 
@@ -33,9 +37,9 @@ import sys
 from typing import Any
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD = 1024 * 1024
-"""Blocks this large or larger get their own ``mmap``; smaller ones (every frame up to
-``max_frame_bytes``) come from the heap and reuse its pages."""
+FRAME_SLACK = 64 * 1024
+"""Above ``max_frame_bytes``, the blocks still served from the heap (a frame's copy
+with its allocator overhead)."""
 TRIM_THRESHOLD = 8 * 1024 * 1024
 """Free memory at the heap's top beyond this is returned to the system at once."""
 
@@ -53,11 +57,18 @@ def _glibc() -> Any | None:
     return libc
 
 
-def keep_large_blocks_returnable() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` and its trim threshold at
+def mmap_threshold(max_frame_bytes: int) -> int:
+    """Blocks this large or larger get their own ``mmap``; smaller ones (every frame up
+    to ``max_frame_bytes``) come from the heap and reuse its pages."""
+    return max_frame_bytes + FRAME_SLACK
+
+
+def keep_large_blocks_returnable(max_frame_bytes: int = 256 * 1024) -> bool:
+    """Fix glibc's mmap threshold at :func:`mmap_threshold` and its trim threshold at
     :data:`TRIM_THRESHOLD`; True if both were set."""
     libc = _glibc()
-    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
+    return libc is not None and \
+        bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold(max_frame_bytes))) \
         and bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 

@@ -136,7 +136,8 @@ class Kernel:
     async def run(self) -> int:
         """Serve until stopped; return the process exit code."""
         self._started_at = self._clock()
-        keep_large_blocks_returnable()  # RSS comes back down after a flood (kernel/_memory.py)
+        # RSS comes back down after a flood (kernel/_memory.py)
+        keep_large_blocks_returnable(self.settings.kernel.gateway.max_frame_bytes)
         # Signals first: a Ctrl-C during start-up must still stop the kernel in order.
         remove_signals = install_stop_signals(asyncio.get_running_loop(), self.request_stop)
         try:
