@@ -22,29 +22,15 @@ from kernel._gateway_bad_input import BAD_FRAMES_PER_S
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
 from tests.support.link import RawBot, order
+from tests.support.router_pair import RouterPair, router_pair
 
 BACKLOG = 120
 FLOOD = 2000
 
 
 @pytest.fixture
-def router() -> Iterator[tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]]]:
-    context: zmq.Context[Any] = zmq.Context()
-    sock = context.socket(zmq.ROUTER)
-    sock.linger = 0
-    port = sock.bind_to_random_port("tcp://127.0.0.1")
-    dealers = []
-    for name in (b"flooder", b"quiet"):
-        dealer = context.socket(zmq.DEALER)
-        dealer.linger, dealer.identity = 0, name
-        dealer.connect(f"tcp://127.0.0.1:{port}")
-        dealers.append(dealer)
-    try:
-        yield sock, dealers[0], dealers[1]
-    finally:
-        for s in (sock, *dealers):
-            s.close(linger=0)
-        context.term()
+def router() -> Iterator[RouterPair]:
+    yield from router_pair()
 
 
 @pytest.mark.timeout(60)

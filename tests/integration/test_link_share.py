@@ -25,6 +25,7 @@ from bus.frames import recv_frames
 from kernel import gateway as gateway_module
 from kernel.gateway import Gateway
 from tests.conftest import KernelHarness
+from tests.support.router_pair import RouterPair, router_pair
 
 SHARE = gateway_module._PER_LINK
 BYTES = gateway_module._PER_LINK_BYTES
@@ -32,23 +33,8 @@ BACKLOG = 600
 
 
 @pytest.fixture
-def router() -> Iterator[tuple[zmq.Socket[Any], zmq.Socket[Any], zmq.Socket[Any]]]:
-    context: zmq.Context[Any] = zmq.Context()
-    sock = context.socket(zmq.ROUTER)
-    sock.linger = 0
-    port = sock.bind_to_random_port("tcp://127.0.0.1")
-    dealers = []
-    for name in (b"flooder", b"quiet"):
-        dealer = context.socket(zmq.DEALER)
-        dealer.linger, dealer.identity = 0, name
-        dealer.connect(f"tcp://127.0.0.1:{port}")
-        dealers.append(dealer)
-    try:
-        yield sock, dealers[0], dealers[1]
-    finally:
-        for s in (sock, *dealers):
-            s.close(linger=0)
-        context.term()
+def router() -> Iterator[RouterPair]:
+    yield from router_pair()
 
 
 def recording_drain(sock: zmq.Socket[Any], per_sender_bytes: int = 0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -163,9 +164,10 @@ class FragileEngine(RiskEngine):
         return await super().handle(message)
 
 
-async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survives(
-    start_kernel: Any,
-) -> None:
+@asynccontextmanager
+async def fragile(start_kernel: Any) -> AsyncIterator[tuple[KernelHarness, Engines, RawBot, Bus]]:
+    """A kernel whose engine crashes on the operator's halt "crash" and waits for
+    ``FragileEngine.release`` to finish its next start; a bot that said hello and beat."""
     FragileEngine.release, FragileEngine.starts = asyncio.Event(), 0
     engines = Engines(FragileEngine)
     harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
@@ -173,6 +175,16 @@ async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survive
     try:
         await bot.greet()
         await beat(bot, engines, heartbeat(1))
+        yield harness, engines, bot, bus
+    finally:
+        bot.close()
+        bus.close()
+
+
+async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survives(
+    start_kernel: Any,
+) -> None:
+    async with fragile(start_kernel) as (_, engines, bot, bus):
         await bus.publish_until(operator("halt", "before the crash"),
                                 lambda: engines.current.state.trading_state == "HALTED", "halt")
         first = engines.current
@@ -191,9 +203,6 @@ async def test_while_the_engine_restarts_the_gate_is_closed_and_the_halt_survive
         assert "before the crash" in after.reason
         await beat(bot, engines, heartbeat(2))
         assert engines.current.state.reason_codes() == {"manual_halt"}
-    finally:
-        bot.close()
-        bus.close()
 
 
 async def test_a_fill_queued_for_a_restarting_engine_is_booked_once(
@@ -202,13 +211,7 @@ async def test_a_fill_queued_for_a_restarting_engine_is_booked_once(
     """A fill the bot sends while the engine restarts is journaled and queued in the
     new engine's inbox before its restore reads the journal: the restore replays it,
     and its bus copy, arriving before the new fence, is not booked a second time."""
-    FragileEngine.release, FragileEngine.starts = asyncio.Event(), 0
-    engines = Engines(FragileEngine)
-    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
-    bot, bus = RawBot(harness.endpoints["bot_link"]), Bus(harness)
-    try:
-        await bot.greet()
-        await beat(bot, engines, heartbeat(1))
+    async with fragile(start_kernel) as (harness, engines, bot, bus):
         assert (await ask(bot, "o-1", qty=0.01)).verdict == "ALLOW"
         first = engines.current
         await bus.publish_until(operator("halt", "crash"), lambda: engines.current is not first,
@@ -222,9 +225,6 @@ async def test_a_fill_queued_for_a_restarting_engine_is_booked_once(
         engine = engines.current
         await until(lambda: engine._taken.last is not None, "the fill's copy arrived")
         assert engine.state.positions["BTCUSDT"].qty == Decimal("0.01")
-    finally:
-        bot.close()
-        bus.close()
 
 
 def multiplier(value: float, by: str) -> RiskMultiplierChangeRequested:

@@ -254,19 +254,26 @@ def test_orders_allowed_just_before_kill_9_still_reserve_until_filled_or_cancell
         bot.close()
 
 
+def bought_and_filled(kernel: KernelProcess, request_id: str) -> Bot:
+    """A bot that said hello, beat, was allowed 0.05 BTCUSDT at 50,000 as
+    ``request_id`` and sent its fill (not waited for)."""
+    bot = Bot(kernel.endpoint("link"))
+    bot.hello()
+    bot.send(heartbeat(1))
+    journaled(kernel, "risk.halt", active)
+    assert bot.ask(request_id, qty=0.05, price=50_000.0).verdict == "ALLOW"
+    bot.sock.send(encode(Fill(request_id=request_id, symbol="BTCUSDT", side="buy", qty=0.05,
+                              price=50_000.0, ts=time.time())))
+    return bot
+
+
 def test_a_fill_taken_on_the_gateways_path_survives_kill_9_before_its_save(
     kernel: KernelProcess,
 ) -> None:
     """The engine takes a fill where the gateway reads it (kernel.gate.FactTaker) and
     saves on its next turn; killed right after the next order's reply, the fill is in
     the journal before that order, so restore (last save + the fills after it) has it."""
-    bot = Bot(kernel.endpoint("link"))
-    bot.hello()
-    bot.send(heartbeat(1))
-    journaled(kernel, "risk.halt", active)
-    assert bot.ask("f1", qty=0.05, price=50_000.0).verdict == "ALLOW"
-    bot.sock.send(encode(Fill(request_id="f1", symbol="BTCUSDT", side="buy", qty=0.05,
-                              price=50_000.0, ts=time.time())))
+    bot = bought_and_filled(kernel, "f1")
     assert bot.ask("after-fill", qty=0.001, price=50_000.0).verdict == "ALLOW"
 
     bot = kill_9_and_restart(kernel, bot)  # at once: the save may or may not have run
@@ -329,13 +336,7 @@ def test_facts_still_on_their_way_when_the_engine_saved_come_back_after_kill_9(
     the newest fact the save names: the same position, realised PnL and reservations,
     and no ``position_mismatch``. The kernel is suspended while the three are sent, so
     the gateway reads them in one burst."""
-    bot = Bot(kernel.endpoint("link"))
-    bot.hello()
-    bot.send(heartbeat(1))
-    journaled(kernel, "risk.halt", active)
-    assert bot.ask("a", qty=0.05, price=50_000.0).verdict == "ALLOW"
-    bot.sock.send(encode(Fill(request_id="a", symbol="BTCUSDT", side="buy", qty=0.05,
-                              price=50_000.0, ts=time.time())))
+    bot = bought_and_filled(kernel, "a")
     assert bot.ask("b", qty=0.01, price=50_000.0).verdict == "ALLOW"
     assert bot.ask("c", qty=0.01, price=50_000.0).verdict == "ALLOW"
     assert kernel.proc is not None

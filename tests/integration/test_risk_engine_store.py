@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import msgspec
 import pytest
 
 from agents.risk._store import RiskStore, SavedStateUnreadable, ledger_of, persisted
+from agents.risk.actor import RiskEngine
 from bus.protocol import Fill
 from kernel.journal import Journal, JournalEntry
 from risk import initial_state, replay
@@ -145,6 +148,26 @@ async def test_fills_wait_for_the_timer_and_the_journal_rebuilds_them(
         bot.close()
 
 
+@asynccontextmanager
+async def bought(start_kernel: Any,
+                 request_id: str) -> AsyncIterator[tuple[KernelHarness, RiskEngine, int]]:
+    """A kernel whose engine saves on its timer once an hour (so every save seen is one
+    made at once), after one buy of 0.01 BTCUSDT allowed as ``request_id``: the
+    harness, the engine and how many saves the journal holds by then."""
+    engines = Engines(save_every_s=3600.0)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    bot = await ready_bot(harness, engines)
+    engine = engines.current
+    try:
+        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
+        verdict = (await ask(bot, request_id, side="buy", qty=0.01, price=50_000.0)).verdict
+        assert verdict == "ALLOW"
+        await engine.ctx.journal.flush()
+        yield harness, engine, len(journal_bodies(harness, "risk.saved"))
+    finally:
+        bot.close()
+
+
 async def test_a_fill_that_reaches_the_engine_over_the_bus_waits_for_the_timer_too(
     start_kernel: Any,
 ) -> None:
@@ -153,15 +176,7 @@ async def test_a_fill_that_reaches_the_engine_over_the_bus_waits_for_the_timer_t
     the next save names it as the newest fact it holds and a restore replays the
     fills and updates journaled after that fact's row, the save's own row or not
     (``test_risk_engine_unseen.py``)."""
-    engines = Engines(save_every_s=3600.0)
-    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
-    bot = await ready_bot(harness, engines)
-    engine = engines.current
-    try:
-        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
-        assert (await ask(bot, "b1", side="buy", qty=0.01, price=50_000.0)).verdict == "ALLOW"
-        await engine.ctx.journal.flush()
-        saves = len(journal_bodies(harness, "risk.saved"))
+    async with bought(start_kernel, "b1") as (harness, engine, saves):
         over_the_bus = Fill(request_id="b1", symbol="BTCUSDT", side="buy", qty=0.01,
                             price=50_000.0, ts=time.time(), bot_id="qe-1")
         await engine.handle(over_the_bus)
@@ -172,8 +187,6 @@ async def test_a_fill_that_reaches_the_engine_over_the_bus_waits_for_the_timer_t
         bodies = journal_bodies(harness, "risk.saved")
         assert Decimal(bodies[-1]["state"]["positions"]["BTCUSDT"]["qty"]) == Decimal("0.01")
         assert msgspec.convert(bodies[-1]["last_fact"], Fill) == over_the_bus
-    finally:
-        bot.close()
 
 
 async def test_a_heartbeats_copy_after_fills_taken_on_the_path_saves_nothing(
@@ -183,15 +196,7 @@ async def test_a_heartbeats_copy_after_fills_taken_on_the_path_saves_nothing(
     heartbeat's bus copy comes back; at the heartbeat's turn the ledger that fill
     moved waits for the timer as at the fill's own (under a fuzz flood each such
     turn saved the whole state: about 200 saves, 150 MB, in 8 s)."""
-    engines = Engines(save_every_s=3600.0)
-    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
-    bot = await ready_bot(harness, engines)
-    engine = engines.current
-    try:
-        await until(lambda: engine.state.trading_state == "ACTIVE", "ACTIVE after the beat")
-        assert (await ask(bot, "p1", side="buy", qty=0.01, price=50_000.0)).verdict == "ALLOW"
-        await engine.ctx.journal.flush()
-        saves = len(journal_bodies(harness, "risk.saved"))
+    async with bought(start_kernel, "p1") as (harness, engine, saves):
         beat_, fill_ = heartbeat(5), Fill(request_id="p1", symbol="BTCUSDT", side="buy",
                                           qty=0.01, price=50_000.0, ts=time.time(),
                                           bot_id="qe-1")
@@ -201,8 +206,6 @@ async def test_a_heartbeats_copy_after_fills_taken_on_the_path_saves_nothing(
         await engine.ctx.journal.flush()
         assert len(journal_bodies(harness, "risk.saved")) == saves, "saved at once"
         assert engine.state.positions["BTCUSDT"].qty == Decimal("0.01")
-    finally:
-        bot.close()
 
 
 def test_an_open_order_is_saved_without_its_defaults_and_read_back_whole() -> None:
