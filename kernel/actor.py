@@ -75,7 +75,7 @@ class ActorContext:
         self.journal = journal
         self.clock = clock
         self.services = services
-        self.spare_copy: Callable[[Message], bool] = _nothing_spared
+        self.spare_copy: Callable[[Message], bool] = nothing_spared
         """Keep the bus copy of ``message``, the frame just sent, from this actor's own
         subscription (:meth:`bus.pubsub.Publisher.spare_last`); True when it will not
         arrive. The runner sets it; a context made elsewhere spares nothing."""
@@ -87,7 +87,8 @@ class ActorContext:
         return await self.emitter.emit_durable(message, topic=topic)
 
 
-def _nothing_spared(message: Message) -> bool:
+def nothing_spared(message: Message) -> bool:
+    """What :attr:`ActorContext.spare_copy` is where no publisher can spare a copy."""
     return False
 
 

@@ -27,11 +27,8 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate
+from kernel.actor import nothing_spared
 from kernel.gate import Fact
-
-
-def _spare_none(message: Message) -> bool:
-    return False
 
 
 class Arrival(Enum):
@@ -55,7 +52,7 @@ class TakenFacts:
         self._taken: deque[Fact] = deque()
         self._fence: Fact | None = None
         self._counting = False
-        self._spare: Callable[[Message], bool] = _spare_none
+        self._spare: Callable[[Message], bool] = nothing_spared
         self._replayed: Counter[Fill | OrderUpdate] = Counter()
         """How many of each replayed fill and update may still come back: a count, not a
         set, as two partial fills of one order can be equal by value (same quantity,
@@ -66,7 +63,7 @@ class TakenFacts:
         restore replays the fills and updates journaled after it (``RiskStore``)."""
 
     def restart(self, replayed: Iterable[Fill | OrderUpdate] = (), *,
-                spare: Callable[[Message], bool] = _spare_none) -> None:
+                spare: Callable[[Message], bool] = nothing_spared) -> None:
         """A (re)start: nothing taken yet, and the count waits for a new fence.
         ``replayed``: the fills and updates the restore replayed; the engine's inbox
         may hold their copies too (it listens from before its restore read the

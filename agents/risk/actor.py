@@ -376,10 +376,10 @@ class RiskEngine(Actor):
         copies are still queued, may have: replayable, as those fills are."""
         if isinstance(fact, OrderUpdate):
             return ()
-        if isinstance(fact, Heartbeat):
+        if isinstance(fact, Heartbeat):  # marks only: no snapshot unless it saved
             self._resend_pending_close()
-        return await self._settle((), now, replayable=isinstance(fact, Heartbeat)
-                                  or self._replayable_fill(fact))
+            return [self._snapshot(now)] if await self._save_if_due(now, replayable=True) else ()
+        return await self._settle((), now, replayable=self._replayable_fill(fact))
 
     async def _on_request(self, request: OperatorCommandIssued | RiskMultiplierChangeRequested,
                           now: float) -> Sequence[Message]:
