@@ -45,6 +45,7 @@ async def test_every_job_runs_offline_in_a_kernel(tmp_path: Path) -> None:
     kernel = Kernel(settings, [actor_factory(MetaRunner, settings)])
     task = asyncio.create_task(kernel.run())
     try:
+        await asyncio.wait_for(kernel.ready.wait(), 10)  # the journal's table exists from here
         found = await finished_rows(settings.journal_path, 5, 40)
     finally:
         kernel.request_stop("test finished")
