@@ -56,16 +56,25 @@ log = logging.getLogger("bus")
 class BusFrame(msgspec.Struct, frozen=True, gc=False):
     """One message as it travelled: topic, msgpack payload and its header.
 
-    Not tracked by the garbage collector (``gc=False``; it holds a str, bytes and a
-    :class:`Header`, so it can never be part of a cycle). Under a flood an actor's
-    inbox holds up to 200,000 of them, and while they were tracked each full
-    collection walked them all: 14 to 68 ms of the loop, several times during an
+    Not tracked by the garbage collector (``gc=False``; it holds a str, bytes, a
+    :class:`Header` and perhaps a message, none of which can refer back to a frame,
+    so it can never be part of a cycle; the message is tracked as any object is).
+    Under a flood an actor's inbox holds up to 200,000 of them, and while they were
+    tracked each full collection walked them all: 14 to 68 ms of the loop, several times during an
     8-s flood of orders, the largest stalls a quiet bot's order met.
     """
 
     topic: str
     payload: bytes
     header: Header
+    message: Message | None = None
+    """The message itself, for a frame this process's publisher sent: listeners in
+    the process take it as it is instead of decoding ``payload`` again, and the risk
+    engine recognises the copy of a fact it took on the gateway's path as that very
+    object (docs/risk.md, "Facts on the gateway's path"). None for a frame from
+    another process (:meth:`Publisher.deliver_local`, :func:`parse_frames`). The
+    message is a frozen Struct shared by every listener: none may change its list
+    or dict fields."""
 
 
 class Publisher:
@@ -82,8 +91,8 @@ class Publisher:
         self._local: list[LocalSubscription] = []
         self._routes: dict[tuple[str, str], tuple[LocalSubscription, ...]] = {}
         """(topic, bot id) -> the subscriptions it reaches; emptied when one comes or goes."""
-        self._held: list[tuple[str, bytes, bytes, str]] | None = None
-        """Sends queued by :meth:`hold` (topic, payload, header, bot id), in order."""
+        self._held: list[tuple[str, bytes, bytes, str, Message | None]] | None = None
+        """Sends queued by :meth:`hold` (topic, payload, header, bot id, message), in order."""
         self._spared: dict[int, LocalSubscription] = {}
         """Index in :attr:`_held` -> the one subscription that frame is not handed to."""
         self._wanted: set[bytes] = set()
@@ -98,25 +107,29 @@ class Publisher:
     def publish(self, message: Message, *, topic: str | None = None) -> bytes:
         """Encode and send; return the payload bytes (for the journal)."""
         payload = encode(message)
-        self.send_raw(topic or message.topic, payload)
+        self.send_raw(topic or message.topic, payload, message=message)
         return payload
 
     def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False,
-                 header: bytes | None = None, bot_id: str = "") -> None:
+                 header: bytes | None = None, bot_id: str = "",
+                 message: Message | None = None) -> None:
         """Send pre-encoded frames; ``header`` overrides this publisher's own. ``bot_id``:
         the one bot the message concerns, if any (routing inside this process only; the
-        socket's subscribers get every frame, as before)."""
+        socket's subscribers get every frame, as before). ``message``: the one
+        ``payload`` encodes, handed to this process's subscriptions with the frame
+        (:attr:`BusFrame.message`)."""
         if header is None:
             header = self._journaled_header if journaled else self._header
         if self._held is not None:
-            self._held.append((topic, payload, header, bot_id))
+            self._held.append((topic, payload, header, bot_id, message))
             return
         if self._listened(topic):
             send_frames(self._sock, (topic.encode(), payload, header))
         else:
             self.unheard += 1
         if self._local:
-            self._hand_over(topic, bot_id, lambda: BusFrame(topic, payload, _header(header)))
+            self._hand_over(topic, bot_id,
+                            lambda: BusFrame(topic, payload, _header(header), message))
 
     def hold(self) -> None:
         """Queue every send, in order, until :meth:`release`; idempotent.
@@ -143,7 +156,7 @@ class Publisher:
             return
         self._look()
         send, routes, heard = self._sock.send, self._routes, self._heard
-        for index, (topic, payload, header, bot_id) in enumerate(held):
+        for index, (topic, payload, header, bot_id, message) in enumerate(held):
             listened = heard.get(topic)
             if listened is None:
                 listened = self._match(topic)
@@ -160,7 +173,7 @@ class Publisher:
                 if spared and index in spared:
                     targets = tuple(t for t in targets if t is not spared[index])
                 if targets:
-                    frame = BusFrame(topic, payload, _header(header))
+                    frame = BusFrame(topic, payload, _header(header), message)
                     for local in targets:
                         local.offer(frame)
 
@@ -227,7 +240,8 @@ class Publisher:
 
     def deliver_local(self, frame: BusFrame) -> None:
         """Hand a frame that reached the bus another way to this process's subscriptions
-        (unrouted: its bot is in the payload, which is not decoded here)."""
+        (unrouted: its bot is in the payload, which is not decoded here; nor has it a
+        :attr:`BusFrame.message`: each listener decodes it)."""
         if self._local:
             self._hand_over(frame.topic, "", lambda: frame)
 

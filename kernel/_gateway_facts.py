@@ -65,7 +65,9 @@ class FactsBehind:
     def count(self, message: Message, *, now: float) -> None:
         """``message`` went to the bus; a heartbeat, fill or order update is a fact,
         offered to the gate at ``now`` (its row's time) when the gate has taken every
-        earlier one (:meth:`caught_up`; journaling it cannot have changed that)."""
+        earlier one (:meth:`caught_up`; journaling it cannot have changed that).
+        ``message`` is the very object emitted: the engine knows its bus copy by
+        identity (``agents.risk._taken``), so it is offered as it is, never rebuilt."""
         if isinstance(message, Heartbeat | Fill | OrderUpdate):
             if self._taker is not None and self.caught_up(message):
                 self._offer(self._taker, message, now)

@@ -163,6 +163,10 @@ class ActorRunner:
             self._set_state("STOPPED")
 
     async def _feed(self, actor: Actor, subscriber: LocalSubscription) -> None:
+        """Hand each frame's message to the actor: the object itself for a frame of this
+        process (``BusFrame.message``, no decode), decoded from the payload for one from
+        another process; ``ActorContext.as_sent`` tells the actor which."""
+        ctx = actor.ctx
         told = 0  # frames dropped for this actor that an anomaly has counted
         seen = 0  # frames dropped for this actor that it has been told of
         handled = 0
@@ -176,14 +180,20 @@ class ActorRunner:
                     seen = subscriber.dropped
                     actor.frames_dropped(seen)
                 told = self._tell_dropped(subscriber.dropped, told)
-            try:
-                message = decode_message(frame.payload)
-            except msgspec.DecodeError as exc:
-                log.warning("actor %s: undecodable %s frame skipped: %s",
-                            self.name, frame.topic, exc)
-                for reply in await actor.rejected(frame.topic, frame.header.source, str(exc)):
-                    self._publisher_for(actor).emit(reply)
-                continue
+            message = frame.message
+            if message is None:
+                try:
+                    message = decode_message(frame.payload)
+                except msgspec.DecodeError as exc:
+                    log.warning("actor %s: undecodable %s frame skipped: %s",
+                                self.name, frame.topic, exc)
+                    for reply in await actor.rejected(frame.topic, frame.header.source,
+                                                      str(exc)):
+                        self._publisher_for(actor).emit(reply)
+                    continue
+                ctx.as_sent = False
+            else:
+                ctx.as_sent = True
             for reply in await actor.handle(message):
                 self._publisher_for(actor).emit(reply)
 

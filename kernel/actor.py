@@ -1,8 +1,11 @@
 """The actor base: a thin shell that turns messages into calls of pure logic.
 
-An actor names the topic prefixes it listens to, gets each message decoded in
-:meth:`Actor.handle`, and returns the messages to publish. Sources (a watchdog,
-a timer) also override :meth:`Actor.run`. Actors never call each other; they
+An actor names the topic prefixes it listens to, gets each message in
+:meth:`Actor.handle`, and returns the messages to publish. A message published in
+the kernel reaches it as the very object its emitter built (no decode); one from
+another process, decoded. Messages are frozen Structs shared by every listener: an
+actor never changes a list or dict field of one it got (``Heartbeat.positions``).
+Sources (a watchdog, a timer) also override :meth:`Actor.run`. Actors never call each other; they
 reach the rest of the system only through their :class:`ActorContext`. The
 kernel drives the lifecycle (see ``kernel/_runner.py``) and restarts a crashed
 actor as a fresh instance, so an actor keeps no state it cannot rebuild.
@@ -79,6 +82,12 @@ class ActorContext:
         """Keep the bus copy of ``message``, the frame just sent, from this actor's own
         subscription (:meth:`bus.pubsub.Publisher.spare_last`); True when it will not
         arrive. The runner sets it; a context made elsewhere spares nothing."""
+        self.as_sent = False
+        """Whether the message of the current :meth:`Actor.handle` is the very object its
+        emitter in this process sent (``bus.pubsub.BusFrame.message``: True) or a copy
+        decoded from the frame's payload (from another process: False). The runner
+        sets it before each ``handle``; the risk engine recognises the copies of facts
+        it took on the gateway's path by identity when True, by value otherwise."""
 
     def publish(self, message: Message, *, topic: str | None = None) -> None:
         self.emitter.emit(message, topic=topic)

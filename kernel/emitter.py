@@ -4,6 +4,12 @@ Everything the kernel and its actors publish goes to the journal directly (an
 in-memory queue that never drops) and then onto the bus, marked as already
 journaled. So a slow subscriber can never cost a journal row, and a decision
 can be made durable before the bot hears it (:meth:`Emitter.emit_durable`).
+
+The kernel's own listeners get the message object itself with its frame
+(``bus.pubsub.BusFrame.message``), not a copy decoded from the payload: the
+payload is encoded once, for the journal and the socket, and never decoded in
+this process. A message emitted here is a frozen Struct shared by every listener
+and by the emitting code; nobody changes its list or dict fields after emitting it.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class Staged(NamedTuple):
     """Resolves to the journal seq once the row is committed, or fails with the commit."""
     bot_id: str = ""
     """The bot the message concerns (see :func:`bot_of`)."""
+    message: Message | None = None
+    """The message itself, handed to the kernel's listeners with its frame
+    (``bus.pubsub.BusFrame.message``): they need not decode ``payload``."""
 
 
 class Emitter:
@@ -65,7 +74,8 @@ class Emitter:
         topic = topic or message.topic
         payload = encode(message)
         self._journal.append(self._entry(message, topic, payload, ts))
-        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message))
+        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message),
+                                 message=message)
         return payload
 
     async def emit_durable(self, message: Message, *, topic: str | None = None) -> int:
@@ -81,7 +91,7 @@ class Emitter:
         topic = topic or message.topic
         payload = encode(message)
         return Staged(topic, payload, self._journal.append_waitable(
-            self._entry(message, topic, payload)), bot_of(message))
+            self._entry(message, topic, payload)), bot_of(message), message)
 
     def commit_now(self) -> bool:
         """Commit what is queued in the journal now, if it can (see ``Journal.commit_now``)."""
@@ -93,13 +103,14 @@ class Emitter:
         topic = message.topic
         payload = encode(message)
         kept = self._journal.set_aside(self._entry(message, topic, payload))
-        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message))
+        self._publisher.send_raw(topic, payload, header=self._header, bot_id=bot_of(message),
+                                 message=message)
         return kept
 
     def publish(self, staged: Staged) -> None:
         """Put a staged (and committed) message on the bus."""
         self._publisher.send_raw(staged.topic, staged.payload, header=self._header,
-                                 bot_id=staged.bot_id)
+                                 bot_id=staged.bot_id, message=staged.message)
 
     def _entry(self, message: Message, topic: str, payload: bytes,
                ts: float | None = None) -> JournalEntry:

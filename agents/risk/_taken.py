@@ -6,9 +6,18 @@ where it reads it, when the engine has taken every earlier one
 (``kernel.gate.FactTaker``); the fact still goes to the bus, and its copy reaches
 the engine's ``handle`` a loop turn later. An order update's copy is spared the
 engine when the publisher still holds it (``bus.pubsub.Publisher.spare_last``): its
-turn would do nothing but recognise it. The copy is a decoded copy, not the same
-object, so it is recognised by value: the copies arrive in the order the facts were
-taken, behind any fact that went the bus way before them.
+turn would do nothing but recognise it. The copy is the very object taken: the
+gateway decoded the bot's frame once, emitted that message and offered it to the
+engine, and the kernel's publisher hands the message itself to the engine's
+subscription (``bus.pubsub.BusFrame.message``). So a copy is recognised by identity,
+exactly: a fill equal by value to one taken (same order, quantity, price and time) is
+another fill, and is applied. The copies arrive in the order the facts were taken,
+behind any fact that went the bus way before them; a copy arriving with copies
+queued before it proves those were dropped (the engine's inbox at its bound), and so
+does every copy still queued when the fence arrives, as the fence was sent after
+them all. A copy decoded from a payload (``ActorContext.as_sent`` False: should not
+happen for facts the gateway took, which are all sent in the kernel) is recognised by
+value, as before identity was at hand (:meth:`TakenFacts._by_value`).
 
 The count starts at a fence. Frames the bus handed to the engine's subscription
 while it was starting (before its gate opened) reach it after the gate opened, but
@@ -79,7 +88,8 @@ class TakenFacts:
         """Facts were lost on the way (frames dropped from the engine's inbox): the
         gateway's count stays ahead of the engine's for good, so the count starts over
         at a new fence, as after a start. The copies of facts taken on the path still
-        queued are recognised as before."""
+        queued are recognised as before; those dropped leave the queue when a later
+        copy or the fence arrives (:meth:`_by_identity`)."""
         self._fence, self._counting = None, False
 
     def may_take(self, fact: Fact) -> bool:
@@ -97,16 +107,43 @@ class TakenFacts:
             self._taken.append(fact)
         self.last = fact
 
-    def arrived(self, fact: Fact) -> Arrival:
+    def arrived(self, fact: Fact, *, as_sent: bool = False) -> Arrival:
         """Sort a fact the bus delivered; the copy of a taken one leaves the queue.
-        Any other is about to be applied, and is the newest fact taken."""
-        arrival = self._sorted(fact)
+        Any other is about to be applied, and is the newest fact taken. ``as_sent``:
+        ``fact`` is the object its emitter sent, not a decoded copy
+        (``ActorContext.as_sent``), so copies are matched by identity."""
+        arrival = self._by_identity(fact) if as_sent else self._by_value(fact)
+        if arrival is None:
+            arrival = self._applied(fact)
         if arrival is not Arrival.TAKEN:
             self.last = fact
         return arrival
 
-    def _sorted(self, fact: Fact) -> Arrival:
-        """The fence is looked for before the taken copies: after drops, a taken fact
+    def _by_identity(self, fact: Fact) -> Arrival | None:
+        """The fence or a taken fact's copy, each the very object; None for another
+        fact. At the fence every copy still queued was dropped (sent before the fence);
+        a copy found behind others in the queue, likewise those others."""
+        taken = self._taken
+        if not self._counting and fact is self._fence:
+            taken.clear()
+            self._fence, self._counting, self._replayed = None, True, Counter()
+            return Arrival.COUNTED
+        if taken:
+            if taken[0] is fact:
+                taken.popleft()
+                return Arrival.TAKEN
+            for index, copy in enumerate(taken):
+                if copy is fact:
+                    for _ in range(index + 1):
+                        taken.popleft()
+                    return Arrival.TAKEN
+        return None
+
+    def _by_value(self, fact: Fact) -> Arrival | None:
+        """The rule for a decoded copy, which equals its fact but is not it. After drops
+        a later fact equal by value to a taken one whose copy was dropped is taken for
+        that copy and not applied: identity (:meth:`_by_identity`) has no such case.
+        The fence is looked for before the taken copies: after drops, a taken fact
         whose copy was dropped can equal the fence (two equal partial fills), and the
         fence must be applied. Were it instead the copy arriving just before an equal
         fence, the fence then counts as that copy: the same facts applied, as often."""
@@ -122,6 +159,12 @@ class TakenFacts:
                 while taken.popleft() != fact:
                     pass
                 return Arrival.TAKEN
+        return None
+
+    def _applied(self, fact: Fact) -> Arrival:
+        """A fact neither the fence nor a copy: applied, counted from the fence on. Before
+        it, a fill or update the restore replayed is skipped: the journal's rows and
+        the inbox's copies are different objects, so that match stays by value."""
         if not self._counting:
             if not isinstance(fact, Heartbeat) and self._replayed[fact] > 0:
                 self._replayed[fact] -= 1

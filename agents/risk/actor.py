@@ -201,7 +201,9 @@ class RiskEngine(Actor):
     def frames_dropped(self, dropped: int) -> None:
         """Frames were dropped from this engine's inbox: had a fact's copy been among
         them the gateway's count would stay ahead of the engine's, and no fact would be
-        taken on the path again. The count starts over at a new fence instead."""
+        taken on the path again. The count starts over at a new fence instead. The
+        copies that were dropped are known by the copies and the fence that arrive
+        after them (``TakenFacts``: by identity)."""
         self._taken.refence()
         self.facts_epoch += 1
         log.warning("risk engine inbox dropped frames (%d in all): facts are counted "
@@ -336,7 +338,7 @@ class RiskEngine(Actor):
         if self._not_mine(message):
             return ()
         if isinstance(message, (Heartbeat, Fill, OrderUpdate)):
-            arrival = self._taken.arrived(message)
+            arrival = self._taken.arrived(message, as_sent=self.ctx.as_sent)
             if arrival is Arrival.TAKEN:  # applied on the gateway's path: the rest of the turn
                 return await self._after_taken(message, now)
             if arrival is Arrival.REPLAYED:  # in the restored state already

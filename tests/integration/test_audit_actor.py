@@ -48,7 +48,8 @@ class Wire:
         """For each ``audit.daily`` sent: did ``watch`` exist at that moment?"""
 
     def send_raw(self, topic: str, payload: bytes, *, journaled: bool = False,
-                 header: bytes | None = None, bot_id: str = "") -> None:
+                 header: bytes | None = None, bot_id: str = "",
+                 message: Message | None = None) -> None:
         self.topics.append(topic)
         if topic == "audit.daily" and self.watch is not None:
             self.seen_with_file.append(self.watch.exists())

@@ -10,7 +10,7 @@ import msgspec
 from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.actor import RiskEngine
 from agents.risk.slice import RiskSlice
-from bus.protocol import Heartbeat, OrderUpdate
+from bus.protocol import Fill, Heartbeat, OrderUpdate
 from risk import apply_fill, apply_heartbeat, apply_order_update, decide
 from tests.unit.risk.risk_world import MARKS, NOW, fill, heartbeat, limits, order, ready
 
@@ -175,3 +175,74 @@ def test_a_copy_equal_to_the_fence_arriving_before_it_applies_the_same_facts() -
     assert not taken.may_take(twin)
     assert taken.arrived(twin) is Arrival.COUNTED
     assert taken.arrived(twin) is Arrival.TAKEN and len(taken) == 0
+
+
+def counting() -> TakenFacts:
+    """Past its fence, each fact arriving as the very object sent (``as_sent``)."""
+    taken, fence = TakenFacts(), beat(NOW)
+    taken.may_take(fence)
+    assert taken.arrived(fence, as_sent=True) is Arrival.COUNTED
+    return taken
+
+
+def twins() -> tuple[Fill, Fill]:
+    """Two partial fills of one order, equal by value, each its own message."""
+    one = fill(qty=0.01, request_id="buy-1")
+    return one, msgspec.msgpack.decode(msgspec.msgpack.encode(one), type=Fill)
+
+
+def test_as_sent_a_copy_is_the_very_object_taken_and_an_equal_fact_is_another() -> None:
+    """The bug of the by-value rule: the first fill's copy dropped, a later equal fill
+    over the bus was taken for it and never applied. By identity it is applied."""
+    taken = counting()
+    first, second = twins()
+    taken.took(first)  # its copy dropped on the way
+    assert second == first and second is not first
+    assert taken.arrived(second, as_sent=True) is Arrival.COUNTED
+    assert len(taken) == 1  # the dropped copy's entry waits for a later copy or the fence
+    later = cancelled("r-later", NOW + 2)
+    taken.took(later)
+    assert taken.arrived(later, as_sent=True) is Arrival.TAKEN and len(taken) == 0
+
+
+def test_as_sent_a_copy_behind_others_proves_those_dropped() -> None:
+    taken = counting()
+    one, two, three = beat(NOW + 1), beat(NOW + 2), beat(NOW + 3)
+    for fact in (one, two, three):
+        taken.took(fact)
+    assert taken.arrived(one, as_sent=True) is Arrival.TAKEN
+    assert taken.arrived(beat(NOW + 2), as_sent=True) is Arrival.COUNTED  # equal, not two
+    assert taken.arrived(three, as_sent=True) is Arrival.TAKEN and len(taken) == 0
+
+
+def test_as_sent_the_fence_clears_every_copy_still_queued() -> None:
+    """The fence was sent after every fact taken before it: a copy still queued when
+    it arrives was dropped. An equal fill after it is applied, counted."""
+    taken = counting()
+    first, second = twins()
+    taken.took(beat(NOW + 1))
+    taken.took(first)
+    taken.refence()  # both copies dropped
+    fence = beat(NOW + 3)
+    assert not taken.may_take(fence)
+    assert taken.arrived(fence, as_sent=True) is Arrival.COUNTED and len(taken) == 0
+    assert taken.arrived(second, as_sent=True) is Arrival.COUNTED
+    assert taken.may_take(beat(NOW + 4))
+
+
+def test_as_sent_a_fence_equal_to_a_dropped_copys_fact_is_the_fence() -> None:
+    taken = counting()
+    first, second = twins()
+    taken.took(first)
+    taken.refence()
+    assert not taken.may_take(second)
+    assert taken.arrived(second, as_sent=True) is Arrival.COUNTED and len(taken) == 0
+
+
+def test_replayed_fills_are_still_recognised_by_value_as_sent() -> None:
+    """The restore's rows and the inbox's copies are different objects: by value."""
+    taken = TakenFacts()
+    row, copy = twins()
+    taken.restart([row])
+    assert taken.arrived(copy, as_sent=True) is Arrival.REPLAYED
+    assert taken.arrived(copy, as_sent=True) is Arrival.BEFORE_FENCE

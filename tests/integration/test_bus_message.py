@@ -1,0 +1,111 @@
+"""The kernel's actors get a message published in the kernel as the object its emitter
+built, with no decode, and a frame from another process decoded: on the real publisher
+socket, a real journal file and the real actor runner."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import zmq
+
+from bus.codec import encode, encode_header
+from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, Position
+from bus.proxy import INPROC_PUBLISH, BusProxy
+from bus.pubsub import Publisher, parse_frames
+from kernel._runner import ActorRunner
+from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.emitter import Emitter
+from kernel.journal import Journal
+from kernel.supervision import RestartPolicy
+
+
+@pytest.fixture
+def publisher() -> Iterator[Publisher]:
+    context: zmq.Context[Any] = zmq.Context()
+    proxy = BusProxy(context)
+    proxy.start()
+    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
+    try:
+        yield publisher
+    finally:
+        publisher.close()
+        proxy.stop()
+        context.term()
+
+
+class Listener(Actor):
+    """Notes each message it is handed and whether it came as sent."""
+
+    name: ClassVar[str] = "listener"
+    subscriptions: ClassVar[tuple[str, ...]] = ("bot.", "order.")
+    heard: ClassVar[list[tuple[Message, bool]]] = []
+
+    async def handle(self, message: Message) -> Sequence[Message]:
+        self.heard.append((message, self.ctx.as_sent))
+        return ()
+
+
+def beat(seq: int) -> Heartbeat:
+    return Heartbeat(bot_id="a", seq=seq, ts=1.0, uptime_s=1.0, equity=1.0, realized_pnl=0.0,
+                     unrealized_pnl=0.0, positions=[Position(symbol="BTCUSDT", qty=1,
+                                                             avg_price=2.0, mark_price=2.0)])
+
+
+async def test_the_runner_hands_a_local_message_itself_and_decodes_a_remote_one(
+    publisher: Publisher, tmp_path: Path,
+) -> None:
+    Listener.heard.clear()
+    journal = await Journal.open(tmp_path / "journal.sqlite3")
+    emitter = Emitter(source="gateway", journal=journal, publisher=publisher, clock=time.time)
+    services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
+                              request_stop=lambda reason: None)
+    runner = ActorRunner(
+        factory=Listener, publisher=publisher, kernel_emitter=emitter, clock=time.time,
+        make_context=lambda name: ActorContext(name=name, emitter=emitter, journal=journal,
+                                               clock=time.time, services=services),
+        policy=RestartPolicy(max_restarts=1, window_s=60, backoff_initial_s=1,
+                             backoff_max_s=1), stop_timeout_s=5)
+    ready = asyncio.Event()
+    task = asyncio.create_task(runner.supervise(ready))
+    remote = Fill(request_id="r-9", symbol="BTCUSDT", side="buy", qty=1.0, price=2.0, ts=1.0)
+    try:
+        async with asyncio.timeout(10):
+            await ready.wait()
+            emitted = beat(1)
+            emitter.emit(emitted)
+            staged_beat = beat(2)
+            staged = emitter.stage(staged_beat)
+            await staged.committed
+            emitter.publish(staged)
+            held = OrderUpdate(request_id="r-1", status="cancelled", ts=1.0, bot_id="a")
+            publisher.hold()  # the gateway's burst: sent after its replies
+            emitter.emit(held)
+            publisher.release()
+            aside = beat(3)
+            emitter.set_aside(aside)
+            publisher.deliver_local(parse_frames([b"order.fill", encode(remote),
+                                                  encode_header("elsewhere")]))
+            while len(Listener.heard) < 5:
+                await asyncio.sleep(0.01)
+        local = [emitted, staged_beat, held, aside]
+        for (got, as_sent), sent in zip(Listener.heard, local, strict=False):
+            assert got is sent and as_sent  # the very object: no decode
+        got, as_sent = Listener.heard[4]
+        assert got == remote and got is not remote and not as_sent
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await journal.close()
+
+
+def test_a_frame_from_elsewhere_carries_no_message(publisher: Publisher) -> None:
+    everyone = publisher.subscribe_local(("",))
+    publisher.deliver_local(parse_frames([b"order.fill", b"x", encode_header("elsewhere")]))
+    publisher.send_raw("order.fill", b"y")  # raw bytes alone: nothing to hand over
+    assert [f.message for f in everyone._frames] == [None, None]
