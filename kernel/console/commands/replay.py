@@ -150,7 +150,9 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
         out.print(f"... and {len(found.flips) - len(flips):,} more (--all lists them)")
     for trip in found.trips:
         tag = "tripped live too" if trip.live else "NEW"
-        out.print(Text(f"trip {_time(trip.ts)} {trip.code} ({tag}): {one_line(trip.reason)}"))
+        who = f"{ident(trip.bot_id)} " if trip.bot_id else ""
+        out.print(Text(f"trip {_time(trip.ts)} {who}{trip.code} ({tag}): "
+                       f"{one_line(trip.reason)}"))
     for ts, code in found.live_only_trips:
         out.print(f"trip {_time(ts)} {code}: tripped live, not under these limits")
     if found.bots:
