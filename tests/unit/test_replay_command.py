@@ -9,13 +9,14 @@ from pathlib import Path
 from rich.console import Console
 
 from kernel.console.cli import main
-from kernel.console.commands.replay import only_bot, show
+from kernel.console.commands.replay import as_json, only_bot, show
 from kernel.settings import check_all
+from risk import LossLimit
 from risk.rerun import rerun
 from risk.rerun_report import report
 from tests.conftest import write_config
-from tests.unit.risk.risk_world import limits
-from tests.unit.risk.test_rerun import trading_day
+from tests.unit.risk.risk_world import NOW, heartbeat, limits
+from tests.unit.risk.test_rerun import Day, trading_day
 
 
 def test_the_report_names_exactness_flips_and_the_outcome() -> None:
@@ -31,6 +32,20 @@ def test_the_report_names_exactness_flips_and_the_outcome() -> None:
     assert "[exact] qe o4" in text and "[approx]" in text
     assert "outcome: PnL" in text
     assert only_bot(found, "someone-else").flips == []
+
+
+def test_one_engines_json_has_no_fleet_fields() -> None:
+    """A journal of one engine prints the JSON it printed before fleets: no ``bots``, no
+    trip ``bot_id`` (the moderator's child reads it back as a ``Report`` either way)."""
+    day = Day(limits())
+    day.beat(NOW, positions={"ETHUSDT": (1.0, 2_500.0)})
+    hb = heartbeat(9_800.0, {"ETHUSDT": (1.0, 2_500.0)},
+                   marks={"BTCUSDT": 50_000.0, "ETHUSDT": 2_300.0}, tick_ts=NOW + 5, ts=NOW + 5)
+    day.add(NOW + 5, hb)
+    found = report(rerun(day.rows, limits(max_daily_loss=LossLimit(usdt=100))), day.trips)
+    out = as_json(found)
+    assert "bots" not in out and out["trips"]
+    assert all("bot_id" not in trip for trip in out["trips"])
 
 
 def test_a_multiplier_outside_the_files_bounds_is_refused(tmp_path: Path) -> None:
