@@ -6,10 +6,8 @@ runs ``check_limits``. A replay is the same loop over the journaled facts, in
 journal order, at their journal times, with the limits given: every request is
 decided again and set beside the decision the journal holds.
 
-What the replay cannot change are the facts themselves: the fills are the real
-ones, made by the orders that were really allowed. So once one decision has
-flipped, the replayed positions are no longer what they would have been, and
-every decision after it is labelled approximate (``risk.rerun_report``).
+The fills are the real ones, made by the orders really allowed: once a decision
+has flipped, every later one is approximate (``risk.rerun_report``).
 
 Exactness with the limits in force rests on what the journal holds: the request
 row's time is the decision time, the saved state (each bot's, in a fleet:
@@ -29,7 +27,7 @@ from risk.decision import Decision
 from risk.engine import decide
 from risk.fills import apply_fill
 from risk.heartbeat import apply_heartbeat
-from risk.lifecycle import Step, after_restart, halt, initial_state
+from risk.lifecycle import Step, halt
 from risk.limits import RiskLimits
 from risk.messages import LimitTripped, RiskEvent
 from risk.money import ZERO
@@ -41,6 +39,7 @@ from risk.rerun_facts import (
     Based,
     Fact,
     Halted,
+    Loaded,
     MultiplierAsked,
     Restarted,
     Resumed,
@@ -151,6 +150,8 @@ class _Loop:
             self.queue.append(row)  # the engine takes them from the bus: maybe later
         elif isinstance(fact, Ahead):
             self.hold, self.hold_bot = fact.facts, fact.bot_id
+        elif isinstance(fact, Loaded):  # no flush: a save is no fact of the engine's inbox
+            self.books.loaded(fact.bot_id)
         elif isinstance(fact, OrderDecision):
             self._flush_taken()  # what the engine had taken by then
             self.hold, self.hold_bot = 0, ""
@@ -162,9 +163,10 @@ class _Loop:
                 key = self.books.key(fact.bot_id)
                 self.checked[key] = row.ts
                 self.states[key] = self._held(fact.state)
+                self.books.loaded(key)
             elif isinstance(fact, Restarted):
-                for key in self.books.starting(self.states):
-                    self.states[key] = self._held(self._start(key, row.ts))
+                for key in self.books.restarted(self.states):
+                    self.states[key] = self._held(self.books.restored(self.states, key, row.ts))
             elif isinstance(fact, MultiplierAsked) and self.multiplier is not None:
                 return  # held at the replayed value
             else:
@@ -218,13 +220,6 @@ class _Loop:
     def _held(self, state: RiskState) -> RiskState:
         held = self.multiplier
         return state if held is None else msgspec.structs.replace(state, risk_multiplier=held)
-
-    def _start(self, key: str, ts: float) -> RiskState:
-        limits, state = self.books.limits(key), self.states.get(key)
-        if state is None:
-            return initial_state(limits, ts)
-        state, _ = after_restart(state, limits, ts)
-        return state
 
     def _apply(self, fact: Fact, key: str, ts: float) -> Step:
         limits, state = self.books.limits(key), self.states[key]

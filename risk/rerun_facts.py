@@ -78,8 +78,16 @@ class Based(msgspec.Struct, frozen=True, kw_only=True, tag="based"):
     """In a fleet, the bot whose engine saved it ("": the one engine of the account)."""
 
 
+class Loaded(msgspec.Struct, frozen=True, kw_only=True, tag="loaded"):
+    """In a fleet, a bot's engine saved: after a start, its ledger is loaded from here
+    on (it saves once restored, then takes its orders), so the portfolio's sums are
+    known again once every bot's is."""
+
+    bot_id: str
+
+
 Fact: TypeAlias = (OrderRequest | OrderDecision | Heartbeat | Fill | OrderUpdate | Restarted
-                   | Halted | Resumed | MultiplierAsked | Based | Ahead)
+                   | Halted | Resumed | MultiplierAsked | Based | Ahead | Loaded)
 """One journaled fact a replay acts on."""
 
 

@@ -19,9 +19,9 @@ from collections.abc import Iterator, Mapping
 import msgspec
 
 from risk.breakers import trip
-from risk.decision import Decision
+from risk.decision import Decision, deny
 from risk.engine import Veto
-from risk.lifecycle import Step
+from risk.lifecycle import Step, after_restart, initial_state
 from risk.limits import RiskLimits
 from risk.portfolio import HALTS, Exposure, Member, all_scopes, check_portfolio, readings
 from risk.rules import OrderContext
@@ -52,18 +52,31 @@ class Ledgers:
         """Any portfolio limit set: the bots' decisions depend on each other's ledgers."""
         bots = fleet.accounts if fleet is not None else {}
         self._limits = {ONE: limits} | {b: limits.for_bot(b) for b in bots}
+        self.unloaded: set[str] = set()
+        """Bots whose engines have not restored their ledgers since the last start."""
+
+    def restarted(self, states: Mapping[str, RiskState]) -> list[str]:
+        """A kernel start: the ledgers it restores (or begins, on a first start); in a
+        fleet every bot's is being restored until its engine saves."""
+        if self.fleet is None:
+            return [ONE]
+        self.unloaded = set(self.fleet.accounts)
+        return [b for b in self.fleet.accounts if b in states or b not in self.fleet.based]
+
+    def restored(self, states: Mapping[str, RiskState], key: str, now: float) -> RiskState:
+        """The ledger ``key`` after a start, as its engine restores it."""
+        limits, state = self.limits(key), states.get(key)
+        return initial_state(limits, now) if state is None else after_restart(
+            state, limits, now)[0]
+
+    def loaded(self, bot_id: str) -> None:
+        self.unloaded.discard(bot_id)
 
     def key(self, bot_id: str) -> str:
         return bot_id if self.fleet is not None else ONE
 
     def limits(self, key: str) -> RiskLimits:
         return self._limits.get(key) or self._limits[ONE]
-
-    def starting(self, states: Mapping[str, RiskState]) -> list[str]:
-        """The ledgers a kernel start restores (or begins, on a first start)."""
-        if self.fleet is None:
-            return [ONE]
-        return [b for b in self.fleet.accounts if b in states or b not in self.fleet.based]
 
     def ledger(self, bot_id: str, states: Mapping[str, RiskState]) -> str | None:
         """The ledger a bot's heartbeat, fill or update moves (None: none yet)."""
@@ -84,6 +97,8 @@ class Ledgers:
         gate gives it (``FleetGate.veto``), over the bots' replayed ledgers."""
         if not self.checked:
             return None
+        if self.unloaded:
+            return lambda ctx: _unknown(sorted(self.unloaded))
         members = self._members(states)
         limits = self.portfolio
 
@@ -121,3 +136,10 @@ class Ledgers:
     def _members(self, states: Mapping[str, RiskState]) -> list[Member]:
         assert self.fleet is not None
         return [Member(b, a, states[b]) for b, a in self.fleet.accounts.items() if b in states]
+
+
+def _unknown(missing: list[str]) -> Decision:
+    """The fleet's gate's answer while a bot's engine is restoring (``FleetGate.veto``)."""
+    return deny("portfolio_gross_limit", f"portfolio: the ledger of bot {', '.join(missing)} "
+                "is not loaded (its risk engine is not running), so the sums across bots are "
+                "unknown; opening orders are refused until it is")

@@ -20,6 +20,7 @@ import gc
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Final
 
@@ -39,7 +40,17 @@ from kernel.journal_file import connect_readonly, topic_is
 from risk.limits import RiskLimits
 from risk.messages import LimitTripped, RiskStateSaved
 from risk.rerun import rerun
-from risk.rerun_facts import Ahead, Based, Fact, Halted, MultiplierAsked, Restarted, Resumed, Row
+from risk.rerun_facts import (
+    Ahead,
+    Based,
+    Fact,
+    Halted,
+    Loaded,
+    MultiplierAsked,
+    Restarted,
+    Resumed,
+    Row,
+)
 from risk.rerun_fleet import Fleet
 from risk.rerun_report import Report, report
 
@@ -143,12 +154,16 @@ def _read_fleet(db: sqlite3.Connection, start: float, end: float,
     after = min((b[0] for b in bases.values()), default=0) if len(bases) == len(accounts) else 0
     due = sorted(bases.items(), key=lambda item: item[1][0])
     waiting, taken = set(bases), _Taken(start)
-    for seq, ts, payload, source in _after(db, after, end):
+    saves = _saves(db, after, end, {b[0] for b in bases.values()})
+    for seq, ts, payload, source in chain(_after(db, after, end), [(_END, end, b"", "")]):
         while due and due[0][1][0] < seq:
             _based(db, due.pop(0), end, taken, waiting)
-        taken.take(seq, ts, payload, source, waiting)
-    while due:
-        _based(db, due.pop(0), end, taken, waiting)
+        while saves and saves[-1][0] < seq:
+            saved_seq, saved_ts, bot = saves.pop()
+            if bot not in waiting:
+                taken.rows.append(Row(saved_seq, saved_ts, Loaded(bot_id=bot)))
+        if seq != _END:
+            taken.take(seq, ts, payload, source, waiting)
     fleet = Fleet(accounts=accounts, based=frozenset(bases))
     return Window(start=start, end=end, rows=taken.rows, live_trips=taken.trips,
                   base_seq=after, undecodable=taken.bad, fleet=fleet,
@@ -163,6 +178,21 @@ def _based(db: sqlite3.Connection, due: tuple[str, tuple[int, float, RiskStateSa
     taken.rows.append(Row(seq, ts, Based(state=saved.state, bot_id=bot)))
     for row in _untaken(db, seq, saved, end):
         taken.take(*row, only=bot)
+
+
+_END: Final = 1 << 62
+"""Past every row: what is still due after the last row read is taken before it."""
+
+
+def _saves(db: sqlite3.Connection, after: int, end: float,
+           bases: set[int]) -> list[tuple[int, float, str]]:
+    """Every save of a bot's engine after ``after`` but the bases, newest first: after a
+    start, a bot's ledger is loaded from its engine's first save (``Loaded``)."""
+    terms, params = topic_is(RiskStateSaved.topic)
+    rows = db.execute(f"SELECT seq, ts, source FROM journal WHERE {terms} AND seq > ? "
+                      "AND ts < ? ORDER BY seq DESC", (*params, after, end))
+    return [(int(seq), float(ts), str(source).removeprefix(f"{_SOURCE}."))
+            for seq, ts, source in rows if int(seq) not in bases]
 
 
 def _fleet_of(db: sqlite3.Connection, end: float, accounts: Mapping[str, str]

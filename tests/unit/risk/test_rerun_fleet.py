@@ -13,7 +13,7 @@ from risk import RiskLimits, initial_state, order_decision
 from risk.decision import Decision
 from risk.limits import LossLimit, PortfolioLimits
 from risk.rerun import rerun
-from risk.rerun_facts import Based, Fact, Halted, Restarted, Row
+from risk.rerun_facts import Based, Fact, Halted, Loaded, Restarted, Row
 from risk.rerun_fleet import Fleet, Ledgers
 from risk.rerun_report import report
 from tests.unit.risk.risk_world import MARKS, NOW, fill, heartbeat, limits, order
@@ -126,3 +126,27 @@ def test_each_bot_is_held_to_its_own_overrides() -> None:
     assert books.limits("b").max_order_notional == 100
     assert books.limits("a").max_order_notional == lim.max_order_notional
     assert Ledgers(lim, None).key("b") == ""  # one engine's journal: one ledger
+
+
+def test_after_a_start_opening_orders_wait_for_every_bots_ledger() -> None:
+    """As the fleet's gate: with portfolio limits, until every bot's engine has restored
+    (its first save after the start) the sums are unknown and opening orders denied."""
+    lim = limits(portfolio=LOSS)
+    day = Journal(lim)
+    day.add(NOW - 5, Restarted())
+    day.add(NOW - 4, Loaded(bot_id="a"))
+    for bot in ("a", "b"):
+        day.add(NOW, beat(bot, NOW, 10_000.0))
+    reason = ("portfolio: the ledger of bot b is not loaded (its risk engine is not "
+              "running), so the sums across bots are unknown; opening orders are refused "
+              "until it is")
+    early = order("BTCUSDT", qty=0.01, price=50_000.0, bot_id="a", request_id="early")
+    day.add(NOW + 0.1, early)
+    day.add(NOW + 0.1, order_decision(
+        early, Decision("DENY", "portfolio_gross_limit", reason), "ACTIVE", NOW + 0.1))
+    day.add(NOW + 0.2, Loaded(bot_id="b"))
+    day.asked(NOW + 0.3, order("BTCUSDT", qty=0.01, price=50_000.0, bot_id="a",
+                               request_id="later"))
+    ran = rerun(day.rows, lim, fleet=FLEET)
+    assert ran.rows[0].new == ran.rows[0].old  # the very denial, word for word
+    assert (ran.rows[1].new.verdict, ran.rows[1].old.verdict) == ("ALLOW", "ALLOW")
