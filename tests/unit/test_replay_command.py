@@ -17,6 +17,7 @@ from risk.rerun_report import report
 from tests.conftest import write_config
 from tests.unit.risk.risk_world import NOW, heartbeat, limits
 from tests.unit.risk.test_rerun import Day, trading_day
+from tests.unit.risk.test_rerun_fleet import FLEET, LOSS, losing_day
 
 
 def test_the_report_names_exactness_flips_and_the_outcome() -> None:
@@ -68,3 +69,20 @@ def test_kernel_check_validates_the_shadow_limits_only_when_present(tmp_path: Pa
     (config / "risk.shadow.yaml").write_text("max_leverage: -1\n", encoding="utf-8")
     problems = check_all(config)
     assert any("risk.shadow.yaml" in p and "max_leverage" in p for p in problems), problems
+
+
+def test_a_fleets_report_shows_each_bot_then_the_portfolio() -> None:
+    lim = limits(max_daily_loss=LossLimit(usdt=300), portfolio=LOSS)
+    found = report(rerun(losing_day(lim).rows, lim, fleet=FLEET), [])
+    out = io.StringIO()
+    show(found, {"from": "2024-05-01", "to": "2024-05-01", "risk": "risk.yaml"},
+         Console(file=out, width=400, highlight=False))
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("bot a: orders 1: same 0, ALLOW->DENY 1 (halted 1)")
+    assert "PnL -250.00 USDT" in lines[2] and lines[3].startswith("bot b: orders 0")
+    assert "portfolio (every bot's orders; equity summed):" in lines
+    assert any(" a portfolio_loss_limit (NEW)" in line for line in lines)
+    assert "outcome: PnL -500.00 USDT, max drawdown 500.00 USDT" in lines
+    narrowed = only_bot(found, "b")
+    assert list(narrowed.bots) == ["b"] and narrowed.flips == []
+    assert as_json(found)["bots"]["a"]["counts"]["allow_to_deny"] == {"halted": 1}

@@ -133,6 +133,9 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
     c = found.counts
     span = head["from"] if head["from"] == head["to"] else f"{head['from']} to {head['to']}"
     out.print(Text(f"replay of {span} with {one_line(head['risk'])}"))
+    if found.bots:
+        show_bots(found, out)
+        out.print("portfolio (every bot's orders; equity summed):")
     out.print(f"orders {c.orders:,}: same {c.same:,}, ALLOW->DENY {sum(c.allow_to_deny.values()):,}"
               f" {_codes(c.allow_to_deny)}, DENY->ALLOW {sum(c.deny_to_allow.values()):,}"
               f" {_codes(c.deny_to_allow)}, other DENY code {c.other_code:,}, "
@@ -155,9 +158,6 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
                        f"{one_line(trip.reason)}"))
     for ts, code in found.live_only_trips:
         out.print(f"trip {_time(ts)} {code}: tripped live, not under these limits")
-    if found.bots:
-        show_bots(found, out)
-        out.print("portfolio (every bot's orders; equity summed):")
     _outcome(found, out)
 
 
