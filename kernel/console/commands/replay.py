@@ -1,7 +1,8 @@
 """``kernel replay --day D | --from D --to D [--bot ID] --risk FILE [--json]``.
 
 Replays a stretch of the journal through the pure risk engine under the limits
-of FILE and compares every decision with the one actually made (docs/replay.md).
+of FILE and compares every decision with the one actually made (docs/replay.md);
+a fleet's journal one ledger per bot, with the portfolio's limits across them.
 Read-only: it works with the kernel running or stopped and cannot change the
 record. Days are trading days in the timezone of FILE (``risk.yaml``'s).
 
@@ -47,7 +48,8 @@ def add_replay_command(sub: Any, settings_of: SettingsOf) -> None:
     when.add_argument("--from", dest="first", type=_day, help="first day of a range")
     replay.add_argument("--to", dest="last", type=_day, help="last day of a range (inclusive; "
                         "default: the --from day)")
-    replay.add_argument("--bot", help="show only this bot's orders (the engine still sees all)")
+    replay.add_argument("--bot", help="show only this bot's flips (and, in a fleet, its "
+                        "part); every bot is still replayed")
     replay.add_argument("--risk", type=Path, required=True,
                         help="the risk.yaml to replay with (the live one reproduces the day)")
     replay.add_argument("--multiplier", type=float, help="hold the risk multiplier at this "
