@@ -38,6 +38,8 @@ class Halted(msgspec.Struct, frozen=True, kw_only=True, tag="halted"):
     reason: str
     code: str = "manual_halt"
     by: Actor = "human"
+    bot_id: str = ""
+    """In a fleet, the one bot halted ("": every bot)."""
 
 
 class Resumed(msgspec.Struct, frozen=True, kw_only=True, tag="resumed"):
@@ -45,6 +47,8 @@ class Resumed(msgspec.Struct, frozen=True, kw_only=True, tag="resumed"):
 
     reason: str
     confirmed: bool = False
+    bot_id: str = ""
+    """In a fleet, the one bot resumed ("": every bot)."""
 
 
 class MultiplierAsked(msgspec.Struct, frozen=True, kw_only=True, tag="multiplier_asked"):
@@ -53,6 +57,8 @@ class MultiplierAsked(msgspec.Struct, frozen=True, kw_only=True, tag="multiplier
     value: float
     requested_by: str
     reason: str
+    bot_id: str = ""
+    """In a fleet, the one bot whose multiplier it is ("": every bot's)."""
 
 
 class Ahead(msgspec.Struct, frozen=True, kw_only=True, tag="ahead"):
@@ -68,10 +74,20 @@ class Based(msgspec.Struct, frozen=True, kw_only=True, tag="based"):
     """The engine's state as saved at this point: where a replay starts from."""
 
     state: RiskState
+    bot_id: str = ""
+    """In a fleet, the bot whose engine saved it ("": the one engine of the account)."""
+
+
+class Loaded(msgspec.Struct, frozen=True, kw_only=True, tag="loaded"):
+    """In a fleet, a bot's engine saved: after a start, its ledger is loaded from here
+    on (it saves once restored, then takes its orders), so the portfolio's sums are
+    known again once every bot's is."""
+
+    bot_id: str
 
 
 Fact: TypeAlias = (OrderRequest | OrderDecision | Heartbeat | Fill | OrderUpdate | Restarted
-                   | Halted | Resumed | MultiplierAsked | Based | Ahead)
+                   | Halted | Resumed | MultiplierAsked | Based | Ahead | Loaded)
 """One journaled fact a replay acts on."""
 
 

@@ -16,7 +16,7 @@ PnL cannot be known and is not guessed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import msgspec
@@ -76,7 +76,9 @@ class TripView(msgspec.Struct, frozen=True, kw_only=True):
     limit: Decimal
     action: str
     live: bool
-    """It tripped live as well (same code, within ``LIVE_MATCH_S``)."""
+    """It tripped live as well (same code, within ``LIVE_MATCH_S``; in a fleet, by the
+    same bot's engine)."""
+    bot_id: str = ""
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +94,18 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     max_drawdown_with_halts: Decimal | None = None
 
 
+class Part(msgspec.Struct, frozen=True, kw_only=True):
+    """One bot of a fleet: its orders, exactness, trips and its own ledger's outcome."""
+
+    counts: Counts
+    exact: bool
+    exact_through_seq: int | None
+    """With portfolio limits, no later than the first flip of any bot: the portfolio's
+    sums of every bot's ledger leave the real ones there."""
+    trips: int
+    outcome: Outcome
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     counts: Counts
     exact: bool
@@ -103,18 +117,73 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     live_only_trips: list[tuple[float, str]]
     """Live trips (time, code) the replayed limits would not have made."""
     outcome: Outcome
+    """In a fleet, the portfolio's: the bots' equities summed."""
     orphans: int = 0
+    bots: dict[str, Part] = {}
+    """In a fleet, each bot's part (empty: one engine's journal)."""
 
 
-def report(run: Rerun, live_trips: Sequence[tuple[float, str]]) -> Report:
-    """Sum ``run`` up; ``live_trips`` are the (time, code) of the live limit trips."""
+def report(run: Rerun, live_trips: Sequence[tuple[float, str]],
+           live_by_bot: Mapping[str, Sequence[tuple[float, str]]] | None = None) -> Report:
+    """Sum ``run`` up; ``live_trips`` are the (time, code) of the live limit trips, and in
+    a fleet ``live_by_bot`` the same by the bot whose engine tripped."""
     flips, exact_through = _flips(run.rows)
-    trips, live_only = _match(run.trips, live_trips)
-    halted_at = next((t.ts for t in trips if not t.live), None)
+    if not run.states:
+        trips, live_only = _match(run.trips, live_trips)
+        halted_at = next((t.ts for t in trips if not t.live), None)
+        return Report(counts=_counts(run.rows), exact=_first_flip(run.rows) is None,
+                      exact_through_seq=exact_through, flips=flips, trips=trips,
+                      live_only_trips=live_only, outcome=_outcome(run.equity, halted_at),
+                      orphans=run.orphans)
+    trips, live_only = [], []
+    for bot in run.states:
+        views, unmatched = _match([t for t in run.trips if t.bot_id == bot],
+                                  (live_by_bot or {}).get(bot, ()))
+        trips += views
+        live_only += unmatched
+    trips.sort(key=lambda t: t.ts)
+    halted = {t.bot_id: t.ts for t in reversed(trips) if not t.live}  # each bot's first
     return Report(counts=_counts(run.rows), exact=_first_flip(run.rows) is None,
-                  exact_through_seq=exact_through,
-                  flips=flips, trips=trips, live_only_trips=live_only,
-                  outcome=_outcome(run.equity, halted_at), orphans=run.orphans)
+                  exact_through_seq=exact_through, flips=flips, trips=trips,
+                  live_only_trips=sorted(live_only), outcome=_summed(run.marks, halted),
+                  orphans=run.orphans, bots={b: _part(run, b, trips, halted) for b in run.states})
+
+
+def _part(run: Rerun, bot: str, trips: Sequence[TripView], halted: Mapping[str, float]) -> Part:
+    rows = [r for r in run.rows if r.bot_id == bot]
+    own = _first_flip(rows)
+    first = _first_flip(run.rows) if run.coupled else own
+    last = rows[-1].seq if rows else None
+    exact = own is None and (first is None or last is None or last <= first.seq)
+    curve = [(ts, equity) for ts, b, equity in run.marks if b == bot]
+    return Part(counts=_counts(rows), exact=exact,
+                exact_through_seq=last if first is None else first.seq,
+                trips=sum(t.bot_id == bot for t in trips),
+                outcome=_outcome(curve, halted.get(bot)))
+
+
+def _summed(marks: Sequence[tuple[float, str, Decimal]], halted: Mapping[str, float]) -> Outcome:
+    """The portfolio's outcome: the bots' equities summed at each heartbeat once every
+    bot's is known, as they were and had each bot's new halt happened (that bot's equity
+    then stays where it was; the others trade on)."""
+    bots = {bot for _, bot, _ in marks}
+    last: dict[str, Decimal] = {}
+    kept: dict[str, Decimal] = {}
+    total: list[tuple[float, Decimal]] = []
+    held: list[tuple[float, Decimal]] = []
+    for ts, bot, equity in marks:
+        last[bot] = equity
+        if bot not in kept or ts <= halted.get(bot, ts):
+            kept[bot] = equity
+        if len(last) == len(bots):
+            total.append((ts, sum(last.values(), ZERO)))
+            held.append((ts, sum(kept.values(), ZERO)))
+    plain = _outcome(total, None)
+    if not total or not halted:
+        return plain
+    return msgspec.structs.replace(plain, halted_at=min(halted.values()),
+                                   pnl_with_halts=held[-1][1] - total[0][1],
+                                   max_drawdown_with_halts=_max_drawdown(held))
 
 
 def _first_flip(rows: Sequence[Compared]) -> Compared | None:
@@ -169,7 +238,7 @@ def _match(trips: Sequence[Trip], live: Sequence[tuple[float, str]]
             unmatched.remove(twin)
         views.append(TripView(seq=trip.seq, ts=trip.ts, code=trip.code, reason=trip.reason,
                               value=trip.value, limit=trip.limit, action=trip.action,
-                              live=twin is not None))
+                              live=twin is not None, bot_id=trip.bot_id))
     return views, unmatched
 
 

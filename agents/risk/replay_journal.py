@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Final
 
@@ -39,7 +40,18 @@ from kernel.journal_file import connect_readonly, topic_is
 from risk.limits import RiskLimits
 from risk.messages import LimitTripped, RiskStateSaved
 from risk.rerun import rerun
-from risk.rerun_facts import Ahead, Based, Fact, Halted, MultiplierAsked, Restarted, Resumed, Row
+from risk.rerun_facts import (
+    Ahead,
+    Based,
+    Fact,
+    Halted,
+    Loaded,
+    MultiplierAsked,
+    Restarted,
+    Resumed,
+    Row,
+)
+from risk.rerun_fleet import Fleet
 from risk.rerun_report import Report, report
 
 KINDS: Final = (
@@ -48,6 +60,9 @@ KINDS: Final = (
     "decided_ahead",
 )
 """The kinds a replay reads after its starting save; everything else is skipped."""
+_SOURCE: Final = "risk"
+"""The risk engine's journal source; a fleet's engines are ``risk.<bot>``
+(``kernel.registry.per_bot``), each saving its own bot's ledger."""
 _saved: Final = msgspec.msgpack.Decoder(RiskStateSaved)
 _facts: Final = msgspec.msgpack.Decoder(
     OrderRequest | OrderDecision | Heartbeat | Fill | OrderUpdate | KernelStateChanged
@@ -69,46 +84,139 @@ class Window(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[Row]
     live_trips: list[tuple[float, str]]
     base_seq: int
-    """The save the replay starts from (0: the journal's beginning)."""
+    """The save the replay starts from (0: the journal's beginning); in a fleet, the
+    oldest of the bots' saves."""
     undecodable: int = 0
+    fleet: Fleet | None = None
+    """A fleet's journal (its engines saved as ``risk.<bot>``): one ledger per bot."""
+    live_by_bot: dict[str, list[tuple[float, str]]] = {}
+    """In a fleet, the live trips by the bot whose engine tripped."""
 
 
-def read_window(path: Path, start: float, end: float) -> Window:
-    """The facts a replay of [start, end) needs; :class:`JournalGap` when archived."""
+class _Taken:
+    """The rows read, turned into facts; the live trips and undecodable rows counted."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.rows: list[Row] = []
+        self.trips: list[tuple[float, str]] = []
+        self.by_bot: dict[str, list[tuple[float, str]]] = {}
+        self.bad = 0
+
+    def take(self, seq: int, ts: float, payload: bytes, source: str = "",
+             waiting: frozenset[str] | set[str] = frozenset(), only: str = "") -> None:
+        """One row; a fact of a bot in ``waiting`` is left out (its save, to come, holds
+        it), and with ``only`` any other bot's."""
+        try:
+            message = _facts.decode(payload)
+        except msgspec.DecodeError:
+            self.bad += 1
+            return
+        if isinstance(message, LimitTripped):
+            if ts >= self.start:
+                self.trips.append((ts, message.code))
+                bot = source.removeprefix(f"{_SOURCE}.")
+                self.by_bot.setdefault(bot, []).append((ts, message.code))
+            return
+        fact = fact_of(message)
+        bot = getattr(fact, "bot_id", "")
+        if fact is not None and bot not in waiting and (not only or bot == only):
+            self.rows.append(Row(seq, ts, fact))
+
+
+def read_window(path: Path, start: float, end: float,
+                accounts: Mapping[str, str] | None = None) -> Window:
+    """The facts a replay of [start, end) needs; :class:`JournalGap` when archived.
+    ``accounts``: a fleet's bots and their accounts (``paths.yaml``), when known."""
     with closing(connect_readonly(path)) as db:
+        bots = _fleet_of(db, end, accounts or {})
+        if bots:
+            return _read_fleet(db, start, end, bots)
         base = _base(db, start)
-        rows: list[Row] = []
+        taken = _Taken(start)
         if base is not None:
-            rows.append(Row(base[0], base[1], Based(state=base[2].state)))
+            taken.rows.append(Row(base[0], base[1], Based(state=base[2].state)))
         after = base[0] if base is not None else 0
-        trips: list[tuple[float, str]] = []
-        bad = 0
-        decode = _facts.decode
         untaken = _untaken(db, base[0], base[2], end) if base is not None else []
-        for seq, ts, payload in [*untaken, *_after(db, after, end)]:
-            try:
-                message = decode(payload)
-            except msgspec.DecodeError:
-                bad += 1
-                continue
-            if isinstance(message, LimitTripped):
-                if ts >= start:
-                    trips.append((ts, message.code))
-                continue
-            fact = fact_of(message)
-            if fact is not None:
-                rows.append(Row(seq, ts, fact))
-    return Window(start=start, end=end, rows=rows, live_trips=trips, base_seq=after,
-                  undecodable=bad)
+        for seq, ts, payload, _ in [*untaken, *_after(db, after, end)]:
+            taken.take(seq, ts, payload)
+    return Window(start=start, end=end, rows=taken.rows, live_trips=taken.trips,
+                  base_seq=after, undecodable=taken.bad)
+
+
+def _read_fleet(db: sqlite3.Connection, start: float, end: float,
+                accounts: dict[str, str]) -> Window:
+    """Each bot from its own engine's newest save before ``start`` (with its own facts
+    that engine had not taken yet), the rows of a bot before its save left out (its
+    save holds them); a bot without one from the journal's first start."""
+    bases = {bot: base for bot in accounts
+             if (base := _base(db, start, f"{_SOURCE}.{bot}")) is not None}
+    after = min((b[0] for b in bases.values()), default=0) if len(bases) == len(accounts) else 0
+    due = sorted(bases.items(), key=lambda item: item[1][0])
+    waiting, taken = set(bases), _Taken(start)
+    saves = _saves(db, after, end, {b[0] for b in bases.values()})
+    for seq, ts, payload, source in chain(_after(db, after, end), [(_END, end, b"", "")]):
+        while due and due[0][1][0] < seq:
+            _based(db, due.pop(0), end, taken, waiting)
+        while saves and saves[-1][0] < seq:
+            saved_seq, saved_ts, bot = saves.pop()
+            if bot not in waiting:
+                taken.rows.append(Row(saved_seq, saved_ts, Loaded(bot_id=bot)))
+        if seq != _END:
+            taken.take(seq, ts, payload, source, waiting)
+    fleet = Fleet(accounts=accounts, based=frozenset(bases))
+    return Window(start=start, end=end, rows=taken.rows, live_trips=taken.trips,
+                  base_seq=after, undecodable=taken.bad, fleet=fleet,
+                  live_by_bot=taken.by_bot)
+
+
+def _based(db: sqlite3.Connection, due: tuple[str, tuple[int, float, RiskStateSaved]],
+           end: float, taken: _Taken, waiting: set[str]) -> None:
+    """A bot's save reached: its ledger starts here, led by its own untaken facts."""
+    bot, (seq, ts, saved) = due
+    waiting.discard(bot)
+    taken.rows.append(Row(seq, ts, Based(state=saved.state, bot_id=bot)))
+    for row in _untaken(db, seq, saved, end):
+        taken.take(*row, only=bot)
+
+
+_END: Final = 1 << 62
+"""Past every row: what is still due after the last row read is taken before it."""
+
+
+def _saves(db: sqlite3.Connection, after: int, end: float,
+           bases: set[int]) -> list[tuple[int, float, str]]:
+    """Every save of a bot's engine after ``after`` but the bases, newest first: after a
+    start, a bot's ledger is loaded from its engine's first save (``Loaded``)."""
+    terms, params = topic_is(RiskStateSaved.topic)
+    rows = db.execute(f"SELECT seq, ts, source FROM journal WHERE {terms} AND seq > ? "
+                      "AND ts < ? ORDER BY seq DESC", (*params, after, end))
+    return [(int(seq), float(ts), str(source).removeprefix(f"{_SOURCE}."))
+            for seq, ts, source in rows if int(seq) not in bases]
+
+
+def _fleet_of(db: sqlite3.Connection, end: float, accounts: Mapping[str, str]
+              ) -> dict[str, str]:
+    """The bots whose own engines saved before ``end`` (``risk.<bot>``), each with its
+    account (``accounts``, else ``main``): empty for one engine's journal."""
+    terms, params = topic_is(RiskStateSaved.topic)
+    prefix = f"{_SOURCE}."
+    found = {str(source).removeprefix(prefix) for (source,) in db.execute(
+        f"SELECT DISTINCT source FROM journal WHERE {terms} AND ts < ?", (*params, end))
+        if str(source).startswith(prefix)}
+    ordered = [b for b in accounts if b in found] + sorted(found - set(accounts))
+    return {b: accounts.get(b, "main") for b in ordered}
 
 
 def replay_window(path: Path, start: float, end: float, limits: RiskLimits, *,
-                  multiplier: float | None = None) -> Report:
-    """Read [start, end) and replay it under ``limits`` (and ``multiplier``, held)."""
+                  multiplier: float | None = None,
+                  accounts: Mapping[str, str] | None = None) -> Report:
+    """Read [start, end) and replay it under ``limits`` (and ``multiplier``, held); a
+    fleet's journal one ledger per bot (``accounts``: its bots' accounts, when known)."""
     with cycle_collection_paused():
-        window = read_window(path, start, end)
-        return report(rerun(window.rows, limits, since=start, multiplier=multiplier),
-                      window.live_trips)
+        window = read_window(path, start, end, accounts)
+        return report(rerun(window.rows, limits, since=start, multiplier=multiplier,
+                            fleet=window.fleet), window.live_trips, window.live_by_bot)
 
 
 @contextmanager
@@ -140,24 +248,29 @@ def fact_of(message: object) -> Fact | None:
             return Restarted()
         case OperatorCommandIssued(action="resume"):
             return Resumed(reason=f"{message.reason} (by {message.user})",
-                           confirmed=message.confirmed)
+                           confirmed=message.confirmed, bot_id=message.bot_id)
         case OperatorCommandIssued(action="halt"):
-            return Halted(reason=f"{message.reason} (by {message.user})")
+            return Halted(reason=f"{message.reason} (by {message.user})", bot_id=message.bot_id)
         case OperatorCommandIssued(action="close_all"):
-            return Halted(reason=f"close all: {message.reason} (by {message.user})")
+            return Halted(reason=f"close all: {message.reason} (by {message.user})",
+                          bot_id=message.bot_id)
         case TradingHaltRequested():
             return Halted(reason=f"{message.reason} (asked by {message.source})",
-                          code=message.code, by="watchdog")
+                          code=message.code, by="watchdog", bot_id=message.bot_id)
         case RiskMultiplierChangeRequested():
             return MultiplierAsked(value=message.value, requested_by=message.requested_by,
-                                   reason=message.reason)
+                                   reason=message.reason, bot_id=message.bot_id)
     return None
 
 
-def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskStateSaved] | None:
-    """The newest readable save before ``start``; None when the journal starts at
-    seq 1 with none (a first start within or after it). :class:`JournalGap` else."""
+def _base(db: sqlite3.Connection, start: float,
+          source: str = "") -> tuple[int, float, RiskStateSaved] | None:
+    """The newest readable save before ``start`` (of the engine ``source``, when given);
+    None when the journal starts at seq 1 with none (a first start within or after
+    it). :class:`JournalGap` else."""
     terms, params = topic_is(RiskStateSaved.topic)
+    if source:
+        terms, params = f"{terms} AND source = ?", [*params, source]
     for seq, ts, payload in db.execute(
             f"SELECT seq, ts, payload FROM journal WHERE {terms} AND ts < ? "
             "ORDER BY seq DESC LIMIT 16", (*params, start)):
@@ -176,7 +289,7 @@ def _base(db: sqlite3.Connection, start: float) -> tuple[int, float, RiskStateSa
 
 
 def _untaken(db: sqlite3.Connection, seq: int, saved: RiskStateSaved,
-             end: float) -> list[tuple[int, float, bytes]]:
+             end: float) -> list[tuple[int, float, bytes, str]]:
     """The heartbeats, fills and updates journaled before the save at ``seq`` that
     the engine had not taken yet when it saved (still on their way to it): those
     after the newest fact the save names, as a restart replays them
@@ -193,13 +306,14 @@ def _untaken(db: sqlite3.Connection, seq: int, saved: RiskStateSaved,
                 break
     if 0 < saved.facts_through < seq:  # the later of the two, as a restart does
         since = max(since, saved.facts_through) if fact is not None else saved.facts_through
-    return list(db.execute("SELECT seq, ts, payload FROM journal WHERE seq > ? AND seq < ? "
+    return list(db.execute("SELECT seq, ts, payload, source FROM journal WHERE seq > ? "
+                           "AND seq < ? "
                            "AND ts < ? AND kind IN ('heartbeat', 'fill', 'order_update') "
                            "ORDER BY seq", (since, seq, end)))
 
 
 def _after(db: sqlite3.Connection, after: int, end: float) -> sqlite3.Cursor:
-    """(seq, ts, payload) rows: SQLite gives int, float and bytes as they are stored."""
+    """(seq, ts, payload, source) rows: SQLite gives them as they are stored."""
     marks = ", ".join("?" * len(KINDS))
-    return db.execute(f"SELECT seq, ts, payload FROM journal WHERE seq > ? AND ts < ? "
+    return db.execute(f"SELECT seq, ts, payload, source FROM journal WHERE seq > ? AND ts < ? "
                       f"AND kind IN ({marks}) ORDER BY seq", (after, end, *KINDS))

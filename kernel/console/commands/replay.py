@@ -1,7 +1,8 @@
 """``kernel replay --day D | --from D --to D [--bot ID] --risk FILE [--json]``.
 
 Replays a stretch of the journal through the pure risk engine under the limits
-of FILE and compares every decision with the one actually made (docs/replay.md).
+of FILE and compares every decision with the one actually made (docs/replay.md);
+a fleet's journal one ledger per bot, with the portfolio's limits across them.
 Read-only: it works with the kernel running or stopped and cannot change the
 record. Days are trading days in the timezone of FILE (``risk.yaml``'s).
 
@@ -47,7 +48,8 @@ def add_replay_command(sub: Any, settings_of: SettingsOf) -> None:
     when.add_argument("--from", dest="first", type=_day, help="first day of a range")
     replay.add_argument("--to", dest="last", type=_day, help="last day of a range (inclusive; "
                         "default: the --from day)")
-    replay.add_argument("--bot", help="show only this bot's orders (the engine still sees all)")
+    replay.add_argument("--bot", help="show only this bot's flips (and, in a fleet, its "
+                        "part); every bot is still replayed")
     replay.add_argument("--risk", type=Path, required=True,
                         help="the risk.yaml to replay with (the live one reproduces the day)")
     replay.add_argument("--multiplier", type=float, help="hold the risk multiplier at this "
@@ -81,7 +83,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     end = day_bounds(last, limits.utc_offset_s)[1]
     try:
         found = replay_window(settings.journal_path, start, end, limits,
-                              multiplier=args.multiplier)
+                              multiplier=args.multiplier, accounts=accounts(settings))
     except FileNotFoundError as exc:
         err.print(Text.assemble(("no journal:", "red"), " ", one_line(exc)))
         return EXIT_NO_JOURNAL
@@ -97,16 +99,35 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     head = {"from": first, "to": last, "risk": str(args.risk), "bot": args.bot or None,
             "multiplier": args.multiplier}
     if args.json:
-        sys.stdout.write(msgspec.json.encode({**head, **msgspec.to_builtins(found)}).decode()
-                         + "\n")
+        sys.stdout.write(msgspec.json.encode({**head, **as_json(found)}).decode() + "\n")
     else:
         show(found, head, Console(highlight=False, soft_wrap=True), every=args.all)
     return 0
 
 
+def accounts(settings: Settings) -> dict[str, str] | None:
+    """A fleet's bots and their accounts (``paths.yaml``), for the portfolio's scopes."""
+    paths = settings.paths
+    return {b.id: b.account for b in paths.bot_list()} if paths.fleet else None
+
+
 def only_bot(found: Report, bot_id: str) -> Report:
-    """The flips of one bot (counts and trips stay the engine's, which is global)."""
-    return msgspec.structs.replace(found, flips=[f for f in found.flips if f.bot_id == bot_id])
+    """The flips of one bot; one engine's counts and trips stay the engine's (one ledger),
+    a fleet's keep this bot's part and the portfolio's total."""
+    return msgspec.structs.replace(
+        found, flips=[f for f in found.flips if f.bot_id == bot_id],
+        bots={b: part for b, part in found.bots.items() if b == bot_id})
+
+
+def as_json(found: Report) -> dict[str, Any]:
+    """The report as JSON; one engine's without the fleet's fields (``bots``, a trip's
+    ``bot_id``), as before there were fleets."""
+    out: dict[str, Any] = msgspec.to_builtins(found)
+    if not found.bots:
+        del out["bots"]
+        for trip in out["trips"]:
+            del trip["bot_id"]
+    return out
 
 
 def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = False) -> None:
@@ -114,6 +135,9 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
     c = found.counts
     span = head["from"] if head["from"] == head["to"] else f"{head['from']} to {head['to']}"
     out.print(Text(f"replay of {span} with {one_line(head['risk'])}"))
+    if found.bots:
+        show_bots(found, out)
+        out.print("portfolio (every bot's orders; equity summed):")
     out.print(f"orders {c.orders:,}: same {c.same:,}, ALLOW->DENY {sum(c.allow_to_deny.values()):,}"
               f" {_codes(c.allow_to_deny)}, DENY->ALLOW {sum(c.deny_to_allow.values()):,}"
               f" {_codes(c.deny_to_allow)}, other DENY code {c.other_code:,}, "
@@ -131,10 +155,30 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
         out.print(f"... and {len(found.flips) - len(flips):,} more (--all lists them)")
     for trip in found.trips:
         tag = "tripped live too" if trip.live else "NEW"
-        out.print(Text(f"trip {_time(trip.ts)} {trip.code} ({tag}): {one_line(trip.reason)}"))
+        who = f"{ident(trip.bot_id)} " if trip.bot_id else ""
+        out.print(Text(f"trip {_time(trip.ts)} {who}{trip.code} ({tag}): "
+                       f"{one_line(trip.reason)}"))
     for ts, code in found.live_only_trips:
         out.print(f"trip {_time(ts)} {code}: tripped live, not under these limits")
     _outcome(found, out)
+
+
+def show_bots(found: Report, out: Console) -> None:
+    """A fleet's replay: one line per bot (its own ledger and limits) and its outcome."""
+    for bot, part in found.bots.items():
+        c = part.counts
+        exact = ("exact" if part.exact else
+                 f"exact through journal row #{part.exact_through_seq}")
+        out.print(Text(f"bot {ident(bot)}: orders {c.orders:,}: same {c.same:,}, ALLOW->DENY "
+                       f"{sum(c.allow_to_deny.values()):,} {_codes(c.allow_to_deny)}, "
+                       f"DENY->ALLOW {sum(c.deny_to_allow.values()):,} "
+                       f"{_codes(c.deny_to_allow)}, other DENY code {c.other_code:,}, kept "
+                       f"{c.by_kernel:,}; {exact}; trips {part.trips:,}"))
+        o = part.outcome
+        if o.pnl is not None:
+            halts = "" if o.halted_at is None else \
+                f" (had its new halts happened: PnL {o.pnl_with_halts:+.2f} USDT)"
+            out.print(f"  PnL {o.pnl:+.2f} USDT, max drawdown {o.max_drawdown:.2f} USDT{halts}")
 
 
 def _flip_line(flip: Flip) -> Text:
