@@ -39,7 +39,7 @@ from risk.rules import (
     check_symbol,
     check_trading_state,
 )
-from risk.state import OpenOrder, PositionState, RiskState
+from risk.state import OpenOrder, PositionState, RiskState, carry_figures
 
 _OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
     check_trading_state,
@@ -116,7 +116,7 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
         return state
     ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
     if not decision.allowed:
-        return msgspec.structs.replace(state, request_ids=ids)
+        return carry_figures(state, msgspec.structs.replace(state, request_ids=ids))
     orders = dict(state.open_orders) if ctx is None else ctx.live
     size = dec(order.qty)
     orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side, qty=size,
@@ -133,7 +133,7 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
     after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
     summed = None if ctx is None else ctx.__dict__.get("pending_after")
     if summed is not None:  # check_exposure summed the orders with this one
-        return keep_pending(after, summed)
+        return keep_pending(carry_figures(state, after), summed)
     return carry_pending(state, after, order.symbol, order.side, size)
 
 

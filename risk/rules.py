@@ -225,11 +225,31 @@ def check_feed(ctx: OrderContext) -> Decision | None:
 
 
 def check_losses(ctx: OrderContext) -> Decision | None:
-    """Deny at a reached loss limit even before the auto-halt has been applied."""
-    reached = first_reached(ctx.state, ctx.limits, ctx.equity)
+    """Deny at a reached loss limit even before the auto-halt has been applied.
+
+    The answer depends on the limits, the equity, the three bases and the loss
+    streak only, which orders do not change: it is kept beside the state with
+    those (``_losses``; the state's own objects, compared by identity) and carried
+    to the next state (``risk.state.carry_figures``), so the same figures are not
+    worked out again for every order."""
+    state, limits, equity = ctx.state, ctx.limits, ctx.equity
+    start, high, peak, streak = (state.start_equity, state.high_water, state.peak,
+                                 state.consecutive_losses)
+    kept = state.__dict__.get("_losses")
+    if (kept is not None and kept[0] is limits and kept[1] is equity and kept[2] is start
+            and kept[3] is high and kept[4] is peak and kept[5] == streak):
+        return kept[6]  # type: ignore[no-any-return]
+    found = _losses_reached(state, limits, equity)
+    state.__dict__["_losses"] = (limits, equity, start, high, peak, streak, found)
+    return found
+
+
+def _losses_reached(state: RiskState, limits: RiskLimits,
+                    equity: Decimal | None) -> Decision | None:
+    reached = first_reached(state, limits, equity)
     if reached is not None:
         return deny(reached.code, reached.reason)
-    streak, most = ctx.state.consecutive_losses, ctx.limits.max_consecutive_losses
+    streak, most = state.consecutive_losses, limits.max_consecutive_losses
     if streak >= most:
         return deny("consecutive_losses", f"{streak} consecutive losing trades have reached "
                     f"max_consecutive_losses {most}")
