@@ -39,7 +39,7 @@ from risk.rules import (
     check_symbol,
     check_trading_state,
 )
-from risk.state import OpenOrder, PositionState, RiskState, carry_figures
+from risk.state import OpenOrder, PositionState, RiskState, TokenBucket, carry_figures
 
 _OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
     check_trading_state,
@@ -117,17 +117,20 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
     ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
     if not decision.allowed:
         return carry_figures(state, msgspec.structs.replace(state, request_ids=ids))
-    orders = dict(state.open_orders) if ctx is None else ctx.live
-    size = dec(order.qty)
+    if ctx is None:
+        orders, size, price = state.open_orders.copy(), dec(order.qty), dec(order.price)
+    else:  # the context's numbers are the same decimals (``dec`` of the same floats)
+        orders, size, price = ctx.live, ctx.qty, ctx.price
     orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side, qty=size,
-                                         price=dec(order.price), ts=now,
-                                         reduce_only=order.reduce_only)
+                                         price=price, ts=now, reduce_only=order.reduce_only)
     if order.reduce_only:  # closing spends no rate token: it must always be possible
         after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders)
         return carry_pending(state, after, order.symbol, order.side, size)
-    buckets = dict(state.buckets)
+    buckets = state.buckets.copy()
     buckets.pop(order.bot_id, None)  # re-inserted last: the dict's order is recency
-    buckets[order.bot_id] = spend_token(state, order.bot_id, limits, now)
+    held = None if ctx is None else ctx.__dict__.get("tokens")  # check_rate's count
+    buckets[order.bot_id] = (spend_token(state, order.bot_id, limits, now) if held is None
+                             else TokenBucket(tokens=held - 1.0, ts=now))
     while len(buckets) > BUCKETS_MAX:
         del buckets[next(iter(buckets))]
     after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)

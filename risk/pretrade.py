@@ -29,10 +29,14 @@ def scaled(name: str, limit: Decimal, multiplier: Decimal, unit: str) -> str:
 
 
 def check_order_leverage(ctx: OrderContext) -> Decision | None:
-    """The leverage the bot sets on the exchange is capped like the book's leverage."""
-    asked, most = dec(ctx.order.leverage), dec(ctx.limits.max_leverage)
-    if asked <= most:
+    """The leverage the bot sets on the exchange is capped like the book's leverage.
+
+    Compared as the numbers that came (floats, or ints), which orders exactly as
+    their decimals do (``dec`` is the shortest text that reads back as the same
+    float, and reading back is monotonic), so only a denial needs the decimals."""
+    if ctx.order.leverage <= ctx.limits.max_leverage:
         return None
+    asked, most = dec(ctx.order.leverage), dec(ctx.limits.max_leverage)
     return deny("leverage_limit", f"order leverage {ratio(asked)} is over max_leverage "
                 f"{ratio(most)}")
 
@@ -40,8 +44,9 @@ def check_order_leverage(ctx: OrderContext) -> Decision | None:
 def check_fat_finger(ctx: OrderContext) -> Decision | None:
     """One order may not exceed the per-symbol quantity or the global notional cap."""
     own = ctx.limits.symbols.get(ctx.order.symbol)
-    if own is not None and own.max_order_qty is not None:
-        cap = dec(own.max_order_qty)
+    if own is not None and own.max_order_qty is not None and not (
+            ctx.state.risk_multiplier == 1.0 and ctx.order.qty <= own.max_order_qty):
+        cap = dec(own.max_order_qty)  # x 1 is exact: the floats compare as their decimals
         if ctx.qty > cap * ctx.multiplier:
             limit = scaled(f"{ctx.order.symbol} max_order_qty", cap, ctx.multiplier, "")
             return deny("fat_finger_qty", f"order qty {qty(ctx.qty)} {ctx.order.symbol} "
@@ -94,7 +99,9 @@ def spend_token(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -
 
 
 def check_rate(ctx: OrderContext) -> Decision | None:
-    if tokens(ctx.state, ctx.order.bot_id, ctx.limits, ctx.now) >= 1.0:
+    """Keeps the bot's tokens in the context: recording an ALLOW spends one of them."""
+    held = ctx.__dict__["tokens"] = tokens(ctx.state, ctx.order.bot_id, ctx.limits, ctx.now)
+    if held >= 1.0:
         return None
     return deny("rate_limit", f"bot {ctx.order.bot_id} is over max_orders_per_second "
                 f"{ctx.limits.max_orders_per_second:g}")

@@ -90,8 +90,12 @@ class OrderContext(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     @_once
     def live(self) -> dict[str, OpenOrder]:
         """The allowed orders still reserving exposure, in a dict that only this
-        context holds: with this order added, the new state's ``open_orders``."""
-        return dict(self.state.open_orders)
+        context holds: with this order added, the new state's ``open_orders``.
+
+        ``dict.copy``, not ``dict(...)``: a dict an ended order was deleted from has
+        holes, and only ``copy`` clones such a table whole (a fifth of the time at 64
+        orders); the entries and their order are the same."""
+        return self.state.open_orders.copy()
 
 
 def _number(value: object) -> bool:
