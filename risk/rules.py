@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, overload
 import msgspec
 
 from bus.protocol import OrderRequest
-from risk.days import day_of
+from risk.days import day_of, day_span
 from risk.decision import Decision, allow, deny
 from risk.exposure import reducing
 from risk.ledger import signed
@@ -200,11 +200,26 @@ def check_equity(ctx: OrderContext) -> Decision | None:
                     "bot's account")
     if equity <= ZERO:  # a Decimal, not the int 0: no conversion on every order
         return deny("no_equity", f"equity {qty(equity)} USDT is not positive")
+    if state.start_equity is not None:
+        span = _span_of(state, ctx.limits)
+        if span is not None and span[0] <= ctx.now < span[1]:
+            return None  # ``day_of(now)`` is ``state.day``: no date to work out
     today = day_of(ctx.now, ctx.limits.utc_offset_s)
     if state.start_equity is None or state.day != today:
         return deny("no_equity", f"no start-of-day equity for {today} yet (it is set by "
                     "the first heartbeat of the day)")
     return None
+
+
+def _span_of(state: RiskState, limits: RiskLimits) -> tuple[float, float] | None:
+    """``day_span`` of the state's day, kept beside the state with the limits it
+    was worked out for (``_day``; carried like the other figures)."""
+    kept = state.__dict__.get("_day")
+    if kept is not None and kept[0] is limits and kept[1] is state.day:
+        return kept[2]  # type: ignore[no-any-return]
+    span = day_span(state.day, limits.utc_offset_s)
+    state.__dict__["_day"] = (limits, state.day, span)
+    return span
 
 
 def check_mark(ctx: OrderContext) -> Decision | None:
