@@ -76,8 +76,12 @@ def _evaluate_closed(order: OrderRequest, state: RiskState, limits: RiskLimits,
     try:
         return _evaluate(order, state, limits, now)
     except Exception as exc:  # fail closed on anything unexpected, whatever it is
-        return deny("internal_error", f"the risk check failed unexpectedly "
-                    f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000]), None
+        return _failed(exc), None
+
+
+def _failed(exc: Exception) -> Decision:
+    return deny("internal_error", f"the risk check failed unexpectedly "
+                f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000])
 
 
 def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits,
@@ -153,7 +157,10 @@ def decide(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float
     can only fail on a state the rules already refused to trust; then the answer
     turns into a DENY and the state is left as it was.
     """
-    decision, ctx = _evaluate_closed(order, state, limits, now)
+    try:  # ``_evaluate_closed``, spelled out: one call less on every order
+        decision, ctx = _evaluate(order, state, limits, now)
+    except Exception as exc:  # fail closed on anything unexpected, whatever it is
+        decision, ctx = _failed(exc), None
     if veto is not None and ctx is not None and decision.allowed:
         try:
             decision = veto(ctx) or decision

@@ -52,17 +52,18 @@ class RequestIds(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     def add(self, request_id: str, capacity: int) -> RequestIds:
         """Remember one more id; at least the last ``capacity`` (in 64s) are kept."""
         recent = (*self.recent, request_id)
-        if len(recent) < ID_CHUNK:
-            after = RequestIds(recent=recent, chunks=self.chunks)
-        else:
+        frozen = len(recent) >= ID_CHUNK
+        if frozen:
             keep = max(1, capacity // ID_CHUNK)
             after = RequestIds(chunks=(*self.chunks, frozenset(recent))[-keep:])
+        else:
+            after = RequestIds(recent=recent, chunks=self.chunks)
         index: _Index | None = self.__dict__.get("_index")
         if index is not None and type(request_id) is str:
             log, lo, hi = index
             if len(log) == hi and hi < 4 * capacity + ID_CHUNK and request_id not in log:
                 log[request_id] = hi
-                if after.chunks is not self.chunks:  # a chunk was frozen (and maybe dropped)
+                if frozen:  # a chunk was frozen, and old ones maybe dropped
                     lo = hi + 1 - sum(map(len, after.chunks))
                 after.__dict__["_index"] = (log, lo, hi + 1)
                 return after
