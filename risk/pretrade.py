@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypeAlias
 
 from risk.decision import Decision, allow, deny
 from risk.exposure import NOTHING_PENDING, gross_notional, pending_of, worst_qty
@@ -109,7 +110,7 @@ def check_rate(ctx: OrderContext) -> Decision | None:
 
 def check_exposure(ctx: OrderContext) -> Decision:
     """Per-symbol notional and gross leverage after this order, at the worst case."""
-    symbol, limits, mult, price = ctx.order.symbol, ctx.limits, ctx.multiplier, ctx.value_price
+    symbol, mult, price = ctx.order.symbol, ctx.multiplier, ctx.value_price
     pending = dict(pending_of(ctx.state))
     buys, sells = pending.get(symbol, NOTHING_PENDING)
     if ctx.order.side == "buy":
@@ -120,8 +121,8 @@ def check_exposure(ctx: OrderContext) -> Decision:
     ctx.__dict__["pending_after"] = pending  # the sum if allowed: kept with the new state
     amount = worst_qty(ctx.position.qty, pending[symbol])
     notional = amount * price
-    cap = limits.symbol_notional_limit(symbol)
-    if notional > cap * mult:
+    cap, symbol_most, most, gross_most, worded = _caps_of(ctx)
+    if notional > symbol_most:
         limit = scaled("max_notional_per_symbol", cap, mult, " USDT")
         return deny("notional_limit", f"{symbol} notional would be {usdt(notional)} "
                     f"(position, open orders and this order), over {limit}")
@@ -131,15 +132,35 @@ def check_exposure(ctx: OrderContext) -> Decision:
                     "exposure")
     equity = ctx.equity
     assert equity is not None and equity > ZERO  # check_equity ran first
-    most = dec(limits.max_leverage)
-    if gross > most * mult * equity:
+    if gross > gross_most * equity:
         limit = scaled("max_leverage", most, mult, "x")
         return deny("leverage_limit", f"gross leverage would be {ratio(gross / equity)} "
                     f"({usdt(gross)} / equity {usdt(equity)}), over {limit}")
     ctx.__dict__["exposure_after"] = (gross, notional)  # for the portfolio (risk.portfolio)
-    symbol_cap, leverage_cap = _caps(cap, most, mult)
+    symbol_cap, leverage_cap = worded
     return allow(f"{symbol} notional {usdt(notional)} within {symbol_cap} USDT; gross "
                  f"leverage {ratio(gross / equity)} within {leverage_cap}")
+
+
+_Caps: TypeAlias = tuple[Decimal, Decimal, Decimal, Decimal, tuple[str, str]]
+
+
+def _caps_of(ctx: OrderContext) -> _Caps:
+    """The symbol's notional cap and ``max_leverage``, each alone and times the
+    multiplier, and the ALLOW's words for them: the same for every order until
+    the limits or the multiplier change. Kept beside the state (``_caps``, per
+    symbol, for the limits and the multiplier's ``Decimal`` by identity) and
+    carried with the other figures."""
+    state, limits, mult, symbol = ctx.state, ctx.limits, ctx.multiplier, ctx.order.symbol
+    kept = state.__dict__.get("_caps")
+    if kept is None or kept[0] is not limits or kept[1] is not mult:
+        kept = state.__dict__["_caps"] = (limits, mult, {})
+    caps: dict[str, _Caps] = kept[2]
+    found = caps.get(symbol)
+    if found is None:
+        cap, most = limits.symbol_notional_limit(symbol), dec(limits.max_leverage)
+        found = caps[symbol] = (cap, cap * mult, most, most * mult, _caps(cap, most, mult))
+    return found
 
 
 @lru_cache(maxsize=256)

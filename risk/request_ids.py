@@ -11,9 +11,11 @@ a question costs one dict look-up instead of a look at every chunk.
 The shared dict only grows at its head: an id is added to it only by the state
 that holds every id in it (``hi == len(log)``), so a state made earlier never sees
 a later id (its ``hi`` is below the new serial). Any other addition (to an older
-state, or of an id already in the log, or once the log has grown to four times
-what is kept) starts a new log from the state's own ids. The answers are the
-fields' answers; a state is extended by one thread at a time (its engine's).
+state, or of an id already in the log, or once the log has grown to twice what
+is kept) starts a new log from the state's own ids: at 4,096 ids that is one
+rebuild (about 0.4 ms) every 4,000 orders or so, and at most some 0.5 MB more
+than the fields hold. The answers are the fields' answers; a state is extended
+by one thread at a time (its engine's).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class RequestIds(msgspec.Struct, frozen=True, kw_only=True, dict=True):
         index: _Index | None = self.__dict__.get("_index")
         if index is not None and type(request_id) is str:
             log, lo, hi = index
-            if len(log) == hi and hi < 4 * capacity + ID_CHUNK and request_id not in log:
+            if len(log) == hi and hi < 2 * capacity + ID_CHUNK and request_id not in log:
                 log[request_id] = hi
                 if frozen:  # a chunk was frozen, and old ones maybe dropped
                     lo = hi + 1 - sum(map(len, after.chunks))

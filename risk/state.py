@@ -218,10 +218,10 @@ def carry_figures(before: RiskState, after: RiskState) -> RiskState:
 
     Each figure kept in a state's ``__dict__`` names the fields it was worked out
     from (by identity: ``_equity`` its positions and cash, ``_pending`` its open
-    orders, ``_losses`` its bases and equity, ``_day`` its day and limits) and is
-    read only while they are the same objects, so carrying all of them over is
-    safe: those whose fields changed are ignored, and worked out again when asked.
-    Returns ``after``.
+    orders, ``_losses`` its bases and equity, ``_day`` its day and limits,
+    ``_caps`` its limits and multiplier) and is read only while they are the same
+    objects, so carrying all of them over is safe: those whose fields changed are
+    ignored, and worked out again when asked. Returns ``after``.
     """
     kept = before.__dict__
     if kept:
