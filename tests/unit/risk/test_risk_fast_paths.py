@@ -18,7 +18,7 @@ from risk import apply_decision, decide, evaluate
 from risk.days import day_of, day_span
 from risk.measures import first_reached, loss_measures
 from risk.money import EXACT, money
-from risk.state import PositionState, open_pnl
+from risk.state import PositionState, RiskState, carry_figures, open_pnl
 from tests.unit.risk.risk_world import NOW, limits, order, ready
 
 
@@ -110,12 +110,19 @@ def test_kept_figures_follow_the_fields_they_were_worked_out_from() -> None:
     decision, state = decide(order(qty=0.001), state, lim, NOW)
     assert decision.allowed and {"_equity", "_losses", "_day"} <= set(state.__dict__)
     assert state.cash is not None
-    poorer = msgspec.structs.replace(state, cash=state.cash - Decimal(400))  # 4 % down
+
+    def changed(**fields: object) -> RiskState:  # as a transition makes it: figures carried
+        return carry_figures(state, msgspec.structs.replace(state, **fields))
+
+    poorer = changed(cash=state.cash - Decimal(400))  # 4 % down
     assert evaluate(order(qty=0.001), poorer, lim, NOW).code == "daily_loss_limit"
-    assert evaluate(order(qty=0.001), state, limits(max_consecutive_losses=1),
-                    NOW).allowed
-    streak = msgspec.structs.replace(state, consecutive_losses=1)
-    assert evaluate(order(qty=0.001), streak, limits(max_consecutive_losses=1),
+    assert changed(high_water=state.cash + Decimal(600)).__dict__["_losses"][0] is lim
+    assert evaluate(order(qty=0.001), changed(high_water=state.cash + Decimal(600)), lim,
+                    NOW).code == "drawdown_limit"
+    one_loss = limits(max_consecutive_losses=1)
+    assert evaluate(order(qty=0.001), state, one_loss, NOW).allowed  # kept for one_loss
+    assert evaluate(order(qty=0.001), changed(consecutive_losses=1), one_loss,
                     NOW).code == "consecutive_losses"
-    assert evaluate(order(qty=0.001), state, lim, NOW + 86_400).code == "no_equity"
-    assert evaluate(order(qty=0.001), state, lim, NOW + 1).allowed
+    assert evaluate(order(qty=0.001), changed(), lim, NOW + 86_400).code == "no_equity"
+    assert evaluate(order(qty=0.001), changed(day="2024-04-30"), lim, NOW).code == "no_equity"
+    assert evaluate(order(qty=0.001), changed(), lim, NOW + 1).allowed
