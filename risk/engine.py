@@ -39,7 +39,7 @@ from risk.rules import (
     check_symbol,
     check_trading_state,
 )
-from risk.state import OpenOrder, PositionState, RiskState
+from risk.state import OpenOrder, PositionState, RiskState, TokenBucket, carry_figures
 
 _OPENING: Final[tuple[Callable[[OrderContext], Decision | None], ...]] = (
     check_trading_state,
@@ -76,8 +76,12 @@ def _evaluate_closed(order: OrderRequest, state: RiskState, limits: RiskLimits,
     try:
         return _evaluate(order, state, limits, now)
     except Exception as exc:  # fail closed on anything unexpected, whatever it is
-        return deny("internal_error", f"the risk check failed unexpectedly "
-                    f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000]), None
+        return _failed(exc), None
+
+
+def _failed(exc: Exception) -> Decision:
+    return deny("internal_error", f"the risk check failed unexpectedly "
+                f"({type(exc).__name__}: {exc}); the order is denied to stay safe"[:1000])
 
 
 def _evaluate(order: OrderRequest, state: RiskState, limits: RiskLimits,
@@ -116,24 +120,27 @@ def _record(state: RiskState, order: OrderRequest, decision: Decision, limits: R
         return state
     ids = state.request_ids.add(order.request_id, limits.remember_request_ids)
     if not decision.allowed:
-        return msgspec.structs.replace(state, request_ids=ids)
-    orders = dict(state.open_orders) if ctx is None else ctx.live
-    size = dec(order.qty)
+        return carry_figures(state, msgspec.structs.replace(state, request_ids=ids))
+    if ctx is None:
+        orders, size, price = state.open_orders.copy(), dec(order.qty), dec(order.price)
+    else:  # the context's numbers are the same decimals (``dec`` of the same floats)
+        orders, size, price = ctx.live, ctx.qty, ctx.price
     orders[order.request_id] = OpenOrder(symbol=order.symbol, side=order.side, qty=size,
-                                         price=dec(order.price), ts=now,
-                                         reduce_only=order.reduce_only)
+                                         price=price, ts=now, reduce_only=order.reduce_only)
     if order.reduce_only:  # closing spends no rate token: it must always be possible
         after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders)
         return carry_pending(state, after, order.symbol, order.side, size)
-    buckets = dict(state.buckets)
+    buckets = state.buckets.copy()
     buckets.pop(order.bot_id, None)  # re-inserted last: the dict's order is recency
-    buckets[order.bot_id] = spend_token(state, order.bot_id, limits, now)
+    held = None if ctx is None else ctx.__dict__.get("tokens")  # check_rate's count
+    buckets[order.bot_id] = (spend_token(state, order.bot_id, limits, now) if held is None
+                             else TokenBucket(tokens=held - 1.0, ts=now))
     while len(buckets) > BUCKETS_MAX:
         del buckets[next(iter(buckets))]
     after = msgspec.structs.replace(state, request_ids=ids, open_orders=orders, buckets=buckets)
     summed = None if ctx is None else ctx.__dict__.get("pending_after")
     if summed is not None:  # check_exposure summed the orders with this one
-        return keep_pending(after, summed)
+        return keep_pending(carry_figures(state, after), summed)
     return carry_pending(state, after, order.symbol, order.side, size)
 
 
@@ -150,7 +157,10 @@ def decide(order: OrderRequest, state: RiskState, limits: RiskLimits, now: float
     can only fail on a state the rules already refused to trust; then the answer
     turns into a DENY and the state is left as it was.
     """
-    decision, ctx = _evaluate_closed(order, state, limits, now)
+    try:  # ``_evaluate_closed``, spelled out: one call less on every order
+        decision, ctx = _evaluate(order, state, limits, now)
+    except Exception as exc:  # fail closed on anything unexpected, whatever it is
+        decision, ctx = _failed(exc), None
     if veto is not None and ctx is not None and decision.allowed:
         try:
             decision = veto(ctx) or decision

@@ -14,7 +14,7 @@ from typing import Final, TypeAlias
 
 from bus.protocol import Side
 from risk.money import ZERO
-from risk.state import OpenOrder, PositionState, RiskState
+from risk.state import OpenOrder, PositionState, RiskState, carry_figures
 
 Pending: TypeAlias = tuple[Decimal, Decimal]
 """Open (allowed, not filled, not ended) quantity of one symbol: (buys, sells).
@@ -70,7 +70,9 @@ def carry_pending(before: RiskState, after: RiskState, symbol: str, side: Side,
                   change: Decimal) -> RiskState:
     """``after`` with its sum taken from ``before``'s, when ``after``'s open orders are
     ``before``'s with ``symbol``'s ``side`` changed by ``change``; when ``before``
-    has no sum kept, ``after`` gets none either (it is summed when asked)."""
+    has no sum kept, ``after`` gets none either (it is summed when asked). The other
+    figures kept beside ``before`` are carried too (``risk.state.carry_figures``)."""
+    carry_figures(before, after)
     kept = before.__dict__.get("_pending")
     if kept is None or kept[0] is not before.open_orders:
         return after

@@ -76,7 +76,7 @@ def _release(state: RiskState, request_id: str, size: Decimal) -> dict[str, Open
     order = state.open_orders.get(request_id)
     if order is None:
         return state.open_orders
-    orders = dict(state.open_orders)
+    orders = state.open_orders.copy()
     left = order.qty - size
     if left > 0:
         orders[request_id] = msgspec.structs.replace(order, qty=left)

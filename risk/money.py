@@ -97,10 +97,14 @@ def is_positive_finite(value: object) -> bool:
 
 
 def usdt(value: Decimal) -> str:
-    """Money for a person: ``500`` when whole, else two decimals (``512.40``)."""
-    if value == value.to_integral_value():
+    """Money for a person: ``500`` when whole, else two decimals (``512.40``).
+
+    Two decimals first: only a text ending in ``.00`` can be of a whole amount, so
+    the test for one is paid by those alone (every ALLOW words a notional)."""
+    text = f"{value:.2f}"
+    if text.endswith(".00") and value == value.to_integral_value():
         return f"{value:.0f} USDT"
-    return f"{value:.2f} USDT"
+    return f"{text} USDT"
 
 
 def qty(value: Decimal) -> str:

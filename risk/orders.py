@@ -52,7 +52,7 @@ def apply_order_update(state: RiskState, update: OrderUpdate,
     order = state.open_orders.get(update.request_id)
     if order is None:
         return state, []
-    orders = dict(state.open_orders)
+    orders = state.open_orders.copy()
     venue_id = update.venue_order_id or order.venue_order_id
     kept = order.qty
     if update.status in ENDING:
@@ -122,7 +122,7 @@ def report_unconfirmed(state: RiskState, limits: RiskLimits,
     late, earliest = _late_orders(state.open_orders, ttl, now)
     if not late:
         return msgspec.structs.replace(state, unconfirmed_from=earliest), []
-    orders = dict(state.open_orders)
+    orders = state.open_orders.copy()
     events: list[RiskEvent] = []
     for n, request_id in enumerate(late):
         order = orders[request_id] = msgspec.structs.replace(orders[request_id], reported=True)

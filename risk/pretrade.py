@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypeAlias
 
 from risk.decision import Decision, allow, deny
 from risk.exposure import NOTHING_PENDING, gross_notional, pending_of, worst_qty
@@ -29,10 +30,14 @@ def scaled(name: str, limit: Decimal, multiplier: Decimal, unit: str) -> str:
 
 
 def check_order_leverage(ctx: OrderContext) -> Decision | None:
-    """The leverage the bot sets on the exchange is capped like the book's leverage."""
-    asked, most = dec(ctx.order.leverage), dec(ctx.limits.max_leverage)
-    if asked <= most:
+    """The leverage the bot sets on the exchange is capped like the book's leverage.
+
+    Compared as the numbers that came (floats, or ints), which orders exactly as
+    their decimals do (``dec`` is the shortest text that reads back as the same
+    float, and reading back is monotonic), so only a denial needs the decimals."""
+    if ctx.order.leverage <= ctx.limits.max_leverage:
         return None
+    asked, most = dec(ctx.order.leverage), dec(ctx.limits.max_leverage)
     return deny("leverage_limit", f"order leverage {ratio(asked)} is over max_leverage "
                 f"{ratio(most)}")
 
@@ -40,8 +45,9 @@ def check_order_leverage(ctx: OrderContext) -> Decision | None:
 def check_fat_finger(ctx: OrderContext) -> Decision | None:
     """One order may not exceed the per-symbol quantity or the global notional cap."""
     own = ctx.limits.symbols.get(ctx.order.symbol)
-    if own is not None and own.max_order_qty is not None:
-        cap = dec(own.max_order_qty)
+    if own is not None and own.max_order_qty is not None and not (
+            ctx.state.risk_multiplier == 1.0 and ctx.order.qty <= own.max_order_qty):
+        cap = dec(own.max_order_qty)  # x 1 is exact: the floats compare as their decimals
         if ctx.qty > cap * ctx.multiplier:
             limit = scaled(f"{ctx.order.symbol} max_order_qty", cap, ctx.multiplier, "")
             return deny("fat_finger_qty", f"order qty {qty(ctx.qty)} {ctx.order.symbol} "
@@ -94,7 +100,9 @@ def spend_token(state: RiskState, bot_id: str, limits: RiskLimits, now: float) -
 
 
 def check_rate(ctx: OrderContext) -> Decision | None:
-    if tokens(ctx.state, ctx.order.bot_id, ctx.limits, ctx.now) >= 1.0:
+    """Keeps the bot's tokens in the context: recording an ALLOW spends one of them."""
+    held = ctx.__dict__["tokens"] = tokens(ctx.state, ctx.order.bot_id, ctx.limits, ctx.now)
+    if held >= 1.0:
         return None
     return deny("rate_limit", f"bot {ctx.order.bot_id} is over max_orders_per_second "
                 f"{ctx.limits.max_orders_per_second:g}")
@@ -102,7 +110,7 @@ def check_rate(ctx: OrderContext) -> Decision | None:
 
 def check_exposure(ctx: OrderContext) -> Decision:
     """Per-symbol notional and gross leverage after this order, at the worst case."""
-    symbol, limits, mult, price = ctx.order.symbol, ctx.limits, ctx.multiplier, ctx.value_price
+    symbol, mult, price = ctx.order.symbol, ctx.multiplier, ctx.value_price
     pending = dict(pending_of(ctx.state))
     buys, sells = pending.get(symbol, NOTHING_PENDING)
     if ctx.order.side == "buy":
@@ -113,8 +121,8 @@ def check_exposure(ctx: OrderContext) -> Decision:
     ctx.__dict__["pending_after"] = pending  # the sum if allowed: kept with the new state
     amount = worst_qty(ctx.position.qty, pending[symbol])
     notional = amount * price
-    cap = limits.symbol_notional_limit(symbol)
-    if notional > cap * mult:
+    cap, symbol_most, most, gross_most, worded = _caps_of(ctx)
+    if notional > symbol_most:
         limit = scaled("max_notional_per_symbol", cap, mult, " USDT")
         return deny("notional_limit", f"{symbol} notional would be {usdt(notional)} "
                     f"(position, open orders and this order), over {limit}")
@@ -124,15 +132,35 @@ def check_exposure(ctx: OrderContext) -> Decision:
                     "exposure")
     equity = ctx.equity
     assert equity is not None and equity > ZERO  # check_equity ran first
-    most = dec(limits.max_leverage)
-    if gross > most * mult * equity:
+    if gross > gross_most * equity:
         limit = scaled("max_leverage", most, mult, "x")
         return deny("leverage_limit", f"gross leverage would be {ratio(gross / equity)} "
                     f"({usdt(gross)} / equity {usdt(equity)}), over {limit}")
     ctx.__dict__["exposure_after"] = (gross, notional)  # for the portfolio (risk.portfolio)
-    symbol_cap, leverage_cap = _caps(cap, most, mult)
+    symbol_cap, leverage_cap = worded
     return allow(f"{symbol} notional {usdt(notional)} within {symbol_cap} USDT; gross "
                  f"leverage {ratio(gross / equity)} within {leverage_cap}")
+
+
+_Caps: TypeAlias = tuple[Decimal, Decimal, Decimal, Decimal, tuple[str, str]]
+
+
+def _caps_of(ctx: OrderContext) -> _Caps:
+    """The symbol's notional cap and ``max_leverage``, each alone and times the
+    multiplier, and the ALLOW's words for them: the same for every order until
+    the limits or the multiplier change. Kept beside the state (``_caps``, per
+    symbol, for the limits and the multiplier's ``Decimal`` by identity) and
+    carried with the other figures."""
+    state, limits, mult, symbol = ctx.state, ctx.limits, ctx.multiplier, ctx.order.symbol
+    kept = state.__dict__.get("_caps")
+    if kept is None or kept[0] is not limits or kept[1] is not mult:
+        kept = state.__dict__["_caps"] = (limits, mult, {})
+    caps: dict[str, _Caps] = kept[2]
+    found = caps.get(symbol)
+    if found is None:
+        cap, most = limits.symbol_notional_limit(symbol), dec(limits.max_leverage)
+        found = caps[symbol] = (cap, cap * mult, most, most * mult, _caps(cap, most, mult))
+    return found
 
 
 @lru_cache(maxsize=256)

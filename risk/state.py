@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Final, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 import msgspec
 
 from bus.protocol import OrderStatus, Side, TradingState
 from risk.money import EXACT, ZERO, money
+from risk.request_ids import RequestIds as RequestIds  # its home before it had its own
 
 Level: TypeAlias = Literal["HALTED", "REDUCING"]
 Scope: TypeAlias = Literal["day", "sticky", "heartbeat"]
 """When a reason goes away by itself: at the day rollover, never (a person
 resumes), or at the next heartbeat that reconciles the ledger."""
 ReconcileMode: TypeAlias = Literal["adopt", "verify", "done"]
-
-_ID_CHUNK: Final = 64
 
 
 class StateReason(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,33 +86,6 @@ class TokenBucket(msgspec.Struct, frozen=True, kw_only=True):
 
     tokens: float
     ts: float
-
-
-class RequestIds(msgspec.Struct, frozen=True, kw_only=True):
-    """Recent request ids, for duplicate rejection at O(chunk) cost per order.
-
-    A flat tuple would copy every id on each order; here only the last chunk is
-    copied and full chunks are frozen sets, dropped oldest first.
-    """
-
-    recent: tuple[str, ...] = ()
-    chunks: tuple[frozenset[str], ...] = ()
-
-    def __contains__(self, request_id: object) -> bool:
-        if request_id in self.recent:
-            return True
-        for chunk in self.chunks:  # noqa: SIM110 - any() over a generator is 3x slower here
-            if request_id in chunk:
-                return True
-        return False
-
-    def add(self, request_id: str, capacity: int) -> RequestIds:
-        """Remember one more id; at least the last ``capacity`` (in 64s) are kept."""
-        recent = (*self.recent, request_id)
-        if len(recent) < _ID_CHUNK:
-            return RequestIds(recent=recent, chunks=self.chunks)
-        keep = max(1, capacity // _ID_CHUNK)
-        return RequestIds(chunks=(*self.chunks, frozenset(recent))[-keep:])
 
 
 class Reconciliation(msgspec.Struct, frozen=True, kw_only=True):
@@ -239,3 +211,19 @@ class RiskState(msgspec.Struct, frozen=True, kw_only=True, dict=True):
 
     def reason_codes(self) -> frozenset[str]:
         return frozenset(r.code for r in self.reasons)
+
+
+def carry_figures(before: RiskState, after: RiskState) -> RiskState:
+    """``after``, a ``replace`` of ``before``, with the figures kept beside ``before``.
+
+    Each figure kept in a state's ``__dict__`` names the fields it was worked out
+    from (by identity: ``_equity`` its positions and cash, ``_pending`` its open
+    orders, ``_losses`` its bases and equity, ``_day`` its day and limits,
+    ``_caps`` its limits and multiplier) and is read only while they are the same
+    objects, so carrying all of them over is safe: those whose fields changed are
+    ignored, and worked out again when asked. Returns ``after``.
+    """
+    kept = before.__dict__
+    if kept:
+        after.__dict__.update(kept)
+    return after

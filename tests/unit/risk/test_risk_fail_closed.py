@@ -135,7 +135,7 @@ def test_decide_denies_when_recording_fails(monkeypatch: pytest.MonkeyPatch) -> 
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("risk.engine.spend_token", broken)
+    monkeypatch.setattr("risk.engine.OpenOrder", broken)  # the reservation cannot be made
     decision, kept = decide(order(), state, lim, NOW)
     assert (decision.verdict, decision.code) == ("DENY", "internal_error")
     assert kept is state

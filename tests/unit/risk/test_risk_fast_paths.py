@@ -7,6 +7,7 @@ with ``EXACT``'s own methods: each must give what the plain computation gives.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, localcontext
 
 import msgspec
@@ -14,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from risk import apply_decision, decide, evaluate
+from risk.days import day_of, day_span
 from risk.measures import first_reached, loss_measures
 from risk.money import EXACT, money
-from risk.state import PositionState, open_pnl
+from risk.state import PositionState, RiskState, carry_figures, open_pnl
 from tests.unit.risk.risk_world import NOW, limits, order, ready
 
 
@@ -80,3 +82,47 @@ def test_first_reached_is_the_first_breached_measure(cash: Decimal, high: Decima
     else:
         assert found == breached[0]
         assert found.reason == breached[0].reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0, 4e9), st.sampled_from([0, 3600, -18_000, 19_800, 50_400, -43_200]))
+def test_day_span_holds_exactly_the_times_day_of_puts_in_the_day(now: float, offset: int) -> None:
+    day = day_of(now, offset)
+    span = day_span(day, offset)
+    assert span is not None
+    start, end = span
+    assert start <= now < end
+    for edge in (start, end, math.nextafter(start, -math.inf), math.nextafter(end, -math.inf)):
+        if edge >= 0:
+            assert (day_of(edge, offset) == day) == (start <= edge < end)
+
+
+def test_day_span_refuses_a_day_day_of_never_gives() -> None:
+    assert day_span("20240501", 0) is None
+    assert day_span("yesterday", 0) is None
+
+
+def test_kept_figures_follow_the_fields_they_were_worked_out_from() -> None:
+    """The loss answer, the day and the equity are kept beside a state and carried to
+    the next; a change of equity, of a base, of the limits or of the day is seen."""
+    lim = limits()
+    state = ready(lim)
+    decision, state = decide(order(qty=0.001), state, lim, NOW)
+    assert decision.allowed and {"_equity", "_losses", "_day"} <= set(state.__dict__)
+    assert state.cash is not None
+
+    def changed(**fields: object) -> RiskState:  # as a transition makes it: figures carried
+        return carry_figures(state, msgspec.structs.replace(state, **fields))
+
+    poorer = changed(cash=state.cash - Decimal(400))  # 4 % down
+    assert evaluate(order(qty=0.001), poorer, lim, NOW).code == "daily_loss_limit"
+    assert changed(high_water=state.cash + Decimal(600)).__dict__["_losses"][0] is lim
+    assert evaluate(order(qty=0.001), changed(high_water=state.cash + Decimal(600)), lim,
+                    NOW).code == "drawdown_limit"
+    one_loss = limits(max_consecutive_losses=1)
+    assert evaluate(order(qty=0.001), state, one_loss, NOW).allowed  # kept for one_loss
+    assert evaluate(order(qty=0.001), changed(consecutive_losses=1), one_loss,
+                    NOW).code == "consecutive_losses"
+    assert evaluate(order(qty=0.001), changed(), lim, NOW + 86_400).code == "no_equity"
+    assert evaluate(order(qty=0.001), changed(day="2024-04-30"), lim, NOW).code == "no_equity"
+    assert evaluate(order(qty=0.001), changed(), lim, NOW + 1).allowed
