@@ -19,15 +19,16 @@ count of those held back.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from decimal import Decimal
 
 import msgspec
 
-from agents.audit.config import AuditConfig, Burst
+from agents.audit.config import AuditConfig
 from agents.audit.figures import Book, anchor, book_fills
 from agents.audit.messages import TradeClosed
+from agents.audit.windows import Windows
 from bus.protocol import Fill, Heartbeat, Hello, Message, OrderDecision, OrderRequest
 from kernel.bounded import BoundedDict
 from kernel.events import ActorStatusChanged, AnomalyDetected, BotLifecycleChanged, Severity
@@ -74,36 +75,6 @@ class _Throttle:
         return self._held.pop(key, 0)
 
 
-class _Windows:
-    """Recent event times (and a label) per key, for "N within W seconds" rules."""
-
-    def __init__(self, burst: Burst) -> None:
-        self.burst = burst
-        self._keys: BoundedDict[str, tuple[deque[tuple[float, str]], Counter[str]]] = \
-            BoundedDict(KEYS_MAX)
-        """Per key its window and the labels in it, kept in step: a burst of thousands
-        of denials must cost O(1) per message, not a recount of the window."""
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def add(self, key: str, now: float, label: str = "") -> Counter[str] | None:
-        """Record one; return the labels in the window once it holds ``count`` of them
-        (a live view: read it at once, do not keep it)."""
-        kept = self._keys.get(key)
-        if kept is None:
-            kept = self._keys[key] = (deque(), Counter())
-        seen, tally = kept
-        seen.append((now, label))
-        tally[label] += 1
-        while seen and now - seen[0][0] > self.burst.window_s:
-            _, old = seen.popleft()
-            tally[old] -= 1
-            if not tally[old]:
-                del tally[old]
-        return tally if len(seen) >= self.burst.count else None
-
-
 class _Bot(msgspec.Struct, kw_only=True):
     """What the rules remember of one bot's heartbeats and PnL."""
 
@@ -124,9 +95,9 @@ class AnomalyRules:
         self._cfg = cfg
         self._throttle = _Throttle(cfg.repeat_s)
         self._pending: OrderedDict[str, float] = OrderedDict()
-        self._decode = _Windows(cfg.decode_errors)
-        self._denials = _Windows(cfg.denials)
-        self._restarts = _Windows(cfg.restarts)
+        self._decode = Windows(cfg.decode_errors, keys=KEYS_MAX)
+        self._denials = Windows(cfg.denials, keys=KEYS_MAX)
+        self._restarts = Windows(cfg.restarts, keys=KEYS_MAX)
         self._bots: BoundedDict[str, _Bot] = BoundedDict(KEYS_MAX)
         self._book: Book = {}
         self._realized: BoundedDict[str, Decimal] = BoundedDict(KEYS_MAX)
@@ -270,7 +241,7 @@ class AnomalyRules:
         return [Finding(kind=kind, severity=severity, subject=subject,
                         detail=f"{subject}: {detail}{more}")]
 
-    def _burst(self, windows: _Windows, kind: str, severity: Severity, subject: str,
+    def _burst(self, windows: Windows, kind: str, severity: Severity, subject: str,
                now: float, label: str, what: str) -> list[Finding]:
         labels = windows.add(subject, now, label)
         if labels is None:

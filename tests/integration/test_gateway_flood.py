@@ -18,6 +18,7 @@ import pytest
 
 from agents.audit.actor import Auditor
 from agents.audit.rules import KEYS_MAX
+from agents.audit.windows import STEPS
 from bus.codec import encode
 from bus.protocol import Bars, Error, Fill, Hello, OhlcvBar, OrderDecision
 from kernel._gateway_backpressure import JOURNAL_HIGH, JOURNAL_LOW
@@ -99,6 +100,7 @@ async def test_a_flood_of_fresh_ids_and_symbols_leaves_only_bounded_state(
         assert len(kernel.state_cache.latest) <= KEYS_KEPT
         auditor = audits.made[-1]
         assert len(auditor._rules._denials) <= KEYS_MAX
+        assert auditor._rules._denials.most_steps() <= STEPS + 2  # not one per denial
         assert len(auditor._rules._bots) <= KEYS_MAX
         assert gateway.sessions.limit == ONE_BOT_SESSIONS
         # Refusals beyond the quota are answered and counted, not journaled one by one.

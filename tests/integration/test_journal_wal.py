@@ -130,3 +130,13 @@ async def test_under_the_limit_one_round_on_the_thread_and_nothing_on_the_loop(
         db = ScriptedRounds(journal._db, [5_000])
         assert not await checkpoint(db, journal._inline, path)  # type: ignore[arg-type]
         assert db.rounds == 1
+
+
+async def test_a_wal_that_starts_over_is_cut_back_to_the_catch_up_limit(path: Path) -> None:
+    """The catch-up limit and ``journal_size_limit`` are one size: the commit that starts
+    the WAL over (on the loop) then truncates only what grew past the limit, not the
+    WAL's whole length."""
+    async with await Journal.open(path) as journal:
+        assert journal._inline is not None
+        (limit,) = journal._inline.execute("PRAGMA journal_size_limit").fetchone()
+        assert limit == WAL_LIMIT_BYTES

@@ -45,7 +45,7 @@ PURE_FEATURE_MODULES = frozenset({
     "agents.moderator._book", "agents.moderator._prompt", "agents.moderator.llm_text",
     "agents.moderator.llm_config", "agents.planner.llm",
     "agents.audit.rules", "agents.audit.figures", "agents.audit.markdown",
-    "agents.audit.messages", "agents.audit.config", "agents.audit.task",
+    "agents.audit.messages", "agents.audit.config", "agents.audit.task", "agents.audit.windows",
     "agents.meta.schedule", "agents.verdicts._bars", "agents.verdicts._selection",
     "agents.feeds.config", "agents.feeds.parsing", "agents.feeds.health",
     "agents.feeds.messages",
