@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
-import zmq
 
 from bus.codec import encode, encode_header
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, Position
-from bus.proxy import INPROC_PUBLISH, BusProxy
 from bus.pubsub import Publisher, parse_frames
 from kernel._runner import ActorRunner
 from kernel.actor import Actor, ActorContext, KernelServices
 from kernel.emitter import Emitter
 from kernel.journal import Journal
 from kernel.supervision import RestartPolicy
-
-
-@pytest.fixture
-def publisher() -> Iterator[Publisher]:
-    context: zmq.Context[Any] = zmq.Context()
-    proxy = BusProxy(context)
-    proxy.start()
-    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
-    try:
-        yield publisher
-    finally:
-        publisher.close()
-        proxy.stop()
-        context.term()
 
 
 class Listener(Actor):

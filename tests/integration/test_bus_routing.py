@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 import zmq
 
 from bus.codec import encode_header
 from bus.protocol import Heartbeat, Message, OrderUpdate
-from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
+from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import LocalSubscription, Publisher, parse_frames
 from kernel._runner import ActorRunner
 from kernel.actor import Actor, ActorContext, KernelServices
@@ -25,20 +25,6 @@ from kernel.events import OperatorCommandIssued
 from kernel.journal import Journal
 from kernel.messages import decode_message
 from kernel.supervision import RestartPolicy
-
-
-@pytest.fixture
-def publisher() -> Iterator[Publisher]:
-    context: zmq.Context[Any] = zmq.Context()
-    proxy = BusProxy(context)
-    proxy.start()
-    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
-    try:
-        yield publisher
-    finally:
-        publisher.close()
-        proxy.stop()
-        context.term()
 
 
 def waiting(subscription: LocalSubscription) -> list[bytes]:
