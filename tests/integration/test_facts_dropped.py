@@ -61,6 +61,15 @@ def partial(ts: float) -> Fill:
                 ts=ts)
 
 
+async def held_kernel(start_kernel: Any) -> tuple[Engines, KernelHarness, Any]:
+    """A kernel whose engine's turns can be held, and a bot that said hello."""
+    HeldEngine.go, HeldEngine.waiting = asyncio.Event(), asyncio.Event()
+    HeldEngine.go.set()
+    engines = Engines(HeldEngine)
+    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
+    return engines, harness, await ready_bot(harness, engines)
+
+
 def btc(engines: Engines) -> float:
     held = engines.current.state.positions.get("BTCUSDT")
     return 0.0 if held is None else float(held.qty)
@@ -69,11 +78,7 @@ def btc(engines: Engines) -> float:
 async def test_a_fill_equal_to_one_whose_copy_was_dropped_is_applied(
     start_kernel: Any,
 ) -> None:
-    HeldEngine.go, HeldEngine.waiting = asyncio.Event(), asyncio.Event()
-    HeldEngine.go.set()
-    engines = Engines(HeldEngine)
-    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
-    bot = await ready_bot(harness, engines)
+    engines, harness, bot = await held_kernel(start_kernel)
     facts = harness.kernel.gateway.facts
     try:
         assert (await ask(bot, "buy-1", qty=0.02)).verdict == "ALLOW"
@@ -106,11 +111,7 @@ async def test_a_fill_equal_to_one_whose_copy_was_dropped_is_applied(
 async def test_at_the_fence_every_copy_still_queued_was_dropped(start_kernel: Any) -> None:
     """The copies of a burst taken on the path were dropped but the first; the fence,
     sent after them all, clears them, and taking on the path goes on."""
-    HeldEngine.go, HeldEngine.waiting = asyncio.Event(), asyncio.Event()
-    HeldEngine.go.set()
-    engines = Engines(HeldEngine)
-    harness: KernelHarness = await start_kernel(actors=[engines], risk_yaml=RISK_YAML)
-    bot = await ready_bot(harness, engines)
+    engines, harness, bot = await held_kernel(start_kernel)
     facts = harness.kernel.gateway.facts
     try:
         await until(lambda: facts.behind() == 0 and not len(engines.current._taken),
