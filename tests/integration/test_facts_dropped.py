@@ -61,7 +61,7 @@ def partial(ts: float) -> Fill:
                 ts=ts)
 
 
-async def held_kernel(start_kernel: Any) -> tuple[Engines, KernelHarness, Any]:
+async def held_kernel(start_kernel: Any) -> tuple[Engines, KernelHarness, RawBot]:
     """A kernel whose engine's turns can be held, and a bot that said hello."""
     HeldEngine.go, HeldEngine.waiting = asyncio.Event(), asyncio.Event()
     HeldEngine.go.set()
