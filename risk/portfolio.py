@@ -111,7 +111,7 @@ def sums(group: Sequence[Seat], symbol: str, bot_id: str, after: Exposure) -> Su
     unpriced: str | None = None
     for member_id, _, state in group:
         if member_id == bot_id:
-            now, first, top = _ledger(state)
+            now, first, top = ledger_of(state)
             held = after
         else:
             now, first, top, held = _figures(state, symbol)
@@ -130,7 +130,7 @@ _Figures = tuple[Decimal | None, Decimal, Decimal, Exposure]
 unused when its equity is None), and its exposure on one symbol."""
 
 
-def _ledger(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
+def ledger_of(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
     now = state.equity
     if now is None:
         return None, ZERO, ZERO
@@ -139,7 +139,7 @@ def _ledger(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
 
 
 def _figures(state: RiskState, symbol: str) -> _Figures:
-    """:func:`_ledger` and :func:`exposure_of` of another bot, kept beside its state.
+    """:func:`ledger_of` and :func:`exposure_of` of another bot, kept beside its state.
 
     Each order sums every other bot's figures, and most of them have not changed since
     the last order: one lookup per bot rather than a property, a sum and a dict walk.
@@ -152,7 +152,7 @@ def _figures(state: RiskState, symbol: str) -> _Figures:
     by_symbol: dict[str, _Figures] = kept[2]
     found = by_symbol.get(symbol)
     if found is None:
-        found = by_symbol[symbol] = (*_ledger(state), exposure_of(state, symbol))
+        found = by_symbol[symbol] = (*ledger_of(state), exposure_of(state, symbol))
     return found
 
 

@@ -27,11 +27,13 @@ from risk.portfolio import (
     Member,
     Reading,
     all_scopes,
-    check_groups,
+    check_scope,
     readings,
     scopes,
+    sums,
 )
 from risk.rules import OrderContext
+from risk.tally import Tally
 
 if TYPE_CHECKING:
     from agents.risk.actor import RiskEngine
@@ -47,9 +49,10 @@ class FleetGate:
         """Bot id -> account, every configured bot."""
         self.limits = limits
         self._engines: dict[str, RiskEngine] = {}
-        self._rosters: dict[str, list[tuple[str, list[tuple[str, str, RiskEngine]]]]] = {}
-        """Bot id -> the scopes its orders are checked in, each with its bots' engines in
-        the order of ``_members`` (worked out once: the engines change only on attach)."""
+        self._rosters: dict[str, list[tuple[str, Tally]]] = {}
+        """Bot id -> the scopes its orders are checked in, each with the running totals of
+        its bots' figures (``risk.tally``), its bots in the order of ``_members``; worked
+        out again when an engine is attached or detached."""
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
         self._warned: set[tuple[str, str, str]] = set()
         """(day, scope, code) already warned of: each warning is said once a day."""
@@ -135,19 +138,29 @@ class FleetGate:
                         "running), so the sums across bots are unknown; opening orders are "
                         "refused until it is")
         gross, notional = ctx.__dict__["exposure_after"]
-        groups = [(scope, [(b, a, e.state) for b, a, e in roster])
-                  for scope, roster in self._roster(bot_id)]
-        return check_groups(groups, bot_id, ctx.order.symbol, Exposure(gross, notional),
-                            self.limits)
+        after, symbol, limits = Exposure(gross, notional), ctx.order.symbol, self.limits
+        for scope, tally in self._roster(bot_id):
+            figures = tally.sums(bot_id, symbol, after)
+            if figures is None:  # the totals cannot give it to the digit: add them up
+                figures = sums([(b, "", self._engines[b].state) for b in tally.bots], symbol,
+                               bot_id, after)
+            found = check_scope(scope, figures, symbol, limits)
+            if found is not None:
+                return found
+        return None
 
-    def _roster(self, bot_id: str) -> list[tuple[str, list[tuple[str, str, RiskEngine]]]]:
-        """``scopes`` of ``bot_id``, kept with the engines rather than their states: each
-        order takes the states of the moment, and only they change between orders."""
+    def _roster(self, bot_id: str) -> list[tuple[str, Tally]]:
+        """``scopes`` of ``bot_id``, each with its running totals; a scope's totals are
+        shared by every bot in it (an account's, or the portfolio's)."""
         roster = self._rosters.get(bot_id)
         if roster is None:
-            roster = self._rosters[bot_id] = [
-                (scope, [(m.bot_id, m.account, self._engines[m.bot_id]) for m in group])
-                for scope, group in scopes(self._members(), bot_id)]
+            kept = {scope: tally for r in self._rosters.values() for scope, tally in r}
+            roster = self._rosters[bot_id] = []
+            for scope, group in scopes(self._members(), bot_id):
+                tally = kept.get(scope)
+                if tally is None:
+                    tally = Tally([(m.bot_id, self._engines[m.bot_id]) for m in group])
+                roster.append((scope, tally))
         return roster
 
     # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
