@@ -187,26 +187,30 @@ def all_scopes(members: Sequence[Member]) -> list[tuple[str, list[Member]]]:
 
 def readings(members: Sequence[Member], limits: PortfolioLimits) -> list[Reading]:
     """Every set limit of every scope, measured now (no order)."""
+    return [r for scope, group in all_scopes(members)
+            for r in scope_readings(scope, sums(group, "", "", Exposure(ZERO, ZERO)), limits)]
+
+
+def scope_readings(scope: str, s: Sums, limits: PortfolioLimits) -> list[Reading]:
+    """:func:`readings` of one scope, from its sums with no order."""
     found: list[Reading] = []
-    for scope, group in all_scopes(members):
-        s = sums(group, "", "", Exposure(ZERO, ZERO))
-        for code, name, value, base, rule in (
-                ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
-                 limits.max_daily_loss),
-                ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
-                 limits.max_drawdown)):
-            if rule is not None and base > ZERO:
-                most = rule.amount(base)
-                found.append(Reading(scope, code, value, most,
-                                     f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
-        if limits.max_gross_notional is not None:
-            cap = dec(limits.max_gross_notional)
-            found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
-                                 f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
-        if limits.max_leverage is not None and s.equity > ZERO:
-            most, lev = dec(limits.max_leverage), s.gross / s.equity
-            found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
-                                 f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
+    for code, name, value, base, rule in (
+            ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
+             limits.max_daily_loss),
+            ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
+             limits.max_drawdown)):
+        if rule is not None and base > ZERO:
+            most = rule.amount(base)
+            found.append(Reading(scope, code, value, most,
+                                 f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
+    if limits.max_gross_notional is not None:
+        cap = dec(limits.max_gross_notional)
+        found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
+                             f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
+    if limits.max_leverage is not None and s.equity > ZERO:
+        most, lev = dec(limits.max_leverage), s.gross / s.equity
+        found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
+                             f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
     return found
 
 

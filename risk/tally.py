@@ -157,13 +157,9 @@ class Tally:
     def sums(self, bot_id: str, symbol: str, after: Exposure) -> Sums | None:
         """:func:`risk.portfolio.sums` of the scope's states of the moment, or None when
         the totals cannot give it to the digit (the caller sums then)."""
-        seen = self._seen
-        for i in compress(range(len(seen)), map(is_not, map(_STATE, self._holders), seen)):
-            self._take(i, self._holders[i].state)
-        ctx = getcontext()
-        if self._unsafe_count or ctx.rounding == ROUND_FLOOR or ctx.clamp:
+        limits = self._limits()
+        if limits is None:
             return None
-        limits = (ctx.prec, ctx.Etiny(), ctx.Emax)
         column = self._columns.get(symbol)
         if column is None:
             column = self._column(symbol)
@@ -180,6 +176,29 @@ class Tally:
             if value is None:
                 return None
         return Sums(*figures, None)  # type: ignore[arg-type]  # None ruled out above
+
+    def totals(self) -> Sums | None:
+        """``sums`` with no order, as :func:`risk.portfolio.readings` takes them (its
+        symbol figure is 0: no bot holds the symbol ``""``); or None, as :meth:`sums`."""
+        limits = self._limits()
+        if limits is None:
+            return None
+        equity, start, high, gross = (total.summed(None, None, limits) for total in self._totals)
+        if equity is None or start is None or high is None or gross is None:
+            return None
+        return Sums(equity, start, high, gross, ZERO, None)
+
+    def _limits(self) -> Limits | None:
+        """Take in the states that changed; the thread's context's limits, or None when
+        the totals cannot serve (a figure that cannot be valued, a context that rounds
+        toward floor or clamps exponents)."""
+        seen = self._seen
+        for i in compress(range(len(seen)), map(is_not, map(_STATE, self._holders), seen)):
+            self._take(i, self._holders[i].state)
+        ctx = getcontext()
+        if self._unsafe_count or ctx.rounding == ROUND_FLOOR or ctx.clamp:
+            return None
+        return ctx.prec, ctx.Etiny(), ctx.Emax
 
     def _take(self, i: int, state: RiskState) -> None:
         """A bot's new state: its changed figures out of the totals, the new ones in."""

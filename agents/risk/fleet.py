@@ -20,6 +20,7 @@ from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, m
 from kernel.gate import ClosedGate, Fact, FactCounter, MultiplierNote, OrderGate
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
+from risk.money import ZERO
 from risk.portfolio import (
     HALTS,
     WARN_AT,
@@ -28,7 +29,7 @@ from risk.portfolio import (
     Reading,
     all_scopes,
     check_scope,
-    readings,
+    scope_readings,
     scopes,
     sums,
 )
@@ -49,10 +50,13 @@ class FleetGate:
         """Bot id -> account, every configured bot."""
         self.limits = limits
         self._engines: dict[str, RiskEngine] = {}
+        self._tallies: dict[str, Tally] = {}
+        """Scope -> the running totals of its bots' figures (``risk.tally``), its bots in
+        the order of ``_members``; worked out again when an engine is attached or detached."""
         self._rosters: dict[str, list[tuple[str, Tally]]] = {}
-        """Bot id -> the scopes its orders are checked in, each with the running totals of
-        its bots' figures (``risk.tally``), its bots in the order of ``_members``; worked
-        out again when an engine is attached or detached."""
+        """Bot id -> the scopes its orders are checked in, with their totals."""
+        self._scopes: list[tuple[str, list[str]]] | None = None
+        """Every scope with its bots' ids (:meth:`_layout`)."""
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
         self._warned: set[tuple[str, str, str]] = set()
         """(day, scope, code) already warned of: each warning is said once a day."""
@@ -60,13 +64,19 @@ class FleetGate:
     def attach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine has its state restored: its orders are decided from now on."""
         self._engines[bot_id] = engine
-        self._rosters.clear()
+        self._forget()
 
     def detach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine stops: its orders are denied until it is back (fail closed)."""
         if self._engines.get(bot_id) is engine:
             del self._engines[bot_id]
-            self._rosters.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        """The bots whose engines run changed: who is in which scope is worked out again."""
+        self._tallies.clear()
+        self._rosters.clear()
+        self._scopes = None
 
     def engines(self) -> dict[str, RiskEngine]:
         return dict(self._engines)
@@ -150,18 +160,40 @@ class FleetGate:
         return None
 
     def _roster(self, bot_id: str) -> list[tuple[str, Tally]]:
-        """``scopes`` of ``bot_id``, each with its running totals; a scope's totals are
-        shared by every bot in it (an account's, or the portfolio's)."""
+        """``scopes`` of ``bot_id``, each with its running totals."""
         roster = self._rosters.get(bot_id)
         if roster is None:
-            kept = {scope: tally for r in self._rosters.values() for scope, tally in r}
-            roster = self._rosters[bot_id] = []
-            for scope, group in scopes(self._members(), bot_id):
-                tally = kept.get(scope)
-                if tally is None:
-                    tally = Tally([(m.bot_id, self._engines[m.bot_id]) for m in group])
-                roster.append((scope, tally))
+            roster = self._rosters[bot_id] = [
+                (scope, self._tally(scope, [m.bot_id for m in group])) for scope, group in
+                scopes(self._members(), bot_id)]
         return roster
+
+    def _tally(self, scope: str, bots: list[str]) -> Tally:
+        """A scope's totals, one for every bot in it (an account's, or the portfolio's)."""
+        tally = self._tallies.get(scope)
+        if tally is None:
+            tally = self._tallies[scope] = Tally([(b, self._engines[b]) for b in bots])
+        return tally
+
+    def _readings(self) -> list[Reading]:
+        """:func:`risk.portfolio.readings`, from each scope's totals."""
+        found: list[Reading] = []
+        for scope, bots in self._layout():
+            tally = self._tallies.get(scope) or self._tally(scope, bots)
+            figures = tally.totals()
+            if figures is None:  # as in the veto: added up when the totals cannot serve
+                figures = sums([(b, "", self._engines[b].state) for b in bots], "", "",
+                               Exposure(ZERO, ZERO))
+            found += scope_readings(scope, figures, self.limits)
+        return found
+
+    def _layout(self) -> list[tuple[str, list[str]]]:
+        """:func:`risk.portfolio.all_scopes` by bot id (the timer's scopes), worked out
+        again when an engine is attached or detached."""
+        if self._scopes is None:
+            self._scopes = [(scope, [m.bot_id for m in group])
+                            for scope, group in all_scopes(self._members())]
+        return self._scopes
 
     # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
 
@@ -173,10 +205,8 @@ class FleetGate:
         bot of the scope (each engine halts its own bot on its own tick)."""
         if not self._checked:
             return []
-        members = self._members()
-        mine = {scope for scope, group in all_scopes(members)
-                if any(m.bot_id == bot_id for m in group)}
-        return [r for r in readings(members, self.limits)
+        mine = {scope for scope, bots in self._layout() if bot_id in bots}
+        return [r for r in self._readings()
                 if r.code in HALTS and r.scope in mine and r.reached]
 
     def new_warnings(self, day: str) -> list[Reading]:
@@ -184,7 +214,7 @@ class FleetGate:
         if not self._checked:
             return []
         fresh = []
-        for reading in readings(self._members(), self.limits):
+        for reading in self._readings():
             key = (day, reading.scope, reading.code)
             if reading.value >= WARN_AT * reading.limit and key not in self._warned:
                 self._warned = {k for k in self._warned if k[0] == day}  # today's only

@@ -127,3 +127,14 @@ def test_the_gate_counts_a_bot_detached_and_attached_again_with_its_new_engine()
     gate.attach("b", engines["b"])  # back with another engine, whose bot holds a lot
     denied = gate.veto("a", ctx)
     assert denied is not None and denied.code == "portfolio_gross_limit"
+
+
+def test_the_totals_with_no_order_are_what_readings_sum() -> None:
+    rng = random.Random(11)
+    engines = {f"b{i}": SimpleNamespace(state=ledger(rng)) for i in range(4)}
+    tally = Tally(list(engines.items()))
+    for _ in range(300):
+        engines[rng.choice(list(engines))].state = ledger(rng)
+        found = tally.totals()
+        assert found is not None
+        assert repr(found) == fresh(engines, "", "", Exposure(D(0), D(0)))
