@@ -48,7 +48,6 @@ _WHOLE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 """Exact: no precision limit (and Inexact raises, should that ever be wrong)."""
 _SYMBOLS_KEPT = 64
 """Symbols a tally keeps totals for (orders name configured symbols only)."""
-
 _STATE = attrgetter("state")
 Term = tuple[Decimal, Decimal, int]
 """One operand: its value, its absolute value and its exponent."""
@@ -70,8 +69,7 @@ class Total:
     def __init__(self) -> None:
         self.value, self.size = ZERO, ZERO
         self.exps: dict[int, int] = {}
-        self.kept: tuple[Limits, Decimal | None] | None = None
-        """The last :meth:`summed` with nothing swapped, and the context limits it was for."""
+        self.kept: tuple[Limits, Decimal | None] | None = None  # summed(None, None, limits)
 
     def swap(self, before: Term | None, later: Term | None) -> Term | None:
         """``later`` in place of ``before``; returns ``later``."""
@@ -145,37 +143,43 @@ class Tally:
         self._seen: list[RiskState | None] = [None] * n
         self._ledgers: list[tuple[Term, Term, Term] | None] = [None] * n
         self._gross: list[Term | None] = [None] * n
-        self._unsafe = [False] * n
-        self._unsafe_count = 0
+        self._unsafe, self._unsafe_count = [False] * n, 0
+        """Bots whose figures cannot be valued (a missing mark, a figure not finite)."""
         self._totals = (Total(), Total(), Total(), Total())  # equity, start, high, gross
         self._columns: dict[str, tuple[list[Term | None], Total, list[int]]] = {}
         """Symbol -> each bot's notional on it (None: it cannot be valued), their total,
         and how many cannot be valued."""
-        self._quanta: list[tuple[Decimal, int]] = []
-        """Exponents seen lately, each with a number that has it (``same_quantum``)."""
+        self._quanta: list[tuple[Decimal, int]] = []  # recent exponents, for same_quantum
 
-    def sums(self, bot_id: str, symbol: str, after: Exposure) -> Sums | None:
+    def sums(self, bot_id: str, symbol: str, after: Exposure, *,
+             on_symbol: bool = True) -> Sums | None:
         """:func:`risk.portfolio.sums` of the scope's states of the moment, or None when
-        the totals cannot give it to the digit (the caller sums then)."""
+        the totals cannot give it to the digit (the caller sums then). ``on_symbol``
+        False (no limit reads it): 0 for the notional on ``symbol``; a bot that cannot
+        value that cannot value its gross either, so that is still left to the caller."""
         limits = self._limits()
-        if limits is None:
-            return None
-        column = self._columns.get(symbol)
-        if column is None:
-            column = self._column(symbol)
-        if column[2][0] or after.unpriced is not None or not (
+        if limits is None or after.unpriced is not None or not (
                 after.gross.is_finite() and after.symbol.is_finite()):
             return None
         i = self._index[bot_id]
         equity, start, high, gross = self._totals
+        held = ZERO
+        if on_symbol:
+            column = self._columns.get(symbol)
+            if column is None:
+                column = self._column(symbol)
+            found = None if column[2][0] else \
+                column[1].summed(column[0][i], self._term(after.symbol), limits)
+            if found is None:
+                return None
+            held = found
         figures = (equity.summed(None, None, limits), start.summed(None, None, limits),
                    high.summed(None, None, limits),
-                   gross.summed(self._gross[i], self._term(after.gross), limits),
-                   column[1].summed(column[0][i], self._term(after.symbol), limits))
+                   gross.summed(self._gross[i], self._term(after.gross), limits))
         for value in figures:  # not ``None in``: that compares None with each Decimal
             if value is None:
                 return None
-        return Sums(*figures, None)  # type: ignore[arg-type]  # None ruled out above
+        return Sums(*figures, held, None)  # type: ignore[arg-type]  # None ruled out above
 
     def totals(self) -> Sums | None:
         """``sums`` with no order, as :func:`risk.portfolio.readings` takes them (its

@@ -150,7 +150,8 @@ class FleetGate:
         gross, notional = ctx.__dict__["exposure_after"]
         after, symbol, limits = Exposure(gross, notional), ctx.order.symbol, self.limits
         for scope, tally in self._roster(bot_id):
-            figures = tally.sums(bot_id, symbol, after)
+            figures = tally.sums(bot_id, symbol, after,
+                                 on_symbol=limits.max_notional_per_symbol is not None)
             if figures is None:  # the totals cannot give it to the digit: add them up
                 figures = sums([(b, "", self._engines[b].state) for b in tally.bots], symbol,
                                bot_id, after)

@@ -138,3 +138,14 @@ def test_the_totals_with_no_order_are_what_readings_sum() -> None:
         found = tally.totals()
         assert found is not None
         assert repr(found) == fresh(engines, "", "", Exposure(D(0), D(0)))
+
+
+def test_without_a_symbol_limit_the_notional_on_the_symbol_is_not_summed() -> None:
+    rng = random.Random(13)
+    engines = {f"b{i}": SimpleNamespace(state=ledger(rng)) for i in range(3)}
+    tally = Tally(list(engines.items()))
+    after = Exposure(D("25.5"), D("3"))
+    found = tally.sums("b1", "ETHUSDT", after, on_symbol=False)
+    assert found is not None and found.symbol == 0 and not tally._columns
+    summed = sums([(b, "", e.state) for b, e in engines.items()], "ETHUSDT", "b1", after)
+    assert repr(found._replace(symbol=summed.symbol)) == repr(summed)
