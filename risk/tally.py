@@ -24,16 +24,7 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import (
-    MAX_EMAX,
-    MAX_PREC,
-    MIN_EMIN,
-    ROUND_FLOOR,
-    Context,
-    Decimal,
-    Inexact,
-    getcontext,
-)
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_FLOOR, Context, Decimal, Inexact, getcontext
 from functools import lru_cache
 from itertools import compress
 from operator import attrgetter, is_not
@@ -211,7 +202,7 @@ class Tally:
                 and state.cash is seen.cash and state.start_equity is seen.start_equity \
                 and state.high_water is seen.high_water:
             self._seen[i] = state  # an order's reservation or end: only what is pending moved
-            self._take_pending(i, state)
+            self._take_pending(i, state, pending_of(seen))
             return
         now, first, top = ledger_of(state)
         pending = pending_of(state)
@@ -233,10 +224,10 @@ class Tally:
         self._seen[i], self._unsafe[i] = state, unsafe
         self._take_columns(i, state, pending)
 
-    def _take_pending(self, i: int, state: RiskState) -> None:
+    def _take_pending(self, i: int, state: RiskState, before: Mapping[str, Pending]) -> None:
         """A bot's new state with the same ledger (positions, marks, cash, start equity
         and high-water mark, the very same objects) as the last: its equity is the same,
-        its exposure is worked out again."""
+        its exposure is worked out again (on the symbols whose pending sum changed)."""
         pending = pending_of(state)
         gross, unpriced = gross_notional(state.positions, pending, "", ZERO, ZERO)
         if unpriced is not None or not gross.is_finite():
@@ -244,10 +235,13 @@ class Tally:
             self._take(i, state)  # as any unsafe state
             return
         self._gross[i] = self._swap(self._totals[3], self._gross[i], gross)
-        self._take_columns(i, state, pending)
+        self._take_columns(i, state, pending, before)
 
-    def _take_columns(self, i: int, state: RiskState, pending: Mapping[str, Pending]) -> None:
+    def _take_columns(self, i: int, state: RiskState, pending: Mapping[str, Pending],
+                      before: Mapping[str, Pending] | None = None) -> None:
         for symbol, (terms, total, bad) in self._columns.items():
+            if before is not None and pending.get(symbol) is before.get(symbol):
+                continue  # the same position and the same pending sum: the same figure
             value = self._on_symbol(state, pending, symbol)
             later = total.swap(terms[i], None) if value is None else \
                 self._swap(total, terms[i], value)
