@@ -234,6 +234,12 @@ def check_groups(groups: Sequence[tuple[str, Sequence[Seat]]], bot_id: str, symb
 def check_scope(scope: str, figures: Sums, symbol: str,
                 limits: PortfolioLimits) -> Decision | None:
     """One scope's limits on its sums; every reason starts with the scope."""
+    found = check_losses(scope, figures, limits)
+    return found if found is not None else check_exposures(scope, figures, symbol, limits)
+
+
+def check_losses(scope: str, figures: Sums, limits: PortfolioLimits) -> Decision | None:
+    """:func:`check_scope`'s first checks, which read the ledgers' sums only."""
     loss = _loss(figures.start - figures.equity, figures.start, limits.max_daily_loss)
     if loss is not None:
         return deny("portfolio_loss_limit", f"{scope}: daily loss {usdt(loss[0])} has "
@@ -242,6 +248,12 @@ def check_scope(scope: str, figures: Sums, symbol: str,
     if drop is not None:
         return deny("portfolio_drawdown_limit", f"{scope}: drawdown {usdt(drop[0])} from the "
                     f"bots' high-water marks has reached max_drawdown {drop[1]}")
+    return None
+
+
+def check_exposures(scope: str, figures: Sums, symbol: str,
+                    limits: PortfolioLimits) -> Decision | None:
+    """:func:`check_scope`'s other checks, on what the bots hold and have pending."""
     if figures.unpriced is not None:
         return deny("no_mark_price", f"{scope}: no mark price for {figures.unpriced}, "
                     "needed to value the gross notional across bots")

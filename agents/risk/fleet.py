@@ -14,6 +14,7 @@ portfolio limits are set, since the sums across bots would leave it out.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
@@ -27,8 +28,10 @@ from risk.portfolio import (
     Exposure,
     Member,
     Reading,
+    Sums,
     all_scopes,
-    check_scope,
+    check_exposures,
+    check_losses,
     scope_readings,
     scopes,
     sums,
@@ -55,6 +58,9 @@ class FleetGate:
         the order of ``_members``; worked out again when an engine is attached or detached."""
         self._rosters: dict[str, list[tuple[str, Tally]]] = {}
         """Bot id -> the scopes its orders are checked in, with their totals."""
+        self._losses: dict[str, tuple[Decimal, Decimal, Decimal, PortfolioLimits,
+                                      Decision | None]] = {}
+        """Scope -> the last ledger sums its loss limits were checked on, and the answer."""
         self._scopes: list[tuple[str, list[str]]] | None = None
         """Every scope with its bots' ids (:meth:`_layout`)."""
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
@@ -155,10 +161,23 @@ class FleetGate:
             if figures is None:  # the totals cannot give it to the digit: add them up
                 figures = sums([(b, "", self._engines[b].state) for b in tally.bots], symbol,
                                bot_id, after)
-            found = check_scope(scope, figures, symbol, limits)
+            found = self._losses_of(scope, figures, limits)
+            if found is None:
+                found = check_exposures(scope, figures, symbol, limits)
             if found is not None:
                 return found
         return None
+
+    def _losses_of(self, scope: str, figures: Sums, limits: PortfolioLimits) -> Decision | None:
+        """``check_losses``, kept while the scope's ledger sums are the very same objects
+        (the totals hand the same ones back until a bot's ledger changes)."""
+        kept = self._losses.get(scope)
+        if kept is not None and kept[0] is figures.start and kept[1] is figures.equity \
+                and kept[2] is figures.high and kept[3] is limits:
+            return kept[4]
+        found = check_losses(scope, figures, limits)
+        self._losses[scope] = (figures.start, figures.equity, figures.high, limits, found)
+        return found
 
     def _roster(self, bot_id: str) -> list[tuple[str, Tally]]:
         """``scopes`` of ``bot_id``, each with its running totals."""

@@ -12,7 +12,7 @@ import msgspec
 
 from agents.risk.fleet import FleetGate
 from risk.exposure import carry_pending
-from risk.limits import PortfolioLimits
+from risk.limits import LossLimit, PortfolioLimits
 from risk.portfolio import Exposure, sums
 from risk.state import OpenOrder, PositionState, RiskState
 from risk.tally import Tally
@@ -149,3 +149,21 @@ def test_without_a_symbol_limit_the_notional_on_the_symbol_is_not_summed() -> No
     assert found is not None and found.symbol == 0 and not tally._columns
     summed = sums([(b, "", e.state) for b, e in engines.items()], "ETHUSDT", "b1", after)
     assert repr(found._replace(symbol=summed.symbol)) == repr(summed)
+
+
+def test_the_loss_check_kept_by_the_gate_follows_each_ledger_change() -> None:
+    gate = FleetGate(accounts={"a": "main", "b": "main"},
+                     limits=PortfolioLimits(max_daily_loss=LossLimit(usdt=100)))
+    engines: dict[str, Any] = {b: SimpleNamespace(state=RiskState(
+        day="d", cash=D(1000), start_equity=D(1000))) for b in "ab"}
+    for bot_id, engine in engines.items():
+        gate.attach(bot_id, engine)
+    ctx: Any = SimpleNamespace(order=SimpleNamespace(symbol="BTCUSDT"))
+    ctx.__dict__["exposure_after"] = (D(0), D(0))
+    assert gate.veto("a", ctx) is None
+    assert gate.veto("a", ctx) is None  # the kept answer
+    engines["b"].state = msgspec.structs.replace(engines["b"].state, cash=D(899))
+    denied = gate.veto("a", ctx)
+    assert denied is not None and denied.code == "portfolio_loss_limit"
+    engines["b"].state = msgspec.structs.replace(engines["b"].state, cash=D(950))
+    assert gate.veto("a", ctx) is None
