@@ -1,24 +1,22 @@
 """Running sums of one scope's figures, so that the portfolio's veto adds one bot, not all.
 
 :func:`risk.portfolio.sums` adds every bot's equity, start equity, high-water mark,
-gross notional and notional on the order's symbol, for every order; between two
-orders most bots' states have not changed. A :class:`Tally` keeps each bot's figures
-and their totals for one scope: an order takes in the states that changed since the
-last one (one identity check per bot) and swaps in the ordering bot's exposure after
-its order.
+gross notional and notional on the order's symbol, for every order, though between
+two orders most bots' states have not changed. A :class:`Tally` keeps each bot's
+figures and their totals for one scope: an order takes in the states that changed
+since the last one (one identity check per bot) and swaps in the ordering bot's
+exposure after its order.
 
-The figures are the same, to the last digit and exponent, not close to them.
-``sums`` adds in the thread's decimal context (28 digits by default), one bot after
-the other; the totals here are kept exactly (a context without a precision limit).
-The two agree when none of ``sums``' additions rounds, and that is checked for
-each figure before a total is used: every operand and partial sum is a multiple of
-10^e for the smallest exponent e among the operands (and the 0 the sum starts from)
-and at most the sum of their absolute values, so when that sum is below
-10^(prec + e) each addition is exact, whatever their order. The result of exact
-additions has that smallest exponent, and a sum that starts from +0 and never rounds
+The figures are the same, to the last digit and exponent. ``sums`` adds in the
+thread's decimal context (28 digits by default), one bot after the other; the totals
+here are kept exactly (a context without a precision limit). The two agree when none
+of ``sums``' additions rounds, which is checked for each figure before a total is
+used: every operand and partial sum is a multiple of 10^e for the smallest exponent e
+among the operands (and the 0 the sum starts from) and at most the sum of their
+absolute values, so when that sum is below 10^(prec + e) each addition is exact,
+whatever their order, and the result has exponent e; a sum from +0 that never rounds
 toward floor is never -0. When the check fails, a context limit could be reached, or
-a figure cannot be valued, the caller sums the figures as before (``sums``).
-Pure: no clock, no I/O.
+a figure cannot be valued, the caller sums the figures as before. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -42,6 +40,8 @@ _SYMBOLS_KEPT = 64
 _STATE = attrgetter("state")
 Term = tuple[Decimal, Decimal, int]
 """One operand: its value, its absolute value and its exponent."""
+Limits = tuple[int, int, int]
+"""A context's precision, smallest exponent (``Etiny``) and ``Emax``."""
 
 
 class Holder(Protocol):
@@ -112,10 +112,6 @@ class Total:
             return None
         step = _power(low)
         return value if value.same_quantum(step) else value.quantize(step, context=_WHOLE)
-
-
-Limits = tuple[int, int, int]
-"""A context's precision, smallest exponent (``Etiny``) and ``Emax``."""
 
 
 @lru_cache(maxsize=512)
@@ -206,7 +202,7 @@ class Tally:
             return
         now, first, top = ledger_of(state)
         pending = pending_of(state)
-        gross, unpriced = gross_notional(state.positions, pending, "", ZERO, ZERO)
+        gross, unpriced = _gross_of(state, pending)
         unsafe = unpriced is not None or not gross.is_finite() or (
             now is not None and not (now.is_finite() and first.is_finite() and top.is_finite()))
         old = self._ledgers[i] or (None, None, None)
@@ -229,7 +225,7 @@ class Tally:
         and high-water mark, the very same objects) as the last: its equity is the same,
         its exposure is worked out again (on the symbols whose pending sum changed)."""
         pending = pending_of(state)
-        gross, unpriced = gross_notional(state.positions, pending, "", ZERO, ZERO)
+        gross, unpriced = _gross_of(state, pending)
         if unpriced is not None or not gross.is_finite():
             self._seen[i] = None
             self._take(i, state)  # as any unsafe state
@@ -291,3 +287,13 @@ class Tally:
         self._quanta = [(_power(found), found), *self._quanta[:7]]
         return value, value.copy_abs(), found
 
+
+def _gross_of(state: RiskState, pending: Mapping[str, Pending]) -> tuple[Decimal, str | None]:
+    """``gross_notional`` of a state, kept beside it (as ``pending_of`` keeps its sum):
+    a bot in an account is in two scopes, whose totals both take its new state in."""
+    kept = state.__dict__.get("_gross")
+    if kept is not None and kept[0] is state.positions and kept[1] is pending:
+        return kept[2]  # type: ignore[no-any-return]
+    found = gross_notional(state.positions, pending, "", ZERO, ZERO)
+    state.__dict__["_gross"] = (state.positions, pending, found)
+    return found
