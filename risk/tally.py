@@ -38,8 +38,8 @@ _WHOLE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
 _SYMBOLS_KEPT = 64
 """Symbols a tally keeps totals for (orders name configured symbols only)."""
 _STATE = attrgetter("state")
-Term = tuple[Decimal, Decimal, int]
-"""One operand: its value, its absolute value and its exponent."""
+Term = tuple[Decimal, Decimal | None, int]
+"""One operand: its value, its absolute value when negative, and its exponent."""
 Limits = tuple[int, int, int]
 """A context's precision, smallest exponent (``Etiny``) and ``Emax``."""
 
@@ -52,38 +52,34 @@ class Holder(Protocol):
 
 
 class Total:
-    """The exact sum of some terms, the sum of their absolute values, and how many
-    of them have each exponent."""
+    """The exact sum of some terms, the sum of the negative ones' absolute values (so
+    the sum of all absolute values is ``value + 2 * negative``), and how many of them
+    have each exponent. Notionals are never negative: most swaps add and take one."""
 
-    __slots__ = ("exps", "kept", "size", "value")
+    __slots__ = ("exps", "kept", "negative", "value")
 
     def __init__(self) -> None:
-        self.value, self.size = ZERO, ZERO
+        self.value, self.negative = ZERO, ZERO
         self.exps: dict[int, int] = {}
         self.kept: tuple[Limits, Decimal | None] | None = None  # summed(None, None, limits)
 
     def swap(self, before: Term | None, later: Term | None) -> Term | None:
-        """``later`` in place of ``before``; returns ``later``."""
-        self.kept = None
-        self.drop(before)
-        self.add(later)
-        return later
-
-    def add(self, term: Term | None) -> None:
-        if term is not None:
-            self.value = _WHOLE.add(self.value, term[0])
-            self.size = _WHOLE.add(self.size, term[1])
-            self.exps[term[2]] = self.exps.get(term[2], 0) + 1
-
-    def drop(self, term: Term | None) -> None:
-        if term is not None:
-            self.value = _WHOLE.subtract(self.value, term[0])
-            self.size = _WHOLE.subtract(self.size, term[1])
-            left = self.exps[term[2]] - 1
+        self.kept, exps = None, self.exps  # ``later`` in place of ``before``
+        if before is not None:
+            self.value = _WHOLE.subtract(self.value, before[0])
+            if before[1] is not None:
+                self.negative = _WHOLE.subtract(self.negative, before[1])
+            left = exps[before[2]] - 1
             if left:
-                self.exps[term[2]] = left
+                exps[before[2]] = left
             else:
-                del self.exps[term[2]]
+                del exps[before[2]]
+        if later is not None:
+            self.value = _WHOLE.add(self.value, later[0])
+            if later[1] is not None:
+                self.negative = _WHOLE.add(self.negative, later[1])
+            exps[later[2]] = exps.get(later[2], 0) + 1
+        return later
 
     def summed(self, out: Term | None, into: Term | None, limits: Limits) -> Decimal | None:
         """The total with ``out`` taken out and ``into`` put in, exactly as adding its
@@ -101,12 +97,17 @@ class Total:
         for exp, count in self.exps.items():
             if exp < low and (out is None or exp != out[2] or count > 1):
                 low = exp
-        value, size = self.value, self.size
+        value, negative = self.value, self.negative
         if out is not None:
-            value, size = _WHOLE.subtract(value, out[0]), _WHOLE.subtract(size, out[1])
+            value = _WHOLE.subtract(value, out[0])
+            if out[1] is not None:
+                negative = _WHOLE.subtract(negative, out[1])
         if into is not None:
             low = into[2] if into[2] < low else low
-            value, size = _WHOLE.add(value, into[0]), _WHOLE.add(size, into[1])
+            value = _WHOLE.add(value, into[0])
+            if into[1] is not None:
+                negative = _WHOLE.add(negative, into[1])
+        size = _WHOLE.add(value, _WHOLE.add(negative, negative)) if negative else value
         prec, tiny, most = limits
         if low < tiny or prec + low > most or not size < _power(prec + low):
             return None
@@ -281,11 +282,11 @@ class Tally:
     def _term(self, value: Decimal) -> Term:
         for quantum, exp in self._quanta:  # figures have a few exponents: no tuple to build
             if value.same_quantum(quantum):
-                return value, value.copy_abs(), exp
+                return value, value.copy_abs() if value.is_signed() else None, exp
         found = value.as_tuple().exponent
         assert isinstance(found, int)  # finite
         self._quanta = [(_power(found), found), *self._quanta[:7]]
-        return value, value.copy_abs(), found
+        return value, value.copy_abs() if value.is_signed() else None, found
 
 
 def _gross_of(state: RiskState, pending: Mapping[str, Pending]) -> tuple[Decimal, str | None]:
