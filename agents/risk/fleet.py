@@ -199,8 +199,7 @@ class FleetGate:
         """:func:`risk.portfolio.readings`, from each scope's totals."""
         found: list[Reading] = []
         for scope, bots in self._layout():
-            tally = self._tallies.get(scope) or self._tally(scope, bots)
-            figures = tally.totals()
+            figures = self._tally(scope, bots).totals()
             if figures is None:  # as in the veto: added up when the totals cannot serve
                 figures = sums([(b, "", self._engines[b].state) for b in bots], "", "",
                                Exposure(ZERO, ZERO))
