@@ -111,7 +111,7 @@ def sums(group: Sequence[Seat], symbol: str, bot_id: str, after: Exposure) -> Su
     unpriced: str | None = None
     for member_id, _, state in group:
         if member_id == bot_id:
-            now, first, top = _ledger(state)
+            now, first, top = ledger_of(state)
             held = after
         else:
             now, first, top, held = _figures(state, symbol)
@@ -130,7 +130,7 @@ _Figures = tuple[Decimal | None, Decimal, Decimal, Exposure]
 unused when its equity is None), and its exposure on one symbol."""
 
 
-def _ledger(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
+def ledger_of(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
     now = state.equity
     if now is None:
         return None, ZERO, ZERO
@@ -139,7 +139,7 @@ def _ledger(state: RiskState) -> tuple[Decimal | None, Decimal, Decimal]:
 
 
 def _figures(state: RiskState, symbol: str) -> _Figures:
-    """:func:`_ledger` and :func:`exposure_of` of another bot, kept beside its state.
+    """:func:`ledger_of` and :func:`exposure_of` of another bot, kept beside its state.
 
     Each order sums every other bot's figures, and most of them have not changed since
     the last order: one lookup per bot rather than a property, a sum and a dict walk.
@@ -152,7 +152,7 @@ def _figures(state: RiskState, symbol: str) -> _Figures:
     by_symbol: dict[str, _Figures] = kept[2]
     found = by_symbol.get(symbol)
     if found is None:
-        found = by_symbol[symbol] = (*_ledger(state), exposure_of(state, symbol))
+        found = by_symbol[symbol] = (*ledger_of(state), exposure_of(state, symbol))
     return found
 
 
@@ -187,26 +187,30 @@ def all_scopes(members: Sequence[Member]) -> list[tuple[str, list[Member]]]:
 
 def readings(members: Sequence[Member], limits: PortfolioLimits) -> list[Reading]:
     """Every set limit of every scope, measured now (no order)."""
+    return [r for scope, group in all_scopes(members)
+            for r in scope_readings(scope, sums(group, "", "", Exposure(ZERO, ZERO)), limits)]
+
+
+def scope_readings(scope: str, s: Sums, limits: PortfolioLimits) -> list[Reading]:
+    """:func:`readings` of one scope, from its sums with no order."""
     found: list[Reading] = []
-    for scope, group in all_scopes(members):
-        s = sums(group, "", "", Exposure(ZERO, ZERO))
-        for code, name, value, base, rule in (
-                ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
-                 limits.max_daily_loss),
-                ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
-                 limits.max_drawdown)):
-            if rule is not None and base > ZERO:
-                most = rule.amount(base)
-                found.append(Reading(scope, code, value, most,
-                                     f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
-        if limits.max_gross_notional is not None:
-            cap = dec(limits.max_gross_notional)
-            found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
-                                 f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
-        if limits.max_leverage is not None and s.equity > ZERO:
-            most, lev = dec(limits.max_leverage), s.gross / s.equity
-            found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
-                                 f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
+    for code, name, value, base, rule in (
+            ("portfolio_loss_limit", "max_daily_loss", s.start - s.equity, s.start,
+             limits.max_daily_loss),
+            ("portfolio_drawdown_limit", "max_drawdown", s.high - s.equity, s.high,
+             limits.max_drawdown)):
+        if rule is not None and base > ZERO:
+            most = rule.amount(base)
+            found.append(Reading(scope, code, value, most,
+                                 f"{scope}: {name} at {usdt(value)} of {usdt(most)}"))
+    if limits.max_gross_notional is not None:
+        cap = dec(limits.max_gross_notional)
+        found.append(Reading(scope, "portfolio_gross_limit", s.gross, cap,
+                             f"{scope}: gross notional {usdt(s.gross)} of {usdt(cap)}"))
+    if limits.max_leverage is not None and s.equity > ZERO:
+        most, lev = dec(limits.max_leverage), s.gross / s.equity
+        found.append(Reading(scope, "portfolio_leverage_limit", lev, most,
+                             f"{scope}: gross leverage {ratio(lev)} of {ratio(most)}x"))
     return found
 
 
@@ -230,6 +234,12 @@ def check_groups(groups: Sequence[tuple[str, Sequence[Seat]]], bot_id: str, symb
 def check_scope(scope: str, figures: Sums, symbol: str,
                 limits: PortfolioLimits) -> Decision | None:
     """One scope's limits on its sums; every reason starts with the scope."""
+    found = check_losses(scope, figures, limits)
+    return found if found is not None else check_exposures(scope, figures, symbol, limits)
+
+
+def check_losses(scope: str, figures: Sums, limits: PortfolioLimits) -> Decision | None:
+    """:func:`check_scope`'s first checks, which read the ledgers' sums only."""
     loss = _loss(figures.start - figures.equity, figures.start, limits.max_daily_loss)
     if loss is not None:
         return deny("portfolio_loss_limit", f"{scope}: daily loss {usdt(loss[0])} has "
@@ -238,6 +248,12 @@ def check_scope(scope: str, figures: Sums, symbol: str,
     if drop is not None:
         return deny("portfolio_drawdown_limit", f"{scope}: drawdown {usdt(drop[0])} from the "
                     f"bots' high-water marks has reached max_drawdown {drop[1]}")
+    return None
+
+
+def check_exposures(scope: str, figures: Sums, symbol: str,
+                    limits: PortfolioLimits) -> Decision | None:
+    """:func:`check_scope`'s other checks, on what the bots hold and have pending."""
     if figures.unpriced is not None:
         return deny("no_mark_price", f"{scope}: no mark price for {figures.unpriced}, "
                     "needed to value the gross notional across bots")

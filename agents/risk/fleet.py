@@ -14,24 +14,30 @@ portfolio limits are set, since the sums across bots would leave it out.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
 from kernel.gate import ClosedGate, Fact, FactCounter, MultiplierNote, OrderGate
 from risk.decision import Decision, deny
 from risk.limits import PortfolioLimits
+from risk.money import ZERO
 from risk.portfolio import (
     HALTS,
     WARN_AT,
     Exposure,
     Member,
     Reading,
+    Sums,
     all_scopes,
-    check_groups,
-    readings,
+    check_exposures,
+    check_losses,
+    scope_readings,
     scopes,
+    sums,
 )
 from risk.rules import OrderContext
+from risk.tally import Tally
 
 if TYPE_CHECKING:
     from agents.risk.actor import RiskEngine
@@ -47,9 +53,16 @@ class FleetGate:
         """Bot id -> account, every configured bot."""
         self.limits = limits
         self._engines: dict[str, RiskEngine] = {}
-        self._rosters: dict[str, list[tuple[str, list[tuple[str, str, RiskEngine]]]]] = {}
-        """Bot id -> the scopes its orders are checked in, each with its bots' engines in
-        the order of ``_members`` (worked out once: the engines change only on attach)."""
+        self._tallies: dict[str, Tally] = {}
+        """Scope -> the running totals of its bots' figures (``risk.tally``), its bots in
+        the order of ``_members``; worked out again when an engine is attached or detached."""
+        self._rosters: dict[str, list[tuple[str, Tally]]] = {}
+        """Bot id -> the scopes its orders are checked in, with their totals."""
+        self._losses: dict[str, tuple[Decimal, Decimal, Decimal, PortfolioLimits,
+                                      Decision | None]] = {}
+        """Scope -> the last ledger sums its loss limits were checked on, and the answer."""
+        self._scopes: list[tuple[str, list[str]]] | None = None
+        """Every scope with its bots' ids (:meth:`_layout`)."""
         self._checked = any(getattr(limits, f) is not None for f in limits.__struct_fields__)
         self._warned: set[tuple[str, str, str]] = set()
         """(day, scope, code) already warned of: each warning is said once a day."""
@@ -57,13 +70,19 @@ class FleetGate:
     def attach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine has its state restored: its orders are decided from now on."""
         self._engines[bot_id] = engine
-        self._rosters.clear()
+        self._forget()
 
     def detach(self, bot_id: str, engine: RiskEngine) -> None:
         """A bot's engine stops: its orders are denied until it is back (fail closed)."""
         if self._engines.get(bot_id) is engine:
             del self._engines[bot_id]
-            self._rosters.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        """The bots whose engines run changed: who is in which scope is worked out again."""
+        self._tallies.clear()
+        self._rosters.clear()
+        self._scopes = None
 
     def engines(self) -> dict[str, RiskEngine]:
         return dict(self._engines)
@@ -135,20 +154,65 @@ class FleetGate:
                         "running), so the sums across bots are unknown; opening orders are "
                         "refused until it is")
         gross, notional = ctx.__dict__["exposure_after"]
-        groups = [(scope, [(b, a, e.state) for b, a, e in roster])
-                  for scope, roster in self._roster(bot_id)]
-        return check_groups(groups, bot_id, ctx.order.symbol, Exposure(gross, notional),
-                            self.limits)
+        after, symbol, limits = Exposure(gross, notional), ctx.order.symbol, self.limits
+        for scope, tally in self._roster(bot_id):
+            figures = tally.sums(bot_id, symbol, after,
+                                 on_symbol=limits.max_notional_per_symbol is not None)
+            if figures is None:  # the totals cannot give it to the digit: add them up
+                figures = sums([(b, "", self._engines[b].state) for b in tally.bots], symbol,
+                               bot_id, after)
+            found = self._losses_of(scope, figures, limits)
+            if found is None:
+                found = check_exposures(scope, figures, symbol, limits)
+            if found is not None:
+                return found
+        return None
 
-    def _roster(self, bot_id: str) -> list[tuple[str, list[tuple[str, str, RiskEngine]]]]:
-        """``scopes`` of ``bot_id``, kept with the engines rather than their states: each
-        order takes the states of the moment, and only they change between orders."""
+    def _losses_of(self, scope: str, figures: Sums, limits: PortfolioLimits) -> Decision | None:
+        """``check_losses``, kept while the scope's ledger sums are the very same objects
+        (the totals hand the same ones back until a bot's ledger changes)."""
+        kept = self._losses.get(scope)
+        if kept is not None and kept[0] is figures.start and kept[1] is figures.equity \
+                and kept[2] is figures.high and kept[3] is limits:
+            return kept[4]
+        found = check_losses(scope, figures, limits)
+        self._losses[scope] = (figures.start, figures.equity, figures.high, limits, found)
+        return found
+
+    def _roster(self, bot_id: str) -> list[tuple[str, Tally]]:
+        """``scopes`` of ``bot_id``, each with its running totals."""
         roster = self._rosters.get(bot_id)
         if roster is None:
             roster = self._rosters[bot_id] = [
-                (scope, [(m.bot_id, m.account, self._engines[m.bot_id]) for m in group])
-                for scope, group in scopes(self._members(), bot_id)]
+                (scope, self._tally(scope, [m.bot_id for m in group])) for scope, group in
+                scopes(self._members(), bot_id)]
         return roster
+
+    def _tally(self, scope: str, bots: list[str]) -> Tally:
+        """A scope's totals, one for every bot in it (an account's, or the portfolio's)."""
+        tally = self._tallies.get(scope)
+        if tally is None:
+            tally = self._tallies[scope] = Tally([(b, self._engines[b]) for b in bots])
+        return tally
+
+    def _readings(self) -> list[Reading]:
+        """:func:`risk.portfolio.readings`, from each scope's totals."""
+        found: list[Reading] = []
+        for scope, bots in self._layout():
+            figures = self._tally(scope, bots).totals()
+            if figures is None:  # as in the veto: added up when the totals cannot serve
+                figures = sums([(b, "", self._engines[b].state) for b in bots], "", "",
+                               Exposure(ZERO, ZERO))
+            found += scope_readings(scope, figures, self.limits)
+        return found
+
+    def _layout(self) -> list[tuple[str, list[str]]]:
+        """:func:`risk.portfolio.all_scopes` by bot id (the timer's scopes), worked out
+        again when an engine is attached or detached."""
+        if self._scopes is None:
+            self._scopes = [(scope, [m.bot_id for m in group])
+                            for scope, group in all_scopes(self._members())]
+        return self._scopes
 
     # --- the timer: halts and warnings of the portfolio's scopes ---------------------------
 
@@ -160,10 +224,8 @@ class FleetGate:
         bot of the scope (each engine halts its own bot on its own tick)."""
         if not self._checked:
             return []
-        members = self._members()
-        mine = {scope for scope, group in all_scopes(members)
-                if any(m.bot_id == bot_id for m in group)}
-        return [r for r in readings(members, self.limits)
+        mine = {scope for scope, bots in self._layout() if bot_id in bots}
+        return [r for r in self._readings()
                 if r.code in HALTS and r.scope in mine and r.reached]
 
     def new_warnings(self, day: str) -> list[Reading]:
@@ -171,7 +233,7 @@ class FleetGate:
         if not self._checked:
             return []
         fresh = []
-        for reading in readings(self._members(), self.limits):
+        for reading in self._readings():
             key = (day, reading.scope, reading.code)
             if reading.value >= WARN_AT * reading.limit and key not in self._warned:
                 self._warned = {k for k in self._warned if k[0] == day}  # today's only
