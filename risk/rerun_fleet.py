@@ -19,12 +19,13 @@ from collections.abc import Iterator, Mapping
 import msgspec
 
 from risk.breakers import trip
-from risk.decision import Decision, deny
+from risk.decision import Decision
 from risk.engine import Veto
 from risk.lifecycle import Step, after_restart, initial_state
 from risk.limits import RiskLimits
 from risk.portfolio import HALTS, Exposure, Member, all_scopes, check_portfolio, readings
 from risk.rules import OrderContext
+from risk.scope_words import halt_text, scoped, unloaded
 from risk.state import RiskState
 
 ONE = ""
@@ -98,7 +99,7 @@ class Ledgers:
         if not self.checked:
             return None
         if self.unloaded:
-            return lambda ctx: _unknown(sorted(self.unloaded))
+            return lambda ctx: unloaded(sorted(self.unloaded))
         members = self._members(states)
         limits = self.portfolio
 
@@ -110,10 +111,7 @@ class Ledgers:
 
     def scoped(self, decision: Decision, bot_id: str) -> Decision:
         """A fleet engine's DENY names its scope: ``bot:ID`` unless the portfolio's."""
-        if self.fleet is None or decision.allowed or decision.reason.startswith(
-                ("portfolio:", "account:")):
-            return decision
-        return msgspec.structs.replace(decision, reason=f"bot:{bot_id}: {decision.reason}")
+        return decision if self.fleet is None else scoped(decision, bot_id)
 
     def halts(self, states: Mapping[str, RiskState], bot_id: str, now: float) -> Iterator[Step]:
         """The bot's timer in a fleet: a portfolio loss or drawdown reached in a scope the
@@ -126,8 +124,7 @@ class Ledgers:
         state = states[bot_id]
         for reading in readings(members, self.portfolio):
             if reading.code in HALTS and reading.scope in mine and reading.reached:
-                text = (f"{reading.text}: reached, so every bot of {reading.scope} halts "
-                        "until the day rollover (or kernel resume)")
+                text = halt_text(reading.text, reading.scope)
                 step = trip(state, reading.code, text, reading.value, reading.limit,
                             self.limits(bot_id), now)
                 state = step[0]
@@ -137,9 +134,3 @@ class Ledgers:
         assert self.fleet is not None
         return [Member(b, a, states[b]) for b, a in self.fleet.accounts.items() if b in states]
 
-
-def _unknown(missing: list[str]) -> Decision:
-    """The fleet's gate's answer while a bot's engine is restoring (``FleetGate.veto``)."""
-    return deny("portfolio_gross_limit", f"portfolio: the ledger of bot {', '.join(missing)} "
-                "is not loaded (its risk engine is not running), so the sums across bots are "
-                "unknown; opening orders are refused until it is")

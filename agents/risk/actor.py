@@ -87,6 +87,7 @@ from risk.multiplier import setting, until
 from risk.portfolio import WARN_AT, Reading
 from risk.reasons import for_bot
 from risk.requests import Refused, multiplier_request, operator_resume
+from risk.scope_words import halt_text, scoped
 
 log = logging.getLogger("agents.risk")
 
@@ -162,10 +163,7 @@ class RiskEngine(Actor):
         else:
             decision, self._state = decide(order, judged, self._limits, now,
                                            lambda ctx: fleet.veto(self._bot_id, ctx))
-            if not decision.allowed and not decision.reason.startswith(("portfolio:",
-                                                                        "account:")):
-                decision = msgspec.structs.replace(
-                    decision, reason=f"bot:{self._bot_id}: {decision.reason}")
+            decision = scoped(decision, self._bot_id)
         if self._shadow is not None:  # evidence, judged after the reply is sent
             try:
                 self._shadow.queue(order, judged, decision, now)
@@ -274,8 +272,7 @@ class RiskEngine(Actor):
         assert self._fleet is not None
         out: list[Message] = []
         for reading in self._fleet.tripped(self._bot_id):
-            text = (f"{reading.text}: reached, so every bot of {reading.scope} halts until "
-                    "the day rollover (or kernel resume)")
+            text = halt_text(reading.text, reading.scope)
             self._state, events = trip(self._state, reading.code, text, reading.value,
                                        reading.limit, self._limits, now)
             out += events

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bus.protocol import Heartbeat, OrderDecision, OrderRequest, TradingState, make_decision
 from kernel.gate import ClosedGate, Fact, FactCounter, MultiplierNote, OrderGate
-from risk.decision import Decision, deny
+from risk.decision import Decision
 from risk.limits import PortfolioLimits
 from risk.money import ZERO
 from risk.portfolio import (
@@ -37,6 +37,7 @@ from risk.portfolio import (
     sums,
 )
 from risk.rules import OrderContext
+from risk.scope_words import unloaded
 from risk.tally import Tally
 
 if TYPE_CHECKING:
@@ -149,10 +150,7 @@ class FleetGate:
         missing = [] if len(self._engines) == len(self.accounts) else \
             sorted(b for b in self.accounts if b not in self._engines)  # engines <= accounts
         if missing:
-            return deny("portfolio_gross_limit", f"portfolio: the ledger of bot "
-                        f"{', '.join(missing)} is not loaded (its risk engine is not "
-                        "running), so the sums across bots are unknown; opening orders are "
-                        "refused until it is")
+            return unloaded(missing)
         gross, notional = ctx.__dict__["exposure_after"]
         after, symbol, limits = Exposure(gross, notional), ctx.order.symbol, self.limits
         for scope, tally in self._roster(bot_id):
