@@ -174,6 +174,10 @@ class PathsConfig(_Config, frozen=True):
         """True when ``bots:`` lists the bots (ids are then checked at hello)."""
         return bool(self.bots)
 
+    def accounts(self) -> dict[str, str] | None:
+        """A fleet's bots and their accounts, for the portfolio's scopes; None for one bot."""
+        return {b.id: b.account for b in self.bots} if self.bots else None
+
     def bot_list(self) -> tuple[BotConfig, ...]:
         """Every bot, the shorthand as one bot with id "" (any id, one at a time)."""
         if self.bots:

@@ -14,6 +14,7 @@ never older than the question.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,9 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def risk_evidence(proposal: Proposal, *, risk_path: Path, journal_path: Path, days: int,
-                  now: float) -> Evidence | None:
-    """The evidence of a risk-rule proposal; None for any other kind."""
+                  now: float, accounts: Mapping[str, str] | None = None) -> Evidence | None:
+    """The evidence of a risk-rule proposal; None for any other kind. ``accounts``: a
+    fleet's bots and their accounts, so each account's scope is checked as live."""
     if proposal.draft.kind != "risk_rule":
         return None
     try:
@@ -57,7 +59,7 @@ def risk_evidence(proposal: Proposal, *, risk_path: Path, journal_path: Path, da
     start = day_bounds(first, proposed.utc_offset_s)[0]
     end = day_bounds(last, proposed.utc_offset_s)[1]
     try:
-        found = replay_window(journal_path, start, end, proposed)
+        found = replay_window(journal_path, start, end, proposed, accounts=accounts)
     except (JournalGap, FileNotFoundError, OSError) as exc:
         return Evidence(first_day=first, last_day=last, days=days, unavailable=str(exc))
     return Evidence(first_day=first, last_day=last, days=days, report=found)

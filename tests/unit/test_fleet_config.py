@@ -49,6 +49,11 @@ def test_the_bot_shorthand_is_one_bot_with_any_id(tmp_path: Path) -> None:
     assert (only.id, only.command, only.external) == ("", ["run-it"], False)
 
 
+def test_a_fleets_accounts_are_known_by_bot_and_one_bot_has_none(tmp_path: Path) -> None:
+    assert paths(tmp_path, TWO).accounts() == {"grid-btc": "main", "far.eth_2": "sub"}
+    assert paths(tmp_path, "bot: {command: [run-it]}\n").accounts() is None
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("bots: [{id: a}, {id: A}]", "bots ids must be unique (case aside): 'a' and 'A'"),
     ("bots: [{id: 'a b'}]", "bots entry 1: id 'a b' is not a safe name"),

@@ -115,7 +115,7 @@ def _evidence(proposal: Proposal, settings: Settings) -> Evidence | None:
         return None
     return risk_evidence(proposal, risk_path=settings.config_dir / "risk.yaml",
                          journal_path=settings.journal_path, days=settings.meta.replay_days,
-                         now=time.time())
+                         now=time.time(), accounts=settings.paths.accounts())
 
 
 def _print_evidence(evidence: Evidence | None, out: Console) -> None:

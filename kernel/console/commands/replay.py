@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     end = day_bounds(last, limits.utc_offset_s)[1]
     try:
         found = replay_window(settings.journal_path, start, end, limits,
-                              multiplier=args.multiplier, accounts=accounts(settings))
+                              multiplier=args.multiplier, accounts=settings.paths.accounts())
     except FileNotFoundError as exc:
         err.print(Text.assemble(("no journal:", "red"), " ", one_line(exc)))
         return EXIT_NO_JOURNAL
@@ -103,12 +103,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         show(found, head, Console(highlight=False, soft_wrap=True), every=args.all)
     return 0
-
-
-def accounts(settings: Settings) -> dict[str, str] | None:
-    """A fleet's bots and their accounts (``paths.yaml``), for the portfolio's scopes."""
-    paths = settings.paths
-    return {b.id: b.account for b in paths.bot_list()} if paths.fleet else None
 
 
 def only_bot(found: Report, bot_id: str) -> Report:
