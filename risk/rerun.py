@@ -219,8 +219,9 @@ class _Loop:
                 self.trips.extend(_trips(ts, events, bot_id=key))
 
     def _held(self, state: RiskState) -> RiskState:
-        held = self.multiplier
-        return state if held is None else msgspec.structs.replace(state, risk_multiplier=held)
+        held = self.multiplier  # held all along: no adviser's cut ends to lift it back
+        return state if held is None else msgspec.structs.replace(
+            state, risk_multiplier=held, multiplier_base=None)
 
     def _apply(self, fact: Fact, key: str, ts: float) -> Step:
         limits, state = self.books.limits(key), self.states[key]
