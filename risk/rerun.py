@@ -24,7 +24,7 @@ import msgspec
 from bus.protocol import Fill, Heartbeat, OrderDecision, OrderRequest, OrderUpdate
 from risk.breakers import check_limits
 from risk.decision import Decision
-from risk.engine import decide
+from risk.engine import apply_decision, decide
 from risk.fills import apply_fill
 from risk.heartbeat import apply_heartbeat
 from risk.lifecycle import Step, halt
@@ -63,7 +63,8 @@ class Compared(msgspec.Struct, frozen=True, kw_only=True):
     old: Decision
     new: Decision
     by_kernel: bool = False
-    """Denied by the gateway or the watchdog without the engine: kept as it was."""
+    """Kept as it was: denied by the gateway or the watchdog without the engine, or made
+    in a fleet while a bot's ledger was still in a save not reached (``Ledgers.unknown``)."""
 
     @property
     def flipped(self) -> bool:
@@ -218,8 +219,9 @@ class _Loop:
                 self.trips.extend(_trips(ts, events, bot_id=key))
 
     def _held(self, state: RiskState) -> RiskState:
-        held = self.multiplier
-        return state if held is None else msgspec.structs.replace(state, risk_multiplier=held)
+        held = self.multiplier  # held all along: no adviser's cut ends to lift it back
+        return state if held is None else msgspec.structs.replace(
+            state, risk_multiplier=held, multiplier_base=None)
 
     def _apply(self, fact: Fact, key: str, ts: float) -> Step:
         limits, state = self.books.limits(key), self.states[key]
@@ -274,6 +276,9 @@ class _Loop:
         kept = live.code in KERNEL_CODES or state is None
         if kept or state is None:  # (``state is None`` again, for the type checker)
             new = old
+        elif self.books.unknown(self.states):  # the sums over the bots: not to be had
+            new, kept = old, True
+            self.states[key] = apply_decision(state, order, old, self.books.limits(key), ts)
         else:
             new, self.states[key] = decide(order, state, self.books.limits(key), ts,
                                            self.books.veto(self.states, order.bot_id))

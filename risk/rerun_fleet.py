@@ -93,6 +93,13 @@ class Ledgers:
             return [bot_id] if bot_id in states else []
         return list(states)
 
+    def unknown(self, states: Mapping[str, RiskState]) -> bool:
+        """With portfolio limits, a bot's ledger is still in its save, not reached yet (each
+        bot starts from its own, at its own time): the sums across bots are not known, so
+        its orders keep their live decisions and no portfolio halt is worked out."""
+        return self.checked and self.fleet is not None and any(
+            b not in states for b in self.fleet.based)
+
     def veto(self, states: Mapping[str, RiskState], bot_id: str) -> Veto | None:
         """The portfolio's answer to an order its bot's own limits allow, as the fleet's
         gate gives it (``FleetGate.veto``), over the bots' replayed ledgers."""
@@ -116,7 +123,7 @@ class Ledgers:
     def halts(self, states: Mapping[str, RiskState], bot_id: str, now: float) -> Iterator[Step]:
         """The bot's timer in a fleet: a portfolio loss or drawdown reached in a scope the
         bot is in halts it, as its engine's tick does (``RiskEngine._fleet_tick``)."""
-        if not self.checked:
+        if not self.checked or self.unknown(states):
             return
         members = self._members(states)
         mine = {scope for scope, group in all_scopes(members)

@@ -5,16 +5,34 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+
 from bus.protocol import Fill, OrderDecision, OrderRequest, OrderUpdate
-from risk import LossLimit, RiskLimits, decide, initial_state, order_decision
+from risk import (
+    LossLimit,
+    RiskLimits,
+    decide,
+    initial_state,
+    order_decision,
+    set_risk_multiplier,
+)
 from risk.fills import apply_fill
 from risk.heartbeat import apply_heartbeat
 from risk.messages import LimitTripped
 from risk.rerun import rerun
-from risk.rerun_facts import Ahead, Fact, Halted, MultiplierAsked, Restarted, Resumed, Row
+from risk.rerun_facts import (
+    Ahead,
+    Based,
+    Fact,
+    Halted,
+    MultiplierAsked,
+    Restarted,
+    Resumed,
+    Row,
+)
 from risk.rerun_report import report
 from risk.state import RiskState
-from tests.unit.risk.risk_world import NOW, fill, heartbeat, limits, order
+from tests.unit.risk.risk_world import MIDNIGHT, NOW, fill, heartbeat, limits, order
 
 
 class Day:
@@ -198,3 +216,23 @@ def test_a_held_multiplier_scales_the_size_limits_all_day() -> None:
     assert [(f.old_verdict, f.new_code) for f in found.flips] == [
         ("ALLOW", "fat_finger_notional")]
     assert found.counts.same == 1  # the request to raise it again is left out
+
+
+def test_a_held_multiplier_outlasts_the_rollover_that_ends_an_advisers_cut() -> None:
+    """A save made while an adviser's cut was in force carries the setting it cut, to
+    come back at the next trading day; a replay that holds the multiplier holds it
+    across that rollover too (the cut's end would lift it back to the base)."""
+    lim = limits()
+    day = Day(lim)
+    day.state, _ = set_risk_multiplier(day.state, 0.8, "calm down", lim, NOW - 1,
+                                       by="moderator:offline", temporary=True)
+    day.rows = [Row(1, NOW - 1, Based(state=day.state))]
+    day.beat(NOW)
+    tomorrow = MIDNIGHT + 60
+    day.beat(tomorrow)
+    assert day.state.risk_multiplier == 1.0  # live, the cut ended at midnight
+    big = order("ETHUSDT", qty=0.8, price=2_500.0, request_id="big")  # 2,000 USDT
+    assert day.order(tomorrow + 1, msgspec.structs.replace(big, ts=tomorrow + 1)) == "ALLOW"
+    ran = rerun(day.rows, lim, multiplier=0.5)  # 2,500 x 0.5 = 1,250
+    assert (ran.rows[0].new.verdict, ran.rows[0].new.code) == ("DENY", "fat_finger_notional")
+    assert ran.state is not None and ran.state.risk_multiplier == 0.5

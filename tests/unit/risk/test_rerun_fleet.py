@@ -9,7 +9,7 @@ from decimal import Decimal
 import msgspec
 
 from bus.protocol import Heartbeat, OrderRequest
-from risk import RiskLimits, initial_state, order_decision
+from risk import RiskLimits, apply_heartbeat, initial_state, order_decision
 from risk.decision import Decision
 from risk.limits import LossLimit, PortfolioLimits
 from risk.rerun import rerun
@@ -150,3 +150,32 @@ def test_after_a_start_opening_orders_wait_for_every_bots_ledger() -> None:
     ran = rerun(day.rows, lim, fleet=FLEET)
     assert ran.rows[0].new == ran.rows[0].old  # the very denial, word for word
     assert (ran.rows[1].new.verdict, ran.rows[1].old.verdict) == ("ALLOW", "ALLOW")
+
+
+def test_before_every_bots_save_is_reached_the_live_decisions_stand() -> None:
+    """Each bot starts from its own save, at its own time: until the last of them is
+    reached a bot's ledger is unknown (its save holds it), so the sums across bots are
+    too. An order decided then is not decided again over part of the fleet (that would
+    allow what the whole fleet's sums denied): the live decision stands, and is
+    recorded as the live engine recorded it."""
+    lim = limits(portfolio=PortfolioLimits(max_gross_notional=2_000))
+    day = Journal.__new__(Journal)
+    day.rows = []
+    day.add(NOW - 10, Based(state=initial_state(lim.for_bot("a"), NOW - 10), bot_id="a"))
+    day.add(NOW, beat("a", NOW, 10_000.0))
+    early = order("BTCUSDT", qty=0.01, price=50_000.0, bot_id="a", request_id="early")
+    day.add(NOW + 1, early)
+    live = Decision("DENY", "portfolio_gross_limit", "portfolio: gross notional 3000 USDT")
+    day.add(NOW + 1, order_decision(early, live, "ACTIVE", NOW + 1))
+    held = initial_state(lim.for_bot("b"), NOW - 10)
+    held, _ = apply_heartbeat(held, beat("b", NOW, 10_000.0, btc=0.05), lim.for_bot("b"), NOW)
+    day.add(NOW + 5, Based(state=held, bot_id="b"))  # b's ledger: 2,500 USDT of BTC
+    day.add(NOW + 6, beat("a", NOW + 6, 10_000.0))
+    day.add(NOW + 6, beat("b", NOW + 6, 10_000.0, btc=0.05))
+    day.asked(NOW + 7, order("BTCUSDT", qty=0.01, price=50_000.0, bot_id="a",
+                             request_id="later"), "DENY", "portfolio_gross_limit")
+    ran = rerun(day.rows, lim, fleet=FLEET)
+    assert ran.rows[0].new == ran.rows[0].old and ran.rows[0].by_kernel
+    assert "early" not in ran.states["a"].open_orders
+    assert "early" in ran.states["a"].request_ids
+    assert (ran.rows[1].new.verdict, ran.rows[1].new.code) == ("DENY", "portfolio_gross_limit")
