@@ -135,7 +135,7 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
     out.print(f"orders {c.orders:,}: same {c.same:,}, ALLOW->DENY {sum(c.allow_to_deny.values()):,}"
               f" {_codes(c.allow_to_deny)}, DENY->ALLOW {sum(c.deny_to_allow.values()):,}"
               f" {_codes(c.deny_to_allow)}, other DENY code {c.other_code:,}, "
-              f"kept (kernel denials) {c.by_kernel:,}")
+              f"kept as live (kernel denials, fleet orders before every save) {c.by_kernel:,}")
     if found.exact:
         out.print(f"exact: no verdict flipped (through journal row #{found.exact_through_seq})")
     else:
