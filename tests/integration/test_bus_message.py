@@ -15,11 +15,10 @@ import pytest
 from bus.codec import encode, encode_header
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, Position
 from bus.pubsub import Publisher, parse_frames
-from kernel._runner import ActorRunner
-from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.actor import Actor
 from kernel.emitter import Emitter
 from kernel.journal import Journal
-from kernel.supervision import RestartPolicy
+from tests.support.actors import lone_runner
 
 
 class Listener(Actor):
@@ -46,14 +45,7 @@ async def test_the_runner_hands_a_local_message_itself_and_decodes_a_remote_one(
     Listener.heard.clear()
     journal = await Journal.open(tmp_path / "journal.sqlite3")
     emitter = Emitter(source="gateway", journal=journal, publisher=publisher, clock=time.time)
-    services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
-                              request_stop=lambda reason: None)
-    runner = ActorRunner(
-        factory=Listener, publisher=publisher, kernel_emitter=emitter, clock=time.time,
-        make_context=lambda name: ActorContext(name=name, emitter=emitter, journal=journal,
-                                               clock=time.time, services=services),
-        policy=RestartPolicy(max_restarts=1, window_s=60, backoff_initial_s=1,
-                             backoff_max_s=1), stop_timeout_s=5)
+    runner = lone_runner(Listener, emitter=emitter, journal=journal, publisher=publisher)
     ready = asyncio.Event()
     task = asyncio.create_task(runner.supervise(ready))
     remote = Fill(request_id="r-9", symbol="BTCUSDT", side="buy", qty=1.0, price=2.0, ts=1.0)

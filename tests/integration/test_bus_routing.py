@@ -18,13 +18,12 @@ from bus.codec import encode_header
 from bus.protocol import Heartbeat, Message, OrderUpdate
 from bus.proxy import INPROC_SUBSCRIBE
 from bus.pubsub import LocalSubscription, Publisher, parse_frames
-from kernel._runner import ActorRunner
-from kernel.actor import Actor, ActorContext, KernelServices
+from kernel.actor import Actor
 from kernel.emitter import Emitter
 from kernel.events import OperatorCommandIssued
 from kernel.journal import Journal
 from kernel.messages import decode_message
-from kernel.supervision import RestartPolicy
+from tests.support.actors import lone_runner
 
 
 def waiting(subscription: LocalSubscription) -> list[bytes]:
@@ -123,14 +122,7 @@ async def test_the_runner_subscribes_an_actor_to_its_own_bots_only(
 ) -> None:
     journal = await Journal.open(tmp_path / "journal.sqlite3")
     emitter = Emitter(source="kernel", journal=journal, publisher=publisher, clock=time.time)
-    services = KernelServices(set_gate=lambda gate: None, send_command=lambda *a, **k: 0,
-                              request_stop=lambda reason: None)
-    runner = ActorRunner(
-        factory=Recorder, publisher=publisher, kernel_emitter=emitter, clock=time.time,
-        make_context=lambda name: ActorContext(name=name, emitter=emitter, journal=journal,
-                                               clock=time.time, services=services),
-        policy=RestartPolicy(max_restarts=1, window_s=60, backoff_initial_s=1,
-                             backoff_max_s=1), stop_timeout_s=5)
+    runner = lone_runner(Recorder, emitter=emitter, journal=journal, publisher=publisher)
     ready = asyncio.Event()
     task = asyncio.create_task(runner.supervise(ready))
     try:
