@@ -14,10 +14,11 @@ import pytest
 
 from bus.codec import encode, encode_header
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, Position
-from bus.pubsub import Publisher, parse_frames
+from bus.pubsub import MESSAGES_WITHIN, Publisher, parse_frames
 from kernel.actor import Actor
 from kernel.emitter import Emitter
 from kernel.journal import Journal
+from kernel.messages import decode_message
 from tests.support.actors import lone_runner
 
 
@@ -85,3 +86,16 @@ def test_a_frame_from_elsewhere_carries_no_message(publisher: Publisher) -> None
     publisher.deliver_local(parse_frames([b"order.fill", b"x", encode_header("elsewhere")]))
     publisher.send_raw("order.fill", b"y")  # raw bytes alone: nothing to hand over
     assert [f.message for f in everyone._frames] == [None, None]
+
+
+def test_a_subscription_far_behind_keeps_the_payload_alone(publisher: Publisher) -> None:
+    """Past MESSAGES_WITHIN queued frames the message is not kept beside the payload
+    (the listener decodes it when it comes to it): a backlog costs what it did."""
+    behind = publisher.subscribe_local(("bot.",))
+    sent = [beat(n) for n in range(MESSAGES_WITHIN + 2)]
+    for message in sent:
+        publisher.send_raw("bot.heartbeat", encode(message), message=message)
+    frames = list(behind._frames)
+    assert all(f.message is m for f, m in zip(frames[:MESSAGES_WITHIN], sent, strict=False))
+    assert [f.message for f in frames[MESSAGES_WITHIN:]] == [None, None]
+    assert [decode_message(f.payload) for f in frames[MESSAGES_WITHIN:]] == sent[-2:]
