@@ -188,7 +188,11 @@ class AsyncBotLink(LinkCore):
                          zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock, curve=curve)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
-        self._pump_scheduled = False
+        self._waiting = 0
+        """Calls in ``_wait``: with none, a change has no one to wake."""
+        self._fresh = False
+        """The socket and the monitor were read during this turn of the loop."""
+        self._turn_end_due = False
 
     async def __aenter__(self) -> Self:
         self._before_io()
@@ -235,12 +239,13 @@ class AsyncBotLink(LinkCore):
         denied = self._begin(order, resolve)
         if denied is not None:
             return denied
+        # One timer handle, not an ``asyncio.timeout`` (a context manager, a task
+        # lookup and a reschedule per order cost several times as much).
+        timer = loop.call_later(timeout_s, self._time_out, order.request_id, timeout_s)
         try:
-            async with asyncio.timeout(timeout_s):
-                return await decided
-        except TimeoutError:
-            return self._expire(order.request_id, timeout_s)
+            return await decided
         finally:
+            timer.cancel()
             self._forget(order.request_id)  # cancelled: a later answer must not land anywhere
 
     async def next_command(self, *, timeout_s: float | None = None) -> Command:
@@ -266,8 +271,10 @@ class AsyncBotLink(LinkCore):
 
     def _started(self) -> asyncio.AbstractEventLoop:
         """Watch the sockets from the running loop (once); the first async use does it."""
+        if self._loop is not None:
+            return self._loop
         loop = asyncio.get_running_loop()
-        if self._loop is None and not self.closed:
+        if not self.closed:
             try:
                 loop.add_reader(self._socket.FD, self._pump)
                 loop.add_reader(self._monitor.FD, self._pump)
@@ -281,33 +288,60 @@ class AsyncBotLink(LinkCore):
         return loop
 
     def _before_io(self) -> None:
+        """Read the socket and the monitor once per turn of the loop, not per call.
+
+        Each read asks ZeroMQ for ``EVENTS`` (a system call each), and with 64
+        orders in flight a turn runs dozens of sends. Within one turn nothing is
+        waited for, so what the first call read is as current as a read per call
+        would be; the loop's readers and the turn's end read again.
+        """
         self._started()
-        self._pump()
+        if not self._fresh and not self.closed:
+            self._pump()
+            self._fresh = True
+            self._end_turn_soon()
 
     def _after_send(self) -> None:
-        if self._loop is not None and not self._pump_scheduled:
-            self._pump_scheduled = True
-            self._loop.call_soon(self._scheduled_pump)
+        """A send may swallow the socket's wake-up (its FD is edge-triggered): read
+        again once this turn's sends are done."""
+        self._end_turn_soon()
 
-    def _scheduled_pump(self) -> None:
-        self._pump_scheduled = False
+    def _end_turn_soon(self) -> None:
+        if self._loop is not None and not self._turn_end_due:
+            self._turn_end_due = True
+            self._loop.call_soon(self._turn_end)
+
+    def _turn_end(self) -> None:
+        self._turn_end_due = False
+        self._fresh = False
         self._pump()
 
+    def _time_out(self, request_id: str, timeout_s: float) -> None:
+        """The timer of a ``can_execute`` fired: deny, and drop any later answer."""
+        resolve = self._pending.get(request_id)
+        if resolve is not None:
+            resolve(self._expire(request_id, timeout_s))
+
     def _changed(self) -> None:
-        self._wakeup.set()
-        self._wakeup = asyncio.Event()
+        if self._waiting:
+            self._wakeup.set()
+            self._wakeup = asyncio.Event()
 
     async def _wait(self, deadline: float | None) -> bool:
         """Wait until something arrives; False once past ``deadline`` or closed."""
         wakeup = self._wakeup
-        if deadline is None:
-            await wakeup.wait()
-            return not self.closed
-        remaining = deadline - self._clock()
-        if remaining > 0:
-            try:
-                async with asyncio.timeout(remaining):
-                    await wakeup.wait()
-            except TimeoutError:
-                pass
+        self._waiting += 1
+        try:
+            if deadline is None:
+                await wakeup.wait()
+                return not self.closed
+            remaining = deadline - self._clock()
+            if remaining > 0:
+                try:
+                    async with asyncio.timeout(remaining):
+                        await wakeup.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            self._waiting -= 1
         return self._clock() < deadline and not self.closed
