@@ -42,7 +42,9 @@ from bus._client_core import (
     LinkError,
     LinkStats,
     LinkTimeout,
+    Resolver,
 )
+from bus._deadlines import Deadlines
 from bus.protocol import BotMode, Command, OrderDecision, OrderRequest, Welcome
 
 __all__ = [
@@ -187,6 +189,7 @@ class AsyncBotLink(LinkCore):
                          encoding=encoding, context=context,
                          zmtp_heartbeat_s=zmtp_heartbeat_s, clock=clock, curve=curve)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines: Deadlines | None = None
         self._wakeup = asyncio.Event()
         self._waiting = 0
         """Calls in ``_wait``: with none, a change has no one to wake."""
@@ -207,6 +210,8 @@ class AsyncBotLink(LinkCore):
         if self._loop is not None and not self.closed and not self._loop.is_closed():
             self._loop.remove_reader(self._socket.FD)
             self._loop.remove_reader(self._monitor.FD)
+        if self._deadlines is not None:
+            self._deadlines.cancel_all()
         self._close(linger_s)
 
     async def hello(self, *, timeout_s: float = 5.0) -> Welcome:
@@ -239,13 +244,11 @@ class AsyncBotLink(LinkCore):
         denied = self._begin(order, resolve)
         if denied is not None:
             return denied
-        # One timer handle, not an ``asyncio.timeout`` (a context manager, a task
-        # lookup and a reschedule per order cost several times as much).
-        timer = loop.call_later(timeout_s, self._time_out, order.request_id, timeout_s)
+        assert self._deadlines is not None  # set with the loop, before anything is sent
+        self._deadlines.add(order.request_id, resolve, timeout_s)
         try:
             return await decided
         finally:
-            timer.cancel()
             self._forget(order.request_id)  # cancelled: a later answer must not land anywhere
 
     async def next_command(self, *, timeout_s: float | None = None) -> Command:
@@ -285,6 +288,7 @@ class AsyncBotLink(LinkCore):
                                 "(Python 3.12+: asyncio.run(main(), loop_factory="
                                 "asyncio.SelectorEventLoop))") from exc
             self._loop = loop
+            self._deadlines = Deadlines(loop, self._is_waiting, self._time_out)
         return loop
 
     def _before_io(self) -> None:
@@ -315,6 +319,9 @@ class AsyncBotLink(LinkCore):
         self._turn_end_due = False
         self._fresh = False
         self._pump()
+
+    def _is_waiting(self, request_id: str, resolve: Resolver) -> bool:
+        return self._pending.get(request_id) is resolve
 
     def _time_out(self, request_id: str, timeout_s: float) -> None:
         """The timer of a ``can_execute`` fired: deny, and drop any later answer."""

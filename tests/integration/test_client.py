@@ -359,6 +359,65 @@ async def test_async_timeout_then_late_decision_is_discarded(gateway: Gateway) -
         assert (await link.can_execute(order("r-fast"), timeout_s=5)).verdict == "ALLOW"
 
 
+async def test_async_timeouts_of_different_lengths_each_deny_while_others_are_answered(
+        gateway: Gateway) -> None:
+    unanswered = {f"quiet-{i}" for i in range(6)}
+    gateway.policy = (lambda m: [] if isinstance(m, OrderRequest) and m.request_id in unanswered
+                      else standard(m))
+    async with AsyncBotLink(gateway.endpoint, bot_id="qe-test") as link:
+        await link.hello()
+        quiet = [link.can_execute(order(f"quiet-{i}"), timeout_s=0.05 * (1 + i % 3))
+                 for i in range(6)]
+        answered = [link.can_execute(order(), timeout_s=10) for _ in range(32)]
+        decisions = await asyncio.gather(*quiet, *answered)
+        for i in range(6):
+            gateway.push(allow(order(f"quiet-{i}")))
+        await eventually(lambda: link.stats.late_decisions == 6)
+    assert [(d.verdict, d.code) for d in decisions[:6]] == [("DENY", "timeout")] * 6
+    assert {d.reason for d in decisions[:6]} == {
+        f"no decision from the kernel within {s:g} s: denied" for s in (0.05, 0.1, 0.15)}
+    assert all(d.verdict == "ALLOW" for d in decisions[6:])
+
+
+async def test_async_a_cancelled_call_drops_its_late_decision(gateway: Gateway) -> None:
+    held = order("r-held")
+    gateway.policy = lambda m: [] if m == held else standard(m)
+    async with AsyncBotLink(gateway.endpoint, bot_id="qe-test") as link:
+        await link.hello()
+        waiting = asyncio.create_task(link.can_execute(held, timeout_s=30))
+        await asyncio.to_thread(gateway.wait_for, lambda got: held in got)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        gateway.push(allow(held))
+        await eventually(lambda: link.stats.late_decisions == 1)
+        again = await link.can_execute(held, timeout_s=5)
+        assert (again.verdict, again.code) == ("DENY", "link_error")  # its id stays used
+        assert (await link.can_execute(order(), timeout_s=5)).verdict == "ALLOW"
+
+
+async def test_async_an_id_reused_after_its_answer_gets_its_own_full_timeout(
+        gateway: Gateway) -> None:
+    seen: list[OrderRequest] = []
+
+    def answer_once(message: BotToKernel) -> list[KernelToBot]:
+        if isinstance(message, OrderRequest):
+            seen.append(message)
+            return [allow(message)] if len(seen) == 1 else []
+        return standard(message)
+
+    gateway.policy = answer_once
+    async with AsyncBotLink(gateway.endpoint, bot_id="qe-test") as link:
+        await link.hello()
+        assert (await link.can_execute(order("r-again"), timeout_s=0.3)).verdict == "ALLOW"
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        second = await link.can_execute(order("r-again"), timeout_s=0.3)
+        waited = time.monotonic() - started
+    assert (second.verdict, second.code) == ("DENY", "timeout")
+    assert waited >= 0.25, "cut short at the deadline of the first call with that id"
+
+
 async def test_async_commands_arrive_while_orders_wait(gateway: Gateway) -> None:
     command = Command(command_id="c1", action="close_all")
     gateway.policy = lambda m: [command, allow(m)] if isinstance(m, OrderRequest) else standard(m)
