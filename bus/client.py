@@ -234,7 +234,10 @@ class AsyncBotLink(LinkCore):
 
     async def can_execute(self, order: OrderRequest, *, timeout_s: float = 1.0) -> OrderDecision:
         """The kernel's ALLOW or DENY for ``order``; a DENY of the link's own on any failure."""
-        loop = self._started()
+        loop = asyncio.get_running_loop()
+        if self._started() is not loop and not self.closed:
+            return self._deny(order.request_id, "link_error", "the link reads its socket in "
+                              "another event loop: use one link per loop")
         decided: asyncio.Future[OrderDecision] = loop.create_future()
 
         def resolve(decision: OrderDecision) -> None:

@@ -418,6 +418,18 @@ async def test_async_an_id_reused_after_its_answer_gets_its_own_full_timeout(
     assert waited >= 0.25, "cut short at the deadline of the first call with that id"
 
 
+def test_async_a_link_used_from_a_second_loop_denies_at_once(gateway: Gateway) -> None:
+    link = AsyncBotLink(gateway.endpoint, bot_id="qe-test")
+    try:
+        first = asyncio.run(link.can_execute(order(), timeout_s=5))
+        second = asyncio.run(link.can_execute(order(), timeout_s=5))
+    finally:
+        link.close()
+    assert first.verdict == "ALLOW"
+    assert (second.verdict, second.code) == ("DENY", "link_error")
+    assert "another event loop" in second.reason
+
+
 async def test_async_commands_arrive_while_orders_wait(gateway: Gateway) -> None:
     command = Command(command_id="c1", action="close_all")
     gateway.policy = lambda m: [command, allow(m)] if isinstance(m, OrderRequest) else standard(m)
