@@ -190,6 +190,10 @@ def main() -> None:
                         help="write py-spy's raw stacks of the kernel during the run here")
     parser.add_argument("--spin-us", type=int, default=None,
                         help="kernel.yaml gateway.spin_us for the run (default: as shipped)")
+    parser.add_argument("--no-tap", action="store_true",
+                        help="leave kernel tap out: what the tap's subscription costs the kernel")
+    parser.add_argument("--no-portfolio", action="store_true",
+                        help="no portfolio: limits: what the check across the bots costs")
     args = parser.parse_args()
     names = [f"bot-{n:02d}" for n in range(1, args.bots + 1)]
     payload = encode(OrderRequest(request_id="raw-0000000", bot_id=names[0], ts=time.time(),
@@ -224,11 +228,11 @@ class Fleet(NamedTuple):
 def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, payload: bytes,
               tmp: Path) -> Fleet:
     """Start the kernel, the tap, the bots and the paced echo; collect every figure."""
-    with running_kernel(risk_yaml=FLEET_LIMITS, spin_us=args.spin_us,
-                        files={"paths.yaml": fleet_paths(names)}) as kernel:
+    with running_kernel(risk_yaml=BENCH_LIMITS if args.no_portfolio else FLEET_LIMITS,
+                        spin_us=args.spin_us, files={"paths.yaml": fleet_paths(names)}) as kernel:
         status = ask(kernel.control, StatusRequest(), timeout_s=5)
         assert isinstance(status, StatusReply)
-        tap = subprocess.Popen(
+        tap = None if args.no_tap else subprocess.Popen(
             [sys.executable, "-m", "kernel.console.cli", "--config-dir",
              str(kernel.config_dir), "tap", "--json"], cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
@@ -247,8 +251,9 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
             spy.wait(60)
         elapsed = time.perf_counter() - started - 1.0  # each client waits 1 s before its first
         sampler.running = False
-        tap.terminate()
-        tap.wait(10)
+        if tap is not None:
+            tap.terminate()
+            tap.wait(10)
         journaled = {msgspec.msgpack.decode(r.payload)["request_id"]
                      for r in read_journal(kernel.root / "data" / "journal.sqlite3",
                                            topic_prefix="order.decision", limit=10_000_000)}
@@ -278,9 +283,11 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     rss_mb = max(run.rss, default=0) / 2**20
     cpu = sum(run.cpu) / len(run.cpu) if run.cpu else 0.0
     print(f"fleet: {args.bots} bot processes x {args.rate:g} orders/s + 1 heartbeat/s each, "
-          f"{args.seconds:g} s; kernel run with kernel tap --json and the moderator "
-          f"(running: {run.moderator}); {len(payload)}-byte order payload; spin_us "
-          f"{'as shipped' if args.spin_us is None else args.spin_us}")
+          f"{args.seconds:g} s; kernel run with "
+          f"{'no tap' if args.no_tap else 'kernel tap --json'} and the moderator "
+          f"(running: {run.moderator}); portfolio limits "
+          f"{'off' if args.no_portfolio else 'set'}; {len(payload)}-byte order payload; "
+          f"spin_us {'as shipped' if args.spin_us is None else args.spin_us}")
     print(row("raw pyzmq DEALER/ROUTER echo", raw))
     print(row(f"raw echo at {args.rate:g}/s during the run", paced))
     print(row(f"gate round trip, {args.bots} bots", gate))
