@@ -223,6 +223,8 @@ class Fleet(NamedTuple):
     rss: list[int]
     codes: list[int]
     moderator: bool
+    tap_cpu: float | None
+    """The tap process's CPU over the run, percent of one core (None: no tap)."""
 
 
 def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, payload: bytes,
@@ -245,12 +247,16 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
         clients.append(start_script(ECHO_PACED, echo_endpoint, str(args.rate),
                                     str(args.seconds), str(echo_out), payload.hex()))
         started = time.perf_counter()
+        time.sleep(2.0)  # past the bots' first second and the tap's start-up (imports, state)
+        tap_clock = tap_cpu_s(tap), time.perf_counter()
         spy = profiler(status.pid, args) if args.profile else None
         codes = [c.wait(args.seconds + 120) for c in clients]
         if spy is not None:
             spy.wait(60)
         elapsed = time.perf_counter() - started - 1.0  # each client waits 1 s before its first
         sampler.running = False
+        tap_cpu = None if tap is None else (tap_cpu_s(tap) - tap_clock[0]) * 100 / (
+            time.perf_counter() - tap_clock[1])
         if tap is not None:
             tap.terminate()
             tap.wait(10)
@@ -263,13 +269,20 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
                  received={rid: v for r in results for rid, v in r["decisions"].items()},
                  journaled=journaled, paced_echo=paced, elapsed_s=elapsed, cpu=sampler.cpu,
                  rss=sampler.rss, codes=codes,
-                 moderator=any(a.name == "moderator" for a in status.actors))
+                 moderator=any(a.name == "moderator" for a in status.actors), tap_cpu=tap_cpu)
+
+
+def tap_cpu_s(tap: subprocess.Popen[bytes] | None) -> float:
+    """The tap's CPU time so far (it shares the cores with the kernel and the bots)."""
+    if tap is None:
+        return 0.0
+    times = psutil.Process(tap.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    """py-spy sampling the kernel through the run, from after the bots' first second."""
+    """py-spy sampling the kernel through the rest of the run (started 2 s into it)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    time.sleep(2.0)
     return subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--rate", "500", "--duration",
          str(max(1, int(args.seconds) - 2)), "--format", "raw", "--nonblocking", "--gil",
@@ -301,6 +314,8 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     print(f"kernel: CPU {cpu:.0f}% of one core on average (max {max(run.cpu, default=0):.0f}%), "
           f"{cpu_s * 1e6 / max(1, len(run.received)):.0f} µs of CPU per decision; "
           f"RSS max {rss_mb:.0f} MB (budget < 150 MB)")
+    if run.tap_cpu is not None:
+        print(f"kernel tap --json: CPU {run.tap_cpu:.1f}% of one core (from 2 s into the run)")
     print(f"lost: {len(lost)} decisions received but not in the journal "
           f"({'none' if not lost else ', '.join(lost[:5])}); the journal holds "
           f"{len(run.journaled):,} decisions")
