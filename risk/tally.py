@@ -120,12 +120,12 @@ class Tally:
         toward floor or clamps exponents)."""
         seen = self._seen
         if self._told:
-            if self._moved:
-                moved, self._moved = self._moved, set()
-                for i in moved:
-                    state = self._holders[i].state
-                    if state is not seen[i]:
-                        self._take(i, state)
+            moved = self._moved
+            for i in tuple(moved):  # each let go once taken in: a failure leaves the rest
+                state = self._holders[i].state
+                if state is not seen[i]:
+                    self._take(i, state)
+                moved.discard(i)
         else:
             for i in compress(range(len(seen)), map(is_not, map(_STATE, self._holders), seen)):
                 self._take(i, self._holders[i].state)
