@@ -77,8 +77,10 @@ def beat(seq):
                                equity=1_000_000.0, realized_pnl=0.0, unrealized_pnl=0.0,
                                marks={"BTCUSDT": price}, last_tick_ts=now)))
 
-def decision():
+def decision(request_id):
     while True:  # commands (a multiplier change) may come between: skipped
+        if not sock.poll(30_000):  # a run that never ends says which order was not answered
+            sys.exit(f"{bot_id}: no decision for {request_id} within 30 s")
         reply = kernel_frame_decoder.decode(sock.recv())
         if isinstance(reply, OrderDecision):
             return reply
@@ -100,7 +102,7 @@ while (now := time.perf_counter()) - start < seconds:
                          order_type="limit", reduce_only=False, leverage=1.0)
     t0 = time.perf_counter()
     sock.send(encode(order))
-    answer = decision()
+    answer = decision(order.request_id)
     latencies.append(time.perf_counter() - t0)
     decisions[answer.request_id] = answer.verdict + " " + answer.code
     sock.send(encode(OrderUpdate(request_id=order.request_id, status="cancelled",
