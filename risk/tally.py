@@ -22,8 +22,7 @@ a figure cannot be valued, the caller sums the figures as before. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_FLOOR, Context, Decimal, Inexact, getcontext
-from functools import lru_cache
+from decimal import ROUND_FLOOR, Decimal, getcontext
 from itertools import compress
 from operator import attrgetter, is_not
 from typing import Protocol
@@ -32,16 +31,11 @@ from risk.exposure import NOTHING_PENDING, Pending, gross_notional, pending_of, 
 from risk.money import ZERO
 from risk.portfolio import Exposure, Sums, ledger_of
 from risk.state import RiskState
+from risk.total import Limits, Term, Total, power
 
-_WHOLE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
-"""Exact: no precision limit (and Inexact raises, should that ever be wrong)."""
 _SYMBOLS_KEPT = 64
 """Symbols a tally keeps totals for (orders name configured symbols only)."""
 _STATE = attrgetter("state")
-Term = tuple[Decimal, Decimal | None, int]
-"""One operand: its value, its absolute value when negative, and its exponent."""
-Limits = tuple[int, int, int]
-"""A context's precision, smallest exponent (``Etiny``) and ``Emax``."""
 
 
 class Holder(Protocol):
@@ -51,83 +45,19 @@ class Holder(Protocol):
     def state(self) -> RiskState: ...
 
 
-class Total:
-    """The exact sum of some terms, the sum of the negative ones' absolute values (so
-    the sum of all absolute values is ``value + 2 * negative``), and how many of them
-    have each exponent. Notionals are never negative: most swaps add and take one."""
-
-    __slots__ = ("exps", "kept", "negative", "value")
-
-    def __init__(self) -> None:
-        self.value, self.negative = ZERO, ZERO
-        self.exps: dict[int, int] = {}
-        self.kept: tuple[Limits, Decimal | None] | None = None  # summed(None, None, limits)
-
-    def swap(self, before: Term | None, later: Term | None) -> Term | None:
-        self.kept, exps = None, self.exps  # ``later`` in place of ``before``
-        if before is not None:
-            self.value = _WHOLE.subtract(self.value, before[0])
-            if before[1] is not None:
-                self.negative = _WHOLE.subtract(self.negative, before[1])
-            left = exps[before[2]] - 1
-            if left:
-                exps[before[2]] = left
-            else:
-                del exps[before[2]]
-        if later is not None:
-            self.value = _WHOLE.add(self.value, later[0])
-            if later[1] is not None:
-                self.negative = _WHOLE.add(self.negative, later[1])
-            exps[later[2]] = exps.get(later[2], 0) + 1
-        return later
-
-    def summed(self, out: Term | None, into: Term | None, limits: Limits) -> Decimal | None:
-        """The total with ``out`` taken out and ``into`` put in, exactly as adding its
-        terms one by one in a context of ``limits`` gives it; None when an addition
-        might round or reach an exponent limit."""
-        if out is None and into is None:
-            kept = self.kept
-            if kept is None or kept[0] != limits:
-                kept = self.kept = (limits, self._summed(None, None, limits))
-            return kept[1]
-        return self._summed(out, into, limits)
-
-    def _summed(self, out: Term | None, into: Term | None, limits: Limits) -> Decimal | None:
-        low = 0  # the exponent of the 0 a sum starts from
-        for exp, count in self.exps.items():
-            if exp < low and (out is None or exp != out[2] or count > 1):
-                low = exp
-        value, negative = self.value, self.negative
-        if out is not None:
-            value = _WHOLE.subtract(value, out[0])
-            if out[1] is not None:
-                negative = _WHOLE.subtract(negative, out[1])
-        if into is not None:
-            low = into[2] if into[2] < low else low
-            value = _WHOLE.add(value, into[0])
-            if into[1] is not None:
-                negative = _WHOLE.add(negative, into[1])
-        size = _WHOLE.add(value, _WHOLE.add(negative, negative)) if negative else value
-        prec, tiny, most = limits
-        if low < tiny or prec + low > most or not size < _power(prec + low):
-            return None
-        step = _power(low)
-        return value if value.same_quantum(step) else value.quantize(step, context=_WHOLE)
-
-
-@lru_cache(maxsize=512)
-def _power(exp: int) -> Decimal:
-    return Decimal(1).scaleb(exp, _WHOLE)
-
-
 class Tally:
     """The running totals of one scope; see the module docstring."""
 
-    def __init__(self, members: Sequence[tuple[str, Holder]]) -> None:
+    def __init__(self, members: Sequence[tuple[str, Holder]], *, told: bool = False) -> None:
+        """``told``: the holders say when their state changes (:meth:`moved`), and only
+        those are looked at; otherwise every holder's state is compared at each use."""
         self.bots = [bot_id for bot_id, _ in members]
         self._holders = [holder for _, holder in members]
         self._index = {bot_id: i for i, bot_id in enumerate(self.bots)}
         n = len(members)
+        self._told = told
+        self._moved: set[int] = set(range(n))
+        """Told: the bots whose state may have changed since the last use (all at first)."""
         self._seen: list[RiskState | None] = [None] * n
         self._ledgers: list[tuple[Term, Term, Term] | None] = [None] * n
         self._gross: list[Term | None] = [None] * n
@@ -169,6 +99,10 @@ class Tally:
                 return None
         return Sums(*figures, held, None)  # type: ignore[arg-type]  # None ruled out above
 
+    def moved(self, bot_id: str) -> None:
+        """``bot_id``'s holder has a new state (a told tally looks at no other)."""
+        self._moved.add(self._index[bot_id])
+
     def totals(self) -> Sums | None:
         """``sums`` with no order, as :func:`risk.portfolio.readings` takes them (its
         symbol figure is 0: no bot holds the symbol ``""``); or None, as :meth:`sums`."""
@@ -185,8 +119,16 @@ class Tally:
         the totals cannot serve (a figure that cannot be valued, a context that rounds
         toward floor or clamps exponents)."""
         seen = self._seen
-        for i in compress(range(len(seen)), map(is_not, map(_STATE, self._holders), seen)):
-            self._take(i, self._holders[i].state)
+        if self._told:
+            moved = self._moved
+            for i in tuple(moved):  # each let go once taken in: a failure leaves the rest
+                state = self._holders[i].state
+                if state is not seen[i]:
+                    self._take(i, state)
+                moved.discard(i)
+        else:
+            for i in compress(range(len(seen)), map(is_not, map(_STATE, self._holders), seen)):
+                self._take(i, self._holders[i].state)
         ctx = getcontext()
         if self._unsafe_count or ctx.rounding == ROUND_FLOOR or ctx.clamp:
             return None
@@ -285,7 +227,7 @@ class Tally:
                 return value, value.copy_abs() if value.is_signed() else None, exp
         found = value.as_tuple().exponent
         assert isinstance(found, int)  # finite
-        self._quanta = [(_power(found), found), *self._quanta[:7]]
+        self._quanta = [(power(found), found), *self._quanta[:7]]
         return value, value.copy_abs() if value.is_signed() else None, found
 
 

@@ -77,8 +77,10 @@ def beat(seq):
                                equity=1_000_000.0, realized_pnl=0.0, unrealized_pnl=0.0,
                                marks={"BTCUSDT": price}, last_tick_ts=now)))
 
-def decision():
+def decision(request_id):
     while True:  # commands (a multiplier change) may come between: skipped
+        if not sock.poll(30_000):  # a run that never ends says which order was not answered
+            sys.exit(f"{bot_id}: no decision for {request_id} within 30 s")
         reply = kernel_frame_decoder.decode(sock.recv())
         if isinstance(reply, OrderDecision):
             return reply
@@ -100,7 +102,7 @@ while (now := time.perf_counter()) - start < seconds:
                          order_type="limit", reduce_only=False, leverage=1.0)
     t0 = time.perf_counter()
     sock.send(encode(order))
-    answer = decision()
+    answer = decision(order.request_id)
     latencies.append(time.perf_counter() - t0)
     decisions[answer.request_id] = answer.verdict + " " + answer.code
     sock.send(encode(OrderUpdate(request_id=order.request_id, status="cancelled",
@@ -190,6 +192,10 @@ def main() -> None:
                         help="write py-spy's raw stacks of the kernel during the run here")
     parser.add_argument("--spin-us", type=int, default=None,
                         help="kernel.yaml gateway.spin_us for the run (default: as shipped)")
+    parser.add_argument("--no-tap", action="store_true",
+                        help="leave kernel tap out: what the tap's subscription costs the kernel")
+    parser.add_argument("--no-portfolio", action="store_true",
+                        help="no portfolio: limits: what the check across the bots costs")
     args = parser.parse_args()
     names = [f"bot-{n:02d}" for n in range(1, args.bots + 1)]
     payload = encode(OrderRequest(request_id="raw-0000000", bot_id=names[0], ts=time.time(),
@@ -219,16 +225,18 @@ class Fleet(NamedTuple):
     rss: list[int]
     codes: list[int]
     moderator: bool
+    tap_cpu: float | None
+    """The tap process's CPU over the run, percent of one core (None: no tap)."""
 
 
 def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, payload: bytes,
               tmp: Path) -> Fleet:
     """Start the kernel, the tap, the bots and the paced echo; collect every figure."""
-    with running_kernel(risk_yaml=FLEET_LIMITS, spin_us=args.spin_us,
-                        files={"paths.yaml": fleet_paths(names)}) as kernel:
+    with running_kernel(risk_yaml=BENCH_LIMITS if args.no_portfolio else FLEET_LIMITS,
+                        spin_us=args.spin_us, files={"paths.yaml": fleet_paths(names)}) as kernel:
         status = ask(kernel.control, StatusRequest(), timeout_s=5)
         assert isinstance(status, StatusReply)
-        tap = subprocess.Popen(
+        tap = None if args.no_tap else subprocess.Popen(
             [sys.executable, "-m", "kernel.console.cli", "--config-dir",
              str(kernel.config_dir), "tap", "--json"], cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
@@ -241,14 +249,19 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
         clients.append(start_script(ECHO_PACED, echo_endpoint, str(args.rate),
                                     str(args.seconds), str(echo_out), payload.hex()))
         started = time.perf_counter()
+        time.sleep(2.0)  # past the bots' first second and the tap's start-up (imports, state)
+        tap_clock = tap_cpu_s(tap), time.perf_counter()
         spy = profiler(status.pid, args) if args.profile else None
         codes = [c.wait(args.seconds + 120) for c in clients]
         if spy is not None:
             spy.wait(60)
         elapsed = time.perf_counter() - started - 1.0  # each client waits 1 s before its first
         sampler.running = False
-        tap.terminate()
-        tap.wait(10)
+        tap_cpu = None if tap is None else (tap_cpu_s(tap) - tap_clock[0]) * 100 / (
+            time.perf_counter() - tap_clock[1])
+        if tap is not None:
+            tap.terminate()
+            tap.wait(10)
         journaled = {msgspec.msgpack.decode(r.payload)["request_id"]
                      for r in read_journal(kernel.root / "data" / "journal.sqlite3",
                                            topic_prefix="order.decision", limit=10_000_000)}
@@ -258,13 +271,20 @@ def run_fleet(args: argparse.Namespace, names: list[str], echo_endpoint: str, pa
                  received={rid: v for r in results for rid, v in r["decisions"].items()},
                  journaled=journaled, paced_echo=paced, elapsed_s=elapsed, cpu=sampler.cpu,
                  rss=sampler.rss, codes=codes,
-                 moderator=any(a.name == "moderator" for a in status.actors))
+                 moderator=any(a.name == "moderator" for a in status.actors), tap_cpu=tap_cpu)
+
+
+def tap_cpu_s(tap: subprocess.Popen[bytes] | None) -> float:
+    """The tap's CPU time so far (it shares the cores with the kernel and the bots)."""
+    if tap is None:
+        return 0.0
+    times = psutil.Process(tap.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    """py-spy sampling the kernel through the run, from after the bots' first second."""
+    """py-spy sampling the kernel through the rest of the run (started 2 s into it)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    time.sleep(2.0)
     return subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--rate", "500", "--duration",
          str(max(1, int(args.seconds) - 2)), "--format", "raw", "--nonblocking", "--gil",
@@ -278,9 +298,11 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     rss_mb = max(run.rss, default=0) / 2**20
     cpu = sum(run.cpu) / len(run.cpu) if run.cpu else 0.0
     print(f"fleet: {args.bots} bot processes x {args.rate:g} orders/s + 1 heartbeat/s each, "
-          f"{args.seconds:g} s; kernel run with kernel tap --json and the moderator "
-          f"(running: {run.moderator}); {len(payload)}-byte order payload; spin_us "
-          f"{'as shipped' if args.spin_us is None else args.spin_us}")
+          f"{args.seconds:g} s; kernel run with "
+          f"{'no tap' if args.no_tap else 'kernel tap --json'} and the moderator "
+          f"(running: {run.moderator}); portfolio limits "
+          f"{'off' if args.no_portfolio else 'set'}; {len(payload)}-byte order payload; "
+          f"spin_us {'as shipped' if args.spin_us is None else args.spin_us}")
     print(row("raw pyzmq DEALER/ROUTER echo", raw))
     print(row(f"raw echo at {args.rate:g}/s during the run", paced))
     print(row(f"gate round trip, {args.bots} bots", gate))
@@ -294,6 +316,8 @@ def report(args: argparse.Namespace, raw: dict[str, float], payload: bytes, run:
     print(f"kernel: CPU {cpu:.0f}% of one core on average (max {max(run.cpu, default=0):.0f}%), "
           f"{cpu_s * 1e6 / max(1, len(run.received)):.0f} µs of CPU per decision; "
           f"RSS max {rss_mb:.0f} MB (budget < 150 MB)")
+    if run.tap_cpu is not None:
+        print(f"kernel tap --json: CPU {run.tap_cpu:.1f}% of one core (from 2 s into the run)")
     print(f"lost: {len(lost)} decisions received but not in the journal "
           f"({'none' if not lost else ', '.join(lost[:5])}); the journal holds "
           f"{len(run.journaled):,} decisions")

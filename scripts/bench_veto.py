@@ -76,10 +76,13 @@ def updated(state: RiskState, request_id: str, symbol: str) -> RiskState:
 
 
 class Engine:
-    """As ``RiskEngine`` shows its state to the gate: through a property."""
+    """As ``RiskEngine`` shows its state to the gate: through a property, each new state
+    told to the gate (``agents/risk/_tracked.py``) unless ``tells_moves`` is False."""
 
-    def __init__(self, state: RiskState) -> None:
+    def __init__(self, state: RiskState, *, tells: bool) -> None:
         self._state = state
+        self.tells_moves = tells
+        self.told: tuple[FleetGate, str] | None = None
 
     @property
     def state(self) -> RiskState:
@@ -88,6 +91,8 @@ class Engine:
     @state.setter
     def state(self, state: RiskState) -> None:
         self._state = state
+        if self.told is not None:
+            self.told[0].moved(self.told[1])
 
 
 def update(engine: Engine, request_id: str, symbol: str) -> None:
@@ -108,16 +113,18 @@ TICK_EVERY = 50
 """Orders between two engines' ticks: 20 engines tick once a second, 1,000 orders a second."""
 
 
-def run(bots: int, orders: int, accounts: int, seed: int) -> tuple[float, ...]:
+def run(bots: int, orders: int, accounts: int, seed: int, *,
+        tells: bool = True) -> tuple[float, ...]:
     """(timer floor, raw sum, veto, one engine's tick of the portfolio): CPU µs an order
     (the tick: µs a tick), each over the same orders."""
     rng = random.Random(seed)
     ids = [f"bot{i:02d}" for i in range(bots)]
     gate = FleetGate(accounts={b: f"acct{i % accounts}" for i, b in enumerate(ids)},
                      limits=LIMITS)
-    engines = {b: Engine(first_state(rng)) for b in ids}
+    engines = {b: Engine(first_state(rng), tells=tells) for b in ids}
     for bot_id, engine in engines.items():
         gate.attach(bot_id, engine)  # type: ignore[arg-type]
+        engine.told = (gate, bot_id) if tells else None
     floor = raw = veto = tick = 0
     late: partial[None] | None = None
     clock = time.process_time_ns
@@ -164,11 +171,16 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--compare", action="store_true",
+                        help="engines that do not tell the gate of their new states: it "
+                        "compares every engine's state at each order, as before 2026-12-07")
     args = parser.parse_args()
-    found = [run(args.bots, args.orders, args.accounts, seed) for seed in range(args.rounds)]
+    found = [run(args.bots, args.orders, args.accounts, seed, tells=not args.compare)
+             for seed in range(args.rounds)]
     best = [min(r[i] for r in found) for i in range(4)]
     print(f"{args.bots} bots, {args.accounts} account(s), {args.orders} orders, best of "
-          f"{args.rounds} rounds, CPU µs an order:")
+          f"{args.rounds} rounds, engines {'compared' if args.compare else 'telling'}, "
+          "CPU µs an order:")
     print(f"  the timer alone                          {best[0]:6.2f} µs")
     print(f"  raw: summing 3 Decimals of every bot     {best[1]:6.2f} µs")
     print(f"  FleetGate.veto                           {best[2]:6.2f} µs")

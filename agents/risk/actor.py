@@ -39,6 +39,7 @@ from agents.risk._restore import restore
 from agents.risk._save_rule import SaveRule
 from agents.risk._store import RiskStore
 from agents.risk._taken import Arrival, TakenFacts
+from agents.risk._tracked import TrackedState
 from agents.risk.shadow import DeferredShadow, Shadow, journal_entry
 from agents.risk.slice import RiskSlice
 from agents.watchdog.messages import TradingHaltRequested
@@ -92,7 +93,7 @@ from risk.scope_words import halt_text, scoped
 log = logging.getLogger("agents.risk")
 
 
-class RiskEngine(Actor):
+class RiskEngine(TrackedState, Actor):
     """See the module docstring. Timings are keyword options so tests can shorten them."""
 
     name: ClassVar[str] = "risk"
@@ -100,7 +101,6 @@ class RiskEngine(Actor):
         "bot.heartbeat", "order.fill", "order.update", "operator.command", "risk.halt_request",
         "risk.multiplier_request")
 
-    _state: RiskState
     _limits: RiskLimits
     _store: RiskStore
 
@@ -136,28 +136,29 @@ class RiskEngine(Actor):
     @property
     def state(self) -> RiskState:
         """The current risk state (read-only: every change goes through the rules)."""
-        return self._state
+        return self._current
 
     # --- the order gate (called synchronously by the gateway) -------------------------
 
     @property
     def trading_state(self) -> TradingState:
-        return self._state.trading_state
+        return self._current.trading_state
 
     @property
     def risk_multiplier(self) -> float:
-        return self._state.risk_multiplier
+        return self._current.risk_multiplier
 
     @property
     def risk_multiplier_note(self) -> MultiplierNote:
         """Who set the multiplier, why and until when, for the bot's ``welcome``."""
-        who = setting(self._state, self._limits)
-        return MultiplierNote(by=who.by, reason=who.reason, until=until(self._state, self._limits))
+        who = setting(self._current, self._limits)
+        return MultiplierNote(by=who.by, reason=who.reason,
+                              until=until(self._current, self._limits))
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """The pure decision and the state it leaves; the pure core never raises. In a
         fleet the portfolio has a veto, and a DENY names its scope (``bot:ID``)."""
-        judged, fleet = self._state, self._fleet
+        judged, fleet = self._current, self._fleet
         if fleet is None:
             decision, self._state = decide(order, judged, self._limits, now)
         else:
@@ -169,7 +170,7 @@ class RiskEngine(Actor):
                 self._shadow.queue(order, judged, decision, now)
             except Exception:  # the shadow may fail; the decision made stands regardless
                 log.exception("shadow limits failed on %s", order.request_id)
-        return order_decision(order, decision, self._state.trading_state, now)
+        return order_decision(order, decision, self._current.trading_state, now)
 
     def _journal_shadow(self, row: ShadowDecisionDiffered) -> None:
         self.ctx.journal.append(journal_entry(row, self.name))
@@ -184,11 +185,11 @@ class RiskEngine(Actor):
             case Heartbeat():
                 if self._resend_close:
                     return False
-                state, events = apply_heartbeat(self._state, fact, self._limits, now)
+                state, events = apply_heartbeat(self._current, fact, self._limits, now)
             case Fill():
-                state, events = apply_fill(self._state, fact, self._limits, now)
+                state, events = apply_fill(self._current, fact, self._limits, now)
             case OrderUpdate():
-                state, events = apply_order_update(self._state, fact, now)
+                state, events = apply_order_update(self._current, fact, now)
         if events:
             return False
         self._state = state
@@ -210,7 +211,7 @@ class RiskEngine(Actor):
     def take_marks(self, heartbeat: Heartbeat, now: float) -> None:
         """A link's first heartbeat, handed over by the gateway before its next order
         is decided (the whole heartbeat follows on the bus)."""
-        self._state = take_marks(self._state, heartbeat)
+        self._state = take_marks(self._current, heartbeat)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -225,8 +226,8 @@ class RiskEngine(Actor):
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
         self._open_gate()
-        log.info("risk engine ready: trading %s (%s)", self._state.trading_state,
-                 "; ".join(r.text for r in self._state.reasons) or "no reasons")
+        log.info("risk engine ready: trading %s (%s)", self._current.trading_state,
+                 "; ".join(r.text for r in self._current.reasons) or "no reasons")
 
     async def stop(self) -> None:
         """Close the gate before anything else, then keep the last state (best effort)."""
@@ -254,7 +255,7 @@ class RiskEngine(Actor):
             await asyncio.sleep(self._tick_s if phase is None
                                 else until_slot(loop.time(), self._tick_s, phase))
             now = self.ctx.clock()
-            self._state, events = check_limits(self._state, self._limits, now)
+            self._state, events = check_limits(self._current, self._limits, now)
             more = self._fleet_tick(now) if self._fleet is not None else []
             out = await self._settle([*events, *more], now)
             if not out and now >= next_publish:
@@ -273,12 +274,12 @@ class RiskEngine(Actor):
         out: list[Message] = []
         for reading in self._fleet.tripped(self._bot_id):
             text = halt_text(reading.text, reading.scope)
-            self._state, events = trip(self._state, reading.code, text, reading.value,
+            self._state, events = trip(self._current, reading.code, text, reading.value,
                                        reading.limit, self._limits, now)
             out += events
-        fresh = self._fleet.new_warnings(self._state.day)
-        for measure in loss_measures(self._state, self._limits):
-            key = (self._state.day, measure.code)
+        fresh = self._fleet.new_warnings(self._current.day)
+        for measure in loss_measures(self._current, self._limits):
+            key = (self._current.day, measure.code)
             if not measure.breached and measure.value >= WARN_AT * measure.limit \
                     and key not in self._warned:
                 self._warned = {k for k in self._warned if k[0] == key[0]}  # today's only
@@ -299,7 +300,7 @@ class RiskEngine(Actor):
         self.ctx.services.set_gate(self._fleet)
 
     def _snapshot(self, now: float) -> RiskStateSnapshot:
-        view = snapshot(self._state, self._limits, now)
+        view = snapshot(self._current, self._limits, now)
         if self._shadow is not None:  # counts that include every order decided so far
             self._shadow.flush()
             view = self._shadow.shadow.counted(view)
@@ -343,19 +344,19 @@ class RiskEngine(Actor):
             self.facts_taken += arrival is Arrival.COUNTED
         match message:
             case Heartbeat():
-                self._state, events = apply_heartbeat(self._state, message, self._limits, now)
+                self._state, events = apply_heartbeat(self._current, message, self._limits, now)
                 self._resend_pending_close()
             case Fill():
-                self._state, events = apply_fill(self._state, message, self._limits, now)
+                self._state, events = apply_fill(self._current, message, self._limits, now)
             case OrderUpdate():  # one per order: only reservations move, the timer saves them
-                self._state, events = apply_order_update(self._state, message, now)
+                self._state, events = apply_order_update(self._current, message, now)
                 if not events:
                     return ()
             case OperatorCommandIssued() | RiskMultiplierChangeRequested():
                 return await self._on_request(message, now)
             case TradingHaltRequested():
                 self._state, events = halt(
-                    self._state, f"{message.reason} (asked by {message.source})", now,
+                    self._current, f"{message.reason} (asked by {message.source})", now,
                     code=message.code, by="watchdog")
                 self._open_gate()  # halted, yet reduce-only orders pass again
             case _:
@@ -394,18 +395,18 @@ class RiskEngine(Actor):
             return out
         for message in out:
             self.ctx.publish(message)
-        await self.ctx.publish_durable(answer_to(request, events, self._state, now,
+        await self.ctx.publish_durable(answer_to(request, events, self._current, now,
                                                  closes_sent=self._closes_sent))
         return ()
 
     def _on_multiplier(self, request: RiskMultiplierChangeRequested, now: float) -> Step:
         """Carry out :func:`risk.requests.multiplier_request`, or journal why not (the bot is
         told the new value by :meth:`_tell_multiplier`, once the state is saved)."""
-        answer = multiplier_request(self._state, request.value, requested_by=request.requested_by,
+        answer = multiplier_request(self._current, request.value, requested_by=request.requested_by,
                                     reason=request.reason, limits=self._limits, now=now)
         if isinstance(answer, Refused):
             log.warning("risk multiplier change refused: %s", answer.reason)
-            return self._state, [RiskAnomalyDetected(kind=REFUSED_MULTIPLIER,
+            return self._current, [RiskAnomalyDetected(kind=REFUSED_MULTIPLIER,
                                                      detail=answer.reason, ts=now)]
         return answer
 
@@ -421,7 +422,7 @@ class RiskEngine(Actor):
 
     def _on_operator(self, command: OperatorCommandIssued, now: float) -> Step:
         who = f"{command.reason} (by {command.user})"
-        state = self._state
+        state = self._current
         match command.action:
             case "halt":
                 return halt(state, who, now)
@@ -472,7 +473,7 @@ class RiskEngine(Actor):
                            replayable: bool = False) -> bool:
         """Save when :class:`SaveRule` says so (it counts the state saved before the
         await: the timer may race us)."""
-        state = self._state
+        state = self._current
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
         await self._store.save(state, self._taken.last)
@@ -482,7 +483,7 @@ class RiskEngine(Actor):
         """A close asked for before a restart is asked again once the bot is back."""
         if self._resend_close:
             self._resend_close = False
-            if self._state.close_requested_at is not None:
+            if self._current.close_requested_at is not None:
                 self._close_all("close_all still unconfirmed from before the kernel restarted")
 
     def _close_all(self, reason: str) -> None:

@@ -59,6 +59,8 @@ class FleetGate:
         the order of ``_members``; worked out again when an engine is attached or detached."""
         self._rosters: dict[str, list[tuple[str, Tally]]] = {}
         """Bot id -> the scopes its orders are checked in, with their totals."""
+        self._watching: dict[str, list[Tally]] = {}
+        """Bot id -> the totals told when its engine's state changes (:meth:`moved`)."""
         self._losses: dict[str, tuple[Decimal, Decimal, Decimal, PortfolioLimits,
                                       Decision | None]] = {}
         """Scope -> the last ledger sums its loss limits were checked on, and the answer."""
@@ -83,10 +85,18 @@ class FleetGate:
         """The bots whose engines run changed: who is in which scope is worked out again."""
         self._tallies.clear()
         self._rosters.clear()
+        self._watching.clear()
         self._scopes = None
 
     def engines(self) -> dict[str, RiskEngine]:
         return dict(self._engines)
+
+    def moved(self, bot_id: str) -> None:
+        """``bot_id``'s engine has a new state: the totals it is in take it in at their
+        next use, and look at no other engine's (an identity check per engine per order
+        was some 4 % of the loop's time in a fleet of 20; docs/perf/gate-stages.md)."""
+        for tally in self._watching.get(bot_id, ()):
+            tally.moved(bot_id)
 
     # --- the OrderGate protocol ---------------------------------------------------------
 
@@ -190,7 +200,11 @@ class FleetGate:
         """A scope's totals, one for every bot in it (an account's, or the portfolio's)."""
         tally = self._tallies.get(scope)
         if tally is None:
-            tally = self._tallies[scope] = Tally([(b, self._engines[b]) for b in bots])
+            engines = [(b, self._engines[b]) for b in bots]
+            told = all(getattr(e, "tells_moves", False) for _, e in engines)
+            tally = self._tallies[scope] = Tally(engines, told=told)
+            for bot_id in bots if told else ():
+                self._watching.setdefault(bot_id, []).append(tally)
         return tally
 
     def _readings(self) -> list[Reading]:

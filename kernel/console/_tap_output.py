@@ -9,6 +9,7 @@ The dashboard (:mod:`kernel.console.dashboard`) implements the same interface.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from types import TracebackType
@@ -145,9 +146,18 @@ class JsonSink(Sink):
         self.err.write(f"tap: {one_line(text)}\n")
         self.err.flush()
 
+    def tick(self, now: float) -> None:
+        """Lines go out once per turn of the tap's loop, after every message it read then
+        (:data:`kernel.console.tap.GATHER_S`), not one write per line."""
+        self.out.flush()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with contextlib.suppress(OSError):  # the reader may have gone (``| head``)
+            self.out.flush()
+
     def _write(self, record: dict[str, Any]) -> None:
         self.out.write(_json.encode(record).decode() + "\n")
-        self.out.flush()
 
 
 def _clock(ts: float) -> str:

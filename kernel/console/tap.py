@@ -41,6 +41,13 @@ DRAIN = 2000
 """Messages taken per wake-up before the screen gets a chance to redraw."""
 HOLD_MAX = 10_000
 """Messages kept back while the first snapshot is on its way (at most the control timeout)."""
+GATHER_S = 0.01
+"""After a wake-up that read messages, the tap waits this long before it looks again, so
+the messages meanwhile are read in one wake-up: a fleet's bus carries some 3,000 messages
+a second, each otherwise a wake-up of its own on the cores the kernel and the bots share
+(docs/fleet.md, "Cost per decision"). Meanwhile they wait in the sockets' queues (the
+bus keeps 200,000 per subscriber, ``bus/proxy.py``: 10 ms of a fleet is some 30); a
+screen shows them by its next redraw anyway."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +221,8 @@ class _Follower:
                     self._drain(sock, now)
                 self._check_control(now)
                 self.sink.tick(now)
+                if ready:
+                    time.sleep(GATHER_S)  # the next messages wait in the queue
         finally:
             sock.close(linger=0)
 

@@ -47,3 +47,25 @@ def test_the_veto_reads_each_bots_state_of_the_moment_and_follows_attach_and_det
     engines["b"] = SimpleNamespace(state=ledger())
     gate.attach("b", engines["b"])  # back, with nothing pending
     assert gate.veto("a", order_of("4000")) is None
+
+
+def test_each_engines_new_state_reaches_the_portfolios_totals_as_it_is_made() -> None:
+    from agents.risk.actor import RiskEngine
+    from agents.risk.slice import RiskSlice
+    from tests.unit.risk.risk_world import NOW, limits, order, ready
+
+    gate = FleetGate(accounts={"a": "main", "b": "main"},
+                     limits=PortfolioLimits(max_gross_notional=900))
+    lim = limits()
+    engines = {b: RiskEngine(config=RiskSlice(limits=lim, bot_id=b, fleet=gate)) for b in "ab"}
+    for bot_id, engine in engines.items():
+        engine._state = ready(lim)
+        gate.attach(bot_id, engine)
+    first = engines["a"].decide(order(qty=0.01, bot_id="a"), NOW)  # 500 USDT of 900
+    assert first.verdict == "ALLOW", first
+    assert all(t._told for t in gate._tallies.values())  # the engines tell: no comparing
+    second = engines["b"].decide(order(qty=0.01, bot_id="b"), NOW)  # a's 500 pending + 500
+    assert second.verdict == "DENY" and second.code == "portfolio_gross_limit", second
+    engines["a"]._state = ready(lim)  # a's order gone (any new state, by any path)
+    third = engines["b"].decide(order(qty=0.01, bot_id="b"), NOW)
+    assert third.verdict == "ALLOW", third

@@ -167,3 +167,33 @@ def test_the_loss_check_kept_by_the_gate_follows_each_ledger_change() -> None:
     assert denied is not None and denied.code == "portfolio_loss_limit"
     engines["b"].state = msgspec.structs.replace(engines["b"].state, cash=D(950))
     assert gate.veto("a", ctx) is None
+
+
+def test_a_told_tally_takes_in_the_bots_it_is_told_of_and_gives_the_same_figures() -> None:
+    rng = random.Random(11)
+    engines = {f"b{i}": SimpleNamespace(state=ledger(rng)) for i in range(6)}
+    told, compared = Tally(list(engines.items()), told=True), Tally(list(engines.items()))
+    for n in range(1500):
+        bot_id = rng.choice(list(engines))
+        engine = engines[bot_id]
+        if n % 2:
+            engine.state = reserved(engine.state, rng.choice(SYMBOLS), "0.5")
+        else:
+            engine.state = ledger(rng)
+        told.moved(bot_id)
+        if n % 5 == 0:  # told twice, or told with no change: taken in once, or not at all
+            told.moved(bot_id)
+            told.moved(rng.choice(list(engines)))
+        symbol, after = rng.choice(SYMBOLS), Exposure(abs(amount(rng)), abs(amount(rng)))
+        assert repr(told.sums(bot_id, symbol, after)) == repr(compared.sums(bot_id, symbol, after))
+
+
+def test_a_told_tally_looks_only_at_the_bots_it_was_told_of() -> None:
+    rng = random.Random(3)
+    engines = {f"b{i}": SimpleNamespace(state=ledger(rng)) for i in range(3)}
+    tally = Tally(list(engines.items()), told=True)
+    before = tally.totals()
+    engines["b1"].state = msgspec.structs.replace(engines["b1"].state, cash=D("123456"))
+    assert tally.totals() == before  # not told: the contract is the holders' to keep
+    tally.moved("b1")
+    assert tally.totals() != before
