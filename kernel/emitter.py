@@ -120,4 +120,5 @@ class Emitter:
         return JournalEntry(
             ts=self._clock() if ts is None else ts, topic=topic, source=self.source,
             kind=kind, payload=payload, severity=severity_of_message(kind, message, payload),
+            message=message,
         )
