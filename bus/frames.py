@@ -43,3 +43,21 @@ def recv_frames(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
     while sock.getsockopt(_RCVMORE):
         frames.append(sock.recv(flags))
     return frames
+
+
+def recv_routed(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
+    """Every part of one message from a ROUTER socket as bytes, in fewer calls.
+
+    A ROUTER's message is always its sender's identity and at least one part after
+    it, so the identity's ``RCVMORE`` is not asked; each later part is read as a
+    frame, whose ``more`` says what ``RCVMORE`` would. pyzmq turns the option of every
+    ``getsockopt`` into an enum member first: two of them cost more than the two
+    reads (``scripts/bench_recv.py``: 1.1-1.2 against 2.2 CPU µs a message).
+    """
+    frames: list[bytes] = [sock.recv(flags)]
+    part = sock.recv(flags, copy=False)
+    frames.append(part.bytes)
+    while part.more:
+        part = sock.recv(flags, copy=False)
+        frames.append(part.bytes)
+    return frames

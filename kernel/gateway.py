@@ -34,7 +34,7 @@ import zmq
 
 from bus.codec import encode, encode_json, is_json
 from bus.drain import SocketDrain
-from bus.frames import NOBLOCK, recv_frames, recv_frames_as, send_frames
+from bus.frames import NOBLOCK, recv_frames_as, recv_routed, send_frames
 from bus.protocol import (
     Bars,
     Command,
@@ -165,7 +165,7 @@ class Gateway:
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
                                   batch=_BURST, per_sender=_PER_LINK,
                                   per_sender_bytes=_PER_LINK_BYTES,
-                                  receive=recv_frames if self.curve is None else self._recv_as)
+                                  receive=recv_routed if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
 
