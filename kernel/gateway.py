@@ -372,6 +372,7 @@ class Gateway:
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         self._emitter.publisher.hold()  # the burst's replies go first (kernel/_gateway_replies.py)
+        self._emitter.hush()  # its end commits inline: no writer task to wake meanwhile
         mismatch = identity_refusal(self.sessions.seen(identity, now), order)
         rows = mismatch is None or self.refusals.spend(now)  # a refusal flood: counted only
         try:
@@ -440,6 +441,7 @@ class Gateway:
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
+            self._emitter.hush(False)  # done by the commit; else the writer takes the rows
             self._emitter.publisher.release()
 
     async def _deliver_when_committed(self, replies: list[Reply]) -> None:
