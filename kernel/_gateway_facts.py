@@ -22,12 +22,17 @@ journal's order (docs/risk.md, "Facts on the gateway's path").
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from bus.protocol import Fill, Heartbeat, Message, OrderRequest, OrderUpdate
 from kernel.events import DecidedAheadOfFacts
 from kernel.gate import FactCounter, FactTaker, OrderGate, PerBotFactCounter
 
 log = logging.getLogger("kernel.gateway")
+
+_FACTS: Final = (Heartbeat, Fill, OrderUpdate)
+"""The fact types as a tuple: ``isinstance`` with ``Heartbeat | Fill | OrderUpdate``
+builds that union again at every call, twice for every fact the gateway reads."""
 
 
 class FactsBehind:
@@ -68,8 +73,8 @@ class FactsBehind:
         earlier one (:meth:`caught_up`; journaling it cannot have changed that).
         ``message`` is the very object emitted: the engine knows its bus copy by
         identity (``agents.risk._taken``), so it is offered as it is, never rebuilt."""
-        if isinstance(message, Heartbeat | Fill | OrderUpdate):
-            if self._taker is not None and self.caught_up(message):
+        if isinstance(message, _FACTS):
+            if self._taker is not None and self._caught_up(message):
                 self._offer(self._taker, message, now)
             self.sent += 1
             if self._fleet is not None:
@@ -117,8 +122,12 @@ class FactsBehind:
         taken on the gateway's path without overtaking one still on the bus. Exactly
         0, never less: a count beyond what was sent means facts from elsewhere were
         counted, and then the bus keeps the order."""
-        if self._taker is None or not isinstance(message, Heartbeat | Fill | OrderUpdate):
+        if self._taker is None or not isinstance(message, _FACTS):
             return False
+        return self._caught_up(message)
+
+    def _caught_up(self, message: Heartbeat | Fill | OrderUpdate) -> bool:
+        """:meth:`caught_up` for a fact, with a gate that takes facts."""
         if self._fleet is not None:
             bot_id = message.bot_id
             return self._compared(bot_id) is not None and self.behind_of(bot_id) == 0

@@ -79,18 +79,32 @@ class WriterState:
         """Why the last commit failed, until one succeeds again ("" while they succeed)."""
         self.commit_times: deque[float] = deque(maxlen=10_000)
         """Seconds each recent commit took; ``/metrics`` takes them (kernel/journal.py)."""
+        self.hushed = False
+        """Set by ``Journal.hush``: the caller commits inline before the loop runs again,
+        so waking the writer task for each burst would only cost it a turn."""
         self._appended = 0
         self._durable = 0
         self._flushes: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     def enqueue(self, entry: Any, future: asyncio.Future[int] | None) -> None:
-        """Queue an entry; wake the writer only when that changes what it would do."""
+        """Queue an entry; wake the writer only when that changes what it would do,
+        and not while :attr:`hushed`."""
         self._appended += 1
         self.pending.append((self._appended, entry, future))
         if future is not None:
             self._durable += 1
+        if self.hushed:
+            return
+        if future is not None or len(self.pending) == 1 or len(self.pending) >= self.batch_rows:
             self.wake.set()
-        elif len(self.pending) == 1 or len(self.pending) >= self.batch_rows:
+
+    def hush(self, hushed: bool = True) -> None:
+        """While hushed, appends do not wake the writer task: the caller commits them
+        inline (``Journal.commit_now``) before the loop runs again, as the gateway does
+        in a burst with orders, which woke the writer to find nothing left. Unhushed,
+        the writer is woken for whatever is still queued."""
+        self.hushed = hushed
+        if not hushed and self.pending:
             self.wake.set()
 
     def add_flush_waiter(self, future: asyncio.Future[None]) -> None:

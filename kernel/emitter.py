@@ -97,6 +97,10 @@ class Emitter:
         """Commit what is queued in the journal now, if it can (see ``Journal.commit_now``)."""
         return self._journal.commit_now()
 
+    def hush(self, hushed: bool = True) -> None:
+        """Appends wake no journal writer until :meth:`commit_now` (``Journal.hush``)."""
+        self._journal.hush(hushed)
+
     def set_aside(self, message: Message) -> bool:
         """Keep ``message`` although the journal cannot commit it now (see
         ``Journal.set_aside``), and publish it: for what was acted on regardless."""
@@ -120,4 +124,5 @@ class Emitter:
         return JournalEntry(
             ts=self._clock() if ts is None else ts, topic=topic, source=self.source,
             kind=kind, payload=payload, severity=severity_of_message(kind, message, payload),
+            message=message,
         )

@@ -34,7 +34,7 @@ import zmq
 
 from bus.codec import encode, encode_json, is_json
 from bus.drain import SocketDrain
-from bus.frames import NOBLOCK, recv_frames, recv_frames_as, send_frames
+from bus.frames import NOBLOCK, recv_frames_as, recv_routed, send_frames
 from bus.protocol import (
     Bars,
     Command,
@@ -165,7 +165,7 @@ class Gateway:
         self._drain = SocketDrain(sock, self._on_frames, on_batch_end=self._end_of_burst,
                                   batch=_BURST, per_sender=_PER_LINK,
                                   per_sender_bytes=_PER_LINK_BYTES,
-                                  receive=recv_frames if self.curve is None else self._recv_as)
+                                  receive=recv_routed if self.curve is None else self._recv_as)
         self._drain.start()
         return self.bound_endpoint
 
@@ -372,6 +372,7 @@ class Gateway:
     def _on_order(self, identity: bytes, order: OrderRequest, as_json: bool) -> None:
         now = self._clock()
         self._emitter.publisher.hold()  # the burst's replies go first (kernel/_gateway_replies.py)
+        self._emitter.hush()  # its end commits inline: no writer task to wake meanwhile
         mismatch = identity_refusal(self.sessions.seen(identity, now), order)
         rows = mismatch is None or self.refusals.spend(now)  # a refusal flood: counted only
         try:
@@ -440,6 +441,7 @@ class Gateway:
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
+            self._emitter.hush(False)  # done by the commit; else the writer takes the rows
             self._emitter.publisher.release()
 
     async def _deliver_when_committed(self, replies: list[Reply]) -> None:

@@ -8,12 +8,10 @@ Why it is built this way:
   so they are known without reading them back; the INTEGER PRIMARY KEY still
   refuses a duplicate.
 * Group commit. The writer takes everything queued (up to a batch), writes it
-  with one statement, which in autocommit mode is one transaction and one
-  aiosqlite thread hop (about 85 µs), then resolves every waiter of the batch.
-  A durable append never waits for company: while one commit is in flight,
-  later appends pile up and go together in the next one. Only when nobody
-  awaits the result (fire-and-forget traffic) does the writer linger up to
-  ``batch_max_delay_ms`` to fill a batch.
+  with one statement (one transaction, one aiosqlite thread hop, about 85 µs),
+  then resolves every waiter of the batch. A durable append never waits for
+  company: while one commit is in flight, later appends pile up for the next.
+  Only fire-and-forget traffic lingers up to ``batch_max_delay_ms`` for company.
 * Durability. WAL with ``synchronous="normal"`` keeps every committed row when
   the process is killed (SIGKILL); ``"full"`` also keeps it through power loss.
   :meth:`Journal.append_durable` returns only after the commit.
@@ -23,11 +21,11 @@ Why it is built this way:
   extra statement. Rows are never updated; only rows already archived behind the
   chain's anchor may be deleted (:meth:`Journal.anchor`, :meth:`Journal.forget_through`,
   used by :mod:`agents.audit.retention`), and the file's triggers refuse anything else.
-* Loud failures. A commit that fails fails the waiters of that batch and every
-  pending :meth:`Journal.flush`, and is logged. Errors that may pass (database
-  locked, disk full, I/O) keep the fire-and-forget entries in memory and retry
-  with backoff; any other error stops the journal (it is a fault the kernel
-  must see, :meth:`Journal.stopped`), after which appends raise.
+* Loud failures. A failed commit fails the waiters of that batch and every pending
+  :meth:`Journal.flush`, and is logged. Errors that may pass (database locked, disk
+  full, I/O) keep the fire-and-forget entries in memory and retry with backoff; any
+  other stops the journal (a fault the kernel must see, :meth:`Journal.stopped`),
+  after which appends raise.
 * Nothing acted on is lost to a failing file: rows the writer cannot commit
   but must keep (a DENY already sent, the queue when the writer stops) go to a
   fallback file and are journaled at the next open (:mod:`kernel._journal_aside`);
@@ -189,10 +187,8 @@ class Journal:
         self._state.enqueue(entry, None)
 
     async def append_durable(self, entry: JournalEntry) -> int:
-        """Queue ``entry`` and return its seq once committed (it then survives SIGKILL).
-
-        If the caller is cancelled meanwhile, the entry is still written.
-        """
+        """Queue ``entry`` and return its seq once committed (it then survives SIGKILL);
+        if the caller is cancelled meanwhile, the entry is still written."""
         return await self.append_waitable(entry)
 
     def append_waitable(self, entry: JournalEntry) -> asyncio.Future[int]:
@@ -205,26 +201,29 @@ class Journal:
         return future
 
     def commit_now(self) -> bool:
-        """Commit everything queued before returning, from the loop itself.
-
-        Only with the inline writer (``synchronous=normal``), and only while the
-        writer is healthy: otherwise (or if this commit fails) return False and
-        leave the entries to the writer task, which retries and reports as usual.
-        Saves a burst of durable appends the loop turns of waiting for the writer.
-        """
+        """Commit everything queued before returning, from the loop itself: a burst of
+        durable appends saves the loop turns of waiting for the writer. Only with the
+        inline writer (``synchronous=normal``) while it is healthy: otherwise (or if this
+        commit fails) return False, the writer task taking the entries as usual."""
         state = self._state
         if (self._inline is None or self._failures or self._closing
                 or state.fault is not None):
+            state.hush(False)
             return False
         while state.pending:
             batch = list(islice(state.pending, state.batch_rows))
             try:
                 severities, links = self._write_inline(batch, self._inline)
             except Exception:  # the writer tries again, then retries or stops, and logs
-                state.wake.set()
+                state.hush(False)  # and wakes it: the batch is still queued
                 return False
             self._committed(batch, severities, links)
+        state.hush(False)
         return True
+
+    def hush(self, hushed: bool = True) -> None:
+        """Appends wake no writer until :meth:`commit_now` (``WriterState.hush``)."""
+        self._state.hush(hushed)
 
     def set_aside(self, entry: JournalEntry) -> bool:
         """Keep ``entry`` although the journal cannot commit now: in the fallback file

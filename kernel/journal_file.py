@@ -41,6 +41,10 @@ class JournalEntry(msgspec.Struct, frozen=True):
     payload: bytes
     severity: str = ""
     """Empty: the writer derives it from the payload (:func:`kernel.event_format.severity_of`)."""
+    message: object = None
+    """The message ``payload`` encodes, when the emitter has it at hand: the JSONL copy
+    then writes the body from the object instead of decoding the payload again
+    (:mod:`kernel._jsonl`, the same bytes). Never stored in the file."""
 
 
 class JournalRow(msgspec.Struct, frozen=True):

@@ -12,7 +12,7 @@ import zmq
 
 from bus.codec import encode_header
 from bus.drain import SocketDrain
-from bus.frames import NOBLOCK, recv_frames, send_frames
+from bus.frames import NOBLOCK, recv_frames, recv_routed, send_frames
 from bus.proxy import INPROC_PUBLISH, INPROC_SUBSCRIBE, BusProxy
 from bus.pubsub import DrainedSubscriber, LocalSubscription, Publisher, parse_frames
 
@@ -130,6 +130,34 @@ def test_frames_go_and_come_as_one_message_with_int_flags() -> None:
     finally:
         a.close(linger=0)
         b.close(linger=0)
+        context.term()
+
+
+def test_a_routed_message_reads_as_every_part_behind_its_sender() -> None:
+    """``recv_routed`` (the gateway's read) gives what ``recv_frames`` gives for a
+    ROUTER's messages of one, two and three parts, and leaves the next one whole."""
+    context: zmq.Context[Any] = zmq.Context()
+    router: zmq.Socket[bytes] = context.socket(zmq.ROUTER)
+    dealer: zmq.Socket[bytes] = context.socket(zmq.DEALER)
+    try:
+        router.bind("inproc://routed-test")
+        dealer.routing_id = b"bot-1"
+        dealer.connect("inproc://routed-test")
+        with pytest.raises(zmq.Again):
+            recv_routed(router, NOBLOCK)
+        sent = [(b"order",), (b"", b"two"), (b"a", b"b", b"c" * 300)]
+        for message in sent * 2:
+            send_frames(dealer, message)
+        assert router.poll(5000)
+        for message in sent:
+            assert recv_routed(router) == [b"bot-1", *message]
+        for message in sent:
+            assert recv_frames(router) == [b"bot-1", *message]
+        with pytest.raises(zmq.Again):
+            recv_routed(router, NOBLOCK)
+    finally:
+        router.close(linger=0)
+        dealer.close(linger=0)
         context.term()
 
 

@@ -344,8 +344,26 @@ async def test_commit_now_writes_a_burst_from_the_loop_in_one_commit(path: Path)
     assert [number(row.payload) for row in read_journal(path)] == list(range(100))
 
 
+async def test_a_hushed_burst_is_committed_without_waking_the_writer(path: Path) -> None:
+    async with await Journal.open(path, batch_max_delay_ms=FOREVER_MS) as journal:
+        journal.hush()
+        futures = [journal.append_waitable(entry(n)) for n in range(10)]
+        journal.append(entry(10))
+        assert journal.commit_now()
+        assert [f.result() for f in futures] == list(range(1, 11))
+        journal.hush(False)
+        assert not journal._state.wake.is_set() and journal.pending == 0
+        journal.hush()
+        journal.append(entry(11))
+        journal.hush(False)  # no commit_now came: the writer takes the row
+        async with asyncio.timeout(10):
+            await journal.flush()
+    assert [number(row.payload) for row in read_journal(path)] == list(range(12))
+
+
 async def test_commit_now_leaves_the_work_to_the_writer_when_it_cannot(path: Path) -> None:
     async with await Journal.open(path, synchronous="full") as journal:  # no inline writer
+        journal.hush()  # a hushed burst too: the writer is woken for it
         future = journal.append_waitable(entry(0))
         assert not journal.commit_now()
         async with asyncio.timeout(10):
@@ -354,6 +372,7 @@ async def test_commit_now_leaves_the_work_to_the_writer_when_it_cannot(path: Pat
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the write lock is taken: the commit fails
     try:
+        journal.hush()
         future = journal.append_waitable(entry(1))
         assert not journal.commit_now()
         async with asyncio.timeout(10):

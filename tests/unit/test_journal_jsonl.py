@@ -7,12 +7,24 @@ import base64
 import json
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bus.codec import encode
+from bus.protocol import (
+    Fill,
+    Heartbeat,
+    Message,
+    OrderRequest,
+    OrderUpdate,
+    Position,
+    make_decision,
+)
 from kernel import _jsonl as jsonl
 from kernel._jsonl import encode_line, file_name, format_chunks, write_chunks
 from kernel.journal import JournalEntry
@@ -148,3 +160,61 @@ def test_a_payload_too_large_to_convert_on_the_loop_is_kept_as_base64() -> None:
     assert f"payload of {len(big)} bytes" in str(decoded["note"])
     small = msgspec.msgpack.encode({"orders": ["x" * 100] * 10})
     assert line(small)["body"] == {"orders": ["x" * 100] * 10}
+
+
+_floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1e-300])
+_texts = st.text(max_size=40)
+
+
+@st.composite
+def _hot_messages(draw: st.DrawFn) -> Message:
+    """One of the types the copy writes from the object (jsonl.SAME_AS_PAYLOAD), built
+    without validation so that any value the emitter might hold is tried."""
+    kind = draw(st.sampled_from(["request", "decision", "update", "fill", "heartbeat"]))
+    text, number = draw(_texts), draw(_floats)
+    if kind == "request":
+        return OrderRequest(request_id=text, bot_id="b", ts=number, symbol="BTCUSDT",
+                            side="buy", qty=draw(_floats), price=draw(st.integers(0, 2**62)),
+                            reduce_only=draw(st.booleans()))
+    if kind == "decision":
+        return make_decision(request_id=text, verdict="ALLOW", code="allowed", reason=draw(_texts),
+                             trading_state="HALTED", bot_id="b", ts=number)
+    if kind == "update":
+        return OrderUpdate(request_id=text, status="cancelled", ts=number,
+                           remaining_qty=draw(st.none() | _floats), reason=draw(_texts))
+    if kind == "fill":
+        return Fill(request_id=text, symbol="ETHUSDT", side="sell", qty=number, price=1.5,
+                    ts=0.0, fee=draw(_floats))
+    return Heartbeat(bot_id="b", seq=draw(st.integers(0, 2**63 - 1)), ts=number, uptime_s=1.0,
+                     equity=draw(_floats), realized_pnl=0.0, unrealized_pnl=-0.0,
+                     positions=[Position(symbol=text, qty=number, avg_price=1.0,
+                                         mark_price=2.0)],
+                     marks=draw(st.dictionaries(_texts, _floats, max_size=3)),
+                     last_tick_ts=draw(st.none() | _floats))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_hot_messages())
+def test_a_line_from_the_message_is_the_line_from_its_payload(message: Message) -> None:
+    """The emitter hands the copy its message, and the body is encoded from the object
+    without decoding the payload: the same bytes as the payload's way, for every type
+    that takes that way and any value it may hold."""
+    assert type(message) in jsonl.SAME_AS_PAYLOAD
+    payload = encode(message)
+    row = JournalEntry(ts=MIDNIGHT, topic=message.topic, source="gateway", kind="k",
+                       payload=payload)
+    encoder = msgspec.json.Encoder()
+    assert (encode_line(3, msgspec.structs.replace(row, message=message), encoder, "info",
+                        b"\x02") == encode_line(3, row, encoder, "info", b"\x02"))
+
+
+def test_another_message_type_is_written_from_its_payload() -> None:
+    """A type not known to encode alike both ways is decoded from the payload as before."""
+
+    class Stamped(msgspec.Struct, tag="stamped"):
+        at: datetime
+
+    message = Stamped(datetime(2026, 3, 1, 3, tzinfo=timezone(timedelta(hours=3))))
+    row = JournalEntry(ts=MIDNIGHT, topic="x", source="s", kind="stamped",
+                       payload=msgspec.msgpack.encode(message), message=message)
+    assert b'"at":"2026-03-01T00:00:00Z"' in encode_line(1, row, msgspec.json.Encoder())

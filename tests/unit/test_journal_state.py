@@ -92,3 +92,20 @@ async def test_a_fault_fails_everyone_and_is_logged_as_critical(
         durable.result()
     assert not s.pending and s.fault is not None
     assert "2 queued entries were not written" in caplog.text
+
+
+async def test_hushed_appends_wake_no_writer_until_the_hush_ends() -> None:
+    """The gateway hushes the writer in a burst it commits itself; ending the hush
+    wakes the writer only for what is still queued."""
+    s = state()
+    s.hush()
+    s.enqueue("a", future())
+    s.enqueue("b", None)
+    assert not s.wake.is_set() and s.urgent()
+    s.committed(list(s.pending))
+    s.hush(False)
+    assert not s.wake.is_set()  # nothing left: no turn for the writer
+    s.hush()
+    s.enqueue("c", None)
+    s.hush(False)
+    assert s.wake.is_set()  # left queued: the writer takes it
