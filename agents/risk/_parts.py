@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Mapping, Sequence
-from itertools import islice
+from itertools import compress, filterfalse, islice
+from operator import is_not
 from typing import Final
 
 import msgspec
@@ -41,6 +42,8 @@ from risk.state import OpenOrder, RiskState
 PART_ORDERS: Final = 1_000
 """Open orders per slice row, and the most a save holds inline: about 80 kB, a
 fifth of a millisecond to encode and a little more to hash, insert and copy."""
+SCAN_ORDERS: Final = 2_000
+"""Open orders compared with the slices per turn of the loop (about 0.1 ms)."""
 PARTS_MAX_AGE_S: Final = 600.0
 """Slices are written again at least this often while they are in use, so a save
 never names rows older than this (retention archives days, not minutes)."""
@@ -73,36 +76,52 @@ class OrderParts:
         return len(orders) <= self._part_orders or not self.seqs
 
     def delta(self, orders: Mapping[str, OpenOrder]) -> Delta:
-        """What changed since the slices: one pass over the orders, by identity (an
-        order the engine did not touch is the very object the slices hold)."""
+        """What changed since the slices, at once: the one a scan between turns left
+        (:meth:`refresh`) when the orders are still that very dict, else one pass over
+        them, by identity (an order the engine did not touch is the very object the
+        slices hold; 0.4 to 0.8 ms for 10,000)."""
         last = self._last
         if last is not None and last[0] is orders and last[1] == self.seqs:
             return last[2]
         base = self._orders
-        changed = {k: o for k, o in orders.items() if base.get(k) is not o}
+        changed = dict(compress(orders.items(), map(is_not, map(base.get, orders),
+                                                      orders.values())))
+        return self._noted(orders, changed)
+
+    def _noted(self, orders: Mapping[str, OpenOrder], changed: dict[str, OpenOrder]) -> Delta:
+        base = self._orders
         added = sum(1 for k in changed if k not in base)
-        gone = tuple(base.keys() - orders.keys()) if len(base) + added > len(orders) else ()
+        gone = (tuple(filterfalse(orders.__contains__, base))
+                if len(base) + added > len(orders) else ())
         self._last = (orders, self.seqs, (changed, gone))
         return changed, gone
 
-    def wanted(self, orders: Mapping[str, OpenOrder], now: float) -> bool:
-        """Whether new slices should be written before the next save."""
-        if len(orders) <= self._part_orders:
-            return False
-        if not self.seqs or now - self._written_at >= self._max_age_s:
-            return True
-        changed, gone = self.delta(orders)
-        return len(changed) + len(gone) > self._part_orders
+    async def _scanned(self, orders: Mapping[str, OpenOrder]) -> Delta:
+        """:meth:`delta` a slice of :data:`SCAN_ORDERS` per turn of the loop. The dict
+        is never changed in place (the engine replaces it), so the pass is over one
+        state however the engine moves on meanwhile."""
+        base, changed, rows = self._orders, {}, iter(orders.items())
+        for _ in range(0, len(orders), SCAN_ORDERS):
+            changed.update({k: o for k, o in islice(rows, SCAN_ORDERS) if base.get(k) is not o})
+            await asyncio.sleep(0)
+        return self._noted(orders, changed)
 
     async def refresh(self, current: Callable[[], Mapping[str, OpenOrder]], now: float) -> None:
-        """Write new slices when :meth:`wanted`, one row per turn of the loop, each
-        committed before the next is encoded; the slices are used only once all are
-        committed. Returns at once, without yielding, when none are wanted."""
-        if not self.wanted(current(), now):
+        """Before a save with many open orders: work out what changed since the slices
+        over a few turns of the loop (the save then finds it, unless the orders moved
+        meanwhile), and write new slices when the slices are missing, stale, or that
+        change passes :data:`PART_ORDERS`: one row per turn, each committed before the
+        next is encoded, used only once all are committed. Returns at once, without
+        yielding, with few open orders."""
+        if len(current()) <= self._part_orders:
             return
-        async with self._writing:
-            orders = current()  # a save may have written slices while this one waited
-            if not self.wanted(orders, now):
+        async with self._writing:  # one at a time: a racing save finds the work done
+            if self.seqs and now - self._written_at < self._max_age_s:
+                changed, gone = await self._scanned(current())
+                if len(changed) + len(gone) <= self._part_orders:
+                    return
+            orders = current()
+            if len(orders) <= self._part_orders:
                 return
             rows = iter(orders.items())
             seqs: list[int] = []
@@ -111,6 +130,7 @@ class OrderParts:
                     ts=now, topic=OpenOrdersSaved.topic, source=self._source, kind=PART_KIND,
                     payload=encode(OpenOrdersSaved(ts=now, orders=part)))))
             self.seqs, self._orders, self._written_at = tuple(seqs), orders, now
+            await self._scanned(current())  # what moved while they were written
 
     def saved(self, state: RiskState, now: float, last_fact: Fact | None,
               facts_through: int) -> RiskStateSaved:
