@@ -137,9 +137,12 @@ class OrderParts:
         """The save's own row for ``state`` (already ``persisted``): whole, or naming
         the slices with what changed since them."""
         if self.inline(state.open_orders):
+            if self.seqs:  # the slices would keep every order they hold alive
+                self.seqs, self._orders, self._last = (), {}, None
             return RiskStateSaved(ts=now, state=state, last_fact=last_fact,
                                   facts_through=facts_through)
         changed, gone = self.delta(state.open_orders)
+        self._last = None  # it holds a dict of every open order: not kept past its save
         return RiskStateSavedInParts(
             ts=now, state=msgspec.structs.replace(state, open_orders=changed),
             last_fact=last_fact, facts_through=facts_through,

@@ -16,9 +16,9 @@ saves when a durable fact changes (:func:`facts`), not on every decision, and
 not on every fill either: what the journal's ``order.*`` rows after the save can
 rebuild (reservations, request ids, and the ledger as fills alone moved it,
 :func:`ledger_of`) is saved on the ``save_every_s`` timer, because with thousands
-of open orders one save is a megabyte encoded, hashed and committed on the loop
-that decides orders. Anything that raises an event still saves at once, before
-the news of it goes out.
+of open orders a save is a lot of work for the loop that decides orders, even with
+the orders in slices of their own rows (:mod:`agents.risk._parts`). Anything that
+raises an event still saves at once, before the news of it goes out.
 
 Finding the newest save reads backwards in growing windows from the end of the
 journal (``Journal.read`` pages forwards only). Its cost is proportional to how

@@ -148,3 +148,17 @@ async def test_a_replay_starts_from_a_save_in_slices(tmp_path: Path) -> None:
         await saved(RiskStore(journal, source="risk", clock=lambda: NOW), state)
     window = read_window(path, NOW + 1, NOW + 2)
     assert window.rows[0].fact.state == state
+
+
+async def test_a_save_of_few_orders_lets_go_of_the_slices(tmp_path: Path) -> None:
+    """The slices' orders are not kept alive once the state is saved whole again."""
+    async with await Journal.open(tmp_path / "j.sqlite3") as journal:
+        store = RiskStore(journal, source="risk", clock=lambda: NOW)
+        await saved(store, with_orders(opened(2 * PART_ORDERS)))
+        assert store.parts.seqs
+        await saved(store, with_orders(opened(10)))
+        assert store.parts.seqs == ()
+        many = with_orders(opened(2 * PART_ORDERS, start=90_000))
+        await saved(store, many)  # new slices, from scratch
+        assert len(await rows(journal, "risk.orders_saved")) == 4
+        assert await RiskStore(journal, source="risk", clock=lambda: NOW).load() == many
