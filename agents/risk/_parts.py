@@ -88,13 +88,19 @@ class OrderParts:
                                                       orders.values())))
         return self._noted(orders, changed)
 
-    def _noted(self, orders: Mapping[str, OpenOrder], changed: dict[str, OpenOrder]) -> Delta:
-        base = self._orders
-        added = sum(1 for k in changed if k not in base)
-        gone = (tuple(filterfalse(orders.__contains__, base))
-                if len(base) + added > len(orders) else ())
+    def _noted(self, orders: Mapping[str, OpenOrder], changed: dict[str, OpenOrder],
+               gone: tuple[str, ...] | None = None) -> Delta:
+        """Note ``changed`` (and ``gone``, worked out here when None) for the save."""
+        if gone is None:
+            gone = (tuple(filterfalse(orders.__contains__, self._orders))
+                    if self._any_gone(orders, changed) else ())
         self._last = (orders, self.seqs, (changed, gone))
         return changed, gone
+
+    def _any_gone(self, orders: Mapping[str, OpenOrder], changed: dict[str, OpenOrder]) -> bool:
+        """Whether some order of the slices is gone: the count says, without a pass."""
+        base = self._orders
+        return len(base) + sum(1 for k in changed if k not in base) > len(orders)
 
     async def _scanned(self, orders: Mapping[str, OpenOrder]) -> Delta:
         """:meth:`delta` a slice of :data:`SCAN_ORDERS` per turn of the loop. The dict
@@ -104,7 +110,13 @@ class OrderParts:
         for _ in range(0, len(orders), SCAN_ORDERS):
             changed.update({k: o for k, o in islice(rows, SCAN_ORDERS) if base.get(k) is not o})
             await asyncio.sleep(0)
-        return self._noted(orders, changed)
+        gone: list[str] = []
+        if self._any_gone(orders, changed):
+            keys = iter(base)
+            for _ in range(0, len(base), SCAN_ORDERS):
+                gone += filterfalse(orders.__contains__, islice(keys, SCAN_ORDERS))
+                await asyncio.sleep(0)
+        return self._noted(orders, changed, tuple(gone))
 
     async def refresh(self, current: Callable[[], Mapping[str, OpenOrder]], now: float) -> None:
         """Before a save with many open orders: work out what changed since the slices
