@@ -111,8 +111,9 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=50,
                         help="orders ended and as many allowed between two saves")
     args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")  # not on Windows
     print(f"{args.orders:,} open orders, {args.saves} saves, {args.changed} changed "
-          f"between two; load average {os.getloadavg()[0]:.2f}")
+          f"between two; load average {load:.2f}")
     for label, sliced in (("whole state in one row (baseline)", False),
                           ("open orders in slices", True)):
         report(label, asyncio.run(measure(sliced, args.orders, args.saves, args.changed)))
