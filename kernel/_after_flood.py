@@ -30,6 +30,12 @@ QUIET_SHARE: Final = 0.2
 """A second below this share of a core is quiet (a bot ordering every 10 ms is ~5 %)."""
 FLOOD_CPU_S: Final = 2.0
 """CPU seconds spent in busy seconds since the last give-back that make a flood."""
+AGAIN_AFTER_CHECKS: Final = 10
+"""Checks after a give-back when it is done once more, at the first quiet one from
+then on: what a flood leaves is freed over the seconds after it too (the actors
+catching up on their inboxes, the risk engine's reservations reported late), and
+the first give-back returned only what was free at the first quiet second. After
+a 60-s flood of orders the second gave back 2 MB more (docs/architecture.md)."""
 
 
 def flood_over(busy_cpu_s: float, last_cpu_s: float, interval_s: float) -> bool:
@@ -46,8 +52,12 @@ class AfterFlood:
         self._give = give
         self._last = cpu()
         self._busy = 0.0
+        self._again: int | None = None
+        """Checks left before the give-back after the last (None: none due)."""
         self.given_back = 0
         """Floods after which memory was given back."""
+        self.given_again = 0
+        """Give-backs done once more, :data:`AGAIN_AFTER_CHECKS` after one."""
 
     def check(self, interval_s: float = CHECK_S) -> bool:
         """One look at the CPU used since the last; True if memory was given back now."""
@@ -55,15 +65,26 @@ class AfterFlood:
         used, self._last = now - self._last, now
         if used >= BUSY_SHARE * interval_s:
             self._busy += used
+        if self._again is not None:
+            self._again -= 1
+            if self._again <= 0 and used < QUIET_SHARE * interval_s:
+                self._again = None
+                self.given_again += 1
+                self._give_back("once more, after the flood")
+                return True
         if not flood_over(self._busy, used, interval_s):
             return False
         self._busy = 0.0
+        self._again = AGAIN_AFTER_CHECKS
         self.given_back += 1
+        self._give_back("a flood is over")
+        return True
+
+    def _give_back(self, why: str) -> None:
         started = time.perf_counter()
         trimmed = self._give()
-        log.info("a flood is over: memory given back in %.0f ms (heap pages returned: %s)",
+        log.info("%s: memory given back in %.0f ms (heap pages returned: %s)", why,
                  (time.perf_counter() - started) * 1000, "yes" if trimmed else "no")
-        return True
 
     async def run(self) -> None:
         while True:

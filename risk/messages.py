@@ -13,7 +13,7 @@ from typing import ClassVar, Literal, TypeAlias
 import msgspec
 
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate, TradingState
-from risk.state import RiskState
+from risk.state import OpenOrder, RiskState
 
 Actor: TypeAlias = Literal["limits", "human", "rollover", "reconcile", "heartbeat", "restart",
                           "watchdog"]
@@ -258,11 +258,31 @@ class RiskStateSaved(Message, frozen=True, tag="risk_state_saved"):
     0 with no ``last_fact`` (an older kernel's save): after this save's own row."""
 
 
+class RiskStateSavedInParts(RiskStateSaved, frozen=True, tag="risk_state_saved_in_parts"):
+    """A save whose open orders are mostly in earlier rows (:class:`OpenOrdersSaved`):
+    ``state.open_orders`` holds only the orders added or changed since those rows, and
+    ``orders_gone`` the ids in them no longer open. A tag of its own, so a kernel that
+    cannot read it fails closed instead of taking the few orders here for all of them."""
+
+    order_parts: tuple[int, ...] = ()
+    """The journal seqs of the :class:`OpenOrdersSaved` rows, in order."""
+    orders_gone: tuple[str, ...] = ()
+
+
+class OpenOrdersSaved(Message, frozen=True, tag="risk_orders_saved"):
+    """A slice of the open orders, written a slice per turn of the loop for the saves
+    after it (:class:`RiskStateSavedInParts`); journal only, never on the bus."""
+
+    topic: ClassVar[str] = "risk.orders_saved"
+    ts: float
+    orders: dict[str, OpenOrder]
+
+
 RiskEvent: TypeAlias = (
     TradingStateChanged | LimitTripped | CloseAllRequested | ManualCloseFlagged
     | FlatConfirmed | DayRolled | RiskMultiplierChanged | RiskAnomalyDetected
     | OrdersReleased | RiskStateSnapshot | OperatorCommandRefused | RiskStateSaved
-    | LimitWarning
+    | RiskStateSavedInParts | OpenOrdersSaved | LimitWarning
     | ShadowDecisionDiffered
 )
 """Every event the risk engine emits; the kernel composes it into the bus union."""

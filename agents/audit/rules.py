@@ -37,8 +37,12 @@ from risk.state import PositionState
 
 DECODE_ERRORS = frozenset({"bad_frame", "invalid_request", "frame_too_large"})
 """Gateway anomalies that mean a frame could not be read."""
-_PENDING_MAX = 10_000
-"""Requests remembered while waiting for their decision."""
+PENDING_MAX = 1_024
+"""Requests remembered while waiting for their decision. The gateway publishes each
+decision right after its request, so this holds a burst's worth (64) at most, unless
+decisions were dropped from the auditor's inbox at its bound: then the requests left
+waiting are never answered here. At 10,000 a 60-s order flood left 10,000 of them,
+some 1 MB, for good (docs/architecture.md, "What a 60-s order flood leaves")."""
 KEYS_MAX = 1024
 """Subjects (bots, actors, kinds) remembered per rule, least recently written dropped
 first: a denial names the bot the order claimed, and a flood may claim fresh ones."""
@@ -108,7 +112,7 @@ class AnomalyRules:
         match message:
             case OrderRequest():
                 self._pending[message.request_id] = message.ts
-                while len(self._pending) > _PENDING_MAX:
+                while len(self._pending) > PENDING_MAX:
                     self._pending.popitem(last=False)
             case OrderDecision():
                 return self._decided(message, now)

@@ -1,8 +1,9 @@
 """When the risk engine saves its state: at once, or on the timer.
 
-A save is the whole state, a megabyte with 10,000 open orders, encoded, hashed
-and committed on the loop that decides orders, so the engine saves only when a
-restart could not rebuild what changed (docs/risk.md, "When to save"):
+A save is the whole state (with 10,000 open orders, their slices compared and
+some written again, :mod:`agents.risk._parts`), encoded, hashed and committed on
+the loop that decides orders, so the engine saves only when a restart could not
+rebuild what changed (docs/risk.md, "When to save"):
 
 - at once when a fact the journal cannot rebuild changed (:func:`facts`), or the
   ledger changed other than by fills the journal replays;

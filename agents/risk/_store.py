@@ -16,9 +16,9 @@ saves when a durable fact changes (:func:`facts`), not on every decision, and
 not on every fill either: what the journal's ``order.*`` rows after the save can
 rebuild (reservations, request ids, and the ledger as fills alone moved it,
 :func:`ledger_of`) is saved on the ``save_every_s`` timer, because with thousands
-of open orders one save is a megabyte encoded, hashed and committed on the loop
-that decides orders. Anything that raises an event still saves at once, before
-the news of it goes out.
+of open orders a save is a lot of work for the loop that decides orders, even with
+the orders in slices of their own rows (:mod:`agents.risk._parts`). Anything that
+raises an event still saves at once, before the news of it goes out.
 
 Finding the newest save reads backwards in growing windows from the end of the
 journal (``Journal.read`` pages forwards only). Its cost is proportional to how
@@ -46,22 +46,23 @@ from typing import Final
 
 import msgspec
 
+from agents.risk._parts import OrderParts, whole
 from bus.codec import encode
 from bus.protocol import Fill, OrderUpdate
 from kernel.gate import Fact
 from kernel.journal import Journal, JournalEntry, JournalRow
 from risk import OrderFact, RiskState
-from risk.messages import RiskStateSaved
-from risk.state import RequestIds
+from risk.messages import OpenOrdersSaved, RiskStateSaved, RiskStateSavedInParts
+from risk.state import OpenOrder, RequestIds
 
 TOPIC: Final = RiskStateSaved.topic
 ORDER_TOPICS: Final = "order."
 """Requests, decisions, fills and updates: what :func:`risk.replay` rebuilds from."""
-_KIND: Final = "risk_state_saved"
 _FIRST_WINDOW: Final = 4096
 _PAGE: Final = 64
 _FACTS_PAGE: Final = 4096
-_decoder: Final = msgspec.msgpack.Decoder(RiskStateSaved)
+_decoder: Final = msgspec.msgpack.Decoder(RiskStateSaved | RiskStateSavedInParts)
+_part_decoder: Final = msgspec.msgpack.Decoder(OpenOrdersSaved)
 _fact_decoder: Final = msgspec.msgpack.Decoder(OrderFact)
 _taken_decoder: Final = msgspec.msgpack.Decoder(Fact)
 log = logging.getLogger("agents.risk")
@@ -142,6 +143,14 @@ class RiskStore:
         self.facts_through = 0
         """After :meth:`unseen_facts`: the journal seq through which the restored state
         holds every fill and update; every save names it (``RiskStateSaved``)."""
+        self.parts = OrderParts(journal, source=source)
+        """The slice rows a save with many open orders names (:mod:`agents.risk._parts`)."""
+
+    async def keep_orders(self, current: Callable[[], RiskState]) -> None:
+        """Before a save: write the open orders in slices when the slices in use are
+        missing, stale or far from ``current()`` (several turns of the loop, one slice
+        each); returns at once, without yielding, when they are not."""
+        await self.parts.refresh(lambda: current().open_orders, self._clock())
 
     async def save(self, state: RiskState, last_fact: Fact | None = None) -> int:
         """Append the state and wait for its commit; return its journal seq.
@@ -152,11 +161,10 @@ class RiskStore:
         every fact the engine had taken is journaled before this row.
         """
         now = self._clock()
-        payload = encode(RiskStateSaved(
-            ts=now, state=persisted(state), last_fact=last_fact,
-            facts_through=self.facts_through))
+        saved = self.parts.saved(persisted(state), now, last_fact, self.facts_through)
         return await self._journal.append_durable(JournalEntry(
-            ts=now, topic=TOPIC, source=self._source, kind=_KIND, payload=payload))
+            ts=now, topic=TOPIC, source=self._source, kind=_kind(saved),
+            payload=encode(saved)))
 
     async def load(self) -> RiskState | None:
         """The newest saved state, or None when there is none (a first start).
@@ -170,11 +178,21 @@ class RiskStore:
             return None
         try:
             saved = _decoder.decode(row.payload)
+            parts = [await self._part(seq) for seq in getattr(saved, "order_parts", ())]
         except msgspec.DecodeError as exc:
             raise SavedStateUnreadable(
                 f"the saved risk state (journal seq {row.seq}) cannot be read: {exc}") from exc
-        self.loaded_seq, self.loaded = row.seq, saved
-        return saved.state
+        self.loaded_seq, self.loaded = row.seq, whole(saved, parts)
+        return self.loaded.state
+
+    async def _part(self, seq: int) -> dict[str, OpenOrder]:
+        """The open orders of the slice row at ``seq``; a row missing, of another
+        engine or not a slice is as unreadable as a damaged one."""
+        rows = await self._journal.read(after_seq=seq - 1, limit=1)
+        if not rows or rows[0].seq != seq or rows[0].topic != OpenOrdersSaved.topic \
+                or rows[0].source != self._source:
+            raise msgspec.DecodeError(f"its open orders' row at journal seq {seq} is missing")
+        return _part_decoder.decode(rows[0].payload).orders
 
     async def unseen_facts(self) -> list[tuple[float, OrderFact]]:
         """What the save :meth:`load` found has not seen, in journal order: the fills
@@ -269,6 +287,12 @@ class RiskStore:
             if len(rows) < _PAGE:
                 break
         return last
+
+
+def _kind(saved: RiskStateSaved) -> str:
+    """The row's kind: its message's tag."""
+    return ("risk_state_saved_in_parts" if isinstance(saved, RiskStateSavedInParts)
+            else "risk_state_saved")
 
 
 def journals(payload: bytes, body: bytes, fact: Fact) -> bool:

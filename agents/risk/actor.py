@@ -472,11 +472,14 @@ class RiskEngine(TrackedState, Actor):
     async def _save_if_due(self, now: float, *, force: bool = False,
                            replayable: bool = False) -> bool:
         """Save when :class:`SaveRule` says so (it counts the state saved before the
-        await: the timer may race us)."""
+        await: the timer may race us). With many open orders their slices may be
+        written first, over several turns of the loop; the save itself then takes the
+        state as it is at its own row, as every save does (``agents.risk._parts``)."""
         state = self._current
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
-        await self._store.save(state, self._taken.last)
+        await self._store.keep_orders(lambda: self._state)  # turns of its own, or none
+        await self._store.save(self._state, self._taken.last)
         return True
 
     def _resend_pending_close(self) -> None:

@@ -26,6 +26,7 @@ from typing import Final
 
 import msgspec
 
+from agents.risk._parts import whole
 from agents.risk._store import journals
 from agents.watchdog.messages import TradingHaltRequested
 from bus.codec import encode
@@ -38,7 +39,7 @@ from kernel.events import (
 )
 from kernel.journal_file import connect_readonly, topic_is
 from risk.limits import RiskLimits
-from risk.messages import LimitTripped, RiskStateSaved
+from risk.messages import LimitTripped, OpenOrdersSaved, RiskStateSaved, RiskStateSavedInParts
 from risk.rerun import rerun
 from risk.rerun_facts import (
     Ahead,
@@ -63,7 +64,8 @@ KINDS: Final = (
 _SOURCE: Final = "risk"
 """The risk engine's journal source; a fleet's engines are ``risk.<bot>``
 (``kernel.registry.per_bot``), each saving its own bot's ledger."""
-_saved: Final = msgspec.msgpack.Decoder(RiskStateSaved)
+_saved: Final = msgspec.msgpack.Decoder(RiskStateSaved | RiskStateSavedInParts)
+_part: Final = msgspec.msgpack.Decoder(OpenOrdersSaved)
 _facts: Final = msgspec.msgpack.Decoder(
     OrderRequest | OrderDecision | Heartbeat | Fill | OrderUpdate | KernelStateChanged
     | OperatorCommandIssued | TradingHaltRequested | RiskMultiplierChangeRequested
@@ -275,8 +277,8 @@ def _base(db: sqlite3.Connection, start: float,
             f"SELECT seq, ts, payload FROM journal WHERE {terms} AND ts < ? "
             "ORDER BY seq DESC LIMIT 16", (*params, start)):
         try:
-            return int(seq), float(ts), _saved.decode(payload)
-        except msgspec.DecodeError:
+            return int(seq), float(ts), _whole(db, _saved.decode(payload))
+        except (msgspec.DecodeError, KeyError):
             continue
     first = db.execute("SELECT MIN(seq), MIN(ts) FROM journal").fetchone()
     if first[0] is None or int(first[0]) <= 1:
@@ -286,6 +288,18 @@ def _base(db: sqlite3.Connection, start: float,
         "the risk state saved before the start of the stretch went with them: the stretch "
         "cannot be replayed exactly from this file. Fix: replay a later day, or restore the "
         "archived rows (see retention in docs/audit.md) into a copy of the journal")
+
+
+def _whole(db: sqlite3.Connection, saved: RiskStateSaved) -> RiskStateSaved:
+    """A save with its open orders read back from the slice rows it names
+    (``agents.risk._parts``); KeyError when one is not in the file."""
+    seqs = getattr(saved, "order_parts", ())
+    if not seqs:
+        return saved
+    found = dict(db.execute(
+        f"SELECT seq, payload FROM journal WHERE seq IN ({', '.join('?' * len(seqs))}) "
+        "AND topic = ?", (*seqs, OpenOrdersSaved.topic)))
+    return whole(saved, [_part.decode(found[seq]).orders for seq in seqs])
 
 
 def _untaken(db: sqlite3.Connection, seq: int, saved: RiskStateSaved,

@@ -13,7 +13,7 @@ import pytest
 import zmq
 
 from agents.alerts.metrics import BOTS_MAX, Metrics
-from agents.audit.rules import KEYS_MAX, AnomalyRules
+from agents.audit.rules import KEYS_MAX, PENDING_MAX, AnomalyRules
 from bus.codec import Header
 from bus.protocol import Heartbeat, OrderDecision, Position
 from bus.pubsub import BusFrame
@@ -118,6 +118,13 @@ def test_the_auditor_keeps_denial_windows_for_a_bounded_number_of_bots() -> None
     for n in range(KEYS_MAX + 1):
         rules.observe(_denied(n), 1000.0)
     assert len(rules._denials) == KEYS_MAX
+
+
+def test_the_auditor_keeps_a_bounded_number_of_requests_awaiting_a_decision() -> None:
+    rules = AnomalyRules(CFG)
+    for n in range(PENDING_MAX + 1):
+        rules.observe(order(request_id=f"p{n}"), 1000.0)
+    assert len(rules._pending) == PENDING_MAX and "p0" not in rules._pending
 
 
 def test_the_auditor_keeps_a_bounded_number_of_beating_bots() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from bus.drain import _had_its_share
 from kernel import _memory
-from kernel._after_flood import CHECK_S, FLOOD_CPU_S, AfterFlood, flood_over
+from kernel._after_flood import AGAIN_AFTER_CHECKS, CHECK_S, FLOOD_CPU_S, AfterFlood, flood_over
 from kernel._gateway_refusals import REFUSALS_JOURNALED_PER_S, refusal_quota
 
 REFUSALS_JOURNALED_PER_S_INT = int(REFUSALS_JOURNALED_PER_S)
@@ -87,10 +87,35 @@ def test_memory_is_given_back_once_per_flood_while_the_kernel_is_quiet() -> None
     assert not keeper.check()
     cpu.now += 0.05
     assert keeper.check() and keeper.given_back == 1 and len(given) == 1
+    for _ in range(AGAIN_AFTER_CHECKS - 1):
+        cpu.now += 0.05
+        assert not keeper.check()
+    cpu.now += 0.05  # once more, what the flood's aftermath freed
+    assert keeper.check() and keeper.given_again == 1 and len(given) == 2
     for _ in range(60):  # quiet again: nothing more to give back
         cpu.now += 0.05
         assert not keeper.check()
-    assert keeper.given_back == 1
+    assert keeper.given_back == 1 and len(given) == 2
+
+
+def test_the_give_back_once_more_waits_for_a_quiet_second() -> None:
+    cpu, given = FakeCpu(), list[float]()
+
+    def give() -> bool:
+        given.append(cpu.now)
+        return True
+
+    keeper = AfterFlood(cpu=cpu, give=give)
+    for _ in range(3):
+        cpu.now += 0.95
+        keeper.check()
+    cpu.now += 0.05
+    assert keeper.check() and len(given) == 1
+    for _ in range(AGAIN_AFTER_CHECKS + 4):  # the actors still catching up: busy-ish
+        cpu.now += 0.4
+        assert not keeper.check()
+    cpu.now += 0.05
+    assert keeper.check() and keeper.given_again == 1 and len(given) == 2
 
 
 def test_giving_back_on_windows_is_a_collection_only(monkeypatch: pytest.MonkeyPatch) -> None:
