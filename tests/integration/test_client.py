@@ -420,12 +420,17 @@ async def test_async_an_id_reused_after_its_answer_gets_its_own_full_timeout(
 
 def test_async_a_link_used_from_a_second_loop_denies_at_once(gateway: Gateway) -> None:
     link = AsyncBotLink(gateway.endpoint, bot_id="qe-test")
+
+    async def first_order() -> OrderDecision:
+        await link.hello()  # connected: a link not yet connected denies at once
+        return await link.can_execute(order(), timeout_s=5)
+
     try:
-        first = asyncio.run(link.can_execute(order(), timeout_s=5))
+        first = asyncio.run(first_order())
         second = asyncio.run(link.can_execute(order(), timeout_s=5))
     finally:
         link.close()
-    assert first.verdict == "ALLOW"
+    assert first.verdict == "ALLOW", first
     assert (second.verdict, second.code) == ("DENY", "link_error")
     assert "another event loop" in second.reason
 
