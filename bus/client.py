@@ -251,8 +251,9 @@ class AsyncBotLink(LinkCore):
         self._deadlines.add(order.request_id, resolve, timeout_s)
         try:
             return await decided
-        finally:
-            self._forget(order.request_id)  # cancelled: a later answer must not land anywhere
+        finally:  # cancelled: a later answer must not land anywhere; but an answered id
+            if self._is_waiting(order.request_id, resolve):  # may be waited on anew already
+                self._forget(order.request_id)
 
     async def next_command(self, *, timeout_s: float | None = None) -> Command:
         """The oldest command not yet taken; waits for one (``LinkTimeout`` past ``timeout_s``)."""
