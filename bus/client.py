@@ -251,8 +251,9 @@ class AsyncBotLink(LinkCore):
         self._deadlines.add(order.request_id, resolve, timeout_s)
         try:
             return await decided
-        finally:
-            self._forget(order.request_id)  # cancelled: a later answer must not land anywhere
+        finally:  # cancelled: a later answer must not land anywhere; but an answered id
+            if self._is_waiting(order.request_id, resolve):  # may be waited on anew already
+                self._forget(order.request_id)
 
     async def next_command(self, *, timeout_s: float | None = None) -> Command:
         """The oldest command not yet taken; waits for one (``LinkTimeout`` past ``timeout_s``)."""
@@ -300,10 +301,12 @@ class AsyncBotLink(LinkCore):
         Each read asks ZeroMQ for ``EVENTS`` (a system call each), and with 64
         orders in flight a turn runs dozens of sends. Within one turn nothing is
         waited for, so what the first call read is as current as a read per call
-        would be; the loop's readers and the turn's end read again.
+        would be; the loop's readers and the turn's end read again. Except while a
+        hello is due (a kernel came back): the read sends it once the handshake is
+        done, and nothing of this turn may reach the new kernel before it.
         """
         self._started()
-        if not self._fresh and not self.closed:
+        if (not self._fresh or self._reach.hello_due) and not self.closed:
             self._pump()
             self._fresh = True
             self._end_turn_soon()

@@ -418,19 +418,53 @@ async def test_async_an_id_reused_after_its_answer_gets_its_own_full_timeout(
     assert waited >= 0.25, "cut short at the deadline of the first call with that id"
 
 
+async def test_async_an_id_reused_before_the_first_call_resumed_keeps_its_own_wait(
+        gateway: Gateway) -> None:
+    """A second call reuses an answered id while the first call has not yet resumed (it
+    was woken in the same turn): the first call's cleanup must not take the second's
+    place in waiting, or the second's decision is dropped as late and no timer ends it."""
+    seen: list[OrderRequest] = []
+
+    def answer_the_first(message: BotToKernel) -> list[KernelToBot]:
+        if isinstance(message, OrderRequest):
+            seen.append(message)
+            return [allow(message)] if len(seen) == 1 else []  # the second: pushed below
+        return standard(message)
+
+    gateway.policy = answer_the_first
+    async with AsyncBotLink(gateway.endpoint, bot_id="qe-test") as link:
+        await link.hello()
+        received = link.stats.received
+        first = asyncio.create_task(link.can_execute(order("r-twice"), timeout_s=30))
+
+        async def reuse_once_answered() -> OrderDecision:
+            while link.stats.received == received:  # each turn, ahead of the first's resume
+                await asyncio.sleep(0)
+            return await link.can_execute(order("r-twice"), timeout_s=3)
+
+        second = asyncio.create_task(reuse_once_answered())
+        assert (await first).verdict == "ALLOW"
+        await asyncio.to_thread(gateway.wait_for, lambda got: len(seen) == 2)
+        gateway.push(allow(order("r-twice")))
+        done, _ = await asyncio.wait({first, second}, timeout=15)
+        assert done == {first, second}, "the second call never ended: no decision, no timeout"
+        assert ((await second).verdict, (await second).code) == ("ALLOW", "ok")
+        assert link.stats.late_decisions == 0
+
+
 def test_async_a_link_used_from_a_second_loop_denies_at_once(gateway: Gateway) -> None:
     link = AsyncBotLink(gateway.endpoint, bot_id="qe-test")
 
-    async def first_order() -> OrderDecision:
-        await link.hello()  # connected: a link not yet connected denies at once
+    async def first_use() -> OrderDecision:
+        await link.hello()  # connected: else the order may meet no connection yet (immediate)
         return await link.can_execute(order(), timeout_s=5)
 
     try:
-        first = asyncio.run(first_order())
+        first = asyncio.run(first_use())
         second = asyncio.run(link.can_execute(order(), timeout_s=5))
     finally:
         link.close()
-    assert first.verdict == "ALLOW", first
+    assert first.verdict == "ALLOW"
     assert (second.verdict, second.code) == ("DENY", "link_error")
     assert "another event loop" in second.reason
 
