@@ -85,9 +85,20 @@ class SessionTable:
         """The bad-frame budget of every link that has not said hello, shared."""
 
     def register(self, session: BotSession) -> bool:
-        """Add a session; return True when it replaced another with the same bot_id."""
+        """Add a session; return True when it replaced another with the same bot_id.
+
+        The session it replaces (a hello again on the same link, or the same bot on a
+        new one) hands its budgets on: a fresh pair with every hello let a link that
+        said hello again between bad frames have each answered (a fuzzer's 40 hellos a
+        second, 3,000 errors a second where the budget is 100), and its bus frames
+        past their rate."""
         stale = [s.identity for s in self._by_identity.values()
                  if s.bot_id == session.bot_id and s.identity != session.identity]
+        before = self._by_identity.get(session.identity)
+        if before is None and stale:
+            before = max((self._by_identity[i] for i in stale), key=lambda s: s.last_seen)
+        if before is not None:
+            session.budget, session.bad = before.budget, before.bad
         for identity in stale:
             del self._by_identity[identity]
         self._by_identity[session.identity] = session

@@ -9,6 +9,7 @@ link a wake-up reads, how many bad frames were answered and how many dropped.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import zmq
 
 from bus.drain import SocketDrain
 from bus.frames import recv_frames
-from bus.protocol import Error, OrderDecision
+from bus.protocol import Error, Hello, OrderDecision
 from kernel._gateway_bad_input import BAD_FRAMES_PER_S
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
@@ -26,6 +27,7 @@ from tests.support.router_pair import RouterPair, router_pair
 
 BACKLOG = 120
 FLOOD = 2000
+ROUNDS = 20
 
 
 @pytest.fixture
@@ -128,3 +130,32 @@ async def test_a_flood_of_bad_frames_is_answered_up_to_its_budget_then_counted(
                         limit=100_000)
     assert any(b"link_flooded" in row.payload and b"dropped unanswered" in row.payload
                for row in rows)
+
+
+async def test_a_hello_again_does_not_refill_the_links_budget_of_bad_frames(
+    harness: KernelHarness,
+) -> None:
+    """A fuzzer's mutated hellos that still decode were each a new session with a full
+    budget: every bad frame between them was answered (3,000 a second, budget 100)."""
+    gateway = harness.kernel.gateway
+    assert gateway is not None
+    bot = RawBot(harness.endpoints["bot_link"])
+    try:
+        await bot.greet()
+        started = time.monotonic()
+        for round_ in range(ROUNDS):
+            for n in range(int(BAD_FRAMES_PER_S)):
+                await bot.send_raw(b"\x00\xffgarbage %d %d" % (round_, n))
+            await bot.send(Hello(bot_id="qe-1", mode="paper", pid=7))  # the same link again
+        sessions = gateway.sessions.by_bot_id("qe-1")
+        while gateway.faults.counts.get("bad_frame", 0) + sessions[0].bad.dropped_total \
+                < ROUNDS * BAD_FRAMES_PER_S:
+            await asyncio.sleep(0.05)
+            sessions = gateway.sessions.by_bot_id("qe-1")
+        elapsed = time.monotonic() - started
+    finally:
+        bot.close()
+    answered = gateway.faults.counts["bad_frame"]
+    # one bucket, a second deep, refilled at its rate: never a fresh one per hello
+    assert answered <= BAD_FRAMES_PER_S * (1 + elapsed) + 1, (answered, elapsed)
+    assert len(sessions) == 1 and sessions[0].bad.dropped_total > 0
