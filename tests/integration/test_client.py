@@ -420,8 +420,13 @@ async def test_async_an_id_reused_after_its_answer_gets_its_own_full_timeout(
 
 def test_async_a_link_used_from_a_second_loop_denies_at_once(gateway: Gateway) -> None:
     link = AsyncBotLink(gateway.endpoint, bot_id="qe-test")
+
+    async def connected_then_asked() -> OrderDecision:
+        await link.hello()  # connected: an order sent before may find no peer yet
+        return await link.can_execute(order(), timeout_s=5)
+
     try:
-        first = asyncio.run(link.can_execute(order(), timeout_s=5))
+        first = asyncio.run(connected_then_asked())
         second = asyncio.run(link.can_execute(order(), timeout_s=5))
     finally:
         link.close()
