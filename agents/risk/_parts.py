@@ -147,8 +147,10 @@ class OrderParts:
     def saved(self, state: RiskState, now: float, last_fact: Fact | None,
               facts_through: int) -> RiskStateSaved:
         """The save's own row for ``state`` (already ``persisted``): whole, or naming
-        the slices with what changed since them."""
-        if self.inline(state.open_orders):
+        the slices with what changed since them. Whole too when the slices are
+        :data:`PARTS_MAX_AGE_S` old: a save that writes none first (one made at once,
+        ``SaveRule.urgent``) never names rows older than that."""
+        if self.inline(state.open_orders) or now - self._written_at >= self._max_age_s:
             if self.seqs:  # the slices would keep every order they hold alive
                 self.seqs, self._orders, self._last = (), {}, None
             return RiskStateSaved(ts=now, state=state, last_fact=last_fact,

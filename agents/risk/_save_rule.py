@@ -30,6 +30,11 @@ class SaveRule:
         self._replayable: tuple[object, ...] | None = None
         """The ledger as replayable fills alone left it since the last save."""
         self._saved_at = -math.inf
+        self.urgent = False
+        """Whether the last save :meth:`due` asked for is one that must be appended at
+        once (forced, the first, a fact or a ledger the journal cannot rebuild): its row
+        then goes before any decision made on it, so the open orders' slices are not
+        written first (``RiskEngine._save_if_due``)."""
 
     def due(self, state: RiskState, now: float, *, force: bool = False,
             replayable: bool = False) -> bool:
@@ -41,10 +46,11 @@ class SaveRule:
         if replayable:
             self._replayable = key[1]
         saved = self._saved
-        due = (force or saved is None or key[0] != saved[0]
-               or key[1] not in (saved[1], self._replayable)
-               or now - self._saved_at >= self._refresh_every_s
+        urgent = (force or saved is None or key[0] != saved[0]
+                  or key[1] not in (saved[1], self._replayable))
+        due = (urgent or saved is None or now - self._saved_at >= self._refresh_every_s
                or (key[1:] != saved[1:] and now - self._saved_at >= self._save_every_s))
         if due:
             self._saved, self._saved_at, self._replayable = key, now, None
+            self.urgent = urgent
         return due

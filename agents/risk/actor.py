@@ -474,11 +474,13 @@ class RiskEngine(TrackedState, Actor):
         """Save when :class:`SaveRule` says so (it counts the state saved before the
         await: the timer may race us). With many open orders their slices may be
         written first, over several turns of the loop; the save itself then takes the
-        state as it is at its own row, as every save does (``agents.risk._parts``)."""
+        state as it is at its own row (``agents.risk._parts``); not before an urgent
+        save (``SaveRule.urgent``), whose row must precede any decision made on it."""
         state = self._current
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
-        await self._store.keep_orders(lambda: self._state)  # turns of its own, or none
+        if not self._save_rule.urgent:
+            await self._store.keep_orders(lambda: self._state)  # turns of its own, or none
         await self._store.save(self._state, self._taken.last)
         return True
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agents.risk._parts import PART_ORDERS
+from agents.risk._parts import PART_ORDERS, PARTS_MAX_AGE_S
 from agents.risk._store import RiskStore, SavedStateUnreadable
 from agents.risk.replay_journal import read_window
 from bus.codec import encode
@@ -162,3 +162,22 @@ async def test_a_save_of_few_orders_lets_go_of_the_slices(tmp_path: Path) -> Non
         await saved(store, many)  # new slices, from scratch
         assert len(await rows(journal, "risk.orders_saved")) == 4
         assert await RiskStore(journal, source="risk", clock=lambda: NOW).load() == many
+
+
+async def test_a_save_made_at_once_names_no_slices_older_than_their_age_limit(
+        tmp_path: Path) -> None:
+    """A halt's save writes no slices first (``SaveRule.urgent``): once those in use are
+    ``PARTS_MAX_AGE_S`` old it is whole, so no save names rows retention may reach."""
+    clock = [NOW]
+    async with await Journal.open(tmp_path / "j.sqlite3") as journal:
+        store = RiskStore(journal, source="risk", clock=lambda: clock[0])
+        await saved(store, with_orders(opened(2 * PART_ORDERS)))
+        state = with_orders(opened(2 * PART_ORDERS), consecutive_losses=3)
+        clock[0] = NOW + PARTS_MAX_AGE_S - 1
+        await store.save(state)
+        assert (await rows(journal, "risk.saved"))[-1][1] == "risk_state_saved_in_parts"
+        clock[0] = NOW + PARTS_MAX_AGE_S
+        await store.save(state)
+        assert (await rows(journal, "risk.saved"))[-1][1] == "risk_state_saved"
+        assert store.parts.seqs == ()
+        assert await RiskStore(journal, source="risk", clock=lambda: NOW).load() == state
