@@ -394,6 +394,11 @@ class LocalSubscription:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def waiting(self) -> tuple[BusFrame, ...]:
+        """The frames queued, oldest first: a look, not a take. The risk engine counts
+        the facts still on their way to it when it opens its gate (``ActorContext.inbox``)."""
+        return tuple(self._frames)
+
     async def receive(self) -> BusFrame:
         """The next frame, waiting for one if none is queued."""
         while not self._frames:

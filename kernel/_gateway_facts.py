@@ -144,14 +144,19 @@ class FactsBehind:
 
     def ahead(self, order: OrderRequest, now: float) -> DecidedAheadOfFacts | None:
         """The row to journal when ``order`` is decided ahead of some facts; None when
-        the gate has taken them all, the common case."""
+        the gate has taken them all, the common case. Besides those counted here, the
+        facts sent before the engine's gate opened that were still queued for it then
+        and have not reached it yet (``FactCounter.facts_queued``): the count here
+        starts after them, and the replay must hold them back too."""
         if self._fleet is not None:
-            behind = self.behind_of(order.bot_id)
+            kept = self._compared(order.bot_id)
+            behind = 0 if kept is None else self.behind_of(order.bot_id) + kept[0].facts_queued
             if behind <= 0:
                 return None
             return DecidedAheadOfFacts(request_id=order.request_id[:64], facts=behind,
                                        ts=now, bot_id=order.bot_id)
-        behind = self.behind()
+        counter = self._counter
+        behind = 0 if counter is None else self.behind() + counter.facts_queued
         if behind <= 0:
             return None
         return DecidedAheadOfFacts(request_id=order.request_id[:64], facts=behind, ts=now)

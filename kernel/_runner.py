@@ -135,6 +135,7 @@ class ActorRunner:
                 ctx = self._make_context(self.name)
                 ctx.spare_copy = lambda message: self._publisher.spare_last(
                     subscriber, message.topic, bot_of(message))
+                ctx.inbox = subscriber.waiting
                 await actor.start(ctx)
             except Exception as exc:
                 if self._started_once:

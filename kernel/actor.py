@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 from bus.protocol import Message
 
 if TYPE_CHECKING:
+    from bus.pubsub import BusFrame
     from kernel.control_protocol import ControlMessage
     from kernel.emitter import Emitter
     from kernel.gate import OrderGate
@@ -82,6 +83,10 @@ class ActorContext:
         """Keep the bus copy of ``message``, the frame just sent, from this actor's own
         subscription (:meth:`bus.pubsub.Publisher.spare_last`); True when it will not
         arrive. The runner sets it; a context made elsewhere spares nothing."""
+        self.inbox: Callable[[], Sequence[BusFrame]] = nothing_waiting
+        """The frames waiting in this actor's inbox, oldest first (a look, not a take):
+        the risk engine counts the facts still queued for it as it opens its gate. The
+        runner sets it; a context made elsewhere has none waiting."""
         self.as_sent = False
         """Whether the message of the current :meth:`Actor.handle` is the very object its
         emitter in this process sent (``bus.pubsub.BusFrame.message``: True) or a copy
@@ -99,6 +104,11 @@ class ActorContext:
 def nothing_spared(message: Message) -> bool:
     """What :attr:`ActorContext.spare_copy` is where no publisher can spare a copy."""
     return False
+
+
+def nothing_waiting() -> Sequence[BusFrame]:
+    """What :attr:`ActorContext.inbox` is where no subscription feeds the actor."""
+    return ()
 
 
 class Actor:

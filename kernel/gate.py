@@ -65,6 +65,13 @@ class FactCounter(Protocol):
         were lost on the way): the gateway then compares from there on."""
         ...
 
+    @property
+    def facts_queued(self) -> int:
+        """Facts sent before the gate's count began (before its gate opened) that were
+        still queued for it then and are not taken yet: the gateway's count starts
+        after them, so it adds them when it journals an order decided ahead of facts."""
+        ...
+
 
 @runtime_checkable
 class PerBotFactCounter(Protocol):

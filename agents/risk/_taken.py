@@ -27,6 +27,12 @@ taken on the path would overtake them. So the first fact offered after a start i
 refused and becomes the fence: the facts before it are applied uncounted, the
 fence and everything after it are counted, and from the fence on the engine takes
 facts on the path again. The gateway's count then matches the engine's exactly.
+
+The facts before the fence still queued when the gate opened are counted apart
+(:attr:`TakenFacts.queued`): the engine reads its own inbox as it opens its gate,
+and each of them that arrives makes one fewer. Until they have all arrived, an order
+is decided ahead of them, and the gateway journals so (``order.ahead``), so that
+``kernel replay`` decides it on the facts the engine had taken, not on them all.
 """
 
 from __future__ import annotations
@@ -35,9 +41,15 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from enum import Enum
 
+import msgspec
+
 from bus.protocol import Fill, Heartbeat, Message, OrderUpdate
+from bus.pubsub import BusFrame
 from kernel.actor import nothing_spared
 from kernel.gate import Fact
+from kernel.messages import decode_message
+
+_FACT_TOPICS = frozenset((Heartbeat.topic, Fill.topic, OrderUpdate.topic))
 
 
 class Arrival(Enum):
@@ -66,6 +78,9 @@ class TakenFacts:
         """How many of each replayed fill and update may still come back: a count, not a
         set, as two partial fills of one order can be equal by value (same quantity,
         price and time), and each copy stands for one of them only."""
+        self.queued = 0
+        """Facts before the fence still queued in the engine's inbox when its gate opened
+        (:meth:`count_queued`), one fewer as each arrives, 0 from the fence on."""
         self.last: Fact | None = None
         """The newest fact the engine applied (on the path or from the bus): facts are
         taken in the journal's order, so a save names it as the newest it holds, and a
@@ -80,7 +95,7 @@ class TakenFacts:
         the fact just sent from this engine, True when it did
         (``kernel.actor.ActorContext.spare_copy``)."""
         self._taken.clear()
-        self._fence, self._counting, self.last = None, False, None
+        self._fence, self._counting, self.last, self.queued = None, False, None, 0
         self._replayed = Counter(replayed)
         self._spare = spare
 
@@ -90,7 +105,31 @@ class TakenFacts:
         at a new fence, as after a start. The copies of facts taken on the path still
         queued are recognised as before; those dropped leave the queue when a later
         copy or the fence arrives (:meth:`_by_identity`)."""
-        self._fence, self._counting = None, False
+        self._fence, self._counting, self.queued = None, False, 0
+
+    def count_queued(self, inbox: Iterable[BusFrame], mine: Callable[[Message], bool]) -> None:
+        """The engine opens its gate with ``inbox`` waiting (oldest first): count the
+        facts in it that it will apply before the fence, every heartbeat, fill or
+        update of its bot (``mine``) but the fills and updates the restore replayed.
+        A frame without its message (from another process, or far down a long queue)
+        is decoded here; one that cannot be is skipped, as the engine's turn skips it."""
+        replayed, queued = Counter(self._replayed), 0
+        for frame in inbox:
+            if frame.topic not in _FACT_TOPICS:
+                continue
+            message = frame.message
+            if message is None:
+                try:
+                    message = decode_message(frame.payload)
+                except msgspec.DecodeError:
+                    continue
+            if not isinstance(message, Heartbeat | Fill | OrderUpdate) or not mine(message):
+                continue
+            if not isinstance(message, Heartbeat) and replayed[message] > 0:
+                replayed[message] -= 1
+                continue
+            queued += 1
+        self.queued = queued
 
     def may_take(self, fact: Fact) -> bool:
         """False until the fence has come back over the bus; the first fact offered
@@ -126,7 +165,7 @@ class TakenFacts:
         taken = self._taken
         if not self._counting and fact is self._fence:
             taken.clear()
-            self._fence, self._counting, self._replayed = None, True, Counter()
+            self._fence, self._counting, self._replayed, self.queued = None, True, Counter(), 0
             return Arrival.COUNTED
         if taken:
             if taken[0] is fact:
@@ -148,7 +187,7 @@ class TakenFacts:
         fence must be applied. Were it instead the copy arriving just before an equal
         fence, the fence then counts as that copy: the same facts applied, as often."""
         if not self._counting and self._fence is not None and fact == self._fence:
-            self._fence, self._counting, self._replayed = None, True, Counter()
+            self._fence, self._counting, self._replayed, self.queued = None, True, Counter(), 0
             return Arrival.COUNTED
         taken = self._taken
         if taken:
@@ -169,6 +208,7 @@ class TakenFacts:
             if not isinstance(fact, Heartbeat) and self._replayed[fact] > 0:
                 self._replayed[fact] -= 1
                 return Arrival.REPLAYED
+            self.queued = max(0, self.queued - 1)
             return Arrival.BEFORE_FENCE
         return Arrival.COUNTED
 

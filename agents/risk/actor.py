@@ -134,6 +134,11 @@ class RiskEngine(TrackedState, Actor):
         self._taken = TakenFacts()
 
     @property
+    def facts_queued(self) -> int:
+        """Facts before the fence still on their way (``TakenFacts.queued``)."""
+        return self._taken.queued
+
+    @property
     def state(self) -> RiskState:
         """The current risk state (read-only: every change goes through the rules)."""
         return self._current
@@ -200,9 +205,8 @@ class RiskEngine(TrackedState, Actor):
     def frames_dropped(self, dropped: int) -> None:
         """Frames were dropped from this engine's inbox: had a fact's copy been among
         them the gateway's count would stay ahead of the engine's, and no fact would be
-        taken on the path again. The count starts over at a new fence instead. The
-        copies that were dropped are known by the copies and the fence that arrive
-        after them (``TakenFacts``: by identity)."""
+        taken on the path again. The count starts over at a new fence instead. Copies
+        dropped are known by the copies and the fence after them (``TakenFacts``)."""
         self._taken.refence()
         self.facts_epoch += 1
         log.warning("risk engine inbox dropped frames (%d in all): facts are counted "
@@ -225,6 +229,7 @@ class RiskEngine(TrackedState, Actor):
         self._taken.restart(replayed, spare=ctx.spare_copy)
         for message in await self._settle(events, now, force_save=True):
             ctx.publish(message)
+        self._taken.count_queued(ctx.inbox(), lambda fact: not self._not_mine(fact))
         self._open_gate()
         log.info("risk engine ready: trading %s (%s)", self._current.trading_state,
                  "; ".join(r.text for r in self._current.reasons) or "no reasons")

@@ -98,11 +98,33 @@ def journaled(kernel: KernelProcess, topic: str, match: Callable[[dict[str, Any]
     raise AssertionError(f"no matching {topic} row in the journal within {timeout_s} s")
 
 
-def kill_9_and_restart(kernel: KernelProcess, bot: Bot) -> Bot:
+def journaled_after(kernel: KernelProcess, topic: str, seq: int,
+                    match: Callable[[dict[str, Any]], bool],
+                    timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    """Wait for a row on ``topic`` written after ``seq`` that ``match`` accepts; the
+    bodies of every row on ``topic`` after ``seq``, up to the newest. A row from before
+    a restart never answers a wait for one written after it, however alike."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [msgspec.msgpack.decode(r.payload) for r in read_journal(
+            kernel.journal_path, after_seq=seq, topic_prefix=topic, limit=100_000)]
+        if any(match(b) for b in found):
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no matching {topic} row after seq {seq} within {timeout_s} s")
+
+
+def kill_9(kernel: KernelProcess, bot: Bot) -> int:
+    """``kill -9`` of the kernel; the journal's last seq, after which a restart writes."""
     assert kernel.proc is not None
     bot.close()
     kernel.proc.kill()
     assert kernel.proc.wait(10) == KILLED
+    return max((r.seq for r in read_journal(kernel.journal_path, limit=1_000_000)), default=0)
+
+
+def kill_9_and_restart(kernel: KernelProcess, bot: Bot) -> Bot:
+    kill_9(kernel, bot)
     kernel.start()
     return Bot(kernel.endpoint("link"))
 
@@ -120,7 +142,9 @@ def test_a_halted_day_stays_halted_after_kill_9(kernel: KernelProcess) -> None:
                        marks={"BTCUSDT": 46_500.0}))
     journaled(kernel, "risk.limit", lambda b: b["code"] == "daily_loss_limit")
 
-    bot = kill_9_and_restart(kernel, bot)
+    killed_at = kill_9(kernel, bot)
+    kernel.start()
+    bot = Bot(kernel.endpoint("link"))
     try:
         assert bot.hello().trading_state == "HALTED"
         denied = bot.ask("after-restart", qty=0.001, price=46_500.0)
@@ -141,10 +165,13 @@ def test_a_halted_day_stays_halted_after_kill_9(kernel: KernelProcess) -> None:
     def codes(body: dict[str, Any]) -> list[str]:
         return [r["code"] for r in body["reasons"]]
 
-    journaled(kernel, "risk.state", lambda b: codes(b) == ["daily_loss_limit"])
-    reasons = [codes(b) for b in bodies(kernel, "risk.state")]
-    assert reasons[-2:] == [["daily_loss_limit", "awaiting_reconciliation"],
-                            ["daily_loss_limit"]]  # at the restart, then reconciled
+    # the same row was written before the kill: wait for one written after the restart
+    after = [codes(b) for b in journaled_after(
+        kernel, "risk.state", killed_at, lambda b: codes(b) == ["daily_loss_limit"])]
+    reconciled = after.index(["daily_loss_limit"])
+    assert reconciled > 0  # at the restart awaiting the bot's beat, then reconciled
+    assert all(r == ["daily_loss_limit", "awaiting_reconciliation"] for r in after[:reconciled])
+    assert all(r == ["daily_loss_limit"] for r in after[reconciled:])
     assert Decimal(bodies(kernel, "risk.saved")[-1]["state"]["start_equity"]) == 10_000
 
 

@@ -17,6 +17,7 @@ class Engine:
     def __init__(self) -> None:
         self.facts_taken = 0
         self.facts_epoch = 0
+        self.facts_queued = 0
 
 
 class Fleet:
@@ -198,3 +199,34 @@ def test_in_a_fleet_a_bots_count_started_over_is_compared_from_then_on() -> None
     assert facts.behind_of("a") == 0
     facts.count(beat("a"), now=NOW)
     assert facts.behind_of("a") == 1
+
+
+def test_facts_still_queued_for_the_engine_at_its_start_are_in_the_ahead_row() -> None:
+    """The count starts when the gate opens; the facts sent before it and still queued
+    in the engine's inbox then (``facts_queued``) are journaled as not yet taken too,
+    and offering facts on the path is left as it was (the first offer is the fence)."""
+    facts, engine = FactsBehind(), Engine()
+    facts.count(beat("qe"), now=NOW)
+    facts.count(beat("qe"), now=NOW)
+    engine.facts_queued = 2  # both still in the engine's inbox as it opened its gate
+    facts.installed(engine)  # type: ignore[arg-type]
+    assert facts.behind() == 0  # what offering on the path goes by: as before
+    row = facts.ahead(order("qe"), 2.0)
+    assert row is not None and row.facts == 2
+    facts.count(beat("qe"), now=NOW)  # the fence, by the bus
+    row = facts.ahead(order("qe"), 2.0)
+    assert row is not None and row.facts == 3
+    engine.facts_queued = 0
+    engine.facts_taken = 1
+    assert facts.ahead(order("qe"), 2.0) is None
+
+
+def test_in_a_fleet_a_bots_facts_queued_at_its_engines_start_are_its_own() -> None:
+    a, b = Engine(), Engine()
+    facts = FactsBehind()
+    facts.installed(Fleet(a=a, b=b))  # type: ignore[arg-type]
+    a.facts_queued = 3
+    row = facts.ahead(order("a"), 1.0)
+    assert row is not None and (row.facts, row.bot_id) == (3, "a")
+    assert facts.ahead(order("b"), 1.0) is None
+    assert facts.ahead(order("c"), 1.0) is None  # no engine of its own: cannot tell

@@ -10,7 +10,9 @@ import msgspec
 from agents.risk._taken import Arrival, TakenFacts
 from agents.risk.actor import RiskEngine
 from agents.risk.slice import RiskSlice
+from bus.codec import Header, encode
 from bus.protocol import Fill, Heartbeat, OrderUpdate
+from bus.pubsub import BusFrame
 from risk import apply_fill, apply_heartbeat, apply_order_update, decide
 from tests.unit.risk.risk_world import MARKS, NOW, fill, heartbeat, limits, order, ready
 
@@ -246,3 +248,37 @@ def test_replayed_fills_are_still_recognised_by_value_as_sent() -> None:
     taken.restart([row])
     assert taken.arrived(copy, as_sent=True) is Arrival.REPLAYED
     assert taken.arrived(copy, as_sent=True) is Arrival.BEFORE_FENCE
+
+
+def frame(message: Heartbeat | Fill | OrderUpdate, *, as_sent: bool = True) -> BusFrame:
+    """An inbox frame: the message itself (sent in the kernel) or its payload alone."""
+    return BusFrame(message.topic, encode(message), Header("kernel"),
+                    message if as_sent else None)
+
+
+def test_the_facts_queued_at_the_gates_opening_count_down_until_the_fence() -> None:
+    """Counted as the gate opens: the heartbeats, fills and updates of this bot waiting
+    in the inbox, decoded when sent from elsewhere, but the fills the restore replayed;
+    one fewer as each arrives, none from the fence on."""
+    replayed = fill()
+    other = msgspec.structs.replace(beat(NOW + 1), bot_id="other")
+    queued: list[Heartbeat | Fill | OrderUpdate] = [beat(NOW), replayed, other, beat(NOW + 2)]
+    taken = TakenFacts()
+    taken.restart([replayed])
+    inbox = [frame(queued[0]), frame(queued[1]), frame(queued[2]),
+             frame(queued[3], as_sent=False),
+             BusFrame("risk.state", b"\x80", Header("kernel"))]
+    taken.count_queued(inbox, lambda fact: getattr(fact, "bot_id", "") != "other")
+    assert taken.queued == 2
+    fence = beat(NOW + 3)
+    assert not taken.may_take(fence)
+    assert taken.arrived(queued[0], as_sent=True) is Arrival.BEFORE_FENCE
+    assert taken.arrived(queued[1], as_sent=True) is Arrival.REPLAYED
+    assert taken.queued == 1
+    assert taken.arrived(fence, as_sent=True) is Arrival.COUNTED  # the last one was lost
+    assert taken.queued == 0
+    taken.restart()
+    taken.count_queued([frame(beat(NOW + 4))], lambda fact: True)
+    assert taken.queued == 1
+    taken.refence()
+    assert taken.queued == 0
