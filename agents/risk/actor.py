@@ -13,10 +13,9 @@ and the daily loss does not reset. The rule (:meth:`RiskEngine._save_if_due`):
 save at once, before any news of it, whatever raised an event or moved what the
 journal cannot rebuild; save at most every ``save_every_s`` what fills, order
 updates and decisions alone moved, since a restart replays their ``order.*`` rows
-(with 10,000 open orders a save is a megabyte, and one per fill held the loop tens
-of milliseconds under a flood of fills). Each save names the newest fact it holds,
-so the replay also finds a fill or update journaled before the save's row that was
-still on its way to the engine (:meth:`agents.risk._store.RiskStore.unseen_facts`).
+(one save per fill held the loop under a flood of fills). Each save names the newest
+fact it holds, so the replay also finds a fill or update journaled before the save's
+row but still on its way to the engine (``RiskStore.unseen_facts``).
 
 Until :meth:`RiskEngine.start` has restored it the gateway's ``ClosedGate``
 denies every order, and :meth:`RiskEngine.stop` withdraws the gate first, so a
@@ -107,15 +106,13 @@ class RiskEngine(TrackedState, Actor):
     def __init__(self, *, config: RiskSlice, tick_s: float = 1.0, publish_every_s: float = 5.0,
                  save_every_s: float = 5.0, refresh_every_s: float = 600.0,
                  tick_phase: float | None = None) -> None:
-        """``tick_phase``: in a fleet, where in each ``tick_s`` of the loop's clock this
-        engine ticks (0 to 1), so the engines' ticks are spread (docs/fleet.md), the
-        first no sooner than ``tick_s`` after start; None: ``tick_s`` after the last."""
+        """``tick_phase``: in a fleet, where in each ``tick_s`` this engine ticks (0 to 1, spread:
+        docs/fleet.md; the first ``tick_s`` after start at least); None: ``tick_s`` on."""
         super().__init__()
         self._limits = config.limits
         self._bot_id = config.bot_id
         self._fleet = config.fleet
-        self._warned: set[tuple[str, str]] = set()
-        """(day, code) of this bot's limits already warned of at 80 %."""
+        self._warned: set[tuple[str, str]] = set()  # (day, code) warned of at 80 %
         self._shadow = (DeferredShadow(Shadow(config.shadow), self._journal_shadow)
                         if config.shadow is not None else None)
         self._tick_s = tick_s
@@ -126,9 +123,8 @@ class RiskEngine(TrackedState, Actor):
         self._closes_sent = 0
         """Bots the last ``close_all`` reached, for the answer to an operator's close-all."""
         self.facts_taken = 0
-        """Heartbeats, fills and order updates taken, on the gateway's path or from the bus,
-        since the fence (``kernel.gate.FactCounter``: the gateway journals a decision made
-        ahead of some, for ``kernel replay``, and offers a fact only when none is behind)."""
+        """Heartbeats, fills, updates taken since the fence, on the path or from the bus (for
+        ``order.ahead`` rows; a fact is offered only when none is behind: ``FactCounter``)."""
         self.facts_epoch = 0
         """Bumped when the count starts over at a new fence (:meth:`frames_dropped`)."""
         self._taken = TakenFacts()
@@ -156,9 +152,9 @@ class RiskEngine(TrackedState, Actor):
     @property
     def risk_multiplier_note(self) -> MultiplierNote:
         """Who set the multiplier, why and until when, for the bot's ``welcome``."""
-        who = setting(self._current, self._limits)
-        return MultiplierNote(by=who.by, reason=who.reason,
-                              until=until(self._current, self._limits))
+        state, limits = self._current, self._limits
+        who = setting(state, limits)
+        return MultiplierNote(by=who.by, reason=who.reason, until=until(state, limits))
 
     def decide(self, order: OrderRequest, now: float) -> OrderDecision:
         """The pure decision and the state it leaves; the pure core never raises. In a
@@ -476,11 +472,10 @@ class RiskEngine(TrackedState, Actor):
 
     async def _save_if_due(self, now: float, *, force: bool = False,
                            replayable: bool = False) -> bool:
-        """Save when :class:`SaveRule` says so (it counts the state saved before the
-        await: the timer may race us). With many open orders their slices may be
-        written first, over several turns of the loop; the save itself then takes the
-        state as it is at its own row (``agents.risk._parts``); not before an urgent
-        save (``SaveRule.urgent``), whose row must precede any decision made on it."""
+        """Save when :class:`SaveRule` says so (it counts the state saved before the await:
+        the timer may race us). A timer's save may first write its orders' slices over
+        turns of the loop (``agents.risk._parts``); an urgent one (``SaveRule.urgent``)
+        not: its row must precede any decision made on it. The row takes the state now."""
         state = self._current
         if not self._save_rule.due(state, now, force=force, replayable=replayable):
             return False
