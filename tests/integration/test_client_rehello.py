@@ -17,7 +17,8 @@ import zmq
 
 from bus.client import AsyncBotLink
 from bus.protocol import Hello
-from tests.integration.test_client import Gateway, eventually
+from tests.integration.test_client import eventually
+from tests.support.stand_in_gateway import Gateway
 
 
 class Relay:
