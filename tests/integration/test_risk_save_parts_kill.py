@@ -27,7 +27,8 @@ pytestmark = pytest.mark.timeout(120)
 
 MANY = PART_ORDERS + 300
 ROOMY = (RISK_YAML.replace("max_open_orders: 20", f"max_open_orders: {MANY + 10}")
-         .replace("max_notional_per_symbol: 5000", "max_notional_per_symbol: 100000"))
+         .replace("max_notional_per_symbol: 5000", "max_notional_per_symbol: 100000")
+         .replace("max_orders_per_second: 1000", "max_orders_per_second: 100000"))
 
 
 @pytest.fixture
