@@ -69,6 +69,7 @@ from kernel.journal_file import (
     connect_inline_writer,
     prepare,
     read_journal,
+    wal_over,
 )
 from kernel.journal_tail import HeadWriter
 
@@ -437,19 +438,20 @@ class Journal:
         return self._sql[size], params, severities, links
 
     async def _checkpoints(self) -> None:
-        """Move the WAL into the file now and then, on aiosqlite's thread: a PASSIVE
-        checkpoint never waits for a lock, so the writer's commits go on meanwhile.
-        The inline writer finishes it only when the WAL has grown past its limit
-        (``kernel.journal_file.catch_up``), since that stalls the loop."""
-        done = 0  # commits counts this session's commits: any means rows came
+        """Move the WAL into the file now and then, on aiosqlite's thread (PASSIVE: the
+        writer's commits go on meanwhile). The loop finishes it only past the WAL's
+        limit (``kernel.journal_file.checkpoint``): it stalls the loop for its syncs."""
+        done, owed = 0, False  # commits counts this session's commits: any means rows came
         while True:
             await asyncio.sleep(_CHECKPOINT_EVERY_S)
-            if self._state.commits == done:
+            busy = self._state.commits != done
+            if not (busy or owed):
                 continue
             done = self._state.commits
+            inline = None if self._failures or self._closing else self._inline
             try:
-                await checkpoint(self._db, None if self._failures or self._closing
-                                 else self._inline, self.path)
+                await checkpoint(self._db, inline, self.path, busy=busy)
+                owed = inline is not None and wal_over(self.path)
             except sqlite3.Error as exc:
                 log.warning("journal %s: checkpoint failed, retried later: %s", self.path, exc)
 

@@ -10,14 +10,17 @@ little to copy. Sizes and counts only, never time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kernel import journal as journal_module
 from kernel.journal import Journal, JournalEntry
 from kernel.journal_file import (
+    BUSY_CEILING,
     CATCH_UP_FRAMES,
     THREAD_ROUNDS,
     WAL_LIMIT_BYTES,
@@ -140,3 +143,60 @@ async def test_a_wal_that_starts_over_is_cut_back_to_the_catch_up_limit(path: Pa
         assert journal._inline is not None
         (limit,) = journal._inline.execute("PRAGMA journal_size_limit").fetchone()
         assert limit == WAL_LIMIT_BYTES
+
+
+async def test_while_rows_keep_coming_the_loop_finishes_only_past_the_ceiling(path: Path) -> None:
+    """Under a flood the loop's catch-up (its syncs: tens of milliseconds every order then
+    waits for) waits for a quiet round, unless the WAL passed ``BUSY_CEILING`` times the
+    limit."""
+    async with await Journal.open(path) as journal:
+        inline = journal._inline
+        assert inline is not None
+        n = commit_bursts(journal, 1, 0)
+        while wal_size(path) <= LIMIT:
+            n = commit_bursts(journal, 1, n)
+        assert wal_size(path) < BUSY_CEILING * LIMIT
+        db = ScriptedRounds(journal._db, [5_000])  # commits landed during the round
+        assert not await checkpoint(db, inline, path, limit=LIMIT, busy=True)  # type: ignore[arg-type]
+        assert db.rounds == 1  # one round on the thread, as under the limit; none on the loop
+        while wal_size(path) <= BUSY_CEILING * LIMIT:
+            n = commit_bursts(journal, 100, n)
+        restarts = wal_restarts(path)
+        assert await checkpoint(journal._db, inline, path, limit=LIMIT, busy=True)
+        commit_bursts(journal, 10, n)
+        assert wal_restarts(path) == restarts + 1
+
+
+class Rounds:
+    """Records the checkpoint rounds the journal's own task asks for."""
+
+    def __init__(self) -> None:
+        self.busy: list[bool] = []
+
+    async def __call__(self, db: Any, inline: Any, path: Path, *, busy: bool) -> bool:
+        self.busy.append(busy)
+        return False
+
+
+async def test_a_catch_up_put_off_while_busy_runs_at_the_first_quiet_round(
+    path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rounds = Rounds()
+    monkeypatch.setattr(journal_module, "checkpoint", rounds)
+    monkeypatch.setattr(journal_module, "wal_over", lambda path: True)  # still over
+    monkeypatch.setattr(journal_module, "_CHECKPOINT_EVERY_S", 0.01)
+    async with await Journal.open(path) as journal:
+        n = 0
+        while len(rounds.busy) < 3:  # rows in every round
+            n = commit_bursts(journal, 1, n)
+            await asyncio.sleep(0.002)
+        while False not in rounds.busy:  # then none: the quiet round finishes it
+            await asyncio.sleep(0.01)
+        assert rounds.busy[:3] == [True, True, True]
+        quiet = rounds.busy.index(False)
+        assert all(rounds.busy[:quiet])
+        for _ in range(50):  # and owed while the WAL stays over: each quiet round tries
+            await asyncio.sleep(0.01)
+            if len(rounds.busy) > quiet + 2:
+                break
+        assert rounds.busy[quiet:quiet + 3] == [False, False, False]
