@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import textwrap
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,18 @@ def pytest_asyncio_loop_factories(config: pytest.Config,
     too, where pyzmq needs it), over ``select()`` itself under ``QE_LOOP=select``, the
     selector of Windows' ``SelectorEventLoop`` (bus/loops.py, docs/windows.md)."""
     return {loop_mode(): selector_loop}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the children the tests start, however the suite was launched.
+
+    A shell without job control starts a command put in the background (``cmd &``)
+    with SIGINT ignored, and an ignored signal stays ignored across ``exec``: every
+    ``kernel run`` and ``kernel tap`` a test started would then miss the SIGINT it is
+    sent, and the tests of a quiet Ctrl-C fail. A handler of our own is reset to the
+    default in each child instead."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 WATCHDOG_TEST_TIMINGS: dict[str, object] = {
