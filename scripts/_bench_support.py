@@ -8,6 +8,7 @@ different machines stay comparable.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -18,18 +19,41 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 import zmq
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+LISTEN_PORTS: Final = range(20_000, 32_768)
+"""Where throwaway kernels listen: below the ranges a connecting socket draws its own
+port from (Linux 32768-60999, Windows 49152-65535). A kernel killed and started again
+on its ports (the kill -9 tests) once found its link port taken in the gap, with two
+suites running at once: a port from the ephemeral range can go to any process's
+outgoing connection, or to a DEALER still reconnecting to it, which on loopback may
+connect to itself."""
+
+
 def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
+    """``count`` distinct loopback ports that nothing holds now, from :data:`LISTEN_PORTS`
+    (any free port once 500 draws there failed)."""
+    draw = random.Random()  # seeded from the system: two suites draw differently
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+        for attempt in range(100_000):
+            if len(ports) == count:
+                break
+            sock = socket.socket()
+            sockets.append(sock)
+            try:
+                sock.bind(("127.0.0.1", draw.choice(LISTEN_PORTS) if attempt < 500 else 0))
+            except OSError:
+                continue
+            if (port := sock.getsockname()[1]) not in ports:
+                ports.append(port)
+        return ports
     finally:
         for sock in sockets:
             sock.close()
