@@ -59,6 +59,14 @@ _order_msgpack: Final = msgspec.msgpack.Decoder(OrderRequest)
 _order_json: Final = msgspec.json.Decoder(OrderRequest)
 
 
+def check_timeout(timeout_s: object) -> None:
+    """Raise ``TypeError`` unless ``timeout_s`` is a number of seconds: checked before an
+    order is sent, since a wait that fails after it leaves the order decided by the
+    kernel with nobody to take the decision."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
+        raise TypeError(f"timeout_s must be a number of seconds, not {timeout_s!r}")
+
+
 class LinkError(Exception):
     """The link could not do what was asked: the kernel is unreachable, or refused."""
 

@@ -43,6 +43,7 @@ from bus._client_core import (
     LinkStats,
     LinkTimeout,
     Resolver,
+    check_timeout,
 )
 from bus._deadlines import Deadlines
 from bus.protocol import BotMode, Command, OrderDecision, OrderRequest, Welcome
@@ -125,6 +126,7 @@ class BotLink(LinkCore):
 
     def can_execute(self, order: OrderRequest, *, timeout_s: float = 1.0) -> OrderDecision:
         """The kernel's ALLOW or DENY for ``order``; a DENY of the link's own on any failure."""
+        check_timeout(timeout_s)
         box: list[OrderDecision] = []
         denied = self._begin(order, box.append)
         if denied is not None:
@@ -234,6 +236,7 @@ class AsyncBotLink(LinkCore):
 
     async def can_execute(self, order: OrderRequest, *, timeout_s: float = 1.0) -> OrderDecision:
         """The kernel's ALLOW or DENY for ``order``; a DENY of the link's own on any failure."""
+        check_timeout(timeout_s)
         loop = asyncio.get_running_loop()
         if self._started() is not loop and not self.closed:
             return self._deny(order.request_id, "link_error", "the link reads its socket in "

@@ -418,3 +418,23 @@ async def test_async_reconnect_says_hello_again_by_itself() -> None:
             assert (await link.can_execute(order(), timeout_s=5)).verdict == "ALLOW"
         finally:
             second.stop()
+
+
+@pytest.mark.parametrize("timeout_s", [None, "1", True])
+async def test_a_timeout_that_is_no_number_raises_before_the_order_is_sent(
+    gateway: Gateway, timeout_s: Any,
+) -> None:
+    """Otherwise the order went out and the call failed after it: the kernel decided an
+    order nobody waited for, and its id stayed taken."""
+    with BotLink(gateway.endpoint, bot_id="qe-test") as link:
+        link.hello()
+        with pytest.raises(TypeError, match="timeout_s must be a number of seconds"):
+            link.can_execute(order("r-sync"), timeout_s=timeout_s)
+        assert link.can_execute(order("r-sync"), timeout_s=5).verdict == "ALLOW"
+    async with AsyncBotLink(gateway.endpoint, bot_id="qe-test") as alink:
+        await alink.hello()
+        with pytest.raises(TypeError, match="timeout_s must be a number of seconds"):
+            await alink.can_execute(order("r-async"), timeout_s=timeout_s)
+        assert (await alink.can_execute(order("r-async"), timeout_s=5)).verdict == "ALLOW"
+    sent = [o.request_id for o in gateway.of_type(OrderRequest)]
+    assert sent == ["r-sync", "r-async"]  # each once: the failed calls sent nothing
