@@ -34,6 +34,7 @@ from typing import Final
 import msgspec
 
 from bus.codec import encode
+from kernel.emitter import tag_of
 from kernel.gate import Fact
 from kernel.journal import Journal, JournalEntry
 from risk.messages import OpenOrdersSaved, RiskStateSaved, RiskStateSavedInParts
@@ -47,7 +48,6 @@ SCAN_ORDERS: Final = 2_000
 PARTS_MAX_AGE_S: Final = 600.0
 """Slices are written again at least this often while they are in use, so a save
 never names rows older than this (retention archives days, not minutes)."""
-PART_KIND: Final = "risk_orders_saved"
 
 Delta = tuple[dict[str, OpenOrder], tuple[str, ...]]
 """The orders added or changed since the slices, and the ids in them now gone."""
@@ -138,9 +138,10 @@ class OrderParts:
             rows = iter(orders.items())
             seqs: list[int] = []
             while part := dict(islice(rows, self._part_orders)):
+                saved = OpenOrdersSaved(ts=now, orders=part)
                 seqs.append(await self._journal.append_durable(JournalEntry(
-                    ts=now, topic=OpenOrdersSaved.topic, source=self._source, kind=PART_KIND,
-                    payload=encode(OpenOrdersSaved(ts=now, orders=part)))))
+                    ts=now, topic=saved.topic, source=self._source, kind=tag_of(saved),
+                    payload=encode(saved))))
             self.seqs, self._orders, self._written_at = tuple(seqs), orders, now
             await self._scanned(current())  # what moved while they were written
 

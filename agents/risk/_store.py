@@ -49,6 +49,7 @@ import msgspec
 from agents.risk._parts import OrderParts, whole
 from bus.codec import encode
 from bus.protocol import Fill, OrderUpdate
+from kernel.emitter import tag_of
 from kernel.gate import Fact
 from kernel.journal import Journal, JournalEntry, JournalRow
 from risk import OrderFact, RiskState
@@ -163,7 +164,7 @@ class RiskStore:
         now = self._clock()
         saved = self.parts.saved(persisted(state), now, last_fact, self.facts_through)
         return await self._journal.append_durable(JournalEntry(
-            ts=now, topic=TOPIC, source=self._source, kind=_kind(saved),
+            ts=now, topic=TOPIC, source=self._source, kind=tag_of(saved),
             payload=encode(saved)))
 
     async def load(self) -> RiskState | None:
@@ -287,12 +288,6 @@ class RiskStore:
             if len(rows) < _PAGE:
                 break
         return last
-
-
-def _kind(saved: RiskStateSaved) -> str:
-    """The row's kind: its message's tag."""
-    return ("risk_state_saved_in_parts" if isinstance(saved, RiskStateSavedInParts)
-            else "risk_state_saved")
 
 
 def journals(payload: bytes, body: bytes, fact: Fact) -> bool:
