@@ -121,6 +121,9 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     orphans: int = 0
     bots: dict[str, Part] = {}
     """In a fleet, each bot's part (empty: one engine's journal)."""
+    passed_over: list[str] = []
+    """Saves newer than the one the replay started from that could not be read, each
+    with why: the replay is as exact, from further back (``kernel replay`` says so)."""
 
 
 def report(run: Rerun, live_trips: Sequence[tuple[float, str]],

@@ -93,6 +93,8 @@ class Window(msgspec.Struct, frozen=True, kw_only=True):
     """A fleet's journal (its engines saved as ``risk.<bot>``): one ledger per bot."""
     live_by_bot: dict[str, list[tuple[float, str]]] = {}
     """In a fleet, the live trips by the bot whose engine tripped."""
+    passed_over: list[str] = []
+    """Newer saves that could not be read, each with why (see ``_base``)."""
 
 
 class _Taken:
@@ -134,7 +136,8 @@ def read_window(path: Path, start: float, end: float,
         bots = _fleet_of(db, end, accounts or {})
         if bots:
             return _read_fleet(db, start, end, bots)
-        base = _base(db, start)
+        passed: list[str] = []
+        base = _base(db, start, passed=passed)
         taken = _Taken(start)
         if base is not None:
             taken.rows.append(Row(base[0], base[1], Based(state=base[2].state)))
@@ -143,7 +146,7 @@ def read_window(path: Path, start: float, end: float,
         for seq, ts, payload, _ in [*untaken, *_after(db, after, end)]:
             taken.take(seq, ts, payload)
     return Window(start=start, end=end, rows=taken.rows, live_trips=taken.trips,
-                  base_seq=after, undecodable=taken.bad)
+                  base_seq=after, undecodable=taken.bad, passed_over=passed)
 
 
 def _read_fleet(db: sqlite3.Connection, start: float, end: float,
@@ -151,8 +154,9 @@ def _read_fleet(db: sqlite3.Connection, start: float, end: float,
     """Each bot from its own engine's newest save before ``start`` (with its own facts
     that engine had not taken yet), the rows of a bot before its save left out (its
     save holds them); a bot without one from the journal's first start."""
+    passed: list[str] = []
     bases = {bot: base for bot in accounts
-             if (base := _base(db, start, f"{_SOURCE}.{bot}")) is not None}
+             if (base := _base(db, start, f"{_SOURCE}.{bot}", passed)) is not None}
     after = min((b[0] for b in bases.values()), default=0) if len(bases) == len(accounts) else 0
     due = sorted(bases.items(), key=lambda item: item[1][0])
     waiting, taken = set(bases), _Taken(start)
@@ -169,7 +173,7 @@ def _read_fleet(db: sqlite3.Connection, start: float, end: float,
     fleet = Fleet(accounts=accounts, based=frozenset(bases))
     return Window(start=start, end=end, rows=taken.rows, live_trips=taken.trips,
                   base_seq=after, undecodable=taken.bad, fleet=fleet,
-                  live_by_bot=taken.by_bot)
+                  live_by_bot=taken.by_bot, passed_over=passed)
 
 
 def _based(db: sqlite3.Connection, due: tuple[str, tuple[int, float, RiskStateSaved]],
@@ -217,8 +221,9 @@ def replay_window(path: Path, start: float, end: float, limits: RiskLimits, *,
     fleet's journal one ledger per bot (``accounts``: its bots' accounts, when known)."""
     with cycle_collection_paused():
         window = read_window(path, start, end, accounts)
-        return report(rerun(window.rows, limits, since=start, multiplier=multiplier,
-                            fleet=window.fleet), window.live_trips, window.live_by_bot)
+        found = report(rerun(window.rows, limits, since=start, multiplier=multiplier,
+                             fleet=window.fleet), window.live_trips, window.live_by_bot)
+    return msgspec.structs.replace(found, passed_over=window.passed_over)
 
 
 @contextmanager
@@ -265,24 +270,45 @@ def fact_of(message: object) -> Fact | None:
     return None
 
 
-def _base(db: sqlite3.Connection, start: float,
-          source: str = "") -> tuple[int, float, RiskStateSaved] | None:
+def _base(db: sqlite3.Connection, start: float, source: str = "",
+          passed: list[str] | None = None) -> tuple[int, float, RiskStateSaved] | None:
     """The newest readable save before ``start`` (of the engine ``source``, when given);
     None when the journal starts at seq 1 with none (a first start within or after
-    it). :class:`JournalGap` else."""
+    it). :class:`JournalGap` else. A newer save that cannot be read (it does not
+    decode, or a slice of its open orders is not in the file) is passed over for the
+    one before it, which the replay then starts from, with more rows to replay: each
+    one passed over is said in ``passed``, so the report can tell which save it used
+    and why not the newest."""
     terms, params = topic_is(RiskStateSaved.topic)
     if source:
         terms, params = f"{terms} AND source = ?", [*params, source]
+    unread: list[str] = []
     for seq, ts, payload in db.execute(
             f"SELECT seq, ts, payload FROM journal WHERE {terms} AND ts < ? "
-            "ORDER BY seq DESC LIMIT 16", (*params, start)):
+            f"ORDER BY seq DESC LIMIT {_SAVES_TRIED}", (*params, start)):
         try:
-            return int(seq), float(ts), _whole(db, _saved.decode(payload))
-        except (msgspec.DecodeError, KeyError):
+            base = int(seq), float(ts), _whole(db, _saved.decode(payload))
+        except (msgspec.DecodeError, _MissingSlice) as exc:
+            unread.append(f"the risk state saved at journal row #{int(seq)}"
+                          f"{f' by {source}' if source else ''} {_why_unread(exc)}")
             continue
+        if passed is not None:
+            passed.extend(f"{why}: passed over for the one before it, at row #{base[0]}"
+                          for why in unread)
+        return base
     first = db.execute("SELECT MIN(seq), MIN(ts) FROM journal").fetchone()
     if first[0] is None or int(first[0]) <= 1:
+        if passed is not None:
+            passed.extend(f"{why}: passed over; the replay starts at the journal's first row"
+                          for why in unread)
         return None
+    if unread:
+        raise JournalGap(
+            f"none of the {len(unread)} newest risk states saved before the start of the "
+            f"stretch can be read ({'; '.join(unread)}), and the journal's rows before seq "
+            f"{int(first[0]):,} were archived by retention: the stretch cannot be replayed "
+            "exactly from this file. Fix: replay a later day, or restore the archived rows "
+            "(see retention in docs/audit.md) into a copy of the journal")
     raise JournalGap(
         f"the journal's rows before seq {int(first[0]):,} were archived by retention, and "
         "the risk state saved before the start of the stretch went with them: the stretch "
@@ -290,15 +316,36 @@ def _base(db: sqlite3.Connection, start: float,
         "archived rows (see retention in docs/audit.md) into a copy of the journal")
 
 
+_SAVES_TRIED: Final = 16
+"""How many saves before the stretch are tried, newest first, before giving up."""
+
+
+class _MissingSlice(Exception):
+    """A save names a slice row of its open orders that is not in the file."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+
+
+def _why_unread(exc: Exception) -> str:
+    if isinstance(exc, _MissingSlice):
+        return f"names its open orders' slice at row #{exc.seq}, which is not in the file"
+    return f"does not decode ({exc})"
+
+
 def _whole(db: sqlite3.Connection, saved: RiskStateSaved) -> RiskStateSaved:
     """A save with its open orders read back from the slice rows it names
-    (``agents.risk._parts``); KeyError when one is not in the file."""
+    (``agents.risk._parts``); :class:`_MissingSlice` when one is not in the file."""
     seqs = getattr(saved, "order_parts", ())
     if not seqs:
         return saved
     found = dict(db.execute(
         f"SELECT seq, payload FROM journal WHERE seq IN ({', '.join('?' * len(seqs))}) "
         "AND topic = ?", (*seqs, OpenOrdersSaved.topic)))
+    missing = next((seq for seq in seqs if seq not in found), None)
+    if missing is not None:
+        raise _MissingSlice(missing)
     return whole(saved, [_part.decode(found[seq]).orders for seq in seqs])
 
 

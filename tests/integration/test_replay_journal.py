@@ -23,7 +23,7 @@ from kernel.journal import Journal, JournalEntry
 from kernel.settings import load_settings
 from risk import decide, initial_state, order_decision
 from risk.heartbeat import apply_heartbeat
-from risk.messages import RiskStateSaved
+from risk.messages import RiskStateSaved, RiskStateSavedInParts
 from tests.conftest import write_config
 from tests.support.processes import ROOT
 from tests.unit.risk.risk_world import heartbeat, order
@@ -36,9 +36,11 @@ def row(ts: float, message: Message) -> JournalEntry:
     return JournalEntry(ts, message.topic, "test", tag_of(message), encode(message))
 
 
-async def three_days(path: Path, config: Path, *, save_on_day2: bool) -> None:
+async def three_days(path: Path, config: Path, *, save_on_day2: bool,
+                     slice_missing: bool = False) -> None:
     """A kernel start on May 1st, then a beat and an order each day (and a saved
-    state late on day 2); retention archives everything up to day 2's order."""
+    state late on day 2, naming a slice not in the file with ``slice_missing``);
+    retention archives everything up to day 2's order."""
     limits = load_settings(config).risk
     journal = await Journal.open(path)
     state = initial_state(limits, D1 + 60)
@@ -54,13 +56,28 @@ async def three_days(path: Path, config: Path, *, save_on_day2: bool) -> None:
         journal.append(row(ts + 1, order_decision(asked, decision, state.trading_state,
                                                         ts + 1)))
         if day == 1 and save_on_day2:
-            journal.append(row(ts + 3600, RiskStateSaved(ts=ts + 3600, state=state)))
+            saved = (RiskStateSavedInParts(ts=ts + 3600, state=state, order_parts=(999,))
+                     if slice_missing else RiskStateSaved(ts=ts + 3600, state=state))
+            journal.append(row(ts + 3600, saved))
     await journal.flush()
     try:
         assert await retain(journal, archive_dir=path.parent / "archive",
                             cutoff_ts=D1 + DAY + 3600 + 2, utc_offset_s=0, now=D1 + 3 * DAY)
     finally:
         await journal.close()
+
+
+async def test_a_day_whose_only_save_is_unreadable_and_older_rows_archived_says_both(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    path = tmp_path / "data" / "journal.sqlite3"
+    await three_days(path, config, save_on_day2=True, slice_missing=True)
+    day3 = D1 + 2 * DAY
+    with pytest.raises(JournalGap, match=r"none of the 1 newest risk states saved before the "
+                       r"start of the stretch can be read \(the risk state saved at journal "
+                       r"row #\d+ names its open orders' slice at row #999, which is not in "
+                       r"the file\), and the journal's rows before seq"):
+        read_window(path, day3, day3 + DAY)
 
 
 async def test_a_day_whose_starting_state_was_archived_is_refused(tmp_path: Path) -> None:

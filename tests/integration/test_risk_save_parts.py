@@ -150,6 +150,34 @@ async def test_a_replay_starts_from_a_save_in_slices(tmp_path: Path) -> None:
     assert window.rows[0].fact.state == state
 
 
+async def test_a_replay_passes_over_a_save_whose_slice_is_missing_and_says_so(
+        tmp_path: Path) -> None:
+    """The engine refuses to start from such a save (above); a replay starts from the
+    save before it, which is as exact with more rows to replay, and names both."""
+    path = tmp_path / "j.sqlite3"
+    state = with_orders(opened(2 * PART_ORDERS + 1))
+    async with await Journal.open(path) as journal:
+        good = await saved(RiskStore(journal, source="risk", clock=lambda: NOW), state)
+        bad = RiskStateSavedInParts(ts=NOW, state=with_orders({}), order_parts=(1, 999))
+        newest = await journal.append_durable(JournalEntry(
+            ts=NOW, topic="risk.saved", source="risk", kind="risk_state_saved_in_parts",
+            payload=encode(bad)))
+    window = read_window(path, NOW + 1, NOW + 2)
+    assert window.base_seq == good and window.rows[0].fact.state == state
+    assert window.passed_over == [
+        f"the risk state saved at journal row #{newest} names its open orders' slice at "
+        f"row #999, which is not in the file: passed over for the one before it, at row "
+        f"#{good}"]
+
+
+async def test_a_replay_from_a_readable_save_passes_over_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with await Journal.open(path) as journal:
+        await saved(RiskStore(journal, source="risk", clock=lambda: NOW),
+                    with_orders(opened(2 * PART_ORDERS + 1)))
+    assert read_window(path, NOW + 1, NOW + 2).passed_over == []
+
+
 async def test_a_save_of_few_orders_lets_go_of_the_slices(tmp_path: Path) -> None:
     """The slices' orders are not kept alive once the state is saved whole again."""
     async with await Journal.open(tmp_path / "j.sqlite3") as journal:

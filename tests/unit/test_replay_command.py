@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import msgspec
 from rich.console import Console
 
 from kernel.console.cli import main
@@ -86,3 +87,19 @@ def test_a_fleets_report_shows_each_bot_then_the_portfolio() -> None:
     narrowed = only_bot(found, "b")
     assert list(narrowed.bots) == ["b"] and narrowed.flips == []
     assert as_json(found)["bots"]["a"]["counts"]["allow_to_deny"] == {"halted": 1}
+
+
+def test_a_save_passed_over_is_told_on_its_own_line_and_escaped() -> None:
+    day = trading_day(limits())
+    found = msgspec.structs.replace(
+        report(rerun(day.rows, limits()), day.trips),
+        passed_over=["the risk state saved at journal row #9 names its open orders' slice "
+                     "at row #7, which is not in the file: passed over for the one before "
+                     "it, at row #3 [red]\x1b[2J"])
+    out = io.StringIO()
+    show(found, {"from": "2024-05-01", "to": "2024-05-01", "risk": "risk.yaml"},
+         Console(file=out, width=400, highlight=False))
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("note: the risk state saved at journal row #9")
+    assert "at row #3 [red]" in lines[1] and "\x1b" not in out.getvalue()
+    assert as_json(found)["passed_over"] == found.passed_over

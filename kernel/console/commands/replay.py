@@ -129,6 +129,8 @@ def show(found: Report, head: dict[str, Any], out: Console, *, every: bool = Fal
     c = found.counts
     span = head["from"] if head["from"] == head["to"] else f"{head['from']} to {head['to']}"
     out.print(Text(f"replay of {span} with {one_line(head['risk'])}"))
+    for why in found.passed_over:  # the journal's words about its own rows, escaped anyway
+        out.print(Text.assemble(("note:", "yellow"), " ", one_line(why, 1000)))
     if found.bots:
         show_bots(found, out)
         out.print("portfolio (every bot's orders; equity summed):")
