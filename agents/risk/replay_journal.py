@@ -137,7 +137,7 @@ def read_window(path: Path, start: float, end: float,
         if bots:
             return _read_fleet(db, start, end, bots)
         passed: list[str] = []
-        base = _base(db, start, passed=passed)
+        base = _base(db, start, passed)
         taken = _Taken(start)
         if base is not None:
             taken.rows.append(Row(base[0], base[1], Based(state=base[2].state)))
@@ -156,7 +156,7 @@ def _read_fleet(db: sqlite3.Connection, start: float, end: float,
     save holds them); a bot without one from the journal's first start."""
     passed: list[str] = []
     bases = {bot: base for bot in accounts
-             if (base := _base(db, start, f"{_SOURCE}.{bot}", passed)) is not None}
+             if (base := _base(db, start, passed, f"{_SOURCE}.{bot}")) is not None}
     after = min((b[0] for b in bases.values()), default=0) if len(bases) == len(accounts) else 0
     due = sorted(bases.items(), key=lambda item: item[1][0])
     waiting, taken = set(bases), _Taken(start)
@@ -270,8 +270,8 @@ def fact_of(message: object) -> Fact | None:
     return None
 
 
-def _base(db: sqlite3.Connection, start: float, source: str = "",
-          passed: list[str] | None = None) -> tuple[int, float, RiskStateSaved] | None:
+def _base(db: sqlite3.Connection, start: float, passed: list[str],
+          source: str = "") -> tuple[int, float, RiskStateSaved] | None:
     """The newest readable save before ``start`` (of the engine ``source``, when given);
     None when the journal starts at seq 1 with none (a first start within or after
     it). :class:`JournalGap` else. A newer save that cannot be read (it does not
@@ -292,28 +292,28 @@ def _base(db: sqlite3.Connection, start: float, source: str = "",
             unread.append(f"the risk state saved at journal row #{int(seq)}"
                           f"{f' by {source}' if source else ''} {_why_unread(exc)}")
             continue
-        if passed is not None:
-            passed.extend(f"{why}: passed over for the one before it, at row #{base[0]}"
-                          for why in unread)
+        passed.extend(f"{why}: passed over for the one before it, at row #{base[0]}"
+                      for why in unread)
         return base
     first = db.execute("SELECT MIN(seq), MIN(ts) FROM journal").fetchone()
     if first[0] is None or int(first[0]) <= 1:
-        if passed is not None:
-            passed.extend(f"{why}: passed over; the replay starts at the journal's first row"
-                          for why in unread)
+        passed.extend(f"{why}: passed over; the replay starts at the journal's first row"
+                      for why in unread)
         return None
     if unread:
         raise JournalGap(
             f"none of the {len(unread)} newest risk states saved before the start of the "
             f"stretch can be read ({'; '.join(unread)}), and the journal's rows before seq "
-            f"{int(first[0]):,} were archived by retention: the stretch cannot be replayed "
-            "exactly from this file. Fix: replay a later day, or restore the archived rows "
-            "(see retention in docs/audit.md) into a copy of the journal")
+            f"{int(first[0]):,} were archived by retention: {_NOT_FROM_THIS_FILE}")
     raise JournalGap(
         f"the journal's rows before seq {int(first[0]):,} were archived by retention, and "
-        "the risk state saved before the start of the stretch went with them: the stretch "
-        "cannot be replayed exactly from this file. Fix: replay a later day, or restore the "
-        "archived rows (see retention in docs/audit.md) into a copy of the journal")
+        f"the risk state saved before the start of the stretch went with them: "
+        f"{_NOT_FROM_THIS_FILE}")
+
+
+_NOT_FROM_THIS_FILE: Final = (
+    "the stretch cannot be replayed exactly from this file. Fix: replay a later day, or "
+    "restore the archived rows (see retention in docs/audit.md) into a copy of the journal")
 
 
 _SAVES_TRIED: Final = 16

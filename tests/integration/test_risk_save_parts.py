@@ -34,6 +34,14 @@ def with_orders(orders: dict[str, OpenOrder], **fields: object) -> RiskState:
     return msgspec.structs.replace(initial_state(limits(), NOW), open_orders=orders, **fields)
 
 
+async def save_missing_slice_999(journal: Journal) -> int:
+    """A save naming slice rows 1 and 999, row 999 not in the file; its seq."""
+    bad = RiskStateSavedInParts(ts=NOW, state=with_orders({}), order_parts=(1, 999))
+    return await journal.append_durable(JournalEntry(
+        ts=NOW, topic="risk.saved", source="risk", kind="risk_state_saved_in_parts",
+        payload=encode(bad)))
+
+
 async def saved(store: RiskStore, state: RiskState) -> int:
     """Save as the engine does: the slices when wanted, then the save's own row."""
     await store.keep_orders(lambda: state)
@@ -121,10 +129,7 @@ async def test_a_save_whose_slice_is_not_in_the_journal_is_unreadable(tmp_path: 
     async with await Journal.open(tmp_path / "j.sqlite3") as journal:
         store = RiskStore(journal, source="risk", clock=lambda: NOW)
         await saved(store, with_orders(opened(2 * PART_ORDERS)))
-        bad = RiskStateSavedInParts(ts=NOW, state=with_orders({}), order_parts=(1, 999))
-        await journal.append_durable(JournalEntry(
-            ts=NOW, topic="risk.saved", source="risk", kind="risk_state_saved_in_parts",
-            payload=encode(bad)))
+        await save_missing_slice_999(journal)
         with pytest.raises(SavedStateUnreadable, match="seq 999 is missing"):
             await RiskStore(journal, source="risk", clock=lambda: NOW).load()
 
@@ -158,10 +163,7 @@ async def test_a_replay_passes_over_a_save_whose_slice_is_missing_and_says_so(
     state = with_orders(opened(2 * PART_ORDERS + 1))
     async with await Journal.open(path) as journal:
         good = await saved(RiskStore(journal, source="risk", clock=lambda: NOW), state)
-        bad = RiskStateSavedInParts(ts=NOW, state=with_orders({}), order_parts=(1, 999))
-        newest = await journal.append_durable(JournalEntry(
-            ts=NOW, topic="risk.saved", source="risk", kind="risk_state_saved_in_parts",
-            payload=encode(bad)))
+        newest = await save_missing_slice_999(journal)
     window = read_window(path, NOW + 1, NOW + 2)
     assert window.base_seq == good and window.rows[0].fact.state == state
     assert window.passed_over == [
