@@ -7,11 +7,10 @@ Why it is built this way:
   and the order of appends is the order of ``seq``. Seqs are assigned here,
   so they are known without reading them back; the INTEGER PRIMARY KEY still
   refuses a duplicate.
-* Group commit. The writer takes everything queued (up to a batch), writes it
-  with one statement (one transaction, one aiosqlite thread hop, about 85 µs),
-  then resolves every waiter of the batch. A durable append never waits for
-  company: while one commit is in flight, later appends pile up for the next.
-  Only fire-and-forget traffic lingers up to ``batch_max_delay_ms`` for company.
+* Group commit. The writer takes everything queued (up to a batch), writes it with
+  one statement (one transaction), then resolves every waiter of the batch; the
+  gateway commits its burst from the loop (:meth:`Journal.commit_now`). Only
+  fire-and-forget traffic lingers up to ``batch_max_delay_ms`` for company.
 * Durability. WAL with ``synchronous="normal"`` keeps every committed row when
   the process is killed (SIGKILL); ``"full"`` also keeps it through power loss.
   :meth:`Journal.append_durable` returns only after the commit.
@@ -26,11 +25,10 @@ Why it is built this way:
   full, I/O) keep the fire-and-forget entries in memory and retry with backoff; any
   other stops the journal (a fault the kernel must see, :meth:`Journal.stopped`),
   after which appends raise.
-* Nothing acted on is lost to a failing file: rows the writer cannot commit
-  but must keep (a DENY already sent, the queue when the writer stops) go to a
-  fallback file and are journaled at the next open (:mod:`kernel._journal_aside`);
-  the newest row's seq and hash are kept beside the file, so a cut from the end
-  is found (:mod:`kernel.journal_tail`).
+* Nothing acted on is lost to a failing file: rows the writer cannot commit but must
+  keep (a DENY already sent, the queue when the writer stops) go to a fallback file and
+  are journaled at the next open (:mod:`kernel._journal_aside`); the newest row's seq
+  and hash are kept beside the file, so a cut from the end is found (:mod:`kernel.journal_tail`).
 """
 
 from __future__ import annotations
@@ -67,6 +65,7 @@ from kernel.journal_file import (
     Synchronous,
     checkpoint,
     connect_inline_writer,
+    flooded,
     prepare,
     read_journal,
     wal_over,
@@ -207,8 +206,7 @@ class Journal:
         inline writer (``synchronous=normal``) while it is healthy: otherwise (or if this
         commit fails) return False, the writer task taking the entries as usual."""
         state = self._state
-        if (self._inline is None or self._failures or self._closing
-                or state.fault is not None):
+        if self._inline is None or self._failures or self._closing or state.fault is not None:
             state.hush(False)
             return False
         while state.pending:
@@ -438,16 +436,18 @@ class Journal:
         return self._sql[size], params, severities, links
 
     async def _checkpoints(self) -> None:
-        """Move the WAL into the file now and then, on aiosqlite's thread (PASSIVE: the
-        writer's commits go on meanwhile). The loop finishes it only past the WAL's
-        limit (``kernel.journal_file.checkpoint``): it stalls the loop for its syncs."""
-        done, owed = 0, False  # commits counts this session's commits: any means rows came
+        """Move the WAL into the file every half second on aiosqlite's thread (PASSIVE: commits
+        go on meanwhile), not in a flood (``flooded``); past its limit the loop finishes it."""
+        done, owed, seq = 0, False, self._state.last_seq  # any commit since: rows came
         while True:
             await asyncio.sleep(_CHECKPOINT_EVERY_S)
             busy = self._state.commits != done
             if not (busy or owed):
                 continue
-            done = self._state.commits
+            done, rows, seq = self._state.commits, self._state.last_seq - seq, self._state.last_seq
+            if flooded(rows, _CHECKPOINT_EVERY_S, self.path):
+                owed = True  # the first round after the flood copies what this one would
+                continue
             inline = None if self._failures or self._closing else self._inline
             try:
                 await checkpoint(self._db, inline, self.path, busy=busy)

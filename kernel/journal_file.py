@@ -297,6 +297,29 @@ minute instead of one every 16 s, and a shorter flood has none: the catch-up run
 at the first round after it (a round without rows: half a second of quiet)."""
 
 
+FLOOD_ROWS_PER_S: Final = 20_000
+"""Rows a second committed since the last round above which the next round on aiosqlite's
+thread waits (:func:`flooded`). A fleet of 20 bots at 50 orders a second writes about
+4,000; one bot at 64 orders in flight about 43,000, an order flood 60,000 to 70,000."""
+
+
+def flooded(rows: int, every_s: float, path: Path) -> bool:
+    """Whether a checkpoint round waits: the ``rows`` committed in the last ``every_s``
+    seconds are a flood, and the WAL is under :data:`BUSY_CEILING` times its limit.
+
+    A round starts by syncing the WAL (``fdatasync``), and the loop's next commit that
+    writes into the WAL's last block while that block is being written out waits for it
+    (ext4: the writer's ``pwrite`` in ``ext4_block_write_begin`` beside the round's sync).
+    Under an order flood the WAL grows 30 to 70 MB a second, a round takes 40 to 60 ms
+    (150 to 240 ms at times), and the commit that met it stalled the loop 10 to 40 ms
+    (170 ms once): every quiet bot's decision waited as long. Rounds copied everything
+    they saw yet never let the WAL start over (the writer never pauses), so during a flood
+    they only move the copy earlier; the first round after it (and the catch-up at the
+    ceiling) copies what they would have."""
+    return rows > FLOOD_ROWS_PER_S * every_s and \
+        not wal_over(path, WAL_LIMIT_BYTES * BUSY_CEILING)
+
+
 async def checkpoint(db: aiosqlite.Connection, inline: sqlite3.Connection | None, path: Path,
                      *, limit: int = WAL_LIMIT_BYTES, busy: bool = False) -> bool:
     """One checkpoint round: PASSIVE on aiosqlite's thread, then :func:`catch_up`.

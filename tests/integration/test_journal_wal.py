@@ -22,10 +22,12 @@ from kernel.journal import Journal, JournalEntry
 from kernel.journal_file import (
     BUSY_CEILING,
     CATCH_UP_FRAMES,
+    FLOOD_ROWS_PER_S,
     THREAD_ROUNDS,
     WAL_LIMIT_BYTES,
     catch_up,
     checkpoint,
+    flooded,
 )
 
 LIMIT = 256 * 1024
@@ -200,3 +202,39 @@ async def test_a_catch_up_put_off_while_busy_runs_at_the_first_quiet_round(
             if len(rounds.busy) > quiet + 2:
                 break
         assert rounds.busy[quiet:quiet + 3] == [False, False, False]
+
+
+def test_a_flood_is_more_rows_a_second_than_the_threshold_under_the_ceiling(path: Path) -> None:
+    path.with_name(f"{path.name}-wal").write_bytes(b"")
+    assert not flooded(FLOOD_ROWS_PER_S // 2, 0.5, path)  # at the threshold: rounds run
+    assert flooded(FLOOD_ROWS_PER_S // 2 + 1, 0.5, path)
+    assert flooded(FLOOD_ROWS_PER_S + 1, 1.0, path)
+    assert flooded(FLOOD_ROWS_PER_S, 0.25, path.with_name("absent.sqlite3"))  # no WAL: under
+    os.truncate(f"{path}-wal", WAL_LIMIT_BYTES * BUSY_CEILING + 1)  # sparse: no disk used
+    assert not flooded(10 * FLOOD_ROWS_PER_S, 0.5, path)  # past the ceiling rounds run again
+
+
+async def test_during_a_flood_no_round_runs_and_the_first_after_it_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A round's syncs stall the loop's commits that meet them; during a flood they would
+    only copy early what the first round after it copies anyway."""
+    rounds, asked = Rounds(), []
+
+    def spy(rows: int, every_s: float, wal: Path) -> bool:
+        asked.append(flooded(rows, every_s, wal))
+        return asked[-1]
+
+    monkeypatch.setattr(journal_module, "checkpoint", rounds)
+    monkeypatch.setattr(journal_module, "flooded", spy)
+    monkeypatch.setattr(journal_module, "_CHECKPOINT_EVERY_S", 0.01)  # a flood: 200 rows a round
+    async with await Journal.open(path) as journal:
+        n = 0
+        while len(asked) < 5:  # each round sees at least one chunk of 400 rows
+            n = commit_bursts(journal, 50, n)
+            await asyncio.sleep(0)
+        assert asked == [True] * len(asked)
+        assert rounds.busy == []
+        while not rounds.busy:  # the flood is over: the next round runs, owed or busy
+            await asyncio.sleep(0.01)
+        assert asked[-1] is False
