@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kernel import journal as journal_module
+from kernel import journal_file
 from kernel.journal import Journal, JournalEntry
 from kernel.journal_file import (
     BUSY_CEILING,
@@ -204,13 +205,16 @@ async def test_a_catch_up_put_off_while_busy_runs_at_the_first_quiet_round(
         assert rounds.busy[quiet:quiet + 3] == [False, False, False]
 
 
-def test_a_flood_is_more_rows_a_second_than_the_threshold_under_the_ceiling(path: Path) -> None:
+def test_a_flood_is_more_rows_a_second_than_the_threshold_under_the_ceiling(
+    path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal_file, "WAL_LIMIT_BYTES", LIMIT)  # the ceiling: 1 MiB
     path.with_name(f"{path.name}-wal").write_bytes(b"")
     assert not flooded(FLOOD_ROWS_PER_S // 2, 0.5, path)  # at the threshold: rounds run
     assert flooded(FLOOD_ROWS_PER_S // 2 + 1, 0.5, path)
     assert flooded(FLOOD_ROWS_PER_S + 1, 1.0, path)
     assert flooded(FLOOD_ROWS_PER_S, 0.25, path.with_name("absent.sqlite3"))  # no WAL: under
-    os.truncate(f"{path}-wal", WAL_LIMIT_BYTES * BUSY_CEILING + 1)  # sparse: no disk used
+    path.with_name(f"{path.name}-wal").write_bytes(bytes(BUSY_CEILING * LIMIT + 1))
     assert not flooded(10 * FLOOD_ROWS_PER_S, 0.5, path)  # past the ceiling rounds run again
 
 
