@@ -117,6 +117,13 @@ class SocketDrain:
         self._scheduled = False
         self._schedule()
 
+    def read_queued(self) -> None:
+        """Handle what already waits in ZeroMQ's queue, now: called just before
+        :meth:`stop`, so a peer's last message (a bot's acknowledgement of a shutdown
+        command, sent as it exits) is handled rather than closed with the socket."""
+        if self._loop is not None:
+            self._wake()
+
     def stop(self) -> None:
         if self._later is not None:
             self._later.cancel()

@@ -105,8 +105,7 @@ class Gateway:
         endpoint: str,
         emitter: Emitter,
         clock: Callable[[], float],
-        heartbeat_interval_s: float = 1.0,
-        max_frame_bytes: int = 256 * 1024,
+        heartbeat_interval_s: float = 1.0, max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
         fleet: frozenset[str] | None = None,
         backlog: Callable[[], int] = lambda: 0,
@@ -170,8 +169,9 @@ class Gateway:
         return self.bound_endpoint
 
     async def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop reading, finish the decisions in flight (bounded), close."""
+        """Read what is queued, stop reading, finish the decisions in flight (bounded)."""
         if self._drain is not None:
+            self._drain.read_queued()
             self._drain.stop()
             self._drain = None
         self.backpressure.cancel()

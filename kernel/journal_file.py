@@ -299,8 +299,9 @@ at the first round after it (a round without rows: half a second of quiet)."""
 
 FLOOD_ROWS_PER_S: Final = 20_000
 """Rows a second committed since the last round above which the next round on aiosqlite's
-thread waits (:func:`flooded`). A fleet of 20 bots at 50 orders a second writes about
-4,000; one bot at 64 orders in flight about 43,000, an order flood 60,000 to 70,000."""
+thread waits (:func:`flooded`). A fleet of 20 bots at 50 orders a second wrote at most
+3,400 (``bench_fleet.py``); one bot at 64 orders in flight about 43,000, an order flood
+60,000 to 70,000."""
 
 
 def flooded(rows: int, every_s: float, path: Path) -> bool:

@@ -14,8 +14,10 @@ import zmq
 import zmq.asyncio
 
 from bus.codec import encode
+from bus.drain import readable
 from bus.protocol import (
     Command,
+    CommandAck,
     Error,
     Heartbeat,
     Hello,
@@ -317,3 +319,22 @@ async def test_an_undelivered_command_names_the_bot_and_the_command(
     details = [msgspec.msgpack.decode(r.payload)["detail"] for r in rows]
     assert any(d.startswith("command close_all (c-9) for bot qe-gone not delivered")
                for d in details), details
+
+
+async def test_a_frame_queued_when_the_gateway_stops_is_handled_not_dropped(
+    harness: KernelHarness, bot: RawBot,
+) -> None:
+    """A bot's last words (its acknowledgement of the shutdown command, sent as it exits)
+    may reach the socket's queue after the loop's last read: the stop reads it first."""
+    await bot.greet("qe-1")
+    gateway = harness.kernel.gateway
+    assert gateway is not None and gateway._sock is not None
+    await bot.send(CommandAck(command_id="c-1", ok=True, detail="bye", bot_id="qe-1"))
+    deadline = time.monotonic() + 10
+    while not readable(gateway._sock):  # blocks the loop: its reader cannot run meanwhile
+        assert time.monotonic() < deadline, "the frame never reached the gateway's queue"
+        time.sleep(0.001)  # noqa: ASYNC251 - on purpose: the loop must not turn
+    await gateway.stop()
+    assert await harness.stop() == 0
+    acks = [msgspec.msgpack.decode(r.payload) for r in journal_rows(harness, "bot.command_ack")]
+    assert [a["detail"] for a in acks] == ["bye"]
