@@ -117,14 +117,13 @@ class SocketDrain:
         self._scheduled = False
         self._schedule()
 
-    def read_queued(self) -> None:
-        """Handle what already waits in ZeroMQ's queue, now: called just before
-        :meth:`stop`, so a peer's last message (a bot's acknowledgement of a shutdown
-        command, sent as it exits) is handled rather than closed with the socket."""
-        if self._loop is not None:
+    def stop(self, *, read_queued: bool = False) -> None:
+        """Stop reading (:meth:`start` again resumes). ``read_queued``: first handle what
+        already waits in ZeroMQ's queue, when the socket is about to close: a peer's last
+        message (a bot's acknowledgement of a shutdown command, sent as it exits) is then
+        handled rather than closed with the socket."""
+        if read_queued and self._loop is not None:
             self._wake()
-
-    def stop(self) -> None:
         if self._later is not None:
             self._later.cancel()
             self._later = None

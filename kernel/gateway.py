@@ -105,7 +105,8 @@ class Gateway:
         endpoint: str,
         emitter: Emitter,
         clock: Callable[[], float],
-        heartbeat_interval_s: float = 1.0, max_frame_bytes: int = 256 * 1024,
+        heartbeat_interval_s: float = 1.0,
+        max_frame_bytes: int = 256 * 1024,
         extra_frames: LinkFrames | None = None,
         fleet: frozenset[str] | None = None,
         backlog: Callable[[], int] = lambda: 0,
@@ -171,8 +172,7 @@ class Gateway:
     async def stop(self, timeout_s: float = 2.0) -> None:
         """Read what is queued, stop reading, finish the decisions in flight (bounded)."""
         if self._drain is not None:
-            self._drain.read_queued()
-            self._drain.stop()
+            self._drain.stop(read_queued=True)
             self._drain = None
         self.backpressure.cancel()
         self._emitter.publisher.release()
