@@ -54,6 +54,7 @@ from kernel.control_protocol import (
 )
 from kernel.emitter import Emitter
 from kernel.events import KernelStateChanged
+from kernel.exit_codes import EXIT_HALTED, EXIT_OK, EXIT_START_FAILED
 from kernel.gate import ClosedGate
 from kernel.gateway import Gateway
 from kernel.journal import Journal, JournalDamaged, JournalError
@@ -70,12 +71,6 @@ from kernel.settings import Settings
 from kernel.supervision import RestartPolicy
 
 log = logging.getLogger("kernel")
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-EXIT_START_FAILED = 3
-EXIT_HALTED = 4
 
 _READY_TIMEOUT_S = 10.0
 STOPPING_HEARD_S = 0.05

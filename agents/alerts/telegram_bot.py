@@ -17,10 +17,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agents.alerts.commands import (
     CONFIRMED,
@@ -55,6 +52,10 @@ from kernel.control_protocol import (
     SnapshotRequest,
 )
 from kernel.untrusted import ident, one_line
+
+if TYPE_CHECKING:  # imported where used: python-telegram-bot only loads when the bot starts
+    from telegram import InlineKeyboardMarkup, Update
+    from telegram.ext import ContextTypes
 
 log = logging.getLogger("agents.alerts.telegram_bot")
 CONNECT_RETRY_S = 5.0
@@ -160,6 +161,8 @@ class TelegramBot(Actor):
             logger.addFilter(self._redact)
         logging.getLogger("httpx").setLevel(max(logging.WARNING,
                                                 logging.getLogger("httpx").level))
+        from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
         builder = Application.builder().token(token)
         if cfg.base_url:
             builder = builder.base_url(f"{cfg.base_url.rstrip('/')}/bot")
@@ -311,6 +314,8 @@ class TelegramBot(Actor):
             if command.verb == "resume" else ""
         text = one_line(f"{limits}To {describe(command)}, send /confirm {code} within "
                         f"{self._config.confirm_timeout_s:g} s, or press Confirm.")
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
         buttons = InlineKeyboardMarkup([[
             InlineKeyboardButton("Confirm", callback_data=f"confirm:{code}"),
             InlineKeyboardButton("Cancel", callback_data=f"cancel:{code}")]])

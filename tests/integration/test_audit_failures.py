@@ -15,8 +15,8 @@ import pytest
 
 from bus.protocol import Message, OrderDecision
 from kernel.actor import Actor
+from kernel.exit_codes import EXIT_START_FAILED
 from kernel.journal import Journal, JournalError, read_journal
-from kernel.microkernel import EXIT_START_FAILED
 from tests.conftest import KernelHarness
 from tests.integration.test_audit_chain import entry
 from tests.integration.test_kernel import beat

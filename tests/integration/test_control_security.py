@@ -12,8 +12,9 @@ import zmq
 
 from kernel.console.control_client import ControlRefused, KernelUnreachable, ask, controller_for
 from kernel.control_protocol import StatusReply, StatusRequest
+from kernel.exit_codes import EXIT_START_FAILED
 from kernel.keys import ClientKeys, generate, load_client
-from kernel.microkernel import EXIT_START_FAILED, Kernel
+from kernel.microkernel import Kernel
 from kernel.settings import load_settings
 from tests.conftest import KernelHarness, write_config
 

@@ -16,8 +16,8 @@ from kernel.actor import Actor
 from kernel.console.control_client import KernelUnreachable, ask
 from kernel.control_protocol import StatusReply, StatusRequest
 from kernel.events import AnomalyDetected
+from kernel.exit_codes import EXIT_HALTED, EXIT_OK, EXIT_START_FAILED
 from kernel.journal import read_journal
-from kernel.microkernel import EXIT_HALTED, EXIT_OK, EXIT_START_FAILED
 from tests.conftest import KernelHarness
 from tests.support.link import RawBot, order
 

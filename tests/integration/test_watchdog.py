@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 import pytest
 
-from kernel.microkernel import EXIT_OK
+from kernel.exit_codes import EXIT_OK
 from tests.support.fake_bots import command
 from tests.support.watchdog_harness import WatchdogKernel, running, start_watchdog
 

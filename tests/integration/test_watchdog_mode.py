@@ -16,8 +16,8 @@ from agents.watchdog._bot_process import find_leftover
 from bus.protocol import Message
 from kernel.config import python_command
 from kernel.events import ModeChangeRequested
+from kernel.exit_codes import EXIT_OK, EXIT_START_FAILED
 from kernel.lockfile import PidFile, PidRecord
-from kernel.microkernel import EXIT_OK, EXIT_START_FAILED
 from tests.support.fake_bots import command
 from tests.support.processes import ROOT, free_ports
 from tests.support.watchdog_harness import Injector, running, start_watchdog

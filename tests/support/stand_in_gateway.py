@@ -3,6 +3,7 @@ that answers the bot library as a policy says (tests/integration/test_client*.py
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -126,14 +127,29 @@ def _bind(socket: zmq.Socket[bytes], endpoint: str) -> None:
 
 
 class socket_nobody_listens_on:
-    """A loopback endpoint that was free a moment ago: connecting gets refused."""
+    """A loopback endpoint that was free a moment ago: connecting gets refused.
+
+    ZeroMQ closes the probe's listening socket in its own thread, after ``close``
+    returns; a link that connected before that could finish its handshake with the
+    dying socket and see its order vanish. So the endpoint is handed out only once a
+    plain TCP connect to it is refused."""
 
     def __enter__(self) -> str:
         probe: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
         probe.bind("tcp://127.0.0.1:*")
         self.endpoint = str(probe.LAST_ENDPOINT.decode())
         probe.close(linger=0)
-        return self.endpoint
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            except ConnectionRefusedError:
+                return self.endpoint
+            except OSError:  # reset: the listener closed while this connect waited on it
+                pass
+            time.sleep(0.01)
+        raise AssertionError(f"{self.endpoint} still accepts connections 5 s after its close")
 
     def __exit__(self, *exc: object) -> None:
         return None

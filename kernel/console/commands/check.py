@@ -10,7 +10,7 @@ from rich.text import Text
 
 from agents.feeds.sources import massive_key
 from kernel.console._args import config_dir, err
-from kernel.microkernel import EXIT_CONFIG
+from kernel.exit_codes import EXIT_CONFIG
 from kernel.settings import check_all, load_settings
 from kernel.untrusted import ident, one_line
 

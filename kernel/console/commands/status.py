@@ -28,9 +28,9 @@ from kernel.console._args import config_dir, err
 from kernel.console._fleet_table import fleet_table
 from kernel.console.control_client import ControlRefused, KernelUnreachable, controller_for
 from kernel.control_protocol import SnapshotReply, SnapshotRequest
+from kernel.exit_codes import EXIT_START_FAILED
 from kernel.fleet_view import FleetBook, FleetView
 from kernel.messages import decode_message
-from kernel.microkernel import EXIT_START_FAILED
 from kernel.settings import load_settings
 from kernel.summaries import feeds_line, reason_line, status_lines
 from kernel.untrusted import ident, one_line, quoted
