@@ -127,7 +127,8 @@ def wait_for_control(endpoint: str, proc: subprocess.Popen[bytes], timeout_s: fl
             raise SystemExit(f"kernel exited with {proc.returncode}")
         try:
             reply = ask(endpoint, StatusRequest(), timeout_s=0.5)
-        except KernelUnreachable:
+        except KernelUnreachable:  # said at once while nothing listens yet
+            time.sleep(0.05)
             continue
         actors = ([(a.name, a.state) for a in reply.actors]
                   if isinstance(reply, StatusReply) else None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 import msgspec
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from kernel.control_protocol import (
     ControlError,
@@ -22,6 +24,12 @@ ACTION_TIMEOUT_S: Final = 10.0
 """An action is answered once its journal row is committed; a failing journal says so
 within about two seconds (a retry's backoff plus the busy timeout), so a caller
 that gave up sooner would wrongly report the kernel gone."""
+
+_WATCHED: Final = (zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
+                   | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+"""The monitor's events ``ask`` acts on: a refused connection before any succeeded
+means nothing listens (no kernel runs there), said at once rather than after the
+whole timeout; a refused key is said as such."""
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(ControlReply)
@@ -47,30 +55,52 @@ def ask(endpoint: str, request: ControlMessage, *, timeout_s: float | None = Non
                      else QUERY_TIMEOUT_S)
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.REQ)
     sock.linger = 0
-    monitor = None
+    monitor = sock.get_monitor_socket(_WATCHED)
     try:
         if keys is not None:
             make_curve_client(sock, keys)
-            monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         sock.connect(endpoint)
         sock.send(_encoder.encode(request))
-        if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
-            if monitor is not None and monitor.poll(0):
-                raise ControlRefused(f"the kernel on {endpoint} refused this client's key. "
-                                     "Fix: add its public key to the kernel's authorized/ folder.")
-            raise KernelUnreachable(
-                f"no kernel answered on {endpoint} within {timeout_s:g} s. "
-                "Is `kernel run` running with this config?"
-            )
+        _await_reply(sock, monitor, endpoint, timeout_s)
         reply = _decoder.decode(sock.recv())
     finally:
-        if monitor is not None:
-            sock.disable_monitor()
-            monitor.close(linger=0)
+        sock.disable_monitor()
+        monitor.close(linger=0)
         sock.close(linger=0)
     if isinstance(reply, ControlError):
         raise ControlRefused(reply.reason)
     return reply
+
+
+def _await_reply(sock: zmq.Socket[bytes], monitor: zmq.Socket[bytes], endpoint: str,
+                 timeout_s: float) -> None:
+    """Return once the reply can be read; raise when none will come.
+
+    A connection refused before any was made means nothing listens on ``endpoint``:
+    no kernel runs with this config, which ``kernel halt`` should say at once, not
+    after ten seconds. Once connected, only the timeout ends the wait (a kernel
+    whose journal fails answers within it)."""
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    poller.register(monitor, zmq.POLLIN)
+    deadline = time.monotonic() + timeout_s
+    connected = key_refused = False
+    while (left := deadline - time.monotonic()) > 0:
+        ready = dict(poller.poll(max(1, int(left * 1000))))
+        if sock in ready:
+            return
+        while monitor in ready and monitor.poll(0):
+            event = parse_monitor_message(monitor.recv_multipart())["event"]
+            connected |= event == zmq.EVENT_CONNECTED
+            key_refused |= event == zmq.EVENT_HANDSHAKE_FAILED_AUTH
+            if event == zmq.EVENT_CONNECT_RETRIED and not connected:
+                raise KernelUnreachable(f"nothing listens on {endpoint} (connection refused): "
+                                        "is `kernel run` running with this config?")
+    if key_refused:
+        raise ControlRefused(f"the kernel on {endpoint} refused this client's key. "
+                             "Fix: add its public key to the kernel's authorized/ folder.")
+    raise KernelUnreachable(f"no kernel answered on {endpoint} within {timeout_s:g} s. "
+                            "Is `kernel run` running with this config?")
 
 
 class Controller:

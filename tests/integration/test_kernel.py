@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -14,12 +16,13 @@ from bus.codec import encode, encode_header
 from bus.protocol import Heartbeat, Message, OrderDecision
 from kernel.actor import Actor
 from kernel.console.control_client import KernelUnreachable, ask
-from kernel.control_protocol import StatusReply, StatusRequest
+from kernel.control_protocol import HaltRequest, StatusReply, StatusRequest
 from kernel.events import AnomalyDetected
 from kernel.exit_codes import EXIT_HALTED, EXIT_OK, EXIT_START_FAILED
 from kernel.journal import read_journal
 from tests.conftest import KernelHarness
 from tests.support.link import RawBot, order
+from tests.support.stand_in_gateway import socket_nobody_listens_on
 
 
 def beat(seq: int, bot_id: str = "qe-1") -> Heartbeat:
@@ -175,9 +178,30 @@ async def test_status_over_the_control_socket(start_kernel: Any) -> None:
     assert reply.endpoints["bot_link"] == harness.endpoints["bot_link"]
 
 
+@contextlib.contextmanager
+def silent_listener() -> Iterator[str]:
+    """A loopback endpoint that takes connections and never answers."""
+    sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
+    sock.bind("tcp://127.0.0.1:*")
+    try:
+        yield sock.LAST_ENDPOINT.decode()
+    finally:
+        sock.close(linger=0)
+
+
 def test_status_without_a_kernel_says_so_plainly() -> None:
-    with pytest.raises(KernelUnreachable, match=r"no kernel answered on tcp://127\.0\.0\.1:9"):
-        ask("tcp://127.0.0.1:9", StatusRequest(), timeout_s=0.2)
+    with silent_listener() as endpoint, pytest.raises(
+            KernelUnreachable, match=rf"no kernel answered on {re.escape(endpoint)} within 0.2 s"):
+        ask(endpoint, StatusRequest(), timeout_s=0.2)
+
+
+def test_a_command_where_nothing_listens_is_told_so_without_waiting_out_its_timeout() -> None:
+    """``kernel halt`` with no kernel running: the refused connection says it, not the
+    ten seconds an action may wait for a kernel whose journal fails."""
+    with socket_nobody_listens_on() as endpoint, pytest.raises(
+            KernelUnreachable, match=rf"nothing listens on {re.escape(endpoint)} \(connection "
+            r"refused\): is `kernel run` running with this config\?"):
+        ask(endpoint, HaltRequest(reason="x", user="test"), timeout_s=300)
 
 
 async def test_an_endpoint_in_use_is_a_clear_start_failure(

@@ -86,6 +86,7 @@ class KernelProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"kernel exited {self.proc.returncode}: {self.stderr()}")
+            time.sleep(0.1)  # "not running" comes at once now: leave the starting kernel a core
         raise AssertionError(f"kernel not ready in {timeout_s} s: {self.stderr()}")
 
     def status(self) -> dict[str, object] | None:
