@@ -146,6 +146,21 @@ class OperatorCommandAnswered(Message, frozen=True, tag="operator_answer"):
     ts: Timestamp
 
 
+class OperatorCommandTaken(Message, frozen=True, tag="operator_taken"):
+    """The risk engine took an operator's request (``request_id``): its state from here on
+    is the one the request left (its save follows).
+
+    Queued in the same step as the change, so every order decided on the state before
+    it is journaled before this row and every one decided after it, after: the moment
+    ``kernel replay`` applies the request at. The request's own row is earlier, by the
+    commit and the hop to the engine, and its answer later, after the save.
+    """
+
+    topic: ClassVar[str] = "operator.taken"
+    request_id: RequestId
+    ts: Timestamp
+
+
 class DecidedAheadOfFacts(Message, frozen=True, tag="decided_ahead"):
     """The gate decided an order while the risk engine had not yet taken the last
     ``facts`` heartbeats, fills and order updates journaled before it (they were on
@@ -169,6 +184,7 @@ class DecidedAheadOfFacts(Message, frozen=True, tag="decided_ahead"):
 KernelEvent: TypeAlias = (
     ActorStatusChanged | KernelStateChanged | AnomalyDetected | BotLifecycleChanged
     | ModeChangeRequested | OperatorCommandIssued | ModerationRequested
-    | RiskMultiplierChangeRequested | OperatorCommandAnswered | DecidedAheadOfFacts
+    | RiskMultiplierChangeRequested | OperatorCommandAnswered | OperatorCommandTaken
+    | DecidedAheadOfFacts
 )
 """Every event of the kernel itself; the kernel composes it into the bus union."""

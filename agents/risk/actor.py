@@ -53,7 +53,7 @@ from bus.protocol import (
     TradingState,
 )
 from kernel.actor import Actor, ActorContext
-from kernel.events import OperatorCommandIssued, RiskMultiplierChangeRequested
+from kernel.events import OperatorCommandIssued, OperatorCommandTaken, RiskMultiplierChangeRequested
 from kernel.gate import Fact, MultiplierNote
 from kernel.slots import until_slot
 from risk import (
@@ -387,10 +387,10 @@ class RiskEngine(TrackedState, Actor):
         """Carry out or refuse a request, save, and answer one that carries a
         ``request_id`` (the operator waits for it) once all it caused is journaled."""
         self._closes_sent = 0
-        if isinstance(request, OperatorCommandIssued):
-            self._state, events = self._on_operator(request, now)
-        else:
-            self._state, events = self._on_multiplier(request, now)
+        self._state, events = (self._on_operator(request, now) if isinstance(
+            request, OperatorCommandIssued) else self._on_multiplier(request, now))
+        if request.request_id:  # queued in this same step: where a replay takes it
+            self.ctx.publish(OperatorCommandTaken(request_id=request.request_id, ts=now))
         out = await self._settle(events, now, force_save=bool(events))
         if not request.request_id:
             return out

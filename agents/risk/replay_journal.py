@@ -34,7 +34,9 @@ from bus.protocol import Fill, Heartbeat, OrderDecision, OrderRequest, OrderUpda
 from kernel.events import (
     DecidedAheadOfFacts,
     KernelStateChanged,
+    OperatorCommandAnswered,
     OperatorCommandIssued,
+    OperatorCommandTaken,
     RiskMultiplierChangeRequested,
 )
 from kernel.journal_file import connect_readonly, topic_is
@@ -58,7 +60,7 @@ from risk.rerun_report import Report, report
 KINDS: Final = (
     "order_request", "order_decision", "heartbeat", "fill", "order_update", "kernel_state",
     "operator_command", "trading_halt_requested", "risk_multiplier_requested", "limit_tripped",
-    "decided_ahead",
+    "decided_ahead", "operator_taken", "operator_answer",
 )
 """The kinds a replay reads after its starting save; everything else is skipped."""
 _SOURCE: Final = "risk"
@@ -69,9 +71,15 @@ _part: Final = msgspec.msgpack.Decoder(OpenOrdersSaved)
 _facts: Final = msgspec.msgpack.Decoder(
     OrderRequest | OrderDecision | Heartbeat | Fill | OrderUpdate | KernelStateChanged
     | OperatorCommandIssued | TradingHaltRequested | RiskMultiplierChangeRequested
-    | LimitTripped | DecidedAheadOfFacts)
+    | LimitTripped | DecidedAheadOfFacts | OperatorCommandTaken | OperatorCommandAnswered)
 """Only the kinds in ``KINDS``: one decoder for them, built once (faster than the
 whole bus union, which the SQL has already narrowed to these)."""
+
+
+_ASKED: Final = (OperatorCommandIssued, RiskMultiplierChangeRequested)
+"""Requests the engine takes from the bus a few turns after their row, and answers:
+with a ``request_id`` (an operator's) they are replayed where it took them, at its
+``operator.taken`` row (a kernel before it: the answer's row)."""
 
 
 class JournalGap(Exception):
@@ -106,6 +114,8 @@ class _Taken:
         self.trips: list[tuple[float, str]] = []
         self.by_bot: dict[str, list[tuple[float, str]]] = {}
         self.bad = 0
+        self.asked: dict[str, Fact] = {}
+        """Requests journaled but not yet taken by their engine, by ``request_id``."""
 
     def take(self, seq: int, ts: float, payload: bytes, source: str = "",
              waiting: frozenset[str] | set[str] = frozenset(), only: str = "") -> None:
@@ -122,7 +132,15 @@ class _Taken:
                 bot = source.removeprefix(f"{_SOURCE}.")
                 self.by_bot.setdefault(bot, []).append((ts, message.code))
             return
-        fact = fact_of(message)
+        if isinstance(message, OperatorCommandTaken | OperatorCommandAnswered):
+            fact = self.asked.pop(message.request_id, None)  # taken here, not at its row
+        else:
+            fact = fact_of(message)
+            if isinstance(fact, Restarted):
+                self.asked.clear()  # the engine that was asked is gone: never taken
+            elif isinstance(message, _ASKED) and message.request_id and fact is not None:
+                self.asked[message.request_id] = fact  # an operator's: taken later
+                return
         bot = getattr(fact, "bot_id", "")
         if fact is not None and bot not in waiting and (not only or bot == only):
             self.rows.append(Row(seq, ts, fact))

@@ -18,7 +18,12 @@ from agents.risk.replay_journal import JournalGap, read_window, replay_window
 from bus.codec import encode
 from bus.protocol import Message, OrderUpdate
 from kernel.emitter import tag_of
-from kernel.events import KernelStateChanged
+from kernel.events import (
+    KernelStateChanged,
+    OperatorCommandAnswered,
+    OperatorCommandIssued,
+    OperatorCommandTaken,
+)
 from kernel.journal import Journal, JournalEntry
 from kernel.settings import load_settings
 from risk import decide, initial_state, order_decision
@@ -154,3 +159,70 @@ async def test_a_restored_engines_save_replays_from_where_its_restore_read(
         journal.append(row(ts + 4, order("ETHUSDT", qty=0.1, price=2_500.0, request_id="o")))
     window = read_window(path, ts + 4, ts + 5)
     assert [type(r.fact).__name__ for r in window.rows] == ["Based", "OrderRequest"]
+
+
+async def operator_day(path: Path, config: Path, tail: list[Message]) -> float:
+    """A start, a heartbeat, an operator's halt (``op-1``) and, while it is on its way to
+    the engine, an order decided on the state before it; then ``tail``."""
+    limits = load_settings(config).risk
+    journal = await Journal.open(path)
+    ts = D1 + 3600
+    state = initial_state(limits, ts)
+    journal.append(row(ts, KernelStateChanged(state="starting", ts=ts)))
+    hb = heartbeat(marks={"ETHUSDT": 2_500.0}, tick_ts=ts, ts=ts)
+    journal.append(row(ts, hb))
+    state, _ = apply_heartbeat(state, hb, limits, ts)
+    journal.append(row(ts + 1, OperatorCommandIssued(action="halt", reason="lunch", user="ann",
+                                                     ts=ts + 1, request_id="op-1")))
+    asked = order("ETHUSDT", qty=0.1, price=2_500.0, request_id="o-1")
+    decision, state = decide(asked, state, limits, ts + 2)
+    assert decision.allowed  # the engine had not taken the halt yet
+    journal.append(row(ts + 2, asked))
+    journal.append(row(ts + 2, order_decision(asked, decision, state.trading_state, ts + 2)))
+    for message in tail:
+        journal.append(row(ts + 3, message))
+    await journal.flush()
+    await journal.close()
+    return ts
+
+
+def facts_of(path: Path, ts: float) -> list[str]:
+    return [type(r.fact).__name__ for r in read_window(path, ts - 60, ts + DAY).rows]
+
+
+async def test_an_operators_halt_is_replayed_where_its_engine_took_it(tmp_path: Path) -> None:
+    """The order decided between the halt's row and the engine taking it was decided on
+    the state before the halt, and the replay decides it there too."""
+    config, path = write_config(tmp_path), tmp_path / "data" / "journal.sqlite3"
+    ts = await operator_day(path, config, [
+        OperatorCommandTaken(request_id="op-1", ts=ts_after(3)),
+        OperatorCommandAnswered(request_id="op-1", action="halt", outcome="applied",
+                                detail="halted", ts=ts_after(3))])
+    assert facts_of(path, ts) == ["Restarted", "Heartbeat", "OrderRequest", "OrderDecision",
+                                  "Halted"]
+    found = replay_window(path, ts - 60, ts + DAY, load_settings(config).risk)
+    assert found.counts.orders == 1 and found.exact and found.flips == []
+
+
+async def test_before_the_taken_row_a_request_is_replayed_at_its_answer(
+        tmp_path: Path) -> None:
+    """A journal from a kernel before ``operator.taken``: the answer's row, later than the
+    engine took it but never before."""
+    config, path = write_config(tmp_path), tmp_path / "data" / "journal.sqlite3"
+    ts = await operator_day(path, config, [
+        OperatorCommandAnswered(request_id="op-1", action="halt", outcome="applied",
+                                detail="halted", ts=ts_after(3))])
+    assert facts_of(path, ts)[-2:] == ["OrderDecision", "Halted"]
+
+
+async def test_a_request_no_engine_took_before_a_restart_is_not_replayed(
+        tmp_path: Path) -> None:
+    config, path = write_config(tmp_path), tmp_path / "data" / "journal.sqlite3"
+    ts = await operator_day(path, config, [
+        KernelStateChanged(state="starting", ts=ts_after(3)),
+        OperatorCommandTaken(request_id="op-1", ts=ts_after(4))])
+    assert facts_of(path, ts)[-2:] == ["OrderDecision", "Restarted"]
+
+
+def ts_after(seconds: float) -> float:
+    return D1 + 3600 + seconds
