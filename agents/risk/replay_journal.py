@@ -80,6 +80,9 @@ _ASKED: Final = (OperatorCommandIssued, RiskMultiplierChangeRequested)
 """Requests the engine takes from the bus a few turns after their row, and answers:
 with a ``request_id`` (an operator's) they are replayed where it took them, at its
 ``operator.taken`` row (a kernel before it: the answer's row)."""
+_TAKEN: Final = (OperatorCommandTaken, OperatorCommandAnswered)
+"""Where a request of :data:`_ASKED` was taken (a tuple: every row is checked against it,
+and ``isinstance`` with a ``|`` union builds the union again at each call)."""
 
 
 class JournalGap(Exception):
@@ -132,7 +135,7 @@ class _Taken:
                 bot = source.removeprefix(f"{_SOURCE}.")
                 self.by_bot.setdefault(bot, []).append((ts, message.code))
             return
-        if isinstance(message, OperatorCommandTaken | OperatorCommandAnswered):
+        if isinstance(message, _TAKEN):
             fact = self.asked.pop(message.request_id, None)  # taken here, not at its row
         else:
             fact = fact_of(message)

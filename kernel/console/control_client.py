@@ -31,6 +31,8 @@ _WATCHED: Final = (zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
 means nothing listens (no kernel runs there), said at once rather than after the
 whole timeout; a refused key is said as such."""
 
+_IS_IT_RUNNING: Final = "is `kernel run` running with this config?"
+
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(ControlReply)
 
@@ -95,12 +97,12 @@ def _await_reply(sock: zmq.Socket[bytes], monitor: zmq.Socket[bytes], endpoint: 
             key_refused |= event == zmq.EVENT_HANDSHAKE_FAILED_AUTH
             if event == zmq.EVENT_CONNECT_RETRIED and not connected:
                 raise KernelUnreachable(f"nothing listens on {endpoint} (connection refused): "
-                                        "is `kernel run` running with this config?")
+                                        f"{_IS_IT_RUNNING}")
     if key_refused:
         raise ControlRefused(f"the kernel on {endpoint} refused this client's key. "
                              "Fix: add its public key to the kernel's authorized/ folder.")
-    raise KernelUnreachable(f"no kernel answered on {endpoint} within {timeout_s:g} s. "
-                            "Is `kernel run` running with this config?")
+    raise KernelUnreachable(f"no kernel answered on {endpoint} within {timeout_s:g} s: "
+                            f"{_IS_IT_RUNNING}")
 
 
 class Controller:
