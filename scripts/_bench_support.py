@@ -35,9 +35,19 @@ outgoing connection, or to a DEALER still reconnecting to it, which on loopback 
 connect to itself."""
 
 
+LEASES: Final = Path(tempfile.gettempdir()) / "supervisor-test-ports"
+"""One empty file per port drawn lately, by any process of this machine. A port is
+free of sockets only until its kernel binds it, a second or two later, and again
+while a killed kernel is started anew on it: a draw by another test process (a second
+worker, a second suite) in such a gap would take it. A lease closes both gaps."""
+LEASE_S: Final = 300.0
+"""How long a drawn port stays someone's: longer than a test restarts its kernel in."""
+
+
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback ports that nothing holds now, from :data:`LISTEN_PORTS`
-    (any free port once 500 draws there failed)."""
+    """``count`` distinct loopback ports that nothing holds now and no other process drew
+    in the last :data:`LEASE_S`, from :data:`LISTEN_PORTS` (any free port once 500
+    draws there failed)."""
     draw = random.Random()  # seeded from the system: two suites draw differently
     sockets: list[socket.socket] = []
     ports: list[int] = []
@@ -47,16 +57,39 @@ def free_ports(count: int) -> list[int]:
                 break
             sock = socket.socket()
             sockets.append(sock)
+            in_range = attempt < 500
             try:
-                sock.bind(("127.0.0.1", draw.choice(LISTEN_PORTS) if attempt < 500 else 0))
+                sock.bind(("127.0.0.1", draw.choice(LISTEN_PORTS) if in_range else 0))
             except OSError:
                 continue
-            if (port := sock.getsockname()[1]) not in ports:
+            port = sock.getsockname()[1]
+            if port not in ports and (not in_range or _lease(port)):
                 ports.append(port)
         return ports
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _lease(port: int) -> bool:
+    """Take ``port`` for :data:`LEASE_S`; False while another process holds it. A
+    lapsed lease is renamed away first: of two processes after it, one alone wins."""
+    LEASES.mkdir(exist_ok=True)
+    lease = LEASES / str(port)
+    try:
+        if time.time() - lease.stat().st_mtime < LEASE_S:
+            return False
+        lease.rename(LEASES / f"{port}.{os.getpid()}.lapsed")
+        (LEASES / f"{port}.{os.getpid()}.lapsed").unlink()
+    except FileNotFoundError:
+        pass  # never leased, or another process is renewing it: the create decides
+    except OSError:
+        return False
+    try:
+        os.close(os.open(lease, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except OSError:
+        return False
+    return True
 
 
 class BenchKernel:

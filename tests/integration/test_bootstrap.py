@@ -8,6 +8,7 @@ install, it has no pip, so the install fails the way a broken one does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,11 +88,14 @@ def test_the_windows_way_waits_through_a_ctrl_c_for_the_command_and_passes_its_c
 ) -> None:
     """``wait_for`` (Windows runs the command as a child) with a Ctrl-C sent, as a console
     does, to the whole group: the child stops its way (exit 130), the parent waits for it."""
+    # Short sleeps, not one long one: a SIGINT landing after the last check for signals
+    # and before the sleep's system call would only be seen when that sleep ends.
     child = textwrap.dedent("""
         import sys, time
         try:
             print("ready", flush=True)
-            time.sleep(60)
+            for _ in range(600):
+                time.sleep(0.1)
         except KeyboardInterrupt:
             time.sleep(0.3)  # an orderly stop takes a moment; the parent must wait
             sys.exit(130)
@@ -107,7 +111,12 @@ def test_the_windows_way_waits_through_a_ctrl_c_for_the_command_and_passes_its_c
             os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
-        proc.kill()
+        if proc.returncode is None:  # reap both and close the pipes, or the next test is blamed
+            if sys.platform != "win32":
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the child shares the group
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
 

@@ -76,7 +76,14 @@ def raw_hello(endpoint: str, setup: object = None) -> object:
         sock.curve_serverkey = setup.server_public
     try:
         sock.connect(endpoint)
-        sock.send(encode(Hello(bot_id="far-2", mode="paper", pid=1)))
+        # A refused handshake can leave the socket no peer to queue to, and a blocking
+        # send would then wait forever: not being able to send is no word in either.
+        if not sock.poll(1500, zmq.POLLOUT):
+            return None
+        try:
+            sock.send(encode(Hello(bot_id="far-2", mode="paper", pid=1)), zmq.NOBLOCK)
+        except zmq.Again:
+            return None
         if not sock.poll(1500):
             return None
         return kernel_frame_decoder.decode(sock.recv())
