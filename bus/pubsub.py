@@ -247,12 +247,13 @@ class Publisher:
             self._hand_over(frame.topic, "", lambda: frame)
 
     def subscribe_local(self, prefixes: Iterable[str], *, bots: Iterable[str] | None = None,
-                        limit: int = 200_000,
-                        max_bytes: int = 64 * 1024 * 1024) -> LocalSubscription:
+                        limit: int = 200_000, max_bytes: int = 64 * 1024 * 1024,
+                        kept: Iterable[str] = ()) -> LocalSubscription:
         """A subscription in this process, fed by this publisher alone; close it to stop.
-        ``bots``: of the frames sent with a bot id, only these bots' (None: every bot's)."""
+        ``bots``: of the frames sent with a bot id, only these bots' (None: every bot's);
+        ``kept``: topics queued past the bounds (:class:`LocalSubscription`)."""
         local = LocalSubscription(tuple(prefixes), limit=limit, max_bytes=max_bytes,
-                                  detach=self._detach, bots=bots)
+                                  detach=self._detach, bots=bots, kept=kept)
         self._local.append(local)
         self._routes.clear()
         return local
@@ -286,6 +287,10 @@ class Publisher:
 
 
 _ROUTES_KEPT = 4096
+"""Routes kept at most: some topics times some bots; beyond it the table starts afresh."""
+KEPT_BEYOND: Final = 1024
+"""How many frames on a subscription's kept topics may wait past its bound. They are
+requests (an operator's halt, the watchdog's): a few, small, never a flood of their own."""
 MESSAGES_WITHIN: Final = 1024
 """A subscription this many frames behind or more gets frames without their message
 (:attr:`BusFrame.message`): its listener decodes the payload when it comes to it, as
@@ -293,7 +298,6 @@ for a frame of another process. Under a flood of orders the auditor's inbox fill
 its bound, and 20,000 messages kept beside their payloads were some 9 MB that the
 allocator kept after the flood (a 60-s order flood left 28 MB instead of 19); a
 subscription that keeps up never holds this many."""
-"""Routes kept at most: some topics times some bots; beyond it the table starts afresh."""
 _SNDMORE = int(zmq.SNDMORE)
 _NOBLOCK = int(zmq.NOBLOCK)
 _EVENTS = int(zmq.EVENTS)
@@ -356,14 +360,19 @@ class LocalSubscription:
     counted, as a SUB socket's high-water mark would, and the first drop of each
     thousand is logged (the actor runner journals an anomaly for them). With
     ``bots``, a frame sent for another bot is not offered at all (see the module
-    docstring); one sent for no bot still is.
+    docstring); one sent for no bot still is. A frame on one of the ``kept`` topics
+    (a request someone waits on, or one that halts trading) is queued past both
+    bounds, up to :data:`KEPT_BEYOND` frames more: a flood of other frames never
+    costs it.
     """
 
     def __init__(self, prefixes: tuple[str, ...], *, limit: int,
                  detach: Callable[[LocalSubscription], None],
-                 max_bytes: int = 64 * 1024 * 1024, bots: Iterable[str] | None = None) -> None:
+                 max_bytes: int = 64 * 1024 * 1024, bots: Iterable[str] | None = None,
+                 kept: Iterable[str] = ()) -> None:
         self._prefixes = prefixes
         self._bots = None if bots is None else frozenset(bots)
+        self._kept = frozenset(kept)
         self._limit = limit
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -379,7 +388,8 @@ class LocalSubscription:
         return not bot_id or self._bots is None or bot_id in self._bots
 
     def offer(self, frame: BusFrame) -> None:
-        if len(self._frames) >= self._limit or self._bytes >= self._max_bytes:
+        if (len(self._frames) >= self._limit or self._bytes >= self._max_bytes) and not (
+                frame.topic in self._kept and len(self._frames) < self._limit + KEPT_BEYOND):
             if self.dropped % 1000 == 0:
                 log.warning("a local subscriber (%s) is %d frames behind (%d bytes): frame "
                             "on %s dropped", ", ".join(self._prefixes), len(self._frames),

@@ -128,7 +128,8 @@ class ActorRunner:
         # live at once (frames are handed over in-process): nothing published
         # from here on is missed, not even while the actor starts
         subscriber = self._publisher.subscribe_local(actor.subscriptions, bots=actor.bots(),
-                                                     limit=actor.inbox_frames)
+                                                     limit=actor.inbox_frames,
+                                                     kept=actor.kept_topics)
         try:
             self._set_state("STARTING")
             try:

@@ -121,6 +121,10 @@ class Actor:
     counted and reported (``subscriber_behind``). An actor whose frames are evidence
     the journal keeps anyway may hold fewer: each waiting frame is a few hundred
     bytes that the allocator keeps after the inbox has drained."""
+    kept_topics: ClassVar[tuple[str, ...]] = ()
+    """Topics (whole names) whose frames wait past that bound (``bus.pubsub.KEPT_BEYOND``
+    more at most): requests someone waits on or that change what trading may do, which a
+    flood of other frames must never cost."""
 
     def __init__(self) -> None:
         self._ctx: ActorContext | None = None

@@ -59,6 +59,7 @@ class Moderator(Actor):
     subscriptions: ClassVar[tuple[str, ...]] = (
         "order.fill", "risk.state", "risk.halt", "risk.multiplier", "verdict.macro",
         "bot.state", "kernel.mode", "anomaly", "moderator.request")
+    kept_topics: ClassVar[tuple[str, ...]] = ("moderator.request",)  # an operator waits on it
 
     def __init__(self, *, config: ModeratorSlice) -> None:
         super().__init__()

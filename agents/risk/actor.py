@@ -96,9 +96,10 @@ class RiskEngine(TrackedState, Actor):
     """See the module docstring. Timings are keyword options so tests can shorten them."""
 
     name: ClassVar[str] = "risk"
+    kept_topics: ClassVar[tuple[str, ...]] = (  # no bot's flood may cost a halt
+        "operator.command", "risk.halt_request", "risk.multiplier_request")
     subscriptions: ClassVar[tuple[str, ...]] = (
-        "bot.heartbeat", "order.fill", "order.update", "operator.command", "risk.halt_request",
-        "risk.multiplier_request")
+        "bot.heartbeat", "order.fill", "order.update", *kept_topics)
 
     _limits: RiskLimits
     _store: RiskStore
@@ -115,8 +116,7 @@ class RiskEngine(TrackedState, Actor):
         self._warned: set[tuple[str, str]] = set()  # (day, code) warned of at 80 %
         self._shadow = (DeferredShadow(Shadow(config.shadow), self._journal_shadow)
                         if config.shadow is not None else None)
-        self._tick_s = tick_s
-        self._tick_phase = tick_phase
+        self._tick_s, self._tick_phase = tick_s, tick_phase
         self._publish_every_s = publish_every_s
         self._save_rule = SaveRule(save_every_s=save_every_s, refresh_every_s=refresh_every_s)
         self._resend_close = False

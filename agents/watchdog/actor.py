@@ -78,6 +78,7 @@ class Watchdog(Actor):
 
     name: ClassVar[str] = "watchdog"
     subscriptions: ClassVar[tuple[str, ...]] = ("bot.hello", "bot.heartbeat", "kernel.mode")
+    kept_topics: ClassVar[tuple[str, ...]] = ("kernel.mode",)  # a mode change, however flooded
 
     def __init__(self, *, config: WatchdogSlice, report_phase: float = 0.0) -> None:
         """``report_phase``: where in each ``state_interval_s`` (0 to 1) this watchdog

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import zmq
 
+from bus import pubsub
 from bus.codec import encode_header
 from bus.drain import SocketDrain
 from bus.frames import NOBLOCK, recv_frames, recv_routed, send_frames
@@ -213,4 +214,35 @@ async def test_a_subscriber_of_costly_frames_lets_the_loop_run_between_them(
     finally:
         other.cancel()
         subscriber.stop()
+        publisher.close()
+
+
+async def test_a_kept_topic_waits_past_both_bounds_up_to_its_own(
+    context: zmq.Context[Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A halt is queued behind a flood that fills the inbox; past ``KEPT_BEYOND`` more,
+    even kept frames go, so the inbox stays bounded."""
+    monkeypatch.setattr(pubsub, "KEPT_BEYOND", 3)
+    publisher = Publisher(context, INPROC_PUBLISH, source="tester")
+    slow = publisher.subscribe_local(("test.",), limit=4, max_bytes=1000, kept=("test.halt",))
+    try:
+        for _ in range(10):
+            publisher.send_raw("test.n", b"x" * 100)
+        assert slow.dropped == 6
+        for n in range(5):
+            publisher.send_raw("test.halt", str(n).encode())
+        assert slow.dropped == 8  # three kept past the bound, the last two dropped
+        publisher.send_raw("test.halted", b"a longer name is another topic")
+        assert slow.dropped == 9
+        frames = [await slow.receive() for _ in range(7)]
+        assert [f.payload for f in frames[4:]] == [b"0", b"1", b"2"]
+        big = publisher.subscribe_local(("test.",), limit=100, max_bytes=100, kept=("test.halt",))
+        publisher.send_raw("test.n", b"x" * 100)  # the bytes' bound reached
+        publisher.send_raw("test.halt", b"y" * 100)
+        publisher.send_raw("test.n", b"z")
+        assert big.dropped == 1  # the "z" after the halt
+        assert [(await big.receive()).payload[:1] for _ in range(2)] == [b"x", b"y"]
+        big.close()
+    finally:
+        slow.close()
         publisher.close()

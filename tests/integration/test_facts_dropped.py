@@ -18,9 +18,11 @@ import pytest
 
 from agents.risk.actor import RiskEngine
 from bus.protocol import Fill, Heartbeat, Message
+from kernel.events import OperatorCommandIssued
 from tests.conftest import KernelHarness
 from tests.integration._risk_link import (
     RISK_YAML,
+    Bus,
     Engines,
     ask,
     heartbeat,
@@ -134,4 +136,27 @@ async def test_at_the_fence_every_copy_still_queued_was_dropped(start_kernel: An
                 break
         assert facts.taken > taken, "no fact taken on the path after the fence"
     finally:
+        bot.close()
+
+
+async def test_an_operators_halt_waits_past_a_full_inbox_and_is_taken(start_kernel: Any) -> None:
+    """The engine's inbox is at its bound (one frame here; 200,000 in a kernel a bot
+    floods): a heartbeat's copy beyond it is dropped, an operator's halt is not."""
+    engines, harness, bot = await held_kernel(start_kernel)
+    bus = Bus(harness)
+    try:
+        await hold(bot, 2)  # the engine's turn held
+        await bot.send(heartbeat(3))  # its copy fills the inbox
+        await ask(bot, "probe-1")  # the gateway has read it
+        engine = engines.current
+        assert len(engine.ctx.inbox()) == 1
+        halt = OperatorCommandIssued(action="halt", reason="flooded", user="ana", ts=time.time())
+        await bus.publish_until(halt, lambda: len(engine.ctx.inbox()) > 1,
+                                "the halt queued past the bound")
+        HeldEngine.go.set()
+        await until(lambda: engine.state.trading_state == "HALTED", "the halt taken")
+        denied = await ask(bot, "after-halt", qty=0.001)
+        assert (denied.verdict, denied.code) == ("DENY", "halted")
+    finally:
+        bus.close()
         bot.close()
