@@ -22,14 +22,16 @@ import ipaddress
 import json
 import logging
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from agents.alerts.envvars import MissingSecret, expand
-from agents.alerts.metrics import Metrics
 from agents.alerts.slice import AlertsSlice
 from bus.protocol import Message
 from kernel.actor import Actor, ActorContext
 from kernel.control_protocol import StatusReply, StatusRequest
+
+if TYPE_CHECKING:
+    from agents.alerts.metrics import Metrics
 
 log = logging.getLogger("agents.alerts.health")
 _READ_TIMEOUT_S = 5.0
@@ -60,7 +62,9 @@ class HealthServer(Actor):
     def __init__(self, *, config: AlertsSlice) -> None:
         super().__init__()
         self._config = config
-        self.metrics = Metrics(fleet=config.bots)
+        from agents.alerts.metrics import Metrics  # here: prometheus_client only when served
+
+        self.metrics: Metrics = Metrics(fleet=config.bots)
         self._server: asyncio.Server | None = None
         self._token = ""
         self.port = 0

@@ -12,8 +12,7 @@ journaled. Answers are taken raw and parsed by ``parsing.py``; chain pages by
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Self, TypeVar
@@ -29,12 +28,6 @@ from planner.contracts import OptionChain
 from planner.contracts_polygon import ChainError, decode_pages
 
 T = TypeVar("T")
-FALLBACK_KEY_ENV = "POLYGON_API_KEY"
-
-
-def massive_key(cfg: MassiveFeed, env: Mapping[str, str] | None = None) -> str | None:
-    env = os.environ if env is None else env
-    return env.get(cfg.key_env) or env.get(FALLBACK_KEY_ENV) or None
 
 
 class _OneTry(Retry):

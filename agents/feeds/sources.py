@@ -7,17 +7,21 @@ switch, or a missing key. ``chains`` (option chains) runs only beside
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agents.feeds._ccxt_source import CryptoSource
-from agents.feeds._massive_source import MassiveSource
-from agents.feeds._massive_source import massive_key as massive_key
-from agents.feeds.config import FeedsConfig
+from agents.feeds.config import FeedsConfig, MassiveFeed
 from agents.feeds.parsing import CrossParts
 from bus.protocol import Bars
 
+if TYPE_CHECKING:  # imported by open_sources: urllib3 only for a kernel that polls Massive
+    from agents.feeds._massive_source import MassiveSource
+
 CRYPTO, MASSIVE, CHAINS = "crypto", "massive", "chains"
+FALLBACK_KEY_ENV = "POLYGON_API_KEY"
 Polled = tuple[CrossParts, list[Bars]]
 
 
@@ -67,6 +71,12 @@ class Sources:
         return "on demand: " + (", ".join(sorted(underlyings)) or "none")
 
 
+def massive_key(cfg: MassiveFeed, env: Mapping[str, str] | None = None) -> str | None:
+    """The Massive key from ``cfg.key_env``, else from the vendor's former name's variable."""
+    env = os.environ if env is None else env
+    return env.get(cfg.key_env) or env.get(FALLBACK_KEY_ENV) or None
+
+
 def open_sources(cfg: FeedsConfig, env: dict[str, str] | None = None,
                  option_symbols: Iterable[str] = ()) -> Sources:
     """The clients of the feeds that are on (blocking: ccxt's import takes a while)."""
@@ -77,6 +87,8 @@ def open_sources(cfg: FeedsConfig, env: dict[str, str] | None = None,
         sources.crypto = CryptoSource(cfg.crypto, timeout_s=cfg.timeout_s,
                                       daily_closes=cfg.daily_closes)
     if standing[MASSIVE] == "on" and key is not None:
+        from agents.feeds._massive_source import MassiveSource  # here: see the import above
+
         sources.massive = MassiveSource(cfg.massive, timeout_s=cfg.timeout_s,
                                         daily_closes=cfg.daily_closes, key=key)
     sources.chains = standing[CHAINS] == "on"

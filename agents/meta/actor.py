@@ -21,12 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
 
 from agents.meta.messages import MetaJobFinished
-from agents.meta.pipeline import JobResult, RunRequest, run_job
 from agents.meta.schedule import (
     Activity,
     Attempt,
@@ -44,6 +43,9 @@ from kernel.actor import Actor, ActorContext
 from kernel.events import AnomalyDetected
 from kernel.journal_newest import newest_row
 from kernel.messages import decode_message
+
+if TYPE_CHECKING:  # imported by _run: a kernel loads the pipeline when a job first runs
+    from agents.meta.pipeline import JobResult
 
 log = logging.getLogger("agents.meta")
 _finished = msgspec.msgpack.Decoder(MetaJobFinished)
@@ -112,6 +114,8 @@ class MetaRunner(Actor):
         return off
 
     async def _run(self, due: Due) -> JobResult | None:
+        from agents.meta.pipeline import RunRequest, run_job  # here: see the import above
+
         ctx = self.ctx
         request = RunRequest(due.job, "schedule", due.key, due.attempt, self._window or 0.0)
         log.info("Meta-Agent job %s (%s, attempt %d) starts", due.job, due.key, due.attempt)

@@ -83,3 +83,16 @@ def test_a_short_command_does_not_load_the_kernel_or_the_alert_senders() -> None
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2]).stdout
     assert out.strip() == "[]"
+
+
+def test_kernel_run_loads_the_optional_features_libraries_only_when_they_run() -> None:
+    """The actors' table (what ``kernel run`` imports) leaves out Prometheus' client, the
+    Massive client's urllib3 and the Meta-Agent's pipeline: a kernel loads each when it
+    serves ``/metrics``, polls Massive or runs a job (about 0.1 s sooner up without)."""
+    heavy = ("prometheus_client", "urllib3", "agents.meta.pipeline",
+             "agents.feeds._massive_source", "apprise", "telegram")
+    probe = (f"import sys; import kernel.registry, kernel.microkernel; "
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip() == "[]"
