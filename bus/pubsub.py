@@ -373,6 +373,8 @@ class LocalSubscription:
         self._prefixes = prefixes
         self._bots = None if bots is None else frozenset(bots)
         self._kept = frozenset(kept)
+        self._kept_past = 0
+        """Kept frames let in past a bound since the inbox was last back within both."""
         self._limit = limit
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -388,14 +390,15 @@ class LocalSubscription:
         return not bot_id or self._bots is None or bot_id in self._bots
 
     def offer(self, frame: BusFrame) -> None:
-        if (len(self._frames) >= self._limit or self._bytes >= self._max_bytes) and not (
-                frame.topic in self._kept and len(self._frames) < self._limit + KEPT_BEYOND):
-            if self.dropped % 1000 == 0:
-                log.warning("a local subscriber (%s) is %d frames behind (%d bytes): frame "
-                            "on %s dropped", ", ".join(self._prefixes), len(self._frames),
-                            self._bytes, frame.topic)
-            self.dropped += 1
-            return
+        if len(self._frames) >= self._limit or self._bytes >= self._max_bytes:
+            if frame.topic not in self._kept or self._kept_past >= KEPT_BEYOND:
+                if self.dropped % 1000 == 0:
+                    log.warning("a local subscriber (%s) is %d frames behind (%d bytes): "
+                                "frame on %s dropped", ", ".join(self._prefixes),
+                                len(self._frames), self._bytes, frame.topic)
+                self.dropped += 1
+                return
+            self._kept_past += 1
         self._bytes += len(frame.payload)
         if frame.message is not None and len(self._frames) >= MESSAGES_WITHIN:
             frame = BusFrame(frame.topic, frame.payload, frame.header)
@@ -415,6 +418,8 @@ class LocalSubscription:
             await self._wait()
         frame = self._frames.popleft()
         self._bytes -= len(frame.payload)
+        if self._kept_past and len(self._frames) < self._limit and self._bytes < self._max_bytes:
+            self._kept_past = 0  # within both bounds again: what waits is bounded by them
         return frame
 
     def close(self) -> None:

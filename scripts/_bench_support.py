@@ -7,6 +7,7 @@ different machines stay comparable.
 
 from __future__ import annotations
 
+import getpass
 import os
 import random
 import socket
@@ -26,6 +27,14 @@ import zmq
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _user() -> str:
+    """Who runs this, for a folder of their own in a temporary folder others share."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no name to be had: one folder for all
+        return "anyone"
+
+
 LISTEN_PORTS: Final = range(20_000, 32_768)
 """Where throwaway kernels listen: below the ranges a connecting socket draws its own
 port from (Linux 32768-60999, Windows 49152-65535). A kernel killed and started again
@@ -35,7 +44,7 @@ outgoing connection, or to a DEALER still reconnecting to it, which on loopback 
 connect to itself."""
 
 
-LEASES: Final = Path(tempfile.gettempdir()) / "supervisor-test-ports"
+LEASES: Final = Path(tempfile.gettempdir()) / f"supervisor-test-ports-{_user()}"
 """One empty file per port drawn lately, by any process of this machine. A port is
 free of sockets only until its kernel binds it, a second or two later, and again
 while a killed kernel is started anew on it: a draw by another test process (a second
@@ -72,17 +81,20 @@ def free_ports(count: int) -> list[int]:
 
 
 def _lease(port: int) -> bool:
-    """Take ``port`` for :data:`LEASE_S`; False while another process holds it. A
-    lapsed lease is renamed away first: of two processes after it, one alone wins."""
-    LEASES.mkdir(exist_ok=True)
+    """Take ``port`` for :data:`LEASE_S`; False while another process holds it.
+
+    Called while the draw's socket still holds the port, so no other process is
+    leasing the same port at the same moment: the stat, the removal of a lapsed lease
+    and the exclusive create are never raced. Any failure (a folder that is not ours
+    to write) refuses the port, and the draw falls back to a port the system picks."""
     lease = LEASES / str(port)
     try:
+        LEASES.mkdir(exist_ok=True)
         if time.time() - lease.stat().st_mtime < LEASE_S:
             return False
-        lease.rename(LEASES / f"{port}.{os.getpid()}.lapsed")
-        (LEASES / f"{port}.{os.getpid()}.lapsed").unlink()
+        lease.unlink()  # lapsed
     except FileNotFoundError:
-        pass  # never leased, or another process is renewing it: the create decides
+        pass  # never leased
     except OSError:
         return False
     try:

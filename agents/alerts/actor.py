@@ -42,8 +42,9 @@ class Notifier(Actor):
         "risk.halt", "risk.state", "bot.lifecycle", "kernel.state", "anomaly",
         "order.decision", "moderator.applied", "llm.budget", "audit.daily", "bot.state",
     )
-    kept_topics: ClassVar[tuple[str, ...]] = ("risk.halt", "kernel.state")
-    """A flood of decisions or anomalies never costs the alert of a halt or a stop."""
+    kept_topics: ClassVar[tuple[str, ...]] = ("risk.halt", "kernel.state", "bot.lifecycle")
+    """A flood of decisions or anomalies never costs the alert of a halt, a stop or a bot
+    given up on."""
 
     def __init__(self, *, config: AlertsSlice, send: Send = send_now) -> None:
         super().__init__()

@@ -62,6 +62,8 @@ class Auditor(Actor):
     dropped while a flood of orders outpaces these rules cost only their live
     findings (the drop is reported). At the default 200,000 the inbox of a flood held
     about 90 MB that the kernel kept after it had drained."""
+    kept_topics: ClassVar[tuple[str, ...]] = ("bot.lifecycle", "kernel.actor")
+    """Restarts, for the live ``restart_storm`` rule, however many orders flood in."""
 
     def __init__(self, *, config: AuditSlice, tick_s: float = 1.0) -> None:
         super().__init__()

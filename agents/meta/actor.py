@@ -114,12 +114,12 @@ class MetaRunner(Actor):
         return off
 
     async def _run(self, due: Due) -> JobResult | None:
-        from agents.meta.pipeline import RunRequest, run_job  # here: see the import above
-
-        ctx = self.ctx
-        request = RunRequest(due.job, "schedule", due.key, due.attempt, self._window or 0.0)
+        ctx, window = self.ctx, self._window or 0.0
         log.info("Meta-Agent job %s (%s, attempt %d) starts", due.job, due.key, due.attempt)
-        try:
+        try:  # the pipeline's import too: a failing one is a failed attempt, not a crash
+            from agents.meta.pipeline import RunRequest, run_job  # here: see the import above
+
+            request = RunRequest(due.job, "schedule", due.key, due.attempt, window)
             result = await run_job(request, config=self._config, publish=ctx.publish,
                                    clock=ctx.clock, client=await self._llm())
         except Exception as exc:
@@ -127,13 +127,13 @@ class MetaRunner(Actor):
             # the kernel give up and halt trading. Counted as a failed attempt, so the
             # retry rule still bounds it.
             log.exception("Meta-Agent job %s failed unexpectedly", due.job)
-            self.history.append(Attempt(due.job, due.key, request.window, False))
+            self.history.append(Attempt(due.job, due.key, window, False))
             ctx.publish(AnomalyDetected(kind="meta_job_failed", severity="error",
                                         ts=ctx.clock(), source=self.name,
                                         detail=f"{due.job}: unexpected error: {exc!r}"[:4096]))
             return None
         ok = result.finished.outcome == "ok"
-        self.history.append(Attempt(due.job, due.key, request.window, ok))
+        self.history.append(Attempt(due.job, due.key, window, ok))
         log.info("Meta-Agent job %s: %s (%s)", due.job, result.finished.outcome,
                  result.finished.detail)
         return result

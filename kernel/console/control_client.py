@@ -62,8 +62,16 @@ def ask(endpoint: str, request: ControlMessage, *, timeout_s: float | None = Non
         if keys is not None:
             make_curve_client(sock, keys)
         sock.connect(endpoint)
-        sock.send(_encoder.encode(request))
-        _await_reply(sock, monitor, endpoint, timeout_s)
+        watch = _Watch(sock, monitor, endpoint, timeout_s)
+        payload = _encoder.encode(request)
+        while True:  # a blocking send would wait forever on a socket whose handshake failed
+            watch.until(zmq.POLLOUT)
+            try:
+                sock.send(payload, zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                continue
+        watch.until(zmq.POLLIN)
         reply = _decoder.decode(sock.recv())
     finally:
         sock.disable_monitor()
@@ -74,35 +82,47 @@ def ask(endpoint: str, request: ControlMessage, *, timeout_s: float | None = Non
     return reply
 
 
-def _await_reply(sock: zmq.Socket[bytes], monitor: zmq.Socket[bytes], endpoint: str,
-                 timeout_s: float) -> None:
-    """Return once the reply can be read; raise when none will come.
+class _Watch:
+    """One request's wait, to send and then to read, within one timeout; raises when
+    the wait will not end well.
 
-    A connection refused before any was made means nothing listens on ``endpoint``:
+    A connection refused before any was made means nothing listens on the endpoint:
     no kernel runs with this config, which ``kernel halt`` should say at once, not
     after ten seconds. Once connected, only the timeout ends the wait (a kernel
-    whose journal fails answers within it)."""
-    poller = zmq.Poller()
-    poller.register(sock, zmq.POLLIN)
-    poller.register(monitor, zmq.POLLIN)
-    deadline = time.monotonic() + timeout_s
-    connected = key_refused = False
-    while (left := deadline - time.monotonic()) > 0:
-        ready = dict(poller.poll(max(1, int(left * 1000))))
-        if sock in ready:
-            return
-        while monitor in ready and monitor.poll(0):
-            event = parse_monitor_message(monitor.recv_multipart())["event"]
-            connected |= event == zmq.EVENT_CONNECTED
-            key_refused |= event == zmq.EVENT_HANDSHAKE_FAILED_AUTH
-            if event == zmq.EVENT_CONNECT_RETRIED and not connected:
-                raise KernelUnreachable(f"nothing listens on {endpoint} (connection refused): "
-                                        f"{_IS_IT_RUNNING}")
-    if key_refused:
-        raise ControlRefused(f"the kernel on {endpoint} refused this client's key. "
-                             "Fix: add its public key to the kernel's authorized/ folder.")
-    raise KernelUnreachable(f"no kernel answered on {endpoint} within {timeout_s:g} s: "
-                            f"{_IS_IT_RUNNING}")
+    whose journal fails answers within it). A handshake the kernel refused (a key it
+    does not know, or no key where it wants one) can leave the socket nothing to send
+    to; that wait ends at the deadline too, and says which it was."""
+
+    def __init__(self, sock: zmq.Socket[bytes], monitor: zmq.Socket[bytes], endpoint: str,
+                 timeout_s: float) -> None:
+        self._sock, self._monitor, self._endpoint = sock, monitor, endpoint
+        self._timeout_s = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._connected = self._key_refused = False
+
+    def until(self, flag: int) -> None:
+        """Return once the socket is ready for ``flag`` (``POLLOUT`` or ``POLLIN``)."""
+        poller = zmq.Poller()
+        poller.register(self._sock, flag)
+        poller.register(self._monitor, zmq.POLLIN)
+        while (left := self._deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(max(1, int(left * 1000))))
+            if self._sock in ready:
+                return
+            while self._monitor in ready and self._monitor.poll(0):
+                self._note(parse_monitor_message(self._monitor.recv_multipart())["event"])
+        if self._key_refused:
+            raise ControlRefused(f"the kernel on {self._endpoint} refused this client's key. "
+                                 "Fix: add its public key to the kernel's authorized/ folder.")
+        raise KernelUnreachable(f"no kernel answered on {self._endpoint} within "
+                                f"{self._timeout_s:g} s: {_IS_IT_RUNNING}")
+
+    def _note(self, event: int) -> None:
+        self._connected |= event == zmq.EVENT_CONNECTED
+        self._key_refused |= event == zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        if event == zmq.EVENT_CONNECT_RETRIED and not self._connected:
+            raise KernelUnreachable(f"nothing listens on {self._endpoint} (connection "
+                                    f"refused): {_IS_IT_RUNNING}")
 
 
 class Controller:

@@ -241,7 +241,10 @@ async def test_a_kept_topic_waits_past_both_bounds_up_to_its_own(
         publisher.send_raw("test.halt", b"y" * 100)
         publisher.send_raw("test.n", b"z")
         assert big.dropped == 1  # the "z" after the halt
-        assert [(await big.receive()).payload[:1] for _ in range(2)] == [b"x", b"y"]
+        for _ in range(3):  # past the bytes' bound too, three kept frames at most
+            publisher.send_raw("test.halt", b"w")
+        assert big.dropped == 2
+        assert [(await big.receive()).payload[:1] for _ in range(4)] == [b"x", b"y", b"w", b"w"]
         big.close()
     finally:
         slow.close()

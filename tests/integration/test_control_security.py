@@ -4,12 +4,16 @@ and then only for authorised client keys."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import zmq
 
+from kernel.console import control_client
 from kernel.console.control_client import ControlRefused, KernelUnreachable, ask, controller_for
 from kernel.control_protocol import StatusReply, StatusRequest
 from kernel.exit_codes import EXIT_START_FAILED
@@ -75,6 +79,43 @@ async def test_an_unknown_key_is_refused(start_kernel: Any, keys_dir: Path) -> N
     with pytest.raises(ControlRefused, match="refused this client's key"):
         await asyncio.to_thread(ask, harness.endpoints["control"], StatusRequest(),
                                 keys=stranger, timeout_s=1.0)
+
+
+class _SlowEncoder:
+    """Encodes after a pause: the kernel refuses the handshake before the request is sent."""
+
+    def encode(self, message: object) -> bytes:
+        time.sleep(0.5)
+        return msgspec.msgpack.encode(message)
+
+
+@pytest.mark.parametrize("stranger", [True, False], ids=["unknown key", "no key"])
+async def test_a_handshake_refused_before_the_request_is_sent_ends_within_the_timeout(
+    start_kernel: Any, keys_dir: Path, monkeypatch: pytest.MonkeyPatch, stranger: bool,
+) -> None:
+    """A refused handshake can leave the client's socket nothing to send to; a blocking
+    send then waited forever (seen: a test thread stuck there)."""
+    harness: KernelHarness = await start_kernel(kernel_extra=curve_block(keys_dir))
+    public, secret = zmq.curve_keypair()
+    keys = ClientKeys(public=public, secret=secret,
+                      server_public=load_client(keys_dir).server_public) if stranger else None
+    monkeypatch.setattr(control_client, "_encoder", _SlowEncoder())
+    outcome: list[BaseException] = []
+
+    def asking() -> None:
+        try:
+            ask(harness.endpoints["control"], StatusRequest(), keys=keys, timeout_s=2.0)
+        except (ControlRefused, KernelUnreachable) as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=asking, daemon=True)  # left behind if it never ends
+    thread.start()
+    await asyncio.to_thread(thread.join, 15)
+    assert not thread.is_alive(), "the request is still waiting past its timeout"
+    assert outcome, "no error raised"
+    if stranger:
+        assert isinstance(outcome[0], ControlRefused)
+        assert "refused this client's key" in str(outcome[0])
 
 
 async def test_a_plain_client_gets_nothing(start_kernel: Any, keys_dir: Path) -> None:

@@ -68,7 +68,7 @@ def test_a_key_may_say_hello_only_as_its_own_bot(kernel: KernelProcess) -> None:
     assert link.last_error is not None and link.last_error.code == "identity_mismatch"
 
 
-def raw_hello(endpoint: str, setup: object = None) -> object:
+def raw_hello(endpoint: str, setup: object = None, *, timeout_ms: int = 1500) -> object:
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
     sock.linger = 0
     if isinstance(setup, CurveKeys):
@@ -84,7 +84,7 @@ def raw_hello(endpoint: str, setup: object = None) -> object:
             sock.send(encode(Hello(bot_id="far-2", mode="paper", pid=1)), zmq.NOBLOCK)
         except zmq.Again:
             return None
-        if not sock.poll(1500):
+        if not sock.poll(timeout_ms):
             return None
         return kernel_frame_decoder.decode(sock.recv())
     finally:
@@ -96,5 +96,5 @@ def test_a_link_without_a_bots_key_gets_no_word_in(kernel: KernelProcess) -> Non
     folder = kernel.root / "keys"
     operator = CurveKeys.from_files(str(folder / "client.key_secret"), str(folder / "server.key"))
     assert raw_hello(remote(kernel), operator) is None  # a key, but no bot's
-    answer = raw_hello(remote(kernel), keys_of(kernel, "far-2"))
+    answer = raw_hello(remote(kernel), keys_of(kernel, "far-2"), timeout_ms=10_000)
     assert answer is not None and not isinstance(answer, Error)
