@@ -141,7 +141,7 @@ async def test_at_the_fence_every_copy_still_queued_was_dropped(start_kernel: An
 
 async def test_an_operators_halt_waits_past_a_full_inbox_and_is_taken(start_kernel: Any) -> None:
     """The engine's inbox is at its bound (one frame here; 200,000 in a kernel a bot
-    floods): a heartbeat's copy beyond it is dropped, an operator's halt is not."""
+    floods): a frame on any other topic would be dropped, an operator's halt waits."""
     engines, harness, bot = await held_kernel(start_kernel)
     bus = Bus(harness)
     try:
